@@ -1,0 +1,16 @@
+export { compileTemplate } from './compile.js'
+export { RewriteError, type RewriteErrorCode } from './errors.js'
+export { renderCompiled, renderTrackedTemplate, type Placeholders } from './render.js'
+export type {
+  CompileOptions,
+  CompiledTemplate,
+  Fragment,
+  LinkEncoding,
+  LinkHole,
+  LinkOccurrence,
+  Part,
+  RenderUrls,
+  RenderedMessage,
+  SkippedLink,
+  SkipReason,
+} from './types.js'
