@@ -17,7 +17,6 @@ const NAMED_SKIPS: Record<string, SkipReason> = {
  * so `java\tscript:` is still javascript; we normalise the same way.
  */
 export function classifyHref(decoded: string, brackets: boolean): Classified {
-  // eslint-disable-next-line no-control-regex
   const url = decoded.replace(/^[\u0000-\u0020]+|[\u0000-\u0020]+$/g, '').replace(/[\t\n\r]/g, '')
   if (url === '') return { reason: 'empty' }
   if (url.startsWith('#')) return { reason: 'fragment' }
