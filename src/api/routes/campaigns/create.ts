@@ -1,0 +1,40 @@
+import { createRoute, z, type OpenAPIHono } from '@hono/zod-openapi'
+import { createCampaign } from '../../../services/campaigns.js'
+import type { AppEnv } from '../../context.js'
+import { errorResponses } from '../../errors.js'
+import { CampaignSchema, CampaignSettingsSchema, security, toCampaign } from '../../schemas.js'
+
+const route = createRoute({
+  method: 'post',
+  path: '/v1/campaigns',
+  tags: ['campaigns'],
+  summary: 'Create a campaign',
+  security,
+  request: {
+    body: {
+      required: true,
+      content: {
+        'application/json': {
+          schema: z
+            .object({
+              name: z.string().trim().min(1).max(500).openapi({ example: 'Spring sale 2026' }),
+              id: z.string().regex(/^[A-Za-z0-9_-]{1,64}$/, 'must be 1-64 letters, digits, _ or -').optional().openapi({ example: 'spring-sale' }),
+              settings: CampaignSettingsSchema.optional(),
+            })
+            .strict(),
+        },
+      },
+    },
+  },
+  responses: {
+    201: { description: 'Created', content: { 'application/json': { schema: CampaignSchema } } },
+    ...errorResponses(400, 401, 409, 415),
+  },
+})
+
+export function registerCreateCampaign(app: OpenAPIHono<AppEnv>) {
+  app.openapi(route, async (c) => {
+    const campaign = await createCampaign(c.get('deps'), c.req.valid('json'))
+    return c.json(toCampaign(campaign), 201)
+  })
+}

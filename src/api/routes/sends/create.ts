@@ -1,0 +1,74 @@
+import { createRoute, z, type OpenAPIHono } from '@hono/zod-openapi'
+import { getCampaign, listLinks } from '../../../services/campaigns.js'
+import { recordSends, trackedUrls } from '../../../services/sends.js'
+import type { AppEnv } from '../../context.js'
+import { ApiError, errorResponses } from '../../errors.js'
+import { CampaignIdParam, security } from '../../schemas.js'
+
+export const MAX_RECIPIENTS_PER_CALL = 10_000
+
+export const RecipientSchema = z
+  .object({
+    id: z.string().min(1).max(256).openapi({ example: 'cust-42' }),
+    variant: z.string().max(64).optional().openapi({ example: 'B' }),
+    segments: z.array(z.string().min(1).max(128)).max(64).optional().openapi({ example: ['vip', 'fr'] }),
+    attributes: z.record(z.string().min(1).max(128), z.string().max(1024)).optional().openapi({ example: { country: 'FR' } }),
+  })
+  .strict()
+  .openapi('Recipient')
+
+export const TrackedRecipientSchema = z
+  .object({
+    id: z.string(),
+    token: z.string(),
+    pixelUrl: z.string(),
+    links: z.array(z.object({ id: z.string(), url: z.string() })),
+  })
+  .openapi('TrackedRecipient')
+
+const route = createRoute({
+  method: 'post',
+  path: '/v1/campaigns/{id}/sends',
+  tags: ['sends'],
+  summary: 'Record sends and get each recipient\'s tracked URLs',
+  description: `Up to ${MAX_RECIPIENTS_PER_CALL} recipients a call (more: 413). Sending again to a recipient replaces the earlier send.`,
+  security,
+  request: {
+    params: CampaignIdParam,
+    body: {
+      required: true,
+      content: {
+        'application/json': {
+          schema: z
+            .object({
+              recipients: z.array(RecipientSchema).min(1),
+              sentAt: z.iso.datetime({ offset: true }).optional().openapi({ example: '2026-11-23T09:00:00Z' }),
+            })
+            .strict(),
+        },
+      },
+    },
+  },
+  responses: {
+    201: {
+      description: 'Sends recorded',
+      content: { 'application/json': { schema: z.object({ campaignId: z.string(), recipients: z.array(TrackedRecipientSchema) }) } },
+    },
+    ...errorResponses(400, 401, 404, 413, 415),
+  },
+})
+
+export function registerCreateSends(app: OpenAPIHono<AppEnv>) {
+  app.openapi(route, async (c) => {
+    const deps = c.get('deps')
+    const { id } = c.req.valid('param')
+    const body = c.req.valid('json')
+    if (body.recipients.length > MAX_RECIPIENTS_PER_CALL) {
+      throw new ApiError('payload_too_large', `at most ${MAX_RECIPIENTS_PER_CALL} recipients per call, got ${body.recipients.length}: split the list`)
+    }
+    await getCampaign(deps, id)
+    const links = await listLinks(deps, id)
+    await recordSends(deps, id, body.recipients, body.sentAt ? new Date(body.sentAt) : undefined)
+    return c.json({ campaignId: id, recipients: body.recipients.map((r) => trackedUrls(deps, id, r.id, links)) }, 201)
+  })
+}

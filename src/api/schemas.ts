@@ -1,0 +1,49 @@
+import { z } from '@hono/zod-openapi'
+
+export const CampaignIdParam = z.object({
+  id: z
+    .string()
+    .regex(/^[A-Za-z0-9_-]{1,64}$/, 'must be 1-64 letters, digits, _ or -')
+    .openapi({ param: { name: 'id', in: 'path' }, example: 'spring-sale' }),
+})
+
+export const CampaignSettingsSchema = z
+  .object({
+    pixel: z.boolean().optional().openapi({ description: 'Open pixel in compiled templates (default true)' }),
+    utm: z
+      .union([z.boolean(), z.object({ source: z.string().max(200).optional(), medium: z.string().max(200).optional(), campaign: z.string().max(200).optional() })])
+      .optional(),
+    clickId: z.union([z.boolean(), z.object({ param: z.string().regex(/^[A-Za-z0-9_.-]{1,40}$/).optional() })]).optional(),
+  })
+  .strict()
+  .openapi('CampaignSettings')
+
+export const CampaignSchema = z
+  .object({
+    id: z.string().openapi({ example: 'spring-sale' }),
+    name: z.string().openapi({ example: 'Spring sale 2026' }),
+    settings: CampaignSettingsSchema,
+    createdAt: z.string().openapi({ example: '2026-11-23T09:00:00.000Z' }),
+  })
+  .openapi('Campaign')
+
+export const LinkSchema = z
+  .object({
+    id: z.string().openapi({ example: 'x7Kq2mB9aP0z' }),
+    campaignId: z.string(),
+    url: z.string().openapi({ example: 'https://shop.example/spring' }),
+    label: z.string().openapi({ example: 'Hero button' }),
+    position: z.number().int(),
+  })
+  .openapi('Link')
+
+export const Pagination = z.object({
+  limit: z.coerce.number().int().min(1).max(1000).default(100),
+  offset: z.coerce.number().int().min(0).default(0),
+})
+
+export const security = [{ bearer: [] as string[] }]
+
+export function toCampaign(c: { id: string; name: string; settings: object; createdAt: Date }) {
+  return { id: c.id, name: c.name, settings: c.settings, createdAt: c.createdAt.toISOString() }
+}

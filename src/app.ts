@@ -1,0 +1,104 @@
+import { randomUUID } from 'node:crypto'
+import { OpenAPIHono } from '@hono/zod-openapi'
+import { bodyLimit } from 'hono/body-limit'
+import { HTTPException } from 'hono/http-exception'
+import type { AppDeps, AppEnv } from './api/context.js'
+import { bearerAuth } from './api/auth.js'
+import { ApiError, describeIssues, errorBody } from './api/errors.js'
+import { registerCreateApiKey } from './api/routes/api-keys/create.js'
+import { registerCreateCampaign } from './api/routes/campaigns/create.js'
+import { registerGetCampaign } from './api/routes/campaigns/get.js'
+import { registerListCampaigns } from './api/routes/campaigns/list.js'
+import { registerCreateLink } from './api/routes/links/create.js'
+import { registerListLinks } from './api/routes/links/list.js'
+import { registerCreateSends } from './api/routes/sends/create.js'
+import { registerCampaignStats } from './api/routes/stats/campaign.js'
+import { registerLinkStats } from './api/routes/stats/links.js'
+import { registerDocs } from './api/routes/system/docs.js'
+import { registerHealth } from './api/routes/system/health.js'
+
+const OPENAPI_INFO = {
+  openapi: '3.1.0',
+  info: {
+    title: 'sillage',
+    version: '0.1.0',
+    description: 'Self-hosted e-mail tracking: campaigns, links, sends, and the metrics of what readers did.',
+  },
+}
+
+/** Builds the Hono app from its dependencies; the hot paths (/c, /o) are answered before it, in server.ts. */
+export function createApp(deps: AppDeps) {
+  const app = new OpenAPIHono<AppEnv>({
+    defaultHook: (result, c) => {
+      if (!result.success) {
+        const { message, details } = describeIssues(result.target === 'json' ? 'body' : result.target, result.error.issues)
+        return c.json(errorBody(c, 'validation_failed', message, details), 400)
+      }
+      return undefined
+    },
+  })
+
+  app.use('*', async (c, next) => {
+    c.set('deps', deps)
+    c.set('requestId', c.req.header('x-request-id')?.slice(0, 100) || randomUUID())
+    await next()
+    c.header('X-Request-Id', c.get('requestId'))
+  })
+
+  app.use(
+    '/v1/*',
+    bodyLimit({
+      maxSize: deps.config.maxBodyBytes,
+      onError: (c) => c.json(errorBody(c, 'payload_too_large', `request body is larger than ${deps.config.maxBodyBytes} bytes`), 413),
+    }),
+  )
+  app.use('/v1/*', async (c, next) => {
+    const method = c.req.method
+    if (method === 'POST' || method === 'PUT' || method === 'PATCH') {
+      const type = c.req.header('content-type') ?? ''
+      const hasBody = c.req.header('content-length') !== '0' || c.req.header('transfer-encoding')
+      if (hasBody && !/^application\/json\b/i.test(type) && !/\+json\b/i.test(type)) {
+        throw new ApiError('unsupported_media_type', `expected Content-Type: application/json, got ${type || 'none'}`)
+      }
+    }
+    await next()
+  })
+  app.use('/v1/*', bearerAuth())
+
+  registerHealth(app)
+  registerCreateCampaign(app)
+  registerListCampaigns(app)
+  registerGetCampaign(app)
+  registerCreateLink(app)
+  registerListLinks(app)
+  registerCreateSends(app)
+  registerCampaignStats(app)
+  registerLinkStats(app)
+  registerCreateApiKey(app)
+
+  app.openAPIRegistry.registerComponent('securitySchemes', 'bearer', { type: 'http', scheme: 'bearer' })
+  app.doc31('/openapi.json', OPENAPI_INFO)
+  registerDocs(app, () => app.getOpenAPI31Document(OPENAPI_INFO) as never)
+
+  app.notFound((c) => c.json(errorBody(c, 'not_found', `no route for ${c.req.method} ${c.req.path}`), 404))
+
+  app.onError((err, c) => {
+    if (err instanceof ApiError) return c.json(errorBody(c, err.code, err.message, err.details), err.status)
+    if (err instanceof SyntaxError && /JSON/i.test(err.message)) {
+      return c.json(errorBody(c, 'invalid_json', `request body is not valid JSON: ${err.message}`), 400)
+    }
+    if (err instanceof HTTPException) {
+      const status = err.status
+      if (status === 400) return c.json(errorBody(c, 'invalid_json', err.message || 'malformed request body'), 400)
+      if (status === 413) return c.json(errorBody(c, 'payload_too_large', err.message), 413)
+      if (status === 401) return c.json(errorBody(c, 'unauthorized', err.message), 401)
+      return c.json(errorBody(c, 'bad_request', err.message), status === 404 ? 404 : 400)
+    }
+    deps.log.error('unhandled_error', { requestId: c.get('requestId'), path: c.req.path, message: (err as Error)?.message, stack: (err as Error)?.stack })
+    return c.json(errorBody(c, 'internal', 'internal error; the request id is in the server log'), 500)
+  })
+
+  return app
+}
+
+export type App = ReturnType<typeof createApp>

@@ -1,0 +1,90 @@
+import { cpus } from 'node:os'
+import { resolve } from 'node:path'
+import { z } from 'zod'
+
+const bool = z
+  .enum(['1', '0', 'true', 'false', 'yes', 'no', ''])
+  .transform((v) => v === '1' || v === 'true' || v === 'yes')
+
+const identifier = z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'must be a plain identifier (letters, digits, _)')
+
+const EnvSchema = z.object({
+  PORT: z.coerce.number().int().min(0).max(65535).default(8080),
+  HOST: z.string().min(1).default('0.0.0.0'),
+  DATA_DIR: z.string().min(1).default('./data'),
+  PUBLIC_BASE_URL: z.url({ protocol: /^https?$/ }).optional(),
+  CLICKHOUSE_URL: z.url({ protocol: /^https?$/ }).optional(),
+  CLICKHOUSE_USER: z.string().default('default'),
+  CLICKHOUSE_PASSWORD: z.string().default(''),
+  CLICKHOUSE_DATABASE: identifier.default('sillage'),
+  DATABASE_URL: z
+    .string()
+    .regex(/^postgres(ql)?:\/\//, 'must be a postgres:// URL')
+    .optional(),
+  TRACKER_SECRET: z.string().min(16, 'must be at least 16 characters').optional(),
+  /** Former secrets, comma-separated, still accepted when verifying tokens after a rotation. */
+  TRACKER_OLD_SECRETS: z.string().default(''),
+  TRACKER_ADMIN_KEY: z.string().min(16, 'must be at least 16 characters').optional(),
+  TRUST_PROXY: bool.default(false),
+  /** Prefix lengths kept when anonymising client addresses; 32/128 keeps them whole. */
+  IP_V4_PREFIX: z.coerce.number().int().min(0).max(32).default(24),
+  IP_V6_PREFIX: z.coerce.number().int().min(0).max(128).default(48),
+  BATCH_SIZE: z.coerce.number().int().min(1).max(100_000).default(5000),
+  FLUSH_INTERVAL_MS: z.coerce.number().int().min(10).max(60_000).default(1000),
+  /** How often the journal is fsync'ed: what a power loss can cost at most. */
+  FSYNC_INTERVAL_MS: z.coerce.number().int().min(0).max(60_000).default(1000),
+  /** Journal bytes not yet in ClickHouse above which the edge stops journaling new events (and counts them lost). */
+  JOURNAL_MAX_BYTES: z.coerce.number().int().min(1024 ** 2).default(4 * 1024 ** 3),
+  MAX_BODY_BYTES: z.coerce.number().int().min(1024).default(16 * 1024 ** 2),
+  WORKERS: z.coerce.number().int().min(1).max(256).default(cpus().length),
+  LOG_LEVEL: z.enum(['debug', 'info', 'warn', 'error', 'silent']).default('info'),
+})
+
+export type Config = ReturnType<typeof parseConfig>
+
+export class ConfigError extends Error {}
+
+/** Reads and validates the environment once; a bad value names its variable. */
+export function parseConfig(env: Record<string, string | undefined> = process.env) {
+  const picked: Record<string, string> = {}
+  for (const key of Object.keys(EnvSchema.shape)) {
+    const v = env[key]
+    if (v !== undefined && v !== '') picked[key] = v
+  }
+  const parsed = EnvSchema.safeParse(picked)
+  if (!parsed.success) {
+    const lines = parsed.error.issues.map((i) => `  ${i.path.join('.')}: ${i.message}`)
+    throw new ConfigError(`invalid configuration:\n${lines.join('\n')}`)
+  }
+  const e = parsed.data
+  const dataDir = resolve(e.DATA_DIR)
+  return {
+    port: e.PORT,
+    host: e.HOST,
+    dataDir,
+    publicBaseUrl: (e.PUBLIC_BASE_URL ?? `http://localhost:${e.PORT}`).replace(/\/+$/, ''),
+    clickhouse: {
+      url: e.CLICKHOUSE_URL,
+      user: e.CLICKHOUSE_USER,
+      password: e.CLICKHOUSE_PASSWORD,
+      database: e.CLICKHOUSE_DATABASE,
+      path: resolve(dataDir, 'clickhouse'),
+    },
+    databaseUrl: e.DATABASE_URL,
+    metaPath: resolve(dataDir, 'meta'),
+    journalDir: resolve(dataDir, 'journal'),
+    trackerSecret: e.TRACKER_SECRET,
+    trackerOldSecrets: e.TRACKER_OLD_SECRETS.split(',').map((s) => s.trim()).filter(Boolean),
+    adminKey: e.TRACKER_ADMIN_KEY,
+    trustProxy: e.TRUST_PROXY,
+    ipV4Prefix: e.IP_V4_PREFIX,
+    ipV6Prefix: e.IP_V6_PREFIX,
+    batchSize: e.BATCH_SIZE,
+    flushIntervalMs: e.FLUSH_INTERVAL_MS,
+    fsyncIntervalMs: e.FSYNC_INTERVAL_MS,
+    journalMaxBytes: e.JOURNAL_MAX_BYTES,
+    maxBodyBytes: e.MAX_BODY_BYTES,
+    workers: e.WORKERS,
+    logLevel: e.LOG_LEVEL,
+  }
+}

@@ -1,0 +1,189 @@
+import { closeSync, fsyncSync, mkdirSync, openSync, readdirSync, statSync, writeSync } from 'node:fs'
+import { join } from 'node:path'
+import type { Logger } from '../logger.js'
+
+export interface JournalOptions {
+  dir: string
+  /** fsync period in ms; 0 fsyncs on every write. What a power loss may cost; a process crash costs nothing. */
+  fsyncIntervalMs: number
+  /** A new segment starts past this size, so consumed segments can be deleted. */
+  segmentBytes?: number
+  /** Unconsumed bytes above which new events are refused (counted as lost) instead of filling the disk. */
+  maxBytes: number
+  log: Logger
+}
+
+export interface JournalStats {
+  appended: number
+  lost: number
+  writeErrors: number
+  lastError: string | null
+  bytesPending: number
+}
+
+const SEGMENT_RE = /^(\d{16})\.log$/
+
+/**
+ * Segment numbers only grow, even across restarts and deleted segments (they start at the
+ * clock in ms), because the writer's dedup tokens name segments: a reused number within
+ * ClickHouse's dedup window would make a new batch look like a replay and be dropped.
+ */
+export function segmentName(seq: number): string {
+  return String(seq).padStart(16, '0') + '.log'
+}
+
+export function listSegments(dir: string): number[] {
+  return readdirSync(dir)
+    .map((f) => SEGMENT_RE.exec(f)?.[1])
+    .filter((s): s is string => s !== undefined)
+    .map(Number)
+    .sort((a, b) => a - b)
+}
+
+/**
+ * Append-only event journal. Lines appended during one event-loop turn are written with a
+ * single write(2) at the end of the turn, and only then are their callbacks (the HTTP
+ * responses) run: an acknowledged event is in the kernel's page cache, so it survives a
+ * crash of the process; fsync every `fsyncIntervalMs` bounds what a power loss can take.
+ */
+export class Journal {
+  readonly dir: string
+  private fd = -1
+  private seq = 0
+  private size = 0
+  private lines: string[] = []
+  private callbacks: Array<() => void> = []
+  private scheduled = false
+  private dirty = false
+  private fsyncTimer: NodeJS.Timeout | undefined
+  private readonly segmentBytes: number
+  /** Bytes written but not yet consumed by the writer (kept current by the writer). */
+  private consumedBytesBehind = 0
+  private listeners: Array<(lines: number) => void> = []
+  readonly stats: JournalStats = { appended: 0, lost: 0, writeErrors: 0, lastError: null, bytesPending: 0 }
+
+  constructor(private readonly opts: JournalOptions) {
+    this.dir = opts.dir
+    this.segmentBytes = opts.segmentBytes ?? 64 << 20
+    mkdirSync(this.dir, { recursive: true })
+    const existing = listSegments(this.dir)
+    // Never append after a possibly torn tail: every start opens a fresh segment.
+    this.openSegment(Math.max((existing.at(-1) ?? 0) + 1, Date.now()))
+    this.consumedBytesBehind = existing.reduce((n, s) => n + statSync(join(this.dir, segmentName(s))).size, 0)
+    if (opts.fsyncIntervalMs > 0) {
+      this.fsyncTimer = setInterval(() => this.sync(), opts.fsyncIntervalMs)
+      this.fsyncTimer.unref()
+    }
+  }
+
+  get activeSegment(): number {
+    return this.seq
+  }
+
+  /** Queues a line (newline included); `done` runs once it is written, or once writing failed. */
+  append(line: string, done: () => void): void {
+    this.lines.push(line)
+    this.callbacks.push(done)
+    if (!this.scheduled) {
+      this.scheduled = true
+      setImmediate(this.flushTurn)
+    }
+  }
+
+  appendAsync(line: string): Promise<void> {
+    return new Promise((resolve) => this.append(line, resolve))
+  }
+
+  /** Called by the writer: how many bytes of the journal are not yet in ClickHouse. */
+  setPendingBytes(bytes: number): void {
+    this.consumedBytesBehind = bytes
+    this.stats.bytesPending = bytes
+  }
+
+  onLines(listener: (lines: number) => void): void {
+    this.listeners.push(listener)
+  }
+
+  private readonly flushTurn = (): void => {
+    this.scheduled = false
+    if (this.fd < 0) return
+    const lines = this.lines
+    const callbacks = this.callbacks
+    this.lines = []
+    this.callbacks = []
+    if (lines.length === 0) return
+    const buf = Buffer.from(lines.length === 1 ? lines[0]! : lines.join(''), 'utf8')
+    if (this.consumedBytesBehind + buf.length > this.opts.maxBytes) {
+      this.lose(lines.length, `journal holds ${this.consumedBytesBehind} bytes not yet in ClickHouse (limit ${this.opts.maxBytes})`)
+    } else {
+      try {
+        if (this.size > 0 && this.size + buf.length > this.segmentBytes) this.rotate()
+        let off = 0
+        while (off < buf.length) off += writeSync(this.fd, buf, off, buf.length - off)
+        this.size += buf.length
+        this.consumedBytesBehind += buf.length
+        this.stats.bytesPending = this.consumedBytesBehind
+        this.stats.appended += lines.length
+        this.dirty = true
+        if (this.opts.fsyncIntervalMs === 0) this.sync()
+        for (const l of this.listeners) l(lines.length)
+      } catch (err) {
+        this.stats.writeErrors++
+        this.lose(lines.length, `journal write failed: ${(err as Error).message}`)
+        // A failed write may have left a partial line: continue in a fresh segment.
+        try {
+          this.rotate()
+        } catch {
+          /* the next write reports it */
+        }
+      }
+    }
+    for (const cb of callbacks) cb()
+  }
+
+  private lastLossAt = 0
+
+  private lose(count: number, message: string): void {
+    this.lastLossAt = Date.now()
+    this.stats.lost += count
+    if (this.stats.lastError !== message) this.opts.log.error('journal_loss', { message, lost: count })
+    this.stats.lastError = message
+  }
+
+  /** True when events were lost (write failure or full journal) in the last minute. */
+  get degraded(): boolean {
+    return this.lastLossAt > 0 && Date.now() - this.lastLossAt < 60_000
+  }
+
+  private openSegment(seq: number): void {
+    this.seq = seq
+    this.fd = openSync(join(this.dir, segmentName(seq)), 'a')
+    this.size = 0
+  }
+
+  private rotate(): void {
+    this.sync()
+    if (this.fd >= 0) closeSync(this.fd)
+    this.fd = -1
+    this.openSegment(Math.max(this.seq + 1, Date.now()))
+  }
+
+  sync(): void {
+    if (!this.dirty || this.fd < 0) return
+    try {
+      fsyncSync(this.fd)
+      this.dirty = false
+    } catch (err) {
+      this.opts.log.error('journal_fsync_failed', { message: (err as Error).message })
+    }
+  }
+
+  /** Writes what is queued, fsyncs and closes. */
+  close(): void {
+    if (this.scheduled) this.flushTurn()
+    if (this.fsyncTimer) clearInterval(this.fsyncTimer)
+    this.sync()
+    if (this.fd >= 0) closeSync(this.fd)
+    this.fd = -1
+  }
+}

@@ -1,0 +1,72 @@
+import type { AppDeps } from './api/context.js'
+import type { Config } from './config.js'
+import { Journal } from './events/journal.js'
+import { EventWriter } from './events/writer.js'
+import { createLogger, type Logger } from './logger.js'
+import { createEventStore, type EventStore } from './store/clickhouse.js'
+import { migrateClickHouse } from './store/clickhouse-migrate.js'
+import { createMetaStore, type MetaStore } from './store/meta.js'
+import { createEdge } from './tracking/edge.js'
+import { LinkCache } from './tracking/links.js'
+import { loadOrCreateSecret, TokenCodec } from './tracking/token.js'
+
+export interface RuntimeOptions {
+  config: Config
+  log?: Logger
+  clock?: () => number
+  /** Reuse stores made by the caller (tests share one chDB directory and a prepared PGlite). */
+  events?: EventStore
+  meta?: MetaStore
+  /** Start the journal writer (the process owning ClickHouse does). */
+  writer?: boolean
+  beforeInsert?: () => void
+}
+
+/** Builds every dependency of the app from the config: stores migrated, caches loaded, writer running. */
+export async function startRuntime(opts: RuntimeOptions): Promise<AppDeps & { stop(): Promise<void> }> {
+  const { config } = opts
+  const log = opts.log ?? createLogger(config.logLevel)
+  const clock = opts.clock ?? Date.now
+  const events =
+    opts.events ??
+    createEventStore({
+      url: config.clickhouse.url,
+      user: config.clickhouse.user,
+      password: config.clickhouse.password,
+      database: config.clickhouse.database,
+      path: config.clickhouse.path,
+    })
+  const meta = opts.meta ?? (await createMetaStore({ url: config.databaseUrl, path: config.metaPath }))
+  await meta.migrate()
+  const applied = await migrateClickHouse(events)
+  if (applied.length) log.info('clickhouse_migrated', { applied })
+  const links = new LinkCache(meta)
+  await links.load()
+  const secret = loadOrCreateSecret(config.dataDir, config.trackerSecret)
+  const tokens = new TokenCodec([secret, ...config.trackerOldSecrets])
+  const journal = new Journal({ dir: config.journalDir, fsyncIntervalMs: config.fsyncIntervalMs, maxBytes: config.journalMaxBytes, log })
+  const writer =
+    opts.writer === false
+      ? null
+      : new EventWriter({ journal, store: events, batchSize: config.batchSize, flushIntervalMs: config.flushIntervalMs, log, beforeInsert: opts.beforeInsert })
+  await writer?.start()
+  const edge = createEdge({ journal, links, tokens, trustProxy: config.trustProxy, ipV4Prefix: config.ipV4Prefix, ipV6Prefix: config.ipV6Prefix, clock })
+  return {
+    config,
+    events,
+    meta,
+    links,
+    tokens,
+    journal,
+    writer,
+    edge,
+    log,
+    clock,
+    async stop() {
+      journal.close()
+      await writer?.stop()
+      if (!opts.meta) await meta.close()
+      if (!opts.events) await events.close()
+    },
+  }
+}

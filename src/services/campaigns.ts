@@ -1,0 +1,103 @@
+import { and, asc, eq } from 'drizzle-orm'
+import { customAlphabet, nanoid } from 'nanoid'
+import { ApiError } from '../api/errors.js'
+import type { AppDeps } from '../api/context.js'
+import { campaigns, links, type CampaignSettings } from '../store/schema.js'
+
+/** Link ids: short, URL-safe, unguessable enough that enumerating them is pointless. */
+export const newLinkId = customAlphabet('0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz', 12)
+
+export interface Campaign {
+  id: string
+  name: string
+  settings: CampaignSettings
+  createdAt: Date
+}
+
+export interface Link {
+  id: string
+  campaignId: string
+  url: string
+  label: string
+  position: number
+}
+
+type Deps = Pick<AppDeps, 'meta' | 'links'>
+
+const isUniqueViolation = (err: unknown) => {
+  const e = err as { code?: string; cause?: { code?: string } }
+  return e?.code === '23505' || e?.cause?.code === '23505'
+}
+
+export async function createCampaign(deps: Deps, input: { id?: string | undefined; name: string; settings?: CampaignSettings | undefined }): Promise<Campaign> {
+  const id = input.id ?? nanoid(12)
+  try {
+    const [row] = await deps.meta.db
+      .insert(campaigns)
+      .values({ id, name: input.name, settings: input.settings ?? {} })
+      .returning()
+    deps.links.addCampaign({ id: row!.id, settings: row!.settings })
+    return row!
+  } catch (err) {
+    if (isUniqueViolation(err)) throw new ApiError('conflict', `campaign ${id} already exists`)
+    throw err
+  }
+}
+
+export async function getCampaign(deps: Deps, id: string): Promise<Campaign> {
+  const [row] = await deps.meta.db.select().from(campaigns).where(eq(campaigns.id, id)).limit(1)
+  if (!row) throw new ApiError('not_found', `campaign ${id} not found`)
+  return row
+}
+
+export async function listCampaigns(deps: Deps, opts: { limit: number; offset: number }): Promise<Campaign[]> {
+  return deps.meta.db.select().from(campaigns).orderBy(asc(campaigns.createdAt), asc(campaigns.id)).limit(opts.limit).offset(opts.offset)
+}
+
+/** Only absolute http(s) URLs, normalised, so the Location header is always well-formed. */
+export function normaliseUrl(raw: string): string {
+  let u: URL
+  try {
+    u = new URL(raw)
+  } catch {
+    throw new ApiError('validation_failed', `body.url: not an absolute URL: ${raw.slice(0, 200)}`)
+  }
+  if (u.protocol !== 'http:' && u.protocol !== 'https:') {
+    throw new ApiError('validation_failed', `body.url: only http and https URLs can be tracked, got ${u.protocol}`)
+  }
+  return u.href
+}
+
+/** Registers a link; the same url, label and position in a campaign is the same link (created false). */
+export async function upsertLink(
+  deps: Deps,
+  campaignId: string,
+  input: { url: string; label?: string | undefined; position?: number; templateId?: string | null },
+): Promise<{ link: Link; created: boolean }> {
+  const url = normaliseUrl(input.url)
+  const label = input.label ?? ''
+  const position = input.position ?? 0
+  const templateId = input.templateId ?? null
+  const inserted = await deps.meta.db
+    .insert(links)
+    .values({ id: newLinkId(), campaignId, url, label, position, templateId })
+    .onConflictDoNothing()
+    .returning()
+  let row = inserted[0]
+  const created = row !== undefined
+  if (!row) {
+    const found = await deps.meta.db
+      .select()
+      .from(links)
+      .where(and(eq(links.campaignId, campaignId), eq(links.url, url), eq(links.label, label), eq(links.position, position)))
+    row = found.find((l) => (l.templateId ?? null) === templateId)
+    if (!row) throw new Error('link vanished after a conflicting insert')
+  }
+  deps.links.addLink({ id: row.id, campaignId, url: row.url })
+  return { link: { id: row.id, campaignId, url: row.url, label: row.label, position: row.position }, created }
+}
+
+export async function listLinks(deps: Deps, campaignId: string): Promise<Link[]> {
+  const rows = await deps.meta.db.select().from(links).where(eq(links.campaignId, campaignId)).orderBy(asc(links.position), asc(links.createdAt), asc(links.id))
+  return rows.map((l) => ({ id: l.id, campaignId: l.campaignId, url: l.url, label: l.label, position: l.position }))
+}

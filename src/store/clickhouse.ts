@@ -1,0 +1,77 @@
+import { mkdirSync } from 'node:fs'
+import { createClient, type ClickHouseClient } from '@clickhouse/client'
+import { createChdbConnection } from 'chdb/connection'
+
+export interface ClickHouseOptions {
+  /** http(s) URL of a ClickHouse server; unset → the embedded engine (chDB) on `path`. */
+  url?: string | undefined
+  user?: string
+  password?: string
+  /** Database holding sillage's tables. Tests use one per test file inside one chDB directory. */
+  database: string
+  path: string
+}
+
+/**
+ * The event store: a `@clickhouse/client` client and the database it works in.
+ * Table names are always qualified with `db` because chDB's connection ignores the
+ * client's default database; `db` is validated as an identifier by the config.
+ */
+export interface EventStore {
+  client: ClickHouseClient
+  db: string
+  embedded: boolean
+  close(): Promise<void>
+}
+
+/** libchdb accepts one data directory per process: share one connection for it. */
+let embedded: { path: string; client: ClickHouseClient; users: number } | undefined
+
+export function createEventStore(opts: ClickHouseOptions): EventStore {
+  if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(opts.database)) throw new Error(`invalid ClickHouse database name: ${opts.database}`)
+  if (opts.url) {
+    const client = createClient({
+      url: opts.url,
+      username: opts.user ?? 'default',
+      password: opts.password ?? '',
+      request_timeout: 30_000,
+      clickhouse_settings: { output_format_json_quote_64bit_integers: 0 },
+    })
+    return { client, db: opts.database, embedded: false, close: () => client.close() }
+  }
+  if (embedded && embedded.path !== opts.path) {
+    throw new Error(`the embedded ClickHouse is already open on ${embedded.path}; one data directory per process`)
+  }
+  if (!embedded) {
+    mkdirSync(opts.path, { recursive: true })
+    embedded = { path: opts.path, client: createClient({
+        // chdb ships its own copy of the client-common types; the runtime contract is the same.
+        connection: createChdbConnection({ path: opts.path }) as never,
+      }), users: 0 }
+  }
+  const shared = embedded
+  shared.users++
+  let closed = false
+  return {
+    client: shared.client,
+    db: opts.database,
+    embedded: true,
+    async close() {
+      if (closed) return
+      closed = true
+      // The engine stays open for the life of the process: reopening chDB in one process is not supported.
+      shared.users--
+    },
+  }
+}
+
+/** Rows of a SELECT as objects; numbers come back as numbers on both engines. */
+export async function queryRows<T>(store: EventStore, query: string, params: Record<string, unknown> = {}): Promise<T[]> {
+  const rs = await store.client.query({
+    query,
+    query_params: params,
+    format: 'JSONEachRow',
+    clickhouse_settings: { output_format_json_quote_64bit_integers: 0, output_format_json_quote_decimals: 1 },
+  })
+  return rs.json<T>()
+}

@@ -1,0 +1,60 @@
+import { mkdirSync } from 'node:fs'
+import { fileURLToPath } from 'node:url'
+import { PGlite } from '@electric-sql/pglite'
+import type { PgDatabase, PgQueryResultHKT } from 'drizzle-orm/pg-core'
+import { drizzle as drizzlePglite } from 'drizzle-orm/pglite'
+import { migrate as migratePglite } from 'drizzle-orm/pglite/migrator'
+import { drizzle as drizzlePg } from 'drizzle-orm/node-postgres'
+import { migrate as migratePg } from 'drizzle-orm/node-postgres/migrator'
+import pg from 'pg'
+import * as schema from './schema.js'
+
+export type MetaDb = PgDatabase<PgQueryResultHKT, typeof schema>
+
+export interface MetaStore {
+  db: MetaDb
+  kind: 'pglite' | 'postgres'
+  migrate(): Promise<void>
+  ping(): Promise<void>
+  close(): Promise<void>
+}
+
+export interface MetaOptions {
+  /** postgres:// URL; unset → PGlite. */
+  url?: string | undefined
+  /** PGlite data directory, or 'memory://'. */
+  path: string
+  /** A PGlite data directory dump to start from (tests clone one prepared database). */
+  loadDataDir?: Blob
+}
+
+const MIGRATIONS = fileURLToPath(new URL('../../migrations/meta/', import.meta.url))
+
+export async function createMetaStore(opts: MetaOptions): Promise<MetaStore> {
+  if (opts.url) {
+    const pool = new pg.Pool({ connectionString: opts.url, max: 10 })
+    const db = drizzlePg(pool, { schema }) as unknown as MetaDb
+    return {
+      db,
+      kind: 'postgres',
+      migrate: () => migratePg(drizzlePg(pool), { migrationsFolder: MIGRATIONS }),
+      ping: async () => {
+        await pool.query('select 1')
+      },
+      close: () => pool.end(),
+    }
+  }
+  if (!opts.path.startsWith('memory://')) mkdirSync(opts.path, { recursive: true })
+  const client = new PGlite(opts.path, opts.loadDataDir ? { loadDataDir: opts.loadDataDir } : {})
+  await client.waitReady
+  const db = drizzlePglite(client, { schema }) as unknown as MetaDb
+  return {
+    db,
+    kind: 'pglite',
+    migrate: () => migratePglite(drizzlePglite(client), { migrationsFolder: MIGRATIONS }),
+    ping: async () => {
+      await client.query('select 1')
+    },
+    close: () => client.close(),
+  }
+}

@@ -1,0 +1,73 @@
+import { sql } from 'drizzle-orm'
+import { boolean, index, integer, jsonb, pgTable, primaryKey, text, timestamp, uniqueIndex } from 'drizzle-orm/pg-core'
+
+export interface CampaignSettings {
+  /** Turn the open pixel off for this campaign's templates. */
+  pixel?: boolean
+  /** Append utm_* parameters on redirect (never overriding the URL's own). */
+  utm?: { source?: string; medium?: string; campaign?: string } | boolean
+  /** Append a signed click id on redirect, under this parameter name (default sl_cid). */
+  clickId?: boolean | { param?: string }
+}
+
+export const campaigns = pgTable('campaigns', {
+  id: text('id').primaryKey(),
+  name: text('name').notNull(),
+  settings: jsonb('settings').$type<CampaignSettings>().notNull().default({}),
+  createdAt: timestamp('created_at', { withTimezone: true, mode: 'date' }).notNull().defaultNow(),
+})
+
+/** Immutable once created, so the edge caches them for the life of the process. */
+export const links = pgTable(
+  'links',
+  {
+    id: text('id').primaryKey(),
+    campaignId: text('campaign_id')
+      .notNull()
+      .references(() => campaigns.id, { onDelete: 'cascade' }),
+    url: text('url').notNull(),
+    label: text('label').notNull().default(''),
+    /** Order of the occurrence in a template; 0 for links registered one by one. */
+    position: integer('position').notNull().default(0),
+    templateId: text('template_id'),
+    createdAt: timestamp('created_at', { withTimezone: true, mode: 'date' }).notNull().defaultNow(),
+  },
+  (t) => [
+    uniqueIndex('links_identity').on(t.campaignId, t.url, t.label, t.position, sql`coalesce(${t.templateId}, '')`),
+    index('links_campaign').on(t.campaignId),
+  ],
+)
+
+export const templates = pgTable('templates', {
+  id: text('id').primaryKey(),
+  campaignId: text('campaign_id')
+    .notNull()
+    .references(() => campaigns.id, { onDelete: 'cascade' }),
+  /** The compiled template (fragments and holes) as produced by src/rewrite. */
+  compiled: jsonb('compiled').notNull(),
+  createdAt: timestamp('created_at', { withTimezone: true, mode: 'date' }).notNull().defaultNow(),
+})
+
+export const apiKeys = pgTable('api_keys', {
+  id: text('id').primaryKey(),
+  name: text('name').notNull(),
+  /** SHA-256 of the key; the key itself is shown once, at creation. */
+  hash: text('hash').notNull().unique(),
+  prefix: text('prefix').notNull(),
+  scopes: text('scopes').array().notNull().default(sql`'{}'::text[]`),
+  revoked: boolean('revoked').notNull().default(false),
+  createdAt: timestamp('created_at', { withTimezone: true, mode: 'date' }).notNull().defaultNow(),
+})
+
+export const suppressions = pgTable(
+  'suppressions',
+  {
+    recipientId: text('recipient_id').notNull(),
+    /** Empty for a global suppression, else the campaign's list scope. */
+    scope: text('scope').notNull().default(''),
+    reason: text('reason').notNull(),
+    campaignId: text('campaign_id'),
+    at: timestamp('at', { withTimezone: true, mode: 'date' }).notNull().defaultNow(),
+  },
+  (t) => [primaryKey({ columns: [t.recipientId, t.scope] })],
+)

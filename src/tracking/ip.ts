@@ -1,0 +1,80 @@
+import { isIPv4, isIPv6 } from 'node:net'
+import type { IncomingMessage } from 'node:http'
+
+/**
+ * The client address: the socket's, or behind a trusted load balancer the first address
+ * of X-Forwarded-For (or of the standard Forwarded header).
+ */
+export function clientIp(req: IncomingMessage, trustProxy: boolean): string {
+  if (trustProxy) {
+    const xff = req.headers['x-forwarded-for']
+    const first = (Array.isArray(xff) ? xff[0] : xff)?.split(',')[0]?.trim()
+    if (first) return stripPort(first)
+    const fwd = req.headers['forwarded']
+    if (typeof fwd === 'string') {
+      const m = /for=("?)\[?([^\]";,]+)\]?\1/i.exec(fwd)
+      if (m?.[2]) return stripPort(m[2])
+    }
+  }
+  return req.socket.remoteAddress ?? ''
+}
+
+function stripPort(addr: string): string {
+  if (isIPv4(addr) || isIPv6(addr)) return addr
+  const v4 = /^(\d+\.\d+\.\d+\.\d+):\d+$/.exec(addr)
+  return v4 ? v4[1]! : addr
+}
+
+/** Keeps the first `v4Prefix` / `v6Prefix` bits of an address and zeroes the rest. */
+export function anonymizeIp(ip: string, v4Prefix = 24, v6Prefix = 48): string {
+  if (ip.startsWith('::ffff:') && isIPv4(ip.slice(7))) ip = ip.slice(7)
+  if (isIPv4(ip)) {
+    if (v4Prefix >= 32) return ip
+    const n = ip.split('.').reduce((acc, part) => (acc << 8) + Number(part), 0) >>> 0
+    const masked = v4Prefix === 0 ? 0 : (n & (~0 << (32 - v4Prefix))) >>> 0
+    return [masked >>> 24, (masked >>> 16) & 255, (masked >>> 8) & 255, masked & 255].join('.')
+  }
+  if (isIPv6(ip)) {
+    if (v6Prefix >= 128) return ip
+    const groups = expandV6(ip)
+    const out = groups.map((g, i) => {
+      const bitsLeft = v6Prefix - i * 16
+      if (bitsLeft >= 16) return g
+      if (bitsLeft <= 0) return 0
+      return g & (0xffff << (16 - bitsLeft)) & 0xffff
+    })
+    return compressV6(out)
+  }
+  return ''
+}
+
+function expandV6(ip: string): number[] {
+  let s = ip.split('%')[0]!
+  // An embedded IPv4 tail counts as two groups.
+  const v4 = /(\d+\.\d+\.\d+\.\d+)$/.exec(s)
+  if (v4) {
+    const p = v4[1]!.split('.').map(Number)
+    s = s.slice(0, -v4[1]!.length) + ((p[0]! << 8) | p[1]!).toString(16) + ':' + ((p[2]! << 8) | p[3]!).toString(16)
+  }
+  const [head, tail] = s.includes('::') ? s.split('::') : [s, undefined]
+  const h = head ? head.split(':') : []
+  const t = tail !== undefined && tail !== '' ? tail.split(':') : []
+  const fill = tail !== undefined ? new Array(8 - h.length - t.length).fill('0') : []
+  return [...h, ...fill, ...t].map((g) => parseInt(g, 16) || 0)
+}
+
+function compressV6(groups: number[]): string {
+  // Collapse the longest run of zero groups, as RFC 5952 asks.
+  let best = -1
+  let bestLen = 0
+  for (let i = 0; i < 8; ) {
+    if (groups[i] !== 0) { i++; continue }
+    let j = i
+    while (j < 8 && groups[j] === 0) j++
+    if (j - i > bestLen && j - i > 1) { best = i; bestLen = j - i }
+    i = j
+  }
+  const hex = groups.map((g) => g.toString(16))
+  if (best < 0) return hex.join(':')
+  return hex.slice(0, best).join(':') + '::' + hex.slice(best + bestLen).join(':')
+}

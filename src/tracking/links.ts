@@ -1,0 +1,106 @@
+import { gte } from 'drizzle-orm'
+import type { MetaStore } from '../store/meta.js'
+import { campaigns, links, type CampaignSettings } from '../store/schema.js'
+
+export interface CachedLink {
+  id: string
+  campaignId: string
+  url: string
+}
+
+export interface CachedCampaign {
+  id: string
+  settings: CampaignSettings
+}
+
+/** How far back an incremental refresh looks, to cover clock skew between API instances. */
+const REFRESH_OVERLAP_MS = 10_000
+/** At most one refresh per this period, however many unknown ids arrive. */
+const MIN_REFRESH_INTERVAL_MS = 1_000
+
+/**
+ * Every link and campaign, in memory. Links are immutable once created, so entries never go
+ * stale; a link created by another instance is picked up by an incremental refresh that a miss
+ * triggers at most once a second (a flood of unknown ids costs one query per second, not one each).
+ */
+export class LinkCache {
+  private readonly links = new Map<string, CachedLink>()
+  private readonly campaigns = new Map<string, CachedCampaign>()
+  private since = new Date(0)
+  private lastRefresh = 0
+  private inflight: Promise<void> | null = null
+
+  constructor(private readonly meta: MetaStore) {}
+
+  async load(): Promise<void> {
+    await this.refresh()
+  }
+
+  link(id: string): CachedLink | undefined {
+    return this.links.get(id)
+  }
+
+  campaign(id: string): CachedCampaign | undefined {
+    return this.campaigns.get(id)
+  }
+
+  get size(): number {
+    return this.links.size
+  }
+
+  addLink(link: CachedLink): void {
+    this.links.set(link.id, link)
+  }
+
+  addCampaign(c: CachedCampaign): void {
+    this.campaigns.set(c.id, c)
+  }
+
+  removeCampaign(id: string): void {
+    this.campaigns.delete(id)
+    for (const [k, l] of this.links) if (l.campaignId === id) this.links.delete(k)
+  }
+
+  /** Waits for a refresh (shared by concurrent callers, rate-limited) and looks again. */
+  async lookupLink(id: string): Promise<CachedLink | undefined> {
+    await this.maybeRefresh()
+    return this.links.get(id)
+  }
+
+  async lookupCampaign(id: string): Promise<CachedCampaign | undefined> {
+    await this.maybeRefresh()
+    return this.campaigns.get(id)
+  }
+
+  private maybeRefresh(): Promise<void> {
+    if (this.inflight) return this.inflight
+    if (Date.now() - this.lastRefresh < MIN_REFRESH_INTERVAL_MS) return Promise.resolve()
+    this.inflight = this.refresh().finally(() => {
+      this.inflight = null
+    })
+    return this.inflight
+  }
+
+  private async refresh(): Promise<void> {
+    this.lastRefresh = Date.now()
+    const from = new Date(this.since.getTime() - REFRESH_OVERLAP_MS)
+    const cs = await this.meta.db
+      .select({ id: campaigns.id, settings: campaigns.settings, createdAt: campaigns.createdAt })
+      .from(campaigns)
+      .where(gte(campaigns.createdAt, from))
+    let max = this.since
+    for (const c of cs) {
+      this.campaigns.set(c.id, { id: c.id, settings: c.settings })
+      if (c.createdAt > max) max = c.createdAt
+    }
+    const ls = await this.meta.db
+      .select({ id: links.id, campaignId: links.campaignId, url: links.url, createdAt: links.createdAt })
+      .from(links)
+      .where(gte(links.createdAt, from))
+    for (const l of ls) {
+      this.links.set(l.id, { id: l.id, campaignId: l.campaignId, url: l.url })
+      if (l.createdAt > max) max = l.createdAt
+    }
+    this.since = max
+  }
+}
