@@ -14,6 +14,10 @@ import { registerListLinks } from './api/routes/links/list.js'
 import { registerCreateSends } from './api/routes/sends/create.js'
 import { registerCampaignStats } from './api/routes/stats/campaign.js'
 import { registerLinkStats } from './api/routes/stats/links.js'
+import { registerClassificationRoutes } from './api/routes/classification/index.js'
+import { registerConversionsRoutes } from './api/routes/conversions/index.js'
+import { registerMetricsRoutes } from './api/routes/metrics/index.js'
+import { registerSendersRoutes } from './api/routes/senders/index.js'
 import { registerDocs } from './api/routes/system/docs.js'
 import { registerHealth } from './api/routes/system/health.js'
 
@@ -75,6 +79,10 @@ export function createApp(deps: AppDeps) {
   registerCampaignStats(app)
   registerLinkStats(app)
   registerCreateApiKey(app)
+  registerMetricsRoutes(app)
+  registerSendersRoutes(app)
+  registerClassificationRoutes(app)
+  registerConversionsRoutes(app)
 
   app.openAPIRegistry.registerComponent('securitySchemes', 'bearer', { type: 'http', scheme: 'bearer' })
   app.doc31('/openapi.json', OPENAPI_INFO)

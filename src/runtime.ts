@@ -8,6 +8,7 @@ import { migrateClickHouse } from './store/clickhouse-migrate.js'
 import { createMetaStore, type MetaStore } from './store/meta.js'
 import { createEdge } from './tracking/edge.js'
 import { LinkCache } from './tracking/links.js'
+import { redirectLocation } from './tracking/redirect-location.js'
 import { loadOrCreateSecret, TokenCodec } from './tracking/token.js'
 
 export interface RuntimeOptions {
@@ -50,7 +51,7 @@ export async function startRuntime(opts: RuntimeOptions): Promise<AppDeps & { st
       ? null
       : new EventWriter({ journal, store: events, batchSize: config.batchSize, flushIntervalMs: config.flushIntervalMs, log, beforeInsert: opts.beforeInsert })
   await writer?.start()
-  const edge = createEdge({ journal, links, tokens, trustProxy: config.trustProxy, ipV4Prefix: config.ipV4Prefix, ipV6Prefix: config.ipV6Prefix, clock })
+  const edge = createEdge({ journal, links, tokens, trustProxy: config.trustProxy, ipV4Prefix: config.ipV4Prefix, ipV6Prefix: config.ipV6Prefix, clock, location: redirectLocation(links) })
   return {
     config,
     events,

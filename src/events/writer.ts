@@ -3,6 +3,7 @@ import { join } from 'node:path'
 import type { EventStore } from '../store/clickhouse.js'
 import type { Logger } from '../logger.js'
 import { decodeEvent, type TrackedEvent } from './event.js'
+import { toEventRow } from './row.js'
 import { listSegments, segmentName, type Journal } from './journal.js'
 
 export interface WriterOptions {
@@ -39,35 +40,7 @@ export interface WriterStats {
 const MAX_BACKOFF_MS = 30_000
 const READ_CHUNK_MAX = 16 << 20
 
-export function defaultRow(e: TrackedEvent): Record<string, unknown> {
-  return {
-    event_id: e.eventId,
-    type: e.type,
-    ts: chDateTime(e.ts),
-    campaign_id: e.campaignId,
-    link_id: e.linkId,
-    recipient_id: e.recipientId,
-    token_valid: e.tokenValid,
-    method: e.method,
-    ip: e.ip,
-    user_agent: e.userAgent,
-    referer: e.referer,
-    prefetch: e.prefetch,
-    class: e.class,
-    reasons: e.reasons,
-    proxy: e.proxy,
-    classifier_version: e.classifierVersion,
-    amount: e.amount || '0',
-    currency: e.currency,
-    order_id: e.orderId,
-    extra: e.extra,
-  }
-}
-
-/** `YYYY-MM-DD hh:mm:ss.mmm` in UTC: what DateTime64(3) parses on every ClickHouse version. */
-export function chDateTime(ms: number): string {
-  return new Date(ms).toISOString().slice(0, 23).replace('T', ' ')
-}
+export { chDateTime } from './row.js'
 
 /**
  * Moves events from the journal into ClickHouse: batches of up to `batchSize` lines, on size
@@ -98,7 +71,7 @@ export class EventWriter {
 
   constructor(private readonly opts: WriterOptions) {
     this.cpFile = join(opts.journal.dir, 'checkpoint.json')
-    this.toRow = opts.toRow ?? defaultRow
+    this.toRow = opts.toRow ?? toEventRow
   }
 
   async start(): Promise<void> {

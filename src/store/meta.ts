@@ -14,6 +14,8 @@ export type MetaDb = PgDatabase<PgQueryResultHKT, typeof schema>
 export interface MetaStore {
   db: MetaDb
   kind: 'pglite' | 'postgres'
+  /** The embedded client, when there is one (tests dump and clone its data directory). */
+  pglite?: PGlite
   migrate(): Promise<void>
   ping(): Promise<void>
   close(): Promise<void>
@@ -51,6 +53,7 @@ export async function createMetaStore(opts: MetaOptions): Promise<MetaStore> {
   return {
     db,
     kind: 'pglite',
+    pglite: client,
     migrate: () => migratePglite(drizzlePglite(client), { migrationsFolder: MIGRATIONS }),
     ping: async () => {
       await client.query('select 1')

@@ -1,0 +1,105 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { startTestServer, type TestServer } from '../support/server.js'
+
+let s: TestServer
+
+beforeAll(async () => {
+  s = await startTestServer()
+})
+afterAll(async () => {
+  await s.stop()
+})
+
+describe('campaign → links → sends → clicks and opens → stats', () => {
+  it('counts exactly what readers did', async () => {
+    const c = await s.api('POST', '/v1/campaigns', { name: 'Spring sale', id: 'spring' })
+    expect(c.status).toBe(201)
+    expect(c.body).toMatchObject({ id: 'spring', name: 'Spring sale' })
+    expect(Date.parse(c.body.createdAt)).not.toBeNaN()
+
+    const hero = await s.api('POST', '/v1/campaigns/spring/links', { url: 'https://shop.example/spring?x=1&y=2', label: 'hero' })
+    expect(hero.status).toBe(201)
+    const again = await s.api('POST', '/v1/campaigns/spring/links', { url: 'https://shop.example/spring?x=1&y=2', label: 'hero' })
+    expect(again.status).toBe(200)
+    expect(again.body.id).toBe(hero.body.id)
+    const footer = await s.api('POST', '/v1/campaigns/spring/links', { url: 'https://shop.example/unsubscribe-info' })
+    expect(footer.status).toBe(201)
+
+    const sends = await s.api('POST', '/v1/campaigns/spring/sends', {
+      recipients: [{ id: 'dupond', segments: ['vip'] }, { id: 'durand', variant: 'B' }, { id: 'martin' }],
+    })
+    expect(sends.status).toBe(201)
+    expect(sends.body.recipients).toHaveLength(3)
+    const [dupond, durand] = sends.body.recipients
+    expect(dupond.links.map((l: { id: string }) => l.id)).toEqual([hero.body.id, footer.body.id])
+    expect(dupond.pixelUrl).toBe(`${s.url}/o/spring/${dupond.token}.gif`)
+
+    // dupond clicks hero twice and opens; durand opens twice; nobody else.
+    for (const url of [dupond.links[0].url, dupond.links[0].url]) {
+      const r = await fetch(url, { redirect: 'manual' })
+      expect(r.status).toBe(302)
+      expect(r.headers.get('location')).toBe('https://shop.example/spring?x=1&y=2')
+      expect(r.headers.get('cache-control')).toBe('no-store')
+    }
+    for (const url of [dupond.pixelUrl, durand.pixelUrl, durand.pixelUrl]) {
+      const r = await fetch(url)
+      expect(r.status).toBe(200)
+      expect(r.headers.get('content-type')).toBe('image/gif')
+      expect(r.headers.get('cache-control')).toContain('no-store')
+      const bytes = Buffer.from(await r.arrayBuffer())
+      expect(bytes.length).toBe(43)
+      expect(bytes.subarray(0, 6).toString()).toBe('GIF89a')
+    }
+    await s.flush()
+
+    const stats = await s.api('GET', '/v1/campaigns/spring/stats')
+    expect(stats.status).toBe(200)
+    expect(stats.body).toMatchObject({ sent: 3, opens: { total: 3, unique: 2 }, clicks: { total: 2, unique: 1 } })
+
+    const links = await s.api('GET', '/v1/campaigns/spring/links/stats')
+    const byId = Object.fromEntries(links.body.links.map((l: { linkId: string }) => [l.linkId, l]))
+    expect(byId[hero.body.id]).toMatchObject({ clicks: 2, uniqueClickers: 1, label: 'hero' })
+    expect(byId[footer.body.id]).toMatchObject({ clicks: 0, uniqueClickers: 0 })
+  })
+
+  it('redirects a forged token and records the click as unattributed, invalid_token', async () => {
+    await s.api('POST', '/v1/campaigns', { name: 'Forgery', id: 'forgery' })
+    const link = await s.api('POST', '/v1/campaigns/forgery/links', { url: 'https://example.org/' })
+    const sends = await s.api('POST', '/v1/campaigns/forgery/sends', { recipients: [{ id: 'alice' }] })
+    const token: string = sends.body.recipients[0].token
+    const forged = token.slice(0, -2) + (token.endsWith('AA') ? 'BB' : 'AA')
+    for (const t of [forged, 'garbage', 'bWFsbG9yeQ.AAAAAAAAAAAAAAAA']) {
+      const r = await fetch(`${s.url}/c/${link.body.id}/${t}`, { redirect: 'manual' })
+      expect(r.status).toBe(302)
+      expect(r.headers.get('location')).toBe('https://example.org/')
+    }
+    // A HEAD is answered the same way and recorded as such.
+    const head = await fetch(`${s.url}/c/${link.body.id}/${token}`, { method: 'HEAD', redirect: 'manual' })
+    expect(head.status).toBe(302)
+    await s.flush()
+    const rs = await s.deps.events.client.query({
+      query: `SELECT recipient_id, token_valid, method FROM ${s.deps.events.db}.events WHERE campaign_id = 'forgery' ORDER BY ts, method`,
+      format: 'JSONEachRow',
+    })
+    const rows = await rs.json<{ recipient_id: string; token_valid: boolean; method: string }>()
+    expect(rows).toHaveLength(4)
+    expect(rows.filter((r) => !r.token_valid).map((r) => r.recipient_id)).toEqual(['', '', ''])
+    expect(rows.find((r) => r.token_valid)).toMatchObject({ recipient_id: 'alice', method: 'HEAD' })
+    const stats = await s.api('GET', '/v1/campaigns/forgery/stats')
+    expect(stats.body.clicks).toEqual({ total: 4, unique: 1 })
+  })
+
+  it('answers an unknown link with a small 404 page and never redirects to a URL from the request', async () => {
+    const r = await fetch(`${s.url}/c/doesnotexist/abc?url=https://evil.example`, { redirect: 'manual' })
+    expect(r.status).toBe(404)
+    expect(r.headers.get('content-type')).toContain('text/html')
+    expect(r.headers.get('location')).toBeNull()
+    expect(await r.text()).toContain('Link not found')
+  })
+
+  it('serves the pixel of an unknown campaign without recording it', async () => {
+    const r = await fetch(`${s.url}/o/nope/abc.gif`)
+    expect(r.status).toBe(200)
+    expect((await r.arrayBuffer()).byteLength).toBe(43)
+  })
+})

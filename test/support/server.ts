@@ -1,0 +1,82 @@
+import { mkdtempSync } from 'node:fs'
+import type { AddressInfo } from 'node:net'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import type { AppDeps } from '../../src/api/context.js'
+import { parseConfig } from '../../src/config.js'
+import { createLogger } from '../../src/logger.js'
+import { startRuntime } from '../../src/runtime.js'
+import { createServer } from '../../src/server.js'
+import type { EventStore } from '../../src/store/clickhouse.js'
+import type { MetaStore } from '../../src/store/meta.js'
+import { testEventStore, testMetaStore } from './stores.js'
+
+export const ADMIN_KEY = 'test-admin-key-0123456789'
+
+export interface TestServer {
+  url: string
+  deps: AppDeps
+  /** JSON request with the admin key; returns status, headers and parsed body. */
+  api<T = any>(method: string, path: string, body?: unknown, headers?: Record<string, string>): Promise<{ status: number; body: T; headers: Headers }>
+  /** Waits until everything journaled is in ClickHouse. */
+  flush(): Promise<void>
+  stop(): Promise<void>
+}
+
+export interface TestServerOptions {
+  env?: Record<string, string>
+  events?: EventStore
+  meta?: MetaStore
+  dataDir?: string
+  beforeInsert?: () => void
+  clock?: () => number
+}
+
+/** The real app on the real embedded stores, listening on a loopback port. */
+export async function startTestServer(opts: TestServerOptions = {}): Promise<TestServer> {
+  const dataDir = opts.dataDir ?? mkdtempSync(join(tmpdir(), 'sillage-test-'))
+  const config = parseConfig({
+    DATA_DIR: dataDir,
+    TRACKER_ADMIN_KEY: ADMIN_KEY,
+    FLUSH_INTERVAL_MS: '50',
+    FSYNC_INTERVAL_MS: '0',
+    PORT: '0',
+    ...opts.env,
+  })
+  const events = opts.events ?? testEventStore()
+  const meta = opts.meta ?? (await testMetaStore())
+  const deps = await startRuntime({ config, events, meta, log: createLogger(process.env.TEST_LOG ? 'debug' : 'silent'), beforeInsert: opts.beforeInsert, clock: opts.clock })
+  const { server } = createServer(deps)
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
+  const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`
+  // Tracked URLs must point at this server.
+  deps.config.publicBaseUrl = url
+  return {
+    url,
+    deps,
+    async api(method, path, body, headers = {}) {
+      const res = await fetch(url + path, {
+        method,
+        headers: { authorization: `Bearer ${ADMIN_KEY}`, ...(body !== undefined ? { 'content-type': 'application/json' } : {}), ...headers },
+        body: body === undefined ? undefined : typeof body === 'string' ? body : JSON.stringify(body),
+      })
+      const text = await res.text()
+      let parsed: unknown = text
+      try {
+        parsed = JSON.parse(text)
+      } catch {
+        /* not JSON: keep the text */
+      }
+      return { status: res.status, body: parsed as never, headers: res.headers }
+    },
+    async flush() {
+      await deps.writer!.flush()
+    },
+    async stop() {
+      server.closeAllConnections()
+      await new Promise<void>((resolve) => server.close(() => resolve()))
+      await deps.stop()
+      if (!opts.meta) await meta.close()
+    },
+  }
+}
