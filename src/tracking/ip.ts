@@ -12,8 +12,12 @@ export function clientIp(req: IncomingMessage, trustProxy: boolean): string {
     if (first) return stripPort(first)
     const fwd = req.headers['forwarded']
     if (typeof fwd === 'string') {
-      const m = /for=("?)\[?([^\]";,]+)\]?\1/i.exec(fwd)
-      if (m?.[2]) return stripPort(m[2])
+      const m = /for=("[^"]*"|[^;,\s]+)/i.exec(fwd)
+      if (m?.[1]) {
+        const v = m[1].replace(/^"|"$/g, '')
+        const bracketed = /^\[([^\]]+)\]/.exec(v)
+        return bracketed ? bracketed[1]! : stripPort(v)
+      }
     }
   }
   return req.socket.remoteAddress ?? ''
