@@ -2,10 +2,12 @@ import type { AppDeps } from './api/context.js'
 import type { Config } from './config.js'
 import { Journal } from './events/journal.js'
 import { EventWriter } from './events/writer.js'
+import { startSecondPass } from './classification/second-pass.js'
 import { createLogger, type Logger } from './logger.js'
 import { createEventStore, type EventStore } from './store/clickhouse.js'
 import { migrateClickHouse } from './store/clickhouse-migrate.js'
 import { createMetaStore, type MetaStore } from './store/meta.js'
+import { clickIdCodecFor } from './conversions/click-id.js'
 import { createEdge } from './tracking/edge.js'
 import { LinkCache } from './tracking/links.js'
 import { redirectLocation } from './tracking/redirect-location.js'
@@ -51,7 +53,9 @@ export async function startRuntime(opts: RuntimeOptions): Promise<AppDeps & { st
       ? null
       : new EventWriter({ journal, store: events, batchSize: config.batchSize, flushIntervalMs: config.flushIntervalMs, log, beforeInsert: opts.beforeInsert })
   await writer?.start()
-  const edge = createEdge({ journal, links, tokens, trustProxy: config.trustProxy, ipV4Prefix: config.ipV4Prefix, ipV6Prefix: config.ipV6Prefix, clock, location: redirectLocation(links) })
+  // The second classification pass runs beside the writer: one per ClickHouse, never in cluster workers.
+  const secondPass = writer && config.classifyPass.intervalMs > 0 ? startSecondPass({ events, meta, clock, log }, config.classifyPass) : null
+  const edge = createEdge({ journal, links, tokens, trustProxy: config.trustProxy, ipV4Prefix: config.ipV4Prefix, ipV6Prefix: config.ipV6Prefix, clock, location: redirectLocation(links, clickIdCodecFor(config)) })
   return {
     config,
     events,
@@ -65,6 +69,7 @@ export async function startRuntime(opts: RuntimeOptions): Promise<AppDeps & { st
     clock,
     async stop() {
       journal.close()
+      await secondPass?.stop()
       await writer?.stop()
       if (!opts.meta) await meta.close()
       if (!opts.events) await events.close()

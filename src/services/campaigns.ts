@@ -93,7 +93,7 @@ export async function upsertLink(
     row = found.find((l) => (l.templateId ?? null) === templateId)
     if (!row) throw new Error('link vanished after a conflicting insert')
   }
-  deps.links.addLink({ id: row.id, campaignId, url: row.url })
+  deps.links.addLink({ id: row.id, campaignId, url: row.url, label: row.label })
   return { link: { id: row.id, campaignId, url: row.url, label: row.label, position: row.position }, created }
 }
 

@@ -6,6 +6,8 @@ export interface CachedLink {
   id: string
   campaignId: string
   url: string
+  /** The link's label (utm_content when the campaign asks for UTM decoration). */
+  label?: string
 }
 
 export interface CachedCampaign {
@@ -94,11 +96,11 @@ export class LinkCache {
       if (c.createdAt > max) max = c.createdAt
     }
     const ls = await this.meta.db
-      .select({ id: links.id, campaignId: links.campaignId, url: links.url, createdAt: links.createdAt })
+      .select({ id: links.id, campaignId: links.campaignId, url: links.url, label: links.label, createdAt: links.createdAt })
       .from(links)
       .where(gte(links.createdAt, from))
     for (const l of ls) {
-      this.links.set(l.id, { id: l.id, campaignId: l.campaignId, url: l.url })
+      this.links.set(l.id, { id: l.id, campaignId: l.campaignId, url: l.url, label: l.label })
       if (l.createdAt > max) max = l.createdAt
     }
     this.since = max

@@ -1,4 +1,5 @@
 import { createRoute, z, type OpenAPIHono } from '@hono/zod-openapi'
+import { trackingToSettings } from '../../../conversions/click-id.js'
 import { createCampaign } from '../../../services/campaigns.js'
 import type { AppEnv } from '../../context.js'
 import { errorResponses } from '../../errors.js'
@@ -20,6 +21,14 @@ const route = createRoute({
               name: z.string().trim().min(1).max(500).openapi({ example: 'Spring sale 2026' }),
               id: z.string().regex(/^[A-Za-z0-9_-]{1,64}$/, 'must be 1-64 letters, digits, _ or -').optional().openapi({ example: 'spring-sale' }),
               settings: CampaignSettingsSchema.optional(),
+              tracking: z
+                .object({
+                  clickIdParam: z.string().regex(/^[A-Za-z0-9_.-]{1,40}$/, 'must be 1-40 letters, digits, _ . or -').nullable().optional(),
+                  utm: z.boolean().optional(),
+                })
+                .strict()
+                .optional()
+                .openapi({ description: 'Redirect decoration: signed click id under clickIdParam (null: none), utm_* parameters' }),
             })
             .strict(),
         },
@@ -34,7 +43,9 @@ const route = createRoute({
 
 export function registerCreateCampaign(app: OpenAPIHono<AppEnv>) {
   app.openapi(route, async (c) => {
-    const campaign = await createCampaign(c.get('deps'), c.req.valid('json'))
+    const { tracking, ...input } = c.req.valid('json')
+    const settings = tracking ? { ...input.settings, ...trackingToSettings(tracking) } : input.settings
+    const campaign = await createCampaign(c.get('deps'), { ...input, settings })
     return c.json(toCampaign(campaign), 201)
   })
 }
