@@ -27,6 +27,11 @@ export function clickUrl(base: string, linkId: string, token: string): string {
   return `${base}/c/${linkId}/${token}`
 }
 
+/** The one-click unsubscribe URL (GET: confirmation page, POST: RFC 8058 one-click). */
+export function unsubscribeUrl(base: string, campaignId: string, token: string): string {
+  return `${base}/u/${encodeURIComponent(campaignId)}/${token}`
+}
+
 /** Tracked URLs of one recipient: the token, the pixel, and each link's redirect. */
 export function trackedUrls(deps: Pick<Deps, 'tokens' | 'config'>, campaignId: string, recipientId: string, links: Link[]): TrackedUrls {
   const token = deps.tokens.sign(campaignId, recipientId)

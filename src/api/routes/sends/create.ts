@@ -1,9 +1,11 @@
 import { createRoute, z, type OpenAPIHono } from '@hono/zod-openapi'
 import { getCampaign, listLinks } from '../../../services/campaigns.js'
 import { recordSends, trackedUrls } from '../../../services/sends.js'
+import { partitionSuppressed, suppressedAmong } from '../../../services/suppressions.js'
 import type { AppEnv } from '../../context.js'
 import { ApiError, errorResponses } from '../../errors.js'
 import { CampaignIdParam, security } from '../../schemas.js'
+import { OnSuppressedSchema, SuppressedReportSchema } from '../senders/schemas.js'
 
 export const MAX_RECIPIENTS_PER_CALL = 10_000
 
@@ -31,7 +33,7 @@ const route = createRoute({
   path: '/v1/campaigns/{id}/sends',
   tags: ['sends'],
   summary: 'Record sends and get each recipient\'s tracked URLs',
-  description: `Up to ${MAX_RECIPIENTS_PER_CALL} recipients a call (more: 413). Sending again to a recipient replaces the earlier send.`,
+  description: `Up to ${MAX_RECIPIENTS_PER_CALL} recipients a call (more: 413). Sending again to a recipient replaces the earlier send. Suppressed recipients are skipped by default and listed under "suppressed" (see onSuppressed).`,
   security,
   request: {
     params: CampaignIdParam,
@@ -43,6 +45,7 @@ const route = createRoute({
             .object({
               recipients: z.array(RecipientSchema).min(1),
               sentAt: z.iso.datetime({ offset: true }).optional().openapi({ example: '2026-11-23T09:00:00Z' }),
+              onSuppressed: OnSuppressedSchema,
             })
             .strict(),
         },
@@ -52,9 +55,13 @@ const route = createRoute({
   responses: {
     201: {
       description: 'Sends recorded',
-      content: { 'application/json': { schema: z.object({ campaignId: z.string(), recipients: z.array(TrackedRecipientSchema) }) } },
+      content: {
+        'application/json': {
+          schema: z.object({ campaignId: z.string(), recipients: z.array(TrackedRecipientSchema), suppressed: SuppressedReportSchema }),
+        },
+      },
     },
-    ...errorResponses(400, 401, 404, 413, 415),
+    ...errorResponses(400, 401, 404, 409, 413, 415),
   },
 })
 
@@ -67,8 +74,13 @@ export function registerCreateSends(app: OpenAPIHono<AppEnv>) {
       throw new ApiError('payload_too_large', `at most ${MAX_RECIPIENTS_PER_CALL} recipients per call, got ${body.recipients.length}: split the list`)
     }
     await getCampaign(deps, id)
+    const suppressed = await suppressedAmong(deps, id, body.recipients.map((r) => r.id))
+    const { kept, report } = partitionSuppressed(body.recipients, suppressed, body.onSuppressed)
+    if (body.onSuppressed === 'reject' && report.count > 0) {
+      throw new ApiError('conflict', `${report.count} recipient(s) are suppressed (onSuppressed: reject): nothing recorded`, { suppressed: report })
+    }
     const links = await listLinks(deps, id)
-    await recordSends(deps, id, body.recipients, body.sentAt ? new Date(body.sentAt) : undefined)
-    return c.json({ campaignId: id, recipients: body.recipients.map((r) => trackedUrls(deps, id, r.id, links)) }, 201)
+    await recordSends(deps, id, kept, body.sentAt ? new Date(body.sentAt) : undefined)
+    return c.json({ campaignId: id, recipients: kept.map((r) => trackedUrls(deps, id, r.id, links)), suppressed: report }, 201)
   })
 }

@@ -1,0 +1,110 @@
+import { createRoute, z, type OpenAPIHono } from '@hono/zod-openapi'
+import { stream } from 'hono/streaming'
+import { prepareRender } from '../../../services/render.js'
+import type { AppEnv } from '../../context.js'
+import { ApiError, errorResponses } from '../../errors.js'
+import { CampaignIdParam, security } from '../../schemas.js'
+import { MAX_RECIPIENTS_PER_CALL, RecipientSchema } from '../sends/create.js'
+import { OnSuppressedSchema, SuppressedReportSchema } from './schemas.js'
+
+const HeadersSchema = z.object({
+  'List-Unsubscribe': z.string().openapi({ example: '<https://t.example.com/u/spring/Y3VzdC00Mg.AbCdEfGhIjKlMnOp>' }),
+  'List-Unsubscribe-Post': z.literal('List-Unsubscribe=One-Click'),
+})
+
+const RenderedSchema = z
+  .object({
+    id: z.string(),
+    html: z.string(),
+    text: z.string().nullable(),
+    headers: HeadersSchema,
+    suppressed: z.object({ scope: z.string(), reason: z.string() }).optional(),
+  })
+  .openapi('RenderedRecipient')
+
+/** Header values are bounded; past this the suppressed ids are only in the JSON answer or the summary line. */
+const MAX_HEADER_IDS_BYTES = 4096
+
+const route = createRoute({
+  method: 'post',
+  path: '/v1/campaigns/{id}/render',
+  tags: ['senders'],
+  summary: 'Render a compiled template for each recipient, and record the sends',
+  description:
+    `Up to ${MAX_RECIPIENTS_PER_CALL} recipients a call (more: 413). Uses the campaign's latest template unless templateId is given. ` +
+    'Each recipient gets the final HTML and text with their tracked URLs, and the List-Unsubscribe / List-Unsubscribe-Post header values (RFC 2369, RFC 8058) to put on the message. ' +
+    'The answer is streamed as it renders. With `Accept: application/x-ndjson` it is one recipient object per line; the suppression report is then in the ' +
+    '`Sillage-Suppressed-Count` and `Sillage-Suppressed` (comma-separated, percent-encoded ids, omitted past 4 KB) headers, and `?summary=true` adds a last line `{"summary": {...}}`.',
+  security,
+  request: {
+    params: CampaignIdParam,
+    query: z.object({ summary: z.enum(['true', 'false']).optional() }),
+    body: {
+      required: true,
+      content: {
+        'application/json': {
+          schema: z
+            .object({
+              templateId: z.string().min(1).max(64).optional(),
+              recipients: z.array(RecipientSchema).min(1),
+              sentAt: z.iso.datetime({ offset: true }).optional(),
+              onSuppressed: OnSuppressedSchema,
+              unsubscribeMailto: z.string().min(3).max(500).optional().openapi({
+                description: 'Adds <mailto:…> after the HTTPS URL in List-Unsubscribe, for mail clients without one-click',
+                example: 'unsubscribe@news.example.com',
+              }),
+            })
+            .strict(),
+        },
+      },
+    },
+  },
+  responses: {
+    200: {
+      description: 'Rendered messages (JSON, or NDJSON with Accept: application/x-ndjson)',
+      content: {
+        'application/json': { schema: z.object({ campaignId: z.string(), templateId: z.string(), recipients: z.array(RenderedSchema), suppressed: SuppressedReportSchema }) },
+        'application/x-ndjson': { schema: RenderedSchema },
+      },
+    },
+    ...errorResponses(400, 401, 404, 409, 413, 415),
+  },
+})
+
+export function registerRender(app: OpenAPIHono<AppEnv>) {
+  app.openapi(route, async (c) => {
+    const deps = c.get('deps')
+    const { id } = c.req.valid('param')
+    const body = c.req.valid('json')
+    const { summary } = c.req.valid('query')
+    if (body.recipients.length > MAX_RECIPIENTS_PER_CALL) {
+      throw new ApiError('payload_too_large', `at most ${MAX_RECIPIENTS_PER_CALL} recipients per call, got ${body.recipients.length}: split the list`)
+    }
+    const r = await prepareRender(deps, id, { ...body, sentAt: body.sentAt ? new Date(body.sentAt) : undefined })
+    const ndjson = /application\/x-ndjson/i.test(c.req.header('accept') ?? '')
+    c.header('Cache-Control', 'no-store')
+    if (ndjson) {
+      c.header('Content-Type', 'application/x-ndjson; charset=utf-8')
+      c.header('Sillage-Suppressed-Count', String(r.report.count))
+      const ids = r.report.recipients.map((s) => encodeURIComponent(s.id)).join(',')
+      if (ids && ids.length <= MAX_HEADER_IDS_BYTES) c.header('Sillage-Suppressed', ids)
+    } else {
+      c.header('Content-Type', 'application/json; charset=utf-8')
+    }
+    // Written as rendered, each chunk awaited: a slow reader slows the render, never grows memory.
+    return stream(c, async (s) => {
+      if (!ndjson) await s.write(`{"campaignId":${JSON.stringify(id)},"templateId":${JSON.stringify(r.template.id)},"recipients":[`)
+      let first = true
+      for (const out of r.rendered()) {
+        if (s.aborted) return
+        await s.write(ndjson ? JSON.stringify(out) + '\n' : (first ? '' : ',') + JSON.stringify(out))
+        first = false
+      }
+      if (ndjson) {
+        if (summary === 'true') await s.write(JSON.stringify({ summary: { templateId: r.template.id, rendered: r.count, suppressed: r.report } }) + '\n')
+      } else {
+        await s.write(`],"suppressed":${JSON.stringify(r.report)}}`)
+      }
+    }) as never
+  })
+}

@@ -1,0 +1,37 @@
+import { eq } from 'drizzle-orm'
+import type { AppDeps } from '../api/context.js'
+import { queryRows } from '../store/clickhouse.js'
+import { suppressions } from '../store/schema.js'
+
+export interface ErasureResult {
+  recipientId: string
+  events: number
+  sends: number
+  /** Scopes of the suppressions kept, so the person is never e-mailed again. */
+  suppressionsKept: string[]
+}
+
+/**
+ * Right to erasure: the recipient's events and sends are deleted from ClickHouse; only their
+ * suppression entries remain (needed to honour the opt-out). The journal is flushed first so
+ * events already received are in ClickHouse when the delete runs. Remaining race: an event
+ * that arrives (a late click on an old e-mail) between the flush and the end of the mutation,
+ * or after it, is stored again; erasing twice, or after the mail can no longer be opened, closes it.
+ */
+export async function eraseRecipient(deps: Pick<AppDeps, 'events' | 'meta' | 'writer'>, recipientId: string): Promise<ErasureResult> {
+  await deps.writer?.flush()
+  const { db } = deps.events
+  const params = { r: recipientId }
+  const [counted] = await queryRows<{ events: number; sends: number }>(
+    deps.events,
+    `SELECT (SELECT count() FROM ${db}.events WHERE recipient_id = {r:String}) AS events,
+            (SELECT count() FROM ${db}.sends FINAL WHERE recipient_id = {r:String}) AS sends`,
+    params,
+  )
+  // mutations_sync = 2 in the statement itself: it returns once the rows are gone, and a
+  // setting in the SETTINGS clause does not stay on chDB's connection.
+  await deps.events.client.command({ query: `ALTER TABLE ${db}.events DELETE WHERE recipient_id = {r:String} SETTINGS mutations_sync = 2`, query_params: params })
+  await deps.events.client.command({ query: `ALTER TABLE ${db}.sends DELETE WHERE recipient_id = {r:String} SETTINGS mutations_sync = 2`, query_params: params })
+  const kept = await deps.meta.db.select({ scope: suppressions.scope }).from(suppressions).where(eq(suppressions.recipientId, recipientId))
+  return { recipientId, events: Number(counted?.events ?? 0), sends: Number(counted?.sends ?? 0), suppressionsKept: kept.map((k) => k.scope) }
+}

@@ -1,0 +1,56 @@
+import type { AppDeps } from '../api/context.js'
+import { ApiError } from '../api/errors.js'
+import { createRenderer, normaliseMailto, type RenderedRecipient } from '../sdk/render.js'
+import { getCampaign } from './campaigns.js'
+import { recordSends, type SendRecipient } from './sends.js'
+import { partitionSuppressed, suppressedAmong, type OnSuppressed, type Suppression } from './suppressions.js'
+import { getTemplate, type StoredTemplate } from './templates.js'
+
+export interface RenderRequest {
+  templateId?: string | undefined
+  recipients: SendRecipient[]
+  onSuppressed: OnSuppressed
+  unsubscribeMailto?: string | undefined
+  sentAt?: Date | undefined
+}
+
+export interface RenderedWithFlag extends RenderedRecipient {
+  /** Present only for a suppressed recipient rendered under onSuppressed: include. */
+  suppressed?: { scope: string; reason: string }
+}
+
+/**
+ * Everything a render call does before its first byte: checks, suppressions, the sends
+ * recorded in one insert. What is returned renders lazily, one recipient at a time, so the
+ * caller can stream and memory stays flat however long the list.
+ */
+export async function prepareRender(deps: AppDeps, campaignId: string, req: RenderRequest) {
+  await getCampaign(deps, campaignId)
+  const template: StoredTemplate = await getTemplate(deps, campaignId, req.templateId)
+  let mailto: string | undefined
+  if (req.unsubscribeMailto !== undefined) {
+    const m = normaliseMailto(req.unsubscribeMailto)
+    if (m === null) throw new ApiError('validation_failed', `body.unsubscribeMailto: not an e-mail address or mailto: URL usable in a header`)
+    mailto = m
+  }
+  const suppressed = await suppressedAmong(deps, campaignId, req.recipients.map((r) => r.id))
+  const { kept, report } = partitionSuppressed(req.recipients, suppressed, req.onSuppressed)
+  if (req.onSuppressed === 'reject' && report.count > 0) {
+    throw new ApiError('conflict', `${report.count} recipient(s) are suppressed (onSuppressed: reject): nothing rendered or recorded`, { suppressed: report })
+  }
+  await recordSends(deps, campaignId, kept, req.sentAt)
+  const render = createRenderer(template, {
+    publicBaseUrl: deps.config.publicBaseUrl,
+    sign: (c, r) => deps.tokens.sign(c, r),
+    unsubscribeMailto: mailto,
+  })
+  function* rendered(): Generator<RenderedWithFlag> {
+    for (const r of kept) {
+      const out: RenderedWithFlag = render(r.id)
+      const s: Suppression | undefined = suppressed.get(r.id)
+      if (s) out.suppressed = { scope: s.scope, reason: s.reason }
+      yield out
+    }
+  }
+  return { template, report, count: kept.length, rendered }
+}
