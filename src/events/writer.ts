@@ -100,17 +100,24 @@ export class EventWriter {
 
   /** Inserts everything journaled so far (tests and shutdown use it). Throws if the store refuses. */
   async flush(): Promise<void> {
-    if (this.running) await this.running
-    this.retryAt = 0
-    while (await this.drainOnce()) {
-      /* until the journal is consumed */
+    // Drains never overlap: wait for the running one, then hold the slot while flushing.
+    while (this.running) await this.running.catch(() => undefined)
+    let release!: () => void
+    this.running = new Promise<void>((r) => (release = r))
+    try {
+      this.retryAt = 0
+      while (await this.drainOnce()) {
+        /* until the journal is consumed */
+      }
+    } finally {
+      this.running = null
+      release()
     }
   }
 
   async stop(): Promise<void> {
     this.stopped = true
     if (this.timer) clearInterval(this.timer)
-    if (this.running) await this.running
     try {
       await this.flush()
     } catch (err) {

@@ -80,3 +80,12 @@ export async function startTestServer(opts: TestServerOptions = {}): Promise<Tes
     },
   }
 }
+
+/** A real desktop browser: what a person clicking in webmail sends (Node's own fetch UA is classed as a bot). */
+export const BROWSER_UA =
+  'Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0.0.0 Safari/537.36'
+
+/** Fetches a tracked URL as a reader's browser would, without following the redirect. */
+export function readerFetch(url: string, init: RequestInit = {}): Promise<Response> {
+  return fetch(url, { redirect: 'manual', ...init, headers: { 'user-agent': BROWSER_UA, ...(init.headers as Record<string, string> | undefined) } })
+}
