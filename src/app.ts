@@ -12,8 +12,6 @@ import { registerListCampaigns } from './api/routes/campaigns/list.js'
 import { registerCreateLink } from './api/routes/links/create.js'
 import { registerListLinks } from './api/routes/links/list.js'
 import { registerCreateSends } from './api/routes/sends/create.js'
-import { registerCampaignStats } from './api/routes/stats/campaign.js'
-import { registerLinkStats } from './api/routes/stats/links.js'
 import { registerClassificationRoutes } from './api/routes/classification/index.js'
 import { registerConversionsRoutes } from './api/routes/conversions/index.js'
 import { registerMetricsRoutes } from './api/routes/metrics/index.js'
@@ -53,7 +51,8 @@ export function createApp(deps: AppDeps) {
     '/v1/*',
     bodyLimit({
       maxSize: deps.config.maxBodyBytes,
-      onError: (c) => c.json(errorBody(c, 'payload_too_large', `request body is larger than ${deps.config.maxBodyBytes} bytes`), 413),
+      // The rest of the body is not read: close the connection so it cannot be taken for the next request.
+      onError: (c) => c.json(errorBody(c, 'payload_too_large', `request body is larger than ${deps.config.maxBodyBytes} bytes`), 413, { Connection: 'close' }),
     }),
   )
   app.use('/v1/*', async (c, next) => {
@@ -76,8 +75,6 @@ export function createApp(deps: AppDeps) {
   registerCreateLink(app)
   registerListLinks(app)
   registerCreateSends(app)
-  registerCampaignStats(app)
-  registerLinkStats(app)
   registerCreateApiKey(app)
   registerMetricsRoutes(app)
   registerSendersRoutes(app)

@@ -1,31 +1,136 @@
 import { queryRows, type EventStore } from '../store/clickhouse.js'
+import { isoFromCh, num, ratio, recipientFacts, timeClauses, trafficCondition, type EventWindow } from './sql.js'
+
+export interface Rate {
+  value: number
+  numerator: number
+  denominator: number
+  definition: string
+}
+
+export interface Delay {
+  /** Recipients measured (those with a send row and at least one such event). */
+  count: number
+  medianSeconds: number | null
+  p90Seconds: number | null
+}
+
+export interface MachineBreakdown {
+  total: number
+  byReason: Record<string, number>
+}
 
 export interface CampaignStats {
   campaignId: string
+  traffic: EventWindow['traffic']
   sent: number
-  opens: { total: number; unique: number }
-  clicks: { total: number; unique: number }
+  opens: { total: number; unique: number; rate: number }
+  clicks: { total: number; unique: number; rate: number; clickToOpenRate: number }
+  unsubscribes: { total: number; unique: number; rate: number }
+  rates: { open: Rate; click: Rate; clickToOpen: Rate; unsubscribe: Rate }
+  firstEventAt: string | null
+  lastEventAt: string | null
+  timeToFirstOpen: Delay
+  timeToFirstClick: Delay
+  machine: { opens: MachineBreakdown; clicks: MachineBreakdown }
+  invalidToken: { opens: number; clicks: number }
 }
 
-/** Counts of one campaign; uniques are exact and leave out unattributed (invalid-token) events. */
-export async function campaignStats(store: EventStore, campaignId: string): Promise<CampaignStats> {
+/**
+ * Headline numbers of a campaign. Totals count every event of the selected traffic, invalid
+ * tokens included; uniques and delays count recipients (exact, invalid tokens left out).
+ * The machine breakdown ignores `traffic`: it is always the machine side, by reason.
+ */
+export async function campaignStats(store: EventStore, campaignId: string, w: EventWindow = { traffic: 'human' }): Promise<CampaignStats> {
   const db = store.db
-  const [row] = await queryRows<{ sent: number; opens_total: number; opens_unique: number; clicks_total: number; clicks_unique: number }>(
-    store,
-    `SELECT
-       (SELECT count() FROM ${db}.sends FINAL WHERE campaign_id = {campaign:String}) AS sent,
-       countIf(type = 'open') AS opens_total,
-       uniqExactIf(recipient_id, type = 'open' AND recipient_id != '') AS opens_unique,
-       countIf(type = 'click') AS clicks_total,
-       uniqExactIf(recipient_id, type = 'click' AND recipient_id != '') AS clicks_unique
-     FROM ${db}.events
-     WHERE campaign_id = {campaign:String}`,
-    { campaign: campaignId },
-  )
+  const t = trafficCondition(w.traffic)
+  const time = timeClauses(w)
+  const params = { campaign: campaignId, ...time.params }
+  const facts = recipientFacts(db, w, 'campaign_id = {campaign:String}')
+  const [[agg], reasons, [delays]] = await Promise.all([
+    queryRows<Record<string, number | string>>(
+      store,
+      `SELECT
+         (SELECT count() FROM ${db}.sends FINAL WHERE campaign_id = {campaign:String}) AS sent,
+         countIf(type = 'open' AND ${t}) AS opens_total,
+         uniqExactIf(recipient_id, type = 'open' AND ${t} AND recipient_id != '') AS opens_unique,
+         countIf(type = 'click' AND ${t}) AS clicks_total,
+         uniqExactIf(recipient_id, type = 'click' AND ${t} AND recipient_id != '') AS clicks_unique,
+         uniqExactIf(recipient_id, type IN ('open', 'click') AND ${t} AND recipient_id != '') AS engaged_unique,
+         countIf(type = 'unsubscribe' AND ${t}) AS unsub_total,
+         uniqExactIf(recipient_id, type = 'unsubscribe' AND ${t} AND recipient_id != '') AS unsub_unique,
+         countIf(${t}) AS n_events,
+         toString(minIf(ts, ${t})) AS first_at,
+         toString(maxIf(ts, ${t})) AS last_at,
+         countIf(type = 'open' AND class != 'human') AS machine_opens,
+         countIf(type = 'click' AND class != 'human') AS machine_clicks,
+         countIf(type = 'open' AND recipient_id = '' AND ${t}) AS invalid_opens,
+         countIf(type = 'click' AND recipient_id = '' AND ${t}) AS invalid_clicks
+       FROM ${db}.events
+       WHERE campaign_id = {campaign:String}${time.sql}`,
+      params,
+    ),
+    queryRows<{ type: string; reason: string; n: number }>(
+      store,
+      `SELECT type, reason, count() AS n
+       FROM ${db}.events ARRAY JOIN reasons AS reason
+       WHERE campaign_id = {campaign:String} AND type IN ('open', 'click') AND class != 'human'${time.sql}
+       GROUP BY type, reason`,
+      params,
+    ),
+    queryRows<{ open_n: number; click_n: number; open_q: number[]; click_q: number[] }>(
+      store,
+      `SELECT
+         countIf(f.opens > 0) AS open_n,
+         countIf(f.clicks > 0) AS click_n,
+         quantilesExactInclusiveIf(0.5, 0.9)(greatest(0, toUnixTimestamp64Milli(f.first_open) - toUnixTimestamp64Milli(s.sent_at)) / 1000, f.opens > 0) AS open_q,
+         quantilesExactInclusiveIf(0.5, 0.9)(greatest(0, toUnixTimestamp64Milli(f.first_click) - toUnixTimestamp64Milli(s.sent_at)) / 1000, f.clicks > 0) AS click_q
+       FROM (${facts.sql}) AS f
+       INNER JOIN (SELECT campaign_id, recipient_id, sent_at FROM ${db}.sends FINAL WHERE campaign_id = {campaign:String}) AS s
+       USING (campaign_id, recipient_id)`,
+      { ...params, ...facts.params },
+    ),
+  ])
+  const a = agg ?? {}
+  const sent = num(a.sent)
+  const openers = num(a.opens_unique)
+  const clickers = num(a.clicks_unique)
+  const engaged = num(a.engaged_unique)
+  const unsub = num(a.unsub_unique)
+  const breakdown = (type: string, total: number): MachineBreakdown => ({
+    total,
+    byReason: Object.fromEntries(reasons.filter((r) => r.type === type).sort((x, y) => num(y.n) - num(x.n) || x.reason.localeCompare(y.reason)).map((r) => [r.reason, num(r.n)])),
+  })
+  const delay = (n: number, q: number[] | undefined): Delay => ({
+    count: n,
+    medianSeconds: n > 0 && q ? num(q[0]) : null,
+    p90Seconds: n > 0 && q ? num(q[1]) : null,
+  })
+  const hasEvents = num(a.n_events) > 0
+  const rates = {
+    open: { value: ratio(openers, sent), numerator: openers, denominator: sent, definition: 'unique openers / sent' },
+    click: { value: ratio(clickers, sent), numerator: clickers, denominator: sent, definition: 'unique clickers / sent' },
+    clickToOpen: {
+      value: ratio(clickers, engaged),
+      numerator: clickers,
+      denominator: engaged,
+      definition: 'unique clickers / unique recipients who opened or clicked (a click proves the message was opened)',
+    },
+    unsubscribe: { value: ratio(unsub, sent), numerator: unsub, denominator: sent, definition: 'unique unsubscribers / sent' },
+  }
   return {
     campaignId,
-    sent: Number(row?.sent ?? 0),
-    opens: { total: Number(row?.opens_total ?? 0), unique: Number(row?.opens_unique ?? 0) },
-    clicks: { total: Number(row?.clicks_total ?? 0), unique: Number(row?.clicks_unique ?? 0) },
+    traffic: w.traffic,
+    sent,
+    opens: { total: num(a.opens_total), unique: openers, rate: rates.open.value },
+    clicks: { total: num(a.clicks_total), unique: clickers, rate: rates.click.value, clickToOpenRate: rates.clickToOpen.value },
+    unsubscribes: { total: num(a.unsub_total), unique: unsub, rate: rates.unsubscribe.value },
+    rates,
+    firstEventAt: hasEvents ? isoFromCh(String(a.first_at)) : null,
+    lastEventAt: hasEvents ? isoFromCh(String(a.last_at)) : null,
+    timeToFirstOpen: delay(num(delays?.open_n), delays?.open_q),
+    timeToFirstClick: delay(num(delays?.click_n), delays?.click_q),
+    machine: { opens: breakdown('open', num(a.machine_opens)), clicks: breakdown('click', num(a.machine_clicks)) },
+    invalidToken: { opens: num(a.invalid_opens), clicks: num(a.invalid_clicks) },
   }
 }

@@ -1,32 +1,101 @@
 import type { Link } from '../services/campaigns.js'
 import { queryRows, type EventStore } from '../store/clickhouse.js'
+import { num, ratio, timeClauses, trafficCondition, type EventWindow } from './sql.js'
 
-export interface LinkStats {
+export interface LinkFigures {
+  clicks: number
+  uniqueClickers: number
+  /** uniqueClickers / sent */
+  shareOfRecipients: number
+  /** uniqueClickers / unique clickers of any link of the campaign */
+  shareOfClickers: number
+  /** Unique openers who never clicked this link ("25% of readers ignore it"). */
+  openersNotClicked: number
+  /** openersNotClicked / unique openers */
+  shareOfOpenersNotClicked: number
+}
+
+export interface LinkStats extends LinkFigures {
   linkId: string
   url: string
   label: string
   position: number
-  clicks: number
-  uniqueClickers: number
 }
 
-/** Clicks per link of the campaign, every registered link listed (zero when never clicked). */
-export async function linkStats(store: EventStore, campaignId: string, links: Link[]): Promise<LinkStats[]> {
-  const rows = await queryRows<{ link_id: string; clicks: number; unique_clickers: number }>(
-    store,
-    `SELECT link_id, count() AS clicks, uniqExactIf(recipient_id, recipient_id != '') AS unique_clickers
-     FROM ${store.db}.events
-     WHERE campaign_id = {campaign:String} AND type = 'click'
-     GROUP BY link_id`,
-    { campaign: campaignId },
-  )
-  const byId = new Map(rows.map((r) => [r.link_id, r]))
-  return links.map((l) => ({
-    linkId: l.id,
-    url: l.url,
-    label: l.label,
-    position: l.position,
-    clicks: Number(byId.get(l.id)?.clicks ?? 0),
-    uniqueClickers: Number(byId.get(l.id)?.unique_clickers ?? 0),
-  }))
+export interface UrlStats extends LinkFigures {
+  url: string
+  linkIds: string[]
+}
+
+export interface LinkStatsResult {
+  campaignId: string
+  traffic: EventWindow['traffic']
+  sent: number
+  uniqueOpeners: number
+  uniqueClickers: number
+  links: LinkStats[]
+  byUrl: UrlStats[]
+}
+
+/**
+ * Clicks per link (each position in the e-mail its own link) and per destination URL, every
+ * registered link listed (zeros when never clicked). Uniques per URL are exact across its links.
+ */
+export async function linkStats(store: EventStore, campaignId: string, links: Link[], w: EventWindow = { traffic: 'human' }): Promise<LinkStatsResult> {
+  const db = store.db
+  const t = trafficCondition(w.traffic)
+  const time = timeClauses(w)
+  const params = { campaign: campaignId, ids: links.map((l) => l.id), urls: links.map((l) => l.url), ...time.params }
+  const base = `FROM ${db}.events WHERE campaign_id = {campaign:String} AND ${t}${time.sql}`
+  // Clicks per link and per URL in one pass (GROUPING SETS), with how many of each link's clickers opened.
+  const [rows, [totals]] = await Promise.all([
+    queryRows<{ link_id: string; url: string; clicks: number; uc: number; openers_clicked: number }>(
+      store,
+      `WITH openers AS (SELECT DISTINCT recipient_id ${base} AND type = 'open' AND recipient_id != '')
+       SELECT link_id, url, count() AS clicks,
+              uniqExactIf(recipient_id, recipient_id != '') AS uc,
+              uniqExactIf(recipient_id, recipient_id != '' AND recipient_id IN openers) AS openers_clicked
+       FROM (SELECT link_id, recipient_id, transform(link_id, {ids:Array(String)}, {urls:Array(String)}, '') AS url ${base} AND type = 'click')
+       GROUP BY GROUPING SETS ((link_id), (url))`,
+      params,
+    ),
+    queryRows<{ sent: number; openers: number; clickers: number }>(
+      store,
+      `SELECT (SELECT count() FROM ${db}.sends FINAL WHERE campaign_id = {campaign:String}) AS sent,
+              uniqExactIf(recipient_id, type = 'open') AS openers,
+              uniqExactIf(recipient_id, type = 'click') AS clickers
+       ${base} AND type IN ('open', 'click') AND recipient_id != ''`,
+      params,
+    ),
+  ])
+  const sent = num(totals?.sent)
+  const openers = num(totals?.openers)
+  const clickers = num(totals?.clickers)
+  const figures = (r: { clicks: number; uc: number; openers_clicked: number } | undefined): LinkFigures => {
+    const uc = num(r?.uc)
+    const notClicked = openers - num(r?.openers_clicked)
+    return {
+      clicks: num(r?.clicks),
+      uniqueClickers: uc,
+      shareOfRecipients: ratio(uc, sent),
+      shareOfClickers: ratio(uc, clickers),
+      openersNotClicked: notClicked,
+      shareOfOpenersNotClicked: ratio(notClicked, openers),
+    }
+  }
+  // Per-link rows have the url column at its default (''), per-URL rows the link_id column.
+  const byLink = new Map(rows.filter((r) => r.link_id !== '').map((r) => [r.link_id, r]))
+  const byUrlRow = new Map(rows.filter((r) => r.link_id === '').map((r) => [r.url, r]))
+  const urls = [...new Set(links.map((l) => l.url))]
+  return {
+    campaignId,
+    traffic: w.traffic,
+    sent,
+    uniqueOpeners: openers,
+    uniqueClickers: clickers,
+    links: links.map((l) => ({ linkId: l.id, url: l.url, label: l.label, position: l.position, ...figures(byLink.get(l.id)) })),
+    byUrl: urls
+      .map((url) => ({ url, linkIds: links.filter((l) => l.url === url).map((l) => l.id), ...figures(byUrlRow.get(url)) }))
+      .sort((a, b) => b.uniqueClickers - a.uniqueClickers || b.clicks - a.clicks || a.url.localeCompare(b.url)),
+  }
 }

@@ -1,0 +1,73 @@
+import { createRoute, z, type OpenAPIHono } from '@hono/zod-openapi'
+import { campaignStats } from '../../../metrics/campaign-stats.js'
+import { getCampaign } from '../../../services/campaigns.js'
+import type { AppEnv } from '../../context.js'
+import { errorResponses } from '../../errors.js'
+import { CampaignIdParam, security } from '../../schemas.js'
+import { RateSchema, toWindow, UNIQUES_NOTE, WindowQuery } from './common.js'
+
+const Delay = z.object({ count: z.number().int(), medianSeconds: z.number().nullable(), p90Seconds: z.number().nullable() })
+const Machine = z.object({ total: z.number().int(), byReason: z.record(z.string(), z.number().int()) })
+
+const CampaignStatsSchema = z
+  .object({
+    campaignId: z.string(),
+    traffic: z.enum(['human', 'machine', 'all']),
+    sent: z.number().int().openapi({ description: 'Rows of sends for the campaign (the denominator of every rate)' }),
+    opens: z.object({ total: z.number().int(), unique: z.number().int(), rate: z.number() }),
+    clicks: z.object({ total: z.number().int(), unique: z.number().int(), rate: z.number(), clickToOpenRate: z.number() }),
+    unsubscribes: z.object({ total: z.number().int(), unique: z.number().int(), rate: z.number() }),
+    rates: z.object({ open: RateSchema, click: RateSchema, clickToOpen: RateSchema, unsubscribe: RateSchema }),
+    firstEventAt: z.string().nullable(),
+    lastEventAt: z.string().nullable(),
+    timeToFirstOpen: Delay,
+    timeToFirstClick: Delay,
+    machine: z.object({ opens: Machine, clicks: Machine }).openapi({ description: 'Machine opens and clicks by reason, whatever `traffic` is' }),
+    invalidToken: z.object({ opens: z.number().int(), clicks: z.number().int() }),
+  })
+  .openapi('CampaignStats', {
+    example: {
+      campaignId: 'spring-sale',
+      traffic: 'human',
+      sent: 10000,
+      opens: { total: 4210, unique: 3120, rate: 0.312 },
+      clicks: { total: 980, unique: 610, rate: 0.061, clickToOpenRate: 0.1903 },
+      unsubscribes: { total: 12, unique: 12, rate: 0.0012 },
+      rates: {
+        open: { value: 0.312, numerator: 3120, denominator: 10000, definition: 'unique openers / sent' },
+        click: { value: 0.061, numerator: 610, denominator: 10000, definition: 'unique clickers / sent' },
+        clickToOpen: { value: 0.1903, numerator: 610, denominator: 3205, definition: 'unique clickers / unique recipients who opened or clicked (a click proves the message was opened)' },
+        unsubscribe: { value: 0.0012, numerator: 12, denominator: 10000, definition: 'unique unsubscribers / sent' },
+      },
+      firstEventAt: '2026-11-23T09:00:04.120Z',
+      lastEventAt: '2026-11-29T21:13:00.002Z',
+      timeToFirstOpen: { count: 3120, medianSeconds: 5400, p90Seconds: 86400 },
+      timeToFirstClick: { count: 610, medianSeconds: 7200, p90Seconds: 100800 },
+      machine: { opens: { total: 1900, byReason: { apple_mpp: 1850, gmail_prefetch: 50 } }, clicks: { total: 140, byReason: { scanner_ip: 120, head_request: 20 } } },
+      invalidToken: { opens: 3, clicks: 1 },
+    },
+  })
+
+const route = createRoute({
+  method: 'get',
+  path: '/v1/campaigns/{id}/stats',
+  tags: ['metrics'],
+  summary: 'Headline numbers of a campaign',
+  description: `Sent, opens, clicks, unsubscribes, rates with their numerator and denominator, first and last event, median and p90 time from send to first open and first click (per recipient, min(event time) − sent_at). ${UNIQUES_NOTE} \`from\`/\`to\` bound the events, not the sends.`,
+  security,
+  request: { params: CampaignIdParam, query: WindowQuery },
+  responses: {
+    200: { description: 'Stats', content: { 'application/json': { schema: CampaignStatsSchema } } },
+    ...errorResponses(400, 401, 404),
+  },
+})
+
+export function registerCampaignStats(app: OpenAPIHono<AppEnv>) {
+  app.openapi(route, async (c) => {
+    const deps = c.get('deps')
+    const { id } = c.req.valid('param')
+    const w = toWindow(c.req.valid('query'))
+    await getCampaign(deps, id)
+    return c.json(await campaignStats(deps.events, id, w), 200)
+  })
+}

@@ -1,0 +1,68 @@
+import { z } from '@hono/zod-openapi'
+import { ApiError } from '../../errors.js'
+import type { EventWindow, Traffic } from '../../../metrics/sql.js'
+
+const isoInstant = (name: 'from' | 'to', example: string) =>
+  z.iso.datetime({ offset: true }).optional().openapi({
+    param: { name, in: 'query' },
+    description: name === 'from' ? 'Only events at or after this instant (ISO-8601)' : 'Only events before this instant (ISO-8601)',
+    example,
+  })
+
+export const TRAFFIC_DESCRIPTION =
+  'human (default): people only; machine: Apple MPP and other proxy prefetches, link scanners, crawlers; all: both'
+
+export const WindowQuery = z.object({
+  from: isoInstant('from', '2026-11-23T00:00:00Z'),
+  to: isoInstant('to', '2026-11-30T00:00:00Z'),
+  traffic: z.enum(['human', 'machine', 'all']).default('human').openapi({ param: { name: 'traffic', in: 'query' }, description: TRAFFIC_DESCRIPTION }),
+})
+
+/** Accepted time zones: what Intl knows (and therefore what the user agent shows), checked once each. */
+const knownZones = new Map<string, boolean>()
+export function isTimeZone(tz: string): boolean {
+  let ok = knownZones.get(tz)
+  if (ok === undefined) {
+    try {
+      new Intl.DateTimeFormat('en', { timeZone: tz })
+      ok = /^[A-Za-z0-9_+\-/]{1,64}$/.test(tz)
+    } catch {
+      ok = false
+    }
+    if (knownZones.size < 1000) knownZones.set(tz, ok)
+  }
+  return ok
+}
+
+export const TzQuery = z
+  .string()
+  .default('UTC')
+  .refine(isTimeZone, { message: 'unknown time zone (use an IANA name such as Europe/Paris)' })
+  .openapi({ param: { name: 'tz', in: 'query' }, description: 'IANA time zone of the buckets', example: 'Europe/Paris' })
+
+/** from/to/traffic → the window the metrics take; from after to is a 400 naming query.from. */
+export function toWindow(q: { from?: string | undefined; to?: string | undefined; traffic?: Traffic | undefined }, defaultTraffic: Traffic = 'human'): EventWindow {
+  const from = q.from ? Date.parse(q.from) : undefined
+  const to = q.to ? Date.parse(q.to) : undefined
+  if (from !== undefined && to !== undefined && from > to) {
+    throw new ApiError('validation_failed', `query.from: must not be after query.to (${q.from} > ${q.to})`)
+  }
+  return { traffic: q.traffic ?? defaultTraffic, from, to }
+}
+
+/** A query parameter given once, repeated, or comma-separated → its values. */
+export const multiValue = (name: string, description: string, example: string) =>
+  z
+    .union([z.string(), z.array(z.string())])
+    .optional()
+    .transform((v) => (v === undefined ? [] : (Array.isArray(v) ? v : [v]).flatMap((s) => s.split(',')).map((s) => s.trim()).filter(Boolean)))
+    .openapi({ param: { name, in: 'query' }, description, example })
+
+export const IntervalSchema = z.object({ value: z.number(), low: z.number(), high: z.number() }).openapi('Interval')
+
+export const RateSchema = z
+  .object({ value: z.number(), numerator: z.number().int(), denominator: z.number().int(), definition: z.string() })
+  .openapi('Rate')
+
+export const UNIQUES_NOTE =
+  'Unique counts are exact (uniqExact). Events with an invalid token (no recipient) are counted in totals but never in uniques or any per-recipient figure.'

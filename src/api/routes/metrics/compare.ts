@@ -1,0 +1,156 @@
+import { createRoute, z, type OpenAPIHono } from '@hono/zod-openapi'
+import { compareCampaigns, compareVariants, projectCampaign } from '../../../metrics/compare.js'
+import { getCampaign } from '../../../services/campaigns.js'
+import type { AppEnv } from '../../context.js'
+import { ApiError, errorResponses } from '../../errors.js'
+import { CampaignIdParam, security } from '../../schemas.js'
+import { IntervalSchema, toWindow, UNIQUES_NOTE, WindowQuery } from './common.js'
+
+const CompareQuery = WindowQuery.extend({
+  metric: z.enum(['open_rate', 'click_rate', 'click_to_open_rate']).default('click_rate').openapi({ param: { name: 'metric', in: 'query' } }),
+  alpha: z.coerce.number().gt(0).lt(0.5).default(0.05).openapi({ param: { name: 'alpha', in: 'query' }, description: 'Significance level; intervals are at 1 − alpha', example: 0.05 }),
+})
+
+const Projection = z.object({ expected: z.number(), low: z.number(), high: z.number(), rate: IntervalSchema })
+
+export const ComparisonSchema = z
+  .object({
+    metric: z.enum(['open_rate', 'click_rate', 'click_to_open_rate']),
+    definition: z.string(),
+    alpha: z.number(),
+    rows: z.array(z.object({ key: z.string(), sent: z.number().int(), trials: z.number().int(), successes: z.number().int(), rate: IntervalSchema })),
+    differences: z.array(z.object({ key: z.string(), versus: z.string(), absolute: IntervalSchema, relative: IntervalSchema.nullable() })),
+    test: z.object({
+      name: z.enum(['two_proportion_z', 'chi_square', 'none']),
+      statistic: z.number().nullable(),
+      df: z.number().int().nullable(),
+      pValue: z.number().nullable(),
+      significant: z.boolean(),
+      winner: z.string().nullable(),
+      reason: z.enum(['not_enough_data', 'no_single_winner', 'no_variation', 'single_group']).nullable(),
+      neededPerGroup: z.number().int().nullable(),
+    }),
+    projection: z.object({ listSize: z.number().int(), rows: z.array(z.object({ key: z.string(), opens: Projection, clicks: Projection })) }).optional(),
+  })
+  .openapi('Comparison', {
+    example: {
+      metric: 'click_rate',
+      definition: 'unique clickers / sent',
+      alpha: 0.05,
+      rows: [
+        { key: 'A', sent: 5000, trials: 5000, successes: 240, rate: { value: 0.048, low: 0.0424, high: 0.0543 } },
+        { key: 'B', sent: 5000, trials: 5000, successes: 310, rate: { value: 0.062, low: 0.0557, high: 0.069 } },
+      ],
+      differences: [{ key: 'B', versus: 'A', absolute: { value: 0.014, low: 0.0052, high: 0.0228 }, relative: { value: 0.2917, low: 0.0965, high: 0.5216 } }],
+      test: { name: 'two_proportion_z', statistic: 3.11, df: 1, pValue: 0.0019, significant: true, winner: 'B', reason: null, neededPerGroup: null },
+    },
+  })
+
+const TESTS_NOTE =
+  'Two groups: two-sided two-proportion z-test (pooled); more: Pearson chi-square of independence, and a winner only if the best group also beats the runner-up. `winner` is null unless significant at `alpha`. Fewer than 30 trials or 5 expected successes/failures in a group: `pValue` null, `reason` not_enough_data and `neededPerGroup` (sends per group for 80% power at the observed difference). `differences` are each row minus the first row (Newcombe hybrid score interval; relative: Katz log interval, null without successes).'
+
+const acrossRoute = createRoute({
+  method: 'get',
+  path: '/v1/compare',
+  tags: ['metrics'],
+  summary: 'Campaigns side by side, with a significance test',
+  description: `${TESTS_NOTE} ${UNIQUES_NOTE}`,
+  security,
+  request: {
+    query: CompareQuery.extend({
+      campaigns: z.string().openapi({ param: { name: 'campaigns', in: 'query' }, description: 'Comma-separated campaign ids, 2 to 20; the first is the reference', example: 'spring-a,spring-b' }),
+    }),
+  },
+  responses: {
+    200: { description: 'Comparison', content: { 'application/json': { schema: ComparisonSchema } } },
+    ...errorResponses(400, 401, 404),
+  },
+})
+
+const variantRoute = createRoute({
+  method: 'get',
+  path: '/v1/campaigns/{id}/compare',
+  tags: ['metrics'],
+  summary: 'Variants of a campaign side by side (A/B test)',
+  description: `Variants sorted by name, the first the reference; recipients without a variant are left out. With \`listSize\`, each variant's expected openers and clickers on a list of that size. ${TESTS_NOTE} ${UNIQUES_NOTE}`,
+  security,
+  request: {
+    params: CampaignIdParam,
+    query: CompareQuery.extend({
+      by: z.enum(['variant']).default('variant').openapi({ param: { name: 'by', in: 'query' } }),
+      listSize: z.coerce.number().int().min(1).max(1e10).optional().openapi({ param: { name: 'listSize', in: 'query' }, example: 250000 }),
+    }),
+  },
+  responses: {
+    200: { description: 'Comparison', content: { 'application/json': { schema: ComparisonSchema } } },
+    ...errorResponses(400, 401, 404),
+  },
+})
+
+const projectionRoute = createRoute({
+  method: 'get',
+  path: '/v1/campaigns/{id}/projection',
+  tags: ['metrics'],
+  summary: 'Test send before the big send: expected opens and clicks on a full list',
+  description:
+    'From this (test) campaign: expected unique openers and clickers on a list of `listSize`, = listSize × the rate measured here; the interval is the 95% Wilson interval of the rate scaled to the list, widened by the list\'s own binomial spread (1.96·√(N·p·(1−p))).',
+  security,
+  request: {
+    params: CampaignIdParam,
+    query: WindowQuery.extend({ listSize: z.coerce.number().int().min(1).max(1e10).openapi({ param: { name: 'listSize', in: 'query' }, example: 250000 }) }),
+  },
+  responses: {
+    200: {
+      description: 'Projection',
+      content: {
+        'application/json': {
+          schema: z
+            .object({ campaignId: z.string(), listSize: z.number().int(), sent: z.number().int(), opens: Projection, clicks: Projection })
+            .openapi('Projection', {
+              example: {
+                campaignId: 'spring-test',
+                listSize: 250000,
+                sent: 2000,
+                opens: { expected: 78000, low: 71947, high: 84291, rate: { value: 0.312, low: 0.2921, high: 0.3326 } },
+                clicks: { expected: 15250, low: 12773, high: 18184, rate: { value: 0.061, low: 0.0512, high: 0.0725 } },
+              },
+            }),
+        },
+      },
+    },
+    ...errorResponses(400, 401, 404),
+  },
+})
+
+export function registerCompare(app: OpenAPIHono<AppEnv>) {
+  app.openapi(acrossRoute, async (c) => {
+    const deps = c.get('deps')
+    const q = c.req.valid('query')
+    const w = toWindow(q)
+    const ids = [...new Set(q.campaigns.split(',').map((s) => s.trim()).filter(Boolean))]
+    if (ids.length < 2 || ids.length > 20) throw new ApiError('validation_failed', `query.campaigns: give 2 to 20 distinct campaign ids, got ${ids.length}`)
+    for (const id of ids) {
+      if (!/^[A-Za-z0-9_-]{1,64}$/.test(id)) throw new ApiError('validation_failed', `query.campaigns: invalid campaign id ${JSON.stringify(id.slice(0, 80))}`)
+      await getCampaign(deps, id)
+    }
+    return c.json(await compareCampaigns(deps.events, ids, q.metric, q.alpha, w), 200)
+  })
+
+  app.openapi(variantRoute, async (c) => {
+    const deps = c.get('deps')
+    const { id } = c.req.valid('param')
+    const q = c.req.valid('query')
+    const w = toWindow(q)
+    await getCampaign(deps, id)
+    return c.json(await compareVariants(deps.events, id, q.metric, q.alpha, w, q.listSize), 200)
+  })
+
+  app.openapi(projectionRoute, async (c) => {
+    const deps = c.get('deps')
+    const { id } = c.req.valid('param')
+    const q = c.req.valid('query')
+    const w = toWindow(q)
+    await getCampaign(deps, id)
+    return c.json(await projectCampaign(deps.events, id, q.listSize, w), 200)
+  })
+}

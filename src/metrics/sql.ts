@@ -1,0 +1,67 @@
+import { chDateTime } from '../events/row.js'
+
+/** Which events count: people (default), machines (MPP prefetches, scanners, crawlers), or both. */
+export type Traffic = 'human' | 'machine' | 'all'
+
+export interface EventWindow {
+  traffic: Traffic
+  /** Inclusive lower bound on the event time (epoch ms). */
+  from?: number | undefined
+  /** Exclusive upper bound on the event time (epoch ms). */
+  to?: number | undefined
+}
+
+/** SQL condition on `class` for a traffic choice; fixed strings, never built from input. */
+export function trafficCondition(traffic: Traffic): string {
+  if (traffic === 'human') return `class = 'human'`
+  if (traffic === 'machine') return `class != 'human'`
+  return '1'
+}
+
+/** ` AND …` clauses bounding `ts` by the window, with their parameters. */
+export function timeClauses(w: Pick<EventWindow, 'from' | 'to'>, prefix = ''): { sql: string; params: Record<string, string> } {
+  let sql = ''
+  const params: Record<string, string> = {}
+  if (w.from !== undefined) {
+    sql += ` AND ${prefix}ts >= toDateTime64({from:String}, 3, 'UTC')`
+    params.from = chDateTime(w.from)
+  }
+  if (w.to !== undefined) {
+    sql += ` AND ${prefix}ts < toDateTime64({to:String}, 3, 'UTC')`
+    params.to = chDateTime(w.to)
+  }
+  return { sql, params }
+}
+
+/**
+ * One row per (campaign, recipient) that opened or clicked within the window: counts, first
+ * times and the links clicked. Invalid-token events (recipient_id = '') never reach it, so
+ * every per-recipient figure leaves them out. `campaignClause` binds {campaign:String} or
+ * {campaigns:Array(String)}; `clickLink` narrows clicks to {linkId:String}.
+ */
+export function recipientFacts(db: string, w: EventWindow, campaignClause: string, opts: { clickLink?: boolean } = {}): { sql: string; params: Record<string, string> } {
+  const time = timeClauses(w)
+  const isClick = opts.clickLink ? `(type = 'click' AND link_id = {linkId:String})` : `type = 'click'`
+  return {
+    sql: `SELECT campaign_id, recipient_id,
+        countIf(type = 'open') AS opens,
+        countIf(${isClick}) AS clicks,
+        minIf(ts, type = 'open') AS first_open,
+        minIf(ts, ${isClick}) AS first_click,
+        groupUniqArrayIf(link_id, type = 'click') AS clicked_links
+      FROM ${db}.events
+      WHERE ${campaignClause} AND type IN ('open', 'click') AND recipient_id != '' AND ${trafficCondition(w.traffic)}${time.sql}
+      GROUP BY campaign_id, recipient_id`,
+    params: time.params,
+  }
+}
+
+/** `DateTime64` as returned by JSONEachRow ('YYYY-MM-DD hh:mm:ss.mmm', UTC) → ISO-8601. */
+export function isoFromCh(v: string | null | undefined): string | null {
+  if (!v || v.startsWith('1970-01-01 00:00:00')) return null
+  return new Date(v.replace(' ', 'T') + 'Z').toISOString()
+}
+
+export const num = (v: unknown): number => Number(v ?? 0)
+
+export const ratio = (n: number, d: number): number => (d > 0 ? n / d : 0)

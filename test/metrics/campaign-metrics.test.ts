@@ -1,0 +1,268 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { projectCount, sampleSizePerGroup, wilson, differenceInterval, relativeDifferenceInterval } from '../../src/metrics/statistics.js'
+import { upsertLink } from '../../src/services/campaigns.js'
+import { startTestServer, type TestServer } from '../support/server.js'
+import { insertEvents, insertSends } from './fixture.js'
+
+/*
+ * Hand fixture, campaign "hand", sent Monday 2026-01-05 10:00:00 UTC to five recipients:
+ *   r1 A [vip, fr] FR: opens 10:10 and 11:00; clicks L1 10:20, L1 10:21, L3 12:00
+ *   r2 A [fr] FR:      open 10:30; an Apple MPP prefetch at 10:00:05 (machine)
+ *   r3 B [vip] DE:     click L2 11:00, no open (images blocked)
+ *   r4 B [] —:         Apple MPP open 10:00:01, scanner click L1 10:00:02 (machine only)
+ *   r5 B [fr] DE:      unsubscribes 13:00
+ *   invalid token:     one open and one click on L3 at 14:00
+ * L1 and L2 go to the same URL (two positions), L3 elsewhere.
+ */
+let s: TestServer
+let L1: string, L2: string, L3: string
+const day = '2026-01-05 '
+
+beforeAll(async () => {
+  s = await startTestServer()
+  await s.api('POST', '/v1/campaigns', { id: 'hand', name: 'Hand fixture' })
+  // Positions are set by template compilation; the service takes them directly.
+  L1 = (await upsertLink(s.deps, 'hand', { url: 'https://a.example/x', label: 'hero', position: 0 })).link.id
+  L2 = (await upsertLink(s.deps, 'hand', { url: 'https://a.example/x', label: 'footer', position: 1 })).link.id
+  L3 = (await upsertLink(s.deps, 'hand', { url: 'https://b.example/', label: 'other', position: 2 })).link.id
+  const sent_at = day + '10:00:00.000'
+  await insertSends(s, [
+    { campaign_id: 'hand', recipient_id: 'r1', sent_at, variant: 'A', segments: ['vip', 'fr'], attributes: { country: 'FR' } },
+    { campaign_id: 'hand', recipient_id: 'r2', sent_at, variant: 'A', segments: ['fr'], attributes: { country: 'FR' } },
+    { campaign_id: 'hand', recipient_id: 'r3', sent_at, variant: 'B', segments: ['vip'], attributes: { country: 'DE' } },
+    { campaign_id: 'hand', recipient_id: 'r4', sent_at, variant: 'B' },
+    { campaign_id: 'hand', recipient_id: 'r5', sent_at, variant: 'B', segments: ['fr'], attributes: { country: 'DE' } },
+  ])
+  const c = 'hand'
+  await insertEvents(s, [
+    { type: 'open', ts: day + '10:10:00.000', campaign_id: c, recipient_id: 'r1' },
+    { type: 'open', ts: day + '11:00:00.000', campaign_id: c, recipient_id: 'r1' },
+    { type: 'click', ts: day + '10:20:00.000', campaign_id: c, recipient_id: 'r1', link_id: L1 },
+    { type: 'click', ts: day + '10:21:00.000', campaign_id: c, recipient_id: 'r1', link_id: L1 },
+    { type: 'click', ts: day + '12:00:00.000', campaign_id: c, recipient_id: 'r1', link_id: L3 },
+    { type: 'open', ts: day + '10:30:00.000', campaign_id: c, recipient_id: 'r2' },
+    { type: 'open', ts: day + '10:00:05.000', campaign_id: c, recipient_id: 'r2', class: 'machine_open', reasons: ['apple_mpp'] },
+    { type: 'click', ts: day + '11:00:00.000', campaign_id: c, recipient_id: 'r3', link_id: L2 },
+    { type: 'open', ts: day + '10:00:01.000', campaign_id: c, recipient_id: 'r4', class: 'machine_open', reasons: ['apple_mpp'] },
+    { type: 'click', ts: day + '10:00:02.000', campaign_id: c, recipient_id: 'r4', link_id: L1, class: 'scanner_click', reasons: ['scanner_ip', 'head_request'] },
+    { type: 'unsubscribe', ts: day + '13:00:00.000', campaign_id: c, recipient_id: 'r5' },
+    { type: 'open', ts: day + '14:00:00.000', campaign_id: c, recipient_id: '' },
+    { type: 'click', ts: day + '14:00:00.000', campaign_id: c, recipient_id: '', link_id: L3 },
+  ])
+})
+afterAll(async () => {
+  await s.stop()
+})
+
+describe('GET /v1/campaigns/:id/stats', () => {
+  it('counts the hand fixture exactly (human traffic by default)', async () => {
+    const r = await s.api('GET', '/v1/campaigns/hand/stats')
+    expect(r.status).toBe(200)
+    expect(r.body).toEqual({
+      campaignId: 'hand',
+      traffic: 'human',
+      sent: 5,
+      opens: { total: 4, unique: 2, rate: 0.4 },
+      clicks: { total: 5, unique: 2, rate: 0.4, clickToOpenRate: 2 / 3 },
+      unsubscribes: { total: 1, unique: 1, rate: 0.2 },
+      rates: {
+        open: { value: 0.4, numerator: 2, denominator: 5, definition: 'unique openers / sent' },
+        click: { value: 0.4, numerator: 2, denominator: 5, definition: 'unique clickers / sent' },
+        clickToOpen: { value: 2 / 3, numerator: 2, denominator: 3, definition: expect.any(String) },
+        unsubscribe: { value: 0.2, numerator: 1, denominator: 5, definition: 'unique unsubscribers / sent' },
+      },
+      firstEventAt: '2026-01-05T10:10:00.000Z',
+      lastEventAt: '2026-01-05T14:00:00.000Z',
+      // First opens after 600 s (r1) and 1800 s (r2): median 1200, p90 600 + 0.9 × 1200 = 1680.
+      timeToFirstOpen: { count: 2, medianSeconds: 1200, p90Seconds: 1680 },
+      // First clicks after 1200 s (r1) and 3600 s (r3): median 2400, p90 1200 + 0.9 × 2400 = 3360.
+      timeToFirstClick: { count: 2, medianSeconds: 2400, p90Seconds: 3360 },
+      machine: { opens: { total: 2, byReason: { apple_mpp: 2 } }, clicks: { total: 1, byReason: { head_request: 1, scanner_ip: 1 } } },
+      invalidToken: { opens: 1, clicks: 1 },
+    })
+  })
+
+  it('traffic=all and traffic=machine; the machine breakdown stays', async () => {
+    const all = await s.api('GET', '/v1/campaigns/hand/stats?traffic=all')
+    expect(all.body).toMatchObject({ opens: { total: 6, unique: 3 }, clicks: { total: 6, unique: 3 }, firstEventAt: '2026-01-05T10:00:01.000Z' })
+    expect(all.body.machine.opens.total).toBe(2)
+    const machine = await s.api('GET', '/v1/campaigns/hand/stats?traffic=machine')
+    expect(machine.body).toMatchObject({ opens: { total: 2, unique: 2 }, clicks: { total: 1, unique: 1 }, unsubscribes: { total: 0 } })
+    // r4's machine open came 1 s after the send, r2's after 5 s.
+    expect(machine.body.timeToFirstOpen).toEqual({ count: 2, medianSeconds: 3, p90Seconds: 4.6 })
+  })
+
+  it('from/to bound the events, not the sends', async () => {
+    const r = await s.api('GET', '/v1/campaigns/hand/stats?from=2026-01-05T10:25:00Z&to=2026-01-05T12:00:00Z')
+    // Left: r2 open 10:30, r1 open 11:00, r3 click 11:00 (12:00 is excluded).
+    expect(r.body).toMatchObject({ sent: 5, opens: { total: 2, unique: 2 }, clicks: { total: 1, unique: 1 } })
+  })
+
+  it('rejects bad input, naming the parameter; unknown campaign is 404', async () => {
+    const order = await s.api('GET', '/v1/campaigns/hand/stats?from=2026-02-01T00:00:00Z&to=2026-01-01T00:00:00Z')
+    expect(order.status).toBe(400)
+    expect(order.body.error.message).toMatch(/^query\.from/)
+    const bad = await s.api('GET', '/v1/campaigns/hand/stats?from=yesterday')
+    expect(bad.status).toBe(400)
+    expect(bad.body.error.message).toMatch(/^query\.from/)
+    const traffic = await s.api('GET', '/v1/campaigns/hand/stats?traffic=robots')
+    expect(traffic.status).toBe(400)
+    expect(traffic.body.error.message).toMatch(/^query\.traffic/)
+    expect((await s.api('GET', '/v1/campaigns/nope/stats')).status).toBe(404)
+  })
+})
+
+describe('GET /v1/campaigns/:id/links/stats', () => {
+  it('per link and per URL', async () => {
+    const r = await s.api('GET', '/v1/campaigns/hand/links/stats')
+    expect(r.status).toBe(200)
+    expect(r.body).toMatchObject({ sent: 5, uniqueOpeners: 2, uniqueClickers: 2 })
+    expect(r.body.links).toEqual([
+      // L1: r1 twice. Openers r1, r2; r2 did not click it.
+      { linkId: L1, url: 'https://a.example/x', label: 'hero', position: 0, clicks: 2, uniqueClickers: 1, shareOfRecipients: 0.2, shareOfClickers: 0.5, openersNotClicked: 1, shareOfOpenersNotClicked: 0.5 },
+      // L2: r3, who never opened: both openers ignored it.
+      { linkId: L2, url: 'https://a.example/x', label: 'footer', position: 1, clicks: 1, uniqueClickers: 1, shareOfRecipients: 0.2, shareOfClickers: 0.5, openersNotClicked: 2, shareOfOpenersNotClicked: 1 },
+      // L3: r1 and one invalid-token click (in the total only).
+      { linkId: L3, url: 'https://b.example/', label: 'other', position: 2, clicks: 2, uniqueClickers: 1, shareOfRecipients: 0.2, shareOfClickers: 0.5, openersNotClicked: 1, shareOfOpenersNotClicked: 0.5 },
+    ])
+    expect(r.body.byUrl).toEqual([
+      { url: 'https://a.example/x', linkIds: [L1, L2], clicks: 3, uniqueClickers: 2, shareOfRecipients: 0.4, shareOfClickers: 1, openersNotClicked: 1, shareOfOpenersNotClicked: 0.5 },
+      { url: 'https://b.example/', linkIds: [L3], clicks: 2, uniqueClickers: 1, shareOfRecipients: 0.2, shareOfClickers: 0.5, openersNotClicked: 1, shareOfOpenersNotClicked: 0.5 },
+    ])
+  })
+
+  it('machine traffic shows the scanner click', async () => {
+    const r = await s.api('GET', '/v1/campaigns/hand/links/stats?traffic=machine')
+    expect(r.body.links[0]).toMatchObject({ linkId: L1, clicks: 1, uniqueClickers: 1 })
+  })
+})
+
+const rates = (sent: number, openers: number, clickers: number, engaged: number) => ({
+  sent,
+  uniqueOpeners: openers,
+  uniqueClickers: clickers,
+  engaged,
+  openRate: wilson(openers, sent),
+  clickRate: wilson(clickers, sent),
+  clickToOpenRate: wilson(clickers, engaged),
+})
+
+describe('GET /v1/campaigns/:id/segments', () => {
+  it('by segment: a recipient counts in each of its segments', async () => {
+    const r = await s.api('GET', '/v1/campaigns/hand/segments?by=segment')
+    expect(r.status).toBe(200)
+    expect(r.body).toEqual({
+      campaignId: 'hand',
+      by: 'segment',
+      linkId: null,
+      rows: [
+        { key: 'fr', ...rates(3, 2, 1, 2) },
+        { key: 'vip', ...rates(2, 1, 2, 2) },
+      ],
+    })
+    // Wilson 2/3 by hand: centre (2/3 + 1.92/3)/(1 + 3.8415/3), half 1.96·√(2/27 + 3.8415/36)/(…) → [0.2077, 0.9385]
+    expect(r.body.rows[0].openRate.low).toBeCloseTo(0.2077, 4)
+    expect(r.body.rows[0].openRate.high).toBeCloseTo(0.9385, 4)
+  })
+
+  it('by variant, by attribute, and one link', async () => {
+    const v = await s.api('GET', '/v1/campaigns/hand/segments?by=variant')
+    expect(v.body.rows).toEqual([
+      { key: 'A', ...rates(2, 2, 1, 2) },
+      { key: 'B', ...rates(3, 0, 1, 1) },
+    ])
+    const a = await s.api('GET', '/v1/campaigns/hand/segments?by=attribute:country')
+    expect(a.body.rows).toEqual([
+      { key: '', ...rates(1, 0, 0, 0) },
+      { key: 'DE', ...rates(2, 0, 1, 1) },
+      { key: 'FR', ...rates(2, 2, 1, 2) },
+    ])
+    const l = await s.api('GET', `/v1/campaigns/hand/segments?by=variant&linkId=${L1}`)
+    expect(l.body.rows.map((x: { key: string; uniqueClickers: number }) => [x.key, x.uniqueClickers])).toEqual([
+      ['A', 1],
+      ['B', 0],
+    ])
+  })
+
+  it('names a bad dimension or link', async () => {
+    const by = await s.api('GET', '/v1/campaigns/hand/segments?by=planet')
+    expect(by.status).toBe(400)
+    expect(by.body.error.message).toMatch(/^query\.by/)
+    const link = await s.api('GET', '/v1/campaigns/hand/segments?by=variant&linkId=nolink')
+    expect(link.status).toBe(400)
+    expect(link.body.error.message).toMatch(/^query\.linkId/)
+    expect((await s.api('GET', '/v1/campaigns/nope/segments?by=variant')).status).toBe(404)
+  })
+})
+
+describe('compare and projection', () => {
+  it('by variant on the hand fixture: not enough data, with the sends needed', async () => {
+    const r = await s.api('GET', '/v1/campaigns/hand/compare?by=variant')
+    expect(r.status).toBe(200)
+    expect(r.body.metric).toBe('click_rate')
+    expect(r.body.rows).toEqual([
+      { key: 'A', sent: 2, trials: 2, successes: 1, rate: wilson(1, 2) },
+      { key: 'B', sent: 3, trials: 3, successes: 1, rate: wilson(1, 3) },
+    ])
+    expect(r.body.differences).toEqual([{ key: 'B', versus: 'A', absolute: differenceInterval(1, 3, 1, 2), relative: relativeDifferenceInterval(1, 3, 1, 2) }])
+    expect(r.body.test).toMatchObject({ name: 'two_proportion_z', pValue: null, significant: false, winner: null, reason: 'not_enough_data' })
+    expect(r.body.test.neededPerGroup).toBe(sampleSizePerGroup(0.5, 1 / 3, 0.05))
+    const cto = await s.api('GET', '/v1/campaigns/hand/compare?by=variant&metric=click_to_open_rate&listSize=1000')
+    expect(cto.body.rows.map((x: { trials: number; successes: number }) => [x.trials, x.successes])).toEqual([
+      [2, 1],
+      [1, 1],
+    ])
+    expect(cto.body.projection).toEqual({
+      listSize: 1000,
+      rows: [
+        { key: 'A', opens: projectCount(2, 2, 1000), clicks: projectCount(1, 2, 1000) },
+        { key: 'B', opens: projectCount(0, 3, 1000), clicks: projectCount(1, 3, 1000) },
+      ],
+    })
+  })
+
+  it('across campaigns: 120/1000 vs 90/1000 clickers is significant (p = 0.02865)', async () => {
+    for (const [id, clickers] of [
+      ['ab-a', 120],
+      ['ab-b', 90],
+    ] as const) {
+      await s.api('POST', '/v1/campaigns', { id, name: id })
+      await insertSends(s, Array.from({ length: 1000 }, (_, i) => ({ campaign_id: id, recipient_id: `u${i}`, sent_at: day + '09:00:00.000' })))
+      await insertEvents(s, Array.from({ length: clickers }, (_, i) => ({ type: 'click' as const, ts: day + '09:30:00.000', campaign_id: id, recipient_id: `u${i}`, link_id: 'x' })))
+    }
+    const r = await s.api('GET', '/v1/compare?campaigns=ab-b,ab-a')
+    expect(r.status).toBe(200)
+    expect(r.body.rows.map((x: { key: string; successes: number }) => [x.key, x.successes])).toEqual([
+      ['ab-b', 90],
+      ['ab-a', 120],
+    ])
+    expect(r.body.test.pValue).toBeCloseTo(0.028650240398448427, 10)
+    expect(r.body.test).toMatchObject({ name: 'two_proportion_z', significant: true, winner: 'ab-a', reason: null })
+    const strict = await s.api('GET', '/v1/compare?campaigns=ab-b,ab-a&alpha=0.01')
+    expect(strict.body.test).toMatchObject({ significant: false, winner: null })
+    const three = await s.api('GET', '/v1/compare?campaigns=ab-b,ab-a,hand&metric=open_rate')
+    expect(three.body.test.name).toBe('chi_square')
+  })
+
+  it('projection of a test send', async () => {
+    const r = await s.api('GET', '/v1/campaigns/hand/projection?listSize=100000')
+    expect(r.status).toBe(200)
+    expect(r.body).toEqual({ campaignId: 'hand', listSize: 100000, sent: 5, opens: projectCount(2, 5, 100000), clicks: projectCount(2, 5, 100000) })
+  })
+
+  it('validation: metric, campaigns, alpha, 404', async () => {
+    const m = await s.api('GET', '/v1/compare?campaigns=ab-a,ab-b&metric=revenue')
+    expect(m.status).toBe(400)
+    expect(m.body.error.message).toMatch(/^query\.metric/)
+    const one = await s.api('GET', '/v1/compare?campaigns=ab-a')
+    expect(one.status).toBe(400)
+    expect(one.body.error.message).toMatch(/^query\.campaigns/)
+    expect((await s.api('GET', '/v1/compare?campaigns=ab-a,nope')).status).toBe(404)
+    const by = await s.api('GET', '/v1/campaigns/hand/compare?by=segment')
+    expect(by.status).toBe(400)
+    expect(by.body.error.message).toMatch(/^query\.by/)
+    const ls = await s.api('GET', '/v1/campaigns/hand/projection')
+    expect(ls.status).toBe(400)
+    expect(ls.body.error.message).toMatch(/^query\.listSize/)
+  })
+})
