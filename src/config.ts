@@ -37,6 +37,10 @@ const EnvSchema = z.object({
   JOURNAL_MAX_BYTES: z.coerce.number().int().min(1024 ** 2).default(4 * 1024 ** 3),
   MAX_BODY_BYTES: z.coerce.number().int().min(1024).default(16 * 1024 ** 2),
   WORKERS: z.coerce.number().int().min(1).max(256).default(cpus().length),
+  /** Second classification pass (bursts, honeypot): how often it runs (0: never), how old an event must be, how far back it looks. */
+  CLASSIFY_PASS_INTERVAL_MS: z.coerce.number().int().min(0).max(3_600_000).default(30_000),
+  CLASSIFY_PASS_DELAY_MS: z.coerce.number().int().min(0).max(3_600_000).default(30_000),
+  CLASSIFY_PASS_LOOKBACK_MS: z.coerce.number().int().min(10_000).max(86_400_000).default(300_000),
   LOG_LEVEL: z.enum(['debug', 'info', 'warn', 'error', 'silent']).default('info'),
 })
 
@@ -85,6 +89,7 @@ export function parseConfig(env: Record<string, string | undefined> = process.en
     journalMaxBytes: e.JOURNAL_MAX_BYTES,
     maxBodyBytes: e.MAX_BODY_BYTES,
     workers: e.WORKERS,
+    classifyPass: { intervalMs: e.CLASSIFY_PASS_INTERVAL_MS, delayMs: e.CLASSIFY_PASS_DELAY_MS, lookbackMs: e.CLASSIFY_PASS_LOOKBACK_MS },
     logLevel: e.LOG_LEVEL,
   }
 }

@@ -33,12 +33,13 @@ export interface Classification {
  * Every reason a classification can carry. Edge rules: head_request, prefetch_header,
  * empty_ua, apple_mpp, gmail_prefetch, link_preview, scanner_ua, crawler_ua,
  * scanner_referer, scanner_ip, bare_ua (a bare `Mozilla/5.0` on a click: MPP only opens).
- * After-the-fact rules (detectBursts): burst, shared_ip_burst, honeypot.
+ * After-the-fact rules (detectBursts): burst, shared_ip_burst, honeypot; and the second pass's
+ * too_soon_after_send (a click within seconds of its send, src/classification/second-pass.ts).
  */
 export type Reason =
   | 'head_request' | 'prefetch_header' | 'empty_ua' | 'apple_mpp' | 'gmail_prefetch' | 'link_preview'
   | 'scanner_ua' | 'crawler_ua' | 'scanner_referer' | 'scanner_ip' | 'bare_ua'
-  | 'burst' | 'shared_ip_burst' | 'honeypot'
+  | 'burst' | 'shared_ip_burst' | 'honeypot' | 'too_soon_after_send'
 
 /** 1: the first rule set (UA signatures, headers, referer, IP ranges). */
 export const CLASSIFIER_VERSION = 1

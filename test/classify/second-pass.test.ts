@@ -1,0 +1,104 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { applyStoredUpdates } from '../../src/classification/apply.js'
+import { HONEYPOT_LABEL, runSecondPass } from '../../src/classification/second-pass.js'
+import { queryRows } from '../../src/store/clickhouse.js'
+import { startTestServer, type TestServer } from '../support/server.js'
+
+const T0 = Date.parse('2026-03-02T10:00:00.000Z')
+let now = T0
+let s: TestServer
+/** Tracked click URL of recipient → link label. */
+const urls = new Map<string, string>()
+
+interface Row {
+  event_id: string
+  recipient_id: string
+  link_id: string
+  ts_ms: number
+  class: string
+  reasons: string[]
+}
+
+async function clickAt(at: number, recipient: string, label: string): Promise<void> {
+  now = at
+  const r = await fetch(urls.get(`${recipient}/${label}`)!, { redirect: 'manual', headers: { 'user-agent': 'Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/124.0.0.0 Safari/537.36' } })
+  expect(r.status).toBe(302)
+}
+
+async function rows(recipient: string): Promise<Row[]> {
+  return queryRows<Row>(
+    s.deps.events,
+    `SELECT event_id, recipient_id, link_id, toUnixTimestamp64Milli(ts) AS ts_ms, class, reasons FROM ${s.deps.events.db}.events
+     WHERE campaign_id = 'bursty' AND recipient_id = {r:String} ORDER BY ts`,
+    { r: recipient },
+  )
+}
+
+beforeAll(async () => {
+  s = await startTestServer({ clock: () => now, env: { CLASSIFY_PASS_INTERVAL_MS: '0' } })
+  await s.api('POST', '/v1/campaigns', { name: 'Bursts', id: 'bursty' })
+  for (const label of ['a', 'b', 'c', 'd']) await s.api('POST', '/v1/campaigns/bursty/links', { url: `https://shop.example/${label}`, label })
+  await s.api('POST', '/v1/campaigns/bursty/links', { url: 'https://shop.example/trap', label: HONEYPOT_LABEL })
+  const labels = ['a', 'b', 'c', 'd', HONEYPOT_LABEL]
+  const register = (body: { recipients: Array<{ id: string }>; links?: unknown }) =>
+    (body.recipients as Array<{ id: string; links: Array<{ url: string }> }>).forEach((r) => r.links.forEach((l, i) => urls.set(`${r.id}/${labels[i]}`, l.url)))
+  const early = await s.api('POST', '/v1/campaigns/bursty/sends', {
+    sentAt: new Date(T0 - 3_600_000).toISOString(),
+    recipients: [{ id: 'fast' }, { id: 'slow' }, { id: 'trapped' }, { id: 'calm' }],
+  })
+  expect(early.status).toBe(201)
+  register(early.body)
+  const late = await s.api('POST', '/v1/campaigns/bursty/sends', { sentAt: new Date(T0 + 20_000).toISOString(), recipients: [{ id: 'quick' }] })
+  register(late.body)
+
+  await clickAt(T0, 'fast', 'a')
+  await clickAt(T0 + 600, 'fast', 'b')
+  await clickAt(T0 + 1500, 'fast', 'c')
+  await clickAt(T0, 'slow', 'a')
+  await clickAt(T0 + 5000, 'slow', 'b')
+  await clickAt(T0 + 10_000, 'slow', 'c')
+  await clickAt(T0 + 1000, 'trapped', 'd')
+  await clickAt(T0 + 4000, 'trapped', HONEYPOT_LABEL)
+  await clickAt(T0 + 30_000, 'calm', 'a')
+  await clickAt(T0 + 22_000, 'quick', 'b')
+  await s.flush()
+})
+afterAll(async () => {
+  await s.stop()
+})
+
+describe('second pass over stored clicks', () => {
+  it('leaves young events for a later pass', async () => {
+    const r = await runSecondPass(s.deps, { now: T0 + 5_000 })
+    expect(r.updated).toBe(0)
+    expect((await rows('fast')).map((e) => e.class)).toEqual(['human', 'human', 'human'])
+  })
+
+  it('marks a burst, a honeypot hit and a click too soon after its send; spread clicks stay human', async () => {
+    const r = await runSecondPass(s.deps, { now: T0 + 90_000 })
+    expect(r).toMatchObject({ examined: 10, updated: 6, byReason: { burst: 3, honeypot: 2, too_soon_after_send: 1 } })
+    expect((await rows('fast')).map((e) => [e.class, e.reasons])).toEqual([['scanner_click', ['burst']], ['scanner_click', ['burst']], ['scanner_click', ['burst']]])
+    expect((await rows('slow')).map((e) => [e.class, e.reasons])).toEqual([['human', []], ['human', []], ['human', []]])
+    expect((await rows('trapped')).map((e) => [e.class, e.reasons])).toEqual([['scanner_click', ['honeypot']], ['scanner_click', ['honeypot']]])
+    expect((await rows('calm')).map((e) => [e.class, e.reasons])).toEqual([['human', []]])
+    expect((await rows('quick')).map((e) => [e.class, e.reasons])).toEqual([['scanner_click', ['too_soon_after_send']]])
+  })
+
+  it('changes nothing when run again', async () => {
+    const before = await queryRows(s.deps.events, `SELECT event_id, class, reasons FROM ${s.deps.events.db}.events ORDER BY event_id`)
+    const r = await runSecondPass(s.deps, { now: T0 + 90_000 })
+    expect(r.updated).toBe(0)
+    const later = await runSecondPass(s.deps, { now: T0 + 120_000 })
+    expect(later.updated).toBe(0)
+    expect(await queryRows(s.deps.events, `SELECT event_id, class, reasons FROM ${s.deps.events.db}.events ORDER BY event_id`)).toEqual(before)
+  })
+
+  it('applies an update only to the state it was computed from', async () => {
+    const [e] = await rows('slow')
+    const stale = { eventId: e!.event_id, was: { class: 'crawler' as const, reasons: [] }, class: 'scanner_click' as const, reasons: ['burst'] }
+    await applyStoredUpdates(s.deps.events, [stale], { from: T0 - 1000, to: T0 + 60_000 })
+    expect((await rows('slow'))[0]).toMatchObject({ class: 'human', reasons: [] })
+    await applyStoredUpdates(s.deps.events, [{ ...stale, was: { class: 'human', reasons: [] } }], { from: T0 - 1000, to: T0 + 60_000 })
+    expect((await rows('slow'))[0]).toMatchObject({ class: 'scanner_click', reasons: ['burst'] })
+  })
+})
