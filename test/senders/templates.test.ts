@@ -2,6 +2,8 @@ import { readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { createSillage } from '../../src/sdk/index.js'
+import { links, templates } from '../../src/store/schema.js'
+import { sql } from 'drizzle-orm'
 import { ADMIN_KEY, startTestServer, type TestServer } from '../support/server.js'
 
 const FIXTURES = join(import.meta.dirname, '../fixtures/emails/postmark')
@@ -172,7 +174,11 @@ describe('POST /v1/campaigns/:id/templates', () => {
 })
 
 describe('bad input', () => {
-  const countTemplates = async () => (await s.deps.meta.db.execute('select count(*)::int as n from templates')).rows[0] as { n: number }
+  const countTemplates = async () => ({
+    templates: (await s.deps.meta.db.select().from(templates)).length,
+    links: (await s.deps.meta.db.select().from(links)).length,
+    cached: s.deps.links.size,
+  })
 
   it('answers clearly and registers nothing', async () => {
     const before = await countTemplates()
@@ -190,9 +196,30 @@ describe('bad input', () => {
     const badOption = await s.api('POST', '/v1/campaigns/tpl/templates', { html: '<p>x</p>', options: { optOutAttribute: 'a b' } })
     expect(badOption.status).toBe(400)
     expect(badOption.body.error.message).toMatch(/^body\.options: /)
+    const brokenLater = await s.api('POST', '/v1/campaigns/tpl/templates', { html: '<a href="https://ok.example/">ok</a>', text: 'x\u0000' })
+    expect(brokenLater.status).toBe(400)
+    expect(brokenLater.body.error.message).toMatch(/^body\.text: /)
     const unknownCampaign = await s.api('POST', '/v1/campaigns/nope/templates', { html: '<a href="https://x.example/">x</a>' })
     expect(unknownCampaign.status).toBe(404)
     expect(await countTemplates()).toEqual(before)
+  })
+
+  it('rolls the whole template back when registering one of its links fails', async () => {
+    await s.deps.meta.db.execute(sql.raw(`
+      CREATE FUNCTION fail_link() RETURNS trigger AS $$ BEGIN
+        IF NEW.url = 'https://fail.example/' THEN RAISE EXCEPTION 'refused by test'; END IF;
+        RETURN NEW;
+      END $$ LANGUAGE plpgsql`))
+    await s.deps.meta.db.execute(sql.raw('CREATE TRIGGER fail_link BEFORE INSERT ON links FOR EACH ROW EXECUTE FUNCTION fail_link()'))
+    try {
+      const before = await countTemplates()
+      const r = await s.api('POST', '/v1/campaigns/tpl/templates', { html: '<a href="https://ok.example/">ok</a><a href="https://fail.example/">x</a>' })
+      expect(r.status).toBe(500)
+      expect(await countTemplates()).toEqual(before)
+    } finally {
+      await s.deps.meta.db.execute(sql.raw('DROP TRIGGER fail_link ON links'))
+      await s.deps.meta.db.execute(sql.raw('DROP FUNCTION fail_link()'))
+    }
   })
 
   it('refuses a 10 MB body with 413', async () => {
