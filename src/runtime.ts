@@ -3,7 +3,6 @@ import type { Config } from './config.js'
 import { Journal } from './events/journal.js'
 import { EventWriter } from './events/writer.js'
 import { startSecondPass } from './classification/second-pass.js'
-import { startSecondPass } from './classification/second-pass.js'
 import { createLogger, type Logger } from './logger.js'
 import { createEventStore, type EventStore } from './store/clickhouse.js'
 import { migrateClickHouse } from './store/clickhouse-migrate.js'
@@ -54,8 +53,6 @@ export async function startRuntime(opts: RuntimeOptions): Promise<AppDeps & { st
       ? null
       : new EventWriter({ journal, store: events, batchSize: config.batchSize, flushIntervalMs: config.flushIntervalMs, log, beforeInsert: opts.beforeInsert })
   await writer?.start()
-  // The second classification pass runs beside the writer: one per ClickHouse, never in cluster workers.
-  const secondPass = writer && config.classifyPass.intervalMs > 0 ? startSecondPass({ events, meta, clock, log }, config.classifyPass) : null
   // The second classification pass runs beside the writer: one per ClickHouse, never in cluster workers.
   const secondPass = writer && config.classifyPass.intervalMs > 0 ? startSecondPass({ events, meta, clock, log }, config.classifyPass) : null
   const edge = createEdge({ journal, links, tokens, trustProxy: config.trustProxy, ipV4Prefix: config.ipV4Prefix, ipV6Prefix: config.ipV6Prefix, clock, location: redirectLocation(links, clickIdCodecFor(config)) })
