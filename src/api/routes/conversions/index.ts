@@ -1,5 +1,14 @@
 import type { OpenAPIHono } from '@hono/zod-openapi'
 import type { AppEnv } from '../../context.js'
+import { registerCampaignConversions } from './campaign.js'
+import { registerCreateConversion } from './create.js'
+import { registerConversionPixel } from './pixel.js'
+import { registerLandingScript } from './script.js'
 
 /** Registers this area's routes on the app. */
-export function registerConversionsRoutes(_app: OpenAPIHono<AppEnv>): void {}
+export function registerConversionsRoutes(app: OpenAPIHono<AppEnv>): void {
+  registerCreateConversion(app)
+  registerConversionPixel(app)
+  registerLandingScript(app)
+  registerCampaignConversions(app)
+}

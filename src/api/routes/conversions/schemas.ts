@@ -1,0 +1,55 @@
+import { z } from '@hono/zod-openapi'
+import { isCurrency, parseAmount } from '../../../conversions/money.js'
+
+export const MAX_BATCH = 10_000
+
+export const AmountSchema = z
+  .union([z.string(), z.number()])
+  .transform((v, ctx) => {
+    const a = parseAmount(v)
+    if (a === null) {
+      ctx.addIssue({ code: 'custom', message: 'must be a non-negative decimal with at most 4 decimals, as a string ("19.99") or a number' })
+      return z.NEVER
+    }
+    return a
+  })
+  .openapi({ type: 'string', example: '49.90', description: 'Decimal string (exact) or number; ≥ 0, at most 4 decimals' })
+
+export const CurrencySchema = z
+  .string()
+  .refine(isCurrency, 'must be an ISO 4217 currency code (3 capital letters, e.g. EUR)')
+  .openapi({ example: 'EUR' })
+
+export const ConversionSchema = z
+  .object({
+    orderId: z.string().trim().min(1).max(200).openapi({ example: 'order-10042', description: 'Idempotency key: the same order id counts once' }),
+    clickId: z.string().min(1).max(1024).optional().openapi({ description: 'The signed click id the redirect appended (sl_cid)' }),
+    campaignId: z.string().regex(/^[A-Za-z0-9_-]{1,64}$/, 'must be 1-64 letters, digits, _ or -').optional(),
+    recipientId: z.string().min(1).max(256).optional().openapi({ example: 'dupond@example.org' }),
+    amount: AmountSchema.optional(),
+    currency: CurrencySchema.optional(),
+    type: z.string().regex(/^[a-z0-9_-]{1,40}$/, 'must be 1-40 lowercase letters, digits, _ or -').optional().openapi({ example: 'purchase', description: 'Goal kind (default purchase); lifecycle figures use purchases' }),
+    at: z.iso.datetime({ offset: true }).optional().openapi({ example: '2026-11-23T10:15:00Z', description: 'When it happened (default: now)' }),
+    items: z.array(z.record(z.string(), z.unknown())).max(1000).optional().openapi({ description: 'Line items, stored as given' }),
+  })
+  .strict()
+  .openapi('ConversionInput')
+
+export const AttributionSchema = z
+  .object({
+    status: z.enum(['click', 'recipient', 'unattributed']),
+    campaignId: z.string().optional(),
+    linkId: z.string().optional(),
+    recipientId: z.string().optional(),
+    reason: z.enum(['invalid_click_id', 'no_identity']).optional(),
+  })
+  .openapi('ConversionAttribution')
+
+export const ConversionResultSchema = z
+  .object({
+    orderId: z.string(),
+    eventId: z.string(),
+    duplicate: z.boolean(),
+    attribution: AttributionSchema,
+  })
+  .openapi('ConversionResult')

@@ -1,0 +1,257 @@
+import { addDecimal, divDecimal, fixed } from '../conversions/money.js'
+import { queryRows, type EventStore } from '../store/clickhouse.js'
+import { timeClauses, trafficCondition, type Traffic } from './sql.js'
+import { wilson, type Interval } from './statistics.js'
+
+export const DAY_MS = 86_400_000
+export const DEFAULT_WINDOW_MS = 7 * DAY_MS
+
+/** What a conversion without a click id is attributed to: the recipient's last click, or last click or open. */
+export type AttributionModel = 'click' | 'open'
+
+export interface AttributionOptions {
+  /** Recipient-only conversions look back this far for the last touch (default 7 days). */
+  windowMs?: number | undefined
+  model?: AttributionModel | undefined
+  /** Which touches count (default human: a link scanner's click never takes the credit). */
+  traffic?: Traffic | undefined
+  /** Bounds on the conversion time (epoch ms; from inclusive, to exclusive). */
+  from?: number | undefined
+  to?: number | undefined
+}
+
+/** Revenue per currency, exact decimal strings with 4 decimals: `{EUR: "123.4500"}`. */
+export type Revenue = Record<string, string>
+
+export interface ConversionFigures {
+  /** Orders attributed (each order id once). */
+  total: number
+  /** Distinct recipients among them. */
+  converters: number
+  /** converters / sent. */
+  rate: number
+  revenue: Revenue
+}
+
+const touchTypes = (model: AttributionModel) => (model === 'open' ? ['click', 'open'] : ['click'])
+
+/**
+ * SQL of a campaign's attributed conversions, one row per order id:
+ * `(order_id, ts, link_id, recipient_id, amount, currency, via)`.
+ *
+ * - A conversion carrying a click id (link_id set at ingest) belongs to that click's campaign and link.
+ * - One carrying only a recipient id (link_id empty) belongs to the campaign of the recipient's last
+ *   human click (or click or open) at or before the conversion and at most `window` earlier; when it
+ *   named a campaign, only that campaign's touches count. link_id is then the last click's link ('' for an open).
+ * - An order posted twice counts once: the earliest row of each order id is kept.
+ * Binds {campaign:String}; the caller adds the returned params.
+ */
+export function attributedConversionsSql(db: string, opts: AttributionOptions = {}): { sql: string; params: Record<string, unknown> } {
+  const t = timeClauses({ from: opts.from, to: opts.to })
+  const traffic = trafficCondition(opts.traffic ?? 'human')
+  const sql = `
+  conv AS (
+    SELECT order_id, ts, campaign_id, link_id, recipient_id, amount, currency
+    FROM ${db}.events
+    WHERE type = 'conversion'
+      AND (campaign_id = {campaign:String} OR (campaign_id = '' AND link_id = '' AND recipient_id != ''))${t.sql}
+    ORDER BY order_id, ts, event_id
+    LIMIT 1 BY order_id
+  ),
+  pending AS (
+    SELECT * FROM conv
+    WHERE link_id = '' AND recipient_id != ''
+      AND recipient_id IN (SELECT recipient_id FROM ${db}.events
+                           WHERE campaign_id = {campaign:String} AND type IN {touch:Array(String)} AND recipient_id != '' AND ${traffic})
+  ),
+  touches AS (
+    SELECT recipient_id, campaign_id, link_id, ts FROM ${db}.events
+    WHERE type IN {touch:Array(String)} AND recipient_id != '' AND ${traffic}
+      AND recipient_id IN (SELECT recipient_id FROM pending)
+  ),
+  resolved AS (
+    SELECT p.order_id AS order_id, any(p.ts) AS ts, any(p.recipient_id) AS recipient_id, any(p.amount) AS amount, any(p.currency) AS currency,
+           argMax(t.campaign_id, t.ts) AS t_campaign, argMax(t.link_id, t.ts) AS t_link
+    FROM pending AS p INNER JOIN touches AS t ON t.recipient_id = p.recipient_id
+    WHERE t.ts <= p.ts AND t.ts >= p.ts - toIntervalMillisecond({window:UInt64}) AND (p.campaign_id = '' OR t.campaign_id = p.campaign_id)
+    GROUP BY p.order_id
+  ),
+  attributed AS (
+    SELECT order_id, ts, link_id, recipient_id, amount, currency, 'click_id' AS via FROM conv WHERE link_id != ''
+    UNION ALL
+    SELECT order_id, ts, t_link AS link_id, recipient_id, amount, currency, 'recipient' AS via FROM resolved WHERE t_campaign = {campaign:String}
+  )`
+  return { sql, params: { ...t.params, touch: touchTypes(opts.model ?? 'click'), window: Math.round(opts.windowMs ?? DEFAULT_WINDOW_MS) } }
+}
+
+function revenueOf(m: Record<string, string> | undefined): Revenue {
+  const out: Revenue = {}
+  for (const [c, v] of Object.entries(m ?? {}).sort(([a], [b]) => a.localeCompare(b))) if (c) out[c] = fixed(String(v))
+  return out
+}
+
+const perEach = (r: Revenue, n: number): Revenue => Object.fromEntries(Object.entries(r).map(([c, v]) => [c, divDecimal(v, n)]))
+
+
+interface GroupRow {
+  key: string
+  conversions: number
+  converters: number
+  revenue: Record<string, string>
+  /** Orders per currency (the denominator of the average order value). */
+  orders: Record<string, number>
+}
+
+async function grouped(store: EventStore, campaignId: string, opts: AttributionOptions, keyExpr: string, join = ''): Promise<GroupRow[]> {
+  const a = attributedConversionsSql(store.db, opts)
+  const rows = await queryRows<GroupRow>(
+    store,
+    `WITH ${a.sql}
+     SELECT ${keyExpr} AS key, count() AS conversions, uniqExactIf(a.recipient_id, a.recipient_id != '') AS converters,
+            sumMapIf(map(a.currency, a.amount), a.currency != '') AS revenue,
+            sumMapIf(map(a.currency, toUInt64(1)), a.currency != '') AS orders
+     FROM attributed AS a ${join}
+     GROUP BY key`,
+    { campaign: campaignId, ...a.params },
+  )
+  return rows.map((r) => ({
+    key: String(r.key),
+    conversions: Number(r.conversions),
+    converters: Number(r.converters),
+    revenue: revenueOf(r.revenue),
+    orders: Object.fromEntries(Object.entries(r.orders ?? {}).map(([k, v]) => [k, Number(v)])),
+  }))
+}
+
+/** The `conversions` object of campaign stats: `{total, converters, rate (converters / sent), revenue}`. */
+export async function conversionSummary(store: EventStore, campaignId: string, sent: number, opts: AttributionOptions = {}): Promise<ConversionFigures> {
+  const [row] = await grouped(store, campaignId, opts, `''`)
+  const total = row?.conversions ?? 0
+  const converters = row?.converters ?? 0
+  return { total, converters, rate: sent > 0 ? converters / sent : 0, revenue: row?.revenue ?? {} }
+}
+
+/** Conversions per link of a campaign (recipient-only conversions count for the last clicked link). */
+export async function conversionsByLink(store: EventStore, campaignId: string, opts: AttributionOptions = {}): Promise<Map<string, GroupRow>> {
+  return new Map((await grouped(store, campaignId, opts, 'a.link_id')).map((r) => [r.key, r]))
+}
+
+export type Dimension = 'variant' | 'segment'
+
+/** Conversions per variant or segment of the converter's send (a recipient in two segments counts in both). */
+export async function conversionsByDimension(store: EventStore, campaignId: string, by: Dimension, opts: AttributionOptions = {}): Promise<Map<string, GroupRow>> {
+  const join = `INNER JOIN (SELECT recipient_id, variant, segments FROM ${store.db}.sends FINAL WHERE campaign_id = {campaign:String}) AS s ON s.recipient_id = a.recipient_id`
+  const rows = await grouped(store, campaignId, opts, by === 'variant' ? 's.variant' : 'arrayJoin(if(empty(s.segments), [\'\'], s.segments))', join)
+  return new Map(rows.map((r) => [r.key, r]))
+}
+
+export interface Denominators {
+  key: string
+  sent: number
+  clickers: number
+}
+
+/** Sent and unique (human) clickers of a campaign, overall or per variant/segment. */
+export async function denominators(store: EventStore, campaignId: string, by: Dimension | null, traffic: Traffic = 'human'): Promise<Denominators[]> {
+  const key = by === null ? `''` : by === 'variant' ? 'variant' : `arrayJoin(if(empty(segments), [''], segments))`
+  const rows = await queryRows<{ key: string; sent: number; clickers: number }>(
+    store,
+    `SELECT ${key} AS key, count() AS sent,
+            countIf(recipient_id IN (SELECT recipient_id FROM ${store.db}.events
+                                     WHERE campaign_id = {campaign:String} AND type = 'click' AND recipient_id != '' AND ${trafficCondition(traffic)})) AS clickers
+     FROM ${store.db}.sends FINAL
+     WHERE campaign_id = {campaign:String}
+     GROUP BY key`,
+    { campaign: campaignId },
+  )
+  return rows.map((r) => ({ key: String(r.key), sent: Number(r.sent), clickers: Number(r.clickers) }))
+}
+
+export interface ConversionRow {
+  key: string
+  sent: number
+  clickers: number
+  conversions: number
+  converters: number
+  /** converters / sent, with its 95% Wilson interval. */
+  conversionRate: Interval & { numerator: 'converters'; denominator: 'sent' }
+  /** converters / clickers. */
+  clickerConversionRate: Interval & { numerator: 'converters'; denominator: 'clickers' }
+  revenue: Revenue
+  revenuePerRecipient: Revenue
+  averageOrderValue: Revenue
+}
+
+function shape(key: string, d: { sent: number; clickers: number }, g: GroupRow | undefined): ConversionRow {
+  const conversions = g?.conversions ?? 0
+  const converters = g?.converters ?? 0
+  const revenue = g?.revenue ?? {}
+  return {
+    key,
+    sent: d.sent,
+    clickers: d.clickers,
+    conversions,
+    converters,
+    conversionRate: { ...wilson(Math.min(converters, d.sent), d.sent), numerator: 'converters', denominator: 'sent' },
+    clickerConversionRate: { ...wilson(Math.min(converters, d.clickers), d.clickers), numerator: 'converters', denominator: 'clickers' },
+    revenue,
+    revenuePerRecipient: perEach(revenue, d.sent),
+    averageOrderValue: Object.fromEntries(Object.entries(revenue).map(([cur, v]) => [cur, divDecimal(v, g?.orders[cur] ?? 0)])),
+  }
+}
+
+export interface CampaignConversions {
+  campaignId: string
+  attribution: { model: AttributionModel; windowDays: number; method: string }
+  totals: ConversionRow
+  byLink: Array<ConversionRow & { linkId: string }>
+  byVariant: ConversionRow[]
+  bySegment: ConversionRow[]
+}
+
+export const ATTRIBUTION_METHOD =
+  'A conversion with a click id counts for that click (campaign, link, recipient). One with only a recipient id counts for the campaign of ' +
+  "the recipient's last human click (model=click) or click or open (model=open) at most windowDays before it; an order id counts once."
+
+/** Everything GET /v1/campaigns/:id/conversions answers. */
+export async function campaignConversions(store: EventStore, campaignId: string, linkIds: string[], opts: AttributionOptions = {}): Promise<CampaignConversions> {
+  const traffic = opts.traffic ?? 'human'
+  const [total, byLink, byVariant, bySegment, dTotal, dVariant, dSegment] = await Promise.all([
+    grouped(store, campaignId, opts, `''`),
+    conversionsByLink(store, campaignId, opts),
+    conversionsByDimension(store, campaignId, 'variant', opts),
+    conversionsByDimension(store, campaignId, 'segment', opts),
+    denominators(store, campaignId, null, traffic),
+    denominators(store, campaignId, 'variant', traffic),
+    denominators(store, campaignId, 'segment', traffic),
+  ])
+  const sent = dTotal[0] ?? { sent: 0, clickers: 0 }
+  const linkClickers = await linkClickerCounts(store, campaignId, traffic)
+  const links = [...new Set([...linkIds, ...[...byLink.keys()].filter((k) => k !== '')])]
+  return {
+    campaignId,
+    attribution: { model: opts.model ?? 'click', windowDays: (opts.windowMs ?? DEFAULT_WINDOW_MS) / DAY_MS, method: ATTRIBUTION_METHOD },
+    totals: shape('', sent, total[0]),
+    byLink: links.map((id) => ({ linkId: id, ...shape(id, { sent: sent.sent, clickers: linkClickers.get(id) ?? 0 }, byLink.get(id)) })),
+    byVariant: dVariant.map((d) => shape(d.key, d, byVariant.get(d.key))).sort((a, b) => a.key.localeCompare(b.key)),
+    bySegment: dSegment.map((d) => shape(d.key, d, bySegment.get(d.key))).sort((a, b) => a.key.localeCompare(b.key)),
+  }
+}
+
+async function linkClickerCounts(store: EventStore, campaignId: string, traffic: Traffic): Promise<Map<string, number>> {
+  const rows = await queryRows<{ link_id: string; n: number }>(
+    store,
+    `SELECT link_id, uniqExact(recipient_id) AS n FROM ${store.db}.events
+     WHERE campaign_id = {campaign:String} AND type = 'click' AND recipient_id != '' AND ${trafficCondition(traffic)}
+     GROUP BY link_id`,
+    { campaign: campaignId },
+  )
+  return new Map(rows.map((r) => [r.link_id, Number(r.n)]))
+}
+
+/** Sum of revenue maps (exact). */
+export function addRevenue(a: Revenue, b: Revenue): Revenue {
+  const out: Revenue = { ...a }
+  for (const [c, v] of Object.entries(b)) out[c] = out[c] ? addDecimal(out[c]!, v) : v
+  return out
+}

@@ -1,0 +1,187 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { startTestServer, type TestServer } from '../support/server.js'
+
+const DAY = 86_400_000
+const HOUR = 3_600_000
+const T0 = Date.parse('2026-03-02T10:00:00Z')
+const BROWSER = 'Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/126.0.0.0 Safari/537.36'
+
+let s: TestServer
+let now = T0
+const iso = (ms: number) => new Date(ms).toISOString()
+
+async function click(url: string, at: number): Promise<string | null> {
+  now = at
+  const r = await fetch(url, { redirect: 'manual', headers: { 'user-agent': BROWSER, accept: 'text/html', 'accept-language': 'fr' } })
+  expect(r.status).toBe(302)
+  return new URL(r.headers.get('location')!).searchParams.get('sl_cid')
+}
+
+let rec: Record<string, { links: Array<{ url: string }> }>
+let hero: string
+let footer: string
+let cid: string
+
+beforeAll(async () => {
+  s = await startTestServer({ clock: () => now })
+  await s.api('POST', '/v1/campaigns', { name: 'Shop', id: 'shop', tracking: { clickIdParam: 'sl_cid', utm: false } })
+  hero = (await s.api('POST', '/v1/campaigns/shop/links', { url: 'https://shop.example/hero', label: 'hero' })).body.id
+  footer = (await s.api('POST', '/v1/campaigns/shop/links', { url: 'https://shop.example/footer', label: 'footer' })).body.id
+  const sends = await s.api('POST', '/v1/campaigns/shop/sends', {
+    recipients: [
+      { id: 'dupond', variant: 'A', segments: ['vip'] },
+      { id: 'durand', variant: 'B' },
+      { id: 'martin', variant: 'A' },
+      { id: 'bernard', variant: 'B', segments: ['vip'] },
+    ],
+  })
+  rec = Object.fromEntries(sends.body.recipients.map((r: { id: string }) => [r.id, r]))
+  await s.api('POST', '/v1/campaigns', { name: 'Other', id: 'other' })
+  await s.api('POST', '/v1/campaigns/other/links', { url: 'https://other.example/' })
+  const other = await s.api('POST', '/v1/campaigns/other/sends', { recipients: [{ id: 'bernard' }] })
+
+  cid = (await click(rec.dupond!.links[0]!.url, T0))!
+  await click(rec.durand!.links[1]!.url, T0 + HOUR)
+  await click(rec.martin!.links[0]!.url, T0)
+  await click(rec.bernard!.links[0]!.url, T0)
+  // bernard's last click is in another campaign: last-click attribution gives that one the credit.
+  await click(other.body.recipients[0].links[0].url, T0 + 2 * HOUR)
+  now = T0 + 10 * DAY
+})
+afterAll(async () => {
+  await s.stop()
+})
+
+describe('POST /v1/conversions', () => {
+  it('attributes by click id (read from a real redirect), idempotent per order id, amounts exact', async () => {
+    expect(cid).toBeTruthy()
+    const first = await s.api('POST', '/v1/conversions', { clickId: cid, orderId: 'o1', amount: '0.1', currency: 'EUR', at: iso(T0 + HOUR) })
+    expect(first.status).toBe(201)
+    expect(first.body).toMatchObject({ orderId: 'o1', duplicate: false, attribution: { status: 'click', campaignId: 'shop', linkId: hero, recipientId: 'dupond' } })
+    const again = await s.api('POST', '/v1/conversions', { clickId: cid, orderId: 'o1', amount: '0.1', currency: 'EUR' })
+    expect(again.status).toBe(200)
+    expect(again.body.duplicate).toBe(true)
+    expect((await s.api('POST', '/v1/conversions', { clickId: cid, orderId: 'o2', amount: 0.2, currency: 'EUR', at: iso(T0 + 2 * HOUR) })).status).toBe(201)
+    await s.flush()
+    // Still a duplicate once the first is in ClickHouse (not only in this process's memory).
+    expect((await s.api('POST', '/v1/conversions', { clickId: cid, orderId: 'o2', amount: '0.2', currency: 'EUR' })).body.duplicate).toBe(true)
+  })
+
+  it('attributes a recipient-only conversion at query time to the last click within the window', async () => {
+    // durand clicked footer at T0+1h: 1 minute inside 7 days.
+    const r = await s.api('POST', '/v1/conversions', { recipientId: 'durand', orderId: 'o3', amount: '10', currency: 'USD', at: iso(T0 + HOUR + 7 * DAY - 60_000) })
+    expect(r.status).toBe(201)
+    expect(r.body.attribution).toEqual({ status: 'recipient', recipientId: 'durand' })
+    // martin clicked at T0: 7 days and 1 hour before, outside the default window.
+    await s.api('POST', '/v1/conversions', { recipientId: 'martin', orderId: 'o4', amount: '1', currency: 'EUR', at: iso(T0 + 7 * DAY + HOUR) })
+    // bernard: last click overall is campaign other; o6 goes there, o7 names shop and goes to shop.
+    await s.api('POST', '/v1/conversions', { recipientId: 'bernard', orderId: 'o6', amount: '4', currency: 'EUR', at: iso(T0 + 3 * HOUR) })
+    await s.api('POST', '/v1/conversions', { recipientId: 'bernard', campaignId: 'shop', orderId: 'o7', amount: '2', currency: 'EUR', at: iso(T0 + 3 * HOUR) })
+    const un = await s.api('POST', '/v1/conversions', { orderId: 'o5', amount: '7', currency: 'EUR' })
+    expect(un.body.attribution).toEqual({ status: 'unattributed', reason: 'no_identity' })
+    await s.flush()
+
+    const m = await s.api('GET', '/v1/campaigns/shop/conversions')
+    expect(m.status).toBe(200)
+    // shop: o1, o2 (dupond, hero, click id), o3 (durand, footer), o7 (bernard, hero); 3 converters of 4 sent and 4 clickers.
+    expect(m.body.totals).toMatchObject({
+      sent: 4,
+      clickers: 4,
+      conversions: 4,
+      converters: 3,
+      revenue: { EUR: '2.3000', USD: '10.0000' },
+      revenuePerRecipient: { EUR: '0.5750', USD: '2.5000' },
+      averageOrderValue: { EUR: '0.7667', USD: '10.0000' },
+    })
+    expect(m.body.totals.conversionRate).toMatchObject({ value: 0.75, numerator: 'converters', denominator: 'sent' })
+    expect(m.body.totals.clickerConversionRate.value).toBe(0.75)
+    const links = Object.fromEntries(m.body.byLink.map((l: { linkId: string }) => [l.linkId, l]))
+    expect(links[hero]).toMatchObject({ conversions: 3, converters: 2, revenue: { EUR: '2.3000' }, clickers: 3 })
+    expect(links[footer]).toMatchObject({ conversions: 1, converters: 1, revenue: { USD: '10.0000' }, clickers: 1 })
+    const variants = Object.fromEntries(m.body.byVariant.map((v: { key: string }) => [v.key, v]))
+    expect(variants.A).toMatchObject({ sent: 2, conversions: 2, converters: 1, revenue: { EUR: '0.3000' } })
+    expect(variants.B).toMatchObject({ sent: 2, conversions: 2, converters: 2, revenue: { EUR: '2.0000', USD: '10.0000' } })
+    const segments = Object.fromEntries(m.body.bySegment.map((v: { key: string }) => [v.key, v]))
+    expect(segments.vip).toMatchObject({ sent: 2, converters: 2, revenue: { EUR: '2.3000' } })
+
+    const wide = await s.api('GET', '/v1/campaigns/shop/conversions?attributionWindow=8d')
+    expect(wide.body.totals).toMatchObject({ conversions: 5, converters: 4, revenue: { EUR: '3.3000', USD: '10.0000' } })
+    expect(wide.body.attribution).toMatchObject({ model: 'click', windowDays: 8 })
+    const other = await s.api('GET', '/v1/campaigns/other/conversions')
+    expect(other.body.totals).toMatchObject({ conversions: 1, converters: 1, revenue: { EUR: '4.0000' } })
+    const bad = await s.api('GET', '/v1/campaigns/shop/conversions?attributionWindow=soon')
+    expect(bad.status).toBe(400)
+    expect(bad.body.error.message).toContain('query.attributionWindow')
+    expect((await s.api('GET', '/v1/campaigns/nope/conversions')).status).toBe(404)
+  })
+
+  it('accepts a batch, counting a repeated order once', async () => {
+    const r = await s.api('POST', '/v1/conversions', {
+      conversions: [
+        { recipientId: 'x', orderId: 'b1', amount: '1.25', currency: 'EUR' },
+        { recipientId: 'x', orderId: 'b1', amount: '1.25', currency: 'EUR' },
+        { recipientId: 'x', orderId: 'o1', amount: '1', currency: 'EUR' },
+      ],
+    })
+    expect(r.status).toBe(201)
+    expect(r.body).toMatchObject({ created: 1, duplicates: 2 })
+    expect(r.body.results.map((x: { duplicate: boolean }) => x.duplicate)).toEqual([false, true, true])
+  })
+
+  it('refuses bad input with a 400 naming the field, writing nothing', async () => {
+    const cases: Array<[unknown, string]> = [
+      [{ orderId: 'e1', amount: '-1', currency: 'EUR' }, 'body.amount'],
+      [{ orderId: 'e1', amount: 'abc', currency: 'EUR' }, 'body.amount'],
+      [{ orderId: 'e1', amount: '1.00001', currency: 'EUR' }, 'body.amount'],
+      [{ orderId: 'e1', amount: -3, currency: 'EUR' }, 'body.amount'],
+      [{ orderId: 'e1', amount: '1', currency: 'XYZ' }, 'body.currency'],
+      [{ orderId: 'e1', amount: '1' }, 'body.currency'],
+      [{ amount: '1', currency: 'EUR' }, 'body.orderId'],
+      [{ orderId: 'e1', clickId: cid.slice(0, -2) + (cid.endsWith('AA') ? 'BB' : 'AA') }, 'body.clickId'],
+      [{ conversions: [{ orderId: 'e1', amount: '1', currency: 'EUR' }, { orderId: 'e2', amount: 'x', currency: 'EUR' }] }, 'body.conversions.1.amount'],
+      [{ conversions: [{ orderId: 'e1', clickId: 'forged.AAAAAAAAAAAAAAAA' }] }, 'body.conversions.0.clickId'],
+    ]
+    for (const [body, field] of cases) {
+      const r = await s.api('POST', '/v1/conversions', body)
+      expect(r.status, JSON.stringify(body)).toBe(400)
+      expect(r.body.error.code).toBe('validation_failed')
+      expect(r.body.error.message).toContain(field)
+    }
+    // e1 was in two refused requests: never written.
+    expect((await s.api('POST', '/v1/conversions', { orderId: 'e1' })).status).toBe(201)
+  })
+})
+
+describe('the conversion pixel and the landing script', () => {
+  it('always answers the GIF and records the conversion with the click id', async () => {
+    const r = await fetch(`${s.url}/t/conversion.gif?cid=${encodeURIComponent(cid)}&order=p1&amount=3.5&currency=EUR`)
+    expect(r.status).toBe(200)
+    expect(r.headers.get('content-type')).toBe('image/gif')
+    expect((await r.arrayBuffer()).byteLength).toBe(43)
+    const forged = await fetch(`${s.url}/t/conversion.gif?cid=forged.AAAAAAAAAAAAAAAA&order=p2&amount=1&currency=EUR`)
+    expect((await forged.arrayBuffer()).byteLength).toBe(43)
+    const invalid = await fetch(`${s.url}/t/conversion.gif?cid=${encodeURIComponent(cid)}&order=p3&amount=-1&currency=EUR`)
+    expect(invalid.status).toBe(200)
+    expect((await fetch(`${s.url}/t/conversion.gif`)).status).toBe(200)
+    await s.flush()
+    const rs = await s.deps.events.client.query({
+      query: `SELECT order_id, campaign_id, link_id, recipient_id, toString(amount) AS amount, JSONExtractBool(extra, 'invalidClickId') AS invalid
+              FROM ${s.deps.events.db}.events WHERE type = 'conversion' AND startsWith(order_id, 'p') ORDER BY order_id`,
+      format: 'JSONEachRow',
+    })
+    expect(await rs.json()).toEqual([
+      { order_id: 'p1', campaign_id: 'shop', link_id: hero, recipient_id: 'dupond', amount: '3.5', invalid: 0 },
+      { order_id: 'p2', campaign_id: '', link_id: '', recipient_id: '', amount: '1', invalid: 1 },
+    ])
+  })
+
+  it('serves the landing script', async () => {
+    const r = await fetch(`${s.url}/t/sillage.js?param=ref`)
+    expect(r.headers.get('content-type')).toContain('javascript')
+    const js = await r.text()
+    expect(js).toContain(`P = "ref"`)
+    expect(js).toContain(`${s.url}`)
+    expect(js).toContain('/t/conversion.gif?')
+    expect(() => new Function(js)).not.toThrow()
+  })
+})
