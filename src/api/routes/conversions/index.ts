@@ -2,6 +2,7 @@ import type { OpenAPIHono } from '@hono/zod-openapi'
 import type { AppEnv } from '../../context.js'
 import { registerCampaignConversions } from './campaign.js'
 import { registerCreateConversion } from './create.js'
+import { registerLifecycle } from './lifecycle.js'
 import { registerConversionPixel } from './pixel.js'
 import { registerLandingScript } from './script.js'
 
@@ -11,4 +12,5 @@ export function registerConversionsRoutes(app: OpenAPIHono<AppEnv>): void {
   registerConversionPixel(app)
   registerLandingScript(app)
   registerCampaignConversions(app)
+  registerLifecycle(app)
 }

@@ -1,0 +1,196 @@
+import { chDateTime } from '../events/row.js'
+import { addDecimal, fixed } from '../conversions/money.js'
+import { queryRows, type EventStore } from '../store/clickhouse.js'
+import { DAY_MS, type Revenue } from './conversions.js'
+
+export interface LifecycleOptions {
+  /** The instant the figures are computed at (epoch ms). */
+  now: number
+  /** Conversion kind that counts as a purchase (default purchase). */
+  kind?: string
+  /** Currency of the top-level revenue share (default: the one with the most orders). */
+  currency?: string | undefined
+  newDays?: number
+  activeDays?: number
+  lapsedDays?: number
+  /** Only customers whose first purchase is at least this old estimate the lapse day (default 365). */
+  horizonDays?: number
+  /** The lapse day is the first where P(second purchase | none yet) falls below this (default 0.5). */
+  lapseProbability?: number
+}
+
+export const STAGES = ['new', 'active', 'lapsing', 'lapsed'] as const
+export type Stage = (typeof STAGES)[number]
+
+const REVENUE_WINDOW_DAYS = 30
+
+export const LIFECYCLE_METHOD = {
+  customer: 'A customer is a recipient id with at least one purchase (conversion of the given type, each order id once) at or before asOf.',
+  revenueShare:
+    "Share of purchase revenue from each customer's first order (firstPurchase) and from every later order (repeat), in one currency; other currencies in revenueShareByCurrency.",
+  timeToSecondPurchase:
+    'Days from first to second purchase among customers with two or more; quantiles by linear interpolation between order statistics (Hyndman–Fan type 7).',
+  lapse:
+    'Among customers whose first purchase is at least horizonDays before asOf (all observed as long), p(d) = share of those without a second purchase ' +
+    'within d days who make one within horizonDays; lapseAfterDays is the smallest whole d with p(d) < threshold: past it, a first-time buyer is more ' +
+    'likely never to buy again (within the horizon) than to return. Null when no customer is observed long enough.',
+}
+
+export interface Lifecycle {
+  asOf: string
+  customers: number
+  orders: number
+  revenueShare: { currency: string | null; firstPurchase: number; repeat: number; revenue: { firstPurchase: string; repeat: string }; method: string }
+  revenueShareByCurrency: Record<string, { firstPurchase: number; repeat: number; revenue: { firstPurchase: string; repeat: string } }>
+  timeToSecondPurchase: { customers: number; median: number | null; p25: number | null; p75: number | null; p90: number | null; method: string }
+  lapseAfterDays: number | null
+  lapse: { threshold: number; horizonDays: number; observedCustomers: number; method: string }
+  thresholds: { newDays: number; activeDays: number; lapsedDays: number; revenueWindowDays: number }
+  stages: Array<{ stage: Stage; customers: number; definition: string; revenueLast30Days: Revenue }>
+}
+
+/** Quantile by linear interpolation between order statistics (type 7) of sorted values. */
+export function quantile(sorted: number[], q: number): number | null {
+  if (sorted.length === 0) return null
+  const h = (sorted.length - 1) * q
+  const lo = Math.floor(h)
+  const hi = Math.min(lo + 1, sorted.length - 1)
+  return sorted[lo]! + (h - lo) * (sorted[hi]! - sorted[lo]!)
+}
+
+/**
+ * The smallest whole day d with P(second purchase within the horizon | none by day d) < threshold,
+ * over customers observed for the whole horizon; `gaps` holds each one's days to a second purchase (null: none).
+ */
+export function lapseDay(gaps: Array<number | null>, horizonDays: number, threshold: number): number | null {
+  if (gaps.length === 0) return null
+  const returning = gaps.map((g) => (g !== null && g <= horizonDays ? g : null))
+  for (let d = 0; d <= horizonDays; d++) {
+    let atRisk = 0
+    let later = 0
+    for (const g of returning) {
+      if (g === null) atRisk++
+      else if (g > d) {
+        atRisk++
+        later++
+      }
+    }
+    if (atRisk === 0 || later / atRisk < threshold) return d
+  }
+  return horizonDays
+}
+
+const round = (x: number | null) => (x === null ? null : Math.round(x * 1000) / 1000)
+
+/** GET /v1/lifecycle: customers' purchase rhythm from the conversion history. */
+export async function lifecycle(store: EventStore, o: LifecycleOptions): Promise<Lifecycle> {
+  const newDays = o.newDays ?? 30
+  const activeDays = o.activeDays ?? 90
+  const lapsedDays = o.lapsedDays ?? 180
+  const horizonDays = o.horizonDays ?? 365
+  const threshold = o.lapseProbability ?? 0.5
+  const db = store.db
+  const orders = `orders AS (
+    SELECT order_id, ts, recipient_id, amount, currency FROM ${db}.events
+    WHERE type = 'conversion' AND recipient_id != '' AND ts <= toDateTime64({now:String}, 3, 'UTC')
+      AND JSONExtractString(extra, 'kind') = {kind:String}
+    ORDER BY order_id, ts, event_id
+    LIMIT 1 BY order_id
+  )`
+  const params = { now: chDateTime(o.now), kind: o.kind ?? 'purchase', recent: chDateTime(o.now - REVENUE_WINDOW_DAYS * DAY_MS) }
+  const [customers, shares, recent] = await Promise.all([
+    queryRows<{ recipient_id: string; first: number; second: number; last: number; n: number }>(
+      store,
+      `WITH ${orders}
+       SELECT recipient_id, toUnixTimestamp64Milli(min(ts)) AS first, toUnixTimestamp64Milli(max(ts)) AS last, count() AS n,
+              if(count() > 1, toUnixTimestamp64Milli(arraySort(groupArray(ts))[2]), 0) AS second
+       FROM orders GROUP BY recipient_id`,
+      params,
+    ),
+    queryRows<{ currency: string; first: string; repeat: string; n: number }>(
+      store,
+      `WITH ${orders}
+       SELECT currency, toString(sumIf(amount, rn = 1)) AS first, toString(sumIf(amount, rn > 1)) AS repeat, count() AS n
+       FROM (SELECT currency, amount, row_number() OVER (PARTITION BY recipient_id ORDER BY ts, order_id) AS rn FROM orders)
+       WHERE currency != '' GROUP BY currency ORDER BY n DESC, currency`,
+      params,
+    ),
+    queryRows<{ recipient_id: string; currency: string; revenue: string }>(
+      store,
+      `WITH ${orders}
+       SELECT recipient_id, currency, toString(sum(amount)) AS revenue FROM orders
+       WHERE ts > toDateTime64({recent:String}, 3, 'UTC') AND currency != '' GROUP BY recipient_id, currency`,
+      params,
+    ),
+  ])
+
+  const stageOf = new Map<string, Stage>()
+  const counts: Record<Stage, number> = { new: 0, active: 0, lapsing: 0, lapsed: 0 }
+  const gaps: number[] = []
+  const observed: Array<number | null> = []
+  let orderCount = 0
+  for (const c of customers) {
+    const first = Number(c.first)
+    const last = Number(c.last)
+    const second = Number(c.second)
+    orderCount += Number(c.n)
+    const stage: Stage =
+      o.now - first < newDays * DAY_MS ? 'new' : o.now - last < activeDays * DAY_MS ? 'active' : o.now - last < lapsedDays * DAY_MS ? 'lapsing' : 'lapsed'
+    stageOf.set(c.recipient_id, stage)
+    counts[stage]++
+    const gap = second > 0 ? (second - first) / DAY_MS : null
+    if (gap !== null) gaps.push(gap)
+    if (o.now - first >= horizonDays * DAY_MS) observed.push(gap)
+  }
+  gaps.sort((a, b) => a - b)
+
+  const recentByStage: Record<Stage, Revenue> = { new: {}, active: {}, lapsing: {}, lapsed: {} }
+  for (const r of recent) {
+    const st = stageOf.get(r.recipient_id)
+    if (!st) continue
+    const m = recentByStage[st]
+    m[r.currency] = m[r.currency] ? addDecimal(m[r.currency]!, r.revenue) : fixed(r.revenue)
+  }
+
+  const byCurrency: Lifecycle['revenueShareByCurrency'] = {}
+  for (const s of shares) {
+    const f = fixed(s.first)
+    const rp = fixed(s.repeat)
+    const total = Number(addDecimal(f, rp))
+    byCurrency[s.currency] = { firstPurchase: total > 0 ? Number(f) / total : 0, repeat: total > 0 ? Number(rp) / total : 0, revenue: { firstPurchase: f, repeat: rp } }
+  }
+  const currency = o.currency ?? shares[0]?.currency ?? null
+  const main = currency ? byCurrency[currency] : undefined
+
+  const definitions: Record<Stage, string> = {
+    new: `first purchase less than ${newDays} days before asOf`,
+    active: `not new; last purchase less than ${activeDays} days before asOf`,
+    lapsing: `last purchase ${activeDays} to less than ${lapsedDays} days before asOf`,
+    lapsed: `last purchase ${lapsedDays} days or more before asOf`,
+  }
+  return {
+    asOf: new Date(o.now).toISOString(),
+    customers: customers.length,
+    orders: orderCount,
+    revenueShare: {
+      currency,
+      firstPurchase: main?.firstPurchase ?? 0,
+      repeat: main?.repeat ?? 0,
+      revenue: main?.revenue ?? { firstPurchase: fixed('0'), repeat: fixed('0') },
+      method: LIFECYCLE_METHOD.revenueShare,
+    },
+    revenueShareByCurrency: byCurrency,
+    timeToSecondPurchase: {
+      customers: gaps.length,
+      median: round(quantile(gaps, 0.5)),
+      p25: round(quantile(gaps, 0.25)),
+      p75: round(quantile(gaps, 0.75)),
+      p90: round(quantile(gaps, 0.9)),
+      method: LIFECYCLE_METHOD.timeToSecondPurchase,
+    },
+    lapseAfterDays: lapseDay(observed, horizonDays, threshold),
+    lapse: { threshold, horizonDays, observedCustomers: observed.length, method: LIFECYCLE_METHOD.lapse },
+    thresholds: { newDays, activeDays, lapsedDays, revenueWindowDays: REVENUE_WINDOW_DAYS },
+    stages: STAGES.map((stage) => ({ stage, customers: counts[stage], definition: definitions[stage], revenueLast30Days: recentByStage[stage] })),
+  }
+}
