@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { projectCount, sampleSizePerGroup, wilson, differenceInterval, relativeDifferenceInterval } from '../../src/metrics/statistics.js'
 import { upsertLink } from '../../src/services/campaigns.js'
-import { startTestServer, type TestServer } from '../support/server.js'
+import { ADMIN_KEY, startTestServer, type TestServer } from '../support/server.js'
 import { insertEvents, insertSends } from './fixture.js'
 
 /*
@@ -264,5 +264,232 @@ describe('compare and projection', () => {
     const ls = await s.api('GET', '/v1/campaigns/hand/projection')
     expect(ls.status).toBe(400)
     expect(ls.body.error.message).toMatch(/^query\.listSize/)
+  })
+})
+
+describe('GET /v1/campaigns/:id/timeseries', () => {
+  const series = async (q: string) => {
+    const r = await s.api('GET', `/v1/campaigns/hand/timeseries?${q}`)
+    expect(r.status).toBe(200)
+    return r.body.buckets.map((b: { start: string; local: string; value: number }) => [b.start, b.local, b.value])
+  }
+
+  it('hourly opens, zero-filled, from the first to the last event', async () => {
+    expect(await series('metric=opens&interval=hour')).toEqual([
+      ['2026-01-05T10:00:00.000Z', '2026-01-05T10:00:00', 2],
+      ['2026-01-05T11:00:00.000Z', '2026-01-05T11:00:00', 1],
+      ['2026-01-05T12:00:00.000Z', '2026-01-05T12:00:00', 0],
+      ['2026-01-05T13:00:00.000Z', '2026-01-05T13:00:00', 0],
+      ['2026-01-05T14:00:00.000Z', '2026-01-05T14:00:00', 1],
+    ])
+  })
+
+  it('hours of a half-hour time zone (Asia/Kolkata, +05:30)', async () => {
+    expect(await series('metric=opens&interval=hour&tz=Asia/Kolkata')).toEqual([
+      ['2026-01-05T09:30:00.000Z', '2026-01-05T15:00:00', 1],
+      ['2026-01-05T10:30:00.000Z', '2026-01-05T16:00:00', 2],
+      ['2026-01-05T11:30:00.000Z', '2026-01-05T17:00:00', 0],
+      ['2026-01-05T12:30:00.000Z', '2026-01-05T18:00:00', 0],
+      ['2026-01-05T13:30:00.000Z', '2026-01-05T19:00:00', 1],
+    ])
+  })
+
+  it('unique clickers per day, invalid tokens left out; clicks per minute in a window', async () => {
+    expect(await series('metric=unique_clickers&interval=day')).toEqual([['2026-01-05T00:00:00.000Z', '2026-01-05T00:00:00', 2]])
+    expect(await series('metric=clicks&interval=minute&from=2026-01-05T10:19:00Z&to=2026-01-05T10:22:00Z')).toEqual([
+      ['2026-01-05T10:19:00.000Z', '2026-01-05T10:19:00', 0],
+      ['2026-01-05T10:20:00.000Z', '2026-01-05T10:20:00', 1],
+      ['2026-01-05T10:21:00.000Z', '2026-01-05T10:21:00', 1],
+    ])
+  })
+
+  it('local days across a DST change (Europe/Paris, 2026-03-29 is 23 hours)', async () => {
+    expect(await series('metric=opens&interval=day&tz=Europe/Paris&from=2026-03-28T00:00:00%2B01:00&to=2026-03-31T00:00:00%2B02:00')).toEqual([
+      ['2026-03-27T23:00:00.000Z', '2026-03-28T00:00:00', 0],
+      ['2026-03-28T23:00:00.000Z', '2026-03-29T00:00:00', 0],
+      ['2026-03-29T22:00:00.000Z', '2026-03-30T00:00:00', 0],
+    ])
+  })
+
+  it('names unknown metric, interval, tz, and too many buckets', async () => {
+    for (const [q, name] of [
+      ['metric=bounces', 'query.metric'],
+      ['interval=week', 'query.interval'],
+      ['tz=Mars/Olympus', 'query.tz'],
+      ['interval=minute&from=2025-01-01T00:00:00Z&to=2026-01-01T00:00:00Z', 'query.interval'],
+      ['from=2026-01-02T00:00:00Z&to=2026-01-01T00:00:00Z', 'query.from'],
+    ]) {
+      const r = await s.api('GET', `/v1/campaigns/hand/timeseries?${q}`)
+      expect(r.status, q).toBe(400)
+      expect(r.body.error.message.startsWith(name!), r.body.error.message).toBe(true)
+    }
+  })
+})
+
+describe('GET /v1/campaigns/:id/timing', () => {
+  const hist = (...counts: Array<[number, number]>) => {
+    const bounds = [0, 300, 900, 1800, 3600, 7200, 14400, 28800, 86400, 172800, 604800]
+    return bounds.map((b, i) => ({ fromSeconds: b, toSeconds: bounds[i + 1] ?? null, count: counts.find(([j]) => j === i)?.[1] ?? 0 }))
+  }
+  const at = (n: number, ...idx: Array<[number, number]>) => {
+    const a = new Array(n).fill(0)
+    for (const [i, v] of idx) a[i] = v
+    return a
+  }
+
+  it('quantiles, histogram, hour and weekday of first open and click', async () => {
+    const r = await s.api('GET', '/v1/campaigns/hand/timing')
+    expect(r.status).toBe(200)
+    expect(r.body).toEqual({
+      campaignId: 'hand',
+      by: null,
+      tz: 'UTC',
+      groups: [
+        {
+          key: '',
+          // first opens after 600 s and 1800 s
+          firstOpen: { count: 2, quantiles: { p25: 900, p50: 1200, p75: 1500, p90: 1680 }, histogram: hist([1, 1], [3, 1]), byHour: at(24, [10, 2]), byWeekday: at(7, [0, 2]) },
+          // first clicks after 1200 s and 3600 s (exactly on a bound: the upper bucket)
+          firstClick: { count: 2, quantiles: { p25: 1800, p50: 2400, p75: 3000, p90: 3360 }, histogram: hist([2, 1], [4, 1]), byHour: at(24, [10, 1], [11, 1]), byWeekday: at(7, [0, 2]) },
+        },
+      ],
+    })
+  })
+
+  it('by variant, in Tokyo time', async () => {
+    const r = await s.api('GET', '/v1/campaigns/hand/timing?by=variant&tz=Asia/Tokyo')
+    expect(r.body.groups.map((g: { key: string; firstOpen: { count: number; byHour: number[] }; firstClick: { count: number } }) => [g.key, g.firstOpen.count, g.firstClick.count, g.firstOpen.byHour[19]])).toEqual([
+      ['A', 2, 1, 2],
+      ['B', 0, 1, 0],
+    ])
+    expect((await s.api('GET', '/v1/campaigns/hand/timing?by=planet')).body.error.message).toMatch(/^query\.by/)
+  })
+})
+
+describe('GET /v1/recipients/:id/timeline', () => {
+  it('newest first, paginated with a cursor, links resolved, machine events shown by default', async () => {
+    const seen: Array<[string, string, string | null]> = []
+    let next: string | null = null
+    let pages = 0
+    do {
+      const r: { status: number; body: { events: Array<{ type: string; at: string; link: { label: string } | null; campaignId: string }>; next: string | null } } = await s.api(
+        'GET',
+        `/v1/recipients/r1/timeline?limit=2${next ? `&cursor=${next}` : ''}`,
+      )
+      expect(r.status).toBe(200)
+      for (const e of r.body.events) seen.push([e.type, e.at, e.link?.label ?? null])
+      next = r.body.next
+      pages++
+    } while (next)
+    expect(pages).toBe(3)
+    expect(seen).toEqual([
+      ['click', '2026-01-05T12:00:00.000Z', 'other'],
+      ['open', '2026-01-05T11:00:00.000Z', null],
+      ['click', '2026-01-05T10:21:00.000Z', 'hero'],
+      ['click', '2026-01-05T10:20:00.000Z', 'hero'],
+      ['open', '2026-01-05T10:10:00.000Z', null],
+    ])
+    const one = await s.api('GET', '/v1/recipients/r1/timeline?limit=1')
+    expect(one.body.events[0]).toMatchObject({ campaignId: 'hand', class: 'human', link: { id: L3, url: 'https://b.example/', label: 'other', position: 2 } })
+    const r4 = await s.api('GET', '/v1/recipients/r4/timeline')
+    expect(r4.body.events.map((e: { class: string; reasons: string[] }) => [e.class, e.reasons])).toEqual([
+      ['scanner_click', ['scanner_ip', 'head_request']],
+      ['machine_open', ['apple_mpp']],
+    ])
+    expect((await s.api('GET', '/v1/recipients/r4/timeline?traffic=human')).body).toEqual({ recipientId: 'r4', traffic: 'human', events: [], next: null })
+    const bad = await s.api('GET', '/v1/recipients/r1/timeline?cursor=nonsense')
+    expect(bad.status).toBe(400)
+    expect(bad.body.error.message).toMatch(/^query\.cursor/)
+  })
+})
+
+describe('GET /v1/campaigns/:id/audience', () => {
+  const ids = async (q: string) => {
+    const res = await fetch(`${s.url}/v1/campaigns/hand/audience?${q}`, { headers: { authorization: `Bearer ${ADMIN_KEY}` } })
+    expect(res.status, await res.clone().text()).toBe(200)
+    expect(res.headers.get('content-type')).toBe('application/x-ndjson')
+    const text = await res.text()
+    return text.split('\n').filter(Boolean).map((l) => JSON.parse(l).recipientId)
+  }
+
+  it('starts from the sends and filters', async () => {
+    expect(await ids('')).toEqual(['r1', 'r2', 'r3', 'r4', 'r5'])
+    expect(await ids('opened=true')).toEqual(['r1', 'r2'])
+    expect(await ids('opened=false')).toEqual(['r3', 'r4', 'r5'])
+    expect(await ids('opened=true&traffic=all')).toEqual(['r1', 'r2', 'r4'])
+    expect(await ids(`clicked=${L1}`)).toEqual(['r1'])
+    expect(await ids(`clicked=${L1}&traffic=machine`)).toEqual(['r4'])
+    expect(await ids(`notClicked=${L1}`)).toEqual(['r2', 'r3', 'r4', 'r5'])
+    expect(await ids(`clicked=${L1}&clicked=${L2}`)).toEqual([])
+    expect(await ids(`clicked=${L1},${L3}`)).toEqual(['r1'])
+    expect(await ids(`opened=true&notClicked=${L1}`)).toEqual(['r2'])
+    expect(await ids('segment=fr&opened=false')).toEqual(['r5'])
+    expect(await ids('variant=B')).toEqual(['r3', 'r4', 'r5'])
+    expect(await ids('attribute=country:DE')).toEqual(['r3', 'r5'])
+  })
+
+  it('NDJSON rows carry what the recipient did', async () => {
+    const res = await fetch(`${s.url}/v1/campaigns/hand/audience?variant=A`, { headers: { authorization: `Bearer ${ADMIN_KEY}` } })
+    const [r1] = (await res.text()).split('\n').filter(Boolean).map((l) => JSON.parse(l))
+    expect(r1).toEqual({
+      recipientId: 'r1',
+      variant: 'A',
+      segments: ['vip', 'fr'],
+      sentAt: '2026-01-05T10:00:00.000Z',
+      opened: true,
+      clicked: true,
+      opens: 2,
+      clicks: 3,
+      firstOpenAt: '2026-01-05T10:10:00.000Z',
+      firstClickAt: '2026-01-05T10:20:00.000Z',
+      clickedLinks: [L1, L3].sort(),
+    })
+  })
+
+  it('CSV with Accept: text/csv, escaped per RFC 4180', async () => {
+    await s.api('POST', '/v1/campaigns', { id: 'csv', name: 'csv' })
+    await insertSends(s, [{ campaign_id: 'csv', recipient_id: 'a,"b"\nc', sent_at: day + '10:00:00.000', segments: ['x'] }])
+    const res = await fetch(`${s.url}/v1/campaigns/csv/audience`, { headers: { authorization: `Bearer ${ADMIN_KEY}`, accept: 'text/csv' } })
+    expect(res.headers.get('content-type')).toBe('text/csv; charset=utf-8')
+    expect(await res.text()).toBe(
+      'recipient_id,variant,segments,sent_at,opened,clicked,opens,clicks,first_open_at,first_click_at,clicked_links\r\n' +
+        '"a,""b""\nc",,x,2026-01-05T10:00:00.000Z,false,false,0,0,,,\r\n',
+    )
+  })
+
+  it('names unknown links and bad filters; 404 for an unknown campaign', async () => {
+    for (const [q, name] of [
+      ['clicked=nolink', 'query.clicked'],
+      [`notClicked=${L1}&notClicked=zzz`, 'query.notClicked'],
+      ['opened=maybe', 'query.opened'],
+      ['attribute=country', 'query.attribute'],
+    ]) {
+      const r = await s.api('GET', `/v1/campaigns/hand/audience?${q}`)
+      expect(r.status, q).toBe(400)
+      expect(r.body.error.message.startsWith(name!), r.body.error.message).toBe(true)
+    }
+    expect((await s.api('GET', '/v1/campaigns/nope/audience')).status).toBe(404)
+  })
+})
+
+describe('OpenAPI document', () => {
+  it('documents every metrics endpoint with an example', async () => {
+    const doc = (await s.api('GET', '/openapi.json')).body
+    for (const p of [
+      '/v1/campaigns/{id}/stats',
+      '/v1/campaigns/{id}/links/stats',
+      '/v1/campaigns/{id}/segments',
+      '/v1/compare',
+      '/v1/campaigns/{id}/compare',
+      '/v1/campaigns/{id}/projection',
+      '/v1/campaigns/{id}/timeseries',
+      '/v1/campaigns/{id}/timing',
+      '/v1/recipients/{recipientId}/timeline',
+      '/v1/campaigns/{id}/audience',
+    ]) {
+      expect(doc.paths[p]?.get, p).toBeDefined()
+      expect(JSON.stringify(doc.paths[p].get.responses['200']) + JSON.stringify(doc.components.schemas), p).toContain('example')
+    }
+    expect(doc.components.schemas.CampaignStats.example).toBeDefined()
   })
 })

@@ -1,0 +1,95 @@
+import { createRoute, z, type OpenAPIHono } from '@hono/zod-openapi'
+import { BadCursor, recipientTimeline } from '../../../metrics/timeline.js'
+import type { AppEnv } from '../../context.js'
+import { ApiError, errorResponses } from '../../errors.js'
+import { security } from '../../schemas.js'
+import { TRAFFIC_DESCRIPTION, toWindow, WindowQuery } from './common.js'
+
+const Query = WindowQuery.extend({
+  traffic: z.enum(['human', 'machine', 'all']).default('all').openapi({ param: { name: 'traffic', in: 'query' }, description: `${TRAFFIC_DESCRIPTION}. Default here: all, each event showing its class` }),
+  limit: z.coerce.number().int().min(1).max(500).default(50).openapi({ param: { name: 'limit', in: 'query' } }),
+  cursor: z.string().max(500).optional().openapi({ param: { name: 'cursor', in: 'query' }, description: 'The `next` of the previous page' }),
+  campaignId: z.string().regex(/^[A-Za-z0-9_-]{1,64}$/).optional().openapi({ param: { name: 'campaignId', in: 'query' }, description: 'Only this campaign' }),
+})
+
+const route = createRoute({
+  method: 'get',
+  path: '/v1/recipients/{recipientId}/timeline',
+  tags: ['metrics'],
+  summary: 'Every event of one recipient across campaigns, newest first',
+  description:
+    'Opens, clicks (with the link\'s url, label and position), unsubscribes and conversions, newest first, `limit` per page; follow `next` for older events (null on the last page). Unlike the aggregate endpoints, `traffic` defaults to all here: machine events (Apple MPP prefetches, scanner clicks) are listed with their `class` and `reasons` so support can explain what happened. An unknown recipient gives an empty list.',
+  security,
+  request: {
+    params: z.object({ recipientId: z.string().min(1).max(256).openapi({ param: { name: 'recipientId', in: 'path' }, example: 'cust-42' }) }),
+    query: Query,
+  },
+  responses: {
+    200: {
+      description: 'A page of events',
+      content: {
+        'application/json': {
+          schema: z
+            .object({
+              recipientId: z.string(),
+              traffic: z.enum(['human', 'machine', 'all']),
+              events: z.array(
+                z.object({
+                  eventId: z.string(),
+                  type: z.string(),
+                  at: z.string(),
+                  campaignId: z.string(),
+                  link: z.object({ id: z.string(), url: z.string().nullable(), label: z.string().nullable(), position: z.number().int().nullable() }).nullable(),
+                  class: z.string(),
+                  reasons: z.array(z.string()),
+                  proxy: z.string(),
+                  client: z.object({ name: z.string(), os: z.string(), device: z.string() }),
+                  amount: z.string().nullable(),
+                  currency: z.string().nullable(),
+                }),
+              ),
+              next: z.string().nullable(),
+            })
+            .openapi('Timeline', {
+              example: {
+                recipientId: 'dupond',
+                traffic: 'all',
+                events: [
+                  {
+                    eventId: '0b6f2c1e-…',
+                    type: 'click',
+                    at: '2026-11-24T14:02:11.204Z',
+                    campaignId: 'spring-sale',
+                    link: { id: 'x7Kq2mB9aP0z', url: 'https://shop.example/spring', label: 'Hero button', position: 1 },
+                    class: 'human',
+                    reasons: [],
+                    proxy: '',
+                    client: { name: 'Chrome', os: 'Windows', device: 'desktop' },
+                    amount: null,
+                    currency: null,
+                  },
+                ],
+                next: 'WyIyMDI2LTExLTI0IDE0OjAyOjExLjIwNCIsIjBiNmYyYzFlIl0',
+              },
+            }),
+        },
+      },
+    },
+    ...errorResponses(400, 401),
+  },
+})
+
+export function registerTimeline(app: OpenAPIHono<AppEnv>) {
+  app.openapi(route, async (c) => {
+    const deps = c.get('deps')
+    const { recipientId } = c.req.valid('param')
+    const q = c.req.valid('query')
+    const w = toWindow(q, 'all')
+    try {
+      return c.json(await recipientTimeline(deps.events, deps.meta, recipientId, w, { limit: q.limit, cursor: q.cursor, campaignId: q.campaignId }), 200)
+    } catch (err) {
+      if (err instanceof BadCursor) throw new ApiError('validation_failed', `query.cursor: ${err.message}`)
+      throw err
+    }
+  })
+}

@@ -1,0 +1,121 @@
+import { inArray } from 'drizzle-orm'
+import { queryRows, type EventStore } from '../store/clickhouse.js'
+import type { MetaStore } from '../store/meta.js'
+import { links } from '../store/schema.js'
+import { isoFromCh, num, timeClauses, trafficCondition, type EventWindow } from './sql.js'
+
+export interface TimelineEvent {
+  eventId: string
+  type: string
+  at: string
+  campaignId: string
+  link: { id: string; url: string | null; label: string | null; position: number | null } | null
+  class: string
+  reasons: string[]
+  proxy: string
+  client: { name: string; os: string; device: string }
+  amount: string | null
+  currency: string | null
+}
+
+export interface TimelinePage {
+  recipientId: string
+  traffic: EventWindow['traffic']
+  events: TimelineEvent[]
+  /** Cursor of the next (older) page; null on the last page. */
+  next: string | null
+}
+
+export class BadCursor extends Error {}
+
+/** Cursor: the (ts, event_id) of the last event returned, so pages never skip or repeat events. */
+export function encodeCursor(ts: string, eventId: string): string {
+  return Buffer.from(JSON.stringify([ts, eventId])).toString('base64url')
+}
+
+function decodeCursor(cursor: string): { ts: string; id: string } {
+  try {
+    const v = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8')) as unknown
+    if (Array.isArray(v) && v.length === 2 && typeof v[0] === 'string' && typeof v[1] === 'string' && /^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\.\d{3}$/.test(v[0])) {
+      return { ts: v[0], id: v[1] }
+    }
+  } catch {
+    /* reported below */
+  }
+  throw new BadCursor('not a cursor returned by this endpoint')
+}
+
+/**
+ * Every event of one recipient across campaigns, newest first (the bloom-filter index on
+ * recipient_id skips the granules of other recipients). Clicks carry their link's url and label.
+ */
+export async function recipientTimeline(
+  store: EventStore,
+  meta: MetaStore,
+  recipientId: string,
+  w: EventWindow,
+  opts: { limit: number; cursor?: string | undefined; campaignId?: string | undefined },
+): Promise<TimelinePage> {
+  const time = timeClauses(w)
+  const params: Record<string, unknown> = { recipient: recipientId, limit: opts.limit + 1, ...time.params }
+  let extra = ''
+  if (opts.cursor) {
+    const c = decodeCursor(opts.cursor)
+    extra += ` AND (ts, event_id) < (toDateTime64({cts:String}, 3, 'UTC'), {cid:String})`
+    params.cts = c.ts
+    params.cid = c.id
+  }
+  if (opts.campaignId) {
+    extra += ' AND campaign_id = {campaign:String}'
+    params.campaign = opts.campaignId
+  }
+  const rows = await queryRows<{
+    event_id: string
+    type: string
+    ts_text: string
+    campaign_id: string
+    link_id: string
+    class: string
+    reasons: string[]
+    proxy: string
+    ua_client: string
+    ua_os: string
+    ua_device: string
+    amount: string
+    currency: string
+  }>(
+    store,
+    `SELECT event_id, type, toString(ts) AS ts_text, campaign_id, link_id, class, reasons, proxy, ua_client, ua_os, ua_device, toString(amount) AS amount, currency
+     FROM ${store.db}.events
+     WHERE recipient_id = {recipient:String} AND ${trafficCondition(w.traffic)}${time.sql}${extra}
+     ORDER BY ts DESC, event_id DESC
+     LIMIT {limit:UInt32}`,
+    params,
+  )
+  const page = rows.slice(0, opts.limit)
+  const ids = [...new Set(page.map((r) => r.link_id).filter(Boolean))]
+  const found = ids.length ? await meta.db.select().from(links).where(inArray(links.id, ids)) : []
+  const byId = new Map(found.map((l) => [l.id, l]))
+  const last = page[page.length - 1]
+  return {
+    recipientId,
+    traffic: w.traffic,
+    events: page.map((r) => {
+      const l = r.link_id ? byId.get(r.link_id) : undefined
+      return {
+        eventId: r.event_id,
+        type: r.type,
+        at: isoFromCh(r.ts_text) ?? new Date(0).toISOString(),
+        campaignId: r.campaign_id,
+        link: r.link_id ? { id: r.link_id, url: l?.url ?? null, label: l?.label ?? null, position: l ? num(l.position) : null } : null,
+        class: r.class,
+        reasons: r.reasons,
+        proxy: r.proxy,
+        client: { name: r.ua_client, os: r.ua_os, device: r.ua_device },
+        amount: r.type === 'conversion' ? r.amount : null,
+        currency: r.type === 'conversion' ? r.currency : null,
+      }
+    }),
+    next: rows.length > opts.limit && last ? encodeCursor(last.ts_text, last.event_id) : null,
+  }
+}

@@ -1,0 +1,80 @@
+import { queryRows, type EventStore } from '../store/clickhouse.js'
+import { chDateTime } from '../events/row.js'
+import { num, trafficCondition, type EventWindow } from './sql.js'
+
+export type SeriesMetric = 'opens' | 'clicks' | 'unique_openers' | 'unique_clickers'
+export type SeriesInterval = 'minute' | 'hour' | 'day'
+
+/** Fixed SQL per metric and interval; none of it comes from input. */
+const AGG: Record<SeriesMetric, { type: string; agg: string }> = {
+  opens: { type: 'open', agg: 'count()' },
+  clicks: { type: 'click', agg: 'count()' },
+  unique_openers: { type: 'open', agg: "uniqExactIf(recipient_id, recipient_id != '')" },
+  unique_clickers: { type: 'click', agg: "uniqExactIf(recipient_id, recipient_id != '')" },
+}
+const BUCKET: Record<SeriesInterval, { fn: string; unit: string; ms: number }> = {
+  minute: { fn: 'toStartOfMinute', unit: 'MINUTE', ms: 60_000 },
+  hour: { fn: 'toStartOfHour', unit: 'HOUR', ms: 3_600_000 },
+  day: { fn: 'toStartOfDay', unit: 'DAY', ms: 86_400_000 },
+}
+
+export const MAX_BUCKETS = 10_000
+
+export class TooManyBuckets extends Error {}
+
+export interface Bucket {
+  /** Start of the bucket as an instant (UTC, ISO-8601). */
+  start: string
+  /** Start of the bucket on the wall clock of the time zone. */
+  local: string
+  value: number
+}
+
+/**
+ * One value per bucket from `from` (or the first event) to `to` (or the last), empty buckets
+ * filled with 0 by ClickHouse's WITH FILL; buckets are cut on the wall clock of `tz`, so a day
+ * is a local day, 23 or 25 hours long across a DST change.
+ */
+export async function timeseries(store: EventStore, campaignId: string, metric: SeriesMetric, interval: SeriesInterval, tz: string, w: EventWindow): Promise<Bucket[]> {
+  const db = store.db
+  const { type, agg } = AGG[metric]
+  const { fn, unit, ms } = BUCKET[interval]
+  const t = trafficCondition(w.traffic)
+  const params: Record<string, unknown> = { campaign: campaignId, type, tz }
+  let from = w.from
+  let to = w.to
+  if (from === undefined || to === undefined) {
+    const [b] = await queryRows<{ n: number; lo: number; hi: number }>(
+      store,
+      `SELECT count() AS n, toUnixTimestamp64Milli(min(ts)) AS lo, toUnixTimestamp64Milli(max(ts)) AS hi
+       FROM ${db}.events WHERE campaign_id = {campaign:String} AND type = {type:String} AND ${t}`,
+      params,
+    )
+    if (!b || num(b.n) === 0) {
+      if (from === undefined || to === undefined) return []
+    } else {
+      from ??= num(b.lo)
+      to ??= num(b.hi) + 1
+    }
+  }
+  if (to! <= from!) return []
+  if ((to! - from!) / ms > MAX_BUCKETS) throw new TooManyBuckets(`more than ${MAX_BUCKETS} ${interval} buckets between from and to`)
+  params.from = chDateTime(from!)
+  params.to = chDateTime(to!)
+  // `to` is exclusive: the last bucket is the one holding to − 1 ms.
+  params.last = chDateTime(to! - 1)
+  const local = (p: string) => `${fn}(toDateTime(toDateTime64({${p}:String}, 3, 'UTC'), {tz:String}))`
+  const rows = await queryRows<{ local: string; u: number; v: number }>(
+    store,
+    `SELECT toString(b) AS local, toUnixTimestamp(b) AS u, v FROM (
+       SELECT ${fn}(toDateTime(ts, {tz:String})) AS b, ${agg} AS v
+       FROM ${db}.events
+       WHERE campaign_id = {campaign:String} AND type = {type:String} AND ${t}
+         AND ts >= toDateTime64({from:String}, 3, 'UTC') AND ts < toDateTime64({to:String}, 3, 'UTC')
+       GROUP BY b
+       ORDER BY b WITH FILL FROM ${local('from')} TO ${local('last')} + INTERVAL 1 ${unit} STEP INTERVAL 1 ${unit}
+     )`,
+    params,
+  )
+  return rows.map((r) => ({ start: new Date(num(r.u) * 1000).toISOString(), local: r.local.replace(' ', 'T'), value: num(r.v) }))
+}
