@@ -104,28 +104,7 @@ async function pass(deps: Deps, window: PassWindow, opts: SecondPassOptions): Pr
     class: r.class,
     reasons: r.reasons,
   }))
-  const campaignIds = [...new Set(events.map((e) => e.campaignId))]
-  const { honeypots, linksPerCampaign } = await campaignLinks(deps, campaignIds)
-
-  const next = new Map<string, { class: TrafficClass; reasons: string[] }>()
-  for (const u of detectBursts(events, { ...burstOpts, honeypotLinkIds: honeypots, linksPerCampaign })) {
-    next.set(u.eventId, { class: u.class, reasons: u.reasons })
-  }
-
-  const tooSoonMs = opts.tooSoonMs ?? PASS_DEFAULTS.tooSoonMs
-  if (tooSoonMs > 0) {
-    const sentAt = await sendTimes(deps, events)
-    for (const e of events) {
-      const sent = sentAt.get(e.campaignId + '\u0000' + e.recipientId)
-      if (sent === undefined || e.ts < sent || e.ts - sent > tooSoonMs) continue
-      const cur = next.get(e.eventId) ?? { class: e.class, reasons: [...e.reasons] }
-      if (cur.reasons.includes('too_soon_after_send') && cur.class !== 'human') continue
-      next.set(e.eventId, {
-        class: cur.class === 'crawler' ? 'crawler' : 'scanner_click',
-        reasons: cur.reasons.includes('too_soon_after_send') ? cur.reasons : [...cur.reasons, 'too_soon_after_send'],
-      })
-    }
-  }
+  const next = await passChanges(deps, events, opts)
 
   const updates: StoredUpdate[] = []
   for (const e of events) {
@@ -139,6 +118,39 @@ async function pass(deps: Deps, window: PassWindow, opts: SecondPassOptions): Pr
   if (updates.length > 0) await applyStoredUpdates(store, updates, window)
   result.updated = updates.length
   return result
+}
+
+/**
+ * New class and reasons of the clicks the after-the-fact rules mark (burst, shared_ip_burst,
+ * honeypot, too_soon_after_send); events absent from the map keep theirs.
+ */
+export async function passChanges(
+  deps: Deps, events: readonly BurstEvent[], opts: SecondPassOptions = {},
+): Promise<Map<string, { class: TrafficClass; reasons: string[] }>> {
+  const next = new Map<string, { class: TrafficClass; reasons: string[] }>()
+  const clicks = events.filter((e) => e.type === 'click')
+  if (clicks.length === 0) return next
+  const campaignIds = [...new Set(clicks.map((e) => e.campaignId))]
+  const { honeypots, linksPerCampaign } = await campaignLinks(deps, campaignIds)
+  for (const u of detectBursts(clicks, { ...opts.bursts, honeypotLinkIds: honeypots, linksPerCampaign })) {
+    next.set(u.eventId, { class: u.class, reasons: u.reasons })
+  }
+
+  const tooSoonMs = opts.tooSoonMs ?? PASS_DEFAULTS.tooSoonMs
+  if (tooSoonMs > 0) {
+    const sentAt = await sendTimes(deps, clicks)
+    for (const e of clicks) {
+      const sent = sentAt.get(e.campaignId + '\u0000' + e.recipientId)
+      if (sent === undefined || e.ts < sent || e.ts - sent > tooSoonMs) continue
+      const cur = next.get(e.eventId) ?? { class: e.class, reasons: [...e.reasons] }
+      if (cur.reasons.includes('too_soon_after_send') && cur.class !== 'human') continue
+      next.set(e.eventId, {
+        class: cur.class === 'crawler' ? 'crawler' : 'scanner_click',
+        reasons: cur.reasons.includes('too_soon_after_send') ? cur.reasons : [...cur.reasons, 'too_soon_after_send'],
+      })
+    }
+  }
+  return next
 }
 
 async function campaignLinks(deps: Deps, campaignIds: string[]): Promise<{ honeypots: string[]; linksPerCampaign: Map<string, number> }> {
@@ -156,7 +168,7 @@ async function campaignLinks(deps: Deps, campaignIds: string[]): Promise<{ honey
   return { honeypots: honeypots.map((h) => h.id), linksPerCampaign: new Map(counts.map((c) => [c.campaignId, Number(c.n)])) }
 }
 
-async function sendTimes(deps: Deps, events: BurstEvent[]): Promise<Map<string, number>> {
+async function sendTimes(deps: Deps, events: readonly BurstEvent[]): Promise<Map<string, number>> {
   const campaigns = [...new Set(events.map((e) => e.campaignId))]
   const recipients = [...new Set(events.filter((e) => e.recipientId).map((e) => e.recipientId))]
   if (recipients.length === 0) return new Map()
