@@ -255,3 +255,101 @@ export function addRevenue(a: Revenue, b: Revenue): Revenue {
   for (const [c, v] of Object.entries(b)) out[c] = out[c] ? addDecimal(out[c]!, v) : v
   return out
 }
+
+/**
+ * Audience filter: a condition on the outer query's `recipient_id` column, true for recipients with
+ * (converted) or without (not converted) a conversion attributed to the campaign bound as {campaign:String}.
+ * With `withinMs`, only conversions at most that long after the recipient's send count
+ * ("clicked link 2 but did not buy within a week": `clicked … AND <convertedFilterSql({converted: false, withinMs: 7d})>`).
+ * Binds {touch:Array(String)} and {window:UInt64} besides {campaign:String}: merge the params into the query's.
+ */
+export function convertedFilterSql(db: string, opts: { converted: boolean; withinMs?: number | undefined; attribution?: Omit<AttributionOptions, 'from' | 'to'> }): { sql: string; params: Record<string, unknown> } {
+  const a = attributedConversionsSql(db, { ...opts.attribution, from: undefined, to: undefined })
+  const within =
+    opts.withinMs === undefined
+      ? ''
+      : ` INNER JOIN (SELECT recipient_id, sent_at FROM ${db}.sends FINAL WHERE campaign_id = {campaign:String}) AS cs ON cs.recipient_id = a.recipient_id
+          WHERE a.ts >= cs.sent_at AND a.ts <= cs.sent_at + toIntervalMillisecond({convertedWithin:UInt64})`
+  const sql = `recipient_id ${opts.converted ? 'IN' : 'NOT IN'} (WITH ${a.sql} SELECT a.recipient_id FROM attributed AS a${within})`
+  return { sql, params: { ...a.params, ...(opts.withinMs === undefined ? {} : { convertedWithin: Math.round(opts.withinMs) }) } }
+}
+
+export interface TimelineConversion {
+  orderId: string
+  at: string
+  type: string
+  amount: string
+  currency: string
+  attribution: 'click' | 'recipient' | 'unattributed'
+  /** The touch that led to it: the click of its click id, or the last click (or open) within the window. */
+  touch: { type: 'click' | 'open'; campaignId: string; linkId: string; at: string | null } | null
+}
+
+/**
+ * A recipient's conversions, newest first, each with the click that led to it: for the recipient
+ * timeline (GET /v1/recipients/:id/timeline). `before` (epoch ms, exclusive) pages backwards.
+ */
+export async function recipientConversions(
+  store: EventStore,
+  recipientId: string,
+  opts: Omit<AttributionOptions, 'from'> & { limit?: number; before?: number } = {},
+): Promise<TimelineConversion[]> {
+  const traffic = trafficCondition(opts.traffic ?? 'human')
+  const t = timeClauses({ to: opts.before ?? opts.to })
+  // A touch may explain a conversion without click id: at or before it, within the window, in the campaign it named.
+  const ok = `(c.link_id = '' AND t.ts <= c.ts AND t.ts >= c.ts - toIntervalMillisecond({window:UInt64}) AND (c.campaign_id = '' OR t.campaign_id = c.campaign_id))`
+  const rows = await queryRows<{
+    order_id: string
+    ts: string
+    amount: string
+    currency: string
+    kind: string
+    click_ts: number
+    campaign_id: string
+    link_id: string
+    t_campaign: string
+    t_link: string
+    t_type: string
+    t_ts: string
+    t_n: number
+  }>(
+    store,
+    `WITH conv AS (
+       SELECT order_id, ts, campaign_id, link_id, amount, currency, extra FROM ${store.db}.events
+       WHERE type = 'conversion' AND recipient_id = {recipient:String}${t.sql}
+       ORDER BY order_id, ts, event_id LIMIT 1 BY order_id
+     ),
+     touches AS (
+       SELECT campaign_id, link_id, ts, type FROM ${store.db}.events
+       WHERE recipient_id = {recipient:String} AND type IN {touch:Array(String)} AND ${traffic}
+     )
+     SELECT c.order_id AS order_id, toString(c.ts) AS ts, toString(c.amount) AS amount, c.currency AS currency,
+            JSONExtractString(c.extra, 'kind') AS kind, JSONExtractUInt(c.extra, 'clickTs') AS click_ts,
+            c.campaign_id AS campaign_id, c.link_id AS link_id,
+            argMaxIf(t.campaign_id, t.ts, ${ok}) AS t_campaign, argMaxIf(t.link_id, t.ts, ${ok}) AS t_link,
+            argMaxIf(t.type, t.ts, ${ok}) AS t_type, toString(maxIf(t.ts, ${ok})) AS t_ts, countIf(${ok}) AS t_n
+     FROM (SELECT *, 1 AS k FROM conv) AS c LEFT JOIN (SELECT *, 1 AS k FROM touches) AS t ON c.k = t.k
+     GROUP BY c.order_id, c.ts, c.amount, c.currency, c.extra, c.campaign_id, c.link_id
+     ORDER BY c.ts DESC, c.order_id
+     LIMIT {limit:UInt32}`,
+    { recipient: recipientId, touch: touchTypes(opts.model ?? 'click'), window: Math.round(opts.windowMs ?? DEFAULT_WINDOW_MS), limit: opts.limit ?? 100, ...t.params },
+  )
+  const iso = (s: string) => new Date(s.replace(' ', 'T') + 'Z').toISOString()
+  return rows.map((r) => {
+    const viaClick = r.link_id !== ''
+    const viaRecipient = !viaClick && Number(r.t_n) > 0
+    return {
+      orderId: r.order_id,
+      at: iso(r.ts),
+      type: r.kind || 'purchase',
+      amount: fixed(r.amount),
+      currency: r.currency,
+      attribution: viaClick ? 'click' : viaRecipient ? 'recipient' : 'unattributed',
+      touch: viaClick
+        ? { type: 'click', campaignId: r.campaign_id, linkId: r.link_id, at: Number(r.click_ts) > 0 ? new Date(Number(r.click_ts)).toISOString() : null }
+        : viaRecipient
+          ? { type: r.t_type === 'open' ? 'open' : 'click', campaignId: r.t_campaign, linkId: r.t_link, at: iso(r.t_ts) }
+          : null,
+    }
+  })
+}

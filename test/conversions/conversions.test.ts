@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { convertedFilterSql, recipientConversions } from '../../src/metrics/conversions.js'
 import { startTestServer, type TestServer } from '../support/server.js'
 
 const DAY = 86_400_000
@@ -149,6 +150,47 @@ describe('POST /v1/conversions', () => {
     }
     // e1 was in two refused requests: never written.
     expect((await s.api('POST', '/v1/conversions', { orderId: 'e1' })).status).toBe(201)
+  })
+})
+
+describe('functions for the timeline and audiences', () => {
+  it('lists a recipient\'s conversions with the touch that led to each', async () => {
+    const durand = await recipientConversions(s.deps.events, 'durand')
+    expect(durand).toEqual([
+      {
+        orderId: 'o3',
+        at: iso(T0 + HOUR + 7 * DAY - 60_000),
+        type: 'purchase',
+        amount: '10.0000',
+        currency: 'USD',
+        attribution: 'recipient',
+        touch: { type: 'click', campaignId: 'shop', linkId: footer, at: iso(T0 + HOUR) },
+      },
+    ])
+    const dupond = await recipientConversions(s.deps.events, 'dupond')
+    expect(dupond.map((c) => c.orderId)).toEqual(['o2', 'o1'])
+    expect(dupond[0]).toMatchObject({ attribution: 'click', amount: '0.2000', touch: { type: 'click', campaignId: 'shop', linkId: hero, at: iso(T0) } })
+    const martin = await recipientConversions(s.deps.events, 'martin')
+    expect(martin).toMatchObject([{ orderId: 'o4', attribution: 'unattributed', touch: null }])
+    expect((await recipientConversions(s.deps.events, 'martin', { windowMs: 8 * DAY }))[0]!.attribution).toBe('recipient')
+    expect(await recipientConversions(s.deps.events, 'dupond', { before: T0 + 2 * HOUR })).toMatchObject([{ orderId: 'o1' }])
+  })
+
+  it('filters an audience on converted and convertedWithin', async () => {
+    const audience = async (f: ReturnType<typeof convertedFilterSql>) => {
+      const rs = await s.deps.events.client.query({
+        query: `SELECT recipient_id FROM ${s.deps.events.db}.sends FINAL WHERE campaign_id = {campaign:String} AND ${f.sql} ORDER BY recipient_id`,
+        query_params: { campaign: 'shop', ...f.params },
+        format: 'JSONEachRow',
+      })
+      return (await rs.json<{ recipient_id: string }>()).map((r) => r.recipient_id)
+    }
+    const db = s.deps.events.db
+    expect(await audience(convertedFilterSql(db, { converted: true }))).toEqual(['bernard', 'dupond', 'durand'])
+    expect(await audience(convertedFilterSql(db, { converted: false }))).toEqual(['martin'])
+    // Sent at T0: durand bought 7 days 59 minutes later.
+    expect(await audience(convertedFilterSql(db, { converted: true, withinMs: 7 * DAY }))).toEqual(['bernard', 'dupond'])
+    expect(await audience(convertedFilterSql(db, { converted: false, withinMs: 7 * DAY }))).toEqual(['durand', 'martin'])
   })
 })
 
