@@ -353,3 +353,29 @@ export async function recipientConversions(
     }
   })
 }
+
+export interface RevenueMoments {
+  key: string
+  /** Recipients sent (each one a trial, zero revenue when no attributed order). */
+  n: number
+  /** Sum and sum of squares of per-recipient revenue, as floats: for the test statistic only, never reported as money. */
+  sum: number
+  sumSquares: number
+}
+
+/** Per variant or segment, the moments of revenue per recipient in one currency (for a Welch test). */
+export async function revenueMoments(store: EventStore, campaignId: string, by: Dimension, currency: string, opts: AttributionOptions = {}): Promise<RevenueMoments[]> {
+  const a = attributedConversionsSql(store.db, opts)
+  const key = by === 'variant' ? 's.variant' : `arrayJoin(if(empty(s.segments), [''], s.segments))`
+  const rows = await queryRows<{ key: string; n: number; total: number; sq: number }>(
+    store,
+    `WITH ${a.sql}
+     SELECT ${key} AS key, count() AS n, sum(r.v) AS total, sum(r.v * r.v) AS sq
+     FROM (SELECT recipient_id, variant, segments FROM ${store.db}.sends FINAL WHERE campaign_id = {campaign:String}) AS s
+     LEFT JOIN (SELECT recipient_id, toFloat64(sum(amount)) AS v FROM attributed WHERE currency = {currency:String} AND recipient_id != '' GROUP BY recipient_id) AS r
+       ON r.recipient_id = s.recipient_id
+     GROUP BY key ORDER BY key`,
+    { campaign: campaignId, currency, ...a.params },
+  )
+  return rows.map((r) => ({ key: String(r.key), n: Number(r.n), sum: Number(r.total), sumSquares: Number(r.sq) }))
+}

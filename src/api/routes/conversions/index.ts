@@ -1,6 +1,7 @@
 import type { OpenAPIHono } from '@hono/zod-openapi'
 import type { AppEnv } from '../../context.js'
 import { registerCampaignConversions } from './campaign.js'
+import { registerCompareConversions } from './compare.js'
 import { registerCreateConversion } from './create.js'
 import { registerLifecycle } from './lifecycle.js'
 import { registerConversionPixel } from './pixel.js'
@@ -13,4 +14,5 @@ export function registerConversionsRoutes(app: OpenAPIHono<AppEnv>): void {
   registerLandingScript(app)
   registerCampaignConversions(app)
   registerLifecycle(app)
+  registerCompareConversions(app)
 }
