@@ -1,0 +1,228 @@
+/*
+ * The shared runner of the edge benchmarks: starts sillage and a baseline as child processes,
+ * warms both up, then runs N rounds alternating sillage and baseline (so drift in the machine's
+ * state hits both alike) and prints the medians of req/s and p99 latency and their ratio.
+ */
+import { spawn, type ChildProcess } from 'node:child_process'
+import { mkdtempSync, rmSync } from 'node:fs'
+import { createServer } from 'node:net'
+import { tmpdir } from 'node:os'
+import { join, resolve } from 'node:path'
+import { fileURLToPath } from 'node:url'
+import autocannon from 'autocannon'
+
+export const ROOT = resolve(fileURLToPath(new URL('../..', import.meta.url)))
+export const ADMIN_KEY = 'bench-admin-key-0123456789abcdef'
+
+export interface Target {
+  name: string
+  url: string
+  /** Paths requested in turn by every connection. */
+  paths: string[]
+}
+
+export interface RunOptions {
+  rounds: number
+  durationS: number
+  warmupS: number
+  connections: number
+}
+
+export interface RoundResult {
+  rps: number
+  p99: number
+  p50: number
+  errors: number
+  non2xx3xx: number
+}
+
+/** Numbers from the environment, so one command line changes a run: ROUNDS=5 DURATION=10 … */
+export function runOptionsFromEnv(): RunOptions {
+  const n = (k: string, d: number) => (process.env[k] ? Number(process.env[k]) : d)
+  return { rounds: n('ROUNDS', 3), durationS: n('DURATION', 10), warmupS: n('WARMUP', 3), connections: n('CONNECTIONS', 50) }
+}
+
+export async function freePort(): Promise<number> {
+  return new Promise((res, rej) => {
+    const s = createServer()
+    s.once('error', rej)
+    s.listen(0, '127.0.0.1', () => {
+      const port = (s.address() as { port: number }).port
+      s.close(() => res(port))
+    })
+  })
+}
+
+export interface Sillage {
+  url: string
+  dataDir: string
+  child: ChildProcess
+  api<T = any>(method: string, path: string, body?: unknown): Promise<T>
+  stop(): Promise<void>
+}
+
+/** sillage as `node --import tsx src/main.ts` on a fresh DATA_DIR. */
+export async function startSillage(env: Record<string, string> = {}, extraNodeArgs: string[] = []): Promise<Sillage> {
+  const dataDir = mkdtempSync(join(tmpdir(), 'sillage-bench-'))
+  const port = await freePort()
+  const child = spawn(process.execPath, [...extraNodeArgs, '--import', 'tsx', 'src/main.ts'], {
+    cwd: ROOT,
+    env: { ...process.env, DATA_DIR: dataDir, PORT: String(port), HOST: '127.0.0.1', TRACKER_ADMIN_KEY: ADMIN_KEY, WORKERS: '1', LOG_LEVEL: 'warn', ...env },
+    stdio: ['ignore', 'inherit', 'inherit'],
+  })
+  const url = `http://127.0.0.1:${port}`
+  await waitFor(async () => (await fetch(url + '/healthz')).ok, 60_000, () => child.exitCode !== null)
+  const api = async (method: string, path: string, body?: unknown) => {
+    const r = await fetch(url + path, {
+      method,
+      headers: { authorization: `Bearer ${ADMIN_KEY}`, ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
+      body: body === undefined ? undefined : JSON.stringify(body),
+    })
+    const text = await r.text()
+    if (!r.ok) throw new Error(`${method} ${path}: ${r.status} ${text}`)
+    return JSON.parse(text)
+  }
+  return {
+    url,
+    dataDir,
+    child,
+    api,
+    async stop() {
+      await stopChild(child)
+      rmSync(dataDir, { recursive: true, force: true })
+    },
+  }
+}
+
+/** A baseline server script that prints its port on stdout. */
+export async function startBaseline(args: string[]): Promise<{ url: string; stop(): Promise<void> }> {
+  const child = spawn(process.execPath, ['--import', 'tsx', 'bench/lib/baseline-server.ts', ...args], { cwd: ROOT, stdio: ['ignore', 'pipe', 'inherit'] })
+  const port = await new Promise<number>((res, rej) => {
+    let out = ''
+    child.stdout!.on('data', (d: Buffer) => {
+      out += d.toString()
+      if (out.includes('\n')) res(Number(out.trim()))
+    })
+    child.once('exit', (code) => rej(new Error(`baseline exited with ${code}`)))
+  })
+  return { url: `http://127.0.0.1:${port}`, stop: () => stopChild(child) }
+}
+
+export async function stopChild(child: ChildProcess): Promise<void> {
+  if (child.exitCode !== null || child.signalCode !== null) return
+  const exited = new Promise<void>((res) => child.once('exit', () => res()))
+  child.kill('SIGTERM')
+  const t = setTimeout(() => child.kill('SIGKILL'), 20_000)
+  await exited
+  clearTimeout(t)
+}
+
+export async function waitFor(check: () => Promise<boolean>, timeoutMs: number, failed: () => boolean = () => false): Promise<void> {
+  const until = Date.now() + timeoutMs
+  while (Date.now() < until) {
+    if (failed()) throw new Error('process exited before it was ready')
+    try {
+      if (await check()) return
+    } catch {
+      /* not up yet */
+    }
+    await new Promise((r) => setTimeout(r, 100))
+  }
+  throw new Error(`not ready after ${timeoutMs} ms`)
+}
+
+/** A campaign with `links` links and `recipients` recipients' tracked URLs, made through the API. */
+export async function makeFixture(s: Sillage, opts: { campaign: string; links: number; recipients: number; linkUrl: (i: number) => string }) {
+  await s.api('POST', '/v1/campaigns', { id: opts.campaign, name: `bench ${opts.campaign}` })
+  for (let i = 0; i < opts.links; i++) await s.api('POST', `/v1/campaigns/${opts.campaign}/links`, { url: opts.linkUrl(i) })
+  const clicks: string[] = []
+  const pixels: string[] = []
+  const recipients: string[] = []
+  for (let from = 0; from < opts.recipients; from += 5000) {
+    const batch = Array.from({ length: Math.min(5000, opts.recipients - from) }, (_, i) => ({ id: `r${from + i}` }))
+    const res = await s.api<{ recipients: { id: string; pixelUrl: string; links: { url: string }[] }[] }>('POST', `/v1/campaigns/${opts.campaign}/sends`, { recipients: batch })
+    for (const r of res.recipients) {
+      recipients.push(r.id)
+      pixels.push(new URL(r.pixelUrl).pathname)
+      for (const l of r.links) clicks.push(new URL(l.url).pathname)
+    }
+  }
+  return { clicks: shuffle(clicks), pixels: shuffle(pixels), recipients }
+}
+
+function shuffle<T>(a: T[]): T[] {
+  let seed = 42
+  for (let i = a.length - 1; i > 0; i--) {
+    seed = (seed * 1103515245 + 12345) & 0x7fffffff
+    const j = seed % (i + 1)
+    ;[a[i], a[j]] = [a[j]!, a[i]!]
+  }
+  return a
+}
+
+export async function round(t: Target, durationS: number, connections: number): Promise<RoundResult> {
+  const result = await autocannon({
+    url: t.url,
+    connections,
+    duration: durationS,
+    requests: t.paths.map((path) => ({ method: 'GET', path })),
+  })
+  return {
+    rps: result.requests.average,
+    p99: result.latency.p99,
+    p50: result.latency.p50,
+    errors: result.errors + result.timeouts,
+    // autocannon counts a 302 as non-2xx: what matters is 4xx and 5xx.
+    non2xx3xx: (result['4xx'] ?? 0) + (result['5xx'] ?? 0),
+  }
+}
+
+export function median(xs: number[]): number {
+  const s = [...xs].sort((a, b) => a - b)
+  const m = s.length >> 1
+  return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2
+}
+
+export interface Comparison {
+  name: string
+  subject: { rps: number; p99: number; rounds: RoundResult[] }
+  baseline: { rps: number; p99: number; rounds: RoundResult[] }
+  ratio: number
+}
+
+/** Warm-up, then `rounds` × (subject, baseline); medians and ratio printed and returned. */
+export async function compare(name: string, subject: Target, baseline: Target, o: RunOptions = runOptionsFromEnv()): Promise<Comparison> {
+  log(`${name}: warm-up ${o.warmupS}s each, then ${o.rounds} rounds × ${o.durationS}s, ${o.connections} connections`)
+  await round(subject, o.warmupS, o.connections)
+  await round(baseline, o.warmupS, o.connections)
+  const a: RoundResult[] = []
+  const b: RoundResult[] = []
+  for (let i = 0; i < o.rounds; i++) {
+    const x = await round(subject, o.durationS, o.connections)
+    a.push(x)
+    log(`  round ${i + 1} ${subject.name}: ${fmt(x)}`)
+    const y = await round(baseline, o.durationS, o.connections)
+    b.push(y)
+    log(`  round ${i + 1} ${baseline.name}: ${fmt(y)}`)
+  }
+  const c: Comparison = {
+    name,
+    subject: { rps: median(a.map((r) => r.rps)), p99: median(a.map((r) => r.p99)), rounds: a },
+    baseline: { rps: median(b.map((r) => r.rps)), p99: median(b.map((r) => r.p99)), rounds: b },
+    ratio: 0,
+  }
+  c.ratio = c.subject.rps / c.baseline.rps
+  log(
+    `${name}: ${subject.name} median ${Math.round(c.subject.rps)} req/s p99 ${c.subject.p99} ms | ` +
+      `${baseline.name} median ${Math.round(c.baseline.rps)} req/s p99 ${c.baseline.p99} ms | ratio ${c.ratio.toFixed(3)}×`,
+  )
+  return c
+}
+
+function fmt(r: RoundResult): string {
+  return `${Math.round(r.rps)} req/s, p50 ${r.p50} ms, p99 ${r.p99} ms${r.errors ? `, ${r.errors} errors` : ''}${r.non2xx3xx ? `, ${r.non2xx3xx} unexpected statuses` : ''}`
+}
+
+export function log(line: string): void {
+  process.stdout.write(line + '\n')
+}
