@@ -1,6 +1,6 @@
 import type { AppDeps } from '../api/context.js'
 import { ApiError } from '../api/errors.js'
-import { createRenderer, normaliseMailto, type RenderedRecipient } from '../sdk/render.js'
+import { createJsonRenderer, normaliseMailto } from '../sdk/render.js'
 import { getCampaign } from './campaigns.js'
 import { recordSends, type SendRecipient } from './sends.js'
 import { partitionSuppressed, suppressedAmong, type OnSuppressed, type Suppression } from './suppressions.js'
@@ -12,11 +12,6 @@ export interface RenderRequest {
   onSuppressed: OnSuppressed
   unsubscribeMailto?: string | undefined
   sentAt?: Date | undefined
-}
-
-export interface RenderedWithFlag extends RenderedRecipient {
-  /** Present only for a suppressed recipient rendered under onSuppressed: include. */
-  suppressed?: { scope: string; reason: string }
 }
 
 /**
@@ -39,18 +34,17 @@ export async function prepareRender(deps: AppDeps, campaignId: string, req: Rend
     throw new ApiError('conflict', `${report.count} recipient(s) are suppressed (onSuppressed: reject): nothing rendered or recorded`, { suppressed: report })
   }
   await recordSends(deps, campaignId, kept, req.sentAt)
-  const render = createRenderer(template, {
+  const render = createJsonRenderer(template, {
     publicBaseUrl: deps.config.publicBaseUrl,
     sign: (c, r) => deps.tokens.sign(c, r),
     unsubscribeMailto: mailto,
   })
-  function* rendered(): Generator<RenderedWithFlag> {
+  /** Each recipient's JSON object `{id, html, text, headers, suppressed?}`, rendered on demand. */
+  function* lines(): Generator<string> {
     for (const r of kept) {
-      const out: RenderedWithFlag = render(r.id)
       const s: Suppression | undefined = suppressed.get(r.id)
-      if (s) out.suppressed = { scope: s.scope, reason: s.reason }
-      yield out
+      yield render(r.id, s ? { suppressed: { scope: s.scope, reason: s.reason } } : undefined)
     }
   }
-  return { template, report, count: kept.length, rendered }
+  return { template, report, count: kept.length, lines }
 }

@@ -1,5 +1,4 @@
 import { createRoute, z, type OpenAPIHono } from '@hono/zod-openapi'
-import { stream } from 'hono/streaming'
 import { prepareRender } from '../../../services/render.js'
 import type { AppEnv } from '../../context.js'
 import { ApiError, errorResponses } from '../../errors.js'
@@ -21,6 +20,9 @@ const RenderedSchema = z
     suppressed: z.object({ scope: z.string(), reason: z.string() }).optional(),
   })
   .openapi('RenderedRecipient')
+
+/** About 256 KB a write: few enough writes to be cheap, small enough to keep memory flat. */
+const STREAM_CHUNK_CHARS = 256 * 1024
 
 /** Header values are bounded; past this the suppressed ids are only in the JSON answer or the summary line. */
 const MAX_HEADER_IDS_BYTES = 4096
@@ -91,20 +93,35 @@ export function registerRender(app: OpenAPIHono<AppEnv>) {
     } else {
       c.header('Content-Type', 'application/json; charset=utf-8')
     }
-    // Written as rendered, each chunk awaited: a slow reader slows the render, never grows memory.
-    return stream(c, async (s) => {
-      if (!ndjson) await s.write(`{"campaignId":${JSON.stringify(id)},"templateId":${JSON.stringify(r.template.id)},"recipients":[`)
-      let first = true
-      for (const out of r.rendered()) {
-        if (s.aborted) return
-        await s.write(ndjson ? JSON.stringify(out) + '\n' : (first ? '' : ',') + JSON.stringify(out))
-        first = false
-      }
-      if (ndjson) {
-        if (summary === 'true') await s.write(JSON.stringify({ summary: { templateId: r.template.id, rendered: r.count, suppressed: r.report } }) + '\n')
-      } else {
-        await s.write(`],"suppressed":${JSON.stringify(r.report)}}`)
-      }
-    }) as never
+    // Pulled by the socket: a batch is rendered only when the previous one has been taken, so a
+    // slow reader slows the render and memory stays at one batch however long the list.
+    const lines = r.lines()
+    let first = true
+    let opened = false
+    const encoder = new TextEncoder()
+    const out = new ReadableStream<Uint8Array>({
+      pull(controller) {
+        let chunk = ''
+        if (!opened) {
+          opened = true
+          if (!ndjson) chunk = `{"campaignId":${JSON.stringify(id)},"templateId":${JSON.stringify(r.template.id)},"recipients":[`
+        }
+        while (chunk.length < STREAM_CHUNK_CHARS) {
+          const next = lines.next()
+          if (next.done) {
+            if (ndjson) {
+              if (summary === 'true') chunk += JSON.stringify({ summary: { templateId: r.template.id, rendered: r.count, suppressed: r.report } }) + '\n'
+            } else chunk += `],"suppressed":${JSON.stringify(r.report)}}`
+            if (chunk) controller.enqueue(encoder.encode(chunk))
+            controller.close()
+            return
+          }
+          chunk += ndjson ? next.value + '\n' : first ? next.value : ',' + next.value
+          first = false
+        }
+        controller.enqueue(encoder.encode(chunk))
+      },
+    })
+    return c.body(out) as never
   })
 }
