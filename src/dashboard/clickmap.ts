@@ -1,0 +1,81 @@
+import { Parser } from 'htmlparser2'
+import { renderCompiled, type CompiledTemplate } from '../rewrite/index.js'
+
+export interface ClickMapLink {
+  position: number
+  url: string
+  label: string
+  clicks: number
+  uniqueClickers: number
+}
+
+const SENTINEL = 'https://sillage-clickmap.invalid/link/'
+const HONEYPOT = 'https://sillage-clickmap.invalid/honeypot'
+/** A transparent 1×1 GIF: the preview must never load the real open pixel (that would count an open). */
+const BLANK_GIF = 'data:image/gif;base64,R0lGODlhAQABAIAAAAAAAP///yH5BAEAAAAALAAAAAABAAEAAAIBRAA7'
+
+export function escapeHtml(s: string): string {
+  return s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;').replace(/'/g, '&#39;')
+}
+
+export function percent(share: number): string {
+  if (share === 0) return '0%'
+  if (share < 0.001) return '<0.1%'
+  return share < 0.1 ? `${(share * 100).toFixed(1)}%` : `${Math.round(share * 100)}%`
+}
+
+const BADGE_STYLE =
+  'display:inline-block;margin:0 0 0 4px;padding:1px 6px;border-radius:9px;background:#b3261e;color:#fff;' +
+  'font:bold 12px/16px system-ui,sans-serif;vertical-align:middle;text-decoration:none;white-space:nowrap'
+
+/**
+ * The e-mail as sent, for the dashboard's sandboxed frame: each tracked link points at its
+ * destination and is followed by a badge with its share of the template's clicks. Links are found
+ * by rendering the compiled template with a sentinel URL per position and locating the end of each
+ * sentinel's element with a real HTML parser; every inserted value is escaped.
+ */
+export function clickMapHtml(compiled: CompiledTemplate, links: ClickMapLink[]): string {
+  const html = renderCompiled(compiled, {
+    linkUrl: (p) => `${SENTINEL}${p}`,
+    pixelUrl: BLANK_GIF,
+    honeypotUrl: HONEYPOT,
+  }).html
+  const byPosition = new Map(links.map((l) => [l.position, l]))
+  const total = links.reduce((s, l) => s + l.clicks, 0)
+  const inserts: Array<{ at: number; text: string }> = []
+  const open: Array<{ position: number | null }> = []
+  const badge = (l: ClickMapLink) => {
+    const share = total > 0 ? l.clicks / total : 0
+    const title = `${l.label || l.url}: ${l.clicks} clicks (${percent(share)} of all clicks), ${l.uniqueClickers} unique clickers`
+    return `<span class="sillage-badge" data-position="${l.position}" title="${escapeHtml(title)}" style="${BADGE_STYLE}">${escapeHtml(percent(share))}</span>`
+  }
+  const parser = new Parser(
+    {
+      onopentag(name, attribs) {
+        if (name !== 'a') return
+        const href = attribs.href ?? ''
+        open.push({ position: href.startsWith(SENTINEL) ? Number(href.slice(SENTINEL.length)) : null })
+      },
+      onclosetag(name) {
+        if (name !== 'a') return
+        const top = open.pop()
+        const l = top?.position != null ? byPosition.get(top.position) : undefined
+        if (l) inserts.push({ at: parser.endIndex + 1, text: badge(l) })
+      },
+    },
+    { decodeEntities: true, lowerCaseTags: true },
+  )
+  parser.write(html)
+  parser.end()
+  let out = ''
+  let last = 0
+  for (const ins of inserts.sort((a, b) => a.at - b.at)) {
+    out += html.slice(last, ins.at) + ins.text
+    last = ins.at
+  }
+  out += html.slice(last)
+  // Sentinels sit in attribute values only (the HTML part): write each destination encoded for an attribute.
+  return out
+    .replace(/https:\/\/sillage-clickmap\.invalid\/link\/(\d+)/g, (_, p: string) => escapeHtml(byPosition.get(Number(p))?.url ?? '#'))
+    .replaceAll(HONEYPOT, '#')
+}

@@ -1,0 +1,225 @@
+import { readFileSync } from 'node:fs'
+import { createRequire } from 'node:module'
+import { dirname, join } from 'node:path'
+import { fileURLToPath } from 'node:url'
+import type { OpenAPIHono } from '@hono/zod-openapi'
+import type { Context } from 'hono'
+import { bodyLimit } from 'hono/body-limit'
+import { html } from 'hono/html'
+import type { AppEnv } from '../api/context.js'
+import { verifyApiKey, hashKey } from '../api/auth.js'
+import { ApiError } from '../api/errors.js'
+import { isTimeZone } from '../api/routes/metrics/common.js'
+import { audience, CSV_COLUMNS, csvLine } from '../metrics/audience.js'
+import { compareCampaigns, type CompareMetric } from '../metrics/compare.js'
+import type { Traffic } from '../metrics/sql.js'
+import { BadCursor, recipientTimeline } from '../metrics/timeline.js'
+import { getCampaign, listCampaigns, listLinks } from '../services/campaigns.js'
+import { apiKeys } from '../store/schema.js'
+import { loadOrCreateSecret } from '../tracking/token.js'
+import { eq } from 'drizzle-orm'
+import type { PageContext } from './layout.js'
+import { CampaignPage, loadCampaign, type LinkSort } from './pages/campaign.js'
+import { CampaignsPage, loadCampaigns } from './pages/campaigns.js'
+import { ComparePage, RecipientPage, SignInPage } from './pages/other.js'
+import { clearSessionCookie, fingerprintOf, sameOrigin, sessionCookie, Sessions, setSessionCookie, type Session } from './session.js'
+
+/**
+ * Scripts only from this origin (no inline script anywhere); inline styles are allowed because the
+ * e-mail shown in the click map is styled inline and a srcdoc frame inherits this policy. Images may
+ * come from anywhere so the e-mail's own images show; the frame itself runs no script (sandbox="").
+ */
+export const CSP =
+  "default-src 'none'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data: https: http:; font-src 'self' data:; " +
+  "connect-src 'self'; frame-src 'self'; form-action 'self'; base-uri 'none'; frame-ancestors 'none'"
+
+const here = dirname(fileURLToPath(import.meta.url))
+const uplotDir = join(dirname(createRequire(import.meta.url).resolve('uplot/package.json')), 'dist')
+
+const ASSETS: Record<string, { file: string; type: string }> = {
+  'uPlot.iife.min.js': { file: join(uplotDir, 'uPlot.iife.min.js'), type: 'text/javascript; charset=utf-8' },
+  'uPlot.min.css': { file: join(uplotDir, 'uPlot.min.css'), type: 'text/css; charset=utf-8' },
+  'dashboard.js': { file: join(here, 'assets', 'dashboard.js'), type: 'text/javascript; charset=utf-8' },
+  'dashboard.css': { file: join(here, 'assets', 'dashboard.css'), type: 'text/css; charset=utf-8' },
+}
+
+interface DashEnv extends AppEnv {
+  Variables: AppEnv['Variables'] & { session: Session; page: PageContext }
+}
+
+const parseTraffic = (v: string | undefined): Traffic => (v === 'machine' || v === 'all' ? v : 'human')
+const parseSort = (v: string | undefined): LinkSort => (v === 'clicks' || v === 'unique' ? v : 'position')
+const parseMetric = (v: string | undefined): CompareMetric => (v === 'open_rate' || v === 'click_to_open_rate' ? v : 'click_rate')
+
+/** Only paths inside the dashboard: `next` must never send a signed-in user to another site. */
+function safeNext(v: unknown): string {
+  return typeof v === 'string' && /^\/dashboard(?:[/?#]|$)/.test(v) && !v.includes('\\') ? v : '/dashboard'
+}
+
+function page(c: Context<DashEnv>, node: unknown, status: 200 | 400 | 403 | 404 = 200) {
+  c.header('Cache-Control', 'no-store')
+  return c.html(html`<!DOCTYPE html>${node}`, status)
+}
+
+/** The dashboard: server-rendered pages under /dashboard, signed in with an API key. */
+export function registerDashboard(app: OpenAPIHono<AppEnv>): void {
+  let sessions: Sessions | null = null
+  const sessionsOf = (c: Context<AppEnv>) => {
+    const cfg = c.get('deps').config
+    sessions ??= new Sessions(loadOrCreateSecret(cfg.dataDir, cfg.trackerSecret))
+    return sessions
+  }
+  const assets = new Map(Object.entries(ASSETS).map(([name, a]) => [name, { body: readFileSync(a.file), type: a.type }]))
+
+  app.use('/dashboard', headers)
+  app.use('/dashboard/*', headers)
+  async function headers(c: Context<AppEnv>, next: () => Promise<void>) {
+    await next()
+    c.header('Content-Security-Policy', CSP)
+    c.header('X-Content-Type-Options', 'nosniff')
+    c.header('Referrer-Policy', 'same-origin')
+    c.header('X-Frame-Options', 'DENY')
+  }
+
+  // Dashboard forms are a few fields: anything larger is refused before it is read.
+  app.use('/dashboard/*', bodyLimit({ maxSize: 16 * 1024, onError: (c) => c.text('form too large', 413) }))
+
+  app.get('/dashboard/assets/:name', (c) => {
+    const a = assets.get(c.req.param('name'))
+    if (!a) return c.text('not found', 404)
+    // Names are fixed and change only with a release: a day of caching, revalidated after.
+    return c.body(a.body, 200, { 'Content-Type': a.type, 'Cache-Control': 'public, max-age=86400' })
+  })
+
+  app.get('/dashboard/sign-in', (c) => page(c as never, <SignInPage error={null} next={safeNext(c.req.query('next'))} />))
+
+  app.post('/dashboard/sign-in', async (c) => {
+    if (!sameOrigin(c)) return c.text('cross-site request refused', 403)
+    const form = await c.req.parseBody()
+    const key = typeof form.key === 'string' ? form.key.trim() : ''
+    const next = safeNext(form.next)
+    const deps = c.get('deps')
+    const keyId = key && key.length <= 512 ? await verifyApiKey(deps, key) : null
+    if (!keyId) return page(c as never, <SignInPage error="That API key is not valid." next={next} />, 403)
+    let keyHash = hashKey(key)
+    if (keyId !== 'admin') {
+      const [row] = await deps.meta.db.select({ hash: apiKeys.hash }).from(apiKeys).where(eq(apiKeys.id, keyId)).limit(1)
+      keyHash = row?.hash ?? keyHash
+    }
+    setSessionCookie(c, sessionsOf(c).issue(keyId, fingerprintOf(keyHash), Date.now()))
+    return c.redirect(next, 303)
+  })
+
+  const auth = async (c: Context<DashEnv>, next: () => Promise<void>) => {
+    const path = c.req.path
+    if (path === '/dashboard/sign-in' || path.startsWith('/dashboard/assets/')) return next()
+    const ss = sessionsOf(c as never)
+    const s = ss.read(sessionCookie(c as never), Date.now())
+    if (!s || !(await ss.keyStillValid(c.get('deps'), s))) {
+      if (c.req.method === 'GET') {
+        const url = new URL(c.req.url)
+        return c.redirect(`/dashboard/sign-in?next=${encodeURIComponent(url.pathname + url.search)}`, 303) as never
+      }
+      return c.text('sign in first', 401) as never
+    }
+    c.set('session', s)
+    c.set('page', { csrf: ss.csrfToken(s), keyId: s.keyId })
+    return next()
+  }
+  const dash = app as unknown as OpenAPIHono<DashEnv>
+  dash.use('/dashboard', auth)
+  dash.use('/dashboard/*', auth)
+
+  dash.post('/dashboard/sign-out', async (c) => {
+    const form = await c.req.parseBody()
+    if (!sameOrigin(c as never) || !sessionsOf(c as never).checkCsrf(c.get('session'), form._csrf)) return c.text('invalid form token', 403)
+    clearSessionCookie(c as never)
+    return c.redirect('/dashboard/sign-in', 303)
+  })
+
+  dash.get('/dashboard', async (c) => {
+    const traffic = parseTraffic(c.req.query('traffic'))
+    const n = Math.max(0, Math.min(10_000, Number.parseInt(c.req.query('page') ?? '0', 10) || 0))
+    const { rows, more } = await loadCampaigns(c.get('deps'), traffic, n)
+    return page(c, <CampaignsPage rows={rows} traffic={traffic} page={n} more={more} ctx={c.get('page')} />)
+  })
+
+  dash.get('/dashboard/campaigns/:id', async (c) => {
+    const tzq = c.req.query('tz') ?? 'UTC'
+    const tz = isTimeZone(tzq) ? tzq : 'UTC'
+    const view = await loadCampaign(c.get('deps'), c.req.param('id'), parseTraffic(c.req.query('traffic')), tz, parseSort(c.req.query('sort')))
+    return page(c, <CampaignPage view={view} page={c.get('page')} />)
+  })
+
+  dash.get('/dashboard/campaigns/:id/audience.csv', async (c) => {
+    const deps = c.get('deps')
+    const id = c.req.param('id')
+    await getCampaign(deps, id)
+    const q = (name: string) => c.req.query(name) || undefined
+    const linkIds = new Set((await listLinks(deps, id)).map((l) => l.id))
+    const clicked = c.req.queries('clicked')?.filter(Boolean) ?? []
+    const notClicked = c.req.queries('notClicked')?.filter(Boolean) ?? []
+    for (const l of [...clicked, ...notClicked]) if (!linkIds.has(l)) throw new ApiError('validation_failed', `query.clicked: no link ${JSON.stringify(l.slice(0, 80))} in campaign ${id}`)
+    const opened = q('opened')
+    const rows = audience(
+      deps.events,
+      id,
+      { opened: opened === undefined ? undefined : opened === 'true', clicked, notClicked, segment: q('segment'), variant: q('variant'), attributes: [] },
+      { traffic: parseTraffic(q('traffic')) },
+    )
+    const first = await rows.next()
+    const encoder = new TextEncoder()
+    const body = new ReadableStream<Uint8Array>({
+      start(ctl) {
+        ctl.enqueue(encoder.encode(CSV_COLUMNS.join(',') + '\r\n'))
+        if (first.done) ctl.close()
+        else ctl.enqueue(encoder.encode(csvLine(first.value)))
+      },
+      async pull(ctl) {
+        const next = await rows.next()
+        if (next.done) ctl.close()
+        else ctl.enqueue(encoder.encode(csvLine(next.value)))
+      },
+      async cancel() {
+        await rows.return(undefined)
+      },
+    })
+    const filename = `${id.replace(/[^A-Za-z0-9_-]/g, '_')}-audience.csv`
+    return new Response(body, {
+      status: 200,
+      headers: { 'content-type': 'text/csv; charset=utf-8', 'cache-control': 'no-store', 'content-disposition': `attachment; filename="${filename}"` },
+    })
+  })
+
+  dash.get('/dashboard/compare', async (c) => {
+    const deps = c.get('deps')
+    const traffic = parseTraffic(c.req.query('traffic'))
+    const metric = parseMetric(c.req.query('metric'))
+    const campaigns = await listCampaigns(deps, { limit: 200, offset: 0 })
+    const known = new Set(campaigns.map((x) => x.id))
+    const selected = [...new Set((c.req.queries('campaigns') ?? []).flatMap((s) => s.split(',')).map((s) => s.trim()).filter(Boolean))].slice(0, 20)
+    const unknown = selected.filter((s) => !known.has(s))
+    let error: string | null = null
+    let comparison = null
+    if (unknown.length) error = `Unknown campaign: ${unknown.join(', ')}`
+    else if (selected.length === 1) error = 'Pick at least two campaigns.'
+    else if (selected.length >= 2) comparison = await compareCampaigns(deps.events, selected, metric, 0.05, { traffic })
+    return page(c, <ComparePage campaigns={campaigns} selected={selected} metric={metric} traffic={traffic} comparison={comparison} error={error} ctx={c.get('page')} />, error ? 400 : 200)
+  })
+
+  dash.get('/dashboard/recipients', async (c) => {
+    const deps = c.get('deps')
+    const id = (c.req.query('id') ?? '').trim().slice(0, 512)
+    const traffic = parseTraffic(c.req.query('traffic'))
+    let timeline = null
+    if (id) {
+      try {
+        timeline = await recipientTimeline(deps.events, deps.meta, id, { traffic }, { limit: 50, cursor: c.req.query('cursor') || undefined })
+      } catch (err) {
+        if (err instanceof BadCursor) throw new ApiError('validation_failed', `query.cursor: ${err.message}`)
+        throw err
+      }
+    }
+    return page(c, <RecipientPage id={id} traffic={traffic} timeline={timeline} ctx={c.get('page')} />)
+  })
+}

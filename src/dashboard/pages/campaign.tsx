@@ -1,0 +1,383 @@
+import type { AppDeps } from '../../api/context.js'
+import { ApiError } from '../../api/errors.js'
+import { campaignStats, type CampaignStats } from '../../metrics/campaign-stats.js'
+import { compareVariants, type Comparison } from '../../metrics/compare.js'
+import { conversionSummary, type ConversionFigures } from '../../metrics/conversions.js'
+import { linkStats, type LinkStats, type LinkStatsResult } from '../../metrics/link-stats.js'
+import { segmentStats, type SegmentRow } from '../../metrics/segments.js'
+import type { EventWindow, Traffic } from '../../metrics/sql.js'
+import { timeseries, type Bucket, type SeriesInterval } from '../../metrics/timeseries.js'
+import { timing, type TimingGroup } from '../../metrics/timing.js'
+import { getCampaign, listLinks, type Campaign } from '../../services/campaigns.js'
+import { getTemplate } from '../../services/templates.js'
+import { clickMapHtml } from '../clickmap.js'
+import { fmtInt, fmtPct, fmtRevenue, fmtSeconds, IntervalBar, Layout, TrafficToggle, type PageContext } from '../layout.js'
+import { Verdict } from './verdict.js'
+
+export type LinkSort = 'position' | 'clicks' | 'unique'
+
+export interface CampaignView {
+  campaign: Campaign
+  traffic: Traffic
+  tz: string
+  sort: LinkSort
+  stats: CampaignStats
+  conversions: ConversionFigures
+  links: LinkStatsResult
+  interval: SeriesInterval
+  opens: Bucket[]
+  clicks: Bucket[]
+  segments: SegmentRow[]
+  variants: SegmentRow[]
+  comparison: Comparison
+  timing: TimingGroup | null
+  clickMap: string | null
+}
+
+const DAY = 86_400_000
+
+/** Everything the campaign page shows, each number from the metrics function the REST API calls. */
+export async function loadCampaign(deps: AppDeps, id: string, traffic: Traffic, tz: string, sort: LinkSort): Promise<CampaignView> {
+  const campaign = await getCampaign(deps, id)
+  const w: EventWindow = { traffic }
+  const events = deps.events
+  const registered = await listLinks(deps, id)
+  const [stats, links, segments, variants, comparison, timingGroups, template] = await Promise.all([
+    campaignStats(events, id, w),
+    linkStats(events, id, registered, w),
+    segmentStats(events, id, { kind: 'segment' }, w),
+    segmentStats(events, id, { kind: 'variant' }, w),
+    compareVariants(events, id, 'click_rate', 0.05, w),
+    timing(events, id, null, tz, w),
+    getTemplate(deps, id).catch((err: unknown) => {
+      if (err instanceof ApiError && err.code === 'not_found') return null
+      throw err
+    }),
+  ])
+  const first = stats.firstEventAt ? Date.parse(stats.firstEventAt) : null
+  const last = stats.lastEventAt ? Date.parse(stats.lastEventAt) : null
+  // Hours for the first two weeks of a campaign, days after: a readable number of points either way.
+  const interval: SeriesInterval = first !== null && last !== null && last - first > 14 * DAY ? 'day' : 'hour'
+  const range = first !== null && last !== null ? { ...w, from: first, to: last + 1 } : w
+  const [opens, clicks, conversions] = await Promise.all([
+    first !== null ? timeseries(events, id, 'opens', interval, tz, range) : Promise.resolve([]),
+    first !== null ? timeseries(events, id, 'clicks', interval, tz, range) : Promise.resolve([]),
+    conversionSummary(events, id, stats.sent, { traffic }),
+  ])
+  let clickMap: string | null = null
+  if (template) {
+    const figures = new Map(links.links.map((l) => [l.linkId, l]))
+    clickMap = clickMapHtml(
+      template.compiled,
+      template.links
+        .filter((l) => l.part === 'html')
+        .map((l) => ({ position: l.position, url: l.url, label: l.label, clicks: figures.get(l.id)?.clicks ?? 0, uniqueClickers: figures.get(l.id)?.uniqueClickers ?? 0 })),
+    )
+  }
+  return {
+    campaign,
+    traffic,
+    tz,
+    sort,
+    stats,
+    conversions,
+    links,
+    interval,
+    opens,
+    clicks,
+    segments,
+    variants: variants.filter((v) => v.key !== ''),
+    comparison,
+    timing: timingGroups[0] ?? null,
+    clickMap,
+  }
+}
+
+export function sortLinks(links: LinkStats[], sort: LinkSort): LinkStats[] {
+  const byPosition = (a: LinkStats, b: LinkStats) => a.position - b.position || a.linkId.localeCompare(b.linkId)
+  if (sort === 'clicks') return [...links].sort((a, b) => b.clicks - a.clicks || byPosition(a, b))
+  if (sort === 'unique') return [...links].sort((a, b) => b.uniqueClickers - a.uniqueClickers || byPosition(a, b))
+  return [...links].sort(byPosition)
+}
+
+function Card(props: { label: string; value: string; detail?: string; id: string }) {
+  return (
+    <div class="card" data-metric={props.id}>
+      <div class="card-label">{props.label}</div>
+      <div class="card-value">{props.value}</div>
+      {props.detail && <div class="card-detail">{props.detail}</div>}
+    </div>
+  )
+}
+
+const WEEKDAYS = ['Mon', 'Tue', 'Wed', 'Thu', 'Fri', 'Sat', 'Sun']
+
+function Histogram(props: { caption: string; labels: string[]; opens: number[]; clicks: number[]; id: string }) {
+  const max = Math.max(1, ...props.opens, ...props.clicks)
+  return (
+    <table class="hist" id={props.id}>
+      <caption>{props.caption}</caption>
+      <thead>
+        <tr>
+          <th scope="col">When</th>
+          <th scope="col">First opens</th>
+          <th scope="col">First clicks</th>
+        </tr>
+      </thead>
+      <tbody>
+        {props.labels.map((label, i) => (
+          <tr>
+            <th scope="row">{label}</th>
+            <td>
+              <span class="hbar open" style={`width:${((props.opens[i]! / max) * 100).toFixed(1)}%`}></span>
+              <span class="num">{fmtInt(props.opens[i]!)}</span>
+            </td>
+            <td>
+              <span class="hbar click" style={`width:${((props.clicks[i]! / max) * 100).toFixed(1)}%`}></span>
+              <span class="num">{fmtInt(props.clicks[i]!)}</span>
+            </td>
+          </tr>
+        ))}
+      </tbody>
+    </table>
+  )
+}
+
+function GroupTable(props: { caption: string; rows: SegmentRow[]; id: string }) {
+  const max = Math.max(0.0001, ...props.rows.flatMap((r) => [r.openRate.high, r.clickRate.high]))
+  return (
+    <table id={props.id} class="groups">
+      <caption>{props.caption}</caption>
+      <thead>
+        <tr>
+          <th scope="col">Group</th>
+          <th scope="col">Sent</th>
+          <th scope="col">Open rate (95% interval)</th>
+          <th scope="col">Click rate (95% interval)</th>
+        </tr>
+      </thead>
+      <tbody>
+        {props.rows.map((r) => (
+          <tr>
+            <th scope="row">{r.key || '(none)'}</th>
+            <td class="num">{fmtInt(r.sent)}</td>
+            <td>
+              <IntervalBar {...r.openRate} max={max} label={`Open rate of ${r.key || 'no group'}`} />
+              <span class="num">{fmtPct(r.openRate.value)}</span> <span class="ci">({fmtPct(r.openRate.low)}–{fmtPct(r.openRate.high)})</span>
+            </td>
+            <td>
+              <IntervalBar {...r.clickRate} max={max} label={`Click rate of ${r.key || 'no group'}`} />
+              <span class="num">{fmtPct(r.clickRate.value)}</span> <span class="ci">({fmtPct(r.clickRate.low)}–{fmtPct(r.clickRate.high)})</span>
+            </td>
+          </tr>
+        ))}
+      </tbody>
+    </table>
+  )
+}
+
+export function CampaignPage(props: { view: CampaignView; page: PageContext }) {
+  const v = props.view
+  const s = v.stats
+  const id = v.campaign.id
+  const base = `/dashboard/campaigns/${encodeURIComponent(id)}`
+  const qs = (over: Record<string, string>) => {
+    const p = new URLSearchParams({ traffic: v.traffic, sort: v.sort, tz: v.tz, ...over })
+    return `${base}?${p}`
+  }
+  const machineReasons = (r: Record<string, number>) =>
+    Object.entries(r)
+      .map(([k, n]) => `${k} ${fmtInt(n)}`)
+      .join(', ')
+  const links = sortLinks(v.links.links, v.sort)
+  const sortHeader = (key: LinkSort, label: string) => (
+    <th scope="col" aria-sort={v.sort === key ? (key === 'position' ? 'ascending' : 'descending') : undefined}>
+      <a href={qs({ sort: key }) + '#links'}>{label}</a>
+    </th>
+  )
+  const seriesData = JSON.stringify({ t: v.opens.map((b) => Date.parse(b.start) / 1000), opens: v.opens.map((b) => b.value), clicks: v.clicks.map((b) => b.value) })
+  const hasRevenue = v.conversions.total > 0
+  return (
+    <Layout title={v.campaign.name} page={props.page}>
+      <p class="crumbs">
+        <a href={`/dashboard?traffic=${v.traffic}`}>Campaigns</a> ›
+      </p>
+      <h1 id="campaign-name">{v.campaign.name}</h1>
+      <p class="muted">
+        Campaign <code>{id}</code>
+        {s.firstEventAt && ` · events from ${s.firstEventAt.slice(0, 16).replace('T', ' ')} to ${s.lastEventAt!.slice(0, 16).replace('T', ' ')} UTC`}
+      </p>
+      <TrafficToggle current={v.traffic} href={(t) => qs({ traffic: t })} />
+
+      <section aria-labelledby="h-headline">
+        <h2 id="h-headline">Headline</h2>
+        <div class="cards">
+          <Card id="sent" label="Sent" value={fmtInt(s.sent)} />
+          <Card id="unique-openers" label="Unique openers" value={fmtInt(s.opens.unique)} detail={`${fmtInt(s.opens.total)} opens`} />
+          <Card id="open-rate" label="Open rate" value={fmtPct(s.rates.open.value)} detail={s.rates.open.definition} />
+          <Card id="unique-clickers" label="Unique clickers" value={fmtInt(s.clicks.unique)} detail={`${fmtInt(s.clicks.total)} clicks`} />
+          <Card id="click-rate" label="Click rate" value={fmtPct(s.rates.click.value)} detail={s.rates.click.definition} />
+          <Card id="click-to-open" label="Click-to-open" value={fmtPct(s.rates.clickToOpen.value)} />
+          <Card id="unsubscribes" label="Unsubscribes" value={fmtInt(s.unsubscribes.unique)} detail={fmtPct(s.rates.unsubscribe.value, 2)} />
+          <Card id="machine-opens" label="Machine opens (not counted above)" value={fmtInt(s.machine.opens.total)} detail={machineReasons(s.machine.opens.byReason) || undefined} />
+          <Card id="scanner-clicks" label="Scanner clicks (not counted above)" value={fmtInt(s.machine.clicks.total)} detail={machineReasons(s.machine.clicks.byReason) || undefined} />
+          <Card id="time-to-open" label="Median time to open" value={fmtSeconds(s.timeToFirstOpen.medianSeconds)} detail={`p90 ${fmtSeconds(s.timeToFirstOpen.p90Seconds)}`} />
+          {hasRevenue && <Card id="conversions" label="Conversions" value={fmtInt(v.conversions.total)} detail={`${fmtInt(v.conversions.converters)} buyers, ${fmtPct(v.conversions.rate, 2)} of sent`} />}
+          {hasRevenue && <Card id="revenue" label="Revenue" value={fmtRevenue(v.conversions.revenue)} />}
+        </div>
+      </section>
+
+      <section aria-labelledby="h-time">
+        <h2 id="h-time">Opens and clicks over time</h2>
+        {v.opens.length === 0 ? (
+          <p>No opens or clicks yet.</p>
+        ) : (
+          <>
+            <div class="chart" id="series-chart" data-series={seriesData} role="img" aria-label={`Opens and clicks per ${v.interval}; the table below has the same numbers`}></div>
+            <details>
+              <summary>Opens and clicks per {v.interval} (table)</summary>
+              <table id="series-table">
+                <caption>Per {v.interval}, {v.tz}</caption>
+                <thead>
+                  <tr>
+                    <th scope="col">Start</th>
+                    <th scope="col">Opens</th>
+                    <th scope="col">Clicks</th>
+                  </tr>
+                </thead>
+                <tbody>
+                  {v.opens.map((b, i) => (
+                    <tr>
+                      <th scope="row">{b.local.replace('T', ' ').slice(0, 16)}</th>
+                      <td class="num">{fmtInt(b.value)}</td>
+                      <td class="num">{fmtInt(v.clicks[i]?.value ?? 0)}</td>
+                    </tr>
+                  ))}
+                </tbody>
+              </table>
+            </details>
+          </>
+        )}
+      </section>
+
+      <section aria-labelledby="h-links" id="links">
+        <h2 id="h-links">Links</h2>
+        <table id="links-table">
+          <caption>Clicks per link; choose a column heading to sort</caption>
+          <thead>
+            <tr>
+              {sortHeader('position', 'Position')}
+              <th scope="col">Link</th>
+              {sortHeader('clicks', 'Clicks')}
+              {sortHeader('unique', 'Unique clickers')}
+              <th scope="col">Share of clickers</th>
+              <th scope="col">Openers who did not click</th>
+            </tr>
+          </thead>
+          <tbody>
+            {links.map((l) => (
+              <tr data-link-id={l.linkId}>
+                <td class="num">{l.position}</td>
+                <td class="url">
+                  {l.label && <span class="label">{l.label}</span>}
+                  <span class="dest">{l.url}</span>
+                </td>
+                <td class="num" data-col="clicks">{fmtInt(l.clicks)}</td>
+                <td class="num" data-col="unique">{fmtInt(l.uniqueClickers)}</td>
+                <td class="num">{fmtPct(l.shareOfClickers)}</td>
+                <td class="num">{fmtPct(l.shareOfOpenersNotClicked)}</td>
+              </tr>
+            ))}
+          </tbody>
+        </table>
+      </section>
+
+      <section aria-labelledby="h-map" id="click-map">
+        <h2 id="h-map">Click map</h2>
+        {v.clickMap === null ? (
+          <p>This campaign has no stored template: the click map needs one (POST /v1/campaigns/{id}/templates).</p>
+        ) : (
+          <>
+            <p class="muted">The e-mail as sent; each badge is the link's share of all clicks on the template's links.</p>
+            <iframe class="clickmap" title={`Click map of ${v.campaign.name}`} sandbox="" srcdoc={v.clickMap} referrerpolicy="no-referrer"></iframe>
+          </>
+        )}
+      </section>
+
+      {(v.variants.length > 0 || v.segments.some((r) => r.key !== '')) && (
+        <section aria-labelledby="h-groups">
+          <h2 id="h-groups">Variants and segments</h2>
+          {v.variants.length > 1 && (
+            <p class="verdict" id="variant-verdict">
+              <Verdict comparison={v.comparison} />
+            </p>
+          )}
+          {v.variants.length > 0 && <GroupTable id="variants-table" caption="Variants" rows={v.variants} />}
+          {v.segments.some((r) => r.key !== '') && <GroupTable id="segments-table" caption="Segments" rows={v.segments.filter((r) => r.key !== '')} />}
+        </section>
+      )}
+
+      {v.timing && (
+        <section aria-labelledby="h-timing">
+          <h2 id="h-timing">When people react ({v.tz})</h2>
+          <div class="two">
+            <Histogram id="timing-hour" caption="First open and first click by hour of day" labels={Array.from({ length: 24 }, (_, h) => `${String(h).padStart(2, '0')}:00`)} opens={v.timing.firstOpen.byHour} clicks={v.timing.firstClick.byHour} />
+            <Histogram id="timing-weekday" caption="First open and first click by day of week" labels={WEEKDAYS} opens={v.timing.firstOpen.byWeekday} clicks={v.timing.firstClick.byWeekday} />
+          </div>
+        </section>
+      )}
+
+      <section aria-labelledby="h-audience">
+        <h2 id="h-audience">Export an audience</h2>
+        <form method="get" action={`${base}/audience.csv`} class="audience" id="audience-form">
+          <input type="hidden" name="traffic" value={v.traffic} />
+          <label>
+            Opened
+            <select name="opened">
+              <option value="">either</option>
+              <option value="true">opened</option>
+              <option value="false">never opened</option>
+            </select>
+          </label>
+          <label>
+            Clicked
+            <select name="clicked">
+              <option value="">any link or none</option>
+              {sortLinks(v.links.links, 'position').map((l) => (
+                <option value={l.linkId}>{`#${l.position} ${l.label || l.url}`}</option>
+              ))}
+            </select>
+          </label>
+          <label>
+            Did not click
+            <select name="notClicked">
+              <option value="">—</option>
+              {sortLinks(v.links.links, 'position').map((l) => (
+                <option value={l.linkId}>{`#${l.position} ${l.label || l.url}`}</option>
+              ))}
+            </select>
+          </label>
+          <label>
+            Segment
+            <select name="segment">
+              <option value="">all</option>
+              {v.segments.filter((r) => r.key !== '').map((r) => (
+                <option value={r.key}>{r.key}</option>
+              ))}
+            </select>
+          </label>
+          <label>
+            Variant
+            <select name="variant">
+              <option value="">all</option>
+              {v.variants.map((r) => (
+                <option value={r.key}>{r.key}</option>
+              ))}
+            </select>
+          </label>
+          <button type="submit">Download CSV</button>
+        </form>
+      </section>
+    </Layout>
+  )
+}

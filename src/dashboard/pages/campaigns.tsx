@@ -1,0 +1,75 @@
+import type { AppDeps } from '../../api/context.js'
+import { conversionSummary, type ConversionFigures } from '../../metrics/conversions.js'
+import { groupCounts, type GroupCounts } from '../../metrics/segments.js'
+import type { Traffic } from '../../metrics/sql.js'
+import { listCampaigns, type Campaign } from '../../services/campaigns.js'
+import { fmtInt, fmtPct, fmtRevenue, Layout, TrafficToggle, type PageContext } from '../layout.js'
+
+export const PAGE_SIZE = 50
+
+export interface CampaignRow {
+  campaign: Campaign
+  counts: GroupCounts
+  conversions: ConversionFigures
+}
+
+/** Sent, openers and clickers of a page of campaigns in one query (the compare endpoint's counts), then conversions. */
+export async function loadCampaigns(deps: AppDeps, traffic: Traffic, page: number): Promise<{ rows: CampaignRow[]; more: boolean }> {
+  const list = await listCampaigns(deps, { limit: PAGE_SIZE + 1, offset: page * PAGE_SIZE })
+  const shown = list.slice(0, PAGE_SIZE)
+  const ids = shown.map((c) => c.id)
+  const counts = new Map(ids.length ? (await groupCounts(deps.events, ids, null, { traffic })).map((g) => [g.key, g]) : [])
+  const rows: CampaignRow[] = []
+  for (const campaign of shown) {
+    const g = counts.get(campaign.id) ?? { key: campaign.id, sent: 0, uniqueOpeners: 0, uniqueClickers: 0, engaged: 0 }
+    rows.push({ campaign, counts: g, conversions: await conversionSummary(deps.events, campaign.id, g.sent, { traffic }) })
+  }
+  return { rows, more: list.length > PAGE_SIZE }
+}
+
+export function CampaignsPage(props: { rows: CampaignRow[]; traffic: Traffic; page: number; more: boolean; ctx: PageContext }) {
+  const hasConversions = props.rows.some((r) => r.conversions.total > 0)
+  const ratio = (n: number, d: number) => (d > 0 ? n / d : 0)
+  return (
+    <Layout title="Campaigns" page={props.ctx}>
+      <h1>Campaigns</h1>
+      <TrafficToggle current={props.traffic} href={(t) => `/dashboard?traffic=${t}`} />
+      {props.rows.length === 0 ? (
+        <p>No campaigns yet: create one with POST /v1/campaigns.</p>
+      ) : (
+        <table id="campaigns-table">
+          <caption>Rates are unique recipients over sent</caption>
+          <thead>
+            <tr>
+              <th scope="col">Campaign</th>
+              <th scope="col">Sent</th>
+              <th scope="col">Open rate</th>
+              <th scope="col">Click rate</th>
+              {hasConversions && <th scope="col">Conversions</th>}
+              {hasConversions && <th scope="col">Revenue</th>}
+            </tr>
+          </thead>
+          <tbody>
+            {props.rows.map((r) => (
+              <tr data-campaign-id={r.campaign.id}>
+                <th scope="row">
+                  <a href={`/dashboard/campaigns/${encodeURIComponent(r.campaign.id)}?traffic=${props.traffic}`}>{r.campaign.name}</a>
+                  <span class="muted small"> {r.campaign.id}</span>
+                </th>
+                <td class="num" data-col="sent">{fmtInt(r.counts.sent)}</td>
+                <td class="num" data-col="open-rate">{fmtPct(ratio(r.counts.uniqueOpeners, r.counts.sent))}</td>
+                <td class="num" data-col="click-rate">{fmtPct(ratio(r.counts.uniqueClickers, r.counts.sent))}</td>
+                {hasConversions && <td class="num">{r.conversions.total > 0 ? fmtInt(r.conversions.total) : '–'}</td>}
+                {hasConversions && <td class="num">{fmtRevenue(r.conversions.revenue)}</td>}
+              </tr>
+            ))}
+          </tbody>
+        </table>
+      )}
+      <nav class="pager" aria-label="Pages">
+        {props.page > 0 && <a href={`/dashboard?traffic=${props.traffic}&page=${props.page - 1}`}>Previous page</a>}
+        {props.more && <a href={`/dashboard?traffic=${props.traffic}&page=${props.page + 1}`}>Next page</a>}
+      </nav>
+    </Layout>
+  )
+}

@@ -1,0 +1,186 @@
+import type { Comparison, CompareMetric } from '../../metrics/compare.js'
+import type { Traffic } from '../../metrics/sql.js'
+import type { TimelinePage } from '../../metrics/timeline.js'
+import type { Campaign } from '../../services/campaigns.js'
+import { fmtInt, fmtPct, IntervalBar, Layout, TrafficToggle, type PageContext } from '../layout.js'
+import { Verdict } from './verdict.js'
+
+export function SignInPage(props: { error: string | null; next: string }) {
+  return (
+    <Layout title="Sign in" page={{ csrf: null, keyId: null }}>
+      <h1>Sign in</h1>
+      <form method="post" action="/dashboard/sign-in" class="signin">
+        <input type="hidden" name="next" value={props.next} />
+        <label for="key">API key</label>
+        <input id="key" name="key" type="password" autocomplete="current-password" required aria-describedby={props.error ? 'signin-error' : undefined} />
+        {props.error && (
+          <p id="signin-error" class="error" role="alert">
+            {props.error}
+          </p>
+        )}
+        <button type="submit">Sign in</button>
+      </form>
+      <p class="muted">The admin key (TRACKER_ADMIN_KEY) or a key made with POST /v1/api-keys. It is checked once and never stored in the browser.</p>
+    </Layout>
+  )
+}
+
+const METRICS: Array<[CompareMetric, string]> = [
+  ['click_rate', 'Click rate'],
+  ['open_rate', 'Open rate'],
+  ['click_to_open_rate', 'Click-to-open rate'],
+]
+
+export function ComparePage(props: {
+  campaigns: Campaign[]
+  selected: string[]
+  metric: CompareMetric
+  traffic: Traffic
+  comparison: Comparison | null
+  error: string | null
+  ctx: PageContext
+}) {
+  const names = new Map(props.campaigns.map((c) => [c.id, c.name]))
+  const c = props.comparison
+  const max = c ? Math.max(0.0001, ...c.rows.map((r) => r.rate.high)) : 1
+  const qs = (t: Traffic) => {
+    const p = new URLSearchParams({ metric: props.metric, traffic: t })
+    for (const id of props.selected) p.append('campaigns', id)
+    return `/dashboard/compare?${p}`
+  }
+  return (
+    <Layout title="Compare campaigns" page={props.ctx}>
+      <h1>Compare campaigns</h1>
+      <form method="get" action="/dashboard/compare" class="compare-form">
+        <input type="hidden" name="traffic" value={props.traffic} />
+        <fieldset>
+          <legend>Campaigns (the first checked is the reference)</legend>
+          <div class="checks">
+            {props.campaigns.map((cm) => (
+              <label>
+                <input type="checkbox" name="campaigns" value={cm.id} checked={props.selected.includes(cm.id)} /> {cm.name}
+              </label>
+            ))}
+          </div>
+        </fieldset>
+        <label>
+          Metric
+          <select name="metric">
+            {METRICS.map(([m, label]) => (
+              <option value={m} selected={m === props.metric}>
+                {label}
+              </option>
+            ))}
+          </select>
+        </label>
+        <button type="submit">Compare</button>
+      </form>
+      {props.error && (
+        <p class="error" role="alert">
+          {props.error}
+        </p>
+      )}
+      {c && (
+        <section aria-labelledby="h-result">
+          <h2 id="h-result">Result</h2>
+          <TrafficToggle current={props.traffic} href={qs} />
+          <p class="verdict" id="compare-verdict">
+            <Verdict comparison={c} />
+          </p>
+          <table id="compare-table">
+            <caption>{`${c.definition}, with 95% intervals`}</caption>
+            <thead>
+              <tr>
+                <th scope="col">Campaign</th>
+                <th scope="col">Sent</th>
+                <th scope="col">Successes / trials</th>
+                <th scope="col">Rate</th>
+                <th scope="col">Difference from the first</th>
+              </tr>
+            </thead>
+            <tbody>
+              {c.rows.map((r) => {
+                const d = c.differences.find((x) => x.key === r.key)
+                return (
+                  <tr data-campaign-id={r.key}>
+                    <th scope="row">{names.get(r.key) ?? r.key}</th>
+                    <td class="num">{fmtInt(r.sent)}</td>
+                    <td class="num">
+                      {fmtInt(r.successes)} / {fmtInt(r.trials)}
+                    </td>
+                    <td>
+                      <IntervalBar {...r.rate} max={max} label={names.get(r.key) ?? r.key} />
+                      <span class="num">{fmtPct(r.rate.value)}</span> <span class="ci">({fmtPct(r.rate.low)}–{fmtPct(r.rate.high)})</span>
+                    </td>
+                    <td class="num">{d ? `${d.absolute.value >= 0 ? '+' : ''}${fmtPct(d.absolute.value, 2)} (${fmtPct(d.absolute.low, 2)} to ${fmtPct(d.absolute.high, 2)})` : 'reference'}</td>
+                  </tr>
+                )
+              })}
+            </tbody>
+          </table>
+        </section>
+      )}
+    </Layout>
+  )
+}
+
+export function RecipientPage(props: { id: string; traffic: Traffic; timeline: TimelinePage | null; ctx: PageContext }) {
+  const t = props.timeline
+  const qs = (traffic: Traffic, cursor?: string) => {
+    const p = new URLSearchParams({ id: props.id, traffic })
+    if (cursor) p.set('cursor', cursor)
+    return `/dashboard/recipients?${p}`
+  }
+  return (
+    <Layout title={props.id ? `Recipient ${props.id}` : 'Recipients'} page={props.ctx}>
+      <h1>Recipient timeline</h1>
+      <form method="get" action="/dashboard/recipients" role="search">
+        <input type="hidden" name="traffic" value={props.traffic} />
+        <label for="recipient-id">Recipient id</label>
+        <input id="recipient-id" name="id" type="search" value={props.id} required maxlength={512} />
+        <button type="submit">Show timeline</button>
+      </form>
+      {t && (
+        <section aria-labelledby="h-timeline">
+          <h2 id="h-timeline">Events of {t.recipientId}, newest first</h2>
+          <TrafficToggle current={props.traffic} href={(x) => qs(x)} />
+          {t.events.length === 0 ? (
+            <p>No events for this recipient.</p>
+          ) : (
+            <table id="timeline-table">
+              <thead>
+                <tr>
+                  <th scope="col">When (UTC)</th>
+                  <th scope="col">Event</th>
+                  <th scope="col">Campaign</th>
+                  <th scope="col">Link</th>
+                  <th scope="col">Traffic</th>
+                  <th scope="col">Client</th>
+                </tr>
+              </thead>
+              <tbody>
+                {t.events.map((e) => (
+                  <tr>
+                    <td>{e.at.slice(0, 19).replace('T', ' ')}</td>
+                    <td>{e.type === 'conversion' && e.amount ? `conversion ${e.amount} ${e.currency ?? ''}` : e.type}</td>
+                    <td>
+                      <a href={`/dashboard/campaigns/${encodeURIComponent(e.campaignId)}`}>{e.campaignId}</a>
+                    </td>
+                    <td class="url">{e.link ? `${e.link.position !== null ? `#${e.link.position} ` : ''}${e.link.label || e.link.url || e.link.id}` : ''}</td>
+                    <td>{e.class === 'human' ? 'person' : `${e.class}${e.reasons.length ? ` (${e.reasons.join(', ')})` : ''}`}</td>
+                    <td>{[e.client.name, e.client.os, e.client.device].filter(Boolean).join(' · ')}</td>
+                  </tr>
+                ))}
+              </tbody>
+            </table>
+          )}
+          {t.next && (
+            <p>
+              <a href={qs(props.traffic, t.next)}>Older events</a>
+            </p>
+          )}
+        </section>
+      )}
+    </Layout>
+  )
+}

@@ -1,0 +1,293 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { ADMIN_KEY, startTestServer, type TestServer } from '../support/server.js'
+import { seed, signIn, XSS_LABEL, XSS_NAME, type Seeded } from './seed.js'
+
+let s: TestServer
+let seeded: Seeded
+let cookie: string
+
+beforeAll(async () => {
+  s = await startTestServer()
+  seeded = await seed(s)
+  cookie = (await signIn(s, ADMIN_KEY)).cookie
+}, 60_000)
+afterAll(async () => {
+  await s.stop()
+})
+
+const get = async (path: string, headers: Record<string, string> = {}) => {
+  const res = await fetch(s.url + path, { redirect: 'manual', headers: { cookie, ...headers } })
+  return { status: res.status, headers: res.headers, text: await res.text() }
+}
+
+const card = (html: string, id: string): string => {
+  const m = new RegExp(`data-metric="${id}"><div class="card-label">[^<]*</div><div class="card-value">([^<]*)</div>`).exec(html)
+  if (!m) throw new Error(`no card ${id}`)
+  return m[1]!
+}
+const fmtInt = (n: number) => n.toLocaleString('en-US')
+const fmtPct = (v: number, d = 1) => `${(v * 100).toFixed(d)}%`
+const unescape = (s: string) => s.replace(/&quot;/g, '"').replace(/&#39;/g, "'").replace(/&lt;/g, '<').replace(/&gt;/g, '>').replace(/&amp;/g, '&')
+
+describe('sign-in', () => {
+  it('sends a visitor without a session to the sign-in form, keeping where they were going', async () => {
+    const res = await fetch(`${s.url}/dashboard/campaigns/spring?traffic=all`, { redirect: 'manual' })
+    expect(res.status).toBe(303)
+    expect(res.headers.get('location')).toBe(`/dashboard/sign-in?next=${encodeURIComponent('/dashboard/campaigns/spring?traffic=all')}`)
+    const form = await fetch(`${s.url}/dashboard/sign-in`)
+    const html = await form.text()
+    expect(html).toMatch(/<label for="key">API key<\/label>/)
+    expect(html).toContain('type="password"')
+  })
+
+  it('refuses a wrong key without setting a cookie', async () => {
+    const r = await signIn(s, 'not-the-key')
+    expect(r.status).toBe(403)
+    expect(r.setCookie).toBe('')
+  })
+
+  it('sets an HttpOnly, SameSite=Strict session cookie scoped to /dashboard that does not hold the key', async () => {
+    const r = await signIn(s, ADMIN_KEY)
+    expect(r.status).toBe(303)
+    expect(r.location).toBe('/dashboard')
+    expect(r.setCookie).toMatch(/HttpOnly/i)
+    expect(r.setCookie).toMatch(/SameSite=Strict/i)
+    expect(r.setCookie).toMatch(/Path=\/dashboard/)
+    expect(r.setCookie).not.toMatch(/Secure/i)
+    expect(r.setCookie).not.toContain(ADMIN_KEY)
+    expect(Buffer.from(r.cookie.split('=')[1]!.split('.')[0]!, 'base64url').toString()).not.toContain(ADMIN_KEY)
+    expect((await get('/dashboard', { cookie: r.cookie })).status).toBe(200)
+  })
+
+  it('marks the cookie Secure behind an https proxy', async () => {
+    const res = await fetch(`${s.url}/dashboard/sign-in`, {
+      method: 'POST',
+      redirect: 'manual',
+      headers: { 'content-type': 'application/x-www-form-urlencoded', 'x-forwarded-proto': 'https' },
+      body: new URLSearchParams({ key: ADMIN_KEY }),
+    })
+    expect(res.headers.get('set-cookie')).toMatch(/;\s*Secure/i)
+  })
+
+  it('accepts a key made through the API', async () => {
+    const k = await s.api('POST', '/v1/api-keys', { name: 'dash' })
+    expect(k.status).toBe(201)
+    const r = await signIn(s, k.body.key)
+    expect(r.status).toBe(303)
+    expect((await get('/dashboard', { cookie: r.cookie })).status).toBe(200)
+  })
+
+  it('refuses a tampered or foreign session cookie', async () => {
+    const [payload, mac] = cookie.split('=')[1]!.split('.')
+    const forged = JSON.parse(Buffer.from(payload!, 'base64url').toString())
+    forged.expires += 1e9
+    const other = Buffer.from(JSON.stringify(forged)).toString('base64url')
+    for (const value of [`${other}.${mac}`, `${payload}.${mac!.slice(0, -2)}AA`, 'garbage']) {
+      const r = await get('/dashboard', { cookie: `sillage_session=${value}` })
+      expect(r.status).toBe(303)
+    }
+  })
+
+  it('refuses a sign-in posted from another site', async () => {
+    const res = await fetch(`${s.url}/dashboard/sign-in`, {
+      method: 'POST',
+      redirect: 'manual',
+      headers: { 'content-type': 'application/x-www-form-urlencoded', origin: 'https://evil.example' },
+      body: new URLSearchParams({ key: ADMIN_KEY }),
+    })
+    expect(res.status).toBe(403)
+    expect(res.headers.get('set-cookie')).toBeNull()
+  })
+
+  it('never redirects off the dashboard after sign-in', async () => {
+    for (const next of ['https://evil.example/', '//evil.example/', '/dashboard\\@evil.example', '/v1/campaigns']) {
+      const res = await fetch(`${s.url}/dashboard/sign-in`, {
+        method: 'POST',
+        redirect: 'manual',
+        headers: { 'content-type': 'application/x-www-form-urlencoded' },
+        body: new URLSearchParams({ key: ADMIN_KEY, next }),
+      })
+      expect(res.headers.get('location')).toBe('/dashboard')
+    }
+  })
+
+  it('signs out only with the form token of the session (CSRF)', async () => {
+    const r = await signIn(s, ADMIN_KEY)
+    const page = await get('/dashboard', { cookie: r.cookie })
+    const token = unescape(/name="_csrf" value="([^"]+)"/.exec(page.text)![1]!)
+    const post = (body: Record<string, string>, headers: Record<string, string> = {}) =>
+      fetch(`${s.url}/dashboard/sign-out`, { method: 'POST', redirect: 'manual', headers: { cookie: r.cookie, 'content-type': 'application/x-www-form-urlencoded', ...headers }, body: new URLSearchParams(body) })
+    expect((await post({})).status).toBe(403)
+    expect((await post({ _csrf: 'x'.repeat(token.length) })).status).toBe(403)
+    // The token of another session does not work either.
+    const otherPage = await get('/dashboard')
+    const otherToken = unescape(/name="_csrf" value="([^"]+)"/.exec(otherPage.text)![1]!)
+    expect(otherToken).not.toBe(token)
+    expect((await post({ _csrf: otherToken })).status).toBe(403)
+    expect((await post({ _csrf: token }, { origin: 'https://evil.example' })).status).toBe(403)
+    const ok = await post({ _csrf: token })
+    expect(ok.status).toBe(303)
+    expect(ok.headers.get('set-cookie')).toMatch(/sillage_session=;.*Max-Age=0/i)
+  })
+})
+
+describe('pages', () => {
+  it('serves every page with a strict CSP and no inline script', async () => {
+    for (const path of ['/dashboard', '/dashboard/campaigns/spring', '/dashboard/compare?campaigns=spring&campaigns=xss', '/dashboard/recipients?id=r01']) {
+      const r = await get(path)
+      expect(r.status, path).toBe(200)
+      const csp = r.headers.get('content-security-policy')!
+      expect(csp).toContain("script-src 'self'")
+      expect(csp).toContain("default-src 'none'")
+      expect(csp).not.toMatch(/script-src[^;]*unsafe/)
+      expect(r.headers.get('cache-control')).toBe('no-store')
+      const scripts = [...r.text.matchAll(/<script\b([^>]*)>/g)].map((m) => m[1]!)
+      expect(scripts.length).toBeGreaterThan(0)
+      for (const attrs of scripts) expect(attrs).toMatch(/\ssrc="\/dashboard\/assets\//)
+      expect(r.text).not.toMatch(/<[a-z][^>]*\son[a-z]+=/i)
+    }
+  })
+
+  it('serves the chart library and its own script with cache headers', async () => {
+    for (const name of ['uPlot.iife.min.js', 'uPlot.min.css', 'dashboard.js', 'dashboard.css']) {
+      const r = await fetch(`${s.url}/dashboard/assets/${name}`)
+      expect(r.status).toBe(200)
+      expect(r.headers.get('cache-control')).toContain('max-age=')
+      expect((await r.text()).length).toBeGreaterThan(100)
+    }
+    expect((await fetch(`${s.url}/dashboard/assets/..%2F..%2Fpackage.json`)).status).toBe(404)
+  })
+
+  it('escapes campaign names, labels, URLs and recipient ids everywhere', async () => {
+    const list = await get('/dashboard')
+    expect(list.text).not.toContain(XSS_NAME)
+    expect(list.text).toContain('&lt;script&gt;alert(1)&lt;/script&gt;')
+    const page = await get('/dashboard/campaigns/xss')
+    expect(page.status).toBe(200)
+    expect(page.text).not.toContain(XSS_NAME)
+    expect(page.text).not.toContain('<img src=x')
+    expect(page.text).not.toContain('<script>alert(3)')
+    expect(page.text).toContain('&lt;script&gt;alert(1)&lt;/script&gt;')
+    const compare = await get('/dashboard/compare?campaigns=spring&campaigns=xss')
+    expect(compare.text).not.toContain(XSS_NAME)
+    const recipient = await get(`/dashboard/recipients?id=${encodeURIComponent('<b>bob</b>')}`)
+    expect(recipient.text).not.toContain('<b>bob</b>')
+    expect(recipient.text).toContain('&lt;b&gt;bob&lt;/b&gt;')
+  })
+
+  it('shows the headline numbers the API gives, for each traffic choice', async () => {
+    for (const traffic of ['human', 'machine', 'all']) {
+      const api = (await s.api('GET', `/v1/campaigns/spring/stats?traffic=${traffic}`)).body
+      const html = (await get(`/dashboard/campaigns/spring?traffic=${traffic}`)).text
+      expect(card(html, 'sent')).toBe(fmtInt(api.sent))
+      expect(card(html, 'unique-openers')).toBe(fmtInt(api.opens.unique))
+      expect(card(html, 'unique-clickers')).toBe(fmtInt(api.clicks.unique))
+      expect(card(html, 'open-rate')).toBe(fmtPct(api.rates.open.value))
+      expect(card(html, 'click-rate')).toBe(fmtPct(api.rates.click.value))
+      expect(card(html, 'unsubscribes')).toBe(fmtInt(api.unsubscribes.unique))
+      expect(card(html, 'machine-opens')).toBe(fmtInt(api.machine.opens.total))
+      expect(card(html, 'scanner-clicks')).toBe(fmtInt(api.machine.clicks.total))
+      expect(html).toMatch(new RegExp(`href="[^"]*traffic=${traffic}[^"]*" aria-current="true"`))
+    }
+    const human = (await s.api('GET', '/v1/campaigns/spring/stats')).body
+    expect(human.sent).toBe(80)
+    expect(human.opens.unique).toBeGreaterThan(40)
+    expect(human.machine.opens.total).toBe(5)
+    expect(human.machine.clicks.total).toBe(1)
+  })
+
+  it('lists campaigns with the rates the API gives', async () => {
+    const api = (await s.api('GET', '/v1/campaigns/spring/stats')).body
+    const html = (await get('/dashboard')).text
+    const row = /<tr data-campaign-id="spring">([\s\S]*?)<\/tr>/.exec(html)![1]!
+    expect(row).toContain(`data-col="sent">${fmtInt(api.sent)}<`)
+    expect(row).toContain(`data-col="open-rate">${fmtPct(api.rates.open.value)}<`)
+    expect(row).toContain(`data-col="click-rate">${fmtPct(api.rates.click.value)}<`)
+  })
+
+  it('tabulates links as the API does, sorted on the server by clicks or unique clickers', async () => {
+    const api = (await s.api('GET', '/v1/campaigns/spring/links/stats')).body.links as Array<{ linkId: string; clicks: number; uniqueClickers: number; position: number }>
+    for (const sort of ['clicks', 'unique', 'position'] as const) {
+      const html = (await get(`/dashboard/campaigns/spring?sort=${sort}`)).text
+      const table = /<table id="links-table">([\s\S]*?)<\/table>/.exec(html)![1]!
+      const rows = [...table.matchAll(/<tr data-link-id="([^"]+)">[\s\S]*?data-col="clicks">([^<]+)<[\s\S]*?data-col="unique">([^<]+)</g)].map((m) => ({ id: m[1]!, clicks: m[2]!, unique: m[3]! }))
+      expect(rows).toHaveLength(api.length)
+      for (const r of rows) {
+        const a = api.find((l) => l.linkId === r.id)!
+        expect(r.clicks).toBe(fmtInt(a.clicks))
+        expect(r.unique).toBe(fmtInt(a.uniqueClickers))
+      }
+      const key = sort === 'clicks' ? 'clicks' : sort === 'unique' ? 'uniqueClickers' : 'position'
+      const values = rows.map((r) => api.find((l) => l.linkId === r.id)![key])
+      expect(values).toEqual([...values].sort((x, y) => (sort === 'position' ? x - y : y - x)))
+      expect(table).toMatch(new RegExp(`aria-sort="(descending|ascending)"><a href="[^"]*sort=${sort}`))
+    }
+  })
+
+  it('draws the click map: the e-mail in a sandboxed frame, destinations, one badge per link with its share', async () => {
+    const html = (await get('/dashboard/campaigns/spring')).text
+    const m = /<iframe class="clickmap"([^>]*)>/.exec(html)!
+    expect(m[1]).toContain('sandbox=""')
+    const srcdoc = unescape(/srcdoc="([^"]*)"/.exec(m[1]!)![1]!)
+    const api = (await s.api('GET', '/v1/campaigns/spring/links/stats')).body.links as Array<{ linkId: string; clicks: number; url: string; position: number }>
+    const total = api.reduce((n, l) => n + l.clicks, 0)
+    const badges = [...srcdoc.matchAll(/<span class="sillage-badge" data-position="(\d+)"[^>]*>([^<]*)<\/span>/g)]
+    expect(badges).toHaveLength(seeded.links.length)
+    for (const [, pos, text] of badges) {
+      const l = api.find((x) => x.position === Number(pos))!
+      const share = l.clicks / total
+      expect(unescape(text!)).toBe(share === 0 ? '0%' : share < 0.1 ? `${(share * 100).toFixed(1)}%` : `${Math.round(share * 100)}%`)
+    }
+    expect(srcdoc).toContain('href="https://shop.example/new"')
+    expect(srcdoc).not.toContain(`${s.url}/c/`)
+    expect(srcdoc).not.toContain(`${s.url}/o/`)
+    // The label with markup stays text inside the e-mail, and the badge comes right after its link.
+    expect(srcdoc).not.toContain('<img src=x')
+    expect(srcdoc).toMatch(/<\/a><span class="sillage-badge" data-position="1"/)
+  })
+
+  it('states the variant verdict from the compare function and shows segments with intervals', async () => {
+    const cmp = (await s.api('GET', '/v1/campaigns/spring/compare?by=variant')).body
+    const html = (await get('/dashboard/campaigns/spring')).text
+    const verdict = unescape(/<p class="verdict" id="variant-verdict"><strong>([^<]*)<\/strong>/.exec(html)![1]!)
+    if (cmp.test.winner) expect(verdict).toMatch(new RegExp(`^${cmp.test.winner} beats (A|B) on click rate, p [=<] `))
+    else expect(verdict).toMatch(/^No significant difference yet/)
+    expect(html).toContain('id="variants-table"')
+    expect(html).toContain('id="segments-table"')
+    expect(html).toMatch(/role="img" aria-label="Click rate of B: [\d.]+% \(95% interval [\d.]+% to [\d.]+%\)"/)
+    expect(html).toContain('id="timing-hour"')
+    expect(html).toContain('id="series-table"')
+  })
+
+  it('exports the audience as the API does, with the session instead of a bearer key', async () => {
+    const link = seeded.links[0]!.id
+    const mine = await get(`/dashboard/campaigns/spring/audience.csv?clicked=${link}&opened=&segment=vip&variant=`)
+    expect(mine.status).toBe(200)
+    expect(mine.headers.get('content-type')).toContain('text/csv')
+    expect(mine.headers.get('content-disposition')).toBe('attachment; filename="spring-audience.csv"')
+    const api = await s.api('GET', `/v1/campaigns/spring/audience?clicked=${link}&segment=vip`, undefined, { accept: 'text/csv' })
+    expect(mine.text).toBe(api.body)
+    expect(mine.text.split('\r\n').length).toBeGreaterThan(3)
+    const bad = await get('/dashboard/campaigns/spring/audience.csv?clicked=nope')
+    expect(bad.status).toBe(400)
+    const anonymous = await fetch(`${s.url}/dashboard/campaigns/spring/audience.csv`, { redirect: 'manual' })
+    expect(anonymous.status).toBe(303)
+  })
+
+  it('compares campaigns side by side with the test result', async () => {
+    const html = (await get('/dashboard/compare?campaigns=spring&campaigns=xss&metric=open_rate')).text
+    const api = (await s.api('GET', '/v1/compare?campaigns=spring,xss&metric=open_rate')).body
+    expect(html).toContain('id="compare-table"')
+    for (const r of api.rows) expect(html).toContain(`${fmtInt(r.successes)} / ${fmtInt(r.trials)}`)
+    expect(html).toMatch(/id="compare-verdict"><strong>(No significant difference yet|Not enough data|.* beats )/)
+    expect((await get('/dashboard/compare?campaigns=spring&campaigns=nope')).status).toBe(400)
+  })
+
+  it('shows a recipient timeline, newest first', async () => {
+    const api = (await s.api('GET', '/v1/recipients/r01/timeline')).body
+    const html = (await get('/dashboard/recipients?id=r01')).text
+    const rows = [...html.matchAll(/<tr><td>([^<]+)<\/td><td>([^<]+)<\/td>/g)].map((m) => m[2])
+    expect(rows).toEqual(api.events.map((e: { type: string }) => e.type))
+    expect(rows.length).toBeGreaterThan(0)
+  })
+})
