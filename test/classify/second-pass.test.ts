@@ -19,9 +19,11 @@ interface Row {
   reasons: string[]
 }
 
+const CHROME = 'Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/124.0.0.0 Safari/537.36'
+
 async function clickAt(at: number, recipient: string, label: string): Promise<void> {
   now = at
-  const r = await fetch(urls.get(`${recipient}/${label}`)!, { redirect: 'manual', headers: { 'user-agent': 'Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/124.0.0.0 Safari/537.36' } })
+  const r = await fetch(urls.get(`${recipient}/${label}`)!, { redirect: 'manual', headers: { 'user-agent': CHROME } })
   expect(r.status).toBe(302)
 }
 
@@ -100,5 +102,26 @@ describe('second pass over stored clicks', () => {
     expect((await rows('slow'))[0]).toMatchObject({ class: 'human', reasons: [] })
     await applyStoredUpdates(s.deps.events, [{ ...stale, was: { class: 'human', reasons: [] } }], { from: T0 - 1000, to: T0 + 60_000 })
     expect((await rows('slow'))[0]).toMatchObject({ class: 'scanner_click', reasons: ['burst'] })
+  })
+})
+
+describe('the second pass job started by the runtime', () => {
+  it('marks a burst by itself, in the process that owns the writer', async () => {
+    const srv = await startTestServer({ env: { CLASSIFY_PASS_INTERVAL_MS: '100', CLASSIFY_PASS_DELAY_MS: '0' } })
+    try {
+      await srv.api('POST', '/v1/campaigns', { name: 'Job', id: 'job' })
+      for (const label of ['a', 'b', 'c']) await srv.api('POST', '/v1/campaigns/job/links', { url: `https://shop.example/${label}`, label })
+      const sends = await srv.api('POST', '/v1/campaigns/job/sends', { sentAt: new Date(Date.now() - 3_600_000).toISOString(), recipients: [{ id: 'scanner' }] })
+      for (const l of sends.body.recipients[0].links as Array<{ url: string }>) await fetch(l.url, { redirect: 'manual', headers: { 'user-agent': CHROME } })
+      await srv.flush()
+      let classes: string[] = []
+      for (let i = 0; i < 50 && !(classes.length === 3 && classes.every((c) => c === 'scanner_click')); i++) {
+        await new Promise((r) => setTimeout(r, 100))
+        classes = (await queryRows<{ class: string }>(srv.deps.events, `SELECT class FROM ${srv.deps.events.db}.events WHERE campaign_id = 'job'`)).map((r) => r.class)
+      }
+      expect(classes).toEqual(['scanner_click', 'scanner_click', 'scanner_click'])
+    } finally {
+      await srv.stop()
+    }
   })
 })
