@@ -85,6 +85,14 @@ describe('POST /v1/admin/reclassify', () => {
     expect(await state()).toEqual(before)
   })
 
+  it('is for the admin key only', async () => {
+    const key = await s.api('POST', '/v1/api-keys', { name: 'dashboard' })
+    expect(key.status).toBe(201)
+    const r = await s.api('POST', '/v1/admin/reclassify', { from: '2026-02-10T00:00:00Z', to: '2026-02-11T00:00:00Z' }, { authorization: `Bearer ${key.body.key}` })
+    expect(r.status).toBe(403)
+    expect(r.body.error.code).toBe('forbidden')
+  })
+
   it('rejects a window that ends before it starts, naming the field', async () => {
     const r = await s.api('POST', '/v1/admin/reclassify', { from: '2026-02-10T00:00:00Z', to: '2026-02-09T00:00:00Z' })
     expect(r.status).toBe(400)
