@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { createSillage } from '../../src/sdk/index.js'
+import { createSillage } from 'sillage/sdk'
 import { links, templates } from '../../src/store/schema.js'
 import { sql } from 'drizzle-orm'
 import { ADMIN_KEY, startTestServer, type TestServer } from '../support/server.js'
@@ -170,6 +170,15 @@ describe('POST /v1/campaigns/:id/templates', () => {
     expect(t.body.html).not.toContain('/o/nopix/')
     const r = await s.api('POST', '/v1/campaigns/nopix/render', { recipients: [{ id: 'x' }] })
     expect(r.body.recipients[0].html).not.toContain('.gif')
+  })
+})
+
+describe('documentation', () => {
+  it('lists the senders endpoints in the OpenAPI document', async () => {
+    const doc = (await (await fetch(`${s.url}/openapi.json`)).json()) as { paths: Record<string, unknown> }
+    for (const path of ['/v1/campaigns/{id}/templates', '/v1/campaigns/{id}/templates/{templateId}', '/v1/campaigns/{id}/render', '/v1/suppressions', '/v1/suppressions/{recipientId}', '/v1/recipients/{id}']) {
+      expect(doc.paths[path], path).toBeDefined()
+    }
   })
 })
 
