@@ -14,6 +14,7 @@ export function Layout(props: { title: string; page: PageContext; children: Chil
         <meta charset="utf-8" />
         <meta name="viewport" content="width=device-width, initial-scale=1" />
         <title>{`${props.title} · sillage`}</title>
+        <link rel="icon" href="data:," />
         <link rel="stylesheet" href="/dashboard/assets/dashboard.css" />
         <link rel="stylesheet" href="/dashboard/assets/uPlot.min.css" />
         <script src="/dashboard/assets/uPlot.iife.min.js" defer></script>

@@ -20,6 +20,11 @@
           { label: 'Opens', stroke: '#1565c0', width: 2, fill: 'rgba(21,101,192,0.08)' },
           { label: 'Clicks', stroke: '#b3261e', width: 2 },
         ],
+        scales: {
+          // One bucket alone still gets a visible span; counts start at zero.
+          x: { time: true, range: function (u, min, max) { return min === max ? [min - 3600, max + 3600] : [min, max] } },
+          y: { range: function (u, min, max) { return [0, max > 0 ? Math.ceil(max * 1.1) : 1] } },
+        },
         axes: [{}, { label: 'Events' }],
       },
       [d.t, d.opens, d.clicks],
