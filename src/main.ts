@@ -1,5 +1,10 @@
-import { ConfigError, parseConfig } from './config.js'
-import { createLogger } from './logger.js'
+import cluster from 'node:cluster'
+import { startPrimary, startWorkerDirWriters } from './cluster/primary.js'
+import { existingWorkerIds } from './cluster/worker-journal.js'
+import { PRIMARY_PORT_ENV, WORKER_ID_ENV } from './cluster/protocol.js'
+import { startWorker } from './cluster/worker.js'
+import { ConfigError, parseConfig, type Config } from './config.js'
+import { createLogger, type Logger } from './logger.js'
 import { startRuntime } from './runtime.js'
 import { createServer } from './server.js'
 
@@ -14,36 +19,82 @@ async function main() {
     }
     throw err
   }
-  const log = createLogger(config.logLevel)
+  const baseLog = createLogger(config.logLevel)
+  // Optional: a token only for /metrics, so a scraper does not hold the admin key.
+  const metricsToken = process.env.METRICS_TOKEN || undefined
+  if (cluster.isWorker) {
+    const id = Number(process.env[WORKER_ID_ENV])
+    const log = withFields(baseLog, { worker: id })
+    return startWorker(config, log, id, Number(process.env[PRIMARY_PORT_ENV]))
+  }
+  if (config.workers > 1) {
+    const primary = await startPrimary(config, baseLog, metricsToken)
+    onSignals(baseLog, async () => primary.stop())
+    return
+  }
+  await single(config, baseLog, metricsToken)
+}
+
+/** WORKERS=1: one process serves everything and owns the stores. */
+async function single(config: Config, log: Logger, metricsToken: string | undefined) {
   const runtime = await startRuntime({ config, log })
-  const { server } = createServer(runtime)
+  // Journals left by an earlier run in cluster mode are drained too: nothing is orphaned.
+  const leftovers = await startWorkerDirWriters(runtime, existingWorkerIds(config.journalDir))
+  const { server } = createServer(runtime, {
+    metricsToken,
+    metrics: (own) => ({ ...own, writers: [...own.writers, ...[...leftovers.values()].map((w) => w.writer.stats)] }),
+  })
   server.listen(config.port, config.host, () => {
     const addr = server.address()
     const port = typeof addr === 'object' && addr ? addr.port : config.port
     log.info('listening', {
       url: `http://${config.host === '0.0.0.0' ? 'localhost' : config.host}:${port}`,
+      workers: 1,
       clickhouse: runtime.events.embedded ? `embedded (chDB) at ${config.clickhouse.path}` : config.clickhouse.url,
       metadata: runtime.meta.kind === 'pglite' ? `PGlite at ${config.metaPath}` : 'PostgreSQL',
       adminKey: config.adminKey ? 'set' : 'not set (TRACKER_ADMIN_KEY): the API refuses every request',
     })
   })
+  onSignals(log, async () => {
+    // Stop accepting, let in-flight requests finish, then flush the journal into ClickHouse.
+    await new Promise<void>((resolve) => {
+      server.close(() => resolve())
+      server.closeIdleConnections()
+      setTimeout(() => server.closeAllConnections(), 5_000).unref()
+    })
+    for (const { writer } of leftovers.values()) await writer.stop()
+    await runtime.stop()
+  })
+}
 
+function onSignals(log: Logger, stop: () => Promise<void>) {
   let stopping = false
   const shutdown = (signal: string) => {
     if (stopping) return
     stopping = true
     log.info('shutting_down', { signal })
-    // Stop accepting, let in-flight requests finish, then flush the journal into ClickHouse.
-    server.close(async () => {
-      await runtime.stop()
-      log.info('stopped')
-      process.exit(0)
-    })
-    server.closeIdleConnections()
-    setTimeout(() => server.closeAllConnections(), 5_000).unref()
+    stop().then(
+      () => {
+        log.info('stopped')
+        process.exit(0)
+      },
+      (err) => {
+        log.error('shutdown_failed', { message: (err as Error).message })
+        process.exit(1)
+      },
+    )
   }
   process.on('SIGTERM', () => shutdown('SIGTERM'))
   process.on('SIGINT', () => shutdown('SIGINT'))
+}
+
+function withFields(log: Logger, fields: Record<string, unknown>): Logger {
+  return {
+    debug: (m, f) => log.debug(m, { ...fields, ...f }),
+    info: (m, f) => log.info(m, { ...fields, ...f }),
+    warn: (m, f) => log.warn(m, { ...fields, ...f }),
+    error: (m, f) => log.error(m, { ...fields, ...f }),
+  }
 }
 
 main().catch((err) => {

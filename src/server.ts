@@ -1,7 +1,9 @@
-import { createServer as createHttpServer, type Server } from 'node:http'
+import { createServer as createHttpServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http'
 import { getRequestListener } from '@hono/node-server'
 import type { AppDeps } from './api/context.js'
 import { createApp } from './app.js'
+import { renderMetrics, StatusCounter, type MetricsSnapshot } from './observability/metrics.js'
+import type { Edge } from './tracking/edge.js'
 
 /** Bounds on what a client may send or how slowly, so no client can hold the edge. */
 export const SERVER_LIMITS = {
@@ -11,18 +13,54 @@ export const SERVER_LIMITS = {
   keepAliveTimeout: 5_000,
 }
 
-/**
- * One node:http server: the edge answers /c and /o itself (Hono halves the throughput of
- * those two hot paths); every other request goes to the Hono app.
- */
-export function createServer(deps: AppDeps): { server: Server; app: ReturnType<typeof createApp> } {
-  const app = createApp(deps)
-  const listener = getRequestListener(app.fetch)
+type Handler = (req: IncomingMessage, res: ServerResponse) => void
+
+/** A node:http server where the edge answers /c and /o and `rest` everything else, within SERVER_LIMITS. */
+export function createEdgeServer(edge: Edge, rest: Handler): Server {
   const server = createHttpServer({ maxHeaderSize: SERVER_LIMITS.maxHeaderSize }, (req, res) => {
-    if (!deps.edge.handle(req, res)) void listener(req, res)
+    if (!edge.handle(req, res)) rest(req, res)
   })
   server.headersTimeout = SERVER_LIMITS.headersTimeout
   server.requestTimeout = SERVER_LIMITS.requestTimeout
   server.keepAliveTimeout = SERVER_LIMITS.keepAliveTimeout
-  return { server, app }
+  return server
+}
+
+export interface ServerOptions {
+  /** Bearer token that /metrics asks for; without it, the admin key. */
+  metricsToken?: string
+  /** Adds what other processes report (a cluster's primary adds its workers and their writers). */
+  metrics?: (own: MetricsSnapshot) => MetricsSnapshot
+}
+
+/**
+ * One node:http server: the edge answers /c and /o itself (Hono halves the throughput of
+ * those two hot paths), /metrics is rendered here, and every other request goes to the Hono app.
+ */
+export function createServer(deps: AppDeps, opts: ServerOptions = {}): { server: Server; app: ReturnType<typeof createApp>; apiStatus: StatusCounter } {
+  const app = createApp(deps)
+  const listener = getRequestListener(app.fetch)
+  const apiStatus = new StatusCounter()
+  const snapshot = (): MetricsSnapshot => {
+    const own: MetricsSnapshot = { edge: [deps.edge.stats], api: apiStatus.counts, journal: deps.journal.stats, writers: deps.writer ? [deps.writer.stats] : [], workers: 1 }
+    return opts.metrics ? opts.metrics(own) : own
+  }
+  const server = createEdgeServer(deps.edge, (req, res) => {
+    if (req.url === '/metrics' || req.url?.startsWith('/metrics?')) return metricsEndpoint(req, res, opts.metricsToken ?? deps.config.adminKey, snapshot)
+    res.once('finish', () => apiStatus.add(res.statusCode))
+    void listener(req, res)
+  })
+  return { server, app, apiStatus }
+}
+
+function metricsEndpoint(req: IncomingMessage, res: ServerResponse, token: string | undefined, snapshot: () => MetricsSnapshot): void {
+  // Counters say how much traffic a sender has: not public. Without any token configured, nobody may read them.
+  if (!token || req.headers.authorization !== `Bearer ${token}`) {
+    res.writeHead(401, { 'Content-Type': 'text/plain; charset=utf-8', 'WWW-Authenticate': 'Bearer' })
+    res.end('unauthorized: /metrics wants "Authorization: Bearer <METRICS_TOKEN or TRACKER_ADMIN_KEY>"\n')
+    return
+  }
+  const body = renderMetrics(snapshot())
+  res.writeHead(200, { 'Content-Type': 'text/plain; version=0.0.4; charset=utf-8', 'Cache-Control': 'no-store' })
+  res.end(body)
 }

@@ -11,6 +11,8 @@ export interface JournalOptions {
   /** Unconsumed bytes above which new events are refused (counted as lost) instead of filling the disk. */
   maxBytes: number
   log: Logger
+  /** The write(2) used for appends; tests pass one that fails (a full disk) to check what the edge does then. */
+  write?: (fd: number, buf: Buffer, offset: number, length: number) => number
 }
 
 export interface JournalStats {
@@ -19,6 +21,21 @@ export interface JournalStats {
   writeErrors: number
   lastError: string | null
   bytesPending: number
+}
+
+/** What the writer needs of a journal directory: this process's Journal, or a worker's directory read by the primary. */
+export interface JournalSource {
+  readonly dir: string
+  /** The segment still being appended to: never deleted, and its tail may be a line in progress. */
+  readonly activeSegment: number
+  onLines(listener: (lines: number) => void): void
+  setPendingBytes(bytes: number): void
+}
+
+/** A worker's journal state, as reported to the primary (cluster mode). */
+export interface PeerJournalState {
+  stats: JournalStats
+  lastLossAt: number
 }
 
 const SEGMENT_RE = /^(\d{16})\.log$/
@@ -46,7 +63,7 @@ export function listSegments(dir: string): number[] {
  * responses) run: an acknowledged event is in the kernel's page cache, so it survives a
  * crash of the process; fsync every `fsyncIntervalMs` bounds what a power loss can take.
  */
-export class Journal {
+export class Journal implements JournalSource {
   readonly dir: string
   private fd = -1
   private seq = 0
@@ -57,14 +74,17 @@ export class Journal {
   private dirty = false
   private fsyncTimer: NodeJS.Timeout | undefined
   private readonly segmentBytes: number
+  private readonly write: (fd: number, buf: Buffer, offset: number, length: number) => number
   /** Bytes written but not yet consumed by the writer (kept current by the writer). */
   private consumedBytesBehind = 0
   private listeners: Array<(lines: number) => void> = []
-  readonly stats: JournalStats = { appended: 0, lost: 0, writeErrors: 0, lastError: null, bytesPending: 0 }
+  private readonly own: JournalStats = { appended: 0, lost: 0, writeErrors: 0, lastError: null, bytesPending: 0 }
+  private readonly peers = new Map<string, PeerJournalState>()
 
   constructor(private readonly opts: JournalOptions) {
     this.dir = opts.dir
     this.segmentBytes = opts.segmentBytes ?? 64 << 20
+    this.write = opts.write ?? ((fd, buf, off, len) => writeSync(fd, buf, off, len))
     mkdirSync(this.dir, { recursive: true })
     const existing = listSegments(this.dir)
     // Never append after a possibly torn tail: every start opens a fresh segment.
@@ -74,6 +94,30 @@ export class Journal {
       this.fsyncTimer = setInterval(() => this.sync(), opts.fsyncIntervalMs)
       this.fsyncTimer.unref()
     }
+  }
+
+  /** This journal's counters, plus those of the workers' journals when this is a cluster's primary. */
+  get stats(): JournalStats {
+    if (this.peers.size === 0) return this.own
+    const t: JournalStats = { ...this.own }
+    for (const p of this.peers.values()) {
+      t.appended += p.stats.appended
+      t.lost += p.stats.lost
+      t.writeErrors += p.stats.writeErrors
+      t.bytesPending += p.stats.bytesPending
+      if (p.lastLossAt > this.lastLossAt) t.lastError = p.stats.lastError
+    }
+    return t
+  }
+
+  /** This process's own state, for reporting to a cluster's primary. */
+  get ownState(): PeerJournalState {
+    return { stats: { ...this.own }, lastLossAt: this.lastLossAt }
+  }
+
+  /** Cluster mode: the primary keeps every worker's last reported state, so /readyz and /metrics see them. */
+  reportPeer(id: string, state: PeerJournalState): void {
+    this.peers.set(id, state)
   }
 
   get activeSegment(): number {
@@ -97,7 +141,7 @@ export class Journal {
   /** Called by the writer: how many bytes of the journal are not yet in ClickHouse. */
   setPendingBytes(bytes: number): void {
     this.consumedBytesBehind = bytes
-    this.stats.bytesPending = bytes
+    this.own.bytesPending = bytes
   }
 
   onLines(listener: (lines: number) => void): void {
@@ -119,16 +163,16 @@ export class Journal {
       try {
         if (this.size > 0 && this.size + buf.length > this.segmentBytes) this.rotate()
         let off = 0
-        while (off < buf.length) off += writeSync(this.fd, buf, off, buf.length - off)
+        while (off < buf.length) off += this.write(this.fd, buf, off, buf.length - off)
         this.size += buf.length
         this.consumedBytesBehind += buf.length
-        this.stats.bytesPending = this.consumedBytesBehind
-        this.stats.appended += lines.length
+        this.own.bytesPending = this.consumedBytesBehind
+        this.own.appended += lines.length
         this.dirty = true
         if (this.opts.fsyncIntervalMs === 0) this.sync()
         for (const l of this.listeners) l(lines.length)
       } catch (err) {
-        this.stats.writeErrors++
+        this.own.writeErrors++
         this.lose(lines.length, `journal write failed: ${(err as Error).message}`)
         // A failed write may have left a partial line: continue in a fresh segment.
         try {
@@ -145,14 +189,17 @@ export class Journal {
 
   private lose(count: number, message: string): void {
     this.lastLossAt = Date.now()
-    this.stats.lost += count
-    if (this.stats.lastError !== message) this.opts.log.error('journal_loss', { message, lost: count })
-    this.stats.lastError = message
+    this.own.lost += count
+    if (this.own.lastError !== message) this.opts.log.error('journal_loss', { message, lost: count })
+    this.own.lastError = message
   }
 
   /** True when events were lost (write failure or full journal) in the last minute. */
   get degraded(): boolean {
-    return this.lastLossAt > 0 && Date.now() - this.lastLossAt < 60_000
+    const now = Date.now()
+    if (this.lastLossAt > 0 && now - this.lastLossAt < 60_000) return true
+    for (const p of this.peers.values()) if (p.lastLossAt > 0 && now - p.lastLossAt < 60_000) return true
+    return false
   }
 
   private openSegment(seq: number): void {

@@ -4,10 +4,10 @@ import type { EventStore } from '../store/clickhouse.js'
 import type { Logger } from '../logger.js'
 import { decodeEvent, type TrackedEvent } from './event.js'
 import { toEventRow } from './row.js'
-import { listSegments, segmentName, type Journal } from './journal.js'
+import { listSegments, segmentName, type JournalSource } from './journal.js'
 
 export interface WriterOptions {
-  journal: Journal
+  journal: JournalSource
   store: EventStore
   batchSize: number
   flushIntervalMs: number
@@ -35,6 +35,8 @@ export interface WriterStats {
   lastInsertMs: number
   lastError: string | null
   lastBatchSize: number
+  /** Sum of insert durations, in ms: with `batches`, the mean insert latency. */
+  insertMsSum: number
 }
 
 const MAX_BACKOFF_MS = 30_000
@@ -56,6 +58,7 @@ export class EventWriter {
   private backoffMs = 0
   private retryAt = 0
   private linesSinceDrain = 0
+  private pendingBytes = 0
   readonly stats: WriterStats = {
     inserted: 0,
     batches: 0,
@@ -65,6 +68,7 @@ export class EventWriter {
     lastInsertMs: 0,
     lastError: null,
     lastBatchSize: 0,
+    insertMsSum: 0,
   }
   private readonly cpFile: string
   private readonly toRow: (e: TrackedEvent) => Record<string, unknown>
@@ -125,8 +129,13 @@ export class EventWriter {
     }
   }
 
+  /** Journal bytes not yet in ClickHouse, as of the last batch. */
   get lagBytes(): number {
-    return this.opts.journal.stats.bytesPending
+    return this.pendingBytes
+  }
+
+  get dir(): string {
+    return this.opts.journal.dir
   }
 
   private async drain(): Promise<void> {
@@ -232,6 +241,7 @@ export class EventWriter {
         clickhouse_settings: { insert_deduplication_token: `journal:${this.opts.journal.dir}:${segment}:${start}-${end}`, async_insert: 0 },
       })
       this.stats.lastInsertMs = performance.now() - t0
+      this.stats.insertMsSum += this.stats.lastInsertMs
       this.stats.inserted += rows.length
       this.stats.batches++
       this.stats.lastBatchSize = rows.length
@@ -255,6 +265,7 @@ export class EventWriter {
       const size = await stat(join(this.opts.journal.dir, segmentName(seg))).then((s) => s.size, () => 0)
       bytes += seg === this.cp.segment ? Math.max(0, size - this.cp.offset) : size
     }
+    this.pendingBytes = bytes
     this.opts.journal.setPendingBytes(bytes)
   }
 }

@@ -10,30 +10,35 @@ import type { TokenCodec } from './token.js'
 /** The 43-byte transparent 1×1 GIF. */
 export const GIF = Buffer.from('R0lGODlhAQABAIAAAP///wAAACH5BAEAAAAALAAAAAABAAEAAAICRAEAOw==', 'base64')
 
-const GIF_HEADERS = {
-  'Content-Type': 'image/gif',
-  'Content-Length': String(GIF.length),
-  'Cache-Control': 'no-store, no-cache, must-revalidate, max-age=0',
-  Pragma: 'no-cache',
-  Expires: '0',
-}
+// Flat [name, value, …] arrays: writeHead takes them as they are, without walking an object.
+const GIF_HEADERS = [
+  'Content-Type', 'image/gif',
+  'Content-Length', String(GIF.length),
+  'Cache-Control', 'no-store, no-cache, must-revalidate, max-age=0',
+  'Pragma', 'no-cache',
+  'Expires', '0',
+]
 
 const NOT_FOUND_BODY = Buffer.from(
   '<!doctype html><html lang="en"><head><meta charset="utf-8"><title>Link not found</title></head>' +
     '<body><h1>Link not found</h1><p>This link is unknown or no longer tracked.</p></body></html>',
 )
-const NOT_FOUND_HEADERS = {
-  'Content-Type': 'text/html; charset=utf-8',
-  'Content-Length': String(NOT_FOUND_BODY.length),
-  'Cache-Control': 'no-store',
-}
+const NOT_FOUND_HEADERS = [
+  'Content-Type', 'text/html; charset=utf-8',
+  'Content-Length', String(NOT_FOUND_BODY.length),
+  'Cache-Control', 'no-store',
+]
 
 const MAX_ID_LENGTH = 128
 const MAX_TOKEN_LENGTH = 512
+/** Verified tokens kept: a reader's opens and clicks (and the scanners before them) reuse one token. */
+const TOKEN_CACHE_SIZE = 50_000
+/** Anonymised addresses kept: one per client address seen lately. */
+const IP_CACHE_SIZE = 10_000
 
 export interface EdgeOptions {
   journal: Journal
-  links: LinkCache
+  links: LinkSource
   tokens: TokenCodec
   trustProxy: boolean
   ipV4Prefix: number
@@ -49,7 +54,14 @@ export interface EdgeStats {
   unknownLinks: number
   unknownCampaigns: number
   invalidTokens: number
+  /** Responses by route and status, counted as plain integers on the hot path. */
+  click302: number
+  click404: number
+  open200: number
 }
+
+/** What the edge needs of the link cache (a worker's cache is filled by its primary). */
+export type LinkSource = Pick<LinkCache, 'link' | 'campaign' | 'lookupLink' | 'lookupCampaign'>
 
 /**
  * The two hot paths, answered on plain node:http before Hono sees the request:
@@ -63,7 +75,29 @@ export function createEdge(opts: EdgeOptions) {
   const location = opts.location ?? ((l: CachedLink) => l.url)
   const idPrefix = nanoid(8) + '-'
   let seq = 0
-  const stats: EdgeStats = { clicks: 0, opens: 0, unknownLinks: 0, unknownCampaigns: 0, invalidTokens: 0 }
+  const stats: EdgeStats = { clicks: 0, opens: 0, unknownLinks: 0, unknownCampaigns: 0, invalidTokens: 0, click302: 0, click404: 0, open200: 0 }
+  const verified = new BoundedMap<string>(TOKEN_CACHE_SIZE)
+  const anonymised = new BoundedMap<string>(IP_CACHE_SIZE)
+
+  /** HMAC check, cached per (campaign, token) once valid: forged tokens never enter the cache. */
+  function verify(campaignId: string, token: string): string | null {
+    if (token.length > MAX_TOKEN_LENGTH) return null
+    const key = campaignId + '/' + token
+    const hit = verified.get(key)
+    if (hit !== undefined) return hit
+    const recipientId = opts.tokens.verify(campaignId, token)
+    if (recipientId !== null) verified.set(key, recipientId)
+    return recipientId
+  }
+
+  function anonymise(ip: string): string {
+    let a = anonymised.get(ip)
+    if (a === undefined) {
+      a = anonymizeIp(ip, opts.ipV4Prefix, opts.ipV6Prefix)
+      anonymised.set(ip, a)
+    }
+    return a
+  }
 
   function event(type: EventType, req: IncomingMessage, campaignId: string, linkId: string, recipientId: string | null): TrackedEvent {
     const h = req.headers
@@ -83,7 +117,7 @@ export function createEdge(opts: EdgeOptions) {
       recipientId: recipientId ?? '',
       tokenValid: recipientId !== null,
       method,
-      ip: anonymizeIp(rawIp, opts.ipV4Prefix, opts.ipV6Prefix),
+      ip: anonymise(rawIp),
       userAgent,
       referer,
       prefetch,
@@ -100,22 +134,18 @@ export function createEdge(opts: EdgeOptions) {
 
   function redirect(req: IncomingMessage, res: ServerResponse, link: CachedLink, token: string): void {
     stats.clicks++
-    const recipientId = token.length <= MAX_TOKEN_LENGTH ? opts.tokens.verify(link.campaignId, token) : null
-    const e = event('click', req, link.campaignId, link.id, recipientId)
+    const e = event('click', req, link.campaignId, link.id, verify(link.campaignId, token))
     const target = location(link, e)
     opts.journal.append(encodeEvent(e), () => {
-      res.writeHead(302, {
-        Location: target,
-        'Cache-Control': 'no-store',
-        'Referrer-Policy': 'no-referrer',
-        'Content-Length': '0',
-      })
+      stats.click302++
+      res.writeHead(302, ['Location', target, 'Cache-Control', 'no-store', 'Referrer-Policy', 'no-referrer', 'Content-Length', '0'])
       res.end()
     })
   }
 
   function notFound(res: ServerResponse, isHead: boolean): void {
     stats.unknownLinks++
+    stats.click404++
     res.writeHead(404, NOT_FOUND_HEADERS)
     res.end(isHead ? undefined : NOT_FOUND_BODY)
   }
@@ -142,13 +172,13 @@ export function createEdge(opts: EdgeOptions) {
     if (token.endsWith('.gif')) token = token.slice(0, -4)
     const isHead = req.method === 'HEAD'
     const send = () => {
+      stats.open200++
       res.writeHead(200, GIF_HEADERS)
       res.end(isHead ? undefined : GIF)
     }
     const record = () => {
       stats.opens++
-      const recipientId = token.length <= MAX_TOKEN_LENGTH ? opts.tokens.verify(campaignId, token) : null
-      opts.journal.append(encodeEvent(event('open', req, campaignId, '', recipientId)), send)
+      opts.journal.append(encodeEvent(event('open', req, campaignId, '', verify(campaignId, token))), send)
     }
     if (!campaignId || campaignId.length > MAX_ID_LENGTH) return send()
     if (opts.links.campaign(campaignId)) return record()
@@ -181,6 +211,22 @@ export function createEdge(opts: EdgeOptions) {
 }
 
 export type Edge = ReturnType<typeof createEdge>
+
+/**
+ * A bounded map that forgets its oldest entries when full. Insertion order only (no
+ * reordering on hits): cheaper than an LRU, and good enough for caches of pure functions.
+ */
+class BoundedMap<V> {
+  private readonly map = new Map<string, V>()
+  constructor(private readonly capacity: number) {}
+  get(key: string): V | undefined {
+    return this.map.get(key)
+  }
+  set(key: string, value: V): void {
+    if (this.map.size >= this.capacity) this.map.delete(this.map.keys().next().value as string)
+    this.map.set(key, value)
+  }
+}
 
 function decodeSegment(s: string): string {
   if (!s.includes('%')) return s

@@ -1,0 +1,97 @@
+import { Agent, request } from 'node:http'
+import type { IncomingMessage, ServerResponse } from 'node:http'
+import type { Config } from '../config.js'
+import { Journal } from '../events/journal.js'
+import type { Logger } from '../logger.js'
+import { createEdgeServer } from '../server.js'
+import { createEdge } from '../tracking/edge.js'
+import { clientIp } from '../tracking/ip.js'
+import { redirectLocation } from '../tracking/redirect-location.js'
+import { loadOrCreateSecret, TokenCodec } from '../tracking/token.js'
+import { workerJournalDir, type PrimaryMessage, type WorkerMessage } from './protocol.js'
+import { RemoteLinkCache, type LinkDelta } from './remote-links.js'
+
+const STATS_INTERVAL_MS = 250
+const LINK_REQUEST_TIMEOUT_MS = 5_000
+
+/**
+ * A cluster worker: answers /c and /o with its own edge and journal (DATA_DIR/journal/w<id>),
+ * and forwards every other request to the primary, which owns the stores.
+ */
+export async function startWorker(config: Config, log: Logger, id: number, primaryPort: number): Promise<void> {
+  const send = (m: WorkerMessage) => process.send?.(m)
+  let nextReq = 0
+  const waiting = new Map<number, (d: LinkDelta) => void>()
+  const journal = new Journal({ dir: workerJournalDir(config.journalDir, id), fsyncIntervalMs: config.fsyncIntervalMs, maxBytes: config.journalMaxBytes, log })
+  process.on('message', (m: PrimaryMessage) => {
+    if (m.t === 'links') {
+      waiting.get(m.req)?.(m)
+      waiting.delete(m.req)
+    } else if (m.t === 'pending') journal.setPendingBytes(m.bytes)
+  })
+  const links = new RemoteLinkCache(
+    (since) =>
+      new Promise<LinkDelta>((resolve, reject) => {
+        const req = nextReq++
+        const t = setTimeout(() => {
+          waiting.delete(req)
+          reject(new Error('the primary did not answer a link request'))
+        }, LINK_REQUEST_TIMEOUT_MS)
+        waiting.set(req, (d) => {
+          clearTimeout(t)
+          resolve(d)
+        })
+        send({ t: 'links', req, since })
+      }),
+  )
+  await links.load()
+  const tokens = new TokenCodec([loadOrCreateSecret(config.dataDir, config.trackerSecret), ...config.trackerOldSecrets])
+  const edge = createEdge({
+    journal,
+    links,
+    tokens,
+    trustProxy: config.trustProxy,
+    ipV4Prefix: config.ipV4Prefix,
+    ipV6Prefix: config.ipV6Prefix,
+    location: redirectLocation(links),
+  })
+  const report = setInterval(() => send({ t: 'stats', edge: edge.stats, journal: journal.ownState, activeSegment: journal.activeSegment }), STATS_INTERVAL_MS)
+  report.unref()
+
+  const agent = new Agent({ keepAlive: true, maxSockets: 64 })
+  const forward = (req: IncomingMessage, res: ServerResponse) => {
+    // The primary trusts X-Forwarded-For from its workers only: set it to the address this worker vouches for.
+    const headers = { ...req.headers, 'x-forwarded-for': clientIp(req, config.trustProxy) }
+    const up = request({ host: '127.0.0.1', port: primaryPort, method: req.method, path: req.url, headers, agent }, (upRes) => {
+      res.writeHead(upRes.statusCode ?? 502, upRes.rawHeaders)
+      upRes.pipe(res)
+    })
+    up.on('error', (err) => {
+      log.warn('forward_failed', { message: err.message })
+      if (!res.headersSent) {
+        res.writeHead(502, { 'Content-Type': 'application/json' })
+        res.end(JSON.stringify({ error: { code: 'unavailable', message: 'the API process is not answering' } }))
+      } else res.destroy()
+    })
+    req.pipe(up)
+  }
+  const server = createEdgeServer(edge, forward)
+  server.listen(config.port, config.host)
+
+  let stopping = false
+  const stop = () => {
+    if (stopping) return
+    stopping = true
+    // Stop accepting, answer what is in flight, then write and fsync what the journal holds.
+    server.close(() => {
+      journal.close()
+      send({ t: 'stats', edge: edge.stats, journal: journal.ownState, activeSegment: journal.activeSegment })
+      process.exit(0)
+    })
+    server.closeIdleConnections()
+    setTimeout(() => server.closeAllConnections(), 5_000).unref()
+  }
+  process.on('SIGTERM', stop)
+  process.on('SIGINT', stop)
+  process.on('disconnect', stop)
+}
