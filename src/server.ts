@@ -11,18 +11,22 @@ export const SERVER_LIMITS = {
   headersTimeout: 10_000,
   requestTimeout: 30_000,
   keepAliveTimeout: 5_000,
+  /** How often the timeouts above are enforced (Node's default, 30 s, would let a slow client stay 40 s). */
+  connectionsCheckingInterval: 1_000,
 }
+
+export type ServerLimits = typeof SERVER_LIMITS
 
 type Handler = (req: IncomingMessage, res: ServerResponse) => void
 
 /** A node:http server where the edge answers /c and /o and `rest` everything else, within SERVER_LIMITS. */
-export function createEdgeServer(edge: Edge, rest: Handler): Server {
-  const server = createHttpServer({ maxHeaderSize: SERVER_LIMITS.maxHeaderSize }, (req, res) => {
+export function createEdgeServer(edge: Edge, rest: Handler, limits: ServerLimits = SERVER_LIMITS): Server {
+  const server = createHttpServer({ maxHeaderSize: limits.maxHeaderSize, connectionsCheckingInterval: limits.connectionsCheckingInterval }, (req, res) => {
     if (!edge.handle(req, res)) rest(req, res)
   })
-  server.headersTimeout = SERVER_LIMITS.headersTimeout
-  server.requestTimeout = SERVER_LIMITS.requestTimeout
-  server.keepAliveTimeout = SERVER_LIMITS.keepAliveTimeout
+  server.headersTimeout = limits.headersTimeout
+  server.requestTimeout = limits.requestTimeout
+  server.keepAliveTimeout = limits.keepAliveTimeout
   return server
 }
 
@@ -31,6 +35,8 @@ export interface ServerOptions {
   metricsToken?: string
   /** Adds what other processes report (a cluster's primary adds its workers and their writers). */
   metrics?: (own: MetricsSnapshot) => MetricsSnapshot
+  /** Tests shorten the timeouts. */
+  limits?: ServerLimits
 }
 
 /**
@@ -49,7 +55,7 @@ export function createServer(deps: AppDeps, opts: ServerOptions = {}): { server:
     if (req.url === '/metrics' || req.url?.startsWith('/metrics?')) return metricsEndpoint(req, res, opts.metricsToken ?? deps.config.adminKey, snapshot)
     res.once('finish', () => apiStatus.add(res.statusCode))
     void listener(req, res)
-  })
+  }, opts.limits)
   return { server, app, apiStatus }
 }
 
