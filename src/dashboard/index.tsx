@@ -21,7 +21,7 @@ import { eq } from 'drizzle-orm'
 import type { PageContext } from './layout.js'
 import { CampaignPage, loadCampaign, type LinkSort } from './pages/campaign.js'
 import { CampaignsPage, loadCampaigns } from './pages/campaigns.js'
-import { ComparePage, RecipientPage, SignInPage } from './pages/other.js'
+import { ComparePage, NotFoundPage, RecipientPage, SignInPage } from './pages/other.js'
 import { clearSessionCookie, fingerprintOf, sameOrigin, sessionCookie, Sessions, setSessionCookie, type Session } from './session.js'
 
 /**
@@ -147,8 +147,13 @@ export function registerDashboard(app: OpenAPIHono<AppEnv>): void {
   dash.get('/dashboard/campaigns/:id', async (c) => {
     const tzq = c.req.query('tz') ?? 'UTC'
     const tz = isTimeZone(tzq) ? tzq : 'UTC'
-    const view = await loadCampaign(c.get('deps'), c.req.param('id'), parseTraffic(c.req.query('traffic')), tz, parseSort(c.req.query('sort')))
-    return page(c, <CampaignPage view={view} page={c.get('page')} />)
+    try {
+      const view = await loadCampaign(c.get('deps'), c.req.param('id'), parseTraffic(c.req.query('traffic')), tz, parseSort(c.req.query('sort')))
+      return page(c, <CampaignPage view={view} page={c.get('page')} />)
+    } catch (err) {
+      if (!(err instanceof ApiError) || err.code !== 'not_found') throw err
+      return page(c, <NotFoundPage message={err.message} ctx={c.get('page')} />, 404)
+    }
   })
 
   dash.get('/dashboard/campaigns/:id/audience.csv', async (c) => {

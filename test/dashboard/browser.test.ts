@@ -55,7 +55,7 @@ describe.skipIf(!available && !required)('dashboard in a real browser', () => {
     const session = cookies.find((c) => c.name === 'sillage_session')!
     expect(session.httpOnly).toBe(true)
     expect(session.sameSite).toBe('Strict')
-    expect(await page.evaluate(() => document.cookie)).toBe('')
+    expect(await page.evaluate('document.cookie')).toBe('')
     await page.goto(`${s.url}/dashboard`)
     await expect.poll(() => page.locator('tr[data-campaign-id="xss"] th a').textContent()).toBe('<script>alert(1)</script>')
     await page.screenshot({ path: `${SHOTS}/campaigns.png`, fullPage: true })
@@ -139,7 +139,7 @@ describe.skipIf(!available && !required)('dashboard in a real browser', () => {
   it('is usable at phone width', async () => {
     await page.setViewportSize({ width: 390, height: 844 })
     await page.goto(`${s.url}/dashboard/campaigns/${seeded.campaignId}`)
-    const overflow = await page.evaluate(() => document.documentElement.scrollWidth - document.documentElement.clientWidth)
+    const overflow = await page.evaluate<number>('document.documentElement.scrollWidth - document.documentElement.clientWidth')
     expect(overflow).toBeLessThanOrEqual(0)
     await page.screenshot({ path: `${SHOTS}/campaign-phone.png`, fullPage: true })
   })

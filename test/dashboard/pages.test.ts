@@ -205,6 +205,13 @@ describe('pages', () => {
     expect(human.machine.clicks.total).toBe(1)
   })
 
+  it('answers an unknown campaign with a page, escaped', async () => {
+    const r = await get(`/dashboard/campaigns/${encodeURIComponent('<i>nope</i>')}`)
+    expect(r.status).toBe(404)
+    expect(r.headers.get('content-type')).toContain('text/html')
+    expect(r.text).toContain('campaign &lt;i&gt;nope&lt;/i&gt; not found')
+  })
+
   it('lists campaigns with the rates the API gives', async () => {
     const api = (await s.api('GET', '/v1/campaigns/spring/stats')).body
     const html = (await get('/dashboard')).text

@@ -1,7 +1,7 @@
 import type { AppDeps } from '../../api/context.js'
 import { ApiError } from '../../api/errors.js'
 import { campaignStats, type CampaignStats } from '../../metrics/campaign-stats.js'
-import { compareVariants, type Comparison } from '../../metrics/compare.js'
+import { compareGroups, type Comparison } from '../../metrics/compare.js'
 import { conversionSummary, type ConversionFigures } from '../../metrics/conversions.js'
 import { linkStats, type LinkStats, type LinkStatsResult } from '../../metrics/link-stats.js'
 import { segmentStats, type SegmentRow } from '../../metrics/segments.js'
@@ -42,18 +42,19 @@ export async function loadCampaign(deps: AppDeps, id: string, traffic: Traffic, 
   const w: EventWindow = { traffic }
   const events = deps.events
   const registered = await listLinks(deps, id)
-  const [stats, links, segments, variants, comparison, timingGroups, template] = await Promise.all([
+  const [stats, links, segments, variants, timingGroups, template] = await Promise.all([
     campaignStats(events, id, w),
     linkStats(events, id, registered, w),
     segmentStats(events, id, { kind: 'segment' }, w),
     segmentStats(events, id, { kind: 'variant' }, w),
-    compareVariants(events, id, 'click_rate', 0.05, w),
     timing(events, id, null, tz, w),
     getTemplate(deps, id).catch((err: unknown) => {
       if (err instanceof ApiError && err.code === 'not_found') return null
       throw err
     }),
   ])
+  // The variant counts are already here: the test is compareVariants' own, without counting twice.
+  const comparison = compareGroups(variants.filter((g) => g.key !== ''), 'click_rate', 0.05)
   const first = stats.firstEventAt ? Date.parse(stats.firstEventAt) : null
   const last = stats.lastEventAt ? Date.parse(stats.lastEventAt) : null
   // Hours for the first two weeks of a campaign, days after: a readable number of points either way.

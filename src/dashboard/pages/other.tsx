@@ -184,3 +184,15 @@ export function RecipientPage(props: { id: string; traffic: Traffic; timeline: T
     </Layout>
   )
 }
+
+export function NotFoundPage(props: { message: string; ctx: PageContext }) {
+  return (
+    <Layout title="Not found" page={props.ctx}>
+      <h1>Not found</h1>
+      <p>{props.message}</p>
+      <p>
+        <a href="/dashboard">Back to the campaigns</a>
+      </p>
+    </Layout>
+  )
+}
