@@ -30,7 +30,7 @@ export interface AudienceRow {
  */
 export async function* audience(store: EventStore, campaignId: string, f: AudienceFilter, w: EventWindow): AsyncGenerator<AudienceRow> {
   const db = store.db
-  const facts = recipientFacts(db, w, 'campaign_id = {campaign:String}')
+  const facts = recipientFacts(db, w, 'campaign_id = {campaign:String}', { clickedLinks: true })
   const params: Record<string, unknown> = { campaign: campaignId, ...facts.params }
   const sendWhere: string[] = ['campaign_id = {campaign:String}']
   const where: string[] = []

@@ -53,12 +53,12 @@ export async function campaignStats(store: EventStore, campaignId: string, w: Ev
       `SELECT
          (SELECT count() FROM ${db}.sends FINAL WHERE campaign_id = {campaign:String}) AS sent,
          countIf(type = 'open' AND ${t}) AS opens_total,
-         uniqExactIf(recipient_id, type = 'open' AND ${t} AND recipient_id != '') AS opens_unique,
+         uniqExactIf(cityHash64(recipient_id), type = 'open' AND ${t} AND recipient_id != '') AS opens_unique,
          countIf(type = 'click' AND ${t}) AS clicks_total,
-         uniqExactIf(recipient_id, type = 'click' AND ${t} AND recipient_id != '') AS clicks_unique,
-         uniqExactIf(recipient_id, type IN ('open', 'click') AND ${t} AND recipient_id != '') AS engaged_unique,
+         uniqExactIf(cityHash64(recipient_id), type = 'click' AND ${t} AND recipient_id != '') AS clicks_unique,
+         uniqExactIf(cityHash64(recipient_id), type IN ('open', 'click') AND ${t} AND recipient_id != '') AS engaged_unique,
          countIf(type = 'unsubscribe' AND ${t}) AS unsub_total,
-         uniqExactIf(recipient_id, type = 'unsubscribe' AND ${t} AND recipient_id != '') AS unsub_unique,
+         uniqExactIf(cityHash64(recipient_id), type = 'unsubscribe' AND ${t} AND recipient_id != '') AS unsub_unique,
          countIf(${t}) AS n_events,
          toString(minIf(ts, ${t})) AS first_at,
          toString(maxIf(ts, ${t})) AS last_at,
@@ -85,9 +85,8 @@ export async function campaignStats(store: EventStore, campaignId: string, w: Ev
          countIf(f.clicks > 0) AS click_n,
          quantilesExactInclusiveIf(0.5, 0.9)(greatest(0, toUnixTimestamp64Milli(f.first_open) - toUnixTimestamp64Milli(s.sent_at)) / 1000, f.opens > 0) AS open_q,
          quantilesExactInclusiveIf(0.5, 0.9)(greatest(0, toUnixTimestamp64Milli(f.first_click) - toUnixTimestamp64Milli(s.sent_at)) / 1000, f.clicks > 0) AS click_q
-       FROM (${facts.sql}) AS f
-       INNER JOIN (SELECT campaign_id, recipient_id, sent_at FROM ${db}.sends FINAL WHERE campaign_id = {campaign:String}) AS s
-       USING (campaign_id, recipient_id)`,
+       FROM (SELECT campaign_id, recipient_id, sent_at FROM ${db}.sends FINAL WHERE campaign_id = {campaign:String}) AS s
+       INNER JOIN (${facts.sql}) AS f USING (campaign_id, recipient_id)`,
       { ...params, ...facts.params },
     ),
   ])

@@ -213,28 +213,100 @@ export const ATTRIBUTION_METHOD =
   'A conversion with a click id counts for that click (campaign, link, recipient). One with only a recipient id counts for the campaign of ' +
   "the recipient's last human click (model=click) or click or open (model=open) at most windowDays before it; an order id counts once."
 
-/** Everything GET /v1/campaigns/:id/conversions answers. */
+class Tally {
+  conversions = 0
+  private readonly recipients = new Set<string>()
+  revenue: Revenue = {}
+  orders: Record<string, number> = {}
+
+  add(recipientId: string, amount: string, currency: string): void {
+    this.conversions++
+    if (recipientId) this.recipients.add(recipientId)
+    if (currency) {
+      this.revenue[currency] = this.revenue[currency] ? addDecimal(this.revenue[currency]!, amount) : fixed(amount)
+      this.orders[currency] = (this.orders[currency] ?? 0) + 1
+    }
+  }
+
+  group(key: string): GroupRow {
+    const revenue = Object.fromEntries(Object.entries(this.revenue).sort(([a], [b]) => a.localeCompare(b)))
+    return { key, conversions: this.conversions, converters: this.recipients.size, revenue, orders: this.orders }
+  }
+}
+
+function tallyIn(m: Map<string, Tally>, key: string): Tally {
+  let t = m.get(key)
+  if (!t) m.set(key, (t = new Tally()))
+  return t
+}
+
+/**
+ * Everything GET /v1/campaigns/:id/conversions answers, in three queries: the attributed orders with
+ * their send's variant and segments (few rows: conversions are rare; summed exactly here), the
+ * send counts per (variant, segments) combination, and the clickers per link.
+ */
 export async function campaignConversions(store: EventStore, campaignId: string, linkIds: string[], opts: AttributionOptions = {}): Promise<CampaignConversions> {
   const traffic = opts.traffic ?? 'human'
-  const [total, byLink, byVariant, bySegment, dTotal, dVariant, dSegment] = await Promise.all([
-    grouped(store, campaignId, opts, `''`),
-    conversionsByLink(store, campaignId, opts),
-    conversionsByDimension(store, campaignId, 'variant', opts),
-    conversionsByDimension(store, campaignId, 'segment', opts),
-    denominators(store, campaignId, null, traffic),
-    denominators(store, campaignId, 'variant', traffic),
-    denominators(store, campaignId, 'segment', traffic),
+  const a = attributedConversionsSql(store.db, opts)
+  const clicked = `SELECT recipient_id FROM ${store.db}.events
+                   WHERE campaign_id = {campaign:String} AND type = 'click' AND recipient_id != '' AND ${trafficCondition(traffic)}`
+  const [orders, combos, linkClickers] = await Promise.all([
+    queryRows<{ link_id: string; recipient_id: string; amount: string; currency: string; variant: string; segments: string[]; sent: number }>(
+      store,
+      `WITH ${a.sql}
+       SELECT a.link_id AS link_id, a.recipient_id AS recipient_id, toString(a.amount) AS amount, a.currency AS currency,
+              s.variant AS variant, s.segments AS segments, s.recipient_id != '' AS sent
+       FROM attributed AS a
+       LEFT JOIN (SELECT recipient_id, variant, segments FROM ${store.db}.sends FINAL WHERE campaign_id = {campaign:String}) AS s
+         ON s.recipient_id = a.recipient_id`,
+      { campaign: campaignId, ...a.params },
+    ),
+    queryRows<{ variant: string; segments: string[]; sent: number; clickers: number }>(
+      store,
+      `SELECT variant, segments, count() AS sent, countIf(recipient_id IN (${clicked})) AS clickers
+       FROM ${store.db}.sends FINAL WHERE campaign_id = {campaign:String}
+       GROUP BY variant, segments`,
+      { campaign: campaignId },
+    ),
+    linkClickerCounts(store, campaignId, traffic),
   ])
-  const sent = dTotal[0] ?? { sent: 0, clickers: 0 }
-  const linkClickers = await linkClickerCounts(store, campaignId, traffic)
+  const total = new Tally()
+  const byLink = new Map<string, Tally>()
+  const byVariant = new Map<string, Tally>()
+  const bySegment = new Map<string, Tally>()
+  for (const o of orders) {
+    total.add(o.recipient_id, o.amount, o.currency)
+    tallyIn(byLink, o.link_id).add(o.recipient_id, o.amount, o.currency)
+    // Converters without a send row (a forwarded e-mail) count in the totals, not in a variant or segment.
+    if (!Number(o.sent)) continue
+    tallyIn(byVariant, o.variant).add(o.recipient_id, o.amount, o.currency)
+    for (const seg of o.segments.length ? o.segments : ['']) tallyIn(bySegment, seg).add(o.recipient_id, o.amount, o.currency)
+  }
+  const sent = { sent: 0, clickers: 0 }
+  const dVariant = new Map<string, { sent: number; clickers: number }>()
+  const dSegment = new Map<string, { sent: number; clickers: number }>()
+  for (const c of combos) {
+    const n = Number(c.sent)
+    const k = Number(c.clickers)
+    sent.sent += n
+    sent.clickers += k
+    for (const [m, key] of [[dVariant, c.variant], ...(c.segments.length ? c.segments : ['']).map((sg) => [dSegment, sg] as const)] as const) {
+      const d = m.get(key) ?? { sent: 0, clickers: 0 }
+      d.sent += n
+      d.clickers += k
+      m.set(key, d)
+    }
+  }
   const links = [...new Set([...linkIds, ...[...byLink.keys()].filter((k) => k !== '')])]
+  const rows = (d: Map<string, { sent: number; clickers: number }>, g: Map<string, Tally>) =>
+    [...d.entries()].sort(([x], [y]) => x.localeCompare(y)).map(([key, den]) => shape(key, den, g.get(key)?.group(key)))
   return {
     campaignId,
     attribution: { model: opts.model ?? 'click', windowDays: (opts.windowMs ?? DEFAULT_WINDOW_MS) / DAY_MS, method: ATTRIBUTION_METHOD },
-    totals: shape('', sent, total[0]),
-    byLink: links.map((id) => ({ linkId: id, ...shape(id, { sent: sent.sent, clickers: linkClickers.get(id) ?? 0 }, byLink.get(id)) })),
-    byVariant: dVariant.map((d) => shape(d.key, d, byVariant.get(d.key))).sort((a, b) => a.key.localeCompare(b.key)),
-    bySegment: dSegment.map((d) => shape(d.key, d, bySegment.get(d.key))).sort((a, b) => a.key.localeCompare(b.key)),
+    totals: shape('', sent, total.group('')),
+    byLink: links.map((id) => ({ linkId: id, ...shape(id, { sent: sent.sent, clickers: linkClickers.get(id) ?? 0 }, byLink.get(id)?.group(id)) })),
+    byVariant: rows(dVariant, byVariant),
+    bySegment: rows(dSegment, bySegment),
   }
 }
 

@@ -51,10 +51,10 @@ export async function linkStats(store: EventStore, campaignId: string, links: Li
   const [rows, [totals]] = await Promise.all([
     queryRows<{ link_id: string; url: string; clicks: number; uc: number; openers_clicked: number }>(
       store,
-      `WITH openers AS (SELECT DISTINCT recipient_id ${base} AND type = 'open' AND recipient_id != '')
+      `WITH openers AS (SELECT DISTINCT cityHash64(recipient_id) ${base} AND type = 'open' AND recipient_id != '')
        SELECT link_id, url, count() AS clicks,
-              uniqExactIf(recipient_id, recipient_id != '') AS uc,
-              uniqExactIf(recipient_id, recipient_id != '' AND recipient_id IN openers) AS openers_clicked
+              uniqExactIf(cityHash64(recipient_id), recipient_id != '') AS uc,
+              uniqExactIf(cityHash64(recipient_id), recipient_id != '' AND cityHash64(recipient_id) IN openers) AS openers_clicked
        FROM (SELECT link_id, recipient_id, transform(link_id, {ids:Array(String)}, {urls:Array(String)}, '') AS url ${base} AND type = 'click')
        GROUP BY GROUPING SETS ((link_id), (url))`,
       params,
@@ -62,8 +62,8 @@ export async function linkStats(store: EventStore, campaignId: string, links: Li
     queryRows<{ sent: number; openers: number; clickers: number }>(
       store,
       `SELECT (SELECT count() FROM ${db}.sends FINAL WHERE campaign_id = {campaign:String}) AS sent,
-              uniqExactIf(recipient_id, type = 'open') AS openers,
-              uniqExactIf(recipient_id, type = 'click') AS clickers
+              uniqExactIf(cityHash64(recipient_id), type = 'open') AS openers,
+              uniqExactIf(cityHash64(recipient_id), type = 'click') AS clickers
        ${base} AND type IN ('open', 'click') AND recipient_id != ''`,
       params,
     ),

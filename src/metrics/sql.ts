@@ -37,9 +37,10 @@ export function timeClauses(w: Pick<EventWindow, 'from' | 'to'>, prefix = ''): {
  * One row per (campaign, recipient) that opened or clicked within the window: counts, first
  * times and the links clicked. Invalid-token events (recipient_id = '') never reach it, so
  * every per-recipient figure leaves them out. `campaignClause` binds {campaign:String} or
- * {campaigns:Array(String)}; `clickLink` narrows clicks to {linkId:String}.
+ * {campaigns:Array(String)}; `clickLink` narrows clicks to {linkId:String}; `clickedLinks` adds
+ * the array of links clicked.
  */
-export function recipientFacts(db: string, w: EventWindow, campaignClause: string, opts: { clickLink?: boolean } = {}): { sql: string; params: Record<string, string> } {
+export function recipientFacts(db: string, w: EventWindow, campaignClause: string, opts: { clickLink?: boolean; clickedLinks?: boolean } = {}): { sql: string; params: Record<string, string> } {
   const time = timeClauses(w)
   const isClick = opts.clickLink ? `(type = 'click' AND link_id = {linkId:String})` : `type = 'click'`
   return {
@@ -47,8 +48,8 @@ export function recipientFacts(db: string, w: EventWindow, campaignClause: strin
         countIf(type = 'open') AS opens,
         countIf(${isClick}) AS clicks,
         minIf(ts, type = 'open') AS first_open,
-        minIf(ts, ${isClick}) AS first_click,
-        groupUniqArrayIf(link_id, type = 'click') AS clicked_links
+        minIf(ts, ${isClick}) AS first_click${opts.clickedLinks ? `,
+        groupUniqArrayIf(link_id, type = 'click') AS clicked_links` : ''}
       FROM ${db}.events
       WHERE ${campaignClause} AND type IN ('open', 'click') AND recipient_id != '' AND ${trafficCondition(w.traffic)}${time.sql}
       GROUP BY campaign_id, recipient_id`,

@@ -9,8 +9,8 @@ export type SeriesInterval = 'minute' | 'hour' | 'day'
 const AGG: Record<SeriesMetric, { type: string; agg: string }> = {
   opens: { type: 'open', agg: 'count()' },
   clicks: { type: 'click', agg: 'count()' },
-  unique_openers: { type: 'open', agg: "uniqExactIf(recipient_id, recipient_id != '')" },
-  unique_clickers: { type: 'click', agg: "uniqExactIf(recipient_id, recipient_id != '')" },
+  unique_openers: { type: 'open', agg: "uniqExactIf(cityHash64(recipient_id), recipient_id != '')" },
+  unique_clickers: { type: 'click', agg: "uniqExactIf(cityHash64(recipient_id), recipient_id != '')" },
 }
 const BUCKET: Record<SeriesInterval, { fn: string; unit: string; ms: number }> = {
   minute: { fn: 'toStartOfMinute', unit: 'MINUTE', ms: 60_000 },

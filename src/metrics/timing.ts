@@ -54,9 +54,8 @@ export async function timing(store: EventStore, campaignId: string, by: 'segment
   const rows = await queryRows<Record<string, unknown>>(
     store,
     `SELECT s.key AS key, ${reaction('open')}, ${reaction('click')}
-     FROM (${facts.sql}) AS f
-     INNER JOIN (SELECT campaign_id, recipient_id, sent_at, ${key} AS key FROM ${db}.sends FINAL WHERE campaign_id = {campaign:String}) AS s
-     USING (campaign_id, recipient_id)
+     FROM (SELECT campaign_id, recipient_id, sent_at, ${key} AS key FROM ${db}.sends FINAL WHERE campaign_id = {campaign:String}) AS s
+     INNER JOIN (${facts.sql}) AS f USING (campaign_id, recipient_id)
      GROUP BY key
      ORDER BY key`,
     { campaign: campaignId, tz, bounds: HISTOGRAM_BOUNDS, ...facts.params },

@@ -65,4 +65,4 @@ export const RateSchema = z
   .openapi('Rate')
 
 export const UNIQUES_NOTE =
-  'Unique counts are exact (uniqExact). Events with an invalid token (no recipient) are counted in totals but never in uniques or any per-recipient figure.'
+  'Unique counts are exact: per-recipient figures group by recipient id, and totals of uniques count distinct 64-bit CityHash values of the recipient id with uniqExact (no sampling or sketch; two ids collide with probability ≈ n²/2⁶⁵, about 3·10⁻⁸ for a million recipients). Events with an invalid token (no recipient) are counted in totals but never in uniques or any per-recipient figure.'
