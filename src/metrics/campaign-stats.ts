@@ -48,26 +48,44 @@ export async function campaignStats(store: EventStore, campaignId: string, w: Ev
   const params = { campaign: campaignId, ...time.params }
   const facts = recipientFacts(db, w, 'campaign_id = {campaign:String}')
   const [[agg], reasons, [delays]] = await Promise.all([
+    // Per recipient first (the shape of the p_recipient_facts projection), then the campaign;
+    // the invalid-token events are the recipient '' group: in totals, never in uniques.
     queryRows<Record<string, number | string>>(
       store,
       `SELECT
          (SELECT count() FROM ${db}.sends FINAL WHERE campaign_id = {campaign:String}) AS sent,
-         countIf(type = 'open' AND ${t}) AS opens_total,
-         uniqExactIf(cityHash64(recipient_id), type = 'open' AND ${t} AND recipient_id != '') AS opens_unique,
-         countIf(type = 'click' AND ${t}) AS clicks_total,
-         uniqExactIf(cityHash64(recipient_id), type = 'click' AND ${t} AND recipient_id != '') AS clicks_unique,
-         uniqExactIf(cityHash64(recipient_id), type IN ('open', 'click') AND ${t} AND recipient_id != '') AS engaged_unique,
-         countIf(type = 'unsubscribe' AND ${t}) AS unsub_total,
-         uniqExactIf(cityHash64(recipient_id), type = 'unsubscribe' AND ${t} AND recipient_id != '') AS unsub_unique,
-         countIf(${t}) AS n_events,
-         toString(minIf(ts, ${t})) AS first_at,
-         toString(maxIf(ts, ${t})) AS last_at,
-         countIf(type = 'open' AND class != 'human') AS machine_opens,
-         countIf(type = 'click' AND class != 'human') AS machine_clicks,
-         countIf(type = 'open' AND recipient_id = '' AND ${t}) AS invalid_opens,
-         countIf(type = 'click' AND recipient_id = '' AND ${t}) AS invalid_clicks
-       FROM ${db}.events
-       WHERE campaign_id = {campaign:String}${time.sql}`,
+         sum(o) AS opens_total,
+         countIf(o > 0 AND recipient_id != '') AS opens_unique,
+         sum(c) AS clicks_total,
+         countIf(c > 0 AND recipient_id != '') AS clicks_unique,
+         countIf((o > 0 OR c > 0) AND recipient_id != '') AS engaged_unique,
+         sum(u) AS unsub_total,
+         countIf(u > 0 AND recipient_id != '') AS unsub_unique,
+         sum(n_any) AS n_events,
+         toString(minIf(first_at, n_any > 0)) AS first_at,
+         toString(maxIf(last_at, n_any > 0)) AS last_at,
+         sum(mo) AS machine_opens,
+         sum(mc) AS machine_clicks,
+         sumIf(o, recipient_id = '') AS invalid_opens,
+         sumIf(c, recipient_id = '') AS invalid_clicks
+       FROM (
+         SELECT recipient_id,
+           sumIf(n, type = 'open' AND ${t}) AS o,
+           sumIf(n, type = 'click' AND ${t}) AS c,
+           sumIf(n, type = 'unsubscribe' AND ${t}) AS u,
+           sumIf(n, ${t}) AS n_any,
+           minIf(first, ${t}) AS first_at,
+           maxIf(last, ${t}) AS last_at,
+           sumIf(n, type = 'open' AND class != 'human') AS mo,
+           sumIf(n, type = 'click' AND class != 'human') AS mc
+         FROM (
+           SELECT campaign_id, recipient_id, type, class, count() AS n, min(ts) AS first, max(ts) AS last
+           FROM ${db}.events
+           WHERE campaign_id = {campaign:String}${time.sql}
+           GROUP BY campaign_id, recipient_id, type, class
+         )
+         GROUP BY recipient_id
+       )`,
       params,
     ),
     queryRows<{ type: string; reason: string; n: number }>(
