@@ -109,7 +109,7 @@ describe('journal write failure (disk full)', () => {
     expect(losses[0]).toMatchObject({ level: 'error', message: expect.stringContaining('ENOSPC') })
     const ready = await fetch(base + '/readyz')
     expect(ready.status).toBe(503)
-    const body = await ready.json()
+    const body = (await ready.json()) as { checks: { journal: { ok: boolean; message: string } }; journal: { lost: number } }
     expect(body.checks.journal.ok).toBe(false)
     expect(body.checks.journal.message).toContain('ENOSPC')
     expect(body.journal.lost).toBe(50)
