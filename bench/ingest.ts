@@ -20,7 +20,8 @@ try {
     return { t: performance.now(), journaled: v('sillage_events_journaled_total'), inserted: v('sillage_events_inserted_total'), pending: v('sillage_journal_pending_bytes') }
   }
   const samples: Awaited<ReturnType<typeof sample>>[] = [await sample()]
-  const timer = setInterval(() => void sample().then((s) => samples.push(s)), 500)
+  // A sample lost to a keep-alive race is skipped, not fatal.
+  const timer = setInterval(() => void sample().then((s) => samples.push(s), () => undefined), 500)
   const r = await autocannon({ url: sillage.url, connections: 50, duration: durationS, requests: f.clicks.map((path) => ({ method: 'GET', path })) })
   clearInterval(timer)
   const end = await sample()
