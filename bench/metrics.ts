@@ -46,6 +46,16 @@ if (existing.length > 0) {
   console.log(`generated ${SENDS} sends and ${EVENTS} events over ${CAMPAIGNS} campaign(s) in ${((performance.now() - t) / 1000).toFixed(1)} s (DATA_DIR ${dataDir})`)
 }
 const CAMPAIGN_COUNT = data.campaigns.length
+// Measure a settled table, as a dashboard would see it hours after a send: the background merges
+// (and their projection rebuilds) right after a 10 M-row insert would otherwise time the merges.
+t = performance.now()
+for (;;) {
+  const rs = await deps.events.client.query({ query: `SELECT count() AS n FROM system.merges WHERE database = {db:String}`, query_params: { db: deps.events.db }, format: 'JSONEachRow' })
+  const [row] = await rs.json<{ n: number }>()
+  if (Number(row?.n ?? 0) === 0 || performance.now() - t > 300_000) break
+  await new Promise((r) => setTimeout(r, 1000))
+}
+console.log(`merges settled in ${((performance.now() - t) / 1000).toFixed(1)} s`)
 
 const c = data.campaigns[Math.min(3, CAMPAIGN_COUNT - 1)]!
 const other = data.campaigns[Math.min(4, CAMPAIGN_COUNT - 1)]!
