@@ -55,7 +55,25 @@ function recentOrders(journal: Journal): Map<string, true> {
   return m
 }
 
-type Deps = Pick<AppDeps, 'events' | 'journal' | 'config' | 'clock'>
+type Deps = Pick<AppDeps, 'events' | 'journal' | 'config' | 'clock' | 'writer'>
+
+/** How far back ingest looks for a recipient-only conversion's touches: the longest attribution window a query can ask. */
+export const MAX_LOOKBACK_MS = 90 * 86_400_000
+
+/** A touch recorded on a recipient-only conversion; the query-time window decides whether it still counts. */
+export interface Touch {
+  campaign: string
+  link: string
+  ts: number
+  type: 'click' | 'open'
+}
+
+export interface Touches {
+  /** The last human click at or before the conversion (within MAX_LOOKBACK_MS; in the named campaign if one was named). */
+  lastClick?: Touch
+  /** The last human click or open, likewise. */
+  lastTouch?: Touch
+}
 
 export interface RecordOptions {
   /** The API rejects a click id that does not verify (400); the pixel, which nobody reads, stores it unattributed. */
@@ -95,11 +113,12 @@ export async function recordConversions(deps: Deps, inputs: ConversionInput[], o
   })
 
   const known = await existingOrders(deps, [...new Set(inputs.map((i) => i.orderId))])
+  const touches = await lastTouches(deps, prepared.map(({ input, click, invalid }) => (!click && !invalid && input.recipientId ? { recipientId: input.recipientId, at: input.at ?? now, campaignId: input.campaignId ?? '' } : null)))
   // Checked and marked with no await in between, so two concurrent requests cannot both journal an order.
   const recent = recentOrders(deps.journal)
   const results: ConversionResult[] = []
   const lines: string[] = []
-  for (const { input, click, invalid } of prepared) {
+  for (const [i, { input, click, invalid }] of prepared.entries()) {
     const eventId = conversionEventId(input.orderId)
     const duplicate = known.has(input.orderId) || recent.has(input.orderId)
     const attribution: ConversionResult['attribution'] = click
@@ -111,7 +130,7 @@ export async function recordConversions(deps: Deps, inputs: ConversionInput[], o
     if (duplicate) continue
     recent.set(input.orderId, true)
     if (recent.size > RECENT_MAX) recent.delete(recent.keys().next().value!)
-    lines.push(encodeEvent(toEvent(input, eventId, click, invalid, now, opts)))
+    lines.push(encodeEvent(toEvent(input, eventId, click, invalid, now, opts, touches[i])))
   }
   if (lines.length) {
     const lostBefore = deps.journal.stats.lost
@@ -135,14 +154,59 @@ async function existingOrders(deps: Pick<Deps, 'events'>, orderIds: string[]): P
   return new Set(rows.map((r) => r.order_id))
 }
 
-function toEvent(input: ConversionInput, eventId: string, click: ClickIdPayload | null, invalid: boolean, now: number, opts: RecordOptions): TrackedEvent {
+/**
+ * The last click and last touch of each recipient-only conversion, from ClickHouse. Recording them at
+ * ingest keeps the campaign metrics cheap: reading every campaign's touches of thousands of recipients at
+ * query time took seconds. The writer is flushed first so a click journaled a moment ago is seen.
+ */
+async function lastTouches(deps: Deps, wanted: Array<{ recipientId: string; at: number; campaignId: string } | null>): Promise<Array<Touches | undefined>> {
+  const idx = wanted.flatMap((w, i) => (w ? [i] : []))
+  if (idx.length === 0) return wanted.map(() => undefined)
+  await deps.writer?.flush()
+  const ws = idx.map((i) => wanted[i]!)
+  const rows = await queryRows<{ i: number; c_campaign: string; c_link: string; c_ts: number; t_campaign: string; t_link: string; t_ts: number; t_type: string }>(
+    deps.events,
+    `SELECT p.i AS i,
+            argMaxIf(e.campaign_id, e.t, e.type = 'click') AS c_campaign, argMaxIf(e.link_id, e.t, e.type = 'click') AS c_link, maxIf(e.t, e.type = 'click') AS c_ts,
+            argMax(e.campaign_id, e.t) AS t_campaign, argMax(e.link_id, e.t) AS t_link, max(e.t) AS t_ts, argMax(e.type, e.t) AS t_type
+     FROM (SELECT i, {rs:Array(String)}[i] AS rid, {ats:Array(Int64)}[i] AS at, {hints:Array(String)}[i] AS hint
+           FROM (SELECT arrayJoin(range(1, {n:UInt32} + 1)) AS i)) AS p
+     INNER JOIN (SELECT recipient_id, campaign_id, link_id, type, toUnixTimestamp64Milli(ts) AS t FROM ${deps.events.db}.events
+                 WHERE type IN ('click', 'open') AND class = 'human' AND recipient_id IN {rs:Array(String)}
+                   AND ts >= fromUnixTimestamp64Milli({from:Int64}, 'UTC') AND ts <= fromUnixTimestamp64Milli({to:Int64}, 'UTC')) AS e
+       ON e.recipient_id = p.rid
+     WHERE e.t <= p.at AND e.t >= p.at - {lookback:Int64} AND (p.hint = '' OR e.campaign_id = p.hint)
+     GROUP BY p.i`,
+    {
+      rs: ws.map((w) => w.recipientId),
+      ats: ws.map((w) => w.at),
+      hints: ws.map((w) => w.campaignId),
+      n: ws.length,
+      from: Math.min(...ws.map((w) => w.at)) - MAX_LOOKBACK_MS,
+      to: Math.max(...ws.map((w) => w.at)),
+      lookback: MAX_LOOKBACK_MS,
+    },
+  )
+  const out: Array<Touches | undefined> = wanted.map((w) => (w ? {} : undefined))
+  for (const r of rows) {
+    const t: Touches = {}
+    if (Number(r.c_ts) > 0) t.lastClick = { campaign: r.c_campaign, link: r.c_link, ts: Number(r.c_ts), type: 'click' }
+    t.lastTouch = { campaign: r.t_campaign, link: r.t_type === 'click' ? r.t_link : '', ts: Number(r.t_ts), type: r.t_type === 'click' ? 'click' : 'open' }
+    out[idx[Number(r.i) - 1]!] = t
+  }
+  return out
+}
+
+function toEvent(input: ConversionInput, eventId: string, click: ClickIdPayload | null, invalid: boolean, now: number, opts: RecordOptions, touches?: Touches): TrackedEvent {
   const extra: Record<string, unknown> = { kind: input.type ?? 'purchase' }
   if (click) Object.assign(extra, { via: 'click_id', clickEventId: click.eventId, clickTs: click.ts })
   else if (invalid) Object.assign(extra, { via: 'none', invalidClickId: true })
   else extra.via = input.recipientId ? 'recipient' : 'none'
+  if (touches) Object.assign(extra, touches)
   if (input.items) extra.items = input.items
   // Row layout read by src/metrics/conversions.ts: link_id set ⇔ attributed by click id;
-  // link_id empty and recipient_id set ⇔ attributed at query time (campaign_id, if set, restricts it).
+  // link_id empty and recipient_id set ⇔ attributed by the touches in extra, if the query's window
+  // still covers them (campaign_id, if set, is the campaign they were looked for in).
   return {
     eventId,
     type: 'conversion',

@@ -13,7 +13,7 @@ export interface AttributionOptions {
   /** Recipient-only conversions look back this far for the last touch (default 7 days). */
   windowMs?: number | undefined
   model?: AttributionModel | undefined
-  /** Which touches count (default human: a link scanner's click never takes the credit). */
+  /** Which clicks make the clickers denominator (default human). Attribution touches are always human ones. */
   traffic?: Traffic | undefined
   /** Bounds on the conversion time (epoch ms; from inclusive, to exclusive). */
   from?: number | undefined
@@ -43,45 +43,35 @@ const touchTypes = (model: AttributionModel) => (model === 'open' ? ['click', 'o
  * - One carrying only a recipient id (link_id empty) belongs to the campaign of the recipient's last
  *   human click (or click or open) at or before the conversion and at most `window` earlier; when it
  *   named a campaign, only that campaign's touches count. link_id is then the last click's link ('' for an open).
+ *   Ingest records those last touches on the row (src/conversions/ingest.ts, up to 90 days back); the
+ *   window is applied here, so any window up to 90 days can be asked.
  * - An order posted twice counts once: the earliest row of each order id is kept.
- * Binds {campaign:String}; the caller adds the returned params.
+ * Binds {campaign:String}; the caller adds the returned params ({touchKey}, {window}, {from}, {to}).
  */
 export function attributedConversionsSql(db: string, opts: AttributionOptions = {}): { sql: string; params: Record<string, unknown> } {
   const t = timeClauses({ from: opts.from, to: opts.to })
-  const traffic = trafficCondition(opts.traffic ?? 'human')
   const sql = `
   conv AS (
-    SELECT order_id, ts, campaign_id, link_id, recipient_id, amount, currency
+    SELECT order_id, ts, campaign_id, link_id, recipient_id, amount, currency, extra
     FROM ${db}.events
     WHERE type = 'conversion'
       AND (campaign_id = {campaign:String} OR (campaign_id = '' AND link_id = '' AND recipient_id != ''))${t.sql}
     ORDER BY order_id, ts, event_id
     LIMIT 1 BY order_id
   ),
-  pending AS (
-    SELECT * FROM conv
-    WHERE link_id = '' AND recipient_id != ''
-      AND recipient_id IN (SELECT recipient_id FROM ${db}.events
-                           WHERE campaign_id = {campaign:String} AND type IN {touch:Array(String)} AND recipient_id != '' AND ${traffic})
-  ),
-  touches AS (
-    SELECT recipient_id, campaign_id, link_id, ts FROM ${db}.events
-    WHERE type IN {touch:Array(String)} AND recipient_id != '' AND ${traffic}
-      AND recipient_id IN (SELECT recipient_id FROM pending)
-  ),
-  resolved AS (
-    SELECT p.order_id AS order_id, any(p.ts) AS ts, any(p.recipient_id) AS recipient_id, any(p.amount) AS amount, any(p.currency) AS currency,
-           argMax(t.campaign_id, t.ts) AS t_campaign, argMax(t.link_id, t.ts) AS t_link
-    FROM pending AS p INNER JOIN touches AS t ON t.recipient_id = p.recipient_id
-    WHERE t.ts <= p.ts AND t.ts >= p.ts - toIntervalMillisecond({window:UInt64}) AND (p.campaign_id = '' OR t.campaign_id = p.campaign_id)
-    GROUP BY p.order_id
-  ),
   attributed AS (
     SELECT order_id, ts, link_id, recipient_id, amount, currency, 'click_id' AS via FROM conv WHERE link_id != ''
     UNION ALL
-    SELECT order_id, ts, t_link AS link_id, recipient_id, amount, currency, 'recipient' AS via FROM resolved WHERE t_campaign = {campaign:String}
+    SELECT order_id, ts, t_link AS link_id, recipient_id, amount, currency, 'recipient' AS via
+    FROM (
+      SELECT order_id, ts, recipient_id, amount, currency, JSONExtractString(extra, {touchKey:String}, 'link') AS t_link
+      FROM conv
+      WHERE link_id = '' AND recipient_id != ''
+        AND JSONExtractString(extra, {touchKey:String}, 'campaign') = {campaign:String}
+        AND JSONExtractInt(extra, {touchKey:String}, 'ts') >= toUnixTimestamp64Milli(ts) - {window:Int64}
+    )
   )`
-  return { sql, params: { ...t.params, touch: touchTypes(opts.model ?? 'click'), window: Math.round(opts.windowMs ?? DEFAULT_WINDOW_MS) } }
+  return { sql, params: { ...t.params, touchKey: opts.model === 'open' ? 'lastTouch' : 'lastClick', window: Math.round(opts.windowMs ?? DEFAULT_WINDOW_MS) } }
 }
 
 function revenueOf(m: Record<string, string> | undefined): Revenue {
@@ -333,7 +323,7 @@ export function addRevenue(a: Revenue, b: Revenue): Revenue {
  * (converted) or without (not converted) a conversion attributed to the campaign bound as {campaign:String}.
  * With `withinMs`, only conversions at most that long after the recipient's send count
  * ("clicked link 2 but did not buy within a week": `clicked … AND <convertedFilterSql({converted: false, withinMs: 7d})>`).
- * Binds {touch:Array(String)} and {window:UInt64} besides {campaign:String}: merge the params into the query's.
+ * Binds {touchKey:String} and {window:Int64} besides {campaign:String}: merge the params into the query's.
  */
 export function convertedFilterSql(db: string, opts: { converted: boolean; withinMs?: number | undefined; attribution?: Omit<AttributionOptions, 'from' | 'to'> }): { sql: string; params: Record<string, unknown> } {
   const a = attributedConversionsSql(db, { ...opts.attribution, from: undefined, to: undefined })
@@ -364,12 +354,9 @@ export interface TimelineConversion {
 export async function recipientConversions(
   store: EventStore,
   recipientId: string,
-  opts: Omit<AttributionOptions, 'from'> & { limit?: number; before?: number } = {},
+  opts: Pick<AttributionOptions, 'windowMs' | 'model' | 'to'> & { limit?: number; before?: number } = {},
 ): Promise<TimelineConversion[]> {
-  const traffic = trafficCondition(opts.traffic ?? 'human')
   const t = timeClauses({ to: opts.before ?? opts.to })
-  // A touch may explain a conversion without click id: at or before it, within the window, in the campaign it named.
-  const ok = `(c.link_id = '' AND t.ts <= c.ts AND t.ts >= c.ts - toIntervalMillisecond({window:UInt64}) AND (c.campaign_id = '' OR t.campaign_id = c.campaign_id))`
   const rows = await queryRows<{
     order_id: string
     ts: string
@@ -382,34 +369,29 @@ export async function recipientConversions(
     t_campaign: string
     t_link: string
     t_type: string
-    t_ts: string
-    t_n: number
+    t_ts: number
   }>(
     store,
-    `WITH conv AS (
-       SELECT order_id, ts, campaign_id, link_id, amount, currency, extra FROM ${store.db}.events
+    `SELECT order_id, toString(ts) AS ts, toString(amount) AS amount, currency, campaign_id, link_id,
+            JSONExtractString(extra, 'kind') AS kind, JSONExtractInt(extra, 'clickTs') AS click_ts,
+            JSONExtractString(extra, {touchKey:String}, 'campaign') AS t_campaign, JSONExtractString(extra, {touchKey:String}, 'link') AS t_link,
+            JSONExtractString(extra, {touchKey:String}, 'type') AS t_type, JSONExtractInt(extra, {touchKey:String}, 'ts') AS t_ts
+     FROM (
+       SELECT * FROM ${store.db}.events
        WHERE type = 'conversion' AND recipient_id = {recipient:String}${t.sql}
        ORDER BY order_id, ts, event_id LIMIT 1 BY order_id
-     ),
-     touches AS (
-       SELECT campaign_id, link_id, ts, type FROM ${store.db}.events
-       WHERE recipient_id = {recipient:String} AND type IN {touch:Array(String)} AND ${traffic}
      )
-     SELECT c.order_id AS order_id, toString(c.ts) AS ts, toString(c.amount) AS amount, c.currency AS currency,
-            JSONExtractString(c.extra, 'kind') AS kind, JSONExtractUInt(c.extra, 'clickTs') AS click_ts,
-            c.campaign_id AS campaign_id, c.link_id AS link_id,
-            argMaxIf(t.campaign_id, t.ts, ${ok}) AS t_campaign, argMaxIf(t.link_id, t.ts, ${ok}) AS t_link,
-            argMaxIf(t.type, t.ts, ${ok}) AS t_type, toString(maxIf(t.ts, ${ok})) AS t_ts, countIf(${ok}) AS t_n
-     FROM (SELECT *, 1 AS k FROM conv) AS c LEFT JOIN (SELECT *, 1 AS k FROM touches) AS t ON c.k = t.k
-     GROUP BY c.order_id, c.ts, c.amount, c.currency, c.extra, c.campaign_id, c.link_id
-     ORDER BY c.ts DESC, c.order_id
+     ORDER BY ts DESC, order_id
      LIMIT {limit:UInt32}`,
-    { recipient: recipientId, touch: touchTypes(opts.model ?? 'click'), window: Math.round(opts.windowMs ?? DEFAULT_WINDOW_MS), limit: opts.limit ?? 100, ...t.params },
+    { recipient: recipientId, touchKey: opts.model === 'open' ? 'lastTouch' : 'lastClick', limit: opts.limit ?? 100, ...t.params },
   )
+  const windowMs = opts.windowMs ?? DEFAULT_WINDOW_MS
   const iso = (s: string) => new Date(s.replace(' ', 'T') + 'Z').toISOString()
   return rows.map((r) => {
+    const at = Date.parse(r.ts.replace(' ', 'T') + 'Z')
     const viaClick = r.link_id !== ''
-    const viaRecipient = !viaClick && Number(r.t_n) > 0
+    const touchTs = Number(r.t_ts)
+    const viaRecipient = !viaClick && r.t_campaign !== '' && touchTs >= at - windowMs
     return {
       orderId: r.order_id,
       at: iso(r.ts),
@@ -420,7 +402,7 @@ export async function recipientConversions(
       touch: viaClick
         ? { type: 'click', campaignId: r.campaign_id, linkId: r.link_id, at: Number(r.click_ts) > 0 ? new Date(Number(r.click_ts)).toISOString() : null }
         : viaRecipient
-          ? { type: r.t_type === 'open' ? 'open' : 'click', campaignId: r.t_campaign, linkId: r.t_link, at: iso(r.t_ts) }
+          ? { type: r.t_type === 'open' ? 'open' : 'click', campaignId: r.t_campaign, linkId: r.t_link, at: new Date(touchTs).toISOString() }
           : null,
     }
   })

@@ -1,0 +1,106 @@
+/*
+ * Latency of the conversion and revenue endpoints on the embedded engine, on the metrics benchmark's
+ * data (1 M sends, 10 M events by default) plus conversions from 2% of the clickers: half carrying a
+ * click id, half recipient-only (attributed at query time), 10% in USD, a quarter of buyers buying again.
+ *
+ *   npx tsx bench/conversions.ts
+ *   BENCH_SENDS=100000 BENCH_EVENTS=1000000 npx tsx bench/conversions.ts
+ */
+import { randomUUID } from 'node:crypto'
+import { mkdtempSync, rmSync } from 'node:fs'
+import type { AddressInfo } from 'node:net'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { parseConfig } from '../src/config.js'
+import { createLogger } from '../src/logger.js'
+import { startRuntime } from '../src/runtime.js'
+import { createServer } from '../src/server.js'
+import { recipientConversions } from '../src/metrics/conversions.js'
+import { generateMetricsData } from './lib/metrics-data.js'
+
+const SENDS = Number(process.env.BENCH_SENDS ?? 1_000_000)
+const EVENTS = Number(process.env.BENCH_EVENTS ?? 10_000_000)
+const CAMPAIGNS = Number(process.env.BENCH_CAMPAIGNS ?? 10)
+const RUNS = Number(process.env.BENCH_RUNS ?? 9)
+const KEY = 'bench-admin-key-0123456789'
+
+const dataDir = process.env.DATA_DIR ?? mkdtempSync(join(tmpdir(), 'sillage-bench-conversions-'))
+const config = parseConfig({ DATA_DIR: dataDir, TRACKER_ADMIN_KEY: KEY, PORT: '0', CLASSIFY_PASS_INTERVAL_MS: '0', LOG_LEVEL: 'warn' })
+const deps = await startRuntime({ config, log: createLogger('warn') })
+const { server } = createServer(deps)
+await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
+const base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`
+
+let t = performance.now()
+const data = await generateMetricsData(deps, { campaigns: CAMPAIGNS, sends: SENDS, events: EVENTS })
+const db = deps.events.db
+await deps.events.client.command({
+  query: `INSERT INTO ${db}.events (event_id, type, ts, campaign_id, link_id, recipient_id, token_valid, method, class, amount, currency, order_id, extra)
+    SELECT
+      concat('cv-', toString(cityHash64(campaign_id, recipient_id, rep))) AS event_id,
+      'conversion' AS type,
+      first_click + toIntervalMinute(30 + cityHash64(recipient_id, rep) % (3 * 1440)) + toIntervalDay(rep * 20) AS ts,
+      if(via_click, campaign_id, '') AS campaign_id,
+      if(via_click, any_link, '') AS link_id,
+      recipient_id, true AS token_valid, 'POST' AS method, 'human' AS class,
+      toDecimal64((cityHash64(recipient_id, rep, 1) % 20000) / 100, 4) AS amount,
+      if(cityHash64(recipient_id, 2) % 10 = 0, 'USD', 'EUR') AS currency,
+      event_id AS order_id,
+      -- What ingest records for a recipient-only conversion: its last click.
+      if(via_click, '{"kind":"purchase","via":"click_id"}',
+         concat('{"kind":"purchase","via":"recipient","lastClick":{"campaign":"', campaign_id, '","link":"', any_link, '","ts":',
+                toString(toUnixTimestamp64Milli(first_click)), ',"type":"click"},"lastTouch":{"campaign":"', campaign_id, '","link":"', any_link,
+                '","ts":', toString(toUnixTimestamp64Milli(first_click)), ',"type":"click"}}')) AS extra
+    FROM (
+      SELECT campaign_id, recipient_id, min(ts) AS first_click, any(link_id) AS any_link, cityHash64(recipient_id, 3) % 2 = 0 AS via_click
+      FROM ${db}.events
+      WHERE type = 'click' AND class = 'human' AND recipient_id != '' AND cityHash64(campaign_id, recipient_id) % 50 = 0
+      GROUP BY campaign_id, recipient_id
+    )
+    ARRAY JOIN if(cityHash64(recipient_id, 4) % 4 = 0, [0, 1], [0]) AS rep`,
+  clickhouse_settings: { insert_deduplication_token: randomUUID(), async_insert: 0 },
+})
+const [{ n }] = (await (await deps.events.client.query({ query: `SELECT count() AS n FROM ${db}.events WHERE type = 'conversion'`, format: 'JSONEachRow' })).json()) as [{ n: number }]
+console.log(`generated ${SENDS} sends, ${EVENTS} events and ${n} conversions in ${((performance.now() - t) / 1000).toFixed(1)} s`)
+
+const c = data.campaigns[Math.min(3, CAMPAIGNS - 1)]!
+const [buyer] = (await (await deps.events.client.query({ query: `SELECT recipient_id FROM ${db}.events WHERE type = 'conversion' ORDER BY recipient_id LIMIT 1`, format: 'JSONEachRow' })).json()) as [{ recipient_id: string }]
+const endpoints: Array<[string, string]> = [
+  ['stats (baseline, metrics issue)', `/v1/campaigns/${c}/stats`],
+  ['campaign conversions', `/v1/campaigns/${c}/conversions`],
+  ['campaign conversions open, 30d', `/v1/campaigns/${c}/conversions?attribution=open&attributionWindow=30d`],
+  ['compare conversion_rate', `/v1/campaigns/${c}/compare/conversions?by=variant`],
+  ['compare revenue_per_recipient', `/v1/campaigns/${c}/compare/conversions?by=variant&metric=revenue_per_recipient`],
+  ['lifecycle', `/v1/lifecycle?at=2026-03-01T00:00:00Z`],
+  ['timeline conversions (fn)', ''],
+]
+
+const quantile = (xs: number[], q: number) => {
+  const s = [...xs].sort((a, b) => a - b)
+  return s[Math.min(s.length - 1, Math.floor(q * s.length))]!
+}
+console.log(`\n${'endpoint'.padEnd(34)} ${'median ms'.padStart(10)} ${'p90 ms'.padStart(8)} ${'bytes'.padStart(10)}`)
+for (const [name, path] of endpoints) {
+  const times: number[] = []
+  let bytes = 0
+  for (let i = 0; i < RUNS + 2; i++) {
+    t = performance.now()
+    if (!path) {
+      bytes = JSON.stringify(await recipientConversions(deps.events, buyer.recipient_id)).length
+    } else {
+      const res = await fetch(base + path, { headers: { authorization: `Bearer ${KEY}` } })
+      const body = await res.arrayBuffer()
+      if (res.status !== 200) throw new Error(`${name}: ${res.status} ${Buffer.from(body).toString().slice(0, 300)}`)
+      bytes = body.byteLength
+    }
+    const ms = performance.now() - t
+    if (i >= 2) times.push(ms)
+  }
+  console.log(`${name.padEnd(34)} ${quantile(times, 0.5).toFixed(1).padStart(10)} ${quantile(times, 0.9).toFixed(1).padStart(8)} ${String(bytes).padStart(10)}`)
+}
+
+server.closeAllConnections()
+server.close()
+await deps.stop()
+if (!process.env.DATA_DIR && !process.env.BENCH_KEEP) rmSync(dataDir, { recursive: true, force: true })
+process.exit(0)
