@@ -91,6 +91,21 @@ describe('the redirect', () => {
     expect(r2.headers.get('location')).toBe('https://shop.example/b?x=1#f')
   })
 
+  it('PATCH /v1/campaigns/:id turns decoration on and off at once', async () => {
+    await s.api('POST', '/v1/campaigns', { name: 'later', id: 'later' })
+    await s.api('POST', '/v1/campaigns/later/links', { url: 'https://shop.example/l', label: 'x' })
+    const url = (await s.api('POST', '/v1/campaigns/later/sends', { recipients: [{ id: 'r' }] })).body.recipients[0].links[0].url
+    const loc = async () => (await fetch(url, { redirect: 'manual' })).headers.get('location')!
+    expect(await loc()).toBe('https://shop.example/l')
+    const p = await s.api('PATCH', '/v1/campaigns/later', { tracking: { clickIdParam: 'cid', utm: true } })
+    expect(p.status).toBe(200)
+    expect(p.body.settings).toMatchObject({ clickId: { param: 'cid' }, utm: true })
+    expect(await loc()).toMatch(/^https:\/\/shop\.example\/l\?utm_source=sillage&utm_medium=email&utm_campaign=later&utm_content=x&cid=[A-Za-z0-9_.-]+$/)
+    await s.api('PATCH', '/v1/campaigns/later', { tracking: { clickIdParam: null, utm: false } })
+    expect(await loc()).toBe('https://shop.example/l')
+    expect((await s.api('PATCH', '/v1/campaigns/nope', { tracking: { utm: true } })).status).toBe(404)
+  })
+
   it('rejects a bad clickIdParam naming the field', async () => {
     const r = await s.api('POST', '/v1/campaigns', { name: 'x', tracking: { clickIdParam: 'a b' } })
     expect(r.status).toBe(400)

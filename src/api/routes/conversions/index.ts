@@ -1,6 +1,7 @@
 import type { OpenAPIHono } from '@hono/zod-openapi'
 import type { AppEnv } from '../../context.js'
 import { registerCampaignConversions } from './campaign.js'
+import { registerUpdateCampaign } from './campaign-tracking.js'
 import { registerCompareConversions } from './compare.js'
 import { registerCreateConversion } from './create.js'
 import { registerLifecycle } from './lifecycle.js'
@@ -15,4 +16,6 @@ export function registerConversionsRoutes(app: OpenAPIHono<AppEnv>): void {
   registerCampaignConversions(app)
   registerLifecycle(app)
   registerCompareConversions(app)
+  // PATCH /v1/campaigns/{id} lives here until the campaigns area takes it: it exists for the tracking settings.
+  registerUpdateCampaign(app)
 }
