@@ -1,5 +1,5 @@
 import { queryRows, type EventStore } from '../store/clickhouse.js'
-import { isoFromCh, num, ratio, recipientFacts, timeClauses, trafficCondition, type EventWindow } from './sql.js'
+import { isoFromCh, num, ratio, timeClauses, trafficCondition, type EventWindow } from './sql.js'
 
 export interface Rate {
   value: number
@@ -46,11 +46,11 @@ export async function campaignStats(store: EventStore, campaignId: string, w: Ev
   const t = trafficCondition(w.traffic)
   const time = timeClauses(w)
   const params = { campaign: campaignId, ...time.params }
-  const facts = recipientFacts(db, w, 'campaign_id = {campaign:String}')
-  const [[agg], reasons, [delays]] = await Promise.all([
+  const [[agg], reasons] = await Promise.all([
     // Per recipient first (the shape of the p_recipient_facts projection), then the campaign;
-    // the invalid-token events are the recipient '' group: in totals, never in uniques.
-    queryRows<Record<string, number | string>>(
+    // the invalid-token events are the recipient '' group: in totals, never in uniques. Delays
+    // join each recipient's first open/click to its send (the sends are the hash table).
+    queryRows<Record<string, number | string | number[]>>(
       store,
       `SELECT
          (SELECT count() FROM ${db}.sends FINAL WHERE campaign_id = {campaign:String}) AS sent,
@@ -67,7 +67,11 @@ export async function campaignStats(store: EventStore, campaignId: string, w: Ev
          sum(mo) AS machine_opens,
          sum(mc) AS machine_clicks,
          sumIf(o, recipient_id = '') AS invalid_opens,
-         sumIf(c, recipient_id = '') AS invalid_clicks
+         sumIf(c, recipient_id = '') AS invalid_clicks,
+         countIf(o > 0 AND s.has_send = 1) AS open_n,
+         countIf(c > 0 AND s.has_send = 1) AS click_n,
+         quantilesExactInclusiveIf(0.5, 0.9)(greatest(0, toUnixTimestamp64Milli(fo) - toUnixTimestamp64Milli(s.sent_at)) / 1000, o > 0 AND s.has_send = 1) AS open_q,
+         quantilesExactInclusiveIf(0.5, 0.9)(greatest(0, toUnixTimestamp64Milli(fc) - toUnixTimestamp64Milli(s.sent_at)) / 1000, c > 0 AND s.has_send = 1) AS click_q
        FROM (
          SELECT recipient_id,
            sumIf(n, type = 'open' AND ${t}) AS o,
@@ -76,6 +80,8 @@ export async function campaignStats(store: EventStore, campaignId: string, w: Ev
            sumIf(n, ${t}) AS n_any,
            minIf(first, ${t}) AS first_at,
            maxIf(last, ${t}) AS last_at,
+           minIf(first, type = 'open' AND ${t}) AS fo,
+           minIf(first, type = 'click' AND ${t}) AS fc,
            sumIf(n, type = 'open' AND class != 'human') AS mo,
            sumIf(n, type = 'click' AND class != 'human') AS mc
          FROM (
@@ -85,7 +91,9 @@ export async function campaignStats(store: EventStore, campaignId: string, w: Ev
            GROUP BY campaign_id, recipient_id, type, class
          )
          GROUP BY recipient_id
-       )`,
+       ) AS f
+       LEFT JOIN (SELECT recipient_id, sent_at, 1 AS has_send FROM ${db}.sends FINAL WHERE campaign_id = {campaign:String}) AS s
+       USING (recipient_id)`,
       params,
     ),
     queryRows<{ type: string; reason: string; n: number }>(
@@ -96,18 +104,8 @@ export async function campaignStats(store: EventStore, campaignId: string, w: Ev
        GROUP BY type, reason`,
       params,
     ),
-    queryRows<{ open_n: number; click_n: number; open_q: number[]; click_q: number[] }>(
-      store,
-      `SELECT
-         countIf(f.opens > 0) AS open_n,
-         countIf(f.clicks > 0) AS click_n,
-         quantilesExactInclusiveIf(0.5, 0.9)(greatest(0, toUnixTimestamp64Milli(f.first_open) - toUnixTimestamp64Milli(s.sent_at)) / 1000, f.opens > 0) AS open_q,
-         quantilesExactInclusiveIf(0.5, 0.9)(greatest(0, toUnixTimestamp64Milli(f.first_click) - toUnixTimestamp64Milli(s.sent_at)) / 1000, f.clicks > 0) AS click_q
-       FROM (SELECT campaign_id, recipient_id, sent_at FROM ${db}.sends FINAL WHERE campaign_id = {campaign:String}) AS s
-       INNER JOIN (${facts.sql}) AS f USING (campaign_id, recipient_id)`,
-      { ...params, ...facts.params },
-    ),
   ])
+  const delays = agg as { open_n: number; click_n: number; open_q: number[]; click_q: number[] } | undefined
   const a = agg ?? {}
   const sent = num(a.sent)
   const openers = num(a.opens_unique)
