@@ -363,19 +363,12 @@ export async function recipientConversions(
     amount: string
     currency: string
     kind: string
-    click_ts: number
     campaign_id: string
     link_id: string
-    t_campaign: string
-    t_link: string
-    t_type: string
-    t_ts: number
+    extra: string
   }>(
     store,
-    `SELECT order_id, toString(ts) AS ts, toString(amount) AS amount, currency, campaign_id, link_id,
-            JSONExtractString(extra, 'kind') AS kind, JSONExtractInt(extra, 'clickTs') AS click_ts,
-            JSONExtractString(extra, {touchKey:String}, 'campaign') AS t_campaign, JSONExtractString(extra, {touchKey:String}, 'link') AS t_link,
-            JSONExtractString(extra, {touchKey:String}, 'type') AS t_type, JSONExtractInt(extra, {touchKey:String}, 'ts') AS t_ts
+    `SELECT order_id, toString(ts) AS ts, toString(amount) AS amount, currency, campaign_id, link_id, extra, JSONExtractString(extra, 'kind') AS kind
      FROM (
        SELECT * FROM ${store.db}.events
        WHERE type = 'conversion' AND recipient_id = {recipient:String}${t.sql}
@@ -383,29 +376,37 @@ export async function recipientConversions(
      )
      ORDER BY ts DESC, order_id
      LIMIT {limit:UInt32}`,
-    { recipient: recipientId, touchKey: opts.model === 'open' ? 'lastTouch' : 'lastClick', limit: opts.limit ?? 100, ...t.params },
+    { recipient: recipientId, limit: opts.limit ?? 100, ...t.params },
   )
-  const windowMs = opts.windowMs ?? DEFAULT_WINDOW_MS
   const iso = (s: string) => new Date(s.replace(' ', 'T') + 'Z').toISOString()
   return rows.map((r) => {
-    const at = Date.parse(r.ts.replace(' ', 'T') + 'Z')
-    const viaClick = r.link_id !== ''
-    const touchTs = Number(r.t_ts)
-    const viaRecipient = !viaClick && r.t_campaign !== '' && touchTs >= at - windowMs
-    return {
-      orderId: r.order_id,
-      at: iso(r.ts),
-      type: r.kind || 'purchase',
-      amount: fixed(r.amount),
-      currency: r.currency,
-      attribution: viaClick ? 'click' : viaRecipient ? 'recipient' : 'unattributed',
-      touch: viaClick
-        ? { type: 'click', campaignId: r.campaign_id, linkId: r.link_id, at: Number(r.click_ts) > 0 ? new Date(Number(r.click_ts)).toISOString() : null }
-        : viaRecipient
-          ? { type: r.t_type === 'open' ? 'open' : 'click', campaignId: r.t_campaign, linkId: r.t_link, at: new Date(touchTs).toISOString() }
-          : null,
-    }
+    const t = conversionTouch({ at: Date.parse(r.ts.replace(' ', 'T') + 'Z'), campaignId: r.campaign_id, linkId: r.link_id, extra: r.extra }, opts)
+    return { orderId: r.order_id, at: iso(r.ts), type: r.kind || 'purchase', amount: fixed(r.amount), currency: r.currency, ...t }
   })
+}
+
+/**
+ * How one stored conversion row is attributed, and the touch that led to it: for a timeline that
+ * already reads the row (`campaign_id`, `link_id`, `extra`, `ts`), no further query.
+ */
+export function conversionTouch(
+  row: { at: number; campaignId: string; linkId: string; extra: string },
+  opts: Pick<AttributionOptions, 'windowMs' | 'model'> = {},
+): Pick<TimelineConversion, 'attribution' | 'touch'> {
+  let extra: { clickTs?: number; lastClick?: { campaign: string; link: string; ts: number; type: string }; lastTouch?: { campaign: string; link: string; ts: number; type: string } } = {}
+  try {
+    extra = row.extra ? JSON.parse(row.extra) : {}
+  } catch {
+    extra = {}
+  }
+  if (row.linkId) {
+    return { attribution: 'click', touch: { type: 'click', campaignId: row.campaignId, linkId: row.linkId, at: extra.clickTs ? new Date(extra.clickTs).toISOString() : null } }
+  }
+  const t = opts.model === 'open' ? extra.lastTouch : extra.lastClick
+  if (t && t.campaign && t.ts >= row.at - (opts.windowMs ?? DEFAULT_WINDOW_MS)) {
+    return { attribution: 'recipient', touch: { type: t.type === 'open' ? 'open' : 'click', campaignId: t.campaign, linkId: t.link, at: new Date(t.ts).toISOString() } }
+  }
+  return { attribution: 'unattributed', touch: null }
 }
 
 export interface RevenueMoments {
