@@ -33,8 +33,6 @@ export interface ConversionFigures {
   revenue: Revenue
 }
 
-const touchTypes = (model: AttributionModel) => (model === 'open' ? ['click', 'open'] : ['click'])
-
 /**
  * SQL of a campaign's attributed conversions, one row per order id:
  * `(order_id, ts, link_id, recipient_id, amount, currency, via)`.
@@ -311,12 +309,6 @@ async function linkClickerCounts(store: EventStore, campaignId: string, traffic:
   return new Map(rows.map((r) => [r.link_id, Number(r.n)]))
 }
 
-/** Sum of revenue maps (exact). */
-export function addRevenue(a: Revenue, b: Revenue): Revenue {
-  const out: Revenue = { ...a }
-  for (const [c, v] of Object.entries(b)) out[c] = out[c] ? addDecimal(out[c]!, v) : v
-  return out
-}
 
 /**
  * Audience filter: a condition on the outer query's `recipient_id` column, true for recipients with
