@@ -25,7 +25,7 @@ describe('p_recipient_facts projection (migration 0300)', () => {
   it('serves the per-recipient query', async () => {
     const db = s.deps.events.db
     const facts = recipientFacts(db, { traffic: 'human' }, 'campaign_id = {campaign:String}')
-    const rs = await s.deps.events.client.query({ query: `EXPLAIN ${facts.sql}`, query_params: { campaign: 'pj' }, format: 'TSV' })
+    const rs = await s.deps.events.client.query({ query: `EXPLAIN ${facts.sql}`, query_params: { campaign: 'pj' }, format: 'TabSeparated' })
     expect(await rs.text()).toContain('p_recipient_facts')
   })
 

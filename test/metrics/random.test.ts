@@ -41,7 +41,7 @@ beforeAll(async () => {
       sent_at: chDateTime(T0),
       variant: pick(['A', 'B', 'C', '']),
       segments: ['s1', 's2', 's3'].filter(() => rnd() < 0.4),
-      attributes: rnd() < 0.8 ? { country: pick(['FR', 'DE', 'IT']) } : {},
+      attributes: (rnd() < 0.8 ? { country: pick(['FR', 'DE', 'IT']) } : {}) as Record<string, string>,
     }
     first.push(row)
     sends.set(row.recipient_id, row)
