@@ -18,7 +18,7 @@ async function click(url: string, at: number): Promise<string | null> {
   return new URL(r.headers.get('location')!).searchParams.get('sl_cid')
 }
 
-let rec: Record<string, { links: Array<{ url: string }> }>
+let rec: Record<string, { links: Array<{ url: string }>; pixelUrl: string }>
 let hero: string
 let footer: string
 let cid: string
@@ -47,6 +47,9 @@ beforeAll(async () => {
   await click(rec.bernard!.links[0]!.url, T0)
   // bernard's last click is in another campaign: last-click attribution gives that one the credit.
   await click(other.body.recipients[0].links[0].url, T0 + 2 * HOUR)
+  // martin opens a week later: only the open model credits his late order to it.
+  now = T0 + 7 * DAY
+  expect((await fetch(rec.martin!.pixelUrl, { headers: { 'user-agent': BROWSER, accept: 'image/*' } })).status).toBe(200)
   now = T0 + 10 * DAY
 })
 afterAll(async () => {
@@ -108,6 +111,9 @@ describe('POST /v1/conversions', () => {
     const wide = await s.api('GET', '/v1/campaigns/shop/conversions?attributionWindow=8d')
     expect(wide.body.totals).toMatchObject({ conversions: 5, converters: 4, revenue: { EUR: '3.3000', USD: '10.0000' } })
     expect(wide.body.attribution).toMatchObject({ model: 'click', windowDays: 8 })
+    const open = await s.api('GET', '/v1/campaigns/shop/conversions?attribution=open')
+    expect(open.body.totals).toMatchObject({ conversions: 5, converters: 4, revenue: { EUR: '3.3000', USD: '10.0000' } })
+    expect(open.body.attribution.model).toBe('open')
     const other = await s.api('GET', '/v1/campaigns/other/conversions')
     expect(other.body.totals).toMatchObject({ conversions: 1, converters: 1, revenue: { EUR: '4.0000' } })
     const bad = await s.api('GET', '/v1/campaigns/shop/conversions?attributionWindow=soon')
