@@ -18,6 +18,18 @@ export const CampaignSettingsSchema = z
   .strict()
   .openapi('CampaignSettings')
 
+/**
+ * The short input form of settings.clickId / settings.utm, accepted on create and update and
+ * stored as those settings (conversions/click-id.ts trackingToSettings): never stored as is.
+ */
+export const CampaignTrackingSchema = z
+  .object({
+    clickIdParam: z.string().regex(/^[A-Za-z0-9_.-]{1,40}$/, 'must be 1-40 letters, digits, _ . or -').nullable().optional(),
+    utm: z.boolean().optional(),
+  })
+  .strict()
+  .openapi({ description: 'Redirect decoration: signed click id under clickIdParam (null: none), utm_* parameters' })
+
 export const CampaignSchema = z
   .object({
     id: z.string().openapi({ example: 'spring-sale' }),
@@ -43,6 +55,11 @@ export const Pagination = z.object({
 })
 
 export const security = [{ bearer: [] as string[] }]
+
+/** A required JSON request body, the one shape every write endpoint takes. */
+export function jsonBody<T extends z.ZodType>(schema: T) {
+  return { required: true, content: { 'application/json': { schema } } } as const
+}
 
 export function toCampaign(c: { id: string; name: string; settings: object; createdAt: Date }) {
   return { id: c.id, name: c.name, settings: c.settings, createdAt: c.createdAt.toISOString() }

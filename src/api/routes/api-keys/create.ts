@@ -5,7 +5,7 @@ import { apiKeys } from '../../../store/schema.js'
 import { hashKey } from '../../auth.js'
 import type { AppEnv } from '../../context.js'
 import { errorResponses } from '../../errors.js'
-import { security } from '../../schemas.js'
+import { jsonBody, security } from '../../schemas.js'
 
 const route = createRoute({
   method: 'post',
@@ -14,10 +14,7 @@ const route = createRoute({
   summary: 'Create an API key (shown once; stored hashed)',
   security,
   request: {
-    body: {
-      required: true,
-      content: { 'application/json': { schema: z.object({ name: z.string().trim().min(1).max(200).openapi({ example: 'dashboard' }) }).strict() } },
-    },
+    body: jsonBody(z.object({ name: z.string().trim().min(1).max(200).openapi({ example: 'dashboard' }) }).strict()),
   },
   responses: {
     201: {

@@ -3,7 +3,7 @@ import { trackingToSettings } from '../../../conversions/click-id.js'
 import { createCampaign } from '../../../services/campaigns.js'
 import type { AppEnv } from '../../context.js'
 import { errorResponses } from '../../errors.js'
-import { CampaignSchema, CampaignSettingsSchema, security, toCampaign } from '../../schemas.js'
+import { CampaignSchema, CampaignSettingsSchema, CampaignTrackingSchema, jsonBody, security, toCampaign } from '../../schemas.js'
 
 const route = createRoute({
   method: 'post',
@@ -12,28 +12,16 @@ const route = createRoute({
   summary: 'Create a campaign',
   security,
   request: {
-    body: {
-      required: true,
-      content: {
-        'application/json': {
-          schema: z
-            .object({
-              name: z.string().trim().min(1).max(500).openapi({ example: 'Spring sale 2026' }),
-              id: z.string().regex(/^[A-Za-z0-9_-]{1,64}$/, 'must be 1-64 letters, digits, _ or -').optional().openapi({ example: 'spring-sale' }),
-              settings: CampaignSettingsSchema.optional(),
-              tracking: z
-                .object({
-                  clickIdParam: z.string().regex(/^[A-Za-z0-9_.-]{1,40}$/, 'must be 1-40 letters, digits, _ . or -').nullable().optional(),
-                  utm: z.boolean().optional(),
-                })
-                .strict()
-                .optional()
-                .openapi({ description: 'Redirect decoration: signed click id under clickIdParam (null: none), utm_* parameters' }),
-            })
-            .strict(),
-        },
-      },
-    },
+    body: jsonBody(
+      z
+        .object({
+          name: z.string().trim().min(1).max(500).openapi({ example: 'Spring sale 2026' }),
+          id: z.string().regex(/^[A-Za-z0-9_-]{1,64}$/, 'must be 1-64 letters, digits, _ or -').optional().openapi({ example: 'spring-sale' }),
+          settings: CampaignSettingsSchema.optional(),
+          tracking: CampaignTrackingSchema.optional(),
+        })
+        .strict(),
+    ),
   },
   responses: {
     201: { description: 'Created', content: { 'application/json': { schema: CampaignSchema } } },

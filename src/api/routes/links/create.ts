@@ -2,7 +2,7 @@ import { createRoute, z, type OpenAPIHono } from '@hono/zod-openapi'
 import { getCampaign, upsertLink } from '../../../services/campaigns.js'
 import type { AppEnv } from '../../context.js'
 import { errorResponses } from '../../errors.js'
-import { CampaignIdParam, LinkSchema, security } from '../../schemas.js'
+import { CampaignIdParam, jsonBody, LinkSchema, security } from '../../schemas.js'
 
 const route = createRoute({
   method: 'post',
@@ -12,19 +12,14 @@ const route = createRoute({
   security,
   request: {
     params: CampaignIdParam,
-    body: {
-      required: true,
-      content: {
-        'application/json': {
-          schema: z
-            .object({
-              url: z.string().min(1).max(8192).openapi({ example: 'https://shop.example/spring?ref=mail' }),
-              label: z.string().max(500).optional().openapi({ example: 'Hero button' }),
-            })
-            .strict(),
-        },
-      },
-    },
+    body: jsonBody(
+      z
+        .object({
+          url: z.string().min(1).max(8192).openapi({ example: 'https://shop.example/spring?ref=mail' }),
+          label: z.string().max(500).optional().openapi({ example: 'Hero button' }),
+        })
+        .strict(),
+    ),
   },
   responses: {
     200: { description: 'The link already existed', content: { 'application/json': { schema: LinkSchema } } },

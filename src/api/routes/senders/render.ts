@@ -2,7 +2,7 @@ import { createRoute, z, type OpenAPIHono } from '@hono/zod-openapi'
 import { prepareRender } from '../../../services/render.js'
 import type { AppEnv } from '../../context.js'
 import { ApiError, errorResponses } from '../../errors.js'
-import { CampaignIdParam, security } from '../../schemas.js'
+import { CampaignIdParam, jsonBody, security } from '../../schemas.js'
 import { MAX_RECIPIENTS_PER_CALL, RecipientSchema } from '../sends/create.js'
 import { OnSuppressedSchema, SuppressedReportSchema } from './schemas.js'
 
@@ -41,25 +41,20 @@ const route = createRoute({
   request: {
     params: CampaignIdParam,
     query: z.object({ summary: z.enum(['true', 'false']).optional() }),
-    body: {
-      required: true,
-      content: {
-        'application/json': {
-          schema: z
-            .object({
-              templateId: z.string().min(1).max(64).optional(),
-              recipients: z.array(RecipientSchema).min(1),
-              sentAt: z.iso.datetime({ offset: true }).optional(),
-              onSuppressed: OnSuppressedSchema,
-              unsubscribeMailto: z.string().min(3).max(500).optional().openapi({
-                description: 'Adds <mailto:…> after the HTTPS URL in List-Unsubscribe, for mail clients without one-click',
-                example: 'unsubscribe@news.example.com',
-              }),
-            })
-            .strict(),
-        },
-      },
-    },
+    body: jsonBody(
+      z
+        .object({
+          templateId: z.string().min(1).max(64).optional(),
+          recipients: z.array(RecipientSchema).min(1),
+          sentAt: z.iso.datetime({ offset: true }).optional(),
+          onSuppressed: OnSuppressedSchema,
+          unsubscribeMailto: z.string().min(3).max(500).optional().openapi({
+            description: 'Adds <mailto:…> after the HTTPS URL in List-Unsubscribe, for mail clients without one-click',
+            example: 'unsubscribe@news.example.com',
+          }),
+        })
+        .strict(),
+    ),
   },
   responses: {
     200: {

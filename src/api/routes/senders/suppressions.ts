@@ -2,7 +2,7 @@ import { createRoute, z, type OpenAPIHono } from '@hono/zod-openapi'
 import { importSuppressions, listSuppressions, removeSuppressions, toSuppressionResponse } from '../../../services/suppressions.js'
 import type { AppEnv } from '../../context.js'
 import { ApiError, errorResponses } from '../../errors.js'
-import { Pagination, security } from '../../schemas.js'
+import { jsonBody, Pagination, security } from '../../schemas.js'
 import { SuppressionSchema } from './schemas.js'
 
 export const MAX_SUPPRESSIONS_PER_IMPORT = 10_000
@@ -34,30 +34,25 @@ const importRoute = createRoute({
   description: `Up to ${MAX_SUPPRESSIONS_PER_IMPORT} a call (more: 413). An entry that exists for (recipientId, scope) takes the imported reason and time.`,
   security,
   request: {
-    body: {
-      required: true,
-      content: {
-        'application/json': {
-          schema: z
-            .object({
-              suppressions: z
-                .array(
-                  z
-                    .object({
-                      recipientId: RecipientId,
-                      reason: z.string().min(1).max(200).openapi({ example: 'hard_bounce' }),
-                      scope: Scope.optional(),
-                      campaignId: z.string().max(64).optional(),
-                      at: z.iso.datetime({ offset: true }).optional(),
-                    })
-                    .strict(),
-                )
-                .min(1),
-            })
-            .strict(),
-        },
-      },
-    },
+    body: jsonBody(
+      z
+        .object({
+          suppressions: z
+            .array(
+              z
+                .object({
+                  recipientId: RecipientId,
+                  reason: z.string().min(1).max(200).openapi({ example: 'hard_bounce' }),
+                  scope: Scope.optional(),
+                  campaignId: z.string().max(64).optional(),
+                  at: z.iso.datetime({ offset: true }).optional(),
+                })
+                .strict(),
+            )
+            .min(1),
+        })
+        .strict(),
+    ),
   },
   responses: {
     200: { description: 'Imported', content: { 'application/json': { schema: z.object({ imported: z.number().int() }) } } },

@@ -3,7 +3,7 @@ import { bodyLimit } from 'hono/body-limit'
 import { createTemplate, toTemplateResponse } from '../../../services/templates.js'
 import type { AppEnv } from '../../context.js'
 import { errorBody, errorResponses } from '../../errors.js'
-import { CampaignIdParam, security } from '../../schemas.js'
+import { CampaignIdParam, jsonBody, security } from '../../schemas.js'
 import { TemplateSchema } from './template-schema.js'
 
 /** A real e-mail is well under 1 MB (Gmail clips past 102 KB); 5 MB leaves room and bounds the parse. */
@@ -30,20 +30,15 @@ const route = createRoute({
   security,
   request: {
     params: CampaignIdParam,
-    body: {
-      required: true,
-      content: {
-        'application/json': {
-          schema: z
-            .object({
-              html: z.string().openapi({ example: '<html><body><a href="https://shop.example/">Shop</a></body></html>' }),
-              text: z.string().optional(),
-              options: CompileOptionsSchema.optional(),
-            })
-            .strict(),
-        },
-      },
-    },
+    body: jsonBody(
+      z
+        .object({
+          html: z.string().openapi({ example: '<html><body><a href="https://shop.example/">Shop</a></body></html>' }),
+          text: z.string().optional(),
+          options: CompileOptionsSchema.optional(),
+        })
+        .strict(),
+    ),
   },
   responses: {
     201: { description: 'Template compiled and its links registered', content: { 'application/json': { schema: TemplateSchema } } },

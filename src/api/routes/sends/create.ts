@@ -4,7 +4,7 @@ import { recordSends, trackedUrls } from '../../../services/sends.js'
 import { partitionSuppressed, suppressedAmong } from '../../../services/suppressions.js'
 import type { AppEnv } from '../../context.js'
 import { ApiError, errorResponses } from '../../errors.js'
-import { CampaignIdParam, security } from '../../schemas.js'
+import { CampaignIdParam, jsonBody, security } from '../../schemas.js'
 import { OnSuppressedSchema, SuppressedReportSchema } from '../senders/schemas.js'
 
 export const MAX_RECIPIENTS_PER_CALL = 10_000
@@ -37,20 +37,15 @@ const route = createRoute({
   security,
   request: {
     params: CampaignIdParam,
-    body: {
-      required: true,
-      content: {
-        'application/json': {
-          schema: z
-            .object({
-              recipients: z.array(RecipientSchema).min(1),
-              sentAt: z.iso.datetime({ offset: true }).optional().openapi({ example: '2026-11-23T09:00:00Z' }),
-              onSuppressed: OnSuppressedSchema,
-            })
-            .strict(),
-        },
-      },
-    },
+    body: jsonBody(
+      z
+        .object({
+          recipients: z.array(RecipientSchema).min(1),
+          sentAt: z.iso.datetime({ offset: true }).optional().openapi({ example: '2026-11-23T09:00:00Z' }),
+          onSuppressed: OnSuppressedSchema,
+        })
+        .strict(),
+    ),
   },
   responses: {
     201: {
