@@ -6,6 +6,7 @@ import type { Logger } from '../logger.js'
 import { createEdgeServer } from '../server.js'
 import { createEdge } from '../tracking/edge.js'
 import { clientIp } from '../tracking/ip.js'
+import { clickIdCodecFor } from '../conversions/click-id.js'
 import { redirectLocation } from '../tracking/redirect-location.js'
 import { loadOrCreateSecret, TokenCodec } from '../tracking/token.js'
 import { workerJournalDir, type PrimaryMessage, type WorkerMessage } from './protocol.js'
@@ -53,7 +54,7 @@ export async function startWorker(config: Config, log: Logger, id: number, prima
     trustProxy: config.trustProxy,
     ipV4Prefix: config.ipV4Prefix,
     ipV6Prefix: config.ipV6Prefix,
-    location: redirectLocation(links),
+    location: redirectLocation(links, clickIdCodecFor(config)),
   })
   const report = setInterval(() => send({ t: 'stats', edge: edge.stats, journal: journal.ownState, activeSegment: journal.activeSegment }), STATS_INTERVAL_MS)
   report.unref()
