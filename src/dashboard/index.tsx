@@ -22,6 +22,7 @@ import type { PageContext } from './layout.js'
 import { CampaignPage, loadCampaign, type LinkSort } from './pages/campaign.js'
 import { CampaignsPage, loadCampaigns } from './pages/campaigns.js'
 import { ComparePage, NotFoundPage, RecipientPage, SignInPage } from './pages/other.js'
+import { wallTimeToInstant } from './wall-time.js'
 import { clearSessionCookie, fingerprintOf, sameOrigin, sessionCookie, Sessions, setSessionCookie, type Session } from './session.js'
 
 /**
@@ -166,11 +167,28 @@ export function registerDashboard(app: OpenAPIHono<AppEnv>): void {
     const notClicked = c.req.queries('notClicked')?.filter(Boolean) ?? []
     for (const l of [...clicked, ...notClicked]) if (!linkIds.has(l)) throw new ApiError('validation_failed', `query.clicked: no link ${JSON.stringify(l.slice(0, 80))} in campaign ${id}`)
     const opened = q('opened')
+    const tzq = q('tz') ?? 'UTC'
+    const tz = isTimeZone(tzq) ? tzq : 'UTC'
+    const instant = (name: 'from' | 'to') => {
+      const v = q(name)
+      if (v === undefined) return undefined
+      const t = wallTimeToInstant(v, tz)
+      if (t === null) throw new ApiError('validation_failed', `query.${name}: expected a date and time such as 2026-11-23T09:00, got ${JSON.stringify(v.slice(0, 40))}`)
+      return t
+    }
+    const from = instant('from')
+    const to = instant('to')
+    if (from !== undefined && to !== undefined && from > to) throw new ApiError('validation_failed', 'query.from: must not be after query.to')
+    const attributes = (c.req.queries('attribute') ?? []).filter(Boolean).map((a) => {
+      const i = a.indexOf(':')
+      if (i <= 0) throw new ApiError('validation_failed', `query.attribute: expected NAME:VALUE, got ${JSON.stringify(a.slice(0, 80))}`)
+      return { name: a.slice(0, i).trim(), value: a.slice(i + 1).trim() }
+    })
     const rows = audience(
       deps.events,
       id,
-      { opened: opened === undefined ? undefined : opened === 'true', clicked, notClicked, segment: q('segment'), variant: q('variant'), attributes: [] },
-      { traffic: parseTraffic(q('traffic')) },
+      { opened: opened === undefined ? undefined : opened === 'true', clicked, notClicked, segment: q('segment'), variant: q('variant'), attributes },
+      { traffic: parseTraffic(q('traffic')), from, to },
     )
     const first = await rows.next()
     const encoder = new TextEncoder()

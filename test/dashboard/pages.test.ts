@@ -1,6 +1,6 @@
 import { Parser } from 'htmlparser2'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { ADMIN_KEY, startTestServer, type TestServer } from '../support/server.js'
+import { ADMIN_KEY, readerFetch, startTestServer, type TestServer } from '../support/server.js'
 import { seed, signIn, XSS_LABEL, XSS_NAME, type Seeded } from './seed.js'
 
 let s: TestServer
@@ -288,6 +288,43 @@ describe('pages', () => {
     expect(bad.status).toBe(400)
     const anonymous = await fetch(`${s.url}/dashboard/campaigns/spring/audience.csv`, { redirect: 'manual' })
     expect(anonymous.status).toBe(303)
+  })
+
+  it('filters the export by attribute and by an event window read in the page time zone, as the API does', async () => {
+    await s.api('POST', '/v1/campaigns', { id: 'attrs', name: 'Attributes' })
+    const sent = await s.api('POST', '/v1/campaigns/attrs/sends', {
+      recipients: [
+        { id: 'fr1', attributes: { country: 'FR' } },
+        { id: 'de1', attributes: { country: 'DE' } },
+      ],
+    })
+    for (const r of sent.body.recipients) await (await readerFetch(r.pixelUrl)).arrayBuffer()
+    await s.flush()
+    const form = (await get('/dashboard/campaigns/attrs?tz=Europe/Paris')).text
+    expect(form).toMatch(/<input type="hidden" name="tz" value="Europe\/Paris"/)
+    expect(form).toMatch(/<input type="datetime-local" name="from"/)
+    expect(form).toMatch(/<input type="datetime-local" name="to"/)
+    expect(form).toMatch(/<input type="text" name="attribute"/)
+
+    const csv = (path: string) => get(`/dashboard/campaigns/attrs/audience.csv?${path}`).then((r) => r.text)
+    const apiCsv = (path: string) => s.api('GET', `/v1/campaigns/attrs/audience?${path}`, undefined, { accept: 'text/csv' }).then((r) => r.body as string)
+    const fr = await csv('attribute=country%3AFR&opened=true')
+    expect(fr).toBe(await apiCsv('attribute=country:FR&opened=true'))
+    expect(fr).toMatch(/\r\nfr1,/)
+    expect(fr).not.toContain('de1')
+
+    // The form's wall time is read in the page's zone (the conversion itself: helpers.test.ts).
+    const opensFrom = (q: string) => csv(`opened=true&${q}`).then((t) => t.split('\r\n').filter((l) => /^(fr1|de1),/.test(l)).length)
+    const tomorrow = new Date(Date.now() + 86_400_000).toISOString().slice(0, 16)
+    expect(await opensFrom(`from=${tomorrow}&tz=UTC`)).toBe(0)
+    expect(await csv(`opened=true&from=${tomorrow}&tz=UTC`)).toBe(await apiCsv(`opened=true&from=${tomorrow}:00Z`))
+    expect(await opensFrom('from=2020-01-01T10:00&to=2099-01-01T00:00&tz=Europe/Paris')).toBe(2)
+    const paris = await csv(`opened=true&from=2020-01-01T10:00&tz=Europe/Paris`)
+    expect(paris).toBe(await apiCsv('opened=true&from=2020-01-01T09:00:00Z'))
+
+    expect((await get('/dashboard/campaigns/attrs/audience.csv?from=soon')).status).toBe(400)
+    expect((await get('/dashboard/campaigns/attrs/audience.csv?from=2026-02-01T00:00&to=2026-01-01T00:00')).status).toBe(400)
+    expect((await get('/dashboard/campaigns/attrs/audience.csv?attribute=nocolon')).status).toBe(400)
   })
 
   it('compares campaigns side by side with the test result', async () => {

@@ -34,17 +34,39 @@ export interface CampaignView {
   clickMap: string | null
 }
 
-const DAY = 86_400_000
+const HOUR = 3_600_000
+const DAY = 24 * HOUR
+
+/** Minutes when all the events fall within three hours, hours up to two weeks, days beyond: a readable number of points either way. */
+export function seriesInterval(first: number, last: number): SeriesInterval {
+  const span = last - first
+  return span > 14 * DAY ? 'day' : span > 3 * HOUR ? 'hour' : 'minute'
+}
 
 /** Everything the campaign page shows, each number from the metrics function the REST API calls. */
 export async function loadCampaign(deps: AppDeps, id: string, traffic: Traffic, tz: string, sort: LinkSort): Promise<CampaignView> {
   const campaign = await getCampaign(deps, id)
   const w: EventWindow = { traffic }
   const events = deps.events
-  const registered = await listLinks(deps, id)
-  const [stats, links, segments, variants, timingGroups, template] = await Promise.all([
-    campaignStats(events, id, w),
-    linkStats(events, id, registered, w),
+  const statsP = campaignStats(events, id, w)
+  // The series need the event span and the conversions need sent: they start as soon as the
+  // stats are in, while the other queries are still running.
+  const afterStats = statsP.then(async (stats) => {
+    const first = stats.firstEventAt ? Date.parse(stats.firstEventAt) : null
+    const last = stats.lastEventAt ? Date.parse(stats.lastEventAt) : null
+    const interval: SeriesInterval = first !== null && last !== null ? seriesInterval(first, last) : 'hour'
+    const range = first !== null && last !== null ? { ...w, from: first, to: last + 1 } : w
+    const [opens, clicks, conversions] = await Promise.all([
+      first !== null ? timeseries(events, id, 'opens', interval, tz, range) : Promise.resolve([]),
+      first !== null ? timeseries(events, id, 'clicks', interval, tz, range) : Promise.resolve([]),
+      conversionSummary(events, id, stats.sent, { traffic }),
+    ])
+    return { interval, opens, clicks, conversions }
+  })
+  const [stats, { interval, opens, clicks, conversions }, links, segments, variants, timingGroups, template] = await Promise.all([
+    statsP,
+    afterStats,
+    listLinks(deps, id).then((registered) => linkStats(events, id, registered, w)),
     segmentStats(events, id, { kind: 'segment' }, w),
     segmentStats(events, id, { kind: 'variant' }, w),
     timing(events, id, null, tz, w),
@@ -55,16 +77,6 @@ export async function loadCampaign(deps: AppDeps, id: string, traffic: Traffic, 
   ])
   // The variant counts are already here: the test is compareVariants' own, without counting twice.
   const comparison = compareGroups(variants.filter((g) => g.key !== ''), 'click_rate', 0.05)
-  const first = stats.firstEventAt ? Date.parse(stats.firstEventAt) : null
-  const last = stats.lastEventAt ? Date.parse(stats.lastEventAt) : null
-  // Hours for the first two weeks of a campaign, days after: a readable number of points either way.
-  const interval: SeriesInterval = first !== null && last !== null && last - first > 14 * DAY ? 'day' : 'hour'
-  const range = first !== null && last !== null ? { ...w, from: first, to: last + 1 } : w
-  const [opens, clicks, conversions] = await Promise.all([
-    first !== null ? timeseries(events, id, 'opens', interval, tz, range) : Promise.resolve([]),
-    first !== null ? timeseries(events, id, 'clicks', interval, tz, range) : Promise.resolve([]),
-    conversionSummary(events, id, stats.sent, { traffic }),
-  ])
   let clickMap: string | null = null
   if (template) {
     const figures = new Map(links.links.map((l) => [l.linkId, l]))
@@ -92,6 +104,22 @@ export async function loadCampaign(deps: AppDeps, id: string, traffic: Traffic, 
     timing: timingGroups[0] ?? null,
     clickMap,
   }
+}
+
+const INTERVAL_SECONDS: Record<SeriesInterval, number> = { minute: 60, hour: 3600, day: 86_400 }
+
+/**
+ * The chart's points (seconds since the epoch). A lone bucket gets an empty one on each side: a
+ * single point draws no line and leaves the time axis without a span to label. The neighbours are
+ * true zeros, as the series runs from the first event to the last.
+ */
+export function chartSeries(opens: Bucket[], clicks: Bucket[], interval: SeriesInterval): { t: number[]; opens: number[]; clicks: number[] } {
+  const t = opens.map((b) => Date.parse(b.start) / 1000)
+  const o = opens.map((b) => b.value)
+  const c = opens.map((_, i) => clicks[i]?.value ?? 0)
+  if (t.length !== 1) return { t, opens: o, clicks: c }
+  const step = INTERVAL_SECONDS[interval]
+  return { t: [t[0]! - step, t[0]!, t[0]! + step], opens: [0, o[0]!, 0], clicks: [0, c[0]!, 0] }
 }
 
 export function sortLinks(links: LinkStats[], sort: LinkSort): LinkStats[] {
@@ -196,7 +224,7 @@ export function CampaignPage(props: { view: CampaignView; page: PageContext }) {
       <a href={qs({ sort: key }) + '#links'}>{label}</a>
     </th>
   )
-  const seriesData = JSON.stringify({ t: v.opens.map((b) => Date.parse(b.start) / 1000), opens: v.opens.map((b) => b.value), clicks: v.clicks.map((b) => b.value) })
+  const seriesData = JSON.stringify(chartSeries(v.opens, v.clicks, v.interval))
   const hasRevenue = v.conversions.total > 0
   return (
     <Layout title={v.campaign.name} page={props.page}>
@@ -332,6 +360,7 @@ export function CampaignPage(props: { view: CampaignView; page: PageContext }) {
         <h2 id="h-audience">Export an audience</h2>
         <form method="get" action={`${base}/audience.csv`} class="audience" id="audience-form">
           <input type="hidden" name="traffic" value={v.traffic} />
+          <input type="hidden" name="tz" value={v.tz} />
           <label>
             Opened
             <select name="opened">
@@ -375,6 +404,18 @@ export function CampaignPage(props: { view: CampaignView; page: PageContext }) {
                 <option value={r.key}>{r.key}</option>
               ))}
             </select>
+          </label>
+          <label>
+            Events from ({v.tz})
+            <input type="datetime-local" name="from" step="60" />
+          </label>
+          <label>
+            to
+            <input type="datetime-local" name="to" step="60" />
+          </label>
+          <label>
+            Attribute
+            <input type="text" name="attribute" placeholder="country:FR" maxlength={300} pattern="[^:]+:.*" title="NAME:VALUE, an attribute of the send" />
           </label>
           <button type="submit">Download CSV</button>
         </form>

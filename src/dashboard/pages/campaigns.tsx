@@ -13,18 +13,34 @@ export interface CampaignRow {
   conversions: ConversionFigures
 }
 
-/** Sent, openers and clickers of a page of campaigns in one query (the compare endpoint's counts), then conversions. */
+/** Sent, openers and clickers of a page of campaigns in one query (the compare endpoint's counts), then each one's conversions, a few at a time. */
 export async function loadCampaigns(deps: AppDeps, traffic: Traffic, page: number): Promise<{ rows: CampaignRow[]; more: boolean }> {
   const list = await listCampaigns(deps, { limit: PAGE_SIZE + 1, offset: page * PAGE_SIZE })
   const shown = list.slice(0, PAGE_SIZE)
   const ids = shown.map((c) => c.id)
   const counts = new Map(ids.length ? (await groupCounts(deps.events, ids, null, { traffic })).map((g) => [g.key, g]) : [])
-  const rows: CampaignRow[] = []
-  for (const campaign of shown) {
+  const rows = await mapBounded(shown, CONVERSION_QUERIES_AT_ONCE, async (campaign): Promise<CampaignRow> => {
     const g = counts.get(campaign.id) ?? { key: campaign.id, sent: 0, uniqueOpeners: 0, uniqueClickers: 0, engaged: 0 }
-    rows.push({ campaign, counts: g, conversions: await conversionSummary(deps.events, campaign.id, g.sent, { traffic }) })
-  }
+    return { campaign, counts: g, conversions: await conversionSummary(deps.events, campaign.id, g.sent, { traffic }) }
+  })
   return { rows, more: list.length > PAGE_SIZE }
+}
+
+/** Enough to overlap the engine's waits; few enough that a page of 50 does not queue 50 queries at once. */
+const CONVERSION_QUERIES_AT_ONCE = 4
+
+/** `items.map(fn)` with at most `limit` calls pending at a time; results in the order of `items`. */
+export async function mapBounded<T, R>(items: readonly T[], limit: number, fn: (item: T) => Promise<R>): Promise<R[]> {
+  const out = new Array<R>(items.length)
+  let next = 0
+  const worker = async () => {
+    while (next < items.length) {
+      const i = next++
+      out[i] = await fn(items[i]!)
+    }
+  }
+  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker))
+  return out
 }
 
 export function CampaignsPage(props: { rows: CampaignRow[]; traffic: Traffic; page: number; more: boolean; ctx: PageContext }) {
