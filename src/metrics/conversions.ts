@@ -81,7 +81,7 @@ function revenueOf(m: Record<string, string> | undefined): Revenue {
 const perEach = (r: Revenue, n: number): Revenue => Object.fromEntries(Object.entries(r).map(([c, v]) => [c, divDecimal(v, n)]))
 
 
-interface GroupRow {
+export interface GroupRow {
   key: string
   conversions: number
   converters: number
@@ -111,12 +111,42 @@ async function grouped(store: EventStore, campaignId: string, opts: AttributionO
   }))
 }
 
-/** The `conversions` object of campaign stats: `{total, converters, rate (converters / sent), revenue}`. */
-export async function conversionSummary(store: EventStore, campaignId: string, sent: number, opts: AttributionOptions = {}): Promise<ConversionFigures> {
-  const [row] = await grouped(store, campaignId, opts, `''`)
-  const total = row?.conversions ?? 0
-  const converters = row?.converters ?? 0
-  return { total, converters, rate: sent > 0 ? converters / sent : 0, revenue: row?.revenue ?? {} }
+/**
+ * The `conversions` object of campaign, link, segment and variant metrics. Rates are fractions with
+ * their denominators stated: `rate` = converters / sent, `clickerRate` = converters / clickers.
+ */
+export interface ConversionBlock extends ConversionFigures {
+  clickers: number
+  clickerRate: number
+  /** revenue / sent, per currency. */
+  revenuePerRecipient: Revenue
+  /** revenue / orders in that currency. */
+  averageOrderValue: Revenue
+}
+
+export function conversionBlock(g: GroupRow | undefined, sent: number, clickers: number): ConversionBlock {
+  const converters = g?.converters ?? 0
+  const revenue = g?.revenue ?? {}
+  return {
+    total: g?.conversions ?? 0,
+    converters,
+    rate: sent > 0 ? converters / sent : 0,
+    clickers,
+    clickerRate: clickers > 0 ? converters / clickers : 0,
+    revenue,
+    revenuePerRecipient: perEach(revenue, sent),
+    averageOrderValue: Object.fromEntries(Object.entries(revenue).map(([cur, v]) => [cur, divDecimal(v, g?.orders[cur] ?? 0)])),
+  }
+}
+
+/** The `conversions` object of campaign stats: `{total, converters, rate (converters / sent), revenue, …}`. */
+export async function conversionSummary(store: EventStore, campaignId: string, sent: number, opts: AttributionOptions & { clickers?: number } = {}): Promise<ConversionBlock> {
+  return conversionBlock(await conversionTotals(store, campaignId, opts), sent, opts.clickers ?? 0)
+}
+
+/** A campaign's attributed conversions in one row (undefined when none). */
+export async function conversionTotals(store: EventStore, campaignId: string, opts: AttributionOptions = {}): Promise<GroupRow | undefined> {
+  return (await grouped(store, campaignId, opts, `''`))[0]
 }
 
 /** Conversions per link of a campaign (recipient-only conversions count for the last clicked link). */
@@ -124,12 +154,63 @@ export async function conversionsByLink(store: EventStore, campaignId: string, o
   return new Map((await grouped(store, campaignId, opts, 'a.link_id')).map((r) => [r.key, r]))
 }
 
+/** One attributed order with the converter's send (`hasSend` false for a converter the campaign was never sent to). */
+export interface AttributedOrder {
+  linkId: string
+  recipientId: string
+  amount: string
+  currency: string
+  hasSend: boolean
+  variant: string
+  segments: string[]
+  /** The value of the attribute asked for ('' when the send lacks it or none was asked). */
+  attribute: string
+}
+
+/**
+ * A campaign's attributed orders, each with its send's variant, segments and (optionally) one
+ * attribute: few rows (conversions are rare), so callers group them any way and sum exactly.
+ */
+export async function attributedOrders(store: EventStore, campaignId: string, opts: AttributionOptions = {}, attribute?: string): Promise<AttributedOrder[]> {
+  const a = attributedConversionsSql(store.db, opts)
+  const rows = await queryRows<{ link_id: string; recipient_id: string; amount: string; currency: string; variant: string; segments: string[]; attribute: string; sent: number }>(
+    store,
+    `WITH ${a.sql}
+     SELECT a.link_id AS link_id, a.recipient_id AS recipient_id, toString(a.amount) AS amount, a.currency AS currency,
+            s.variant AS variant, s.segments AS segments, ${attribute === undefined ? `''` : 's.attributes[{attr:String}]'} AS attribute, s.recipient_id != '' AS sent
+     FROM attributed AS a
+     LEFT JOIN (SELECT recipient_id, variant, segments${attribute === undefined ? '' : ', attributes'} FROM ${store.db}.sends FINAL WHERE campaign_id = {campaign:String}) AS s
+       ON s.recipient_id = a.recipient_id`,
+    { campaign: campaignId, ...a.params, ...(attribute === undefined ? {} : { attr: attribute }) },
+  )
+  return rows.map((r) => ({
+    linkId: r.link_id,
+    recipientId: r.recipient_id,
+    amount: r.amount,
+    currency: r.currency,
+    hasSend: Boolean(Number(r.sent)),
+    variant: r.variant,
+    segments: r.segments,
+    attribute: r.attribute,
+  }))
+}
+
+/** Orders grouped under the keys each belongs to (none, one, or several: a recipient in two segments), summed exactly. */
+export function groupOrders(orders: AttributedOrder[], keysOf: (o: AttributedOrder) => readonly string[]): Map<string, GroupRow> {
+  const tallies = new Map<string, Tally>()
+  for (const o of orders) for (const k of keysOf(o)) tallyIn(tallies, k).add(o.recipientId, o.amount, o.currency)
+  return new Map([...tallies.entries()].map(([k, t]) => [k, t.group(k)]))
+}
+
 export type Dimension = 'variant' | 'segment'
 
-/** Conversions per variant or segment of the converter's send (a recipient in two segments counts in both). */
-export async function conversionsByDimension(store: EventStore, campaignId: string, by: Dimension, opts: AttributionOptions = {}): Promise<Map<string, GroupRow>> {
+/**
+ * Conversions per variant or segment of the converter's send (a recipient in two segments counts in both);
+ * `by` null: the campaign's converters with a send, under key ''.
+ */
+export async function conversionsByDimension(store: EventStore, campaignId: string, by: Dimension | null, opts: AttributionOptions = {}): Promise<Map<string, GroupRow>> {
   const join = `INNER JOIN (SELECT recipient_id, variant, segments FROM ${store.db}.sends FINAL WHERE campaign_id = {campaign:String}) AS s ON s.recipient_id = a.recipient_id`
-  const rows = await grouped(store, campaignId, opts, by === 'variant' ? 's.variant' : 'arrayJoin(if(empty(s.segments), [\'\'], s.segments))', join)
+  const rows = await grouped(store, campaignId, opts, by === null ? `''` : by === 'variant' ? 's.variant' : 'arrayJoin(if(empty(s.segments), [\'\'], s.segments))', join)
   return new Map(rows.map((r) => [r.key, r]))
 }
 
@@ -235,20 +316,10 @@ function tallyIn(m: Map<string, Tally>, key: string): Tally {
  */
 export async function campaignConversions(store: EventStore, campaignId: string, linkIds: string[], opts: AttributionOptions = {}): Promise<CampaignConversions> {
   const traffic = opts.traffic ?? 'human'
-  const a = attributedConversionsSql(store.db, opts)
   const clicked = `SELECT recipient_id FROM ${store.db}.events
                    WHERE campaign_id = {campaign:String} AND type = 'click' AND recipient_id != '' AND ${trafficCondition(traffic)}`
   const [orders, combos, linkClickers] = await Promise.all([
-    queryRows<{ link_id: string; recipient_id: string; amount: string; currency: string; variant: string; segments: string[]; sent: number }>(
-      store,
-      `WITH ${a.sql}
-       SELECT a.link_id AS link_id, a.recipient_id AS recipient_id, toString(a.amount) AS amount, a.currency AS currency,
-              s.variant AS variant, s.segments AS segments, s.recipient_id != '' AS sent
-       FROM attributed AS a
-       LEFT JOIN (SELECT recipient_id, variant, segments FROM ${store.db}.sends FINAL WHERE campaign_id = {campaign:String}) AS s
-         ON s.recipient_id = a.recipient_id`,
-      { campaign: campaignId, ...a.params },
-    ),
+    attributedOrders(store, campaignId, opts),
     queryRows<{ variant: string; segments: string[]; sent: number; clickers: number }>(
       store,
       `SELECT variant, segments, count() AS sent, countIf(recipient_id IN (${clicked})) AS clickers
@@ -263,12 +334,12 @@ export async function campaignConversions(store: EventStore, campaignId: string,
   const byVariant = new Map<string, Tally>()
   const bySegment = new Map<string, Tally>()
   for (const o of orders) {
-    total.add(o.recipient_id, o.amount, o.currency)
-    tallyIn(byLink, o.link_id).add(o.recipient_id, o.amount, o.currency)
+    total.add(o.recipientId, o.amount, o.currency)
+    tallyIn(byLink, o.linkId).add(o.recipientId, o.amount, o.currency)
     // Converters without a send row (a forwarded e-mail) count in the totals, not in a variant or segment.
-    if (!Number(o.sent)) continue
-    tallyIn(byVariant, o.variant).add(o.recipient_id, o.amount, o.currency)
-    for (const seg of o.segments.length ? o.segments : ['']) tallyIn(bySegment, seg).add(o.recipient_id, o.amount, o.currency)
+    if (!o.hasSend) continue
+    tallyIn(byVariant, o.variant).add(o.recipientId, o.amount, o.currency)
+    for (const seg of o.segments.length ? o.segments : ['']) tallyIn(bySegment, seg).add(o.recipientId, o.amount, o.currency)
   }
   const sent = { sent: 0, clickers: 0 }
   const dVariant = new Map<string, { sent: number; clickers: number }>()
@@ -410,10 +481,10 @@ export interface RevenueMoments {
   sumSquares: number
 }
 
-/** Per variant or segment, the moments of revenue per recipient in one currency (for a Welch test). */
-export async function revenueMoments(store: EventStore, campaignId: string, by: Dimension, currency: string, opts: AttributionOptions = {}): Promise<RevenueMoments[]> {
+/** Per variant or segment (or the whole campaign, key '', when `by` is null), the moments of revenue per recipient in one currency (for a Welch test). */
+export async function revenueMoments(store: EventStore, campaignId: string, by: Dimension | null, currency: string, opts: AttributionOptions = {}): Promise<RevenueMoments[]> {
   const a = attributedConversionsSql(store.db, opts)
-  const key = by === 'variant' ? 's.variant' : `arrayJoin(if(empty(s.segments), [''], s.segments))`
+  const key = by === null ? `''` : by === 'variant' ? 's.variant' : `arrayJoin(if(empty(s.segments), [''], s.segments))`
   const rows = await queryRows<{ key: string; n: number; total: number; sq: number }>(
     store,
     `WITH ${a.sql}

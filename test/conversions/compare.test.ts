@@ -57,4 +57,21 @@ describe('GET /v1/campaigns/:id/compare/conversions', () => {
     expect(bad.status).toBe(400)
     expect(bad.body.error.message).toContain('query.metric')
   })
+
+  it('the main compare endpoint takes the conversion metrics, answering as /compare/conversions', async () => {
+    for (const metric of ['conversion_rate', 'clicker_conversion_rate', 'revenue_per_recipient']) {
+      const main = await s.api('GET', `/v1/campaigns/ab/compare?metric=${metric}`)
+      expect(main.status).toBe(200)
+      expect(main.body).toEqual((await s.api('GET', `/v1/campaigns/ab/compare/conversions?by=variant&metric=${metric}`)).body)
+    }
+    const rate = await s.api('GET', '/v1/campaigns/ab/compare?metric=conversion_rate')
+    expect(rate.body.test).toMatchObject({ name: 'two_proportion_z', significant: true, winner: 'A' })
+    expect(rate.body.rows.map((x: { successes: number }) => x.successes)).toEqual([20, 2])
+    // Clickers are the buyers: everyone who clicked bought.
+    const clickers = await s.api('GET', '/v1/campaigns/ab/compare?metric=clicker_conversion_rate')
+    expect(clickers.body.rows.map((x: { trials: number; successes: number }) => [x.trials, x.successes])).toEqual([[20, 20], [2, 2]])
+    const rev = await s.api('GET', '/v1/campaigns/ab/compare?metric=revenue_per_recipient&currency=USD')
+    expect(rev.body.rows.map((x: { exact: string }) => x.exact)).toEqual(['0.0000', '0.0000'])
+    expect((await s.api('GET', '/v1/campaigns/ab/compare?metric=conversion_rate&listSize=1000')).status).toBe(400)
+  })
 })

@@ -70,6 +70,8 @@ describe('GET /v1/campaigns/:id/stats', () => {
         click: { value: 0.4, numerator: 2, denominator: 5, definition: 'unique clickers / sent' },
         clickToOpen: { value: 2 / 3, numerator: 2, denominator: 3, definition: expect.any(String) },
         unsubscribe: { value: 0.2, numerator: 1, denominator: 5, definition: 'unique unsubscribers / sent' },
+        conversion: { value: 0, numerator: 0, denominator: 5, definition: 'converters / sent' },
+        clickerConversion: { value: 0, numerator: 0, denominator: 2, definition: 'converters / unique clickers' },
       },
       firstEventAt: '2026-01-05T10:10:00.000Z',
       lastEventAt: '2026-01-05T14:00:00.000Z',
@@ -79,6 +81,7 @@ describe('GET /v1/campaigns/:id/stats', () => {
       timeToFirstClick: { count: 2, medianSeconds: 2400, p90Seconds: 3360 },
       machine: { opens: { total: 2, byReason: { apple_mpp: 2 } }, clicks: { total: 1, byReason: { head_request: 1, scanner_ip: 1 } } },
       invalidToken: { opens: 1, clicks: 1 },
+      conversions: noConversions(5, 2),
     })
   })
 
@@ -112,6 +115,9 @@ describe('GET /v1/campaigns/:id/stats', () => {
   })
 })
 
+/** The conversions block of a row without any order (this fixture has none: test/conversions/metrics-wiring.test.ts has them). */
+const noConversions = (sent: number, clickers: number) => ({ total: 0, converters: 0, rate: 0, clickers, clickerRate: 0, revenue: {}, revenuePerRecipient: {}, averageOrderValue: {} })
+
 describe('GET /v1/campaigns/:id/links/stats', () => {
   it('per link and per URL', async () => {
     const r = await s.api('GET', '/v1/campaigns/hand/links/stats')
@@ -119,15 +125,15 @@ describe('GET /v1/campaigns/:id/links/stats', () => {
     expect(r.body).toMatchObject({ sent: 5, uniqueOpeners: 2, uniqueClickers: 2 })
     expect(r.body.links).toEqual([
       // L1: r1 twice. Openers r1, r2; r2 did not click it.
-      { linkId: L1, url: 'https://a.example/x', label: 'hero', position: 0, clicks: 2, uniqueClickers: 1, shareOfRecipients: 0.2, shareOfClickers: 0.5, openersNotClicked: 1, shareOfOpenersNotClicked: 0.5 },
+      { linkId: L1, url: 'https://a.example/x', label: 'hero', position: 0, clicks: 2, uniqueClickers: 1, shareOfRecipients: 0.2, shareOfClickers: 0.5, openersNotClicked: 1, shareOfOpenersNotClicked: 0.5, conversions: noConversions(5, 1) },
       // L2: r3, who never opened: both openers ignored it.
-      { linkId: L2, url: 'https://a.example/x', label: 'footer', position: 1, clicks: 1, uniqueClickers: 1, shareOfRecipients: 0.2, shareOfClickers: 0.5, openersNotClicked: 2, shareOfOpenersNotClicked: 1 },
+      { linkId: L2, url: 'https://a.example/x', label: 'footer', position: 1, clicks: 1, uniqueClickers: 1, shareOfRecipients: 0.2, shareOfClickers: 0.5, openersNotClicked: 2, shareOfOpenersNotClicked: 1, conversions: noConversions(5, 1) },
       // L3: r1 and one invalid-token click (in the total only).
-      { linkId: L3, url: 'https://b.example/', label: 'other', position: 2, clicks: 2, uniqueClickers: 1, shareOfRecipients: 0.2, shareOfClickers: 0.5, openersNotClicked: 1, shareOfOpenersNotClicked: 0.5 },
+      { linkId: L3, url: 'https://b.example/', label: 'other', position: 2, clicks: 2, uniqueClickers: 1, shareOfRecipients: 0.2, shareOfClickers: 0.5, openersNotClicked: 1, shareOfOpenersNotClicked: 0.5, conversions: noConversions(5, 1) },
     ])
     expect(r.body.byUrl).toEqual([
-      { url: 'https://a.example/x', linkIds: [L1, L2], clicks: 3, uniqueClickers: 2, shareOfRecipients: 0.4, shareOfClickers: 1, openersNotClicked: 1, shareOfOpenersNotClicked: 0.5 },
-      { url: 'https://b.example/', linkIds: [L3], clicks: 2, uniqueClickers: 1, shareOfRecipients: 0.2, shareOfClickers: 0.5, openersNotClicked: 1, shareOfOpenersNotClicked: 0.5 },
+      { url: 'https://a.example/x', linkIds: [L1, L2], clicks: 3, uniqueClickers: 2, shareOfRecipients: 0.4, shareOfClickers: 1, openersNotClicked: 1, shareOfOpenersNotClicked: 0.5, conversions: noConversions(5, 2) },
+      { url: 'https://b.example/', linkIds: [L3], clicks: 2, uniqueClickers: 1, shareOfRecipients: 0.2, shareOfClickers: 0.5, openersNotClicked: 1, shareOfOpenersNotClicked: 0.5, conversions: noConversions(5, 1) },
     ])
   })
 
@@ -145,6 +151,8 @@ const rates = (sent: number, openers: number, clickers: number, engaged: number)
   openRate: wilson(openers, sent),
   clickRate: wilson(clickers, sent),
   clickToOpenRate: wilson(clickers, engaged),
+  conversionRate: wilson(0, sent),
+  conversions: noConversions(sent, clickers),
 })
 
 describe('GET /v1/campaigns/:id/segments', () => {

@@ -53,3 +53,24 @@ export const ConversionResultSchema = z
     attribution: AttributionSchema,
   })
   .openapi('ConversionResult')
+
+const RevenueSchema = z.record(z.string(), z.string()).openapi({ example: { EUR: '1234.5000' }, description: 'Per currency, exact decimal strings with 4 decimals' })
+
+/** The `conversions` object of stats, links/stats and segments rows. */
+export const ConversionBlockSchema = z
+  .object({
+    total: z.number().int().openapi({ description: 'Orders attributed (each order id once)' }),
+    converters: z.number().int().openapi({ description: 'Distinct recipients among them' }),
+    rate: z.number().openapi({ description: 'converters / sent' }),
+    clickers: z.number().int().openapi({ description: 'The denominator of clickerRate: unique clickers of the row' }),
+    clickerRate: z.number().openapi({ description: 'converters / clickers' }),
+    revenue: RevenueSchema,
+    revenuePerRecipient: RevenueSchema.openapi({ description: 'revenue / sent, per currency' }),
+    averageOrderValue: RevenueSchema.openapi({ description: 'revenue / orders in that currency' }),
+  })
+  .openapi('ConversionFigures', {
+    example: { total: 42, converters: 40, rate: 0.004, clickers: 610, clickerRate: 0.0656, revenue: { EUR: '2100.0000' }, revenuePerRecipient: { EUR: '0.2100' }, averageOrderValue: { EUR: '50.0000' } },
+  })
+
+export const CONVERSIONS_NOTE =
+  '`conversions`: orders attributed to the campaign (a click id → its click; a recipient id alone → the last human click, or click or open with attribution=open, at most `attributionWindow` before, default 7d), each order id once, `from`/`to` bounding the conversion time; revenue per currency, exact.'

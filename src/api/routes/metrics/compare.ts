@@ -1,13 +1,23 @@
 import { createRoute, z, type OpenAPIHono } from '@hono/zod-openapi'
-import { compareCampaigns, compareVariants, projectCampaign } from '../../../metrics/compare.js'
+import { compareCampaigns, compareVariants, projectCampaign, type CompareMetric } from '../../../metrics/compare.js'
+import { compareCampaignConversions, compareConversionsBy, CONVERSION_METRICS, NoRevenueError, type ConversionMetric } from '../../../metrics/conversion-compare.js'
+import type { AttributionOptions } from '../../../metrics/conversions.js'
+import { AttributionQuery, toAttribution } from '../conversions/query.js'
+import { CurrencySchema } from '../conversions/schemas.js'
 import { getCampaign } from '../../../services/campaigns.js'
 import type { AppEnv } from '../../context.js'
 import { ApiError, errorResponses } from '../../errors.js'
 import { CampaignIdParam, security } from '../../schemas.js'
 import { IntervalSchema, toWindow, UNIQUES_NOTE, WindowQuery } from './common.js'
 
-const CompareQuery = WindowQuery.extend({
-  metric: z.enum(['open_rate', 'click_rate', 'click_to_open_rate']).default('click_rate').openapi({ param: { name: 'metric', in: 'query' } }),
+const METRICS = ['open_rate', 'click_rate', 'click_to_open_rate', ...CONVERSION_METRICS] as const
+
+const CompareQuery = AttributionQuery.extend({
+  metric: z.enum(METRICS).default('click_rate').openapi({
+    param: { name: 'metric', in: 'query' },
+    description: 'open_rate, click_rate, click_to_open_rate; or on conversions: conversion_rate (converters / sent), clicker_conversion_rate (converters / clickers), revenue_per_recipient (in `currency`)',
+  }),
+  currency: CurrencySchema.optional().openapi({ param: { name: 'currency', in: 'query' }, description: 'Currency of revenue_per_recipient (default: the one with most orders)' }),
   alpha: z.coerce.number().gt(0).lt(0.5).default(0.05).openapi({ param: { name: 'alpha', in: 'query' }, description: 'Significance level; intervals are at 1 − alpha', example: 0.05 }),
 })
 
@@ -15,13 +25,23 @@ const Projection = z.object({ expected: z.number(), low: z.number(), high: z.num
 
 export const ComparisonSchema = z
   .object({
-    metric: z.enum(['open_rate', 'click_rate', 'click_to_open_rate']),
+    metric: z.enum(METRICS),
     definition: z.string(),
     alpha: z.number(),
-    rows: z.array(z.object({ key: z.string(), sent: z.number().int(), trials: z.number().int(), successes: z.number().int(), rate: IntervalSchema })),
+    currency: z.string().nullable().optional().openapi({ description: 'revenue_per_recipient: the currency compared (null for the rates)' }),
+    rows: z.array(
+      z.object({
+        key: z.string(),
+        sent: z.number().int(),
+        trials: z.number().int(),
+        successes: z.number().int().nullable().openapi({ description: 'Null for revenue_per_recipient (not a proportion): `rate` is then the mean revenue per recipient' }),
+        rate: IntervalSchema,
+        exact: z.string().optional().openapi({ description: 'revenue_per_recipient: revenue / sent as an exact decimal string' }),
+      }),
+    ),
     differences: z.array(z.object({ key: z.string(), versus: z.string(), absolute: IntervalSchema, relative: IntervalSchema.nullable() })),
     test: z.object({
-      name: z.enum(['two_proportion_z', 'chi_square', 'none']),
+      name: z.enum(['two_proportion_z', 'chi_square', 'welch_z', 'none']),
       statistic: z.number().nullable(),
       df: z.number().int().nullable(),
       pValue: z.number().nullable(),
@@ -47,7 +67,7 @@ export const ComparisonSchema = z
   })
 
 const TESTS_NOTE =
-  'Two groups: two-sided two-proportion z-test (pooled); more: Pearson chi-square of independence, and a winner only if the best group also beats the runner-up. `winner` is null unless significant at `alpha`. Fewer than 30 trials or 5 expected successes/failures in a group: `pValue` null, `reason` not_enough_data and `neededPerGroup` (sends per group for 80% power at the observed difference). `differences` are each row minus the first row (Newcombe hybrid score interval; relative: Katz log interval, null without successes).'
+  'Conversion metrics (conversion_rate, clicker_conversion_rate, revenue_per_recipient) take `attributionWindow` and `attribution` and are computed as by /v1/campaigns/{id}/compare/conversions: rates with the tests below; revenue_per_recipient with a Welch z-test of the best group against the runner-up (Bonferroni-adjusted for k(k−1)/2 pairs), `exact` revenue strings beside the float statistics. Two groups: two-sided two-proportion z-test (pooled); more: Pearson chi-square of independence, and a winner only if the best group also beats the runner-up. `winner` is null unless significant at `alpha`. Fewer than 30 trials or 5 expected successes/failures in a group: `pValue` null, `reason` not_enough_data and `neededPerGroup` (sends per group for 80% power at the observed difference). `differences` are each row minus the first row (Newcombe hybrid score interval; relative: Katz log interval, null without successes).'
 
 const acrossRoute = createRoute({
   method: 'get',
@@ -122,6 +142,17 @@ const projectionRoute = createRoute({
   },
 })
 
+const isConversionMetric = (m: string): m is ConversionMetric => (CONVERSION_METRICS as readonly string[]).includes(m)
+
+async function orCurrencyError<T>(p: Promise<T>): Promise<T> {
+  try {
+    return await p
+  } catch (err) {
+    if (err instanceof NoRevenueError) throw new ApiError('validation_failed', `query.currency: ${err.message}`)
+    throw err
+  }
+}
+
 export function registerCompare(app: OpenAPIHono<AppEnv>) {
   app.openapi(acrossRoute, async (c) => {
     const deps = c.get('deps')
@@ -133,7 +164,11 @@ export function registerCompare(app: OpenAPIHono<AppEnv>) {
       if (!/^[A-Za-z0-9_-]{1,64}$/.test(id)) throw new ApiError('validation_failed', `query.campaigns: invalid campaign id ${JSON.stringify(id.slice(0, 80))}`)
       await getCampaign(deps, id)
     }
-    return c.json(await compareCampaigns(deps.events, ids, q.metric, q.alpha, w), 200)
+    if (isConversionMetric(q.metric)) {
+      const opts: AttributionOptions & { currency?: string | undefined } = { ...toAttribution(q), currency: q.currency }
+      return c.json(await orCurrencyError(compareCampaignConversions(deps.events, ids, q.metric, q.alpha, opts)), 200)
+    }
+    return c.json(await compareCampaigns(deps.events, ids, q.metric as CompareMetric, q.alpha, w), 200)
   })
 
   app.openapi(variantRoute, async (c) => {
@@ -142,9 +177,13 @@ export function registerCompare(app: OpenAPIHono<AppEnv>) {
     const q = c.req.valid('query')
     const w = toWindow(q)
     await getCampaign(deps, id)
-    return c.json(await compareVariants(deps.events, id, q.metric, q.alpha, w, q.listSize), 200)
+    if (isConversionMetric(q.metric)) {
+      if (q.listSize !== undefined) throw new ApiError('validation_failed', `query.listSize: projections are of open and click rates; not with metric=${q.metric}`)
+      const opts = { ...toAttribution(q), currency: q.currency, dropEmptyKey: true }
+      return c.json(await orCurrencyError(compareConversionsBy(deps.events, id, 'variant', q.metric, q.alpha, opts)), 200)
+    }
+    return c.json(await compareVariants(deps.events, id, q.metric as CompareMetric, q.alpha, w, q.listSize), 200)
   })
-
   app.openapi(projectionRoute, async (c) => {
     const deps = c.get('deps')
     const { id } = c.req.valid('param')

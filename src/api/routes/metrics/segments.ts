@@ -1,12 +1,16 @@
 import { createRoute, z, type OpenAPIHono } from '@hono/zod-openapi'
+import { attributedOrders, conversionBlock, groupOrders, type AttributedOrder } from '../../../metrics/conversions.js'
 import { parseDimension, segmentStats } from '../../../metrics/segments.js'
+import { wilson } from '../../../metrics/statistics.js'
 import { getCampaign, listLinks } from '../../../services/campaigns.js'
 import type { AppEnv } from '../../context.js'
 import { ApiError, errorResponses } from '../../errors.js'
 import { CampaignIdParam, security } from '../../schemas.js'
-import { IntervalSchema, toWindow, UNIQUES_NOTE, WindowQuery } from './common.js'
+import { AttributionQuery, toAttribution } from '../conversions/query.js'
+import { ConversionBlockSchema, CONVERSIONS_NOTE } from '../conversions/schemas.js'
+import { IntervalSchema, toWindow, UNIQUES_NOTE } from './common.js'
 
-const Query = WindowQuery.extend({
+const Query = AttributionQuery.extend({
   by: z.string().default('segment').openapi({ param: { name: 'by', in: 'query' }, description: 'segment | variant | attribute:NAME', example: 'attribute:country' }),
   linkId: z.string().max(64).optional().openapi({ param: { name: 'linkId', in: 'query' }, description: 'Count clicks on this link only' }),
 })
@@ -26,6 +30,8 @@ const SegmentsSchema = z
         openRate: IntervalSchema,
         clickRate: IntervalSchema,
         clickToOpenRate: IntervalSchema,
+        conversionRate: IntervalSchema.openapi({ description: 'converters / sent, 95% Wilson interval' }),
+        conversions: ConversionBlockSchema,
       }),
     ),
   })
@@ -35,7 +41,7 @@ const SegmentsSchema = z
       by: 'segment',
       linkId: null,
       rows: [
-        { key: 'vip', sent: 1000, uniqueOpeners: 420, uniqueClickers: 90, engaged: 430, openRate: { value: 0.42, low: 0.3897, high: 0.4509 }, clickRate: { value: 0.09, low: 0.0738, high: 0.1093 }, clickToOpenRate: { value: 0.2093, low: 0.1737, high: 0.25 } },
+        { key: 'vip', sent: 1000, uniqueOpeners: 420, uniqueClickers: 90, engaged: 430, openRate: { value: 0.42, low: 0.3897, high: 0.4509 }, clickRate: { value: 0.09, low: 0.0738, high: 0.1093 }, clickToOpenRate: { value: 0.2093, low: 0.1737, high: 0.25 }, conversionRate: { value: 0.012, low: 0.0069, high: 0.0208 }, conversions: { total: 13, converters: 12, rate: 0.012, clickers: 90, clickerRate: 0.1333, revenue: { EUR: '650.0000' }, revenuePerRecipient: { EUR: '0.6500' }, averageOrderValue: { EUR: '50.0000' } } },
       ],
     },
   })
@@ -45,7 +51,7 @@ const route = createRoute({
   path: '/v1/campaigns/{id}/segments',
   tags: ['metrics'],
   summary: 'Rates per segment, variant or attribute value',
-  description: `Counted from the sends (recipients who did nothing count in \`sent\`): a recipient in several segments counts in each; recipients without segments appear in no row; by attribute, recipients without it are under key "". Rates with 95% Wilson intervals: openRate = openers/sent, clickRate = clickers/sent, clickToOpenRate = clickers/engaged (opened or clicked). ${UNIQUES_NOTE}`,
+  description: `Counted from the sends (recipients who did nothing count in \`sent\`): a recipient in several segments counts in each; recipients without segments appear in no row; by attribute, recipients without it are under key "". Rates with 95% Wilson intervals: openRate = openers/sent, clickRate = clickers/sent, clickToOpenRate = clickers/engaged (opened or clicked); conversionRate = converters/sent. ${UNIQUES_NOTE} ${CONVERSIONS_NOTE} Conversions count in the row of the converter's send (none for a converter the campaign was not sent to); with \`linkId\`, only orders attributed to that link, and clickers are that link's.`,
   security,
   request: { params: CampaignIdParam, query: Query },
   responses: {
@@ -66,7 +72,26 @@ export function registerSegments(app: OpenAPIHono<AppEnv>) {
     if (q.linkId !== undefined && !(await listLinks(deps, id)).some((l) => l.id === q.linkId)) {
       throw new ApiError('validation_failed', `query.linkId: no link ${q.linkId} in campaign ${id}`)
     }
-    const rows = await segmentStats(deps.events, id, d, w, q.linkId)
-    return c.json({ campaignId: id, by: q.by, linkId: q.linkId ?? null, rows }, 200)
+    const [rows, orders] = await Promise.all([
+      segmentStats(deps.events, id, d, w, q.linkId),
+      attributedOrders(deps.events, id, toAttribution(q), d.kind === 'attribute' ? d.name : undefined),
+    ])
+    const keysOf = (o: AttributedOrder): readonly string[] => {
+      if (!o.hasSend || (q.linkId !== undefined && o.linkId !== q.linkId)) return []
+      return d.kind === 'segment' ? o.segments : d.kind === 'variant' ? [o.variant] : [o.attribute]
+    }
+    const conv = groupOrders(orders, keysOf)
+    return c.json(
+      {
+        campaignId: id,
+        by: q.by,
+        linkId: q.linkId ?? null,
+        rows: rows.map((r) => {
+          const conversions = conversionBlock(conv.get(r.key), r.sent, r.uniqueClickers)
+          return { ...r, conversionRate: wilson(Math.min(conversions.converters, r.sent), r.sent), conversions }
+        }),
+      },
+      200,
+    )
   })
 }

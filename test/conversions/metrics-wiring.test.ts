@@ -1,0 +1,169 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { startTestServer, type TestServer } from '../support/server.js'
+
+const DAY = 86_400_000
+const HOUR = 3_600_000
+const T0 = Date.parse('2026-05-04T10:00:00Z')
+const BROWSER = 'Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/126.0.0.0 Safari/537.36'
+
+let s: TestServer
+let now = T0
+const iso = (ms: number) => new Date(ms).toISOString()
+
+async function click(url: string, at: number): Promise<string | null> {
+  now = at
+  const r = await fetch(url, { redirect: 'manual', headers: { 'user-agent': BROWSER, accept: 'text/html', 'accept-language': 'fr' } })
+  expect(r.status).toBe(302)
+  return new URL(r.headers.get('location')!).searchParams.get('sl_cid')
+}
+
+let hero: string
+let hero2: string
+let footer: string
+
+/*
+ * shop, sent to 4: dupond (A, vip, FR), durand (B, DE), martin (A), bernard (B, vip, FR).
+ * Links: hero and hero2 go to the same URL, footer to another.
+ * Clicks: dupond hero (T0, click id), durand footer (T0+1h), martin hero2 (T0), bernard hero (T0);
+ * bernard also clicks campaign other at T0+2h.
+ * Orders: o1 0.10 EUR, o2 0.20 EUR by dupond's click id; o3 10 USD durand alone at T0+1h+2d (→ footer);
+ * o4 1 EUR martin alone at T0+8d (outside 7 days: only a 9d window credits hero2); o5 4 EUR bernard naming shop
+ * (→ hero); o6 7 EUR bernard alone at T0+3h (→ other, his last click).
+ */
+beforeAll(async () => {
+  s = await startTestServer({ clock: () => now })
+  await s.api('POST', '/v1/campaigns', { name: 'Shop', id: 'shop', tracking: { clickIdParam: 'sl_cid', utm: false } })
+  hero = (await s.api('POST', '/v1/campaigns/shop/links', { url: 'https://shop.example/a', label: 'hero' })).body.id
+  footer = (await s.api('POST', '/v1/campaigns/shop/links', { url: 'https://shop.example/b', label: 'footer' })).body.id
+  hero2 = (await s.api('POST', '/v1/campaigns/shop/links', { url: 'https://shop.example/a', label: 'hero again' })).body.id
+  const sends = await s.api('POST', '/v1/campaigns/shop/sends', {
+    recipients: [
+      { id: 'dupond', variant: 'A', segments: ['vip'], attributes: { country: 'FR' } },
+      { id: 'durand', variant: 'B', attributes: { country: 'DE' } },
+      { id: 'martin', variant: 'A' },
+      { id: 'bernard', variant: 'B', segments: ['vip'], attributes: { country: 'FR' } },
+    ],
+  })
+  expect(sends.status).toBe(201)
+  const rec = Object.fromEntries(sends.body.recipients.map((r: { id: string }) => [r.id, r])) as Record<string, { links: Array<{ url: string }> }>
+  await s.api('POST', '/v1/campaigns', { name: 'Other', id: 'other' })
+  await s.api('POST', '/v1/campaigns/other/links', { url: 'https://other.example/' })
+  const other = await s.api('POST', '/v1/campaigns/other/sends', { recipients: [{ id: 'bernard' }] })
+
+  const cid = await click(rec.dupond!.links[0]!.url, T0)
+  expect(cid).toBeTruthy()
+  await click(rec.durand!.links[1]!.url, T0 + HOUR)
+  await click(rec.martin!.links[2]!.url, T0)
+  await click(rec.bernard!.links[0]!.url, T0)
+  await click(other.body.recipients[0].links[0].url, T0 + 2 * HOUR)
+  now = T0 + 10 * DAY
+  const r = await s.api('POST', '/v1/conversions', {
+    conversions: [
+      { clickId: cid, orderId: 'o1', amount: '0.1', currency: 'EUR', at: iso(T0 + HOUR) },
+      { clickId: cid, orderId: 'o2', amount: '0.2', currency: 'EUR', at: iso(T0 + 2 * HOUR) },
+      { recipientId: 'durand', orderId: 'o3', amount: '10', currency: 'USD', at: iso(T0 + HOUR + 2 * DAY) },
+      { recipientId: 'martin', orderId: 'o4', amount: '1', currency: 'EUR', at: iso(T0 + 8 * DAY) },
+      { recipientId: 'bernard', campaignId: 'shop', orderId: 'o5', amount: '4', currency: 'EUR', at: iso(T0 + 3 * HOUR) },
+      { recipientId: 'bernard', orderId: 'o6', amount: '7', currency: 'EUR', at: iso(T0 + 3 * HOUR) },
+    ],
+  })
+  expect(r.body.created).toBe(6)
+  await s.flush()
+})
+afterAll(async () => {
+  await s.stop()
+})
+
+describe('conversions in the metrics API', () => {
+  it('stats gain a conversions block and conversion rates', async () => {
+    const r = await s.api('GET', '/v1/campaigns/shop/stats')
+    expect(r.status).toBe(200)
+    // o1, o2, o3, o5: 3 converters of 4 sent and 4 clickers; EUR 0.1 + 0.2 + 4 = 4.3 over 3 orders.
+    expect(r.body.conversions).toEqual({
+      total: 4,
+      converters: 3,
+      rate: 0.75,
+      clickers: 4,
+      clickerRate: 0.75,
+      revenue: { EUR: '4.3000', USD: '10.0000' },
+      revenuePerRecipient: { EUR: '1.0750', USD: '2.5000' },
+      averageOrderValue: { EUR: '1.4333', USD: '10.0000' },
+    })
+    expect(r.body.rates.conversion).toEqual({ value: 0.75, numerator: 3, denominator: 4, definition: 'converters / sent' })
+    expect(r.body.rates.clickerConversion).toMatchObject({ numerator: 3, denominator: 4 })
+    expect(r.body.opens.unique).toBe(0)
+    const wide = await s.api('GET', '/v1/campaigns/shop/stats?attributionWindow=9d')
+    expect(wide.body.conversions).toMatchObject({ total: 5, converters: 4, rate: 1, revenue: { EUR: '5.3000', USD: '10.0000' } })
+    // from/to bound the conversion time: only o1 and o2 before T0+2h30.
+    const early = await s.api('GET', `/v1/campaigns/shop/stats?to=${iso(T0 + 2.5 * HOUR)}`)
+    expect(early.body.conversions).toMatchObject({ total: 2, converters: 1, revenue: { EUR: '0.3000' } })
+    expect((await s.api('GET', '/v1/campaigns/other/stats')).body.conversions).toMatchObject({ total: 1, converters: 1, revenue: { EUR: '7.0000' } })
+    const bad = await s.api('GET', '/v1/campaigns/shop/stats?attributionWindow=forever')
+    expect(bad.status).toBe(400)
+    expect(bad.body.error.message).toContain('query.attributionWindow')
+  })
+
+  it('links/stats gain conversions per link and per URL (converters distinct across a URL\'s links)', async () => {
+    const r = await s.api('GET', '/v1/campaigns/shop/links/stats')
+    expect(r.status).toBe(200)
+    const links = Object.fromEntries(r.body.links.map((l: { linkId: string }) => [l.linkId, l]))
+    expect(links[hero].conversions).toEqual({
+      total: 3,
+      converters: 2,
+      rate: 0.5,
+      clickers: 2,
+      clickerRate: 1,
+      revenue: { EUR: '4.3000' },
+      revenuePerRecipient: { EUR: '1.0750' },
+      averageOrderValue: { EUR: '1.4333' },
+    })
+    expect(links[hero2].conversions).toMatchObject({ total: 0, converters: 0, clickers: 1, clickerRate: 0, revenue: {} })
+    expect(links[footer].conversions).toMatchObject({ total: 1, converters: 1, clickers: 1, revenue: { USD: '10.0000' }, averageOrderValue: { USD: '10.0000' } })
+    const wide = await s.api('GET', '/v1/campaigns/shop/links/stats?attributionWindow=9d')
+    const urls = Object.fromEntries(wide.body.byUrl.map((u: { url: string }) => [u.url, u]))
+    // o4 now credits martin's hero2 click: the URL has 3 converters of its 3 clickers.
+    expect(urls['https://shop.example/a'].conversions).toMatchObject({ total: 4, converters: 3, clickers: 3, clickerRate: 1, revenue: { EUR: '5.3000' } })
+    expect(urls['https://shop.example/b'].conversions).toMatchObject({ total: 1, converters: 1, revenue: { USD: '10.0000' } })
+  })
+
+  it('segments rows gain conversions by segment, variant and attribute', async () => {
+    // eslint-disable-next-line @typescript-eslint/no-explicit-any
+    const key = (rows: Array<{ key: string }>): Record<string, any> => Object.fromEntries(rows.map((x) => [x.key, x]))
+    const seg = key((await s.api('GET', '/v1/campaigns/shop/segments?by=segment')).body.rows)
+    expect(Object.keys(seg)).toEqual(['vip'])
+    expect(seg.vip.conversions).toMatchObject({ total: 3, converters: 2, rate: 1, clickers: 2, revenue: { EUR: '4.3000' } })
+    expect(seg.vip.conversionRate.value).toBe(1)
+    const variant = key((await s.api('GET', '/v1/campaigns/shop/segments?by=variant')).body.rows)
+    expect(variant.A.conversions).toMatchObject({ total: 2, converters: 1, rate: 0.5, revenue: { EUR: '0.3000' }, averageOrderValue: { EUR: '0.1500' } })
+    expect(variant.B.conversions).toMatchObject({ total: 2, converters: 2, rate: 1, revenue: { EUR: '4.0000', USD: '10.0000' }, revenuePerRecipient: { EUR: '2.0000', USD: '5.0000' } })
+    expect(variant.A.conversionRate).toMatchObject({ value: 0.5 })
+    expect(variant.A.conversionRate.low).toBeLessThan(0.5)
+    const country = key((await s.api('GET', '/v1/campaigns/shop/segments?by=attribute:country')).body.rows)
+    expect(country.FR.conversions).toMatchObject({ total: 3, converters: 2, revenue: { EUR: '4.3000' } })
+    expect(country.DE.conversions).toMatchObject({ total: 1, converters: 1, revenue: { USD: '10.0000' } })
+    expect(country[''].conversions).toMatchObject({ total: 0, converters: 0 })
+    // Narrowed to the footer link: only o3 counts.
+    const footerOnly = key((await s.api('GET', `/v1/campaigns/shop/segments?by=variant&linkId=${footer}`)).body.rows)
+    expect(footerOnly.A.conversions.total).toBe(0)
+    expect(footerOnly.B.conversions).toMatchObject({ total: 1, converters: 1, clickers: 1, revenue: { USD: '10.0000' } })
+  })
+
+  it('/v1/compare compares campaigns on conversion rate and revenue per recipient', async () => {
+    const r = await s.api('GET', '/v1/compare?campaigns=shop,other&metric=conversion_rate')
+    expect(r.status).toBe(200)
+    expect(r.body.rows.map((x: { key: string; trials: number; successes: number }) => [x.key, x.successes, x.trials])).toEqual([
+      ['shop', 3, 4],
+      ['other', 1, 1],
+    ])
+    expect(r.body).toMatchObject({ metric: 'conversion_rate', definition: 'converters / sent', test: { significant: false, winner: null, reason: 'not_enough_data' } })
+    const rev = await s.api('GET', '/v1/compare?campaigns=shop,other&metric=revenue_per_recipient')
+    expect(rev.status).toBe(200)
+    expect(rev.body.currency).toBe('EUR')
+    expect(rev.body.rows.map((x: { exact: string }) => x.exact)).toEqual(['1.0750', '7.0000'])
+    expect(rev.body.rows[1].rate.value).toBe(7)
+    expect(rev.body.test).toMatchObject({ name: 'welch_z', reason: 'not_enough_data', winner: null })
+    const usd = await s.api('GET', '/v1/compare?campaigns=shop,other&metric=revenue_per_recipient&currency=USD')
+    expect(usd.body.rows.map((x: { exact: string }) => x.exact)).toEqual(['2.5000', '0.0000'])
+    expect((await s.api('GET', '/v1/compare?campaigns=shop,other&metric=revenue')).status).toBe(400)
+  })
+})
