@@ -2,8 +2,7 @@ import { open, readFile, rename, stat, unlink, writeFile } from 'node:fs/promise
 import { join } from 'node:path'
 import type { EventStore } from '../store/clickhouse.js'
 import type { Logger } from '../logger.js'
-import { decodeEvent, type TrackedEvent } from './event.js'
-import { toEventRow } from './row.js'
+import { insertStatement, scanBatch, type BatchScan } from './insert.js'
 import { listSegments, segmentName, type JournalSource } from './journal.js'
 
 export interface WriterOptions {
@@ -12,8 +11,6 @@ export interface WriterOptions {
   batchSize: number
   flushIntervalMs: number
   log: Logger
-  /** Turns a journaled event into the row inserted into `events` (the classification issue adds UA parsing here). */
-  toRow?: (e: TrackedEvent) => Record<string, unknown>
   /** Test hook: runs before every insert and may throw to simulate a store outage. */
   beforeInsert?: () => void
 }
@@ -41,6 +38,8 @@ export interface WriterStats {
 
 const MAX_BACKOFF_MS = 30_000
 const READ_CHUNK_MAX = 16 << 20
+/** Above any batch: READ_CHUNK_MAX of data, quoted, plus the statement. */
+const MAX_QUERY_BYTES = 64 << 20
 
 export { chDateTime } from './row.js'
 
@@ -59,6 +58,8 @@ export class EventWriter {
   private retryAt = 0
   private linesSinceDrain = 0
   private pendingBytes = 0
+  /** The batch batchEnd just read and scanned, so its insert does not read it again. */
+  private scanned: { segment: number; start: number; end: number; buf: Buffer; scan: BatchScan } | null = null
   readonly stats: WriterStats = {
     inserted: 0,
     batches: 0,
@@ -71,11 +72,9 @@ export class EventWriter {
     insertMsSum: 0,
   }
   private readonly cpFile: string
-  private readonly toRow: (e: TrackedEvent) => Record<string, unknown>
 
   constructor(private readonly opts: WriterOptions) {
     this.cpFile = join(opts.journal.dir, 'checkpoint.json')
-    this.toRow = opts.toRow ?? toEventRow
   }
 
   async start(): Promise<void> {
@@ -171,7 +170,7 @@ export class EventWriter {
       const file = join(this.opts.journal.dir, segmentName(seg))
       const size = (await stat(file)).size
       if (this.cp.offset < size) {
-        const end = await this.batchEnd(file, this.cp.offset, size)
+        const end = await this.batchEnd(seg, file, this.cp.offset, size)
         if (end > this.cp.offset) {
           await this.insertRange(seg, this.cp.offset, end, false)
           return true
@@ -192,21 +191,20 @@ export class EventWriter {
     return false
   }
 
-  /** End offset of the next batch: up to `batchSize` whole lines from `start`. */
-  private async batchEnd(file: string, start: number, size: number): Promise<number> {
-    const len = Math.min(size - start, READ_CHUNK_MAX)
-    const buf = await readRange(file, start, len)
-    let pos = 0
-    let lines = 0
-    let lastEnd = 0
-    while (lines < this.opts.batchSize) {
-      const nl = buf.indexOf(10, pos)
-      if (nl < 0) break
-      pos = nl + 1
-      lastEnd = pos
-      lines++
+  /** End offset of the next batch: up to `batchSize` whole lines from `start` (fewer when their UAs are many). */
+  private async batchEnd(segment: number, file: string, start: number, size: number): Promise<number> {
+    // Sized for the batch (lines are ~250 bytes), grown when the lines are longer.
+    let len = Math.min(size - start, READ_CHUNK_MAX, Math.max(64 << 10, this.opts.batchSize * 512))
+    for (;;) {
+      const buf = await readRange(file, start, len)
+      const scan = scanBatch(buf, this.opts.batchSize)
+      if (scan.lines < this.opts.batchSize && buf.indexOf(10, scan.end) < 0 && len < size - start && len < READ_CHUNK_MAX) {
+        len = Math.min(size - start, READ_CHUNK_MAX, len * 2)
+        continue
+      }
+      if (scan.end > 0) this.scanned = { segment, start, end: start + scan.end, buf: buf.subarray(0, scan.end), scan }
+      return start + scan.end
     }
-    return start + lastEnd
   }
 
   private async insertRange(segment: number, start: number, end: number, replay: boolean): Promise<void> {
@@ -215,36 +213,44 @@ export class EventWriter {
       this.cp.pending = { segment, start, end }
       await this.saveCheckpoint()
     }
+    const cached = this.scanned
+    this.scanned = null
     let buf: Buffer
-    try {
-      buf = await readRange(file, start, end - start)
-    } catch {
-      // The segment is gone (deleted after a completed batch): nothing left to replay.
-      buf = Buffer.alloc(0)
+    let scan: BatchScan
+    if (!replay && cached && cached.segment === segment && cached.start === start && cached.end === end) {
+      ;({ buf, scan } = cached)
+    } else {
+      try {
+        buf = await readRange(file, start, end - start)
+      } catch {
+        // The segment is gone (deleted after a completed batch): nothing left to replay.
+        buf = Buffer.alloc(0)
+      }
+      // The whole recorded range, whatever batch size or UA bound made it: a replay inserts the same rows.
+      scan = scanBatch(buf, Infinity, Infinity)
     }
-    const rows: Record<string, unknown>[] = []
-    for (const line of buf.toString('utf8').split('\n')) {
-      if (!line) continue
-      const e = decodeEvent(line)
-      if (e) rows.push(this.toRow(e))
-      else this.stats.skippedLines++
-    }
-    if (rows.length > 0) {
+    this.stats.skippedLines += scan.skipped.length
+    const stmt = insertStatement(this.opts.store.db, buf.subarray(0, scan.end), scan)
+    if (stmt) {
       if (!replay && this.stats.failures > 0) this.stats.retries++
       this.opts.beforeInsert?.()
       const t0 = performance.now()
-      await this.opts.store.client.insert({
-        table: `${this.opts.store.db}.events`,
-        values: rows,
-        format: 'JSONEachRow',
-        // A fresh token per batch: chDB keeps settings on the connection, so never leave one behind.
-        clickhouse_settings: { insert_deduplication_token: `journal:${this.opts.journal.dir}:${segment}:${start}-${end}`, async_insert: 0 },
+      await this.opts.store.client.command({
+        query: stmt.query,
+        query_params: stmt.params,
+        // Fresh token per batch and explicit values: chDB keeps settings on the connection.
+        clickhouse_settings: {
+          insert_deduplication_token: `journal:${this.opts.journal.dir}:${segment}:${start}-${end}`,
+          async_insert: 0,
+          // The batch is a literal inside the statement.
+          max_query_size: String(MAX_QUERY_BYTES),
+        },
       })
       this.stats.lastInsertMs = performance.now() - t0
       this.stats.insertMsSum += this.stats.lastInsertMs
-      this.stats.inserted += rows.length
+      this.stats.inserted += stmt.rows
       this.stats.batches++
-      this.stats.lastBatchSize = rows.length
+      this.stats.lastBatchSize = stmt.rows
     }
     this.cp = { segment, offset: end, pending: null }
     await this.saveCheckpoint()
