@@ -1,4 +1,4 @@
-import { closeSync, fsyncSync, mkdirSync, openSync, readdirSync, statSync, writeSync } from 'node:fs'
+import { close as closeAsync, closeSync, fsync, fsyncSync, mkdirSync, openSync, readdirSync, statSync, writeSync } from 'node:fs'
 import { join } from 'node:path'
 import type { Logger } from '../logger.js'
 
@@ -72,6 +72,10 @@ export class Journal implements JournalSource {
   private callbacks: Array<() => void> = []
   private scheduled = false
   private dirty = false
+  /** An fsync is running on the libuv threadpool; fds closed meanwhile are closed after it. */
+  private syncing = false
+  private closed = false
+  private closeAfterSync: number[] = []
   private fsyncTimer: NodeJS.Timeout | undefined
   private readonly segmentBytes: number
   private readonly write: (fd: number, buf: Buffer, offset: number, length: number) => number
@@ -91,7 +95,7 @@ export class Journal implements JournalSource {
     this.openSegment(Math.max((existing.at(-1) ?? 0) + 1, Date.now()))
     this.consumedBytesBehind = existing.reduce((n, s) => n + statSync(join(this.dir, segmentName(s))).size, 0)
     if (opts.fsyncIntervalMs > 0) {
-      this.fsyncTimer = setInterval(() => this.sync(), opts.fsyncIntervalMs)
+      this.fsyncTimer = setInterval(() => this.syncInBackground(), opts.fsyncIntervalMs)
       this.fsyncTimer.unref()
     }
   }
@@ -150,7 +154,7 @@ export class Journal implements JournalSource {
 
   private readonly flushTurn = (): void => {
     this.scheduled = false
-    if (this.fd < 0) return
+    if (this.closed) return
     const lines = this.lines
     const callbacks = this.callbacks
     this.lines = []
@@ -161,7 +165,9 @@ export class Journal implements JournalSource {
       this.lose(lines.length, `journal holds ${this.consumedBytesBehind} bytes not yet in ClickHouse (limit ${this.opts.maxBytes})`)
     } else {
       try {
-        if (this.size > 0 && this.size + buf.length > this.segmentBytes) this.rotate()
+        // fd < 0: a rotation after a failed write could not open the next segment; try again now.
+        if (this.fd < 0) this.openSegment(Math.max(this.seq + 1, Date.now()))
+        else if (this.size > 0 && this.size + buf.length > this.segmentBytes) this.rotate()
         let off = 0
         while (off < buf.length) off += this.write(this.fd, buf, off, buf.length - off)
         this.size += buf.length
@@ -210,9 +216,36 @@ export class Journal implements JournalSource {
 
   private rotate(): void {
     this.sync()
-    if (this.fd >= 0) closeSync(this.fd)
-    this.fd = -1
+    this.closeFd()
     this.openSegment(Math.max(this.seq + 1, Date.now()))
+  }
+
+  private closeFd(): void {
+    // An fd must stay open under a running fsync: closed now, its number could be reused by the next open.
+    if (this.fd >= 0) {
+      if (this.syncing) this.closeAfterSync.push(this.fd)
+      else closeSync(this.fd)
+    }
+    this.fd = -1
+  }
+
+  /**
+   * The periodic fsync, on the libuv threadpool: the event loop never waits for the disk, and
+   * a power loss still costs at most about `fsyncIntervalMs` of events (plus one fsync's duration).
+   */
+  private syncInBackground(): void {
+    if (!this.dirty || this.fd < 0 || this.syncing) return
+    // Cleared before: lines written while this fsync runs set it again for the next tick.
+    this.dirty = false
+    this.syncing = true
+    fsync(this.fd, (err) => {
+      this.syncing = false
+      if (err) {
+        this.dirty = true
+        this.opts.log.error('journal_fsync_failed', { message: err.message })
+      }
+      for (const fd of this.closeAfterSync.splice(0)) closeAsync(fd, () => undefined)
+    })
   }
 
   sync(): void {
@@ -228,9 +261,9 @@ export class Journal implements JournalSource {
   /** Writes what is queued, fsyncs and closes. */
   close(): void {
     if (this.scheduled) this.flushTurn()
+    this.closed = true
     if (this.fsyncTimer) clearInterval(this.fsyncTimer)
     this.sync()
-    if (this.fd >= 0) closeSync(this.fd)
-    this.fd = -1
+    this.closeFd()
   }
 }
