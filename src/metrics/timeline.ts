@@ -2,6 +2,7 @@ import { inArray } from 'drizzle-orm'
 import { queryRows, type EventStore } from '../store/clickhouse.js'
 import type { MetaStore } from '../store/meta.js'
 import { links } from '../store/schema.js'
+import { conversionTouch, type AttributionOptions, type TimelineConversion } from './conversions.js'
 import { isoFromCh, num, timeClauses, trafficCondition, type EventWindow } from './sql.js'
 
 export interface TimelineEvent {
@@ -16,6 +17,8 @@ export interface TimelineEvent {
   client: { name: string; os: string; device: string }
   amount: string | null
   currency: string | null
+  /** Conversions only: the order and the touch (click, or open with attribution=open) that led to it. */
+  conversion: (Pick<TimelineConversion, 'orderId' | 'type' | 'attribution'> & { touch: (NonNullable<TimelineConversion['touch']> & { link: TimelineEvent['link'] }) | null }) | null
 }
 
 export interface TimelinePage {
@@ -54,7 +57,7 @@ export async function recipientTimeline(
   meta: MetaStore,
   recipientId: string,
   w: EventWindow,
-  opts: { limit: number; cursor?: string | undefined; campaignId?: string | undefined },
+  opts: { limit: number; cursor?: string | undefined; campaignId?: string | undefined; attribution?: Pick<AttributionOptions, 'windowMs' | 'model'> },
 ): Promise<TimelinePage> {
   const time = timeClauses(w)
   const params: Record<string, unknown> = { recipient: recipientId, limit: opts.limit + 1, ...time.params }
@@ -83,9 +86,12 @@ export async function recipientTimeline(
     ua_device: string
     amount: string
     currency: string
+    order_id: string
+    extra: string
   }>(
     store,
-    `SELECT event_id, type, toString(ts) AS ts_text, campaign_id, link_id, class, reasons, proxy, ua_client, ua_os, ua_device, toString(amount) AS amount, currency
+    `SELECT event_id, type, toString(ts) AS ts_text, campaign_id, link_id, class, reasons, proxy, ua_client, ua_os, ua_device, toString(amount) AS amount, currency,
+            order_id, if(type = 'conversion', extra, '') AS extra
      FROM ${store.db}.events
      WHERE recipient_id = {recipient:String} AND ${trafficCondition(w.traffic)}${time.sql}${extra}
      ORDER BY ts DESC, event_id DESC
@@ -93,27 +99,48 @@ export async function recipientTimeline(
     params,
   )
   const page = rows.slice(0, opts.limit)
-  const ids = [...new Set(page.map((r) => r.link_id).filter(Boolean))]
+  const touches = new Map(
+    page
+      .filter((r) => r.type === 'conversion')
+      .map((r) => [r.event_id, conversionTouch({ at: Date.parse(r.ts_text.replace(' ', 'T') + 'Z'), campaignId: r.campaign_id, linkId: r.link_id, extra: r.extra }, opts.attribution)] as const),
+  )
+  const ids = [...new Set([...page.map((r) => r.link_id), ...[...touches.values()].map((t) => t.touch?.linkId ?? '')].filter(Boolean))]
   const found = ids.length ? await meta.db.select().from(links).where(inArray(links.id, ids)) : []
   const byId = new Map(found.map((l) => [l.id, l]))
+  const linkOf = (id: string): TimelineEvent['link'] => {
+    if (!id) return null
+    const l = byId.get(id)
+    return { id, url: l?.url ?? null, label: l?.label ?? null, position: l ? num(l.position) : null }
+  }
+  const kindOf = (extra: string): string => {
+    try {
+      const k = (JSON.parse(extra) as { kind?: unknown }).kind
+      return typeof k === 'string' && k ? k : 'purchase'
+    } catch {
+      return 'purchase'
+    }
+  }
   const last = page[page.length - 1]
   return {
     recipientId,
     traffic: w.traffic,
     events: page.map((r) => {
-      const l = r.link_id ? byId.get(r.link_id) : undefined
+      const t = touches.get(r.event_id)
       return {
         eventId: r.event_id,
         type: r.type,
         at: isoFromCh(r.ts_text) ?? new Date(0).toISOString(),
         campaignId: r.campaign_id,
-        link: r.link_id ? { id: r.link_id, url: l?.url ?? null, label: l?.label ?? null, position: l ? num(l.position) : null } : null,
+        link: linkOf(r.link_id),
         class: r.class,
         reasons: r.reasons,
         proxy: r.proxy,
         client: { name: r.ua_client, os: r.ua_os, device: r.ua_device },
         amount: r.type === 'conversion' ? r.amount : null,
         currency: r.type === 'conversion' ? r.currency : null,
+        conversion: t
+          ? { orderId: r.order_id, type: kindOf(r.extra), attribution: t.attribution, touch: t.touch ? { ...t.touch, link: linkOf(t.touch.linkId) } : null }
+          : null,
       }
     }),
     next: rows.length > opts.limit && last ? encodeCursor(last.ts_text, last.event_id) : null,

@@ -166,4 +166,36 @@ describe('conversions in the metrics API', () => {
     expect(usd.body.rows.map((x: { exact: string }) => x.exact)).toEqual(['2.5000', '0.0000'])
     expect((await s.api('GET', '/v1/compare?campaigns=shop,other&metric=revenue')).status).toBe(400)
   })
+
+  it('the recipient timeline shows each conversion with the click that led to it', async () => {
+    const durand = await s.api('GET', '/v1/recipients/durand/timeline')
+    expect(durand.status).toBe(200)
+    expect(durand.body.events.map((e: { type: string }) => e.type)).toEqual(['conversion', 'click'])
+    expect(durand.body.events[0]).toMatchObject({
+      at: iso(T0 + HOUR + 2 * DAY),
+      currency: 'USD',
+      conversion: {
+        orderId: 'o3',
+        type: 'purchase',
+        attribution: 'recipient',
+        touch: { type: 'click', campaignId: 'shop', linkId: footer, at: iso(T0 + HOUR), link: { id: footer, url: 'https://shop.example/b', label: 'footer' } },
+      },
+    })
+    expect(durand.body.events[1].conversion).toBeNull()
+    const dupond = await s.api('GET', '/v1/recipients/dupond/timeline')
+    const orders = dupond.body.events.filter((e: { type: string }) => e.type === 'conversion')
+    expect(orders.map((e: { conversion: { orderId: string } }) => e.conversion.orderId)).toEqual(['o2', 'o1'])
+    expect(orders[1].conversion).toMatchObject({ attribution: 'click', touch: { type: 'click', campaignId: 'shop', linkId: hero, at: iso(T0), link: { label: 'hero' } } })
+    // martin's order came 8 days after his click: unattributed by default, credited to hero2 with a 9-day window.
+    const martin = await s.api('GET', '/v1/recipients/martin/timeline')
+    expect(martin.body.events[0].conversion).toEqual({ orderId: 'o4', type: 'purchase', attribution: 'unattributed', touch: null })
+    const wide = await s.api('GET', '/v1/recipients/martin/timeline?attributionWindow=9d')
+    expect(wide.body.events[0].conversion).toMatchObject({ attribution: 'recipient', touch: { linkId: hero2, link: { label: 'hero again' } } })
+    // bernard's o6 went to his last click, in campaign other; o5 named shop.
+    const bernard = await s.api('GET', '/v1/recipients/bernard/timeline')
+    const byOrder = Object.fromEntries(
+      bernard.body.events.filter((e: { type: string }) => e.type === 'conversion').map((e: { conversion: { orderId: string; touch: { campaignId: string } } }) => [e.conversion.orderId, e.conversion.touch.campaignId]),
+    )
+    expect(byOrder).toEqual({ o5: 'shop', o6: 'other' })
+  })
 })

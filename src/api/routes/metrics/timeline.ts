@@ -3,9 +3,24 @@ import { BadCursor, recipientTimeline } from '../../../metrics/timeline.js'
 import type { AppEnv } from '../../context.js'
 import { ApiError, errorResponses } from '../../errors.js'
 import { security } from '../../schemas.js'
-import { TRAFFIC_DESCRIPTION, toWindow, WindowQuery } from './common.js'
+import { AttributionQuery } from '../conversions/query.js'
+import { TRAFFIC_DESCRIPTION, toWindow } from './common.js'
 
-const Query = WindowQuery.extend({
+const LinkSchema = z.object({ id: z.string(), url: z.string().nullable(), label: z.string().nullable(), position: z.number().int().nullable() })
+
+const ConversionSchema = z
+  .object({
+    orderId: z.string(),
+    type: z.string().openapi({ description: 'The conversion type given when it was recorded (default purchase)' }),
+    attribution: z.enum(['click', 'recipient', 'unattributed']).openapi({ description: 'click: by its click id; recipient: by the recipient\'s last touch within attributionWindow; unattributed: neither' }),
+    touch: z
+      .object({ type: z.enum(['click', 'open']), campaignId: z.string(), linkId: z.string(), at: z.string().nullable(), link: LinkSchema.nullable() })
+      .nullable()
+      .openapi({ description: 'The click (or open, with attribution=open) that led to the conversion' }),
+  })
+  .nullable()
+
+const Query = AttributionQuery.extend({
   traffic: z.enum(['human', 'machine', 'all']).default('all').openapi({ param: { name: 'traffic', in: 'query' }, description: `${TRAFFIC_DESCRIPTION}. Default here: all, each event showing its class` }),
   limit: z.coerce.number().int().min(1).max(500).default(50).openapi({ param: { name: 'limit', in: 'query' } }),
   cursor: z.string().max(500).optional().openapi({ param: { name: 'cursor', in: 'query' }, description: 'The `next` of the previous page' }),
@@ -18,7 +33,7 @@ const route = createRoute({
   tags: ['metrics'],
   summary: 'Every event of one recipient across campaigns, newest first',
   description:
-    'Opens, clicks (with the link\'s url, label and position), unsubscribes and conversions, newest first, `limit` per page; follow `next` for older events (null on the last page). Unlike the aggregate endpoints, `traffic` defaults to all here: machine events (Apple MPP prefetches, scanner clicks) are listed with their `class` and `reasons` so support can explain what happened. An unknown recipient gives an empty list.',
+    'Opens, clicks (with the link\'s url, label and position), unsubscribes and conversions, newest first, `limit` per page; follow `next` for older events (null on the last page). Unlike the aggregate endpoints, `traffic` defaults to all here: machine events (Apple MPP prefetches, scanner clicks) are listed with their `class` and `reasons` so support can explain what happened. A conversion carries `conversion`: its order id and the click that led to it (its click id\'s click, or the last click — or open with attribution=open — within `attributionWindow`, default 7d). An unknown recipient gives an empty list.',
   security,
   request: {
     params: z.object({ recipientId: z.string().min(1).max(256).openapi({ param: { name: 'recipientId', in: 'path' }, example: 'cust-42' }) }),
@@ -39,13 +54,14 @@ const route = createRoute({
                   type: z.string(),
                   at: z.string(),
                   campaignId: z.string(),
-                  link: z.object({ id: z.string(), url: z.string().nullable(), label: z.string().nullable(), position: z.number().int().nullable() }).nullable(),
+                  link: LinkSchema.nullable(),
                   class: z.string(),
                   reasons: z.array(z.string()),
                   proxy: z.string(),
                   client: z.object({ name: z.string(), os: z.string(), device: z.string() }),
                   amount: z.string().nullable(),
                   currency: z.string().nullable(),
+                  conversion: ConversionSchema.openapi({ description: 'Conversions only (null otherwise): the order and the touch that led to it' }),
                 }),
               ),
               next: z.string().nullable(),
@@ -67,6 +83,26 @@ const route = createRoute({
                     client: { name: 'Chrome', os: 'Windows', device: 'desktop' },
                     amount: null,
                     currency: null,
+                    conversion: null,
+                  },
+                  {
+                    eventId: '5d0c…',
+                    type: 'conversion',
+                    at: '2026-11-24T14:20:03.000Z',
+                    campaignId: '',
+                    link: null,
+                    class: 'human',
+                    reasons: [],
+                    proxy: '',
+                    client: { name: '', os: '', device: '' },
+                    amount: '49.9000',
+                    currency: 'EUR',
+                    conversion: {
+                      orderId: 'A-1043',
+                      type: 'purchase',
+                      attribution: 'recipient',
+                      touch: { type: 'click', campaignId: 'spring-sale', linkId: 'x7Kq2mB9aP0z', at: '2026-11-24T14:02:11.204Z', link: { id: 'x7Kq2mB9aP0z', url: 'https://shop.example/spring', label: 'Hero button', position: 1 } },
+                    },
                   },
                 ],
                 next: 'WyIyMDI2LTExLTI0IDE0OjAyOjExLjIwNCIsIjBiNmYyYzFlIl0',
@@ -86,7 +122,7 @@ export function registerTimeline(app: OpenAPIHono<AppEnv>) {
     const q = c.req.valid('query')
     const w = toWindow(q, 'all')
     try {
-      return c.json(await recipientTimeline(deps.events, deps.meta, recipientId, w, { limit: q.limit, cursor: q.cursor, campaignId: q.campaignId }), 200)
+      return c.json(await recipientTimeline(deps.events, deps.meta, recipientId, w, { limit: q.limit, cursor: q.cursor, campaignId: q.campaignId, attribution: { windowMs: q.attributionWindow, model: q.attribution } }), 200)
     } catch (err) {
       if (err instanceof BadCursor) throw new ApiError('validation_failed', `query.cursor: ${err.message}`)
       throw err
