@@ -5,7 +5,7 @@ import { HTTPException } from 'hono/http-exception'
 import type { AppDeps, AppEnv } from './api/context.js'
 import { bearerAuth } from './api/auth.js'
 import { ApiError, describeIssues, errorBody } from './api/errors.js'
-import { registerCreateApiKey } from './api/routes/api-keys/create.js'
+import { registerApiKeysRoutes } from './api/routes/api-keys/index.js'
 import { registerCreateCampaign } from './api/routes/campaigns/create.js'
 import { registerGetCampaign } from './api/routes/campaigns/get.js'
 import { registerListCampaigns } from './api/routes/campaigns/list.js'
@@ -76,7 +76,7 @@ export function createApp(deps: AppDeps) {
   registerCreateLink(app)
   registerListLinks(app)
   registerCreateSends(app)
-  registerCreateApiKey(app)
+  registerApiKeysRoutes(app)
   registerMetricsRoutes(app)
   registerSendersRoutes(app)
   registerClassificationRoutes(app)

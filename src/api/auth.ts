@@ -38,6 +38,11 @@ export async function verifyApiKey(deps: Pick<AppDeps, 'config' | 'meta'>, key: 
   return row.id
 }
 
+/** Drops a key from the cache (on revocation), so this process refuses it from the next request. */
+export function forgetApiKey(hash: string): void {
+  known.delete(hash)
+}
+
 /** `Authorization: Bearer <key>`, checked by verifyApiKey. */
 export function bearerAuth() {
   return createMiddleware<AppEnv>(async (c, next) => {

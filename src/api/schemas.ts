@@ -49,6 +49,28 @@ export const LinkSchema = z
   })
   .openapi('Link')
 
+export const ApiKeySchema = z
+  .object({
+    id: z.string().openapi({ example: 'k3Xq9mB2aP0z' }),
+    name: z.string().openapi({ example: 'dashboard' }),
+    prefix: z.string().openapi({ example: 'sk_3q0V', description: 'The first characters of the key, to recognise it' }),
+    revoked: z.boolean(),
+    createdAt: z.string(),
+  })
+  .openapi('ApiKey')
+
+/** What a paged list answers besides its items: the total, and the offset of the next page (null on the last). */
+export const PageInfo = {
+  total: z.number().int(),
+  limit: z.number().int(),
+  offset: z.number().int(),
+  next: z.number().int().nullable().openapi({ description: 'offset of the next page; null on the last page' }),
+}
+
+export function pageInfo(q: { limit: number; offset: number }, total: number) {
+  return { total, limit: q.limit, offset: q.offset, next: q.offset + q.limit < total ? q.offset + q.limit : null }
+}
+
 export const Pagination = z.object({
   limit: z.coerce.number().int().min(1).max(1000).default(100),
   offset: z.coerce.number().int().min(0).default(0),

@@ -73,6 +73,7 @@ export class Sessions {
   /** Whether the session's key still exists, unrevoked, with the same hash (checked at most every 30 s per key). */
   async keyStillValid(deps: Pick<AppDeps, 'config' | 'meta'>, s: Session): Promise<boolean> {
     if (s.keyId === 'admin') return !!deps.config.adminKey && fingerprintOf(hashKey(deps.config.adminKey)) === s.fingerprint
+    if (revokedHere.has(s.keyId)) return false
     const k = `${s.keyId}:${s.fingerprint}`
     const hit = this.active.get(k)
     if (hit && hit.until > Date.now()) return hit.ok
@@ -86,6 +87,13 @@ export class Sessions {
     this.active.set(k, { ok, until: Date.now() + 30_000 })
     return ok
   }
+}
+
+/** Keys revoked by this process: their sessions end at once rather than when the 30 s cache expires. Revocation is final. */
+const revokedHere = new Set<string>()
+
+export function forgetRevokedKeySessions(keyId: string): void {
+  revokedHere.add(keyId)
 }
 
 /** A short, one-way digest of the key's stored hash: enough to notice a different key, useless to sign in. */

@@ -1,4 +1,4 @@
-import { and, asc, eq } from 'drizzle-orm'
+import { and, asc, eq, sql } from 'drizzle-orm'
 import { customAlphabet, nanoid } from 'nanoid'
 import { ApiError } from '../api/errors.js'
 import type { AppDeps } from '../api/context.js'
@@ -52,6 +52,11 @@ export async function getCampaign(deps: Deps, id: string): Promise<Campaign> {
 
 export async function listCampaigns(deps: Deps, opts: { limit: number; offset: number }): Promise<Campaign[]> {
   return deps.meta.db.select().from(campaigns).orderBy(asc(campaigns.createdAt), asc(campaigns.id)).limit(opts.limit).offset(opts.offset)
+}
+
+export async function countCampaigns(deps: Deps): Promise<number> {
+  const [row] = await deps.meta.db.select({ n: sql<number>`count(*)::int` }).from(campaigns)
+  return Number(row?.n ?? 0)
 }
 
 /** Only absolute http(s) URLs, normalised, so the Location header is always well-formed. */

@@ -1,8 +1,5 @@
-import { randomBytes } from 'node:crypto'
 import { createRoute, z, type OpenAPIHono } from '@hono/zod-openapi'
-import { nanoid } from 'nanoid'
-import { apiKeys } from '../../../store/schema.js'
-import { hashKey } from '../../auth.js'
+import { createApiKey } from '../../../services/api-keys.js'
 import type { AppEnv } from '../../context.js'
 import { errorResponses } from '../../errors.js'
 import { jsonBody, security } from '../../schemas.js'
@@ -31,12 +28,7 @@ const route = createRoute({
 
 export function registerCreateApiKey(app: OpenAPIHono<AppEnv>) {
   app.openapi(route, async (c) => {
-    const { meta } = c.get('deps')
-    const key = 'sk_' + randomBytes(24).toString('base64url')
-    const [row] = await meta.db
-      .insert(apiKeys)
-      .values({ id: nanoid(12), name: c.req.valid('json').name, hash: hashKey(key), prefix: key.slice(0, 7) })
-      .returning()
-    return c.json({ id: row!.id, name: row!.name, key, prefix: row!.prefix, createdAt: row!.createdAt.toISOString() }, 201)
+    const k = await createApiKey(c.get('deps'), c.req.valid('json').name)
+    return c.json({ id: k.id, name: k.name, key: k.key, prefix: k.prefix, createdAt: k.createdAt.toISOString() }, 201)
   })
 }
