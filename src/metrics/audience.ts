@@ -1,4 +1,5 @@
 import type { EventStore } from '../store/clickhouse.js'
+import { convertedFilterSql, type AttributionOptions } from './conversions.js'
 import { isoFromCh, num, recipientFacts, type EventWindow } from './sql.js'
 
 export interface AudienceFilter {
@@ -8,6 +9,10 @@ export interface AudienceFilter {
   segment?: string | undefined
   variant?: string | undefined
   attributes: Array<{ name: string; value: string }>
+  /** With (true) or without (false) a conversion attributed to the campaign; `convertedWithinMs`: at most that long after the send. */
+  converted?: boolean | undefined
+  convertedWithinMs?: number | undefined
+  attribution?: Pick<AttributionOptions, 'windowMs' | 'model'> | undefined
 }
 
 export interface AudienceRow {
@@ -47,6 +52,11 @@ export async function* audience(store: EventStore, campaignId: string, f: Audien
     params[`an${i}`] = a.name
     params[`av${i}`] = a.value
   })
+  if (f.converted !== undefined) {
+    const c = convertedFilterSql(db, { converted: f.converted, withinMs: f.convertedWithinMs, attribution: f.attribution })
+    sendWhere.push(c.sql)
+    Object.assign(params, c.params)
+  }
   if (f.opened !== undefined) where.push(f.opened ? 'f.opens > 0' : 'f.opens = 0')
   f.clicked.forEach((id, i) => {
     where.push(`has(f.clicked_links, {c${i}:String})`)
@@ -92,9 +102,14 @@ export async function* audience(store: EventStore, campaignId: string, f: Audien
 
 export const CSV_COLUMNS = ['recipient_id', 'variant', 'segments', 'sent_at', 'opened', 'clicked', 'opens', 'clicks', 'first_open_at', 'first_click_at', 'clicked_links'] as const
 
-/** RFC 4180 field: quoted when it holds a comma, quote or line break, quotes doubled. */
+/**
+ * RFC 4180 field: quoted when it holds a comma, quote or line break, quotes doubled. A cell a
+ * spreadsheet would run as a formula (starting with =, +, -, @, tab or CR: recipient ids, segments
+ * and variants come from senders' data) gets a leading ' first (OWASP CSV injection).
+ */
 export function csvField(v: string): string {
-  return /[",\r\n]/.test(v) ? `"${v.replace(/"/g, '""')}"` : v
+  const safe = /^[=+\-@\t\r]/.test(v) ? `'${v}` : v
+  return /[",\r\n]/.test(safe) ? `"${safe.replace(/"/g, '""')}"` : safe
 }
 
 export function csvLine(r: AudienceRow): string {

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { startTestServer, type TestServer } from '../support/server.js'
+import { ADMIN_KEY, startTestServer, type TestServer } from '../support/server.js'
 
 const DAY = 86_400_000
 const HOUR = 3_600_000
@@ -197,5 +197,31 @@ describe('conversions in the metrics API', () => {
       bernard.body.events.filter((e: { type: string }) => e.type === 'conversion').map((e: { conversion: { orderId: string; touch: { campaignId: string } } }) => [e.conversion.orderId, e.conversion.touch.campaignId]),
     )
     expect(byOrder).toEqual({ o5: 'shop', o6: 'other' })
+  })
+
+  it('audience: "clicked link 2 but did not buy within a week" in one request', async () => {
+    const ids = async (q: string, accept = 'application/x-ndjson') => {
+      const res = await fetch(`${s.url}/v1/campaigns/shop/audience?${q}`, { headers: { authorization: `Bearer ${ADMIN_KEY}`, accept } })
+      expect(res.status, await res.clone().text()).toBe(200)
+      return (await res.text()).split('\n').filter(Boolean).map((l) => JSON.parse(l).recipientId)
+    }
+    expect(await ids('converted=true')).toEqual(['bernard', 'dupond', 'durand'])
+    expect(await ids('converted=false')).toEqual(['martin'])
+    // durand clicked the footer (link 2) and bought 2 days 1 hour after the send: he bought within a week, not within a day.
+    expect(await ids(`clicked=${footer}&converted=false&convertedWithin=7d`)).toEqual([])
+    expect(await ids(`clicked=${footer}&converted=false&convertedWithin=1d`)).toEqual(['durand'])
+    expect(await ids(`clicked=${footer}&convertedWithin=7d`)).toEqual(['durand'])
+    // martin clicked hero2 and bought 8 days after the send (credited only with a 9-day attribution window).
+    expect(await ids(`clicked=${hero2}&converted=false&convertedWithin=7d`)).toEqual(['martin'])
+    expect(await ids(`clicked=${hero2}&converted=false&convertedWithin=9d&attributionWindow=9d`)).toEqual([])
+    expect(await ids(`clicked=${hero2}&converted=true&attributionWindow=9d`)).toEqual(['martin'])
+    // The same filter in CSV.
+    const csv = await fetch(`${s.url}/v1/campaigns/shop/audience?clicked=${footer}&converted=false&convertedWithin=1d`, { headers: { authorization: `Bearer ${ADMIN_KEY}`, accept: 'text/csv' } })
+    expect((await csv.text()).split('\r\n')[1]).toMatch(/^durand,B,,/)
+    for (const [q, name] of [['convertedWithin=soon', 'query.convertedWithin'], ['converted=maybe', 'query.converted']]) {
+      const bad = await s.api('GET', `/v1/campaigns/shop/audience?${q}`)
+      expect(bad.status).toBe(400)
+      expect(bad.body.error.message).toContain(name)
+    }
   })
 })

@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { csvField } from '../../src/metrics/audience.js'
 import { projectCount, sampleSizePerGroup, wilson, differenceInterval, relativeDifferenceInterval } from '../../src/metrics/statistics.js'
 import { upsertLink } from '../../src/services/campaigns.js'
 import { ADMIN_KEY, startTestServer, type TestServer } from '../support/server.js'
@@ -463,6 +464,25 @@ describe('GET /v1/campaigns/:id/audience', () => {
       'recipient_id,variant,segments,sent_at,opened,clicked,opens,clicks,first_open_at,first_click_at,clicked_links\r\n' +
         '"a,""b""\nc",,x,2026-01-05T10:00:00.000Z,false,false,0,0,,,\r\n',
     )
+  })
+
+  it('CSV cells a spreadsheet would run as formulas get a leading quote (OWASP)', async () => {
+    await s.api('POST', '/v1/campaigns', { id: 'csvf', name: 'csv formulas' })
+    await insertSends(s, [
+      { campaign_id: 'csvf', recipient_id: '=HYPERLINK("http://evil.example","x")', sent_at: day + '10:00:00.000', variant: '+1', segments: ['-2', 'ok'] },
+      { campaign_id: 'csvf', recipient_id: '@SUM(A1)', sent_at: day + '10:00:00.000', variant: '\tTAB', segments: ['\rCR'] },
+      { campaign_id: 'csvf', recipient_id: 'plain=1', sent_at: day + '10:00:00.000', variant: 'a-b' },
+    ])
+    const res = await fetch(`${s.url}/v1/campaigns/csvf/audience`, { headers: { authorization: `Bearer ${ADMIN_KEY}`, accept: 'text/csv' } })
+    const lines = (await res.text()).split('\r\n')
+    expect(lines.slice(1, 4)).toEqual([
+      `"'=HYPERLINK(""http://evil.example"",""x"")",'+1,'-2|ok,2026-01-05T10:00:00.000Z,false,false,0,0,,,`,
+      `'@SUM(A1),'\tTAB,"'\rCR",2026-01-05T10:00:00.000Z,false,false,0,0,,,`,
+      // Only the first character matters: these are left alone.
+      'plain=1,a-b,,2026-01-05T10:00:00.000Z,false,false,0,0,,,',
+    ])
+    expect(csvField('-')).toBe("'-")
+    expect(csvField('')).toBe('')
   })
 
   it('names unknown links and bad filters; 404 for an unknown campaign', async () => {

@@ -4,9 +4,15 @@ import { getCampaign, listLinks } from '../../../services/campaigns.js'
 import type { AppEnv } from '../../context.js'
 import { ApiError, errorResponses } from '../../errors.js'
 import { CampaignIdParam, security } from '../../schemas.js'
-import { multiValue, toWindow, WindowQuery } from './common.js'
+import { AttributionQuery, DurationSchema } from '../conversions/query.js'
+import { multiValue, toWindow } from './common.js'
 
-const Query = WindowQuery.extend({
+const Query = AttributionQuery.extend({
+  converted: z.enum(['true', 'false']).optional().openapi({
+    param: { name: 'converted', in: 'query' },
+    description: 'With (true) or without (false) a conversion attributed to this campaign (attributionWindow and attribution apply). With convertedWithin alone: true',
+  }),
+  convertedWithin: DurationSchema('convertedWithin', '7d', 'Only conversions at most this long after the recipient\'s send count: `clicked=LINK&converted=false&convertedWithin=7d` is "clicked but did not buy within a week"'),
   opened: z.enum(['true', 'false']).optional().openapi({ param: { name: 'opened', in: 'query' }, description: 'Opened (true) or never opened (false)' }),
   clicked: multiValue('clicked', 'Clicked this link id (repeatable or comma-separated: all of them)', 'x7Kq2mB9aP0z'),
   notClicked: multiValue('notClicked', 'Did not click this link id (repeatable or comma-separated: none of them)', 'Pz9aB2mK7xq0'),
@@ -38,7 +44,7 @@ const route = createRoute({
   path: '/v1/campaigns/{id}/audience',
   tags: ['metrics'],
   summary: 'Recipients matching a filter, streamed (NDJSON or CSV), for re-targeting',
-  description: `Starts from the sends, so recipients who did nothing are included (e.g. \`opened=false\` is "never opened"). Filters combine with AND; \`traffic\` (default human) decides which events count as an open or a click, so an Apple MPP prefetch alone is not "opened". One JSON object per line (application/x-ndjson, default) or CSV with \`Accept: text/csv\` (RFC 4180; columns ${CSV_COLUMNS.join(', ')}; lists joined with |), in recipient order. Invalid-token events are never attributed to anyone.`,
+  description: `Starts from the sends, so recipients who did nothing are included (e.g. \`opened=false\` is "never opened"). Filters combine with AND; \`traffic\` (default human) decides which events count as an open or a click, so an Apple MPP prefetch alone is not "opened". One JSON object per line (application/x-ndjson, default) or CSV with \`Accept: text/csv\` (RFC 4180; columns ${CSV_COLUMNS.join(', ')}; lists joined with |; a cell starting with =, +, -, @, tab or CR gets a leading ' so spreadsheets do not run it as a formula), in recipient order. Invalid-token events are never attributed to anyone.`,
   security,
   request: { params: CampaignIdParam, query: Query },
   responses: {
@@ -71,7 +77,19 @@ export function registerAudience(app: OpenAPIHono<AppEnv>) {
       return { name: a.slice(0, i), value: a.slice(i + 1) }
     })
     const csv = /\btext\/csv\b/i.test(c.req.header('accept') ?? '')
-    const rows = audience(deps.events, id, { opened: q.opened === undefined ? undefined : q.opened === 'true', clicked: q.clicked, notClicked: q.notClicked, segment: q.segment, variant: q.variant, attributes }, w)
+    const converted = q.converted === undefined ? (q.convertedWithin === undefined ? undefined : true) : q.converted === 'true'
+    const filter = {
+      opened: q.opened === undefined ? undefined : q.opened === 'true',
+      clicked: q.clicked,
+      notClicked: q.notClicked,
+      segment: q.segment,
+      variant: q.variant,
+      attributes,
+      converted,
+      convertedWithinMs: q.convertedWithin,
+      attribution: { windowMs: q.attributionWindow, model: q.attribution },
+    }
+    const rows = audience(deps.events, id, filter, w)
     // Pull the first row before answering, so a query error is a proper error response and not a cut stream.
     const first = await rows.next()
     const encoder = new TextEncoder()
