@@ -1,0 +1,93 @@
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { encodeEvent, type TrackedEvent } from '../../src/events/event.js'
+import { MAX_BATCH_UA_BYTES, scanBatch } from '../../src/events/insert.js'
+import { Journal } from '../../src/events/journal.js'
+import { EventWriter } from '../../src/events/writer.js'
+import { createLogger } from '../../src/logger.js'
+import { queryRows, type EventStore } from '../../src/store/clickhouse.js'
+import { migrateClickHouse } from '../../src/store/clickhouse-migrate.js'
+import { parseUserAgent } from '../../src/tracking/classify/parse-ua.js'
+import { testEventStore } from '../support/stores.js'
+
+/*
+ * The writer hands journal bytes to ClickHouse as they are (format(TabSeparated) over a literal):
+ * every value must arrive as the edge saw it, whatever characters it holds, exactly once.
+ */
+const log = createLogger('silent')
+let store: EventStore
+let dir: string
+
+function ev(i: number, over: Partial<TrackedEvent> = {}): TrackedEvent {
+  return {
+    eventId: `e${i}`, type: 'click', ts: 1_760_000_000_123 + i, campaignId: 'c', linkId: 'l', recipientId: `r${i}`, tokenValid: true,
+    method: 'GET', ip: '203.0.113.0', userAgent: 'Mozilla/5.0 (iPhone; CPU iPhone OS 17_4 like Mac OS X) Mobile/15E148', referer: '',
+    prefetch: '', class: 'human', reasons: [], proxy: '', classifierVersion: 2, amount: '', currency: '', orderId: '', extra: '', ...over,
+  }
+}
+
+beforeAll(async () => {
+  store = testEventStore()
+  await store.client.command({ query: `CREATE DATABASE IF NOT EXISTS ${store.db}` })
+  await migrateClickHouse(store)
+  dir = mkdtempSync(join(tmpdir(), 'sillage-journal-insert-'))
+})
+afterAll(async () => {
+  await store.close()
+  rmSync(dir, { recursive: true, force: true })
+})
+
+describe('scanBatch', () => {
+  it('skips lines that are not events and unescapes user agents', () => {
+    const buf = Buffer.from(encodeEvent(ev(1, { userAgent: 'a\tb\\c' })) + 'torn\tline\n' + encodeEvent(ev(2)))
+    const scan = scanBatch(buf, 10)
+    expect(scan.lines).toBe(3)
+    expect(scan.skipped).toHaveLength(1)
+    expect([...scan.uas]).toEqual(['a\tb\\c', ev(2).userAgent])
+    expect(scan.end).toBe(buf.length)
+  })
+
+  it('ends a batch before its distinct user agents outgrow the bound (never before its first line)', () => {
+    const big = (n: number) => ev(n, { userAgent: String(n).padEnd(MAX_BATCH_UA_BYTES / 2, 'x') })
+    const buf = Buffer.from(encodeEvent(big(1)) + encodeEvent(big(1)) + encodeEvent(big(2)) + encodeEvent(big(3)))
+    expect(scanBatch(buf, 10).lines).toBe(3)
+    expect(scanBatch(buf, 2).lines).toBe(2)
+    expect(scanBatch(buf, 10, 10).lines).toBe(2)
+  })
+})
+
+describe('writer insert', () => {
+  it('stores every field as journaled, awkward characters included, with the parsed user agent, once', async () => {
+    const odd = 'Mozilla/5.0 $$ it\'s a \\ "test"\twith\ttabs\nand newline $'
+    const events = [
+      ev(1),
+      ev(2, { userAgent: odd, referer: 'https://x.example/?a=1&b=$$', reasons: ['burst', 'datacenter'], class: 'scanner_click', tokenValid: false, recipientId: '' }),
+      ev(3, { type: 'conversion', amount: '12.3456', currency: 'EUR', orderId: 'o-1', extra: '{"k":"v\\t"}', linkId: '' }),
+    ]
+    const jdir = join(dir, 'j1')
+    const j = new Journal({ dir: jdir, fsyncIntervalMs: 0, maxBytes: 1 << 20, log })
+    for (const e of events) await j.appendAsync(encodeEvent(e))
+    // A torn line in the middle of the range (never written by the journal, but a replay must survive it).
+    writeFileSync(join(jdir, '0000000000000001.log'), 'x\ty\n' + encodeEvent(ev(4)))
+    const w = new EventWriter({ journal: j, store, batchSize: 100, flushIntervalMs: 60_000, log })
+    await w.start()
+    await w.flush()
+    await w.stop()
+    j.close()
+    expect(w.stats.inserted).toBe(4)
+    expect(w.stats.skippedLines).toBe(1)
+    const rows = await queryRows<Record<string, unknown>>(
+      store,
+      `SELECT event_id, type, toUnixTimestamp64Milli(ts) AS ms, recipient_id, token_valid, user_agent, referer, reasons, class, ua_client, ua_os, ua_device, toString(amount) AS amount, currency, order_id, extra FROM ${store.db}.events ORDER BY event_id`,
+    )
+    expect(rows.map((r) => r.event_id)).toEqual(['e1', 'e2', 'e3', 'e4'])
+    const [r1, r2, r3] = rows
+    const p = parseUserAgent(ev(1).userAgent)
+    expect(r1).toMatchObject({ type: 'click', ms: 1_760_000_000_124, recipient_id: 'r1', token_valid: true, ua_client: p.client, ua_os: p.os, ua_device: p.device, reasons: [], amount: '0' })
+    expect(r2).toMatchObject({ user_agent: odd, referer: 'https://x.example/?a=1&b=$$', reasons: ['burst', 'datacenter'], class: 'scanner_click', token_valid: false, recipient_id: '' })
+    expect(r2!.ua_client).toBe(parseUserAgent(odd).client)
+    expect(r3).toMatchObject({ type: 'conversion', amount: '12.3456', currency: 'EUR', order_id: 'o-1', extra: '{"k":"v\\t"}' })
+  })
+})
