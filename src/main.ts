@@ -27,7 +27,9 @@ async function main() {
     const log = withFields(baseLog, { worker: id })
     return startWorker(config, log, id, Number(process.env[PRIMARY_PORT_ENV]))
   }
-  if (config.workers > 1) {
+  // CLUSTER=1 runs the cluster layout with a single edge worker too (primary + 1 worker): the
+  // edge then has a core to itself, away from the writer and the embedded ClickHouse.
+  if (config.workers > 1 || process.env.CLUSTER === '1') {
     const primary = await startPrimary(config, baseLog, metricsToken)
     onSignals(baseLog, async () => primary.stop())
     return
@@ -35,7 +37,7 @@ async function main() {
   await single(config, baseLog, metricsToken)
 }
 
-/** WORKERS=1: one process serves everything and owns the stores. */
+/** WORKERS=1 (without CLUSTER=1): one process serves everything and owns the stores. */
 async function single(config: Config, log: Logger, metricsToken: string | undefined) {
   const runtime = await startRuntime({ config, log })
   // Journals left by an earlier run in cluster mode are drained too: nothing is orphaned.

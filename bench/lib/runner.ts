@@ -61,11 +61,20 @@ export interface Sillage {
   stop(): Promise<void>
 }
 
+/**
+ * SERVER_CPUS=1 runs every server child (sillage, baseline) under `taskset -c 1`; start the runner
+ * itself under `taskset -c 0` so the load generator and the server never share a core.
+ */
+export function serverCommand(args: string[]): [string, string[]] {
+  const cpus = process.env.SERVER_CPUS
+  return cpus ? ['taskset', ['-c', cpus, process.execPath, ...args]] : [process.execPath, args]
+}
+
 /** sillage as `node --import tsx src/main.ts` on a fresh DATA_DIR. */
 export async function startSillage(env: Record<string, string> = {}, extraNodeArgs: string[] = []): Promise<Sillage> {
   const dataDir = mkdtempSync(join(tmpdir(), 'sillage-bench-'))
   const port = await freePort()
-  const child = spawn(process.execPath, [...extraNodeArgs, '--import', 'tsx', 'src/main.ts'], {
+  const child = spawn(...serverCommand([...extraNodeArgs, '--import', 'tsx', 'src/main.ts']), {
     cwd: ROOT,
     env: { ...process.env, DATA_DIR: dataDir, PORT: String(port), HOST: '127.0.0.1', TRACKER_ADMIN_KEY: ADMIN_KEY, WORKERS: '1', LOG_LEVEL: 'warn', ...env },
     stdio: ['ignore', 'inherit', 'inherit'],
@@ -96,7 +105,7 @@ export async function startSillage(env: Record<string, string> = {}, extraNodeAr
 
 /** A baseline server script that prints its port on stdout. */
 export async function startBaseline(args: string[]): Promise<{ url: string; stop(): Promise<void> }> {
-  const child = spawn(process.execPath, ['--import', 'tsx', 'bench/lib/baseline-server.ts', ...args], { cwd: ROOT, stdio: ['ignore', 'pipe', 'inherit'] })
+  const child = spawn(...serverCommand(['--import', 'tsx', 'bench/lib/baseline-server.ts', ...args]), { cwd: ROOT, stdio: ['ignore', 'pipe', 'inherit'] })
   const port = await new Promise<number>((res, rej) => {
     let out = ''
     child.stdout!.on('data', (d: Buffer) => {
