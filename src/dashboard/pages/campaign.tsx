@@ -226,6 +226,7 @@ export function CampaignPage(props: { view: CampaignView; page: PageContext }) {
   )
   const seriesData = JSON.stringify(chartSeries(v.opens, v.clicks, v.interval))
   const hasRevenue = v.conversions.total > 0
+  const linkOptions = sortLinks(v.links.links, 'position').map((l) => <option value={l.linkId}>{`#${l.position} ${l.label || l.url}`}</option>)
   return (
     <Layout title={v.campaign.name} page={props.page}>
       <p class="crumbs">
@@ -373,18 +374,14 @@ export function CampaignPage(props: { view: CampaignView; page: PageContext }) {
             Clicked
             <select name="clicked">
               <option value="">any link or none</option>
-              {sortLinks(v.links.links, 'position').map((l) => (
-                <option value={l.linkId}>{`#${l.position} ${l.label || l.url}`}</option>
-              ))}
+              {linkOptions}
             </select>
           </label>
           <label>
             Did not click
             <select name="notClicked">
               <option value="">—</option>
-              {sortLinks(v.links.links, 'position').map((l) => (
-                <option value={l.linkId}>{`#${l.position} ${l.label || l.url}`}</option>
-              ))}
+              {linkOptions}
             </select>
           </label>
           <label>

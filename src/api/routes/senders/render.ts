@@ -1,9 +1,9 @@
 import { createRoute, z, type OpenAPIHono } from '@hono/zod-openapi'
 import { prepareRender } from '../../../services/render.js'
 import type { AppEnv } from '../../context.js'
-import { ApiError, errorResponses } from '../../errors.js'
+import { errorResponses } from '../../errors.js'
 import { CampaignIdParam, jsonBody, security } from '../../schemas.js'
-import { MAX_RECIPIENTS_PER_CALL, RecipientSchema } from '../sends/create.js'
+import { checkRecipientCount, MAX_RECIPIENTS_PER_CALL, RecipientSchema } from '../sends/create.js'
 import { OnSuppressedSchema, SuppressedReportSchema } from './schemas.js'
 
 const HeadersSchema = z.object({
@@ -74,9 +74,7 @@ export function registerRender(app: OpenAPIHono<AppEnv>) {
     const { id } = c.req.valid('param')
     const body = c.req.valid('json')
     const { summary } = c.req.valid('query')
-    if (body.recipients.length > MAX_RECIPIENTS_PER_CALL) {
-      throw new ApiError('payload_too_large', `at most ${MAX_RECIPIENTS_PER_CALL} recipients per call, got ${body.recipients.length}: split the list`)
-    }
+    checkRecipientCount(body.recipients.length)
     const r = await prepareRender(deps, id, { ...body, sentAt: body.sentAt ? new Date(body.sentAt) : undefined })
     const ndjson = /application\/x-ndjson/i.test(c.req.header('accept') ?? '')
     c.header('Cache-Control', 'no-store')

@@ -9,6 +9,11 @@ import { OnSuppressedSchema, SuppressedReportSchema } from '../senders/schemas.j
 
 export const MAX_RECIPIENTS_PER_CALL = 10_000
 
+/** 413 past the per-call limit, before any work: the caller splits the list. */
+export function checkRecipientCount(n: number): void {
+  if (n > MAX_RECIPIENTS_PER_CALL) throw new ApiError('payload_too_large', `at most ${MAX_RECIPIENTS_PER_CALL} recipients per call, got ${n}: split the list`)
+}
+
 export const RecipientSchema = z
   .object({
     id: z.string().min(1).max(256).openapi({ example: 'cust-42' }),
@@ -65,9 +70,7 @@ export function registerCreateSends(app: OpenAPIHono<AppEnv>) {
     const deps = c.get('deps')
     const { id } = c.req.valid('param')
     const body = c.req.valid('json')
-    if (body.recipients.length > MAX_RECIPIENTS_PER_CALL) {
-      throw new ApiError('payload_too_large', `at most ${MAX_RECIPIENTS_PER_CALL} recipients per call, got ${body.recipients.length}: split the list`)
-    }
+    checkRecipientCount(body.recipients.length)
     await getCampaign(deps, id)
     const suppressed = await suppressedAmong(deps, id, body.recipients.map((r) => r.id))
     const { kept, report } = partitionSuppressed(body.recipients, suppressed, body.onSuppressed)
