@@ -10,14 +10,13 @@ export interface Decoration {
   clickIdParam: string | null
 }
 
-/** What a campaign's settings ask the redirect to add; also reads the `tracking` form of the API. */
+/** What a campaign's settings ask the redirect to add (the API's `tracking` shorthand is stored as these settings). */
 export function decorationOf(campaignId: string, settings: CampaignSettings | undefined): Decoration {
-  const s = (settings ?? {}) as CampaignSettings & { tracking?: { clickIdParam?: string | null; utm?: boolean } }
-  const utm = s.utm ?? s.tracking?.utm
+  const s = settings ?? {}
+  const utm = s.utm
   let clickIdParam: string | null = null
   if (s.clickId === true) clickIdParam = DEFAULT_CLICK_ID_PARAM
   else if (s.clickId && typeof s.clickId === 'object') clickIdParam = s.clickId.param || DEFAULT_CLICK_ID_PARAM
-  else if (s.clickId === undefined && s.tracking?.clickIdParam) clickIdParam = s.tracking.clickIdParam
   return {
     utm: utm
       ? {

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { ClickIdCodec } from '../../src/conversions/click-id.js'
+import { ClickIdCodec, trackingToSettings } from '../../src/conversions/click-id.js'
 import { TokenCodec } from '../../src/tracking/token.js'
 import { decorateUrl, decorationOf } from '../../src/tracking/redirect-location.js'
 import { startTestServer, type TestServer } from '../support/server.js'
@@ -29,8 +29,8 @@ describe('decorateUrl', () => {
     expect(full(decorateUrl('https://a.example/x?a=1', 'l', decorationOf('c', {})))).toBe('https://a.example/x?a=1')
   })
 
-  it('reads the API tracking form', () => {
-    expect(decorationOf('c', { tracking: { clickIdParam: 'ref', utm: true } } as never)).toEqual({
+  it('reads the settings the API tracking shorthand is stored as', () => {
+    expect(decorationOf('c', trackingToSettings({ clickIdParam: 'ref', utm: true }))).toEqual({
       utm: { source: 'sillage', medium: 'email', campaign: 'c' },
       clickIdParam: 'ref',
     })

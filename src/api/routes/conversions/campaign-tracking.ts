@@ -4,7 +4,7 @@ import { trackingToSettings } from '../../../conversions/click-id.js'
 import { campaigns } from '../../../store/schema.js'
 import type { AppEnv } from '../../context.js'
 import { ApiError, errorResponses } from '../../errors.js'
-import { CampaignIdParam, CampaignSchema, CampaignSettingsSchema, security, toCampaign } from '../../schemas.js'
+import { CampaignIdParam, CampaignSchema, CampaignSettingsSchema, CampaignTrackingSchema, jsonBody, security, toCampaign } from '../../schemas.js'
 
 const route = createRoute({
   method: 'patch',
@@ -17,27 +17,16 @@ const route = createRoute({
   security,
   request: {
     params: CampaignIdParam,
-    body: {
-      required: true,
-      content: {
-        'application/json': {
-          schema: z
-            .object({
-              name: z.string().trim().min(1).max(500).optional(),
-              settings: CampaignSettingsSchema.optional(),
-              tracking: z
-                .object({
-                  clickIdParam: z.string().regex(/^[A-Za-z0-9_.-]{1,40}$/, 'must be 1-40 letters, digits, _ . or -').nullable().optional(),
-                  utm: z.boolean().optional(),
-                })
-                .strict()
-                .optional(),
-            })
-            .strict()
-            .openapi({ example: { tracking: { clickIdParam: 'sl_cid', utm: true } } }),
-        },
-      },
-    },
+    body: jsonBody(
+      z
+        .object({
+          name: z.string().trim().min(1).max(500).optional(),
+          settings: CampaignSettingsSchema.optional(),
+          tracking: CampaignTrackingSchema.optional(),
+        })
+        .strict()
+        .openapi({ example: { tracking: { clickIdParam: 'sl_cid', utm: true } } }),
+    ),
   },
   responses: {
     200: { description: 'The campaign', content: { 'application/json': { schema: CampaignSchema } } },

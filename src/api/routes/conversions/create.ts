@@ -3,10 +3,15 @@ import { createRoute, z, type OpenAPIHono } from '@hono/zod-openapi'
 import { recordConversions, type ConversionInput } from '../../../conversions/ingest.js'
 import type { AppEnv } from '../../context.js'
 import { describeIssues, errorBody, errorResponses } from '../../errors.js'
-import { security } from '../../schemas.js'
+import { jsonBody, security } from '../../schemas.js'
 import { ConversionResultSchema, ConversionSchema, MAX_BATCH } from './schemas.js'
 
 const BatchSchema = z.object({ conversions: z.array(ConversionSchema).min(1).max(MAX_BATCH) }).strict()
+
+const ResultSchema = z.union([
+  ConversionResultSchema,
+  z.object({ created: z.number().int(), duplicates: z.number().int(), results: z.array(ConversionResultSchema) }),
+])
 
 const route = createRoute({
   method: 'post',
@@ -20,20 +25,15 @@ const route = createRoute({
     'A batch ({conversions: [...]}, at most 10,000) is validated whole before anything is written.',
   security,
   request: {
-    body: {
-      required: true,
-      content: {
-        'application/json': {
-          schema: z.union([ConversionSchema, BatchSchema]).openapi({
-            example: { clickId: 'MQlhYmMtMQ…', orderId: 'order-10042', amount: '49.90', currency: 'EUR' },
-          }),
-        },
-      },
-    },
+    body: jsonBody(
+      z.union([ConversionSchema, BatchSchema]).openapi({
+        example: { clickId: 'MQlhYmMtMQ…', orderId: 'order-10042', amount: '49.90', currency: 'EUR' },
+      }),
+    ),
   },
   responses: {
-    201: { description: 'Recorded (a batch: at least one new order)', content: { 'application/json': { schema: z.union([ConversionResultSchema, z.object({ created: z.number().int(), duplicates: z.number().int(), results: z.array(ConversionResultSchema) })]) } } },
-    200: { description: 'Already recorded (duplicate: true); a batch with no new order', content: { 'application/json': { schema: z.union([ConversionResultSchema, z.object({ created: z.number().int(), duplicates: z.number().int(), results: z.array(ConversionResultSchema) })]) } } },
+    201: { description: 'Recorded (a batch: at least one new order)', content: { 'application/json': { schema: ResultSchema } } },
+    200: { description: 'Already recorded (duplicate: true); a batch with no new order', content: { 'application/json': { schema: ResultSchema } } },
     ...errorResponses(400, 401, 413, 415, 503),
   },
 })
