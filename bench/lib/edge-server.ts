@@ -5,6 +5,8 @@
  *
  *   node --import tsx bench/lib/edge-server.ts <campaign> <links> <location-prefix>
  * Prints its port, then one line per click path on stdout (`/c/<link>/<token>`), then `end`.
+ * EDGE_JOURNAL=immediate answers on the next setImmediate without writing, =sync answers at once:
+ * to tell the journal's write and the deferred answer apart from the rest of the hot path.
  */
 import { mkdtempSync } from 'node:fs'
 import { tmpdir } from 'node:os'
@@ -31,7 +33,11 @@ const source = {
 } as unknown as LinkSource
 const tokens = new TokenCodec(['bench-edge-secret-0123456789abcdef'])
 const journal = new Journal({ dir: mkdtempSync(join(tmpdir(), 'sillage-edge-')), fsyncIntervalMs: 1000, maxBytes: 1 << 30, log: createLogger('warn') })
-const edge = createEdge({ journal, links: source, tokens, trustProxy: false, ipV4Prefix: 24, ipV6Prefix: 48 })
+const mode = process.env.EDGE_JOURNAL
+const stub = {
+  append: mode === 'sync' ? (_l: string, done: () => void) => done() : (_l: string, done: () => void) => void setImmediate(done),
+} as unknown as Journal
+const edge = createEdge({ journal: mode === 'sync' || mode === 'immediate' ? stub : journal, links: source, tokens, trustProxy: false, ipV4Prefix: 24, ipV6Prefix: 48 })
 const server = createEdgeServer(edge, (_req, res) => {
   res.writeHead(404)
   res.end()

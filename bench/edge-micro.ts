@@ -1,0 +1,52 @@
+/*
+ * The edge's own JavaScript per request, without sockets or HTTP parsing: edge.handle() on
+ * request-shaped objects (2000 real tokens over 10 links, one user agent), with the journal
+ * answering at once (`sync`) or the real Journal writing one write(2) per 50 requests (`real`).
+ * Compare with what node:http itself costs per request (1 / the bare server's req/s on one core).
+ *
+ *   npx tsx bench/edge-micro.ts sync
+ *   npx tsx bench/edge-micro.ts real
+ */
+import { mkdtempSync } from 'node:fs'
+import type { IncomingMessage, ServerResponse } from 'node:http'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { Journal } from '../src/events/journal.js'
+import { createLogger } from '../src/logger.js'
+import { createEdge, type LinkSource } from '../src/tracking/edge.js'
+import { TokenCodec } from '../src/tracking/token.js'
+import { log, median } from './lib/runner.js'
+
+const mode = process.argv[2] === 'real' ? 'real' : 'sync'
+const links = new Map(Array.from({ length: 10 }, (_, i) => ['lnk' + i, { id: 'lnk' + i, campaignId: 'c', url: 'https://shop.example.com/p/' + i }]))
+const campaign = { id: 'c', settings: {} }
+const source = {
+  link: (id: string) => links.get(id),
+  campaign: () => campaign,
+  lookupLink: async (id: string) => links.get(id),
+  lookupCampaign: async () => campaign,
+} as unknown as LinkSource
+const tokens = new TokenCodec(['bench-edge-secret-0123456789abcdef'])
+const journal =
+  mode === 'real'
+    ? new Journal({ dir: mkdtempSync(join(tmpdir(), 'sillage-micro-')), fsyncIntervalMs: 1000, maxBytes: 1 << 30, log: createLogger('warn') })
+    : ({ append: (_line: string, done: () => void) => done() } as unknown as Journal)
+const edge = createEdge({ journal, links: source, tokens, trustProxy: false, ipV4Prefix: 24, ipV6Prefix: 48 })
+const paths = Array.from({ length: 2000 }, (_, r) => `/c/lnk${r % 10}/${tokens.sign('c', 'r' + r)}`)
+const headers = { host: '127.0.0.1:1234', 'user-agent': 'autocannon', connection: 'keep-alive' }
+const res = { writeHead: () => res, end: () => undefined } as unknown as ServerResponse
+const N = 400_000
+const perRequest: number[] = []
+for (let round = 0; round < 5; round++) {
+  const t0 = performance.now()
+  for (let i = 0; i < N; i++) {
+    const req = { url: paths[i % 2000], method: 'GET', headers, socket: { remoteAddress: '127.0.0.1' } } as unknown as IncomingMessage
+    edge.handle(req, res)
+    // Like a loaded server: the journal writes once per event-loop turn, here every 50 requests.
+    if (mode === 'real' && i % 50 === 49) await new Promise((r) => setImmediate(r))
+  }
+  await new Promise((r) => setImmediate(r))
+  perRequest.push(((performance.now() - t0) * 1000) / N)
+}
+log(`edge.handle (${mode} journal): median ${median(perRequest).toFixed(2)} µs/request over 5 × ${N} (rounds: ${perRequest.map((x) => x.toFixed(2)).join(', ')})`)
+process.exit(0)
