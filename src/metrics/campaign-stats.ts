@@ -47,9 +47,12 @@ export async function campaignStats(store: EventStore, campaignId: string, w: Ev
   const time = timeClauses(w)
   const params = { campaign: campaignId, ...time.params }
   const [[agg], reasons] = await Promise.all([
-    // Per recipient first (the shape of the p_recipient_facts projection), then the campaign;
-    // the invalid-token events are the recipient '' group: in totals, never in uniques. Delays
-    // join each recipient's first open/click to its send (the sends are the hash table).
+    // Per recipient first, then the campaign; the invalid-token events are the recipient ''
+    // group: in totals, never in uniques. One GROUP BY recipient_id over the campaign's events
+    // (a contiguous range of the primary key) costs about 3 times less CPU than regrouping the
+    // p_recipient_facts projection's (campaign, recipient, type, class) rows: that four-key hash
+    // aggregation costs more than reading the events. Delays join each recipient's first
+    // open/click to its send (the sends are the hash table).
     queryRows<Record<string, number | string | number[]>>(
       store,
       `SELECT
@@ -74,22 +77,18 @@ export async function campaignStats(store: EventStore, campaignId: string, w: Ev
          quantilesExactInclusiveIf(0.5, 0.9)(greatest(0, toUnixTimestamp64Milli(fc) - toUnixTimestamp64Milli(s.sent_at)) / 1000, c > 0 AND s.has_send = 1) AS click_q
        FROM (
          SELECT recipient_id,
-           sumIf(n, type = 'open' AND ${t}) AS o,
-           sumIf(n, type = 'click' AND ${t}) AS c,
-           sumIf(n, type = 'unsubscribe' AND ${t}) AS u,
-           sumIf(n, ${t}) AS n_any,
-           minIf(first, ${t}) AS first_at,
-           maxIf(last, ${t}) AS last_at,
-           minIf(first, type = 'open' AND ${t}) AS fo,
-           minIf(first, type = 'click' AND ${t}) AS fc,
-           sumIf(n, type = 'open' AND class != 'human') AS mo,
-           sumIf(n, type = 'click' AND class != 'human') AS mc
-         FROM (
-           SELECT campaign_id, recipient_id, type, class, count() AS n, min(ts) AS first, max(ts) AS last
-           FROM ${db}.events
-           WHERE campaign_id = {campaign:String}${time.sql}
-           GROUP BY campaign_id, recipient_id, type, class
-         )
+           countIf(type = 'open' AND ${t}) AS o,
+           countIf(type = 'click' AND ${t}) AS c,
+           countIf(type = 'unsubscribe' AND ${t}) AS u,
+           countIf(${t}) AS n_any,
+           minIf(ts, ${t}) AS first_at,
+           maxIf(ts, ${t}) AS last_at,
+           minIf(ts, type = 'open' AND ${t}) AS fo,
+           minIf(ts, type = 'click' AND ${t}) AS fc,
+           countIf(type = 'open' AND class != 'human') AS mo,
+           countIf(type = 'click' AND class != 'human') AS mc
+         FROM ${db}.events
+         WHERE campaign_id = {campaign:String}${time.sql}
          GROUP BY recipient_id
        ) AS f
        LEFT JOIN (SELECT recipient_id, sent_at, 1 AS has_send FROM ${db}.sends FINAL WHERE campaign_id = {campaign:String}) AS s
