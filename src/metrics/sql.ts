@@ -40,26 +40,41 @@ export function timeClauses(w: Pick<EventWindow, 'from' | 'to'>, prefix = ''): {
  * {campaigns:Array(String)}; `clickLink` narrows clicks to {linkId:String}; `clickedLinks` adds
  * the array of links clicked.
  *
- * Two levels on purpose: the inner GROUP BY (campaign, recipient, type, class) with count() and
- * min(ts) is what the aggregate projection p_recipient_facts stores (migration 0300), so without
- * a time window or a link ClickHouse reads ~7 times fewer rows; with them it reads the events.
+ * Without a link option, two levels on purpose: the inner GROUP BY (campaign, recipient, type,
+ * class) with count() and min(ts) is what the aggregate projection p_recipient_facts stores
+ * (migration 0300), so without a time window ClickHouse reads ~7 times fewer rows. The link
+ * options need link_id, which the projection lacks: then one GROUP BY (campaign, recipient) over
+ * the events, half the CPU of the two-level form on the raw events (bench: 216 → 104 ms).
  */
 export function recipientFacts(db: string, w: EventWindow, campaignClause: string, opts: { clickLink?: boolean; clickedLinks?: boolean } = {}): { sql: string; params: Record<string, string> } {
   const time = timeClauses(w)
-  const byLink = opts.clickLink || opts.clickedLinks
   const isClick = opts.clickLink ? `(type = 'click' AND link_id = {linkId:String})` : `type = 'click'`
+  const where = `${campaignClause} AND type IN ('open', 'click') AND recipient_id != '' AND ${trafficCondition(w.traffic)}${time.sql}`
+  if (opts.clickLink || opts.clickedLinks) {
+    return {
+      sql: `SELECT campaign_id, recipient_id,
+        countIf(type = 'open') AS opens,
+        countIf(${isClick}) AS clicks,
+        minIf(ts, type = 'open') AS first_open,
+        minIf(ts, ${isClick}) AS first_click${opts.clickedLinks ? `,
+        groupUniqArrayIf(link_id, type = 'click') AS clicked_links` : ''}
+      FROM ${db}.events
+      WHERE ${where}
+      GROUP BY campaign_id, recipient_id`,
+      params: time.params,
+    }
+  }
   return {
     sql: `SELECT campaign_id, recipient_id,
         sumIf(n, type = 'open') AS opens,
-        sumIf(n, ${isClick}) AS clicks,
+        sumIf(n, type = 'click') AS clicks,
         minIf(first, type = 'open') AS first_open,
-        minIf(first, ${isClick}) AS first_click${opts.clickedLinks ? `,
-        groupUniqArrayIf(link_id, type = 'click') AS clicked_links` : ''}
+        minIf(first, type = 'click') AS first_click
       FROM (
-        SELECT campaign_id, recipient_id, type, class${byLink ? ', link_id' : ''}, count() AS n, min(ts) AS first
+        SELECT campaign_id, recipient_id, type, class, count() AS n, min(ts) AS first
         FROM ${db}.events
-        WHERE ${campaignClause} AND type IN ('open', 'click') AND recipient_id != '' AND ${trafficCondition(w.traffic)}${time.sql}
-        GROUP BY campaign_id, recipient_id, type, class${byLink ? ', link_id' : ''}
+        WHERE ${where}
+        GROUP BY campaign_id, recipient_id, type, class
       )
       GROUP BY campaign_id, recipient_id`,
     params: time.params,
