@@ -2,12 +2,10 @@ import { and, count, eq, inArray, ne } from 'drizzle-orm'
 import type { AppDeps } from '../api/context.js'
 import type { TrafficClass } from '../events/event.js'
 import { queryRows } from '../store/clickhouse.js'
+import { HONEYPOT_LABEL } from '../services/templates.js'
 import { links } from '../store/schema.js'
 import { type BurstEvent, type BurstOptions, detectBursts } from '../tracking/classify.js'
 import { applyStoredUpdates, serialized, type StoredUpdate } from './apply.js'
-
-/** Label of the invisible link compiled into templates with `options.honeypot`. */
-export const HONEYPOT_LABEL = '__honeypot__'
 
 /** Reasons only the second pass gives; reclassify strips them before re-running the pass. */
 export const SECOND_PASS_REASONS: ReadonlySet<string> = new Set(['burst', 'shared_ip_burst', 'honeypot', 'too_soon_after_send'])

@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { applyStoredUpdates } from '../../src/classification/apply.js'
-import { HONEYPOT_LABEL, runSecondPass } from '../../src/classification/second-pass.js'
+import { runSecondPass } from '../../src/classification/second-pass.js'
+import { HONEYPOT_LABEL } from '../../src/services/templates.js'
 import { queryRows } from '../../src/store/clickhouse.js'
 import { startTestServer, type TestServer } from '../support/server.js'
 
