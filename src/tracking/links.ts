@@ -85,6 +85,11 @@ export class LinkCache {
 
   private async refresh(): Promise<void> {
     this.lastRefresh = Date.now()
+    await this.pullCreated()
+  }
+
+  /** Adds what was created since the last pull; a cluster worker overrides it to ask the primary. */
+  protected async pullCreated(): Promise<void> {
     const from = new Date(this.since.getTime() - REFRESH_OVERLAP_MS)
     const cs = await this.meta.db
       .select({ id: campaigns.id, settings: campaigns.settings, createdAt: campaigns.createdAt })
