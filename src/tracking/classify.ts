@@ -53,12 +53,7 @@ interface UaEntry {
 const UA_CACHE_SIZE = 10_000
 const uaCache = new LruCache<string, UaEntry>(UA_CACHE_SIZE)
 
-let ranges: IpRanges = loadIpRanges()
-
-/** Swaps the IP range sets (tests, or a reload after `classify:refresh`). */
-export function setIpRanges(r: IpRanges): void {
-  ranges = r
-}
+const ranges: IpRanges = loadIpRanges()
 
 export function getIpRanges(): IpRanges {
   return ranges
