@@ -7,32 +7,15 @@
  *   BENCH_SENDS=100000 BENCH_EVENTS=1000000 npx tsx bench/conversions.ts
  */
 import { randomUUID } from 'node:crypto'
-import { mkdtempSync, rmSync } from 'node:fs'
-import type { AddressInfo } from 'node:net'
-import { tmpdir } from 'node:os'
-import { join } from 'node:path'
-import { parseConfig } from '../src/config.js'
-import { createLogger } from '../src/logger.js'
-import { startRuntime } from '../src/runtime.js'
-import { createServer } from '../src/server.js'
 import { recipientConversions } from '../src/metrics/conversions.js'
+import { BENCH_KEY, BENCH_SIZE, startBenchServer } from './lib/bench-server.js'
 import { generateMetricsData } from './lib/metrics-data.js'
 
-const SENDS = Number(process.env.BENCH_SENDS ?? 1_000_000)
-const EVENTS = Number(process.env.BENCH_EVENTS ?? 10_000_000)
-const CAMPAIGNS = Number(process.env.BENCH_CAMPAIGNS ?? 10)
-const RUNS = Number(process.env.BENCH_RUNS ?? 9)
-const KEY = 'bench-admin-key-0123456789'
-
-const dataDir = process.env.DATA_DIR ?? mkdtempSync(join(tmpdir(), 'sillage-bench-conversions-'))
-const config = parseConfig({ DATA_DIR: dataDir, TRACKER_ADMIN_KEY: KEY, PORT: '0', CLASSIFY_PASS_INTERVAL_MS: '0', LOG_LEVEL: 'warn' })
-const deps = await startRuntime({ config, log: createLogger('warn') })
-const { server } = createServer(deps)
-await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
-const base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`
+const bench = await startBenchServer('conversions')
+const { deps, base } = bench
 
 let t = performance.now()
-const data = await generateMetricsData(deps, { campaigns: CAMPAIGNS, sends: SENDS, events: EVENTS })
+const data = await generateMetricsData(deps, BENCH_SIZE)
 const db = deps.events.db
 await deps.events.client.command({
   query: `INSERT INTO ${db}.events (event_id, type, ts, campaign_id, link_id, recipient_id, token_valid, method, class, amount, currency, order_id, extra)
@@ -61,9 +44,9 @@ await deps.events.client.command({
   clickhouse_settings: { insert_deduplication_token: randomUUID(), async_insert: 0 },
 })
 const [{ n }] = (await (await deps.events.client.query({ query: `SELECT count() AS n FROM ${db}.events WHERE type = 'conversion'`, format: 'JSONEachRow' })).json()) as [{ n: number }]
-console.log(`generated ${SENDS} sends, ${EVENTS} events and ${n} conversions in ${((performance.now() - t) / 1000).toFixed(1)} s`)
+console.log(`generated ${BENCH_SIZE.sends} sends, ${BENCH_SIZE.events} events and ${n} conversions in ${((performance.now() - t) / 1000).toFixed(1)} s`)
 
-const c = data.campaigns[Math.min(3, CAMPAIGNS - 1)]!
+const c = data.campaigns[Math.min(3, BENCH_SIZE.campaigns - 1)]!
 const [buyer] = (await (await deps.events.client.query({ query: `SELECT recipient_id FROM ${db}.events WHERE type = 'conversion' ORDER BY recipient_id LIMIT 1`, format: 'JSONEachRow' })).json()) as [{ recipient_id: string }]
 const endpoints: Array<[string, string]> = [
   ['stats (baseline, metrics issue)', `/v1/campaigns/${c}/stats`],
@@ -83,12 +66,12 @@ console.log(`\n${'endpoint'.padEnd(34)} ${'median ms'.padStart(10)} ${'p90 ms'.p
 for (const [name, path] of endpoints) {
   const times: number[] = []
   let bytes = 0
-  for (let i = 0; i < RUNS + 2; i++) {
+  for (let i = 0; i < BENCH_SIZE.runs + 2; i++) {
     t = performance.now()
     if (!path) {
       bytes = JSON.stringify(await recipientConversions(deps.events, buyer.recipient_id)).length
     } else {
-      const res = await fetch(base + path, { headers: { authorization: `Bearer ${KEY}` } })
+      const res = await fetch(base + path, { headers: { authorization: `Bearer ${BENCH_KEY}` } })
       const body = await res.arrayBuffer()
       if (res.status !== 200) throw new Error(`${name}: ${res.status} ${Buffer.from(body).toString().slice(0, 300)}`)
       bytes = body.byteLength
@@ -99,8 +82,5 @@ for (const [name, path] of endpoints) {
   console.log(`${name.padEnd(34)} ${quantile(times, 0.5).toFixed(1).padStart(10)} ${quantile(times, 0.9).toFixed(1).padStart(8)} ${String(bytes).padStart(10)}`)
 }
 
-server.closeAllConnections()
-server.close()
-await deps.stop()
-if (!process.env.DATA_DIR && !process.env.BENCH_KEEP) rmSync(dataDir, { recursive: true, force: true })
+await bench.stop()
 process.exit(0)

@@ -6,45 +6,17 @@
  *   npx tsx bench/dashboard.ts
  *   DATA_DIR=/tmp/bench-metrics BENCH_REUSE=1 npx tsx bench/dashboard.ts   (a data set generated earlier)
  */
-import { mkdtempSync } from 'node:fs'
-import type { AddressInfo } from 'node:net'
-import { tmpdir } from 'node:os'
-import { join } from 'node:path'
-import { parseConfig } from '../src/config.js'
-import { createLogger } from '../src/logger.js'
-import { startRuntime } from '../src/runtime.js'
-import { createServer } from '../src/server.js'
-import { listCampaigns } from '../src/services/campaigns.js'
-import { generateMetricsData } from './lib/metrics-data.js'
+import { BENCH_KEY, BENCH_SIZE, metricsDataSet, startBenchServer } from './lib/bench-server.js'
 
-const SENDS = Number(process.env.BENCH_SENDS ?? 1_000_000)
-const EVENTS = Number(process.env.BENCH_EVENTS ?? 10_000_000)
-const CAMPAIGNS = Number(process.env.BENCH_CAMPAIGNS ?? 10)
-const RUNS = Number(process.env.BENCH_RUNS ?? 9)
-const KEY = 'bench-admin-key-0123456789'
-
-const dataDir = process.env.DATA_DIR ?? mkdtempSync(join(tmpdir(), 'sillage-bench-dashboard-'))
-const config = parseConfig({ DATA_DIR: dataDir, TRACKER_ADMIN_KEY: KEY, PORT: '0', CLASSIFY_PASS_INTERVAL_MS: '0', LOG_LEVEL: 'warn' })
-const deps = await startRuntime({ config, log: createLogger('warn') })
-const { server } = createServer(deps)
-await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
-const base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`
-
-const existing = process.env.BENCH_REUSE ? (await listCampaigns(deps, { limit: 1000, offset: 0 })).map((c) => c.id).filter((id) => id.startsWith('bench-')) : []
-let campaigns = existing
-if (campaigns.length > 0) {
-  console.log(`reusing ${campaigns.length} campaign(s) in ${dataDir}`)
-} else {
-  const t = performance.now()
-  campaigns = (await generateMetricsData(deps, { campaigns: CAMPAIGNS, sends: SENDS, events: EVENTS })).campaigns
-  console.log(`generated ${SENDS} sends and ${EVENTS} events over ${CAMPAIGNS} campaign(s) in ${((performance.now() - t) / 1000).toFixed(1)} s (DATA_DIR ${dataDir})`)
-}
+const bench = await startBenchServer('dashboard')
+const { base } = bench
+const { campaigns } = await metricsDataSet(bench)
 
 const signIn = await fetch(`${base}/dashboard/sign-in`, {
   method: 'POST',
   redirect: 'manual',
   headers: { 'content-type': 'application/x-www-form-urlencoded' },
-  body: new URLSearchParams({ key: KEY }),
+  body: new URLSearchParams({ key: BENCH_KEY }),
 })
 const cookie = (signIn.headers.get('set-cookie') ?? '').split(';')[0]!
 if (signIn.status !== 303 || !cookie) throw new Error(`sign-in failed: ${signIn.status}`)
@@ -71,7 +43,7 @@ for (const [name, path] of pages) {
   const times: number[] = []
   let bytes = 0
   // One warm-up request, then the measured runs, one at a time (a person loading a page).
-  for (let i = 0; i <= RUNS; i++) {
+  for (let i = 0; i <= BENCH_SIZE.runs; i++) {
     const t0 = performance.now()
     const res = await fetch(base + path, { headers: { cookie } })
     const body = await res.arrayBuffer()
@@ -83,6 +55,5 @@ for (const [name, path] of pages) {
   console.log(`${name.padEnd(44)} ${quantile(times, 0.5).toFixed(1).padStart(10)} ${quantile(times, 0.9).toFixed(1).padStart(8)} ${String(bytes).padStart(10)}`)
 }
 
-server.close()
-await deps.stop()
+await bench.stop()
 process.exit(0)
