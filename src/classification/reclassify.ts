@@ -3,7 +3,7 @@ import type { TrafficClass } from '../events/event.js'
 import { queryRows } from '../store/clickhouse.js'
 import { type BurstEvent, CLASSIFIER_VERSION, classify } from '../tracking/classify.js'
 import { applyStoredUpdates, serialized, type StoredUpdate } from './apply.js'
-import { passChanges, SECOND_PASS_REASONS, type SecondPassOptions } from './second-pass.js'
+import { passChanges, type PassRow, SECOND_PASS_REASONS, type SecondPassOptions, toBurstEvent } from './second-pass.js'
 
 export interface ReclassifyInput {
   /** Window on the events' ts, in ms since the epoch (inclusive). */
@@ -39,20 +39,11 @@ const SLICE_MS = 60 * 60_000
 
 type Deps = Pick<AppDeps, 'events' | 'meta' | 'clock'>
 
-interface Row {
-  event_id: string
-  type: string
-  campaign_id: string
-  link_id: string
-  recipient_id: string
-  ts_ms: number | string
+interface Row extends PassRow {
   method: string
-  ip: string
   user_agent: string
   referer: string
   prefetch: string
-  class: TrafficClass
-  reasons: string[]
   proxy: string
   classifier_version: number
 }
@@ -100,7 +91,7 @@ async function slice(deps: Deps, w: ReclassifyInput, opts: SecondPassOptions, re
       state = edgeRules(r)
       base.set(r.event_id, state)
     }
-    events.push({ eventId: r.event_id, type: r.type, campaignId: r.campaign_id, linkId: r.link_id, recipientId: r.recipient_id, ts, ip: r.ip, class: state.class, reasons: state.reasons })
+    events.push(toBurstEvent(r, state))
   }
   const passed = await passChanges(deps, events, opts)
 

@@ -38,7 +38,8 @@ export interface SecondPassResult {
 
 type Deps = Pick<AppDeps, 'events' | 'meta' | 'clock'>
 
-interface ClickRow {
+/** The stored columns the after-the-fact rules need (reclassify reads these and the edge signals). */
+export interface PassRow {
   event_id: string
   type: string
   campaign_id: string
@@ -49,6 +50,11 @@ interface ClickRow {
   ip: string
   class: TrafficClass
   reasons: string[]
+}
+
+/** A stored row as detectBursts takes it, with the class and reasons it has or is about to get. */
+export function toBurstEvent(r: PassRow, state: { class: TrafficClass; reasons: string[] } = r): BurstEvent {
+  return { eventId: r.event_id, type: r.type, campaignId: r.campaign_id, linkId: r.link_id, recipientId: r.recipient_id, ts: Number(r.ts_ms), ip: r.ip, class: state.class, reasons: state.reasons }
 }
 
 export const PASS_DEFAULTS = { delayMs: 30_000, lookbackMs: 5 * 60_000, tooSoonMs: 5_000, intervalMs: 30_000 }
@@ -81,7 +87,7 @@ async function pass(deps: Deps, window: PassWindow, opts: SecondPassOptions): Pr
   const store = deps.events
   const burstOpts = opts.bursts ?? {}
   const m = margin(burstOpts)
-  const rows = await queryRows<ClickRow>(
+  const rows = await queryRows<PassRow>(
     store,
     `SELECT event_id, type, campaign_id, link_id, recipient_id, toUnixTimestamp64Milli(ts) AS ts_ms, ip, class, reasons
      FROM ${store.db}.events
@@ -91,17 +97,7 @@ async function pass(deps: Deps, window: PassWindow, opts: SecondPassOptions): Pr
   )
   const result: SecondPassResult = { examined: 0, updated: 0, byReason: {} }
   if (rows.length === 0) return result
-  const events: BurstEvent[] = rows.map((r) => ({
-    eventId: r.event_id,
-    type: r.type,
-    campaignId: r.campaign_id,
-    linkId: r.link_id,
-    recipientId: r.recipient_id,
-    ts: Number(r.ts_ms),
-    ip: r.ip,
-    class: r.class,
-    reasons: r.reasons,
-  }))
+  const events = rows.map((r) => toBurstEvent(r))
   const next = await passChanges(deps, events, opts)
 
   const updates: StoredUpdate[] = []
