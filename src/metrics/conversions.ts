@@ -149,11 +149,6 @@ export async function conversionTotals(store: EventStore, campaignId: string, op
   return (await grouped(store, campaignId, opts, `''`))[0]
 }
 
-/** Conversions per link of a campaign (recipient-only conversions count for the last clicked link). */
-export async function conversionsByLink(store: EventStore, campaignId: string, opts: AttributionOptions = {}): Promise<Map<string, GroupRow>> {
-  return new Map((await grouped(store, campaignId, opts, 'a.link_id')).map((r) => [r.key, r]))
-}
-
 /** One attributed order with the converter's send (`hasSend` false for a converter the campaign was never sent to). */
 export interface AttributedOrder {
   linkId: string
