@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { csvField } from '../../src/metrics/audience.js'
+import { parseDimension, segmentStatsEach } from '../../src/metrics/segments.js'
 import { projectCount, sampleSizePerGroup, wilson, differenceInterval, relativeDifferenceInterval } from '../../src/metrics/statistics.js'
 import { upsertLink } from '../../src/services/campaigns.js'
 import { ADMIN_KEY, startTestServer, type TestServer } from '../support/server.js'
@@ -191,6 +192,15 @@ describe('GET /v1/campaigns/:id/segments', () => {
       ['A', 1],
       ['B', 0],
     ])
+  })
+
+  it('several dimensions in one pass give each dimension the rows the endpoint gives', async () => {
+    const dims = ['segment', 'variant', 'attribute:country'] as const
+    const each = await segmentStatsEach(s.deps.events, 'hand', dims.map((d) => parseDimension(d)!), { traffic: 'human' })
+    for (const [i, d] of dims.entries()) {
+      const r = await s.api('GET', `/v1/campaigns/hand/segments?by=${d}`)
+      expect(each[i]).toEqual(r.body.rows.map(({ conversionRate: _c, conversions: _v, ...row }: Record<string, unknown>) => row))
+    }
   })
 
   it('names a bad dimension or link', async () => {
