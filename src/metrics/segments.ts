@@ -58,27 +58,50 @@ export async function groupCountsEach(
   w: EventWindow,
   opts: { linkId?: string | undefined } = {},
 ): Promise<GroupCounts[][]> {
+  return (await groupFacts(store, campaigns, dims, w, opts)).map((rows) => rows.map((r) => r.counts))
+}
+
+/** More aggregates over the joined rows: `dim` (the dimension's index), s.sent_at, f.opens, f.clicks, f.first_open, f.first_click. */
+export interface ExtraColumns {
+  sql: string
+  params: Record<string, unknown>
+}
+
+/**
+ * The pass behind groupCountsEach, with `extra` aggregates computed in the same GROUP BY (timing
+ * rides on it, so the campaign page joins sends and facts once for its bars and its timing).
+ */
+export async function groupFacts(
+  store: EventStore,
+  campaigns: string[],
+  dims: Array<Dimension | null>,
+  w: EventWindow,
+  opts: { linkId?: string | undefined; extra?: ExtraColumns | undefined } = {},
+): Promise<Array<Array<{ counts: GroupCounts; row: Record<string, unknown> }>>> {
   const db = store.db
   const facts = recipientFacts(db, w, 'campaign_id IN {campaigns:Array(String)}', { clickLink: opts.linkId !== undefined })
   const keys = dims.map((d, i) => keysExpression(d, i))
   const attrs = Object.fromEntries(dims.flatMap((d, i) => (d?.kind === 'attribute' ? [[`attr${i}`, d.name]] : [])))
-  const rows = await queryRows<{ dim: number; key: string; sent: number; openers: number; clickers: number; engaged: number }>(
+  const rows = await queryRows<Record<string, unknown> & { dim: number; key: string; sent: number; openers: number; clickers: number; engaged: number }>(
     store,
     `SELECT s.k.1 AS dim, s.k.2 AS key, count() AS sent,
             countIf(f.opens > 0) AS openers,
             countIf(f.clicks > 0) AS clickers,
-            countIf(f.opens > 0 OR f.clicks > 0) AS engaged
+            countIf(f.opens > 0 OR f.clicks > 0) AS engaged${opts.extra ? `,
+            ${opts.extra.sql}` : ''}
      FROM (
-       SELECT campaign_id, recipient_id, arrayJoin(${keys.length === 1 ? keys[0] : `arrayConcat(${keys.join(', ')})`}) AS k
+       SELECT campaign_id, recipient_id, sent_at, arrayJoin(${keys.length === 1 ? keys[0] : `arrayConcat(${keys.join(', ')})`}) AS k
        FROM ${db}.sends FINAL WHERE campaign_id IN {campaigns:Array(String)}
      ) AS s
      LEFT JOIN (${facts.sql}) AS f USING (campaign_id, recipient_id)
      GROUP BY dim, key
      ORDER BY dim, key`,
-    { campaigns, ...facts.params, ...attrs, ...(opts.linkId !== undefined ? { linkId: opts.linkId } : {}) },
+    { campaigns, ...facts.params, ...attrs, ...(opts.linkId !== undefined ? { linkId: opts.linkId } : {}), ...opts.extra?.params },
   )
-  const out = dims.map((): GroupCounts[] => [])
-  for (const r of rows) out[num(r.dim)]!.push({ key: r.key, sent: num(r.sent), uniqueOpeners: num(r.openers), uniqueClickers: num(r.clickers), engaged: num(r.engaged) })
+  const out = dims.map((): Array<{ counts: GroupCounts; row: Record<string, unknown> }> => [])
+  for (const r of rows) {
+    out[num(r.dim)]!.push({ counts: { key: r.key, sent: num(r.sent), uniqueOpeners: num(r.openers), uniqueClickers: num(r.clickers), engaged: num(r.engaged) }, row: r })
+  }
   return out
 }
 
@@ -95,13 +118,15 @@ export async function segmentStats(store: EventStore, campaignId: string, d: Dim
 
 /** `segmentStats` for several dimensions from one pass over the sends (see groupCountsEach). */
 export async function segmentStatsEach(store: EventStore, campaignId: string, dims: Dimension[], w: EventWindow, linkId?: string): Promise<SegmentRow[][]> {
-  const lists = await groupCountsEach(store, [campaignId], dims, w, { linkId })
-  return lists.map((rows) =>
-    rows.map((r) => ({
-      ...r,
-      openRate: wilson(r.uniqueOpeners, r.sent),
-      clickRate: wilson(r.uniqueClickers, r.sent),
-      clickToOpenRate: wilson(r.uniqueClickers, r.engaged),
-    })),
-  )
+  return (await groupCountsEach(store, [campaignId], dims, w, { linkId })).map(withIntervals)
+}
+
+/** Counts → rates with their 95% Wilson intervals. */
+export function withIntervals(rows: GroupCounts[]): SegmentRow[] {
+  return rows.map((r) => ({
+    ...r,
+    openRate: wilson(r.uniqueOpeners, r.sent),
+    clickRate: wilson(r.uniqueClickers, r.sent),
+    clickToOpenRate: wilson(r.uniqueClickers, r.engaged),
+  }))
 }

@@ -1,5 +1,6 @@
-import { queryRows, type EventStore } from '../store/clickhouse.js'
-import { num, recipientFacts, type EventWindow } from './sql.js'
+import type { EventStore } from '../store/clickhouse.js'
+import { groupFacts, type Dimension, type GroupCounts } from './segments.js'
+import { num, type EventWindow } from './sql.js'
 
 /** Histogram upper bounds in seconds: 5 min, 15 min, 30 min, 1 h, 2 h, 4 h, 8 h, 1 d, 2 d, 7 d, then the rest. */
 export const HISTOGRAM_BOUNDS = [300, 900, 1800, 3600, 7200, 14400, 28800, 86400, 172800, 604800]
@@ -39,11 +40,26 @@ function mapCounts(m: SumMap, size: number, offset: number): number[] {
  * those first events. Only recipients with a send row count.
  */
 export async function timing(store: EventStore, campaignId: string, by: 'segment' | 'variant' | null, tz: string, w: EventWindow): Promise<TimingGroup[]> {
-  const db = store.db
-  const facts = recipientFacts(db, w, 'campaign_id = {campaign:String}')
-  const key = by === 'segment' ? 'arrayJoin(segments)' : by === 'variant' ? 'variant' : "''"
+  return (await timingAndGroups(store, campaignId, by, tz, w, [])).timing
+}
+
+/**
+ * `timing`, and groupCounts for `dims`, from one join of the sends to the recipients' facts (the
+ * campaign page's timing and bars). Groups without a recipient who opened or clicked are left out
+ * of the timing, as there is nothing to time.
+ */
+export async function timingAndGroups(
+  store: EventStore,
+  campaignId: string,
+  by: 'segment' | 'variant' | null,
+  tz: string,
+  w: EventWindow,
+  dims: Dimension[],
+): Promise<{ timing: TimingGroup[]; groups: GroupCounts[][] }> {
+  const t = dims.length
+  // The timing aggregates only for the timing dimension's rows: the others do not pay for them.
   const reaction = (kind: 'open' | 'click') => {
-    const has = `f.${kind}s > 0`
+    const has = `f.${kind}s > 0 AND dim = ${t}`
     const d = `greatest(0, toUnixTimestamp64Milli(f.first_${kind}) - toUnixTimestamp64Milli(s.sent_at)) / 1000`
     return `countIf(${has}) AS ${kind}_n,
        quantilesExactInclusiveIf(0.25, 0.5, 0.75, 0.9)(${d}, ${has}) AS ${kind}_q,
@@ -51,15 +67,10 @@ export async function timing(store: EventStore, campaignId: string, by: 'segment
        sumMapIf([toHour(f.first_${kind}, {tz:String})], [toUInt64(1)], ${has}) AS ${kind}_hour,
        sumMapIf([toDayOfWeek(f.first_${kind}, 0, {tz:String})], [toUInt64(1)], ${has}) AS ${kind}_dow`
   }
-  const rows = await queryRows<Record<string, unknown>>(
-    store,
-    `SELECT s.key AS key, ${reaction('open')}, ${reaction('click')}
-     FROM (SELECT campaign_id, recipient_id, sent_at, ${key} AS key FROM ${db}.sends FINAL WHERE campaign_id = {campaign:String}) AS s
-     INNER JOIN (${facts.sql}) AS f USING (campaign_id, recipient_id)
-     GROUP BY key
-     ORDER BY key`,
-    { campaign: campaignId, tz, bounds: HISTOGRAM_BOUNDS, ...facts.params },
-  )
+  // by null is one group of the single campaign: its key is the campaign id, "" to the caller.
+  const lists = await groupFacts(store, [campaignId], [...dims, by ? { kind: by } : null], w, {
+    extra: { sql: `${reaction('open')}, ${reaction('click')}`, params: { tz, bounds: HISTOGRAM_BOUNDS } },
+  })
   const shape = (r: Record<string, unknown>, kind: 'open' | 'click'): Reaction => {
     const n = num(r[`${kind}_n`])
     const q = (r[`${kind}_q`] as number[]) ?? []
@@ -74,5 +85,8 @@ export async function timing(store: EventStore, campaignId: string, by: 'segment
       byWeekday: mapCounts(r[`${kind}_dow`] as SumMap, 7, 1),
     }
   }
-  return rows.map((r) => ({ key: String(r.key), firstOpen: shape(r, 'open'), firstClick: shape(r, 'click') }))
+  const timed = lists[t]!
+    .filter((g) => g.counts.engaged > 0)
+    .map((g) => ({ key: by ? g.counts.key : '', firstOpen: shape(g.row, 'open'), firstClick: shape(g.row, 'click') }))
+  return { timing: timed, groups: lists.slice(0, t).map((rows) => rows.map((g) => g.counts)) }
 }

@@ -4,10 +4,10 @@ import { campaignStats, type CampaignStats } from '../../metrics/campaign-stats.
 import { compareGroups, type Comparison } from '../../metrics/compare.js'
 import { conversionSummary, type ConversionFigures } from '../../metrics/conversions.js'
 import { linkStats, type LinkStats, type LinkStatsResult } from '../../metrics/link-stats.js'
-import { segmentStatsEach, type SegmentRow } from '../../metrics/segments.js'
+import { withIntervals, type SegmentRow } from '../../metrics/segments.js'
 import type { EventWindow, Traffic } from '../../metrics/sql.js'
 import { timeseries, type Bucket, type SeriesInterval } from '../../metrics/timeseries.js'
-import { timing, type TimingGroup } from '../../metrics/timing.js'
+import { timingAndGroups, type TimingGroup } from '../../metrics/timing.js'
 import { getCampaign, listLinks, type Campaign } from '../../services/campaigns.js'
 import { getTemplate } from '../../services/templates.js'
 import { clickMapHtml } from '../clickmap.js'
@@ -63,13 +63,13 @@ export async function loadCampaign(deps: AppDeps, id: string, traffic: Traffic, 
     ])
     return { interval, opens, clicks, conversions }
   })
-  const [stats, { interval, opens, clicks, conversions }, links, [segments, variants], timingGroups, template] = await Promise.all([
+  const [stats, { interval, opens, clicks, conversions }, links, { timing: timingGroups, groups: [segments, variants] }, template] = await Promise.all([
     statsP,
     afterStats,
     listLinks(deps, id).then((registered) => linkStats(events, id, registered, w)),
-    // One pass over the sends for both (the segments endpoint's function, by=segment and by=variant).
-    segmentStatsEach(events, id, [{ kind: 'segment' }, { kind: 'variant' }], w).then(([s, v]) => [s!, v!] as const),
-    timing(events, id, null, tz, w),
+    // The segment and variant bars and the timing from one join of the sends to the facts: the
+    // functions behind the timing and segments endpoints (by=segment, by=variant).
+    timingAndGroups(events, id, null, tz, w, [{ kind: 'segment' }, { kind: 'variant' }]).then(({ timing, groups: [s, v] }) => ({ timing, groups: [withIntervals(s!), withIntervals(v!)] as const })),
     getTemplate(deps, id).catch((err: unknown) => {
       if (err instanceof ApiError && err.code === 'not_found') return null
       throw err
