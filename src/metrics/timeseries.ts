@@ -6,11 +6,11 @@ export type SeriesMetric = 'opens' | 'clicks' | 'unique_openers' | 'unique_click
 export type SeriesInterval = 'minute' | 'hour' | 'day'
 
 /** Fixed SQL per metric and interval; none of it comes from input. */
-const AGG: Record<SeriesMetric, { type: string; agg: string }> = {
-  opens: { type: 'open', agg: 'count()' },
-  clicks: { type: 'click', agg: 'count()' },
-  unique_openers: { type: 'open', agg: "uniqExactIf(cityHash64(recipient_id), recipient_id != '')" },
-  unique_clickers: { type: 'click', agg: "uniqExactIf(cityHash64(recipient_id), recipient_id != '')" },
+const AGG: Record<SeriesMetric, { type: 'open' | 'click'; agg: string }> = {
+  opens: { type: 'open', agg: "countIf(type = 'open')" },
+  clicks: { type: 'click', agg: "countIf(type = 'click')" },
+  unique_openers: { type: 'open', agg: "uniqExactIf(cityHash64(recipient_id), recipient_id != '' AND type = 'open')" },
+  unique_clickers: { type: 'click', agg: "uniqExactIf(cityHash64(recipient_id), recipient_id != '' AND type = 'click')" },
 }
 const BUCKET: Record<SeriesInterval, { fn: string; unit: string; ms: number }> = {
   minute: { fn: 'toStartOfMinute', unit: 'MINUTE', ms: 60_000 },
@@ -37,10 +37,8 @@ export interface Bucket {
  */
 export async function timeseries(store: EventStore, campaignId: string, metric: SeriesMetric, interval: SeriesInterval, tz: string, w: EventWindow): Promise<Bucket[]> {
   const db = store.db
-  const { type, agg } = AGG[metric]
-  const { fn, unit, ms } = BUCKET[interval]
   const t = trafficCondition(w.traffic)
-  const params: Record<string, unknown> = { campaign: campaignId, type, tz }
+  const params = { campaign: campaignId, type: AGG[metric].type }
   let from = w.from
   let to = w.to
   if (from === undefined || to === undefined) {
@@ -58,23 +56,47 @@ export async function timeseries(store: EventStore, campaignId: string, metric: 
     }
   }
   if (to! <= from!) return []
-  if ((to! - from!) / ms > MAX_BUCKETS) throw new TooManyBuckets(`more than ${MAX_BUCKETS} ${interval} buckets between from and to`)
-  params.from = chDateTime(from!)
-  params.to = chDateTime(to!)
-  // `to` is exclusive: the last bucket is the one holding to − 1 ms.
-  params.last = chDateTime(to! - 1)
+  return (await timeseriesEach(store, campaignId, [metric], interval, tz, { ...w, from: from!, to: to! }))[0]!
+}
+
+/**
+ * Several metrics over the same buckets from one scan of the events (the campaign page's opens
+ * and clicks); the window's bounds are required, as each metric's own span would differ.
+ */
+export async function timeseriesEach(
+  store: EventStore,
+  campaignId: string,
+  metrics: SeriesMetric[],
+  interval: SeriesInterval,
+  tz: string,
+  w: EventWindow & { from: number; to: number },
+): Promise<Bucket[][]> {
+  const db = store.db
+  const { fn, unit, ms } = BUCKET[interval]
+  const { from, to } = w
+  if (to <= from) return metrics.map(() => [])
+  if ((to - from) / ms > MAX_BUCKETS) throw new TooManyBuckets(`more than ${MAX_BUCKETS} ${interval} buckets between from and to`)
+  const params: Record<string, unknown> = {
+    campaign: campaignId,
+    types: [...new Set(metrics.map((m) => AGG[m].type))],
+    tz,
+    from: chDateTime(from),
+    to: chDateTime(to),
+    // `to` is exclusive: the last bucket is the one holding to − 1 ms.
+    last: chDateTime(to - 1),
+  }
   const local = (p: string) => `${fn}(toDateTime(toDateTime64({${p}:String}, 3, 'UTC'), {tz:String}))`
-  const rows = await queryRows<{ local: string; u: number; v: number }>(
+  const rows = await queryRows<Record<string, number> & { local: string; u: number }>(
     store,
-    `SELECT toString(b) AS local, toUnixTimestamp(b) AS u, v FROM (
-       SELECT ${fn}(toDateTime(ts, {tz:String})) AS b, ${agg} AS v
+    `SELECT toString(b) AS local, toUnixTimestamp(b) AS u, ${metrics.map((_, i) => `v${i}`).join(', ')} FROM (
+       SELECT ${fn}(toDateTime(ts, {tz:String})) AS b, ${metrics.map((m, i) => `${AGG[m].agg} AS v${i}`).join(', ')}
        FROM ${db}.events
-       WHERE campaign_id = {campaign:String} AND type = {type:String} AND ${t}
+       WHERE campaign_id = {campaign:String} AND type IN {types:Array(String)} AND ${trafficCondition(w.traffic)}
          AND ts >= toDateTime64({from:String}, 3, 'UTC') AND ts < toDateTime64({to:String}, 3, 'UTC')
        GROUP BY b
        ORDER BY b WITH FILL FROM ${local('from')} TO ${local('last')} + INTERVAL 1 ${unit} STEP INTERVAL 1 ${unit}
      )`,
     params,
   )
-  return rows.map((r) => ({ start: new Date(num(r.u) * 1000).toISOString(), local: r.local.replace(' ', 'T'), value: num(r.v) }))
+  return metrics.map((_, i) => rows.map((r) => ({ start: new Date(num(r.u) * 1000).toISOString(), local: r.local.replace(' ', 'T'), value: num(r[`v${i}`]) })))
 }

@@ -6,7 +6,7 @@ import { conversionSummary, type ConversionFigures } from '../../metrics/convers
 import { linkStats, type LinkStats, type LinkStatsResult } from '../../metrics/link-stats.js'
 import { withIntervals, type SegmentRow } from '../../metrics/segments.js'
 import type { EventWindow, Traffic } from '../../metrics/sql.js'
-import { timeseries, type Bucket, type SeriesInterval } from '../../metrics/timeseries.js'
+import { timeseriesEach, type Bucket, type SeriesInterval } from '../../metrics/timeseries.js'
 import { timingAndGroups, type TimingGroup } from '../../metrics/timing.js'
 import { getCampaign, listLinks, type Campaign } from '../../services/campaigns.js'
 import { getTemplate } from '../../services/templates.js'
@@ -55,10 +55,9 @@ export async function loadCampaign(deps: AppDeps, id: string, traffic: Traffic, 
     const first = stats.firstEventAt ? Date.parse(stats.firstEventAt) : null
     const last = stats.lastEventAt ? Date.parse(stats.lastEventAt) : null
     const interval: SeriesInterval = first !== null && last !== null ? seriesInterval(first, last) : 'hour'
-    const range = first !== null && last !== null ? { ...w, from: first, to: last + 1 } : w
-    const [opens, clicks, conversions] = await Promise.all([
-      first !== null ? timeseries(events, id, 'opens', interval, tz, range) : Promise.resolve([]),
-      first !== null ? timeseries(events, id, 'clicks', interval, tz, range) : Promise.resolve([]),
+    const [[opens = [], clicks = []], conversions] = await Promise.all([
+      // Both series from one scan, over the campaign's whole span (the timeseries endpoint's function).
+      first !== null && last !== null ? timeseriesEach(events, id, ['opens', 'clicks'], interval, tz, { traffic, from: first, to: last + 1 }) : Promise.resolve([[], []]),
       conversionSummary(events, id, stats.sent, { traffic }),
     ])
     return { interval, opens, clicks, conversions }
