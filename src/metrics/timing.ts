@@ -22,16 +22,10 @@ export interface TimingGroup {
   firstClick: Reaction
 }
 
-type SumMap = [Array<number | string>, Array<number | string>] | { [k: string]: unknown }
-
-function mapCounts(m: SumMap, size: number, offset: number): number[] {
-  const out = new Array<number>(size).fill(0)
-  const [keys, values] = Array.isArray(m) ? m : [Object.values(m)[0] as number[], Object.values(m)[1] as number[]]
-  keys.forEach((k, i) => {
-    const idx = num(k) - offset
-    if (idx >= 0 && idx < size) out[idx] = num(values[i])
-  })
-  return out
+/** A -Resample count array (one count per key from its start; numbers may come back as strings) padded to `size`. */
+function counts(v: unknown, size: number): number[] {
+  const a = Array.isArray(v) ? v : []
+  return Array.from({ length: size }, (_, i) => num(a[i]))
 }
 
 /**
@@ -57,15 +51,17 @@ export async function timingAndGroups(
   dims: Dimension[],
 ): Promise<{ timing: TimingGroup[]; groups: GroupCounts[][] }> {
   const t = dims.length
+  // Counts per histogram bucket, hour and weekday with -Resample: arrays of counts by key, about
+  // half the CPU of building a one-entry map per row for sumMap.
   // The timing aggregates only for the timing dimension's rows: the others do not pay for them.
   const reaction = (kind: 'open' | 'click') => {
     const has = `f.${kind}s > 0 AND dim = ${t}`
     const d = `greatest(0, toUnixTimestamp64Milli(f.first_${kind}) - toUnixTimestamp64Milli(s.sent_at)) / 1000`
     return `countIf(${has}) AS ${kind}_n,
        quantilesExactInclusiveIf(0.25, 0.5, 0.75, 0.9)(${d}, ${has}) AS ${kind}_q,
-       sumMapIf([toUInt8(arrayFirstIndex(b -> ${d} < b, {bounds:Array(Float64)}))], [toUInt64(1)], ${has}) AS ${kind}_hist,
-       sumMapIf([toHour(f.first_${kind}, {tz:String})], [toUInt64(1)], ${has}) AS ${kind}_hour,
-       sumMapIf([toDayOfWeek(f.first_${kind}, 0, {tz:String})], [toUInt64(1)], ${has}) AS ${kind}_dow`
+       countIfResample(0, ${HISTOGRAM_BOUNDS.length + 1}, 1)(${has}, arrayFirstIndex(b -> ${d} < b, {bounds:Array(Float64)})) AS ${kind}_hist,
+       countIfResample(0, 24, 1)(${has}, toHour(f.first_${kind}, {tz:String})) AS ${kind}_hour,
+       countIfResample(1, 8, 1)(${has}, toDayOfWeek(f.first_${kind}, 0, {tz:String})) AS ${kind}_dow`
   }
   // by null is one group of the single campaign: its key is the campaign id, "" to the caller.
   const lists = await groupFacts(store, [campaignId], [...dims, by ? { kind: by } : null], w, {
@@ -75,14 +71,14 @@ export async function timingAndGroups(
     const n = num(r[`${kind}_n`])
     const q = (r[`${kind}_q`] as number[]) ?? []
     // arrayFirstIndex is 1-based and 0 past the last bound: shift so the overflow bucket comes last.
-    const raw = mapCounts(r[`${kind}_hist`] as SumMap, HISTOGRAM_BOUNDS.length + 1, 0)
+    const raw = counts(r[`${kind}_hist`], HISTOGRAM_BOUNDS.length + 1)
     const hist = [...raw.slice(1), raw[0]!]
     return {
       count: n,
       quantiles: n > 0 ? { p25: num(q[0]), p50: num(q[1]), p75: num(q[2]), p90: num(q[3]) } : { p25: null, p50: null, p75: null, p90: null },
       histogram: hist.map((count, i) => ({ fromSeconds: i === 0 ? 0 : HISTOGRAM_BOUNDS[i - 1]!, toSeconds: HISTOGRAM_BOUNDS[i] ?? null, count })),
-      byHour: mapCounts(r[`${kind}_hour`] as SumMap, 24, 0),
-      byWeekday: mapCounts(r[`${kind}_dow`] as SumMap, 7, 1),
+      byHour: counts(r[`${kind}_hour`], 24),
+      byWeekday: counts(r[`${kind}_dow`], 7),
     }
   }
   const timed = lists[t]!
