@@ -38,17 +38,27 @@ export interface LinkStatsResult {
 }
 
 /**
+ * The campaign's sent and unique openers and clickers for the same window, as campaignStats
+ * counts them (opens.unique, clicks.unique): a caller that has them spares a scan.
+ */
+export interface LinkTotals {
+  sent: number
+  uniqueOpeners: number
+  uniqueClickers: number
+}
+
+/**
  * Clicks per link (each position in the e-mail its own link) and per destination URL, every
  * registered link listed (zeros when never clicked). Uniques per URL are exact across its links.
  */
-export async function linkStats(store: EventStore, campaignId: string, links: Link[], w: EventWindow = { traffic: 'human' }): Promise<LinkStatsResult> {
+export async function linkStats(store: EventStore, campaignId: string, links: Link[], w: EventWindow = { traffic: 'human' }, totals?: LinkTotals): Promise<LinkStatsResult> {
   const db = store.db
   const t = trafficCondition(w.traffic)
   const time = timeClauses(w)
   const params = { campaign: campaignId, ids: links.map((l) => l.id), urls: links.map((l) => l.url), ...time.params }
   const base = `FROM ${db}.events WHERE campaign_id = {campaign:String} AND ${t}${time.sql}`
   // Clicks per link and per URL in one pass (GROUPING SETS), with how many of each link's clickers opened.
-  const [rows, [totals]] = await Promise.all([
+  const [rows, [tot]] = await Promise.all([
     queryRows<{ link_id: string; url: string; clicks: number; uc: number; openers_clicked: number }>(
       store,
       `WITH openers AS (SELECT DISTINCT cityHash64(recipient_id) ${base} AND type = 'open' AND recipient_id != '')
@@ -59,18 +69,20 @@ export async function linkStats(store: EventStore, campaignId: string, links: Li
        GROUP BY GROUPING SETS ((link_id), (url))`,
       params,
     ),
-    queryRows<{ sent: number; openers: number; clickers: number }>(
-      store,
-      `SELECT (SELECT count() FROM ${db}.sends FINAL WHERE campaign_id = {campaign:String}) AS sent,
-              uniqExactIf(cityHash64(recipient_id), type = 'open') AS openers,
-              uniqExactIf(cityHash64(recipient_id), type = 'click') AS clickers
-       ${base} AND type IN ('open', 'click') AND recipient_id != ''`,
-      params,
-    ),
+    totals
+      ? [{ sent: totals.sent, openers: totals.uniqueOpeners, clickers: totals.uniqueClickers }]
+      : queryRows<{ sent: number; openers: number; clickers: number }>(
+          store,
+          `SELECT (SELECT count() FROM ${db}.sends FINAL WHERE campaign_id = {campaign:String}) AS sent,
+                  uniqExactIf(cityHash64(recipient_id), type = 'open') AS openers,
+                  uniqExactIf(cityHash64(recipient_id), type = 'click') AS clickers
+           ${base} AND type IN ('open', 'click') AND recipient_id != ''`,
+          params,
+        ),
   ])
-  const sent = num(totals?.sent)
-  const openers = num(totals?.openers)
-  const clickers = num(totals?.clickers)
+  const sent = num(tot?.sent)
+  const openers = num(tot?.openers)
+  const clickers = num(tot?.clickers)
   const figures = (r: { clicks: number; uc: number; openers_clicked: number } | undefined): LinkFigures => {
     const uc = num(r?.uc)
     const notClicked = openers - num(r?.openers_clicked)

@@ -2,7 +2,9 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { csvField } from '../../src/metrics/audience.js'
 import { parseDimension, segmentStatsEach } from '../../src/metrics/segments.js'
 import { projectCount, sampleSizePerGroup, wilson, differenceInterval, relativeDifferenceInterval } from '../../src/metrics/statistics.js'
-import { upsertLink } from '../../src/services/campaigns.js'
+import { listLinks, upsertLink } from '../../src/services/campaigns.js'
+import { campaignStats } from '../../src/metrics/campaign-stats.js'
+import { linkStats } from '../../src/metrics/link-stats.js'
 import { ADMIN_KEY, startTestServer, type TestServer } from '../support/server.js'
 import { insertEvents, insertSends } from './fixture.js'
 
@@ -121,6 +123,15 @@ describe('GET /v1/campaigns/:id/stats', () => {
 const noConversions = (sent: number, clickers: number) => ({ total: 0, converters: 0, rate: 0, clickers, clickerRate: 0, revenue: {}, revenuePerRecipient: {}, averageOrderValue: {} })
 
 describe('GET /v1/campaigns/:id/links/stats', () => {
+  it('with the totals campaignStats counted, the same figures as counting them itself', async () => {
+    const links = await listLinks(s.deps, 'hand')
+    for (const traffic of ['human', 'all'] as const) {
+      const st = await campaignStats(s.deps.events, 'hand', { traffic })
+      const own = await linkStats(s.deps.events, 'hand', links, { traffic })
+      expect(await linkStats(s.deps.events, 'hand', links, { traffic }, { sent: st.sent, uniqueOpeners: st.opens.unique, uniqueClickers: st.clicks.unique })).toEqual(own)
+    }
+  })
+
   it('per link and per URL', async () => {
     const r = await s.api('GET', '/v1/campaigns/hand/links/stats')
     expect(r.status).toBe(200)

@@ -65,7 +65,10 @@ export async function loadCampaign(deps: AppDeps, id: string, traffic: Traffic, 
   const [stats, { interval, opens, clicks, conversions }, links, { timing: timingGroups, groups: [segments, variants] }, template] = await Promise.all([
     statsP,
     afterStats,
-    listLinks(deps, id).then((registered) => linkStats(events, id, registered, w)),
+    // The link table's totals are the stats' own uniques: no second scan for them.
+    Promise.all([listLinks(deps, id), statsP]).then(([registered, st]) =>
+      linkStats(events, id, registered, w, { sent: st.sent, uniqueOpeners: st.opens.unique, uniqueClickers: st.clicks.unique }),
+    ),
     // The segment and variant bars and the timing from one join of the sends to the facts: the
     // functions behind the timing and segments endpoints (by=segment, by=variant).
     timingAndGroups(events, id, null, tz, w, [{ kind: 'segment' }, { kind: 'variant' }]).then(({ timing, groups: [s, v] }) => ({ timing, groups: [withIntervals(s!), withIntervals(v!)] as const })),
