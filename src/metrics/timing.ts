@@ -53,15 +53,16 @@ export async function timingAndGroups(
   const t = dims.length
   // Counts per histogram bucket, hour and weekday with -Resample: arrays of counts by key, about
   // half the CPU of building a one-entry map per row for sumMap.
-  // The timing aggregates only for the timing dimension's rows: the others do not pay for them.
+  // The timing aggregates only for the timing dimension's rows: the others do not pay for them
+  // (the keys inside if(): short-circuit evaluation skips them on the other rows).
   const reaction = (kind: 'open' | 'click') => {
     const has = `f.${kind}s > 0 AND dim = ${t}`
     const d = `greatest(0, toUnixTimestamp64Milli(f.first_${kind}) - toUnixTimestamp64Milli(s.sent_at)) / 1000`
     return `countIf(${has}) AS ${kind}_n,
        quantilesExactInclusiveIf(0.25, 0.5, 0.75, 0.9)(${d}, ${has}) AS ${kind}_q,
-       countIfResample(0, ${HISTOGRAM_BOUNDS.length + 1}, 1)(${has}, arrayFirstIndex(b -> ${d} < b, {bounds:Array(Float64)})) AS ${kind}_hist,
-       countIfResample(0, 24, 1)(${has}, toHour(f.first_${kind}, {tz:String})) AS ${kind}_hour,
-       countIfResample(1, 8, 1)(${has}, toDayOfWeek(f.first_${kind}, 0, {tz:String})) AS ${kind}_dow`
+       countIfResample(0, ${HISTOGRAM_BOUNDS.length + 1}, 1)(${has}, if(${has}, arrayFirstIndex(b -> ${d} < b, {bounds:Array(Float64)}), 0)) AS ${kind}_hist,
+       countIfResample(0, 24, 1)(${has}, if(${has}, toHour(f.first_${kind}, {tz:String}), 0)) AS ${kind}_hour,
+       countIfResample(1, 8, 1)(${has}, if(${has}, toDayOfWeek(f.first_${kind}, 0, {tz:String}), 1)) AS ${kind}_dow`
   }
   // by null is one group of the single campaign: its key is the campaign id, "" to the caller.
   const lists = await groupFacts(store, [campaignId], [...dims, by ? { kind: by } : null], w, {
