@@ -12,14 +12,19 @@ export function parseDimension(by: string): Dimension | null {
 }
 
 /**
- * Fixed SQL per dimension kind: the array of (dimension index, key) pairs one send counts under
- * (a recipient in several segments counts in each); the attribute name is a bound parameter.
+ * Fixed SQL per dimension kind: the (dimension index, key) pair of a send, null for segments (a
+ * recipient in several segments counts in each: see keyTuples); the attribute name is a bound parameter.
  */
-function keysExpression(d: Dimension | null, i: number): string {
-  if (d === null) return `[(${i}, campaign_id)]`
-  if (d.kind === 'segment') return `arrayMap(x -> (${i}, x), segments)`
-  if (d.kind === 'variant') return `[(${i}, variant)]`
-  return `[(${i}, attributes[{attr${i}:String}])]`
+function keyTuple(d: Dimension | null, i: number): string | null {
+  if (d === null) return `(${i}, campaign_id)`
+  if (d.kind === 'segment') return null
+  if (d.kind === 'variant') return `(${i}, variant)`
+  return `(${i}, attributes[{attr${i}:String}])`
+}
+
+/** Every (dimension index, key) pair a send counts under. */
+function keyTuples(d: Dimension | null, i: number): string {
+  return keyTuple(d, i) === null ? `arrayMap(x -> (${i}, x), segments)` : `[${keyTuple(d, i)}]`
 }
 
 export interface GroupCounts {
@@ -80,7 +85,10 @@ export async function groupFacts(
 ): Promise<Array<Array<{ counts: GroupCounts; row: Record<string, unknown> }>>> {
   const db = store.db
   const facts = recipientFacts(db, w, 'campaign_id IN {campaigns:Array(String)}', { clickLink: opts.linkId !== undefined })
-  const keys = dims.map((d, i) => keysExpression(d, i))
+  // One key per send (a single dimension other than segments) needs no array: the campaigns list
+  // and compare group a million sends by campaign.
+  const single = dims.length === 1 ? keyTuple(dims[0]!, 0) : null
+  const k = single ?? `arrayJoin(arrayConcat(${dims.map((d, i) => keyTuples(d, i)).join(', ')}))`
   const attrs = Object.fromEntries(dims.flatMap((d, i) => (d?.kind === 'attribute' ? [[`attr${i}`, d.name]] : [])))
   const rows = await queryRows<Record<string, unknown> & { dim: number; key: string; sent: number; openers: number; clickers: number; engaged: number }>(
     store,
@@ -90,7 +98,7 @@ export async function groupFacts(
             countIf(f.opens > 0 OR f.clicks > 0) AS engaged${opts.extra ? `,
             ${opts.extra.sql}` : ''}
      FROM (
-       SELECT campaign_id, recipient_id, sent_at, arrayJoin(${keys.length === 1 ? keys[0] : `arrayConcat(${keys.join(', ')})`}) AS k
+       SELECT campaign_id, recipient_id${opts.extra ? ', sent_at' : ''}, ${k} AS k
        FROM ${db}.sends FINAL WHERE campaign_id IN {campaigns:Array(String)}
      ) AS s
      LEFT JOIN (${facts.sql}) AS f USING (campaign_id, recipient_id)
