@@ -1,7 +1,7 @@
 /**
  * One tracked event, as journaled by the edge and inserted into ClickHouse.
- * The journal line is tab-separated in the field order below: cheap to write on
- * the hot path, and new fields are appended at the end so older lines still decode.
+ * The journal line is tab-separated in the order of JOURNAL_FIELDS, escaped as ClickHouse's
+ * TabSeparated format expects, so ClickHouse parses the journal itself (see insert.ts).
  */
 export type EventType = 'open' | 'click' | 'unsubscribe' | 'conversion'
 
@@ -39,7 +39,33 @@ export interface TrackedEvent {
   extra: string
 }
 
-const FIELD_COUNT = 20
+/**
+ * The journal line's fields, in order, with the type ClickHouse reads each as. This list is the
+ * journal's format: the writer skips (and counts) lines with another number of fields, so a
+ * change to it must come with a drained journal.
+ */
+export const JOURNAL_FIELDS = [
+  ['event_id', 'String'],
+  ['type', 'String'],
+  ['ts', 'Int64'],
+  ['campaign_id', 'String'],
+  ['link_id', 'String'],
+  ['recipient_id', 'String'],
+  ['token_valid', 'UInt8'],
+  ['method', 'String'],
+  ['ip', 'String'],
+  ['user_agent', 'String'],
+  ['referer', 'String'],
+  ['prefetch', 'String'],
+  ['class', 'String'],
+  ['reasons', 'String'],
+  ['proxy', 'String'],
+  ['classifier_version', 'UInt16'],
+  ['amount', 'String'],
+  ['currency', 'String'],
+  ['order_id', 'String'],
+  ['extra', 'String'],
+] as const
 
 function esc(s: string): string {
   // Fast path: most values never contain a tab, newline or backslash.
@@ -47,12 +73,13 @@ function esc(s: string): string {
   return s.replace(/[\t\n\r\\]/g, (c) => (c === '\t' ? '\\t' : c === '\n' ? '\\n' : c === '\r' ? '\\r' : '\\\\'))
 }
 
-function unesc(s: string): string {
+/** Undoes `esc`: a journal field as ClickHouse stores it. */
+export function unescapeField(s: string): string {
   if (!s.includes('\\')) return s
   return s.replace(/\\([tnr\\])/g, (_, c: string) => (c === 't' ? '\t' : c === 'n' ? '\n' : c === 'r' ? '\r' : '\\'))
 }
 
-/** Encodes an event as one journal line, newline included. */
+/** Encodes an event as one journal line (JOURNAL_FIELDS in order), newline included. */
 export function encodeEvent(e: TrackedEvent): string {
   return (
     esc(e.eventId) + '\t' + e.type + '\t' + e.ts + '\t' + esc(e.campaignId) + '\t' + esc(e.linkId) + '\t' +
@@ -61,37 +88,4 @@ export function encodeEvent(e: TrackedEvent): string {
     esc(e.reasons.join(',')) + '\t' + esc(e.proxy) + '\t' + e.classifierVersion + '\t' + esc(e.amount) + '\t' +
     esc(e.currency) + '\t' + esc(e.orderId) + '\t' + esc(e.extra) + '\n'
   )
-}
-
-/** Decodes one journal line (without its newline); null when the line is torn or not an event. */
-export function decodeEvent(line: string): TrackedEvent | null {
-  const f = line.split('\t')
-  if (f.length < FIELD_COUNT) return null
-  const ts = Number(f[2])
-  const type = f[1] as EventType
-  if (!Number.isFinite(ts) || !f[0]) return null
-  if (type !== 'open' && type !== 'click' && type !== 'unsubscribe' && type !== 'conversion') return null
-  const reasons = unesc(f[13]!)
-  return {
-    eventId: unesc(f[0]!),
-    type,
-    ts,
-    campaignId: unesc(f[3]!),
-    linkId: unesc(f[4]!),
-    recipientId: unesc(f[5]!),
-    tokenValid: f[6] === '1',
-    method: f[7]!,
-    ip: unesc(f[8]!),
-    userAgent: unesc(f[9]!),
-    referer: unesc(f[10]!),
-    prefetch: unesc(f[11]!),
-    class: f[12] as TrafficClass,
-    reasons: reasons ? reasons.split(',') : [],
-    proxy: unesc(f[14]!),
-    classifierVersion: Number(f[15]) || 0,
-    amount: unesc(f[16]!),
-    currency: unesc(f[17]!),
-    orderId: unesc(f[18]!),
-    extra: unesc(f[19]!),
-  }
 }

@@ -1,4 +1,5 @@
 import { parseUserAgent } from '../tracking/classify/parse-ua.js'
+import { JOURNAL_FIELDS, unescapeField } from './event.js'
 
 /**
  * Journal bytes → one `INSERT … SELECT … FROM format(TabSeparated, …)` statement: ClickHouse
@@ -12,20 +13,15 @@ import { parseUserAgent } from '../tracking/classify/parse-ua.js'
  * while format() with a literal reads the same on chDB and on a ClickHouse server over HTTP.
  */
 
-/** Fields of a journal line (see event.ts); a line with another count is skipped. */
-const FIELDS = 20
-const UA_FIELD = 9
+const FIELDS = JOURNAL_FIELDS.length
+const UA_FIELD = JOURNAL_FIELDS.findIndex(([name]) => name === 'user_agent')
 /**
  * Bound on the distinct user-agent text of one batch: over HTTP the bound arrays travel in the
  * URL (ClickHouse accepts 1 MiB; URL encoding can triple the size), so a batch ends early instead.
  */
 export const MAX_BATCH_UA_BYTES = 128 << 10
 
-const INPUT_STRUCTURE =
-  'event_id String, type String, ts Int64, campaign_id String, link_id String, recipient_id String, ' +
-  'token_valid UInt8, method String, ip String, user_agent String, referer String, prefetch String, ' +
-  'class String, reasons String, proxy String, classifier_version UInt16, amount String, currency String, ' +
-  'order_id String, extra String'
+const INPUT_STRUCTURE = JOURNAL_FIELDS.map(([name, type]) => `${name} ${type}`).join(', ')
 
 const COLUMNS =
   'event_id, type, ts, campaign_id, link_id, recipient_id, token_valid, method, ip, user_agent, referer, ' +
@@ -76,7 +72,7 @@ export function scanBatch(buf: Buffer, maxLines: number, maxUaBytes = MAX_BATCH_
     if (tabs !== FIELDS - 1) {
       skipped.push([pos, nl + 1])
     } else {
-      const ua = unescapeTsv(buf.toString('utf8', uaStart, uaEnd))
+      const ua = unescapeField(buf.toString('utf8', uaStart, uaEnd))
       if (!uas.has(ua)) {
         if (uas.size > 0 && uaBytes + ua.length > maxUaBytes) break
         uas.add(ua)
@@ -129,9 +125,4 @@ export function insertStatement(db: string, buf: Buffer, scan: BatchScan): Inser
     params: { uas, clients, oses, devices },
     rows,
   }
-}
-
-function unescapeTsv(s: string): string {
-  if (!s.includes('\\')) return s
-  return s.replace(/\\([tnr\\])/g, (_, c: string) => (c === 't' ? '\t' : c === 'n' ? '\n' : c === 'r' ? '\r' : '\\'))
 }

@@ -41,7 +41,6 @@ const READ_CHUNK_MAX = 16 << 20
 /** Above any batch: READ_CHUNK_MAX of data, quoted, plus the statement. */
 const MAX_QUERY_BYTES = 64 << 20
 
-export { chDateTime } from './row.js'
 
 /**
  * Moves events from the journal into ClickHouse: batches of up to `batchSize` lines, on size

@@ -1,6 +1,5 @@
-import { chDateTime } from '../events/row.js'
+import { chDateTime, type EventStore, queryRows } from '../store/clickhouse.js'
 import { addDecimal, fixed } from '../conversions/money.js'
-import { queryRows, type EventStore } from '../store/clickhouse.js'
 import { DAY_MS, type Revenue } from './conversions.js'
 
 export interface LifecycleOptions {

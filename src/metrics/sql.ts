@@ -1,4 +1,4 @@
-import { chDateTime } from '../events/row.js'
+import { chDateTime } from '../store/clickhouse.js'
 
 /** Which events count: people (default), machines (MPP prefetches, scanners, crawlers), or both. */
 export type Traffic = 'human' | 'machine' | 'all'

@@ -1,5 +1,4 @@
-import { queryRows, type EventStore } from '../store/clickhouse.js'
-import { chDateTime } from '../events/row.js'
+import { chDateTime, type EventStore, queryRows } from '../store/clickhouse.js'
 import { num, trafficCondition, type EventWindow } from './sql.js'
 
 export type SeriesMetric = 'opens' | 'clicks' | 'unique_openers' | 'unique_clickers'

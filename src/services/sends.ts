@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto'
 import type { AppDeps } from '../api/context.js'
-import { chDateTime } from '../events/row.js'
+import { chDateTime } from '../store/clickhouse.js'
 import type { Link } from './campaigns.js'
 
 export interface SendRecipient {

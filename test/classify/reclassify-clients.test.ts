@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { chDateTime } from '../../src/events/row.js'
+import { chDateTime } from '../../src/store/clickhouse.js'
 import { queryRows } from '../../src/store/clickhouse.js'
 import { CLASSIFIER_VERSION } from '../../src/tracking/classify.js'
 import { startTestServer, type TestServer } from '../support/server.js'

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { chDateTime } from '../../src/events/row.js'
+import { chDateTime } from '../../src/store/clickhouse.js'
 import { normalCdf } from '../../src/metrics/statistics.js'
 import { startTestServer, type TestServer } from '../support/server.js'
 

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { upsertLink } from '../../src/services/campaigns.js'
-import { chDateTime } from '../../src/events/row.js'
+import { chDateTime } from '../../src/store/clickhouse.js'
 import { ADMIN_KEY, startTestServer, type TestServer } from '../support/server.js'
 import { insertEvents, insertSends, type EventRow, type SendRow } from './fixture.js'
 
