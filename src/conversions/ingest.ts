@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto'
 import type { AppDeps } from '../api/context.js'
 import { ApiError } from '../api/errors.js'
-import { encodeEvent, type TrackedEvent } from '../events/event.js'
+import { encodeEvent, makeEvent, type TrackedEvent } from '../events/event.js'
 import type { Journal } from '../events/journal.js'
 import { queryRows } from '../store/clickhouse.js'
 import { clickIdCodecFor, type ClickIdPayload } from './click-id.js'
@@ -207,7 +207,7 @@ function toEvent(input: ConversionInput, eventId: string, click: ClickIdPayload 
   // Row layout read by src/metrics/conversions.ts: link_id set ⇔ attributed by click id;
   // link_id empty and recipient_id set ⇔ attributed by the touches in extra, if the query's window
   // still covers them (campaign_id, if set, is the campaign they were looked for in).
-  return {
+  return makeEvent({
     eventId,
     type: 'conversion',
     ts: input.at ?? now,
@@ -216,17 +216,11 @@ function toEvent(input: ConversionInput, eventId: string, click: ClickIdPayload 
     recipientId: click ? click.recipientId : invalid ? '' : (input.recipientId ?? ''),
     tokenValid: !invalid && (click ? click.recipientId !== '' : input.recipientId !== undefined),
     method: opts.method,
-    ip: '',
     userAgent: opts.userAgent ?? '',
     referer: opts.referer ?? '',
-    prefetch: '',
-    class: 'human',
-    reasons: [],
-    proxy: '',
-    classifierVersion: 0,
     amount: input.amount ?? '',
     currency: input.currency ?? '',
     orderId: input.orderId,
     extra: JSON.stringify(extra),
-  }
+  })
 }

@@ -2,7 +2,7 @@ import type { IncomingMessage } from 'node:http'
 import type { Context, Hono } from 'hono'
 import { nanoid } from 'nanoid'
 import type { AppEnv } from '../api/context.js'
-import { encodeEvent, type TrackedEvent } from '../events/event.js'
+import { encodeEvent, makeEvent, type TrackedEvent } from '../events/event.js'
 import { addSuppression, GLOBAL_SCOPE } from '../services/suppressions.js'
 import { CLASSIFIER_VERSION } from './classify.js'
 import { anonymizeIp, clientIp } from './ip.js'
@@ -58,29 +58,21 @@ function unsubscribeEvent(c: Context<AppEnv>, campaignId: string, recipientId: s
   const deps = c.get('deps')
   const req = (c.env as { incoming?: IncomingMessage } | undefined)?.incoming
   const ip = req ? anonymizeIp(clientIp(req, deps.config.trustProxy), deps.config.ipV4Prefix, deps.config.ipV6Prefix) : ''
-  return {
+  return makeEvent({
     eventId: 'u-' + nanoid(16),
     type: 'unsubscribe',
     ts: deps.clock(),
     campaignId,
-    linkId: '',
     recipientId,
     tokenValid: true,
     method: 'POST',
     ip,
     userAgent: c.req.header('user-agent') ?? '',
     referer: c.req.header('referer') ?? '',
-    prefetch: '',
     // Only a POST unsubscribes, and link scanners and image proxies do not POST.
     class: 'human',
-    reasons: [],
-    proxy: '',
     classifierVersion: CLASSIFIER_VERSION,
-    amount: '',
-    currency: '',
-    orderId: '',
-    extra: '',
-  }
+  })
 }
 
 /**
