@@ -6,6 +6,7 @@ import { classify, CLASSIFIER_VERSION } from './classify.js'
 import { anonymizeIp, clientIp } from './ip.js'
 import type { CachedLink, LinkCache } from './links.js'
 import type { TokenCodec } from './token.js'
+import { BoundedMap } from '../util/bounded-map.js'
 
 /** The 43-byte transparent 1×1 GIF. */
 export const GIF = Buffer.from('R0lGODlhAQABAIAAAP///wAAACH5BAEAAAAALAAAAAABAAEAAAICRAEAOw==', 'base64')
@@ -211,22 +212,6 @@ export function createEdge(opts: EdgeOptions) {
 }
 
 export type Edge = ReturnType<typeof createEdge>
-
-/**
- * A bounded map that forgets its oldest entries when full. Insertion order only (no
- * reordering on hits): cheaper than an LRU, and good enough for caches of pure functions.
- */
-class BoundedMap<V> {
-  private readonly map = new Map<string, V>()
-  constructor(private readonly capacity: number) {}
-  get(key: string): V | undefined {
-    return this.map.get(key)
-  }
-  set(key: string, value: V): void {
-    if (this.map.size >= this.capacity) this.map.delete(this.map.keys().next().value as string)
-    this.map.set(key, value)
-  }
-}
 
 function decodeSegment(s: string): string {
   if (!s.includes('%')) return s

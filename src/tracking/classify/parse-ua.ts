@@ -1,5 +1,5 @@
 import UAParser from 'ua-parser-js'
-import { LruCache } from './lru.js'
+import { LruCache } from '../../util/lru.js'
 import { uaVerdict } from './signatures.js'
 
 export type DeviceKind = 'desktop' | 'mobile' | 'tablet' | 'bot' | 'unknown'

@@ -2,6 +2,7 @@ import type { OpenAPIHono } from '@hono/zod-openapi'
 import { z } from '@hono/zod-openapi'
 import { DEFAULT_CLICK_ID_PARAM } from '../../../tracking/redirect-location.js'
 import type { AppEnv } from '../../context.js'
+import { LruCache } from '../../../util/lru.js'
 
 const PATH = '/t/sillage.js'
 const PARAM = /^[A-Za-z0-9_.-]{1,40}$/
@@ -53,7 +54,8 @@ export function registerLandingScript(app: OpenAPIHono<AppEnv>) {
     request: { query: z.object({ param: z.string().optional().openapi({ description: 'Click-id parameter name (default sl_cid)' }) }) },
     responses: { 200: { description: 'JavaScript', content: { 'text/javascript': { schema: z.string() } } } },
   })
-  const cache = new Map<string, string>()
+  // Bounded: the parameter name comes from a public URL, so its values are the caller's to choose.
+  const cache = new LruCache<string, string>(64)
   app.get(PATH, (c) => {
     const asked = c.req.query('param')
     const param = asked && PARAM.test(asked) ? asked : DEFAULT_CLICK_ID_PARAM
