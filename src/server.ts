@@ -62,8 +62,9 @@ export function createServer(deps: AppDeps, opts: ServerOptions = {}): { server:
 function metricsEndpoint(req: IncomingMessage, res: ServerResponse, token: string | undefined, snapshot: () => MetricsSnapshot): void {
   // Counters say how much traffic a sender has: not public. Without any token configured, nobody may read them.
   if (!token || req.headers.authorization !== `Bearer ${token}`) {
-    res.writeHead(401, { 'Content-Type': 'text/plain; charset=utf-8', 'WWW-Authenticate': 'Bearer' })
-    res.end('unauthorized: /metrics wants "Authorization: Bearer <METRICS_TOKEN or TRACKER_ADMIN_KEY>"\n')
+    // The API's error shape, although this endpoint answers Prometheus text when allowed.
+    res.writeHead(401, { 'Content-Type': 'application/json', 'WWW-Authenticate': 'Bearer' })
+    res.end(JSON.stringify({ error: { code: 'unauthorized', message: '/metrics wants "Authorization: Bearer <METRICS_TOKEN or TRACKER_ADMIN_KEY>"' } }))
     return
   }
   const body = renderMetrics(snapshot())

@@ -125,7 +125,9 @@ describe('journal write failure (disk full)', () => {
   })
 
   it('/metrics wants a token', async () => {
-    expect((await fetch(base + '/metrics')).status).toBe(401)
+    const refused = await fetch(base + '/metrics')
+    expect(refused.status).toBe(401)
+    expect((await refused.json()).error.code).toBe('unauthorized')
     expect((await fetch(base + '/metrics', { headers: { authorization: 'Bearer wrong' } })).status).toBe(401)
   })
 })
