@@ -108,3 +108,38 @@ describe('campaign → links → sends → clicks and opens → stats', () => {
     expect((await r.arrayBuffer()).byteLength).toBe(43)
   })
 })
+
+describe('client addresses', () => {
+  it('are anonymised before they are stored, from the socket or from a trusted proxy header', async () => {
+    const p = await startTestServer({ env: { TRUST_PROXY: 'true' } })
+    try {
+      await p.api('POST', '/v1/campaigns', { name: 'IP', id: 'ip' })
+      await p.api('POST', '/v1/campaigns/ip/links', { url: 'https://example.com/ip' })
+      const sends = await p.api('POST', '/v1/campaigns/ip/sends', { recipients: [{ id: 'v4' }, { id: 'v6' }] })
+      const [v4, v6] = sends.body.recipients
+      await readerFetch(v4.links[0].url, { headers: { 'x-forwarded-for': '203.0.113.77, 10.0.0.1' } })
+      await readerFetch(v6.pixelUrl, { headers: { 'x-forwarded-for': '2001:db8:abcd:1234::99' } })
+      await p.flush()
+      const rs = await p.deps.events.client.query({
+        query: `SELECT recipient_id, ip FROM ${p.deps.events.db}.events WHERE campaign_id = 'ip' ORDER BY recipient_id`,
+        format: 'JSONEachRow',
+      })
+      expect(await rs.json()).toEqual([
+        { recipient_id: 'v4', ip: '203.0.113.0' },
+        { recipient_id: 'v6', ip: '2001:db8:abcd::' },
+      ])
+    } finally {
+      await p.stop()
+    }
+  })
+
+  it('come from the socket when the proxy is not trusted', async () => {
+    await s.api('POST', '/v1/campaigns', { name: 'Socket', id: 'socket' })
+    await s.api('POST', '/v1/campaigns/socket/links', { url: 'https://example.com/socket' })
+    const sends = await s.api('POST', '/v1/campaigns/socket/sends', { recipients: [{ id: 'r' }] })
+    await readerFetch(sends.body.recipients[0].links[0].url, { headers: { 'x-forwarded-for': '203.0.113.77' } })
+    await s.flush()
+    const rs = await s.deps.events.client.query({ query: `SELECT ip FROM ${s.deps.events.db}.events WHERE campaign_id = 'socket'`, format: 'JSONEachRow' })
+    expect(await rs.json()).toEqual([{ ip: '127.0.0.0' }])
+  })
+})
