@@ -127,7 +127,7 @@ describe('journal write failure (disk full)', () => {
   it('/metrics wants a token', async () => {
     const refused = await fetch(base + '/metrics')
     expect(refused.status).toBe(401)
-    expect((await refused.json()).error.code).toBe('unauthorized')
+    expect(((await refused.json()) as { error: { code: string } }).error.code).toBe('unauthorized')
     expect((await fetch(base + '/metrics', { headers: { authorization: 'Bearer wrong' } })).status).toBe(401)
   })
 })
