@@ -24,7 +24,7 @@ const paths = lines.slice(1)
 const baseline = await startBaseline(['redirect', prefix + '0'])
 try {
   log(`edge-only: ${paths.length} click paths, 10 links`)
-  await compare('edge-only redirect', { name: 'edge only /c', url, paths }, { name: 'bare node:http 302', url: baseline.url, paths }, runOptionsFromEnv())
+  await compare('edge-only redirect', { name: 'edge only /c', url, paths, pid: child.pid }, { name: 'bare node:http 302', url: baseline.url, paths, pid: baseline.pid }, runOptionsFromEnv())
 } finally {
   await stopChild(child)
   await baseline.stop()

@@ -46,6 +46,7 @@ function event(i: number): TrackedEvent {
 
 const rates: number[] = []
 const busyPerEvent: number[] = []
+const cpuPerEvent: number[] = []
 for (let round = 0; round < ROUNDS; round++) {
   const jdir = join(dir, 'journal-' + round)
   const journal = new Journal({ dir: jdir, fsyncIntervalMs: 60_000, maxBytes: 1 << 30, log: logger })
@@ -59,19 +60,24 @@ for (let round = 0; round < ROUNDS; round++) {
   const reopened = new Journal({ dir: jdir, fsyncIntervalMs: 60_000, maxBytes: 1 << 30, log: logger })
   const writer = new EventWriter({ journal: reopened, store, batchSize: BATCH, flushIntervalMs: 3_600_000, log: logger })
   const elu0 = performance.eventLoopUtilization()
+  const cpu0 = process.cpuUsage()
   const t0 = performance.now()
   await writer.start()
   await writer.flush()
   const s = (performance.now() - t0) / 1000
   const elu = performance.eventLoopUtilization(elu0)
+  const cpu = process.cpuUsage(cpu0)
   await writer.stop()
   reopened.close()
   rates.push(writer.stats.inserted / s)
   const busyUs = (elu.active * 1000) / writer.stats.inserted
   busyPerEvent.push(busyUs)
-  log(`  round ${round + 1}: ${writer.stats.inserted} events in ${s.toFixed(2)} s = ${Math.round(writer.stats.inserted / s)} events/s, ${writer.stats.batches} batches, main thread busy ${busyUs.toFixed(2)} µs/event`)
+  // Every thread of the process: the writer's JavaScript and chDB's parsing, sorting, projections and compression.
+  const cpuUs = (cpu.user + cpu.system) / writer.stats.inserted
+  cpuPerEvent.push(cpuUs)
+  log(`  round ${round + 1}: ${writer.stats.inserted} events in ${s.toFixed(2)} s = ${Math.round(writer.stats.inserted / s)} events/s, ${writer.stats.batches} batches, main thread busy ${busyUs.toFixed(2)} µs/event, process CPU ${cpuUs.toFixed(2)} µs/event`)
 }
-log(`ingest drain (${EVENTS} events, batches of ${BATCH}): median ${Math.round(median(rates))} events/s, main thread busy ${median(busyPerEvent).toFixed(2)} µs/event`)
+log(`ingest drain (${EVENTS} events, batches of ${BATCH}): median ${Math.round(median(rates))} events/s, main thread busy ${median(busyPerEvent).toFixed(2)} µs/event, process CPU ${median(cpuPerEvent).toFixed(2)} µs/event`)
 await store.close()
 // chDB may still hold files of the directory: its removal is best effort.
 try {

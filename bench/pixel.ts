@@ -18,8 +18,8 @@ export async function benchPixel() {
     log(`fixture: ${RECIPIENTS} recipients' pixel URLs; sillage WORKERS=${workers}`)
     return await compare(
       'pixel',
-      { name: `sillage /o (WORKERS=${workers})`, url: sillage.url, paths: f.pixels },
-      { name: 'bare node:http GIF', url: baseline.url, paths: f.pixels },
+      { name: `sillage /o (WORKERS=${workers})`, url: sillage.url, paths: f.pixels, pid: sillage.child.pid },
+      { name: 'bare node:http GIF', url: baseline.url, paths: f.pixels, pid: baseline.pid },
       runOptionsFromEnv(),
     )
   } finally {

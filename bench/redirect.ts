@@ -20,8 +20,8 @@ export async function benchRedirect() {
     log(`fixture: ${LINKS} links × ${RECIPIENTS} recipients = ${f.clicks.length} distinct click URLs; sillage WORKERS=${workers}`)
     return await compare(
       'redirect',
-      { name: `sillage /c (WORKERS=${workers})`, url: sillage.url, paths: f.clicks },
-      { name: 'bare node:http 302', url: baseline.url, paths: f.clicks },
+      { name: `sillage /c (WORKERS=${workers})`, url: sillage.url, paths: f.clicks, pid: sillage.child.pid },
+      { name: 'bare node:http 302', url: baseline.url, paths: f.clicks, pid: baseline.pid },
       runOptionsFromEnv(),
     )
   } finally {

@@ -4,7 +4,7 @@
  * state hits both alike) and prints the medians of req/s and p99 latency and their ratio.
  */
 import { spawn, type ChildProcess } from 'node:child_process'
-import { mkdtempSync, rmSync } from 'node:fs'
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs'
 import { createServer } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join, resolve } from 'node:path'
@@ -19,6 +19,8 @@ export interface Target {
   url: string
   /** Paths requested in turn by every connection. */
   paths: string[]
+  /** The server's process (its children, cluster workers, are counted with it): CPU time per request is reported. */
+  pid?: number
 }
 
 export interface RunOptions {
@@ -30,6 +32,8 @@ export interface RunOptions {
 
 export interface RoundResult {
   rps: number
+  /** CPU time (user + system, every thread of the server's process tree) per request, in µs; NaN without a pid. */
+  cpuUs: number
   p99: number
   p50: number
   errors: number
@@ -104,7 +108,7 @@ export async function startSillage(env: Record<string, string> = {}, extraNodeAr
 }
 
 /** A baseline server script that prints its port on stdout. */
-export async function startBaseline(args: string[]): Promise<{ url: string; stop(): Promise<void> }> {
+export async function startBaseline(args: string[]): Promise<{ url: string; pid: number; stop(): Promise<void> }> {
   const child = spawn(...serverCommand(['--import', 'tsx', 'bench/lib/baseline-server.ts', ...args]), { cwd: ROOT, stdio: ['ignore', 'pipe', 'inherit'] })
   const port = await new Promise<number>((res, rej) => {
     let out = ''
@@ -114,7 +118,7 @@ export async function startBaseline(args: string[]): Promise<{ url: string; stop
     })
     child.once('exit', (code) => rej(new Error(`baseline exited with ${code}`)))
   })
-  return { url: `http://127.0.0.1:${port}`, stop: () => stopChild(child) }
+  return { url: `http://127.0.0.1:${port}`, pid: child.pid!, stop: () => stopChild(child) }
 }
 
 export async function stopChild(child: ChildProcess): Promise<void> {
@@ -176,20 +180,52 @@ function shuffle<T>(a: T[]): T[] {
 const MAX_PATHS = 2000
 
 export async function round(t: Target, durationS: number, connections: number): Promise<RoundResult> {
+  const cpu0 = t.pid ? treeCpuTicks(t.pid) : NaN
   const result = await autocannon({
     url: t.url,
     connections,
     duration: durationS,
     requests: t.paths.slice(0, MAX_PATHS).map((path) => ({ method: 'GET', path })),
   })
+  const ticks = t.pid ? treeCpuTicks(t.pid) - cpu0 : NaN
   return {
     rps: result.requests.average,
+    cpuUs: (ticks * (1e6 / CLOCK_TICKS)) / Math.max(1, result.requests.total),
     p99: result.latency.p99,
     p50: result.latency.p50,
     errors: result.errors + result.timeouts,
     // autocannon counts a 302 as non-2xx: what matters is 4xx and 5xx.
     non2xx3xx: (result['4xx'] ?? 0) + (result['5xx'] ?? 0),
   }
+}
+
+/** Linux's USER_HZ: /proc reports CPU times in these ticks. */
+const CLOCK_TICKS = 100
+
+/**
+ * utime + stime of a process and its descendants, from /proc (every thread is in the process's
+ * counters). CPU per request is far steadier than req/s on a shared machine: it does not move
+ * when another tenant takes the core, only when the server's own work changes.
+ */
+export function treeCpuTicks(pid: number): number {
+  let total = 0
+  const stack = [pid]
+  while (stack.length) {
+    const p = stack.pop()!
+    try {
+      const stat = readFileSync(`/proc/${p}/stat`, 'utf8')
+      const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ')
+      // Fields 14 and 15 of stat (utime, stime), counted from after the command's closing parenthesis.
+      total += Number(f[11]) + Number(f[12])
+      for (const tid of readdirSync(`/proc/${p}/task`)) {
+        const kids = readFileSync(`/proc/${p}/task/${tid}/children`, 'utf8').trim()
+        if (kids) for (const k of kids.split(' ')) stack.push(Number(k))
+      }
+    } catch {
+      /* exited meanwhile */
+    }
+  }
+  return total
 }
 
 export function median(xs: number[]): number {
@@ -200,9 +236,11 @@ export function median(xs: number[]): number {
 
 export interface Comparison {
   name: string
-  subject: { rps: number; p99: number; rounds: RoundResult[] }
-  baseline: { rps: number; p99: number; rounds: RoundResult[] }
+  subject: { rps: number; p99: number; cpuUs: number; rounds: RoundResult[] }
+  baseline: { rps: number; p99: number; cpuUs: number; rounds: RoundResult[] }
   ratio: number
+  /** Baseline CPU per request over sillage's: the throughput ratio one core would allow if CPU were all that mattered. */
+  cpuRatio: number
 }
 
 /** Warm-up, then `rounds` × (subject, baseline); medians and ratio printed and returned. */
@@ -222,20 +260,24 @@ export async function compare(name: string, subject: Target, baseline: Target, o
   }
   const c: Comparison = {
     name,
-    subject: { rps: median(a.map((r) => r.rps)), p99: median(a.map((r) => r.p99)), rounds: a },
-    baseline: { rps: median(b.map((r) => r.rps)), p99: median(b.map((r) => r.p99)), rounds: b },
+    subject: { rps: median(a.map((r) => r.rps)), p99: median(a.map((r) => r.p99)), cpuUs: median(a.map((r) => r.cpuUs)), rounds: a },
+    baseline: { rps: median(b.map((r) => r.rps)), p99: median(b.map((r) => r.p99)), cpuUs: median(b.map((r) => r.cpuUs)), rounds: b },
     ratio: 0,
+    cpuRatio: 0,
   }
   c.ratio = c.subject.rps / c.baseline.rps
+  c.cpuRatio = c.baseline.cpuUs / c.subject.cpuUs
+  const cpu = (x: { cpuUs: number }) => (Number.isNaN(x.cpuUs) ? '' : `, ${x.cpuUs.toFixed(1)} µs CPU/req`)
   log(
-    `${name}: ${subject.name} median ${Math.round(c.subject.rps)} req/s p99 ${c.subject.p99} ms | ` +
-      `${baseline.name} median ${Math.round(c.baseline.rps)} req/s p99 ${c.baseline.p99} ms | ratio ${c.ratio.toFixed(3)}×`,
+    `${name}: ${subject.name} median ${Math.round(c.subject.rps)} req/s p99 ${c.subject.p99} ms${cpu(c.subject)} | ` +
+      `${baseline.name} median ${Math.round(c.baseline.rps)} req/s p99 ${c.baseline.p99} ms${cpu(c.baseline)} | ratio ${c.ratio.toFixed(3)}×` +
+      (Number.isNaN(c.cpuRatio) ? '' : ` | CPU ratio ${c.cpuRatio.toFixed(3)}×`),
   )
   return c
 }
 
 function fmt(r: RoundResult): string {
-  return `${Math.round(r.rps)} req/s, p50 ${r.p50} ms, p99 ${r.p99} ms${r.errors ? `, ${r.errors} errors` : ''}${r.non2xx3xx ? `, ${r.non2xx3xx} unexpected statuses` : ''}`
+  return `${Math.round(r.rps)} req/s, p50 ${r.p50} ms, p99 ${r.p99} ms${Number.isNaN(r.cpuUs) ? '' : `, ${r.cpuUs.toFixed(1)} µs CPU/req`}${r.errors ? `, ${r.errors} errors` : ''}${r.non2xx3xx ? `, ${r.non2xx3xx} unexpected statuses` : ''}`
 }
 
 export function log(line: string): void {
