@@ -29,7 +29,7 @@ const EnvSchema = z.object({
   /** Prefix lengths kept when anonymising client addresses; 32/128 keeps them whole. */
   IP_V4_PREFIX: z.coerce.number().int().min(0).max(32).default(24),
   IP_V6_PREFIX: z.coerce.number().int().min(0).max(128).default(48),
-  BATCH_SIZE: z.coerce.number().int().min(1).max(100_000).default(5000),
+  BATCH_SIZE: z.coerce.number().int().min(1).max(100_000).default(50_000),
   FLUSH_INTERVAL_MS: z.coerce.number().int().min(10).max(60_000).default(1000),
   /** How often the journal is fsync'ed: what a power loss can cost at most. */
   FSYNC_INTERVAL_MS: z.coerce.number().int().min(0).max(60_000).default(1000),

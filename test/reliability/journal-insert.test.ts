@@ -91,3 +91,36 @@ describe('writer insert', () => {
     expect(r3).toMatchObject({ type: 'conversion', amount: '12.3456', currency: 'EUR', order_id: 'o-1', extra: '{"k":"v\\t"}' })
   })
 })
+
+describe('writer batching', () => {
+  it('under a steady stream, inserts a batch when it is full or the interval passes, not one small insert after another', async () => {
+    // Inserting whatever arrived during the previous insert, at once, made ~750-event parts under
+    // load; ClickHouse's merges of them cost more CPU than the edge (bench/README.md, "Ingest").
+    const j = new Journal({ dir: join(dir, 'j-steady'), fsyncIntervalMs: 1000, maxBytes: 1 << 30, log })
+    const batchSize = 2000
+    const intervalMs = 300
+    const w = new EventWriter({ journal: j, store, batchSize, flushIntervalMs: intervalMs, log })
+    await w.start()
+    const t0 = Date.now()
+    let n = 0
+    // 40 events every 2 ms (≈ 20 000/s) for 1.5 s.
+    await new Promise<void>((res) => {
+      const iv = setInterval(() => {
+        for (let i = 0; i < 40; i++) j.append(encodeEvent(ev(100_000 + n++, { campaignId: 'steady' })), () => undefined)
+        if (Date.now() - t0 >= 1500) {
+          clearInterval(iv)
+          res()
+        }
+      }, 2)
+    })
+    const elapsed = Date.now() - t0
+    await w.stop()
+    j.close()
+    const [{ c }] = await queryRows<{ c: number }>(store, `SELECT count() AS c FROM ${store.db}.events WHERE campaign_id = 'steady'`)
+    expect(Number(c)).toBe(n)
+    // Full batches, plus one per interval, plus the final flush's.
+    const bound = Math.ceil(n / batchSize) + Math.ceil(elapsed / intervalMs) + 2
+    expect(w.stats.batches).toBeLessThanOrEqual(bound)
+    expect(w.stats.inserted / w.stats.batches).toBeGreaterThan(n / bound)
+  })
+})
