@@ -116,8 +116,8 @@ describe('writer batching', () => {
     const elapsed = Date.now() - t0
     await w.stop()
     j.close()
-    const [{ c }] = await queryRows<{ c: number }>(store, `SELECT count() AS c FROM ${store.db}.events WHERE campaign_id = 'steady'`)
-    expect(Number(c)).toBe(n)
+    const counted = await queryRows<{ c: number }>(store, `SELECT count() AS c FROM ${store.db}.events WHERE campaign_id = 'steady'`)
+    expect(Number(counted[0]?.c)).toBe(n)
     // Full batches, plus one per interval, plus the final flush's.
     const bound = Math.ceil(n / batchSize) + Math.ceil(elapsed / intervalMs) + 2
     expect(w.stats.batches).toBeLessThanOrEqual(bound)
