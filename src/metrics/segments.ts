@@ -1,6 +1,6 @@
 import { queryRows, type EventStore } from '../store/clickhouse.js'
 import { wilson, type Interval } from './statistics.js'
-import { num, recipientFacts, type EventWindow } from './sql.js'
+import { campaignFacts, num, recipientFacts, type EventWindow } from './sql.js'
 
 /** segment, variant, or attribute:NAME (one attribute of the sends). */
 export type Dimension = { kind: 'segment' } | { kind: 'variant' } | { kind: 'attribute'; name: string }
@@ -66,10 +66,28 @@ export async function groupCountsEach(
   return (await groupFacts(store, campaigns, dims, w, opts)).map((rows) => rows.map((r) => r.counts))
 }
 
-/** More aggregates over the joined rows: `dim` (the dimension's index), s.sent_at, f.opens, f.clicks, f.first_open, f.first_click. */
+/**
+ * More aggregates over the joined rows, by unqualified column names: `dim` (the dimension's
+ * index), `has_send`, `sent_at`, `opens`, `clicks`, `first_open`, `first_click`, and with
+ * `everyEvent` the other columns of campaignFacts.
+ */
 export interface ExtraColumns {
   sql: string
   params: Record<string, unknown>
+}
+
+export interface FactsOptions {
+  /** Narrows clicks to one link. */
+  linkId?: string | undefined
+  extra?: ExtraColumns | undefined
+  /**
+   * Facts from every event of the one campaign (campaignFacts), FULL-joined to the sends: the
+   * recipients with events but no send (and the invalid-token recipient '') are rows too, under
+   * the null dimension only, which `dims` must then hold. Counts still count recipients with a
+   * send; the campaign's stats ride on the null dimension's rows as `extra`, so the campaign
+   * page reads the events and the sends once for its headline, bars and timing.
+   */
+  everyEvent?: boolean | undefined
 }
 
 /**
@@ -81,31 +99,53 @@ export async function groupFacts(
   campaigns: string[],
   dims: Array<Dimension | null>,
   w: EventWindow,
-  opts: { linkId?: string | undefined; extra?: ExtraColumns | undefined } = {},
+  opts: FactsOptions = {},
 ): Promise<Array<Array<{ counts: GroupCounts; row: Record<string, unknown> }>>> {
   const db = store.db
-  const facts = recipientFacts(db, w, 'campaign_id IN {campaigns:Array(String)}', { clickLink: opts.linkId !== undefined })
-  // One key per send (a single dimension other than segments) needs no array: the campaigns list
-  // and compare group a million sends by campaign.
-  const single = dims.length === 1 ? keyTuple(dims[0]!, 0) : null
-  const k = single ?? `arrayJoin(arrayConcat(${dims.map((d, i) => keyTuples(d, i)).join(', ')}))`
   const attrs = Object.fromEntries(dims.flatMap((d, i) => (d?.kind === 'attribute' ? [[`attr${i}`, d.name]] : [])))
-  const rows = await queryRows<Record<string, unknown> & { dim: number; key: string; sent: number; openers: number; clickers: number; engaged: number }>(
-    store,
-    `SELECT s.k.1 AS dim, s.k.2 AS key, count() AS sent,
+  const extra = opts.extra ? `,\n            ${opts.extra.sql}` : ''
+  let sql: string
+  let params: Record<string, unknown>
+  if (opts.everyEvent) {
+    const everyone = dims.indexOf(null)
+    if (campaigns.length !== 1 || everyone < 0 || opts.linkId !== undefined) throw new Error('everyEvent: one campaign, a null dimension, no link')
+    const facts = campaignFacts(db, w)
+    const keys = `arrayConcat(${dims.map((d, i) => keyTuples(d, i)).join(', ')})`
+    sql = `SELECT k.1 AS dim, k.2 AS key, countIf(has_send) AS sent,
+            countIf(has_send AND opens > 0) AS openers,
+            countIf(has_send AND clicks > 0) AS clickers,
+            countIf(has_send AND (opens > 0 OR clicks > 0)) AS engaged${extra}
+     FROM (
+       SELECT *, {campaign:String} AS campaign_id, arrayJoin(if(has_send, ${keys}, [(${everyone}, campaign_id)])) AS k
+       FROM (${facts.sql}) AS f
+       FULL JOIN (
+         SELECT recipient_id, sent_at, variant, segments${Object.keys(attrs).length ? ', attributes' : ''}, 1 AS has_send
+         FROM ${db}.sends FINAL WHERE campaign_id = {campaign:String}
+       ) AS s USING (recipient_id)
+     )
+     GROUP BY dim, key
+     ORDER BY dim, key`
+    params = { campaign: campaigns[0], ...facts.params, ...attrs, ...opts.extra?.params }
+  } else {
+    const facts = recipientFacts(db, w, 'campaign_id IN {campaigns:Array(String)}', { clickLink: opts.linkId !== undefined })
+    // One key per send (a single dimension other than segments) needs no array: the campaigns list
+    // and compare group a million sends by campaign.
+    const single = dims.length === 1 ? keyTuple(dims[0]!, 0) : null
+    const k = single ?? `arrayJoin(arrayConcat(${dims.map((d, i) => keyTuples(d, i)).join(', ')}))`
+    sql = `SELECT s.k.1 AS dim, s.k.2 AS key, count() AS sent,
             countIf(f.opens > 0) AS openers,
             countIf(f.clicks > 0) AS clickers,
-            countIf(f.opens > 0 OR f.clicks > 0) AS engaged${opts.extra ? `,
-            ${opts.extra.sql}` : ''}
+            countIf(f.opens > 0 OR f.clicks > 0) AS engaged${extra}
      FROM (
-       SELECT campaign_id, recipient_id${opts.extra ? ', sent_at' : ''}, ${k} AS k
+       SELECT campaign_id, recipient_id${opts.extra ? ', sent_at, 1 AS has_send' : ''}, ${k} AS k
        FROM ${db}.sends FINAL WHERE campaign_id IN {campaigns:Array(String)}
      ) AS s
      LEFT JOIN (${facts.sql}) AS f USING (campaign_id, recipient_id)
      GROUP BY dim, key
-     ORDER BY dim, key`,
-    { campaigns, ...facts.params, ...attrs, ...(opts.linkId !== undefined ? { linkId: opts.linkId } : {}), ...opts.extra?.params },
-  )
+     ORDER BY dim, key`
+    params = { campaigns, ...facts.params, ...attrs, ...(opts.linkId !== undefined ? { linkId: opts.linkId } : {}), ...opts.extra?.params }
+  }
+  const rows = await queryRows<Record<string, unknown> & { dim: number; key: string; sent: number; openers: number; clickers: number; engaged: number }>(store, sql, params)
   const out = dims.map((): Array<{ counts: GroupCounts; row: Record<string, unknown> }> => [])
   for (const r of rows) {
     out[num(r.dim)]!.push({ counts: { key: r.key, sent: num(r.sent), uniqueOpeners: num(r.openers), uniqueClickers: num(r.clickers), engaged: num(r.engaged) }, row: r })

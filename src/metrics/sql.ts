@@ -81,6 +81,37 @@ export function recipientFacts(db: string, w: EventWindow, campaignClause: strin
   }
 }
 
+/**
+ * One row per recipient with any event of the campaign within the window, over all its events (all types and classes; invalid tokens are the recipient ''): the columns of
+ * recipientFacts (opens, clicks, first_open, first_click, for the selected traffic) and the ones
+ * campaignStats adds (unsubscribes, events, first_at, last_at of the selected traffic;
+ * machine_opens and machine_clicks whatever the traffic). Binds {campaign:String}.
+ * One GROUP BY recipient over the campaign's events (a contiguous range of the primary key)
+ * costs about 3 times less CPU than regrouping the p_recipient_facts projection's four-key rows
+ * when every event type is wanted anyway.
+ */
+export function campaignFacts(db: string, w: EventWindow): { sql: string; params: Record<string, string> } {
+  const t = trafficCondition(w.traffic)
+  const time = timeClauses(w)
+  return {
+    sql: `SELECT recipient_id,
+        countIf(type = 'open' AND ${t}) AS opens,
+        countIf(type = 'click' AND ${t}) AS clicks,
+        minIf(ts, type = 'open' AND ${t}) AS first_open,
+        minIf(ts, type = 'click' AND ${t}) AS first_click,
+        countIf(type = 'unsubscribe' AND ${t}) AS unsubscribes,
+        countIf(${t}) AS events,
+        minIf(ts, ${t}) AS first_at,
+        maxIf(ts, ${t}) AS last_at,
+        countIf(type = 'open' AND class != 'human') AS machine_opens,
+        countIf(type = 'click' AND class != 'human') AS machine_clicks
+      FROM ${db}.events
+      WHERE campaign_id = {campaign:String}${time.sql}
+      GROUP BY recipient_id`,
+    params: time.params,
+  }
+}
+
 /** `DateTime64` as returned by JSONEachRow ('YYYY-MM-DD hh:mm:ss.mmm', UTC) → ISO-8601. */
 export function isoFromCh(v: string | null | undefined): string | null {
   if (!v || v.startsWith('1970-01-01 00:00:00')) return null

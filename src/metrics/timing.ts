@@ -1,4 +1,5 @@
 import type { EventStore } from '../store/clickhouse.js'
+import { machineReasons, shapeStats, statsColumns, type CampaignStats } from './campaign-stats.js'
 import { groupFacts, type Dimension, type GroupCounts } from './segments.js'
 import { num, type EventWindow } from './sql.js'
 
@@ -40,7 +41,8 @@ export async function timing(store: EventStore, campaignId: string, by: 'segment
 /**
  * `timing`, and groupCounts for `dims`, from one join of the sends to the recipients' facts (the
  * campaign page's timing and bars). Groups without a recipient who opened or clicked are left out
- * of the timing, as there is nothing to time.
+ * of the timing, as there is nothing to time. With `stats`, the campaign's stats come from the
+ * same pass (campaignStats' own columns over every event: see groupFacts' everyEvent).
  */
 export async function timingAndGroups(
   store: EventStore,
@@ -49,25 +51,33 @@ export async function timingAndGroups(
   tz: string,
   w: EventWindow,
   dims: Dimension[],
-): Promise<{ timing: TimingGroup[]; groups: GroupCounts[][] }> {
+  opts: { stats?: boolean } = {},
+): Promise<{ timing: TimingGroup[]; groups: GroupCounts[][]; stats?: CampaignStats }> {
   const t = dims.length
   // Counts per histogram bucket, hour and weekday with -Resample: arrays of counts by key, about
   // half the CPU of building a one-entry map per row for sumMap.
   // The timing aggregates only for the timing dimension's rows: the others do not pay for them
   // (the keys inside if(): short-circuit evaluation skips them on the other rows).
   const reaction = (kind: 'open' | 'click') => {
-    const has = `f.${kind}s > 0 AND dim = ${t}`
-    const d = `greatest(0, toUnixTimestamp64Milli(f.first_${kind}) - toUnixTimestamp64Milli(s.sent_at)) / 1000`
+    const has = `${kind}s > 0 AND has_send AND dim = ${t}`
+    const d = `greatest(0, toUnixTimestamp64Milli(first_${kind}) - toUnixTimestamp64Milli(sent_at)) / 1000`
     return `countIf(${has}) AS ${kind}_n,
        quantilesExactInclusiveIf(0.25, 0.5, 0.75, 0.9)(${d}, ${has}) AS ${kind}_q,
        countIfResample(0, ${HISTOGRAM_BOUNDS.length + 1}, 1)(${has}, if(${has}, arrayFirstIndex(b -> ${d} < b, {bounds:Array(Float64)}), 0)) AS ${kind}_hist,
-       countIfResample(0, 24, 1)(${has}, if(${has}, toHour(f.first_${kind}, {tz:String}), 0)) AS ${kind}_hour,
-       countIfResample(1, 8, 1)(${has}, if(${has}, toDayOfWeek(f.first_${kind}, 0, {tz:String}), 1)) AS ${kind}_dow`
+       countIfResample(0, 24, 1)(${has}, if(${has}, toHour(first_${kind}, {tz:String}), 0)) AS ${kind}_hour,
+       countIfResample(1, 8, 1)(${has}, if(${has}, toDayOfWeek(first_${kind}, 0, {tz:String}), 1)) AS ${kind}_dow`
   }
   // by null is one group of the single campaign: its key is the campaign id, "" to the caller.
-  const lists = await groupFacts(store, [campaignId], [...dims, by ? { kind: by } : null], w, {
-    extra: { sql: `${reaction('open')}, ${reaction('click')}`, params: { tz, bounds: HISTOGRAM_BOUNDS } },
-  })
+  // The stats ride on a null dimension: the timing's own when by is null, else one more.
+  const all: Array<Dimension | null> = [...dims, by ? { kind: by } : null]
+  const everyone = opts.stats ? (by ? all.push(null) - 1 : t) : -1
+  const [lists, reasons] = await Promise.all([
+    groupFacts(store, [campaignId], all, w, {
+      everyEvent: opts.stats,
+      extra: { sql: `${reaction('open')}, ${reaction('click')}${opts.stats ? `, ${statsColumns(everyone)}` : ''}`, params: { tz, bounds: HISTOGRAM_BOUNDS } },
+    }),
+    opts.stats ? machineReasons(store, campaignId, w) : [],
+  ])
   const shape = (r: Record<string, unknown>, kind: 'open' | 'click'): Reaction => {
     const n = num(r[`${kind}_n`])
     const q = (r[`${kind}_q`] as number[]) ?? []
@@ -85,5 +95,7 @@ export async function timingAndGroups(
   const timed = lists[t]!
     .filter((g) => g.counts.engaged > 0)
     .map((g) => ({ key: by ? g.counts.key : '', firstOpen: shape(g.row, 'open'), firstClick: shape(g.row, 'click') }))
-  return { timing: timed, groups: lists.slice(0, t).map((rows) => rows.map((g) => g.counts)) }
+  const groups = lists.slice(0, t).map((rows) => rows.map((g) => g.counts))
+  if (!opts.stats) return { timing: timed, groups }
+  return { timing: timed, groups, stats: shapeStats(campaignId, w, lists[everyone]![0]?.row, reasons) }
 }

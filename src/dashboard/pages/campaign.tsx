@@ -1,6 +1,6 @@
 import type { AppDeps } from '../../api/context.js'
 import { ApiError } from '../../api/errors.js'
-import { campaignStats, type CampaignStats } from '../../metrics/campaign-stats.js'
+import type { CampaignStats } from '../../metrics/campaign-stats.js'
 import { compareGroups, type Comparison } from '../../metrics/compare.js'
 import { conversionSummary, type ConversionFigures } from '../../metrics/conversions.js'
 import { linkStats, type LinkStats, type LinkStatsResult } from '../../metrics/link-stats.js'
@@ -48,9 +48,12 @@ export async function loadCampaign(deps: AppDeps, id: string, traffic: Traffic, 
   const campaign = await getCampaign(deps, id)
   const w: EventWindow = { traffic }
   const events = deps.events
-  const statsP = campaignStats(events, id, w)
+  // The headline, the segment and variant bars and the timing from one pass over the campaign's
+  // events joined to its sends: the functions behind the stats, timing and segments endpoints.
+  const passP = timingAndGroups(events, id, null, tz, w, [{ kind: 'segment' }, { kind: 'variant' }], { stats: true })
+  const statsP = passP.then((p) => p.stats!)
   // The series need the event span and the conversions need sent: they start as soon as the
-  // stats are in, while the other queries are still running.
+  // stats are in.
   const afterStats = statsP.then(async (stats) => {
     const first = stats.firstEventAt ? Date.parse(stats.firstEventAt) : null
     const last = stats.lastEventAt ? Date.parse(stats.lastEventAt) : null
@@ -69,9 +72,7 @@ export async function loadCampaign(deps: AppDeps, id: string, traffic: Traffic, 
     Promise.all([listLinks(deps, id), statsP]).then(([registered, st]) =>
       linkStats(events, id, registered, w, { sent: st.sent, uniqueOpeners: st.opens.unique, uniqueClickers: st.clicks.unique }),
     ),
-    // The segment and variant bars and the timing from one join of the sends to the facts: the
-    // functions behind the timing and segments endpoints (by=segment, by=variant).
-    timingAndGroups(events, id, null, tz, w, [{ kind: 'segment' }, { kind: 'variant' }]).then(({ timing, groups: [s, v] }) => ({ timing, groups: [withIntervals(s!), withIntervals(v!)] as const })),
+    passP.then(({ timing, groups: [s, v] }) => ({ timing, groups: [withIntervals(s!), withIntervals(v!)] as const })),
     getTemplate(deps, id).catch((err: unknown) => {
       if (err instanceof ApiError && err.code === 'not_found') return null
       throw err
