@@ -34,6 +34,8 @@ export interface RoundResult {
   rps: number
   /** CPU time (user + system, every thread of the server's process tree) per request, in µs; NaN without a pid. */
   cpuUs: number
+  /** The part of cpuUs spent in child processes (a cluster's edge workers); 0 for a single process. */
+  childCpuUs: number
   p99: number
   p50: number
   errors: number
@@ -180,17 +182,19 @@ function shuffle<T>(a: T[]): T[] {
 const MAX_PATHS = 2000
 
 export async function round(t: Target, durationS: number, connections: number): Promise<RoundResult> {
-  const cpu0 = t.pid ? treeCpuTicks(t.pid) : NaN
+  const cpu0 = t.pid ? processCpuTicks(t.pid) : { own: NaN, total: NaN }
   const result = await autocannon({
     url: t.url,
     connections,
     duration: durationS,
     requests: t.paths.slice(0, MAX_PATHS).map((path) => ({ method: 'GET', path })),
   })
-  const ticks = t.pid ? treeCpuTicks(t.pid) - cpu0 : NaN
+  const cpu1 = t.pid ? processCpuTicks(t.pid) : { own: NaN, total: NaN }
+  const perReq = (ticks: number) => (ticks * (1e6 / CLOCK_TICKS)) / Math.max(1, result.requests.total)
   return {
     rps: result.requests.average,
-    cpuUs: (ticks * (1e6 / CLOCK_TICKS)) / Math.max(1, result.requests.total),
+    cpuUs: perReq(cpu1.total - cpu0.total),
+    childCpuUs: perReq(cpu1.total - cpu1.own - (cpu0.total - cpu0.own)),
     p99: result.latency.p99,
     p50: result.latency.p50,
     errors: result.errors + result.timeouts,
@@ -208,7 +212,13 @@ const CLOCK_TICKS = 100
  * when another tenant takes the core, only when the server's own work changes.
  */
 export function treeCpuTicks(pid: number): number {
+  return processCpuTicks(pid).total
+}
+
+/** CPU ticks of a process (`own`) and of it with every descendant (`total`). */
+export function processCpuTicks(pid: number): { own: number; total: number } {
   let total = 0
+  let own = 0
   const stack = [pid]
   while (stack.length) {
     const p = stack.pop()!
@@ -216,7 +226,9 @@ export function treeCpuTicks(pid: number): number {
       const stat = readFileSync(`/proc/${p}/stat`, 'utf8')
       const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ')
       // Fields 14 and 15 of stat (utime, stime), counted from after the command's closing parenthesis.
-      total += Number(f[11]) + Number(f[12])
+      const ticks = Number(f[11]) + Number(f[12])
+      total += ticks
+      if (p === pid) own = ticks
       for (const tid of readdirSync(`/proc/${p}/task`)) {
         const kids = readFileSync(`/proc/${p}/task/${tid}/children`, 'utf8').trim()
         if (kids) for (const k of kids.split(' ')) stack.push(Number(k))
@@ -225,7 +237,7 @@ export function treeCpuTicks(pid: number): number {
       /* exited meanwhile */
     }
   }
-  return total
+  return { own, total }
 }
 
 export function median(xs: number[]): number {
@@ -236,8 +248,8 @@ export function median(xs: number[]): number {
 
 export interface Comparison {
   name: string
-  subject: { rps: number; p99: number; cpuUs: number; rounds: RoundResult[] }
-  baseline: { rps: number; p99: number; cpuUs: number; rounds: RoundResult[] }
+  subject: { rps: number; p99: number; cpuUs: number; childCpuUs: number; rounds: RoundResult[] }
+  baseline: { rps: number; p99: number; cpuUs: number; childCpuUs: number; rounds: RoundResult[] }
   ratio: number
   /** Baseline CPU per request over sillage's: the throughput ratio one core would allow if CPU were all that mattered. */
   cpuRatio: number
@@ -260,14 +272,15 @@ export async function compare(name: string, subject: Target, baseline: Target, o
   }
   const c: Comparison = {
     name,
-    subject: { rps: median(a.map((r) => r.rps)), p99: median(a.map((r) => r.p99)), cpuUs: median(a.map((r) => r.cpuUs)), rounds: a },
-    baseline: { rps: median(b.map((r) => r.rps)), p99: median(b.map((r) => r.p99)), cpuUs: median(b.map((r) => r.cpuUs)), rounds: b },
+    subject: { rps: median(a.map((r) => r.rps)), p99: median(a.map((r) => r.p99)), cpuUs: median(a.map((r) => r.cpuUs)), childCpuUs: median(a.map((r) => r.childCpuUs)), rounds: a },
+    baseline: { rps: median(b.map((r) => r.rps)), p99: median(b.map((r) => r.p99)), cpuUs: median(b.map((r) => r.cpuUs)), childCpuUs: median(b.map((r) => r.childCpuUs)), rounds: b },
     ratio: 0,
     cpuRatio: 0,
   }
   c.ratio = c.subject.rps / c.baseline.rps
   c.cpuRatio = c.baseline.cpuUs / c.subject.cpuUs
-  const cpu = (x: { cpuUs: number }) => (Number.isNaN(x.cpuUs) ? '' : `, ${x.cpuUs.toFixed(1)} µs CPU/req`)
+  const cpu = (x: { cpuUs: number; childCpuUs: number }) =>
+    (Number.isNaN(x.cpuUs) ? '' : `, ${x.cpuUs.toFixed(1)} µs CPU/req`) + (x.childCpuUs > 0 ? ` (workers ${x.childCpuUs.toFixed(1)})` : '')
   log(
     `${name}: ${subject.name} median ${Math.round(c.subject.rps)} req/s p99 ${c.subject.p99} ms${cpu(c.subject)} | ` +
       `${baseline.name} median ${Math.round(c.baseline.rps)} req/s p99 ${c.baseline.p99} ms${cpu(c.baseline)} | ratio ${c.ratio.toFixed(3)}×` +
@@ -277,7 +290,7 @@ export async function compare(name: string, subject: Target, baseline: Target, o
 }
 
 function fmt(r: RoundResult): string {
-  return `${Math.round(r.rps)} req/s, p50 ${r.p50} ms, p99 ${r.p99} ms${Number.isNaN(r.cpuUs) ? '' : `, ${r.cpuUs.toFixed(1)} µs CPU/req`}${r.errors ? `, ${r.errors} errors` : ''}${r.non2xx3xx ? `, ${r.non2xx3xx} unexpected statuses` : ''}`
+  return `${Math.round(r.rps)} req/s, p50 ${r.p50} ms, p99 ${r.p99} ms${Number.isNaN(r.cpuUs) ? '' : `, ${r.cpuUs.toFixed(1)} µs CPU/req`}${r.childCpuUs > 0 ? ` (workers ${r.childCpuUs.toFixed(1)}, primary ${(r.cpuUs - r.childCpuUs).toFixed(1)})` : ''}${r.errors ? `, ${r.errors} errors` : ''}${r.non2xx3xx ? `, ${r.non2xx3xx} unexpected statuses` : ''}`
 }
 
 export function log(line: string): void {

@@ -68,8 +68,16 @@ export const JOURNAL_FIELDS = [
 ] as const
 
 function esc(s: string): string {
-  // Fast path: most values never contain a tab, newline or backslash.
-  if (!/[\t\n\r\\]/.test(s)) return s
+  // Fast path: most values never contain a tab, newline or backslash (a loop beats a regex test
+  // on these short strings, and many are empty).
+  for (let i = 0; i < s.length; i++) {
+    const c = s.charCodeAt(i)
+    if (c === 9 || c === 10 || c === 13 || c === 92) return escapeAll(s)
+  }
+  return s
+}
+
+function escapeAll(s: string): string {
   return s.replace(/[\t\n\r\\]/g, (c) => (c === '\t' ? '\\t' : c === '\n' ? '\\n' : c === '\r' ? '\\r' : '\\\\'))
 }
 

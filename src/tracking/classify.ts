@@ -1,6 +1,6 @@
 import type { TrafficClass } from '../events/event.js'
 import { parseIPv4, parseIPv6 } from './classify/ip.js'
-import { LruCache } from '../util/lru.js'
+import { BoundedMap } from '../util/bounded-map.js'
 import { type IpRanges, loadIpRanges } from './classify/ranges.js'
 import { isPrefetch, isScannerReferer, uaVerdict } from './classify/signatures.js'
 
@@ -51,7 +51,7 @@ interface UaEntry {
 }
 
 const UA_CACHE_SIZE = 10_000
-const uaCache = new LruCache<string, UaEntry>(UA_CACHE_SIZE)
+const uaCache = new BoundedMap<UaEntry>(UA_CACHE_SIZE)
 
 const ranges: IpRanges = loadIpRanges()
 
@@ -102,7 +102,7 @@ function ipReason(ip: string, open: boolean): string {
 
 /**
  * Classifies one tracking request on the hot path; never throws, never drops.
- * The UA part is cached per string (bounded LRU); method, prefetch hints, referer and IP
+ * The UA part is cached per string (a bounded two-generation map: one lookup per hit); method, prefetch hints, referer and IP
  * are checked per request. The result is shared and frozen when nothing per request
  * applies: copy it before changing it.
  */

@@ -77,17 +77,17 @@ export function createEdge(opts: EdgeOptions) {
   const idPrefix = nanoid(8) + '-'
   let seq = 0
   const stats: EdgeStats = { clicks: 0, opens: 0, unknownLinks: 0, unknownCampaigns: 0, invalidTokens: 0, click302: 0, click404: 0, open200: 0 }
-  const verified = new BoundedMap<string>(TOKEN_CACHE_SIZE)
+  /** Keyed by the token alone (no concatenation to hash on every click); a hit counts only for its own campaign. */
+  const verified = new BoundedMap<{ campaignId: string; recipientId: string }>(TOKEN_CACHE_SIZE)
   const anonymised = new BoundedMap<string>(IP_CACHE_SIZE)
 
   /** HMAC check, cached per (campaign, token) once valid: forged tokens never enter the cache. */
   function verify(campaignId: string, token: string): string | null {
     if (token.length > MAX_TOKEN_LENGTH) return null
-    const key = campaignId + '/' + token
-    const hit = verified.get(key)
-    if (hit !== undefined) return hit
+    const hit = verified.get(token)
+    if (hit !== undefined && hit.campaignId === campaignId) return hit.recipientId
     const recipientId = opts.tokens.verify(campaignId, token)
-    if (recipientId !== null) verified.set(key, recipientId)
+    if (recipientId !== null) verified.set(token, { campaignId, recipientId })
     return recipientId
   }
 

@@ -94,6 +94,34 @@ describe('campaign → links → sends → clicks and opens → stats', () => {
     expect(human.body.clicks).toMatchObject({ total: 3, unique: 0 })
   })
 
+  it("does not accept a token verified for one campaign on another campaign's link or pixel (the edge caches verified tokens)", async () => {
+    for (const id of ['cache-a', 'cache-b']) {
+      await s.api('POST', '/v1/campaigns', { name: id, id })
+      await s.api('POST', `/v1/campaigns/${id}/links`, { url: `https://example.org/${id}` })
+    }
+    const a = (await s.api('POST', '/v1/campaigns/cache-a/sends', { recipients: [{ id: 'zoe' }] })).body.recipients[0]
+    const b = (await s.api('POST', '/v1/campaigns/cache-b/sends', { recipients: [{ id: 'zoe' }] })).body.recipients[0]
+    // Verified once, so cached; then replayed on campaign B's link and pixel.
+    expect((await readerFetch(a.links[0].url)).status).toBe(302)
+    const linkB: string = b.links[0].id
+    const r = await readerFetch(`${s.url}/c/${linkB}/${a.token}`)
+    expect(r.status).toBe(302)
+    expect(r.headers.get('location')).toBe('https://example.org/cache-b')
+    expect((await readerFetch(`${s.url}/o/cache-b/${a.token}.gif`)).status).toBe(200)
+    await s.flush()
+    const rows = await (
+      await s.deps.events.client.query({
+        query: `SELECT campaign_id, type, recipient_id, token_valid FROM ${s.deps.events.db}.events WHERE campaign_id IN ('cache-a', 'cache-b') ORDER BY campaign_id, type`,
+        format: 'JSONEachRow',
+      })
+    ).json<{ campaign_id: string; type: string; recipient_id: string; token_valid: boolean }>()
+    expect(rows).toEqual([
+      { campaign_id: 'cache-a', type: 'click', recipient_id: 'zoe', token_valid: true },
+      { campaign_id: 'cache-b', type: 'click', recipient_id: '', token_valid: false },
+      { campaign_id: 'cache-b', type: 'open', recipient_id: '', token_valid: false },
+    ])
+  })
+
   it('answers an unknown link with a small 404 page and never redirects to a URL from the request', async () => {
     const r = await fetch(`${s.url}/c/doesnotexist/abc?url=https://evil.example`, { redirect: 'manual' })
     expect(r.status).toBe(404)
