@@ -1,6 +1,6 @@
 import { queryRows, type EventStore } from '../store/clickhouse.js'
 import { wilson, type Interval } from './statistics.js'
-import { campaignFacts, num, recipientFacts, type EventWindow } from './sql.js'
+import { campaignFacts, num, RECIPIENT_KEY, recipientFacts, type EventWindow } from './sql.js'
 
 /** segment, variant, or attribute:NAME (one attribute of the sends). */
 export type Dimension = { kind: 'segment' } | { kind: 'variant' } | { kind: 'attribute'; name: string }
@@ -137,10 +137,10 @@ export async function groupFacts(
             countIf(f.clicks > 0) AS clickers,
             countIf(f.opens > 0 OR f.clicks > 0) AS engaged${extra}
      FROM (
-       SELECT campaign_id, recipient_id${opts.extra ? ', sent_at, 1 AS has_send' : ''}, ${k} AS k
+       SELECT ${RECIPIENT_KEY} AS h${opts.extra ? ', sent_at, 1 AS has_send' : ''}, ${k} AS k
        FROM ${db}.sends FINAL WHERE campaign_id IN {campaigns:Array(String)}
      ) AS s
-     LEFT JOIN (${facts.sql}) AS f USING (campaign_id, recipient_id)
+     LEFT JOIN (${facts.sql}) AS f USING (h)
      GROUP BY dim, key
      ORDER BY dim, key`
     params = { campaigns, ...facts.params, ...attrs, ...(opts.linkId !== undefined ? { linkId: opts.linkId } : {}), ...opts.extra?.params }

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { recipientFacts } from '../../src/metrics/sql.js'
+import { campaignFacts, recipientFacts } from '../../src/metrics/sql.js'
 import { startTestServer, type TestServer } from '../support/server.js'
 import { insertEvents, insertSends } from './fixture.js'
 
@@ -21,12 +21,21 @@ afterAll(async () => {
   await s.stop()
 })
 
-describe('p_recipient_facts projection (migration 0300)', () => {
-  it('serves the per-recipient query', async () => {
+describe('p_recipient_traffic projection (migration 0600)', () => {
+  it('serves the per-recipient queries of every traffic without a window, and only those', async () => {
     const db = s.deps.events.db
-    const facts = recipientFacts(db, { traffic: 'human' }, 'campaign_id = {campaign:String}')
-    const rs = await s.deps.events.client.query({ query: `EXPLAIN ${facts.sql}`, query_params: { campaign: 'pj' }, format: 'TabSeparated' })
-    expect(await rs.text()).toContain('p_recipient_facts')
+    const explain = async (sql: string, params: Record<string, string>) =>
+      (await s.deps.events.client.query({ query: `EXPLAIN projections = 1 ${sql}`, query_params: { campaign: 'pj', campaigns: ['pj'] as never, ...params }, format: 'TabSeparated' })).text()
+    for (const traffic of ['human', 'machine', 'all'] as const) {
+      for (const facts of [recipientFacts(db, { traffic }, 'campaign_id IN {campaigns:Array(String)}'), campaignFacts(db, { traffic })]) {
+        expect(await explain(facts.sql, facts.params), traffic).toContain('ReadFromMergeTree (p_recipient_traffic)')
+      }
+      const windowed = campaignFacts(db, { traffic, from: Date.parse('2026-01-05T10:06:00Z') })
+      expect(await explain(windowed.sql, windowed.params)).not.toContain('p_recipient_traffic')
+    }
+    // The projection it replaces is gone: inserts no longer pay for it.
+    const rs = await s.deps.events.client.query({ query: `SHOW CREATE TABLE ${db}.events`, format: 'TabSeparated' })
+    expect(await rs.text()).not.toContain('p_recipient_facts')
   })
 
   it('follows reclassification (ALTER UPDATE) and erasure (ALTER DELETE)', async () => {
