@@ -38,31 +38,47 @@ export interface CampaignStats {
 }
 
 /**
- * The stats' aggregates over groupFacts' everyEvent rows, counted on the null dimension's rows
- * (`everyone`, its index): one row per recipient with an event or a send, so sums are the
- * totals, invalid tokens included (the recipient ''), and counts are the uniques.
+ * The stats' aggregates over groupFacts' everyEvent rows (one per recipient with an event or a
+ * send, so sums are the totals, invalid tokens included as the recipient '', and counts are the
+ * uniques), combined on the null dimension's rows (`everyone`, its index).
  */
-export function statsColumns(everyone: number): string {
-  const on = `dim = ${everyone}`
+export function statsColumns(everyone: number): { inner: string; outer: string } {
   const delay = (kind: 'open' | 'click') => `greatest(0, toUnixTimestamp64Milli(first_${kind}) - toUnixTimestamp64Milli(sent_at)) / 1000`
-  return `sumIf(opens, ${on}) AS st_opens_total,
-         countIf(opens > 0 AND recipient_id != '' AND ${on}) AS st_opens_unique,
-         sumIf(clicks, ${on}) AS st_clicks_total,
-         countIf(clicks > 0 AND recipient_id != '' AND ${on}) AS st_clicks_unique,
-         countIf((opens > 0 OR clicks > 0) AND recipient_id != '' AND ${on}) AS st_engaged_unique,
-         sumIf(unsubscribes, ${on}) AS st_unsub_total,
-         countIf(unsubscribes > 0 AND recipient_id != '' AND ${on}) AS st_unsub_unique,
-         sumIf(events, ${on}) AS st_events,
-         toString(minIf(first_at, events > 0 AND ${on})) AS st_first_at,
-         toString(maxIf(last_at, events > 0 AND ${on})) AS st_last_at,
-         sumIf(machine_opens, ${on}) AS st_machine_opens,
-         sumIf(machine_clicks, ${on}) AS st_machine_clicks,
-         sumIf(opens, recipient_id = '' AND ${on}) AS st_invalid_opens,
-         sumIf(clicks, recipient_id = '' AND ${on}) AS st_invalid_clicks,
-         countIf(opens > 0 AND has_send AND ${on}) AS st_open_n,
-         countIf(clicks > 0 AND has_send AND ${on}) AS st_click_n,
-         quantilesExactInclusiveIf(0.5, 0.9)(${delay('open')}, opens > 0 AND has_send AND ${on}) AS st_open_q,
-         quantilesExactInclusiveIf(0.5, 0.9)(${delay('click')}, clicks > 0 AND has_send AND ${on}) AS st_click_q`
+  const parts: Array<[string, string, string]> = [
+    // [name, inner aggregate, how the outer level combines it]
+    ['opens_total', 'sum(opens)', 'sumIf'],
+    ['opens_unique', `countIf(opens > 0 AND recipient_id != '')`, 'sumIf'],
+    ['clicks_total', 'sum(clicks)', 'sumIf'],
+    ['clicks_unique', `countIf(clicks > 0 AND recipient_id != '')`, 'sumIf'],
+    ['engaged_unique', `countIf((opens > 0 OR clicks > 0) AND recipient_id != '')`, 'sumIf'],
+    ['unsub_total', 'sum(unsubscribes)', 'sumIf'],
+    ['unsub_unique', `countIf(unsubscribes > 0 AND recipient_id != '')`, 'sumIf'],
+    ['events', 'sum(events)', 'sumIf'],
+    ['machine_opens', 'sum(machine_opens)', 'sumIf'],
+    ['machine_clicks', 'sum(machine_clicks)', 'sumIf'],
+    ['invalid_opens', `sumIf(opens, recipient_id = '')`, 'sumIf'],
+    ['invalid_clicks', `sumIf(clicks, recipient_id = '')`, 'sumIf'],
+    ['open_n', 'countIf(opens > 0 AND has_send)', 'sumIf'],
+    ['click_n', 'countIf(clicks > 0 AND has_send)', 'sumIf'],
+  ]
+  const on = `dim = ${everyone}`
+  return {
+    inner: [
+      ...parts.map(([name, agg]) => `${agg} AS st_${name}_`),
+      'minIf(first_at, events > 0) AS st_first_at_',
+      'maxIf(last_at, events > 0) AS st_last_at_',
+      `quantilesExactInclusiveIfState(0.5, 0.9)(${delay('open')}, opens > 0 AND has_send) AS st_open_q_`,
+      `quantilesExactInclusiveIfState(0.5, 0.9)(${delay('click')}, clicks > 0 AND has_send) AS st_click_q_`,
+    ].join(',\n         '),
+    outer: [
+      ...parts.map(([name, , combine]) => `${combine}(st_${name}_, ${on}) AS st_${name}`),
+      // A group without events holds the type's default time: only groups with events count.
+      `toString(minIf(st_first_at_, st_events_ > 0 AND ${on})) AS st_first_at`,
+      `toString(maxIf(st_last_at_, st_events_ > 0 AND ${on})) AS st_last_at`,
+      `quantilesExactInclusiveIfMergeIf(0.5, 0.9)(st_open_q_, ${on}) AS st_open_q`,
+      `quantilesExactInclusiveIfMergeIf(0.5, 0.9)(st_click_q_, ${on}) AS st_click_q`,
+    ].join(',\n       '),
+  }
 }
 
 /** The machine opens and clicks by reason (`traffic` aside: always the machine side). */
@@ -86,7 +102,7 @@ export function machineReasons(store: EventStore, campaignId: string, w: EventWi
 export async function campaignStats(store: EventStore, campaignId: string, w: EventWindow = { traffic: 'human' }): Promise<CampaignStats> {
   // Per recipient first (campaignFacts), joined to the sends for sent and the delays.
   const [[everyone], reasons] = await Promise.all([
-    groupFacts(store, [campaignId], [null], w, { everyEvent: true, extra: { sql: statsColumns(0), params: {} } }),
+    groupFacts(store, [campaignId], [null], w, { everyEvent: true, extra: { ...statsColumns(0), params: {} } }),
     machineReasons(store, campaignId, w),
   ])
   return shapeStats(campaignId, w, everyone?.[0]?.row, reasons)

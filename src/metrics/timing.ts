@@ -55,17 +55,23 @@ export async function timingAndGroups(
 ): Promise<{ timing: TimingGroup[]; groups: GroupCounts[][]; stats?: CampaignStats }> {
   const t = dims.length
   // Counts per histogram bucket, hour and weekday with -Resample: arrays of counts by key, about
-  // half the CPU of building a one-entry map per row for sumMap.
-  // The timing aggregates only for the timing dimension's rows: the others do not pay for them
-  // (the keys inside if(): short-circuit evaluation skips them on the other rows).
+  // half the CPU of building a one-entry map per row for sumMap (the keys inside if():
+  // short-circuit evaluation skips them on the rows of recipients without that event).
   const reaction = (kind: 'open' | 'click') => {
-    const has = `${kind}s > 0 AND has_send AND dim = ${t}`
+    const has = `${kind}s > 0 AND has_send`
     const d = `greatest(0, toUnixTimestamp64Milli(first_${kind}) - toUnixTimestamp64Milli(sent_at)) / 1000`
-    return `countIf(${has}) AS ${kind}_n,
-       quantilesExactInclusiveIf(0.25, 0.5, 0.75, 0.9)(${d}, ${has}) AS ${kind}_q,
-       countIfResample(0, ${HISTOGRAM_BOUNDS.length + 1}, 1)(${has}, if(${has}, arrayFirstIndex(b -> ${d} < b, {bounds:Array(Float64)}), 0)) AS ${kind}_hist,
-       countIfResample(0, 24, 1)(${has}, if(${has}, toHour(first_${kind}, {tz:String}), 0)) AS ${kind}_hour,
-       countIfResample(1, 8, 1)(${has}, if(${has}, toDayOfWeek(first_${kind}, 0, {tz:String}), 1)) AS ${kind}_dow`
+    return {
+      inner: `countIf(${has}) AS ${kind}_n_,
+         quantilesExactInclusiveIfState(0.25, 0.5, 0.75, 0.9)(${d}, ${has}) AS ${kind}_q_,
+         countIfResample(0, ${HISTOGRAM_BOUNDS.length + 1}, 1)(${has}, if(${has}, arrayFirstIndex(b -> ${d} < b, {bounds:Array(Float64)}), 0)) AS ${kind}_hist_,
+         countIfResample(0, 24, 1)(${has}, if(${has}, toHour(first_${kind}, {tz:String}), 0)) AS ${kind}_hour_,
+         countIfResample(1, 8, 1)(${has}, if(${has}, toDayOfWeek(first_${kind}, 0, {tz:String}), 1)) AS ${kind}_dow_`,
+      outer: `sumIf(${kind}_n_, dim = ${t}) AS ${kind}_n,
+       quantilesExactInclusiveIfMergeIf(0.25, 0.5, 0.75, 0.9)(${kind}_q_, dim = ${t}) AS ${kind}_q,
+       sumForEachIf(${kind}_hist_, dim = ${t}) AS ${kind}_hist,
+       sumForEachIf(${kind}_hour_, dim = ${t}) AS ${kind}_hour,
+       sumForEachIf(${kind}_dow_, dim = ${t}) AS ${kind}_dow`,
+    }
   }
   // by null is one group of the single campaign: its key is the campaign id, "" to the caller.
   // The stats ride on a null dimension: the timing's own when by is null, else one more.
@@ -74,7 +80,11 @@ export async function timingAndGroups(
   const [lists, reasons] = await Promise.all([
     groupFacts(store, [campaignId], all, w, {
       everyEvent: opts.stats,
-      extra: { sql: `${reaction('open')}, ${reaction('click')}${opts.stats ? `, ${statsColumns(everyone)}` : ''}`, params: { tz, bounds: HISTOGRAM_BOUNDS } },
+      extra: {
+        inner: [reaction('open').inner, reaction('click').inner, ...(opts.stats ? [statsColumns(everyone).inner] : [])].join(',\n'),
+        outer: [reaction('open').outer, reaction('click').outer, ...(opts.stats ? [statsColumns(everyone).outer] : [])].join(',\n'),
+        params: { tz, bounds: HISTOGRAM_BOUNDS },
+      },
     }),
     opts.stats ? machineReasons(store, campaignId, w) : [],
   ])
