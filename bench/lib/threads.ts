@@ -1,0 +1,32 @@
+/*
+ * CPU time per thread name of a process (Linux /proc): what the event loop, libuv's pool and
+ * chDB's own threads (merges, query pipelines) each cost. Thread names lose their trailing
+ * numbers, so a pool's threads add up under one name.
+ */
+import { readdirSync, readFileSync } from 'node:fs'
+
+/** Linux's USER_HZ. */
+const CLOCK_TICKS = 100
+
+export function threadTicks(pid: number | 'self'): Map<string, number> {
+  const m = new Map<string, number>()
+  for (const tid of readdirSync(`/proc/${pid}/task`)) {
+    try {
+      const st = readFileSync(`/proc/${pid}/task/${tid}/stat`, 'utf8')
+      const name = st.slice(st.indexOf('(') + 1, st.lastIndexOf(')')).replace(/\d+$/, '')
+      const f = st.slice(st.lastIndexOf(')') + 2).split(' ')
+      m.set(name, (m.get(name) ?? 0) + Number(f[11]) + Number(f[12]))
+    } catch {
+      /* the thread ended meanwhile */
+    }
+  }
+  return m
+}
+
+/** Lines "name  µs per unit", largest first, from two threadTicks snapshots and a unit count. */
+export function perThread(before: Map<string, number>, after: Map<string, number>, units: number, unit: string): string[] {
+  const rows = [...after].map(([k, v]) => [k, v - (before.get(k) ?? 0)] as const).filter(([, v]) => v > 0).sort((x, y) => y[1] - x[1])
+  const us = (ticks: number) => ((ticks * 1e6) / CLOCK_TICKS / units).toFixed(2)
+  const total = rows.reduce((n, [, v]) => n + v, 0)
+  return [...rows.map(([k, v]) => `  ${k.padEnd(18)} ${us(v).padStart(7)} µs/${unit}`), `  ${'total'.padEnd(18)} ${us(total).padStart(7)} µs/${unit}`]
+}
