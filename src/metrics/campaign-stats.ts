@@ -47,17 +47,17 @@ export function statsColumns(everyone: number): { inner: string; outer: string }
   const parts: Array<[string, string, string]> = [
     // [name, inner aggregate, how the outer level combines it]
     ['opens_total', 'sum(opens)', 'sumIf'],
-    ['opens_unique', `countIf(opens > 0 AND recipient_id != '')`, 'sumIf'],
+    ['opens_unique', `countIf(opens > 0 AND NOT invalid)`, 'sumIf'],
     ['clicks_total', 'sum(clicks)', 'sumIf'],
-    ['clicks_unique', `countIf(clicks > 0 AND recipient_id != '')`, 'sumIf'],
-    ['engaged_unique', `countIf((opens > 0 OR clicks > 0) AND recipient_id != '')`, 'sumIf'],
+    ['clicks_unique', `countIf(clicks > 0 AND NOT invalid)`, 'sumIf'],
+    ['engaged_unique', `countIf((opens > 0 OR clicks > 0) AND NOT invalid)`, 'sumIf'],
     ['unsub_total', 'sum(unsubscribes)', 'sumIf'],
-    ['unsub_unique', `countIf(unsubscribes > 0 AND recipient_id != '')`, 'sumIf'],
+    ['unsub_unique', `countIf(unsubscribes > 0 AND NOT invalid)`, 'sumIf'],
     ['events', 'sum(events)', 'sumIf'],
     ['machine_opens', 'sum(machine_opens)', 'sumIf'],
     ['machine_clicks', 'sum(machine_clicks)', 'sumIf'],
-    ['invalid_opens', `sumIf(opens, recipient_id = '')`, 'sumIf'],
-    ['invalid_clicks', `sumIf(clicks, recipient_id = '')`, 'sumIf'],
+    ['invalid_opens', `sumIf(opens, invalid)`, 'sumIf'],
+    ['invalid_clicks', `sumIf(clicks, invalid)`, 'sumIf'],
     ['open_n', 'countIf(opens > 0 AND has_send)', 'sumIf'],
     ['click_n', 'countIf(clicks > 0 AND has_send)', 'sumIf'],
   ]

@@ -70,7 +70,7 @@ export async function groupCountsEach(
  * More aggregates over the joined rows, in two steps. `inner` aggregates the joined rows (one per
  * send, and with `everyEvent` per recipient without one) by the columns their keys come from,
  * using the unqualified columns `has_send`, `sent_at`, `opens`, `clicks`, `first_open`,
- * `first_click` (and with `everyEvent` `recipient_id` and the other columns of campaignFacts);
+ * `first_click` (and with `everyEvent` `invalid` and the other columns of campaignFacts);
  * `outer` combines those per key, where `dim` is the dimension's index (sumIf, -MergeIf of
  * -State, sumForEachIf of -Resample arrays).
  */
@@ -128,9 +128,9 @@ export async function groupFacts(
        SELECT *, {campaign:String} AS campaign_id
        FROM (${facts.sql}) AS f
        FULL JOIN (
-         SELECT recipient_id, sent_at, variant, segments${Object.keys(attrs).length ? ', attributes' : ''}, 1 AS has_send
+         SELECT cityHash64(recipient_id) AS rh, sent_at, variant, segments${Object.keys(attrs).length ? ', attributes' : ''}, 1 AS has_send
          FROM ${db}.sends FINAL WHERE campaign_id = {campaign:String}
-       ) AS s USING (recipient_id)
+       ) AS s USING (rh)
      )`
     params = { campaign: campaigns[0], ...facts.params }
   } else {

@@ -109,17 +109,18 @@ export function recipientFacts(db: string, w: EventWindow, campaignClause: strin
 
 /**
  * One row per recipient with any event of the campaign within the window, over all its events (all types
- * and classes; invalid tokens are the recipient ''): the columns of recipientFacts (opens, clicks,
- * first_open, first_click, for the selected traffic) and the ones campaignStats adds
- * (unsubscribes, events, first_at, last_at of the selected traffic; machine_opens and
- * machine_clicks whatever the traffic). Binds {campaign:String}. Without a time window it reads
- * p_recipient_traffic (see recipientFacts).
+ * and classes): keyed by `rh`, cityHash64(recipient_id), with `invalid` set on the row of the
+ * invalid tokens (the recipient ''); the columns of recipientFacts (opens, clicks, first_open,
+ * first_click, for the selected traffic) and the ones campaignStats adds (unsubscribes, events,
+ * first_at, last_at of the selected traffic; machine_opens and machine_clicks whatever the
+ * traffic). Binds {campaign:String}. Without a time window it reads p_recipient_traffic (see
+ * recipientFacts).
  */
 export function campaignFacts(db: string, w: EventWindow): { sql: string; params: Record<string, string> } {
   const t = w.traffic
   const time = timeClauses(w)
   return {
-    sql: `SELECT recipient_id,
+    sql: `SELECT cityHash64(recipient_id) AS rh, recipient_id = '' AS invalid,
         ${trafficAggregate('count', t, 'open')} AS opens,
         ${trafficAggregate('count', t, 'click')} AS clicks,
         ${trafficAggregate('min', t, 'open')} AS first_open,
