@@ -1,6 +1,6 @@
 import type { Link } from '../services/campaigns.js'
 import { queryRows, type EventStore } from '../store/clickhouse.js'
-import { num, ratio, timeClauses, trafficCondition, type EventWindow } from './sql.js'
+import { num, ratio, timeClauses, trafficAggregate, trafficCondition, type EventWindow } from './sql.js'
 
 export interface LinkFigures {
   clicks: number
@@ -57,15 +57,27 @@ export async function linkStats(store: EventStore, campaignId: string, links: Li
   const time = timeClauses(w)
   const params = { campaign: campaignId, ids: links.map((l) => l.id), urls: links.map((l) => l.url), ...time.params }
   const base = `FROM ${db}.events WHERE campaign_id = {campaign:String} AND ${t}${time.sql}`
-  // Clicks per link and per URL in one pass (GROUPING SETS), with how many of each link's clickers opened.
+  // The campaign's openers: without a window from p_recipient_traffic (one row per recipient and
+  // part), with one from the open events.
+  const openersSql =
+    w.from === undefined && w.to === undefined
+      ? `SELECT cityHash64(recipient_id) FROM ${db}.events WHERE campaign_id = {campaign:String} AND recipient_id != '' GROUP BY recipient_id HAVING ${trafficAggregate('count', w.traffic, 'open')} > 0`
+      : `SELECT DISTINCT cityHash64(recipient_id) ${base} AND type = 'open' AND recipient_id != ''`
+  // Clicks per link and per URL (GROUPING SETS), with how many of each link's clickers opened: the
+  // clicks are counted per link once, as uniqExact states that the URL rows merge, rather than
+  // once for each grouping set.
   const [rows, [tot]] = await Promise.all([
     queryRows<{ link_id: string; url: string; clicks: number; uc: number; openers_clicked: number }>(
       store,
-      `WITH openers AS (SELECT DISTINCT cityHash64(recipient_id) ${base} AND type = 'open' AND recipient_id != '')
-       SELECT link_id, url, count() AS clicks,
-              uniqExactIf(cityHash64(recipient_id), recipient_id != '') AS uc,
-              uniqExactIf(cityHash64(recipient_id), recipient_id != '' AND cityHash64(recipient_id) IN openers) AS openers_clicked
-       FROM (SELECT link_id, recipient_id, transform(link_id, {ids:Array(String)}, {urls:Array(String)}, '') AS url ${base} AND type = 'click')
+      `WITH openers AS (${openersSql})
+       SELECT link_id, url, sum(n) AS clicks, uniqExactIfMerge(uc_) AS uc, uniqExactIfMerge(oc_) AS openers_clicked
+       FROM (
+         SELECT link_id, transform(link_id, {ids:Array(String)}, {urls:Array(String)}, '') AS url, count() AS n,
+                uniqExactIfState(h, recipient_id != '') AS uc_,
+                uniqExactIfState(h, recipient_id != '' AND h IN openers) AS oc_
+         FROM (SELECT link_id, recipient_id, cityHash64(recipient_id) AS h ${base} AND type = 'click')
+         GROUP BY link_id
+       )
        GROUP BY GROUPING SETS ((link_id), (url))`,
       params,
     ),
