@@ -23,10 +23,18 @@ const DELTA_OVERLAP_MS = 10_000
 export async function linkDelta(meta: MetaStore, since: number): Promise<LinkDelta> {
   const from = new Date(Math.max(0, since - DELTA_OVERLAP_MS))
   const cs = await meta.db.select({ id: campaigns.id, settings: campaigns.settings, createdAt: campaigns.createdAt }).from(campaigns).where(gte(campaigns.createdAt, from))
-  const ls = await meta.db.select({ id: links.id, campaignId: links.campaignId, url: links.url, createdAt: links.createdAt }).from(links).where(gte(links.createdAt, from))
+  const ls = await meta.db
+    .select({ id: links.id, campaignId: links.campaignId, url: links.url, label: links.label, createdAt: links.createdAt })
+    .from(links)
+    .where(gte(links.createdAt, from))
   let max = since
   for (const r of [...cs, ...ls]) max = Math.max(max, r.createdAt.getTime())
-  return { campaigns: cs.map((c) => ({ id: c.id, settings: c.settings })), links: ls.map((l) => ({ id: l.id, campaignId: l.campaignId, url: l.url })), max }
+  return {
+    campaigns: cs.map((c) => ({ id: c.id, settings: c.settings })),
+    // The label is the link's utm_content when its campaign asks for UTM parameters.
+    links: ls.map((l) => ({ id: l.id, campaignId: l.campaignId, url: l.url, label: l.label })),
+    max,
+  }
 }
 
 /** One writer per worker journal directory: each with its own checkpoint, all into the same ClickHouse. */
@@ -100,6 +108,10 @@ export async function startPrimary(config: Config, log: Logger, metricsToken?: s
       setTimeout(() => !stopping && fork(id), 500).unref()
     })
   }
+  // A campaign's changed settings (UTM, click id) reach every worker's cache at once.
+  runtime.links.onCampaign((campaign) => {
+    for (const w of workers.values()) if (w.isConnected()) w.send({ t: 'campaign', campaign } satisfies PrimaryMessage)
+  })
   for (const id of ids) fork(id)
   await Promise.all([...workers.values()].map((w) => new Promise<void>((res) => w.once('listening', () => res()))))
   log.info('listening', {

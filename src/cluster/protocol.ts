@@ -10,6 +10,7 @@ export type WorkerMessage =
 export type PrimaryMessage =
   | { t: 'links'; req: number; links: CachedLink[]; campaigns: CachedCampaign[]; max: number }
   | { t: 'pending'; bytes: number }
+  | { t: 'campaign'; campaign: CachedCampaign }
 
 /** The environment a worker is forked with. */
 export const WORKER_ID_ENV = 'SILLAGE_WORKER_ID'

@@ -29,6 +29,7 @@ export async function startWorker(config: Config, log: Logger, id: number, prima
       waiting.get(m.req)?.(m)
       waiting.delete(m.req)
     } else if (m.t === 'pending') journal.setPendingBytes(m.bytes)
+    else if (m.t === 'campaign') links.addCampaign(m.campaign)
   })
   const links = new RemoteLinkCache(
     (since) =>

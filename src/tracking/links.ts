@@ -24,6 +24,7 @@ const MIN_REFRESH_INTERVAL_MS = 1_000
  * Every link and campaign, in memory. Links are immutable once created, so entries never go
  * stale; a link created by another instance is picked up by an incremental refresh that a miss
  * triggers at most once a second (a flood of unknown ids costs one query per second, not one each).
+ * Campaigns change (their settings decide the redirect's decoration): see onCampaign.
  */
 export class LinkCache {
   private readonly links = new Map<string, CachedLink>()
@@ -56,12 +57,24 @@ export class LinkCache {
 
   addCampaign(c: CachedCampaign): void {
     this.campaigns.set(c.id, c)
+    for (const l of this.campaignListeners) l(c)
   }
 
   removeCampaign(id: string): void {
     this.campaigns.delete(id)
     for (const [k, l] of this.links) if (l.campaignId === id) this.links.delete(k)
   }
+
+  /**
+   * Called when this process creates or changes a campaign (its settings decide the redirect's
+   * decoration): a cluster's primary passes it on to its workers, whose caches never see the
+   * change otherwise (a refresh only picks up what is new, and only on a miss).
+   */
+  onCampaign(listener: (c: CachedCampaign) => void): void {
+    this.campaignListeners.push(listener)
+  }
+
+  private readonly campaignListeners: Array<(c: CachedCampaign) => void> = []
 
   /** Waits for a refresh (shared by concurrent callers, rate-limited) and looks again. */
   async lookupLink(id: string): Promise<CachedLink | undefined> {
@@ -74,12 +87,20 @@ export class LinkCache {
     return this.campaigns.get(id)
   }
 
+  /**
+   * One refresh shared by every miss meanwhile. Within a second of the last one, the next waits
+   * for the second to pass rather than answering "unknown" for a link created a moment ago:
+   * a flood of unknown ids still costs one query a second.
+   */
   private maybeRefresh(): Promise<void> {
     if (this.inflight) return this.inflight
-    if (Date.now() - this.lastRefresh < MIN_REFRESH_INTERVAL_MS) return Promise.resolve()
-    this.inflight = this.refresh().finally(() => {
-      this.inflight = null
-    })
+    const wait = this.lastRefresh + MIN_REFRESH_INTERVAL_MS - Date.now()
+    const start = wait > 0 ? new Promise<void>((r) => setTimeout(r, wait).unref()) : Promise.resolve()
+    this.inflight = start
+      .then(() => this.refresh())
+      .finally(() => {
+        this.inflight = null
+      })
     return this.inflight
   }
 
