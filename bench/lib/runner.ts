@@ -4,12 +4,13 @@
  * state hits both alike) and prints the medians of req/s and p99 latency and their ratio.
  */
 import { spawn, type ChildProcess } from 'node:child_process'
-import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs'
+import { mkdtempSync, rmSync } from 'node:fs'
 import { createServer } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join, resolve } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import autocannon from 'autocannon'
+import { CLOCK_TICKS, processCpuTicks } from './threads.js'
 
 export const ROOT = resolve(fileURLToPath(new URL('../..', import.meta.url)))
 export const ADMIN_KEY = 'bench-admin-key-0123456789abcdef'
@@ -201,43 +202,6 @@ export async function round(t: Target, durationS: number, connections: number): 
     // autocannon counts a 302 as non-2xx: what matters is 4xx and 5xx.
     non2xx3xx: (result['4xx'] ?? 0) + (result['5xx'] ?? 0),
   }
-}
-
-/** Linux's USER_HZ: /proc reports CPU times in these ticks. */
-const CLOCK_TICKS = 100
-
-/**
- * utime + stime of a process and its descendants, from /proc (every thread is in the process's
- * counters). CPU per request is far steadier than req/s on a shared machine: it does not move
- * when another tenant takes the core, only when the server's own work changes.
- */
-export function treeCpuTicks(pid: number): number {
-  return processCpuTicks(pid).total
-}
-
-/** CPU ticks of a process (`own`) and of it with every descendant (`total`). */
-export function processCpuTicks(pid: number): { own: number; total: number } {
-  let total = 0
-  let own = 0
-  const stack = [pid]
-  while (stack.length) {
-    const p = stack.pop()!
-    try {
-      const stat = readFileSync(`/proc/${p}/stat`, 'utf8')
-      const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ')
-      // Fields 14 and 15 of stat (utime, stime), counted from after the command's closing parenthesis.
-      const ticks = Number(f[11]) + Number(f[12])
-      total += ticks
-      if (p === pid) own = ticks
-      for (const tid of readdirSync(`/proc/${p}/task`)) {
-        const kids = readFileSync(`/proc/${p}/task/${tid}/children`, 'utf8').trim()
-        if (kids) for (const k of kids.split(' ')) stack.push(Number(k))
-      }
-    } catch {
-      /* exited meanwhile */
-    }
-  }
-  return { own, total }
 }
 
 export function median(xs: number[]): number {

@@ -1,12 +1,12 @@
 /*
- * CPU time per thread name of a process (Linux /proc): what the event loop, libuv's pool and
- * chDB's own threads (merges, query pipelines) each cost. Thread names lose their trailing
- * numbers, so a pool's threads add up under one name.
+ * CPU time from Linux /proc: per process tree (the runner's CPU per request) and per thread
+ * name (what the event loop, libuv's pool and chDB's own threads — merges, query pipelines —
+ * each cost). Thread names lose their trailing numbers, so a pool's threads add up under one name.
  */
 import { readdirSync, readFileSync } from 'node:fs'
 
-/** Linux's USER_HZ. */
-const CLOCK_TICKS = 100
+/** Linux's USER_HZ: /proc reports CPU times in these ticks. */
+export const CLOCK_TICKS = 100
 
 export function threadTicks(pid: number | 'self'): Map<string, number> {
   const m = new Map<string, number>()
@@ -29,4 +29,33 @@ export function perThread(before: Map<string, number>, after: Map<string, number
   const us = (ticks: number) => ((ticks * 1e6) / CLOCK_TICKS / units).toFixed(2)
   const total = rows.reduce((n, [, v]) => n + v, 0)
   return [...rows.map(([k, v]) => `  ${k.padEnd(18)} ${us(v).padStart(7)} µs/${unit}`), `  ${'total'.padEnd(18)} ${us(total).padStart(7)} µs/${unit}`]
+}
+
+/**
+ * utime + stime of a process (`own`) and of it with its descendants (`total`): every thread is
+ * in a process's counters. CPU per request is far steadier than req/s on a shared machine: it
+ * does not move when another tenant takes the core, only when the server's own work changes.
+ */
+export function processCpuTicks(pid: number): { own: number; total: number } {
+  let total = 0
+  let own = 0
+  const stack = [pid]
+  while (stack.length) {
+    const p = stack.pop()!
+    try {
+      const stat = readFileSync(`/proc/${p}/stat`, 'utf8')
+      const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ')
+      // Fields 14 and 15 of stat (utime, stime), counted from after the command's closing parenthesis.
+      const ticks = Number(f[11]) + Number(f[12])
+      total += ticks
+      if (p === pid) own = ticks
+      for (const tid of readdirSync(`/proc/${p}/task`)) {
+        const kids = readFileSync(`/proc/${p}/task/${tid}/children`, 'utf8').trim()
+        if (kids) for (const k of kids.split(' ')) stack.push(Number(k))
+      }
+    } catch {
+      /* exited meanwhile */
+    }
+  }
+  return { own, total }
 }
