@@ -1,6 +1,5 @@
 -- Per (campaign, recipient), for each traffic (people: class = 'human'; machines: class != 'human';
--- all): opens, clicks, unsubscribes and events counted, first open, first click, first and last
--- event. The per-recipient metrics (stats, the campaign page's pass, segments, compare, the
+-- all): opens, clicks and unsubscribes counted, first open and first click. The per-recipient metrics (stats, the campaign page's pass, segments, compare, the
 -- campaigns list, timing) read it instead of the events whenever no time window is asked: one row
 -- per recipient and part, about 3 times fewer than p_recipient_facts' row per (recipient, type,
 -- class), and regrouped on two keys instead of four (the campaigns list's facts: 142 → 40 ms CPU
@@ -12,17 +11,14 @@ ALTER TABLE {db}.events ADD PROJECTION IF NOT EXISTS p_recipient_traffic
 (
     SELECT campaign_id, recipient_id,
         countIf(type = 'open' AND class = 'human'), countIf(type = 'click' AND class = 'human'),
-        countIf(type = 'unsubscribe' AND class = 'human'), countIf(class = 'human'),
+        countIf(type = 'unsubscribe' AND class = 'human'),
         minIf(ts, type = 'open' AND class = 'human'), minIf(ts, type = 'click' AND class = 'human'),
-        minIf(ts, class = 'human'), maxIf(ts, class = 'human'),
         countIf(type = 'open' AND class != 'human'), countIf(type = 'click' AND class != 'human'),
-        countIf(type = 'unsubscribe' AND class != 'human'), countIf(class != 'human'),
+        countIf(type = 'unsubscribe' AND class != 'human'),
         minIf(ts, type = 'open' AND class != 'human'), minIf(ts, type = 'click' AND class != 'human'),
-        minIf(ts, class != 'human'), maxIf(ts, class != 'human'),
         countIf(type = 'open'), countIf(type = 'click'),
-        countIf(type = 'unsubscribe'), count(),
-        minIf(ts, type = 'open'), minIf(ts, type = 'click'),
-        min(ts), max(ts)
+        countIf(type = 'unsubscribe'),
+        minIf(ts, type = 'open'), minIf(ts, type = 'click')
     GROUP BY campaign_id, recipient_id
 );
 

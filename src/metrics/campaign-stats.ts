@@ -1,6 +1,6 @@
 import { queryRows, type EventStore } from '../store/clickhouse.js'
 import { groupFacts } from './segments.js'
-import { isoFromCh, num, ratio, timeClauses, type EventWindow } from './sql.js'
+import { isoFromCh, num, ratio, timeClauses, trafficCondition, type EventWindow } from './sql.js'
 
 export interface Rate {
   value: number
@@ -38,9 +38,10 @@ export interface CampaignStats {
 }
 
 /**
- * The stats' aggregates over groupFacts' everyEvent rows (one per recipient with an event or a
- * send, so sums are the totals, invalid tokens included as the recipient '', and counts are the
- * uniques), combined on the null dimension's rows (`everyone`, its index).
+ * The stats' per-recipient aggregates over groupFacts' everyEvent rows (one per recipient with an
+ * event or a send, so sums are the totals, invalid tokens included as the recipient '', and
+ * counts are the uniques), combined on the null dimension's rows (`everyone`, its index). What
+ * needs no recipient (all events, first and last, machine traffic) is campaignTotals'.
  */
 export function statsColumns(everyone: number): { inner: string; outer: string } {
   const delay = (kind: 'open' | 'click') => `greatest(0, toUnixTimestamp64Milli(first_${kind}) - toUnixTimestamp64Milli(sent_at)) / 1000`
@@ -53,9 +54,6 @@ export function statsColumns(everyone: number): { inner: string; outer: string }
     ['engaged_unique', `countIf((opens > 0 OR clicks > 0) AND NOT invalid)`, 'sumIf'],
     ['unsub_total', 'sum(unsubscribes)', 'sumIf'],
     ['unsub_unique', `countIf(unsubscribes > 0 AND NOT invalid)`, 'sumIf'],
-    ['events', 'sum(events)', 'sumIf'],
-    ['machine_opens', 'sum(machine_opens)', 'sumIf'],
-    ['machine_clicks', 'sum(machine_clicks)', 'sumIf'],
     ['invalid_opens', `sumIf(opens, invalid)`, 'sumIf'],
     ['invalid_clicks', `sumIf(clicks, invalid)`, 'sumIf'],
     ['open_n', 'countIf(opens > 0 AND has_send)', 'sumIf'],
@@ -65,33 +63,60 @@ export function statsColumns(everyone: number): { inner: string; outer: string }
   return {
     inner: [
       ...parts.map(([name, agg]) => `${agg} AS st_${name}_`),
-      'minIf(first_at, events > 0) AS st_first_at_',
-      'maxIf(last_at, events > 0) AS st_last_at_',
       `quantilesExactInclusiveIfState(0.5, 0.9)(${delay('open')}, opens > 0 AND has_send) AS st_open_q_`,
       `quantilesExactInclusiveIfState(0.5, 0.9)(${delay('click')}, clicks > 0 AND has_send) AS st_click_q_`,
     ].join(',\n         '),
     outer: [
       ...parts.map(([name, , combine]) => `${combine}(st_${name}_, ${on}) AS st_${name}`),
-      // A group without events holds the type's default time: only groups with events count.
-      `toString(minIf(st_first_at_, st_events_ > 0 AND ${on})) AS st_first_at`,
-      `toString(maxIf(st_last_at_, st_events_ > 0 AND ${on})) AS st_last_at`,
       `quantilesExactInclusiveIfMergeIf(0.5, 0.9)(st_open_q_, ${on}) AS st_open_q`,
       `quantilesExactInclusiveIfMergeIf(0.5, 0.9)(st_click_q_, ${on}) AS st_click_q`,
     ].join(',\n       '),
   }
 }
 
-/** The machine opens and clicks by reason (`traffic` aside: always the machine side). */
-export function machineReasons(store: EventStore, campaignId: string, w: EventWindow): Promise<Array<{ type: string; reason: string; n: number }>> {
+/** A campaign's figures that need no recipient: events of the traffic, first and last, machine opens and clicks by reason. */
+export interface CampaignTotals {
+  events: number
+  first_at: string
+  last_at: string
+  machine_opens: number
+  machine_clicks: number
+  /** sumMap's (reasons, counts) of the machine opens and clicks. */
+  open_reasons: [string[], number[]]
+  click_reasons: [string[], number[]]
+}
+
+/**
+ * campaignTotals' query: the inner GROUP BY (type, class, reasons) with count(), min(ts) and
+ * max(ts) is what p_campaign_classes stores (migration 0610), so without a time window it reads a
+ * handful of rows per part instead of the campaign's events. The machine side ignores `traffic`.
+ */
+export function campaignTotalsSql(db: string, w: EventWindow): { sql: string; params: Record<string, string> } {
+  const t = trafficCondition(w.traffic)
   const time = timeClauses(w)
-  return queryRows<{ type: string; reason: string; n: number }>(
-    store,
-    `SELECT type, reason, count() AS n
-     FROM ${store.db}.events ARRAY JOIN reasons AS reason
-     WHERE campaign_id = {campaign:String} AND type IN ('open', 'click') AND class != 'human'${time.sql}
-     GROUP BY type, reason`,
-    { campaign: campaignId, ...time.params },
-  )
+  const reasons = (type: 'open' | 'click') =>
+    `sumMapIf(reasons, arrayResize(CAST([], 'Array(UInt64)'), length(reasons), n), type = '${type}' AND class != 'human') AS ${type}_reasons`
+  return {
+    sql: `SELECT sumIf(n, ${t}) AS events,
+            toString(minIf(lo, ${t})) AS first_at,
+            toString(maxIf(hi, ${t})) AS last_at,
+            sumIf(n, type = 'open' AND class != 'human') AS machine_opens,
+            sumIf(n, type = 'click' AND class != 'human') AS machine_clicks,
+            ${reasons('open')},
+            ${reasons('click')}
+     FROM (
+       SELECT type, class, reasons, count() AS n, min(ts) AS lo, max(ts) AS hi
+       FROM ${db}.events
+       WHERE campaign_id = {campaign:String}${time.sql}
+       GROUP BY type, class, reasons
+     )`,
+    params: time.params,
+  }
+}
+
+export async function campaignTotals(store: EventStore, campaignId: string, w: EventWindow): Promise<CampaignTotals | undefined> {
+  const q = campaignTotalsSql(store.db, w)
+  return (await queryRows<CampaignTotals>(store, q.sql, { campaign: campaignId, ...q.params }))[0]
 }
 
 /**
@@ -101,31 +126,32 @@ export function machineReasons(store: EventStore, campaignId: string, w: EventWi
  */
 export async function campaignStats(store: EventStore, campaignId: string, w: EventWindow = { traffic: 'human' }): Promise<CampaignStats> {
   // Per recipient first (campaignFacts), joined to the sends for sent and the delays.
-  const [[everyone], reasons] = await Promise.all([
+  const [[everyone], totals] = await Promise.all([
     groupFacts(store, [campaignId], [null], w, { everyEvent: true, extra: { ...statsColumns(0), params: {} } }),
-    machineReasons(store, campaignId, w),
+    campaignTotals(store, campaignId, w),
   ])
-  return shapeStats(campaignId, w, everyone?.[0]?.row, reasons)
+  return shapeStats(campaignId, w, everyone?.[0]?.row, totals)
 }
 
-/** CampaignStats from statsColumns' row (undefined: no event and no send) and machineReasons' rows. */
-export function shapeStats(campaignId: string, w: EventWindow, row: Record<string, unknown> | undefined, reasons: Array<{ type: string; reason: string; n: number }>): CampaignStats {
+/** CampaignStats from statsColumns' row (undefined: no event and no send) and campaignTotals' row. */
+export function shapeStats(campaignId: string, w: EventWindow, row: Record<string, unknown> | undefined, totals: CampaignTotals | undefined): CampaignStats {
   const a = row ?? {}
   const sent = num(a.sent)
   const openers = num(a.st_opens_unique)
   const clickers = num(a.st_clicks_unique)
   const engaged = num(a.st_engaged_unique)
   const unsub = num(a.st_unsub_unique)
-  const breakdown = (type: string, total: number): MachineBreakdown => ({
-    total,
-    byReason: Object.fromEntries(reasons.filter((r) => r.type === type).sort((x, y) => num(y.n) - num(x.n) || x.reason.localeCompare(y.reason)).map((r) => [r.reason, num(r.n)])),
-  })
+  const breakdown = (byReason: [string[], number[]] | undefined, total: number): MachineBreakdown => {
+    const [reasons = [], counts = []] = byReason ?? []
+    const rows = reasons.map((reason, i) => ({ reason, n: num(counts[i]) })).filter((r) => r.n > 0)
+    return { total, byReason: Object.fromEntries(rows.sort((x, y) => y.n - x.n || x.reason.localeCompare(y.reason)).map((r) => [r.reason, r.n])) }
+  }
   const delay = (n: number, q: unknown): Delay => ({
     count: n,
     medianSeconds: n > 0 && Array.isArray(q) ? num(q[0]) : null,
     p90Seconds: n > 0 && Array.isArray(q) ? num(q[1]) : null,
   })
-  const hasEvents = num(a.st_events) > 0
+  const hasEvents = num(totals?.events) > 0
   const rates = {
     open: { value: ratio(openers, sent), numerator: openers, denominator: sent, definition: 'unique openers / sent' },
     click: { value: ratio(clickers, sent), numerator: clickers, denominator: sent, definition: 'unique clickers / sent' },
@@ -145,11 +171,11 @@ export function shapeStats(campaignId: string, w: EventWindow, row: Record<strin
     clicks: { total: num(a.st_clicks_total), unique: clickers, rate: rates.click.value, clickToOpenRate: rates.clickToOpen.value },
     unsubscribes: { total: num(a.st_unsub_total), unique: unsub, rate: rates.unsubscribe.value },
     rates,
-    firstEventAt: hasEvents ? isoFromCh(String(a.st_first_at)) : null,
-    lastEventAt: hasEvents ? isoFromCh(String(a.st_last_at)) : null,
+    firstEventAt: hasEvents ? isoFromCh(totals!.first_at) : null,
+    lastEventAt: hasEvents ? isoFromCh(totals!.last_at) : null,
     timeToFirstOpen: delay(num(a.st_open_n), a.st_open_q),
     timeToFirstClick: delay(num(a.st_click_n), a.st_click_q),
-    machine: { opens: breakdown('open', num(a.st_machine_opens)), clicks: breakdown('click', num(a.st_machine_clicks)) },
+    machine: { opens: breakdown(totals?.open_reasons, num(totals?.machine_opens)), clicks: breakdown(totals?.click_reasons, num(totals?.machine_clicks)) },
     invalidToken: { opens: num(a.st_invalid_opens), clicks: num(a.st_invalid_clicks) },
   }
 }

@@ -44,16 +44,14 @@ export const RECIPIENT_KEY = 'cityHash64(campaign_id, recipient_id)'
 const CLASS: Record<Traffic, string | null> = { human: `class = 'human'`, machine: `class != 'human'`, all: null }
 
 /**
- * `count`, `min(ts)` or `max(ts)` over the events of a traffic (and of one type), spelled exactly
+ * `count` or `min(ts)` over the events of a traffic and type, spelled exactly
  * as migration 0600's projection p_recipient_traffic stores it: ClickHouse matches a query's
  * aggregates to a projection's by their expression, so `countIf(type = 'open' AND 1)` would not
  * read it where `countIf(type = 'open')` does.
  */
-export function trafficAggregate(fn: 'count' | 'min' | 'max', traffic: Traffic, type?: 'open' | 'click' | 'unsubscribe'): string {
-  const cond = [type ? `type = '${type}'` : null, CLASS[traffic]].filter((c) => c !== null).join(' AND ')
-  const arg = fn === 'count' ? '' : 'ts'
-  if (!cond) return `${fn}(${arg})`
-  return `${fn}If(${arg ? `${arg}, ` : ''}${cond})`
+export function trafficAggregate(fn: 'count' | 'min', traffic: Traffic, type: 'open' | 'click' | 'unsubscribe'): string {
+  const cond = [`type = '${type}'`, CLASS[traffic]].filter((c) => c !== null).join(' AND ')
+  return fn === 'count' ? `countIf(${cond})` : `minIf(ts, ${cond})`
 }
 
 /**
@@ -111,9 +109,7 @@ export function recipientFacts(db: string, w: EventWindow, campaignClause: strin
  * One row per recipient with any event of the campaign within the window, over all its events (all types
  * and classes): keyed by `rh`, cityHash64(recipient_id), with `invalid` set on the row of the
  * invalid tokens (the recipient ''); the columns of recipientFacts (opens, clicks, first_open,
- * first_click, for the selected traffic) and the ones campaignStats adds (unsubscribes, events,
- * first_at, last_at of the selected traffic; machine_opens and machine_clicks whatever the
- * traffic). Binds {campaign:String}. Without a time window it reads p_recipient_traffic (see
+ * first_click, for the selected traffic) and unsubscribes. Binds {campaign:String}. Without a time window it reads p_recipient_traffic (see
  * recipientFacts).
  */
 export function campaignFacts(db: string, w: EventWindow): { sql: string; params: Record<string, string> } {
@@ -125,12 +121,7 @@ export function campaignFacts(db: string, w: EventWindow): { sql: string; params
         ${trafficAggregate('count', t, 'click')} AS clicks,
         ${trafficAggregate('min', t, 'open')} AS first_open,
         ${trafficAggregate('min', t, 'click')} AS first_click,
-        ${trafficAggregate('count', t, 'unsubscribe')} AS unsubscribes,
-        ${trafficAggregate('count', t)} AS events,
-        ${trafficAggregate('min', t)} AS first_at,
-        ${trafficAggregate('max', t)} AS last_at,
-        ${trafficAggregate('count', 'machine', 'open')} AS machine_opens,
-        ${trafficAggregate('count', 'machine', 'click')} AS machine_clicks
+        ${trafficAggregate('count', t, 'unsubscribe')} AS unsubscribes
       FROM ${db}.events
       WHERE campaign_id = {campaign:String}${time.sql}
       GROUP BY recipient_id`,

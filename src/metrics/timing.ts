@@ -1,5 +1,5 @@
 import type { EventStore } from '../store/clickhouse.js'
-import { machineReasons, shapeStats, statsColumns, type CampaignStats } from './campaign-stats.js'
+import { campaignTotals, shapeStats, statsColumns, type CampaignStats } from './campaign-stats.js'
 import { groupFacts, type Dimension, type GroupCounts } from './segments.js'
 import { num, type EventWindow } from './sql.js'
 
@@ -77,7 +77,7 @@ export async function timingAndGroups(
   // The stats ride on a null dimension: the timing's own when by is null, else one more.
   const all: Array<Dimension | null> = [...dims, by ? { kind: by } : null]
   const everyone = opts.stats ? (by ? all.push(null) - 1 : t) : -1
-  const [lists, reasons] = await Promise.all([
+  const [lists, totals] = await Promise.all([
     groupFacts(store, [campaignId], all, w, {
       everyEvent: opts.stats,
       extra: {
@@ -86,7 +86,7 @@ export async function timingAndGroups(
         params: { tz, bounds: HISTOGRAM_BOUNDS },
       },
     }),
-    opts.stats ? machineReasons(store, campaignId, w) : [],
+    opts.stats ? campaignTotals(store, campaignId, w) : undefined,
   ])
   const shape = (r: Record<string, unknown>, kind: 'open' | 'click'): Reaction => {
     const n = num(r[`${kind}_n`])
@@ -107,5 +107,5 @@ export async function timingAndGroups(
     .map((g) => ({ key: by ? g.counts.key : '', firstOpen: shape(g.row, 'open'), firstClick: shape(g.row, 'click') }))
   const groups = lists.slice(0, t).map((rows) => rows.map((g) => g.counts))
   if (!opts.stats) return { timing: timed, groups }
-  return { timing: timed, groups, stats: shapeStats(campaignId, w, lists[everyone]![0]?.row, reasons) }
+  return { timing: timed, groups, stats: shapeStats(campaignId, w, lists[everyone]![0]?.row, totals) }
 }

@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { campaignTotalsSql } from '../../src/metrics/campaign-stats.js'
 import { campaignFacts, recipientFacts } from '../../src/metrics/sql.js'
 import { startTestServer, type TestServer } from '../support/server.js'
 import { insertEvents, insertSends } from './fixture.js'
@@ -21,8 +22,8 @@ afterAll(async () => {
   await s.stop()
 })
 
-describe('p_recipient_traffic projection (migration 0600)', () => {
-  it('serves the per-recipient queries of every traffic without a window, and only those', async () => {
+describe('p_recipient_traffic and p_campaign_classes projections (migrations 0600, 0610)', () => {
+  it('serve the per-recipient and campaign-level queries of every traffic without a window, and only those', async () => {
     const db = s.deps.events.db
     const explain = async (sql: string, params: Record<string, string>) =>
       (await s.deps.events.client.query({ query: `EXPLAIN projections = 1 ${sql}`, query_params: { campaign: 'pj', campaigns: ['pj'] as never, ...params }, format: 'TabSeparated' })).text()
@@ -32,6 +33,12 @@ describe('p_recipient_traffic projection (migration 0600)', () => {
       }
       const windowed = campaignFacts(db, { traffic, from: Date.parse('2026-01-05T10:06:00Z') })
       expect(await explain(windowed.sql, windowed.params)).not.toContain('p_recipient_traffic')
+    }
+    for (const traffic of ['human', 'machine', 'all'] as const) {
+      const totals = campaignTotalsSql(db, { traffic })
+      expect(await explain(totals.sql, totals.params), traffic).toContain('ReadFromMergeTree (p_campaign_classes)')
+      const windowed = campaignTotalsSql(db, { traffic, to: Date.parse('2026-01-05T10:06:30Z') })
+      expect(await explain(windowed.sql, windowed.params)).not.toContain('p_campaign_classes')
     }
     // The projection it replaces is gone: inserts no longer pay for it.
     const rs = await s.deps.events.client.query({ query: `SHOW CREATE TABLE ${db}.events`, format: 'TabSeparated' })
