@@ -1,5 +1,5 @@
 import type { AppDeps } from '../../api/context.js'
-import { conversionSummary, type ConversionFigures } from '../../metrics/conversions.js'
+import { conversionCandidates, conversionSummary, type ConversionFigures } from '../../metrics/conversions.js'
 import { groupCounts, type GroupCounts } from '../../metrics/segments.js'
 import type { Traffic } from '../../metrics/sql.js'
 import { listCampaigns, type Campaign } from '../../services/campaigns.js'
@@ -13,15 +13,17 @@ export interface CampaignRow {
   conversions: ConversionFigures
 }
 
-/** Sent, openers and clickers of a page of campaigns in one query (the compare endpoint's counts), then each one's conversions, a few at a time. */
+/** Sent, openers and clickers of a page of campaigns in one query (the compare endpoint's counts), then the conversions of those that have any, a few at a time. */
 export async function loadCampaigns(deps: AppDeps, traffic: Traffic, page: number): Promise<{ rows: CampaignRow[]; more: boolean }> {
   const list = await listCampaigns(deps, { limit: PAGE_SIZE + 1, offset: page * PAGE_SIZE })
   const shown = list.slice(0, PAGE_SIZE)
   const ids = shown.map((c) => c.id)
   const counts = new Map(ids.length ? (await groupCounts(deps.events, ids, null, { traffic })).map((g) => [g.key, g]) : [])
+  // Only the campaigns a conversion can be attributed to query theirs.
+  const candidates = await conversionCandidates(deps.events, ids, { traffic })
   const rows = await mapBounded(shown, CONVERSION_QUERIES_AT_ONCE, async (campaign): Promise<CampaignRow> => {
     const g = counts.get(campaign.id) ?? { key: campaign.id, sent: 0, uniqueOpeners: 0, uniqueClickers: 0, engaged: 0 }
-    return { campaign, counts: g, conversions: await conversionSummary(deps.events, campaign.id, g.sent, { traffic }) }
+    return { campaign, counts: g, conversions: await conversionSummary(deps.events, campaign.id, g.sent, { traffic, candidates }) }
   })
   return { rows, more: list.length > PAGE_SIZE }
 }
