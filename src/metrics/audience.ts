@@ -66,6 +66,8 @@ export async function* audience(store: EventStore, campaignId: string, f: Audien
     where.push(`NOT has(f.clicked_links, {n${i}:String})`)
     params[`n${i}`] = id
   })
+  // The facts are the hash table and the sends probe it: the planner's own choice, the other way
+  // round, cost ~200 instead of ~145 ms on a bench campaign (see groupFacts).
   const rs = await store.client.query({
     query: `SELECT s.recipient_id AS recipient_id, s.variant AS variant, s.segments AS segments, toString(s.sent_at) AS sent_at,
               f.opens AS opens, f.clicks AS clicks, toString(f.first_open) AS first_open, toString(f.first_click) AS first_click,
@@ -73,7 +75,8 @@ export async function* audience(store: EventStore, campaignId: string, f: Audien
             FROM (SELECT campaign_id, recipient_id, sent_at, variant, segments FROM ${db}.sends FINAL WHERE ${sendWhere.join(' AND ')}) AS s
             LEFT JOIN (${facts.sql}) AS f USING (campaign_id, recipient_id)
             ${where.length ? 'WHERE ' + where.join(' AND ') : ''}
-            ORDER BY recipient_id`,
+            ORDER BY recipient_id
+            SETTINGS query_plan_join_swap_table = 'false'`,
     query_params: params,
     format: 'JSONEachRow',
     clickhouse_settings: { output_format_json_quote_64bit_integers: 0, output_format_json_quote_decimals: 1 },

@@ -118,6 +118,7 @@ export async function groupFacts(
   let keys = `arrayConcat(${dims.map((d, i) => keyTuples(d, i)).join(', ')})`
   let joined: string
   let params: Record<string, unknown>
+  let swap = ''
   if (opts.everyEvent) {
     const everyone = dims.indexOf(null)
     if (campaigns.length !== 1 || everyone < 0 || opts.linkId !== undefined) throw new Error('everyEvent: one campaign, a null dimension, no link')
@@ -141,6 +142,11 @@ export async function groupFacts(
      ) AS s
      LEFT JOIN (${facts.sql}) AS f USING (h)`
     params = { campaigns, ...facts.params, ...(opts.linkId !== undefined ? { linkId: opts.linkId } : {}) }
+    // The facts (the aggregated events) are the hash table and the sends probe it. Left to
+    // itself the planner swapped the sides here, building the table from the sends: by=segment
+    // 105 -> 37 ms, timing by=segment 142 -> 68 ms, compare of two campaigns 58 -> 41 ms on the
+    // bench. (The FULL JOIN of everyEvent is the other way round: its own choice is the faster.)
+    swap = ` SETTINGS query_plan_join_swap_table = 'false'`
   }
   const sql = `SELECT k.1 AS dim, k.2 AS key, sum(sent_n) AS sent, sum(openers_n) AS openers, sum(clickers_n) AS clickers, sum(engaged_n) AS engaged${opts.extra ? `,
        ${opts.extra.outer}` : ''}
@@ -156,7 +162,7 @@ export async function groupFacts(
      )
      ARRAY JOIN ${keys} AS k
      GROUP BY dim, key
-     ORDER BY dim, key`
+     ORDER BY dim, key${swap}`
   const rows = await queryRows<Record<string, unknown> & { dim: number; key: string; sent: number; openers: number; clickers: number; engaged: number }>(store, sql, {
     ...params,
     ...attrs,
