@@ -1,5 +1,6 @@
 /*
- * Before/after figures of the p_recipient_facts projection on a data set kept by bench/metrics.ts:
+ * Before/after figures of the per-recipient and per-campaign projections (p_recipient_traffic,
+ * p_campaign_classes) on a data set kept by bench/metrics.ts:
  * the same metric functions with optimize_use_projections off and on, alternating rounds so
  * that the machine's load affects both alike. A separate process: the setting is applied to the
  * connection (chDB keeps it), which the app never does.
