@@ -1,5 +1,5 @@
 import { queryRows, type EventStore } from '../store/clickhouse.js'
-import { groupFacts } from './segments.js'
+import { groupFacts } from './facts.js'
 import { isoFromCh, num, ratio, timeClauses, trafficCondition, type EventWindow } from './sql.js'
 
 export interface Rate {

@@ -1,5 +1,5 @@
 import type { EventStore } from '../store/clickhouse.js'
-import { groupCounts, type GroupCounts } from './segments.js'
+import { groupCounts, type GroupCounts } from './facts.js'
 import { compareProportions, differenceInterval, projectCount, relativeDifferenceInterval, wilson, type Interval, type Projection, type TestResult } from './statistics.js'
 import type { EventWindow } from './sql.js'
 

@@ -1,6 +1,6 @@
 import type { EventStore } from '../store/clickhouse.js'
 import { campaignTotals, shapeStats, statsColumns, type CampaignStats } from './campaign-stats.js'
-import { groupFacts, type Dimension, type GroupCounts } from './segments.js'
+import { groupFacts, type Dimension, type GroupCounts } from './facts.js'
 import { num, type EventWindow } from './sql.js'
 
 /** Histogram upper bounds in seconds: 5 min, 15 min, 30 min, 1 h, 2 h, 4 h, 8 h, 1 d, 2 d, 7 d, then the rest. */

@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { csvField } from '../../src/metrics/audience.js'
-import { parseDimension, segmentStatsEach } from '../../src/metrics/segments.js'
+import { parseDimension } from '../../src/metrics/facts.js'
+import { segmentStatsEach } from '../../src/metrics/segments.js'
 import { projectCount, sampleSizePerGroup, wilson, differenceInterval, relativeDifferenceInterval } from '../../src/metrics/statistics.js'
 import { listLinks, upsertLink } from '../../src/services/campaigns.js'
 import { campaignStats } from '../../src/metrics/campaign-stats.js'

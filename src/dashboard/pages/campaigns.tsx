@@ -1,6 +1,6 @@
 import type { AppDeps } from '../../api/context.js'
 import { conversionCandidates, conversionSummary, type ConversionFigures } from '../../metrics/conversions.js'
-import { groupCounts, type GroupCounts } from '../../metrics/segments.js'
+import { groupCounts, type GroupCounts } from '../../metrics/facts.js'
 import type { Traffic } from '../../metrics/sql.js'
 import { listCampaigns, type Campaign } from '../../services/campaigns.js'
 import { fmtInt, fmtPct, fmtRevenue, Layout, TrafficToggle, type PageContext } from '../layout.js'

@@ -1,6 +1,7 @@
 import { createRoute, z, type OpenAPIHono } from '@hono/zod-openapi'
 import { attributedOrders, conversionBlock, groupOrders, type AttributedOrder } from '../../../metrics/conversions.js'
-import { parseDimension, segmentStats } from '../../../metrics/segments.js'
+import { parseDimension } from '../../../metrics/facts.js'
+import { segmentStats } from '../../../metrics/segments.js'
 import { wilson } from '../../../metrics/statistics.js'
 import { getCampaign, listLinks } from '../../../services/campaigns.js'
 import type { AppEnv } from '../../context.js'
