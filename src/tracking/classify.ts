@@ -102,9 +102,9 @@ function ipReason(ip: string, open: boolean): string {
 
 /**
  * Classifies one tracking request on the hot path; never throws, never drops.
- * The UA part is cached per string (a bounded two-generation map: one lookup per hit); method, prefetch hints, referer and IP
- * are checked per request. The result is shared and frozen when nothing per request
- * applies: copy it before changing it.
+ * The UA part is cached per string (a bounded two-generation map: one lookup per hit);
+ * method, prefetch hints, referer and IP are checked per request. The result is shared and
+ * frozen when nothing per request applies: copy it before changing it.
  */
 export function classify(s: RequestSignals): Classification {
   const ua = s.userAgent

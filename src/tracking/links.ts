@@ -60,11 +60,6 @@ export class LinkCache {
     for (const l of this.campaignListeners) l(c)
   }
 
-  removeCampaign(id: string): void {
-    this.campaigns.delete(id)
-    for (const [k, l] of this.links) if (l.campaignId === id) this.links.delete(k)
-  }
-
   /**
    * Called when this process creates or changes a campaign (its settings decide the redirect's
    * decoration): a cluster's primary passes it on to its workers, whose caches never see the
