@@ -1,5 +1,5 @@
 /*
- * Ingest at a steady rate, as under load: RATE events/s appended to a journal for SECS seconds
+ * Ingest at a steady rate, as under load: RATE click events/s (bench/lib/ingest.ts's mix) appended to a journal for SECS seconds
  * while the writer runs with its production settings (a batch when BATCH_SIZE lines are waiting
  * or every FLUSH_INTERVAL_MS), then flushed. Prints the process's CPU per event by thread
  * (the JS appending, the writer, chDB's insert, its merges), the inserts made and the parts left.
@@ -8,15 +8,13 @@
  *   npx tsx bench/ingest-steady.ts                        # RATE=30000 SECS=15
  *   BATCH_SIZE=5000 npx tsx bench/ingest-steady.ts        # the old default
  */
-import { mkdtempSync, rmSync } from 'node:fs'
-import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { encodeEvent, type TrackedEvent } from '../src/events/event.js'
+import { encodeEvent } from '../src/events/event.js'
 import { Journal } from '../src/events/journal.js'
 import { EventWriter } from '../src/events/writer.js'
 import { createLogger } from '../src/logger.js'
-import { createEventStore, queryRows } from '../src/store/clickhouse.js'
-import { migrateClickHouse } from '../src/store/clickhouse-migrate.js'
+import { queryRows } from '../src/store/clickhouse.js'
+import { clickEvent, ingestStore } from './lib/ingest.js'
 import { log } from './lib/runner.js'
 import { perThread, threadTicks } from './lib/threads.js'
 
@@ -24,19 +22,9 @@ const RATE = Number(process.env.RATE ?? 30_000)
 const SECS = Number(process.env.SECS ?? 15)
 const BATCH = Number(process.env.BATCH_SIZE ?? 50_000)
 const FLUSH = Number(process.env.FLUSH_INTERVAL_MS ?? 1000)
-const dir = mkdtempSync(join(tmpdir(), 'sillage-steady-'))
+const { dir, store, close } = await ingestStore('bench_steady')
 const logger = createLogger('warn')
-const store = createEventStore({ database: 'bench_steady', path: join(dir, 'clickhouse') })
-await store.client.command({ query: 'CREATE DATABASE IF NOT EXISTS bench_steady' })
-await migrateClickHouse(store)
-
-const ua = 'Mozilla/5.0 (Macintosh; Intel Mac OS X 10_15_7) AppleWebKit/605.1.15 (KHTML, like Gecko)'
 let n = 0
-const event = (): TrackedEvent => ({
-  eventId: 'bench-' + (n++).toString(36), type: 'click', ts: Date.now(), campaignId: 'bench-steady', linkId: 'lnk' + (n % 10),
-  recipientId: 'r' + (n % 3000), tokenValid: true, method: 'GET', ip: '203.0.113.0', userAgent: ua, referer: '', prefetch: '',
-  class: 'human', reasons: [], proxy: '', classifierVersion: 1, amount: '', currency: '', orderId: '', extra: '',
-})
 const journal = new Journal({ dir: join(dir, 'journal'), fsyncIntervalMs: 1000, maxBytes: 1 << 30, log: logger })
 const writer = new EventWriter({ journal, store, batchSize: BATCH, flushIntervalMs: FLUSH, log: logger })
 await writer.start()
@@ -44,7 +32,7 @@ const before = threadTicks('self')
 const t0 = Date.now()
 await new Promise<void>((done) => {
   const tick = setInterval(() => {
-    for (let i = 0; i < RATE / 100; i++) journal.append(encodeEvent(event()), () => undefined)
+    for (let i = 0; i < RATE / 100; i++) journal.append(encodeEvent(clickEvent(n++, 'bench-steady', Date.now())), () => undefined)
     if (Date.now() - t0 >= SECS * 1000) {
       clearInterval(tick)
       done()
@@ -61,10 +49,5 @@ log(`ingest steady: ${n} events at ${RATE}/s for ${SECS} s, BATCH_SIZE=${BATCH} 
 for (const line of perThread(before, after, n, 'event')) log(line)
 await writer.stop()
 journal.close()
-await store.close()
-try {
-  rmSync(dir, { recursive: true, force: true })
-} catch {
-  /* chDB may still hold files: left in the temp dir */
-}
+await close()
 process.exit(0)
