@@ -1,11 +1,10 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { convertedFilterSql, recipientConversions } from '../../src/metrics/conversions.js'
-import { startTestServer, type TestServer } from '../support/server.js'
+import { readerClick, readerFetch, startTestServer, type TestServer } from '../support/server.js'
 
 const DAY = 86_400_000
 const HOUR = 3_600_000
 const T0 = Date.parse('2026-03-02T10:00:00Z')
-const BROWSER = 'Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/126.0.0.0 Safari/537.36'
 
 let s: TestServer
 let now = T0
@@ -13,9 +12,7 @@ const iso = (ms: number) => new Date(ms).toISOString()
 
 async function click(url: string, at: number): Promise<string | null> {
   now = at
-  const r = await fetch(url, { redirect: 'manual', headers: { 'user-agent': BROWSER, accept: 'text/html', 'accept-language': 'fr' } })
-  expect(r.status).toBe(302)
-  return new URL(r.headers.get('location')!).searchParams.get('sl_cid')
+  return readerClick(url)
 }
 
 let rec: Record<string, { links: Array<{ url: string }>; pixelUrl: string }>
@@ -49,7 +46,7 @@ beforeAll(async () => {
   await click(other.body.recipients[0].links[0].url, T0 + 2 * HOUR)
   // martin opens a week later: only the open model credits his late order to it.
   now = T0 + 7 * DAY
-  expect((await fetch(rec.martin!.pixelUrl, { headers: { 'user-agent': BROWSER, accept: 'image/*' } })).status).toBe(200)
+  expect((await readerFetch(rec.martin!.pixelUrl, { headers: { accept: 'image/*' } })).status).toBe(200)
   now = T0 + 10 * DAY
 })
 afterAll(async () => {

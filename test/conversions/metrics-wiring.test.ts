@@ -1,10 +1,9 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { ADMIN_KEY, startTestServer, type TestServer } from '../support/server.js'
+import { ADMIN_KEY, readerClick, startTestServer, type TestServer } from '../support/server.js'
 
 const DAY = 86_400_000
 const HOUR = 3_600_000
 const T0 = Date.parse('2026-05-04T10:00:00Z')
-const BROWSER = 'Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/126.0.0.0 Safari/537.36'
 
 let s: TestServer
 let now = T0
@@ -12,9 +11,7 @@ const iso = (ms: number) => new Date(ms).toISOString()
 
 async function click(url: string, at: number): Promise<string | null> {
   now = at
-  const r = await fetch(url, { redirect: 'manual', headers: { 'user-agent': BROWSER, accept: 'text/html', 'accept-language': 'fr' } })
-  expect(r.status).toBe(302)
-  return new URL(r.headers.get('location')!).searchParams.get('sl_cid')
+  return readerClick(url)
 }
 
 let hero: string

@@ -1,11 +1,10 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { conversionCandidates, conversionSummary } from '../../src/metrics/conversions.js'
-import { startTestServer, type TestServer } from '../support/server.js'
+import { readerClick, readerFetch, startTestServer, type TestServer } from '../support/server.js'
 
 const HOUR = 3_600_000
 const DAY = 24 * HOUR
 const T0 = Date.parse('2026-05-04T10:00:00Z')
-const BROWSER = 'Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/126.0.0.0 Safari/537.36'
 
 let s: TestServer
 let now = T0
@@ -13,9 +12,7 @@ const iso = (ms: number) => new Date(ms).toISOString()
 
 async function click(url: string, at: number): Promise<string | null> {
   now = at
-  const r = await fetch(url, { redirect: 'manual', headers: { 'user-agent': BROWSER, accept: 'text/html', 'accept-language': 'fr' } })
-  expect(r.status).toBe(302)
-  return new URL(r.headers.get('location')!).searchParams.get('sl_cid')
+  return readerClick(url)
 }
 
 /*
@@ -38,7 +35,7 @@ beforeAll(async () => {
   const shadowCid = await click(urls.shadowed!.link, T0 + HOUR)
   await click(urls.touched!.link, T0 + 2 * HOUR)
   now = T0 + 3 * HOUR
-  expect((await fetch(urls.opened!.pixel, { headers: { 'user-agent': BROWSER } })).status).toBe(200)
+  expect((await readerFetch(urls.opened!.pixel)).status).toBe(200)
   now = T0 + DAY
   const r = await s.api('POST', '/v1/conversions', {
     conversions: [

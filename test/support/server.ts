@@ -89,3 +89,10 @@ export const BROWSER_UA =
 export function readerFetch(url: string, init: RequestInit = {}): Promise<Response> {
   return fetch(url, { redirect: 'manual', ...init, headers: { 'user-agent': BROWSER_UA, ...(init.headers as Record<string, string> | undefined) } })
 }
+
+/** A reader's click on a tracked URL: the 302, and the click id its Location carries (`sl_cid`), or null. */
+export async function readerClick(url: string): Promise<string | null> {
+  const r = await readerFetch(url, { headers: { accept: 'text/html', 'accept-language': 'fr' } })
+  if (r.status !== 302) throw new Error(`click on ${url}: ${r.status}, not 302`)
+  return new URL(r.headers.get('location')!).searchParams.get('sl_cid')
+}
