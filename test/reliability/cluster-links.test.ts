@@ -2,6 +2,7 @@ import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { readerFetch } from '../support/server.js'
 import { startChild, type Child } from './child.js'
 
 /*
@@ -22,7 +23,7 @@ afterAll(async () => {
 })
 
 const location = async (url: string) => {
-  const r = await fetch(url, { redirect: 'manual', headers: { 'user-agent': 'Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 Chrome/126.0 Safari/537.36' } })
+  const r = await readerFetch(url)
   await r.arrayBuffer()
   expect(r.status).toBe(302)
   return new URL(r.headers.get('location')!)
