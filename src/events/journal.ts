@@ -104,12 +104,17 @@ export class Journal implements JournalSource {
   get stats(): JournalStats {
     if (this.peers.size === 0) return this.own
     const t: JournalStats = { ...this.own }
+    // lastError is the most recent loss's, whichever process had it.
+    let latest = this.lastLossAt
     for (const p of this.peers.values()) {
       t.appended += p.stats.appended
       t.lost += p.stats.lost
       t.writeErrors += p.stats.writeErrors
       t.bytesPending += p.stats.bytesPending
-      if (p.lastLossAt > this.lastLossAt) t.lastError = p.stats.lastError
+      if (p.lastLossAt > latest) {
+        latest = p.lastLossAt
+        t.lastError = p.stats.lastError
+      }
     }
     return t
   }
@@ -130,6 +135,12 @@ export class Journal implements JournalSource {
 
   /** Queues a line (newline included); `done` runs once it is written, or once writing failed. */
   append(line: string, done: () => void): void {
+    if (this.closed) {
+      // A request still in flight at shutdown: answered, and the event counted as lost, never left hanging.
+      this.lose(1, 'journal closed (shutting down)')
+      done()
+      return
+    }
     this.lines.push(line)
     this.callbacks.push(done)
     if (!this.scheduled) {

@@ -239,7 +239,8 @@ export class EventWriter {
     this.stats.skippedLines += scan.skipped.length
     const stmt = insertStatement(this.opts.store.db, buf.subarray(0, scan.end), scan)
     if (stmt) {
-      if (!replay && this.stats.failures > 0) this.stats.retries++
+      // A replay is the batch of a failed (or interrupted) attempt, inserted again under the same token.
+      if (replay) this.stats.retries++
       this.opts.beforeInsert?.()
       const t0 = performance.now()
       await this.opts.store.client.command({

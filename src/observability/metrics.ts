@@ -44,7 +44,7 @@ export function renderMetrics(s: MetricsSnapshot): string {
   metric('sillage_journal_write_errors_total', 'counter', 'Failed journal writes.', [['', s.journal.writeErrors]])
   metric('sillage_journal_pending_bytes', 'gauge', 'Journal bytes not yet inserted into ClickHouse.', [['', s.journal.bytesPending]])
   metric('sillage_events_inserted_total', 'counter', 'Events inserted into ClickHouse.', [['', w((x) => x.inserted)]])
-  metric('sillage_insert_retries_total', 'counter', 'Batches inserted after an earlier failure.', [['', w((x) => x.retries)]])
+  metric('sillage_insert_retries_total', 'counter', 'Batches inserted again after a failed or interrupted attempt (same journal range, same dedup token).', [['', w((x) => x.retries)]])
   metric('sillage_insert_failures_total', 'counter', 'Failed insert attempts (retried with back-off).', [['', w((x) => x.failures)]])
   metric('sillage_journal_skipped_lines_total', 'counter', 'Journal lines that could not be decoded (torn tails).', [['', w((x) => x.skippedLines)]])
   out.push('# HELP sillage_insert_batch_size Events per inserted batch.', '# TYPE sillage_insert_batch_size summary')
