@@ -9,7 +9,7 @@ import { html } from 'hono/html'
 import type { AppEnv } from '../api/context.js'
 import { verifyApiKey, hashKey } from '../api/auth.js'
 import { ApiError } from '../api/errors.js'
-import { isTimeZone } from '../api/routes/metrics/common.js'
+import { canonicalTimeZone } from '../api/routes/metrics/common.js'
 import { audience, CSV_COLUMNS, csvLine } from '../metrics/audience.js'
 import { compareCampaigns, type CompareMetric } from '../metrics/compare.js'
 import type { Traffic } from '../metrics/sql.js'
@@ -147,7 +147,7 @@ export function registerDashboard(app: OpenAPIHono<AppEnv>): void {
 
   dash.get('/dashboard/campaigns/:id', async (c) => {
     const tzq = c.req.query('tz') ?? 'UTC'
-    const tz = isTimeZone(tzq) ? tzq : 'UTC'
+    const tz = canonicalTimeZone(tzq) ?? 'UTC'
     try {
       const view = await loadCampaign(c.get('deps'), c.req.param('id'), parseTraffic(c.req.query('traffic')), tz, parseSort(c.req.query('sort')))
       return page(c, <CampaignPage view={view} page={c.get('page')} />)
@@ -168,7 +168,7 @@ export function registerDashboard(app: OpenAPIHono<AppEnv>): void {
     for (const l of [...clicked, ...notClicked]) if (!linkIds.has(l)) throw new ApiError('validation_failed', `query.clicked: no link ${JSON.stringify(l.slice(0, 80))} in campaign ${id}`)
     const opened = q('opened')
     const tzq = q('tz') ?? 'UTC'
-    const tz = isTimeZone(tzq) ? tzq : 'UTC'
+    const tz = canonicalTimeZone(tzq) ?? 'UTC'
     const instant = (name: 'from' | 'to') => {
       const v = q(name)
       if (v === undefined) return undefined

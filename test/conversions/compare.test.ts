@@ -12,7 +12,9 @@ beforeAll(async () => {
   await s.api('POST', '/v1/campaigns', { name: 'AB', id: 'ab' })
   const link = (await s.api('POST', '/v1/campaigns/ab/links', { url: 'https://shop.example/' })).body.id
   const ids = (v: string) => Array.from({ length: 40 }, (_, i) => `${v}${i}`)
-  await s.api('POST', '/v1/campaigns/ab/sends', { recipients: [...ids('a').map((id) => ({ id, variant: 'A' })), ...ids('b').map((id) => ({ id, variant: 'B' }))] })
+  // And a seed list sent without a variant: in no group of a variant comparison.
+  const seeds = ['seed1', 'seed2', 'seed3'].map((id) => ({ id }))
+  await s.api('POST', '/v1/campaigns/ab/sends', { recipients: [...ids('a').map((id) => ({ id, variant: 'A' })), ...ids('b').map((id) => ({ id, variant: 'B' })), ...seeds] })
   // A: 20 of 40 click and buy for 10 EUR; B: 2 of 40.
   const buyers = [...ids('a').slice(0, 20), ...ids('b').slice(0, 2)]
   await s.deps.events.client.insert({

@@ -342,6 +342,13 @@ describe('GET /v1/campaigns/:id/timeseries', () => {
     ])
   })
 
+  it('takes a time zone in any case, as Intl does (ClickHouse wants the canonical spelling)', async () => {
+    const canonical = await series('metric=opens&interval=day&tz=Europe/Paris&from=2026-03-28T00:00:00%2B01:00&to=2026-03-31T00:00:00%2B02:00')
+    expect(await series('metric=opens&interval=day&tz=europe/paris&from=2026-03-28T00:00:00%2B01:00&to=2026-03-31T00:00:00%2B02:00')).toEqual(canonical)
+    const timing = await s.api('GET', '/v1/campaigns/hand/timing?tz=asia/tokyo')
+    expect(timing.status).toBe(200)
+  })
+
   it('names unknown metric, interval, tz, and too many buckets', async () => {
     for (const [q, name] of [
       ['metric=bounces', 'query.metric'],

@@ -46,7 +46,7 @@ export function registerCompareConversions(app: OpenAPIHono<AppEnv>) {
     const q = c.req.valid('query')
     await getCampaign(deps, id)
     try {
-      return c.json(await compareConversionsBy(deps.events, id, q.by, q.metric, q.alpha, { ...toAttribution(q), currency: q.currency }), 200)
+      return c.json(await compareConversionsBy(deps.events, id, q.by, q.metric, q.alpha, { ...toAttribution(q), currency: q.currency, dropEmptyKey: q.by === 'variant' }), 200)
     } catch (err) {
       if (err instanceof NoRevenueError) throw new ApiError('validation_failed', `query.currency: ${err.message}`)
       throw err

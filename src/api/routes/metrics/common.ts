@@ -18,26 +18,36 @@ export const WindowQuery = z.object({
   traffic: z.enum(['human', 'machine', 'all']).default('human').openapi({ param: { name: 'traffic', in: 'query' }, description: TRAFFIC_DESCRIPTION }),
 })
 
-/** Accepted time zones: what Intl knows (and therefore what the user agent shows), checked once each. */
-const knownZones = new Map<string, boolean>()
-export function isTimeZone(tz: string): boolean {
-  let ok = knownZones.get(tz)
-  if (ok === undefined) {
-    try {
-      new Intl.DateTimeFormat('en', { timeZone: tz })
-      ok = /^[A-Za-z0-9_+\-/]{1,64}$/.test(tz)
-    } catch {
-      ok = false
+/**
+ * An IANA time zone as ClickHouse spells it, or null when Intl does not know it. Intl accepts
+ * any case (`europe/paris`) while ClickHouse's names are case-sensitive: the canonical name
+ * Intl resolves to is what the queries get. Checked once per string.
+ */
+const knownZones = new Map<string, string | null>()
+export function canonicalTimeZone(tz: string): string | null {
+  let zone = knownZones.get(tz)
+  if (zone === undefined) {
+    zone = null
+    if (/^[A-Za-z0-9_+\-/]{1,64}$/.test(tz)) {
+      try {
+        zone = new Intl.DateTimeFormat('en', { timeZone: tz }).resolvedOptions().timeZone
+      } catch {
+        /* unknown */
+      }
     }
-    if (knownZones.size < 1000) knownZones.set(tz, ok)
+    if (knownZones.size < 1000) knownZones.set(tz, zone)
   }
-  return ok
+  return zone
 }
 
 export const TzQuery = z
   .string()
   .default('UTC')
-  .refine(isTimeZone, { message: 'unknown time zone (use an IANA name such as Europe/Paris)' })
+  .transform((tz, ctx) => {
+    const zone = canonicalTimeZone(tz)
+    if (zone === null) ctx.addIssue({ code: 'custom', message: 'unknown time zone (use an IANA name such as Europe/Paris)' })
+    return zone ?? 'UTC'
+  })
   .openapi({ param: { name: 'tz', in: 'query' }, description: 'IANA time zone of the buckets', example: 'Europe/Paris' })
 
 /** from/to/traffic → the window the metrics take; from after to is a 400 naming query.from. */
