@@ -101,6 +101,9 @@ export function createApp(deps: AppDeps) {
       if (status === 401) return c.json(errorBody(c, 'unauthorized', err.message), 401)
       return c.json(errorBody(c, 'bad_request', err.message), status === 404 ? 404 : 400)
     }
+    if (isNulRefusal(err)) {
+      return c.json(errorBody(c, 'validation_failed', 'a text value contains U+0000 (NUL), which the metadata store cannot hold'), 400)
+    }
     deps.log.error('unhandled_error', { requestId: c.get('requestId'), path: c.req.path, message: (err as Error)?.message, stack: (err as Error)?.stack })
     return c.json(errorBody(c, 'internal', 'internal error; the request id is in the server log'), 500)
   })
@@ -109,3 +112,15 @@ export function createApp(deps: AppDeps) {
 }
 
 export type App = ReturnType<typeof createApp>
+
+/**
+ * PostgreSQL (and PGlite) refuse U+0000 in text with SQLSTATE 22021 wherever a client's string
+ * reaches them (names, ids in paths and queries): the client's mistake, answered as a 400 for
+ * every route at once rather than by a check on each field. Drizzle wraps the driver's error.
+ */
+function isNulRefusal(err: unknown): boolean {
+  for (let e = err as { code?: unknown; cause?: unknown } | undefined, depth = 0; e && depth < 3; e = e.cause as typeof e, depth++) {
+    if (e.code === '22021') return true
+  }
+  return false
+}

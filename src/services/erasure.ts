@@ -28,10 +28,11 @@ export async function eraseRecipient(deps: Pick<AppDeps, 'events' | 'meta' | 'wr
             (SELECT count() FROM ${db}.sends FINAL WHERE recipient_id = {r:String}) AS sends`,
     params,
   )
+  // The metadata store first: if it refuses the id, nothing has been erased yet.
+  const kept = await deps.meta.db.select({ scope: suppressions.scope }).from(suppressions).where(eq(suppressions.recipientId, recipientId))
   // mutations_sync = 2 in the statement itself: it returns once the rows are gone, and a
   // setting in the SETTINGS clause does not stay on chDB's connection.
   await deps.events.client.command({ query: `ALTER TABLE ${db}.events DELETE WHERE recipient_id = {r:String} SETTINGS mutations_sync = 2`, query_params: params })
   await deps.events.client.command({ query: `ALTER TABLE ${db}.sends DELETE WHERE recipient_id = {r:String} SETTINGS mutations_sync = 2`, query_params: params })
-  const kept = await deps.meta.db.select({ scope: suppressions.scope }).from(suppressions).where(eq(suppressions.recipientId, recipientId))
   return { recipientId, events: Number(counted?.events ?? 0), sends: Number(counted?.sends ?? 0), suppressionsKept: kept.map((k) => k.scope) }
 }

@@ -27,6 +27,12 @@ describe('every API error is JSON with a code, a message and the right status', 
     expectError(await s.api('GET', '/v1/campaigns', undefined, { authorization: 'Basic abc' }), 401, 'unauthorized')
   })
 
+  it('400 for a NUL character PostgreSQL cannot store, in a body, a query or a path — and an erasure that refuses erases nothing', async () => {
+    expectError(await s.api('POST', '/v1/campaigns', { name: 'a\u0000b' }), 400, 'validation_failed', 'U+0000')
+    expectError(await s.api('GET', '/v1/suppressions?recipientId=a%00b'), 400, 'validation_failed', 'U+0000')
+    expectError(await s.api('DELETE', '/v1/recipients/a%00b'), 400, 'validation_failed', 'U+0000')
+  })
+
   it('400 naming the bad field', async () => {
     expectError(await s.api('POST', '/v1/campaigns', {}), 400, 'validation_failed', 'body.name')
     expectError(await s.api('POST', '/v1/campaigns', { name: 'x', id: 'has spaces' }), 400, 'validation_failed', 'body.id')
