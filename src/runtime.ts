@@ -9,7 +9,7 @@ import { migrateClickHouse } from './store/clickhouse-migrate.js'
 import { createMetaStore, type MetaStore } from './store/meta.js'
 import { clickIdCodecFor } from './conversions/click-id.js'
 import { createEdge } from './tracking/edge.js'
-import { LinkCache } from './tracking/links.js'
+import { LinkCache, linkDelta } from './tracking/links.js'
 import { redirectLocation } from './tracking/redirect-location.js'
 import { loadOrCreateSecret, TokenCodec } from './tracking/token.js'
 
@@ -43,7 +43,7 @@ export async function startRuntime(opts: RuntimeOptions): Promise<AppDeps & { st
   await meta.migrate()
   const applied = await migrateClickHouse(events)
   if (applied.length) log.info('clickhouse_migrated', { applied })
-  const links = new LinkCache(meta)
+  const links = new LinkCache((since) => linkDelta(meta, since))
   await links.load()
   const secret = loadOrCreateSecret(config.dataDir, config.trackerSecret)
   const tokens = new TokenCodec([secret, ...config.trackerOldSecrets])

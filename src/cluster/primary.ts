@@ -1,7 +1,6 @@
 import cluster, { type Worker } from 'node:cluster'
 import type { Server } from 'node:http'
 import type { AddressInfo } from 'node:net'
-import { gte } from 'drizzle-orm'
 import type { AppDeps } from '../api/context.js'
 import type { Config } from '../config.js'
 import { EventWriter } from '../events/writer.js'
@@ -9,33 +8,10 @@ import type { Logger } from '../logger.js'
 import type { MetricsSnapshot } from '../observability/metrics.js'
 import { startRuntime } from '../runtime.js'
 import { createServer } from '../server.js'
-import type { MetaStore } from '../store/meta.js'
-import { campaigns, links } from '../store/schema.js'
 import type { EdgeStats } from '../tracking/edge.js'
+import { linkDelta } from '../tracking/links.js'
 import { PRIMARY_PORT_ENV, WORKER_ID_ENV, workerJournalDir, type PrimaryMessage, type WorkerMessage } from './protocol.js'
-import type { LinkDelta } from './remote-links.js'
 import { existingWorkerIds, WorkerJournalDir } from './worker-journal.js'
-
-/** How far back a delta looks, to cover created_at values committed slightly out of order. */
-const DELTA_OVERLAP_MS = 10_000
-
-/** Links and campaigns created since `since` (ms), for a worker's cache. */
-export async function linkDelta(meta: MetaStore, since: number): Promise<LinkDelta> {
-  const from = new Date(Math.max(0, since - DELTA_OVERLAP_MS))
-  const cs = await meta.db.select({ id: campaigns.id, settings: campaigns.settings, createdAt: campaigns.createdAt }).from(campaigns).where(gte(campaigns.createdAt, from))
-  const ls = await meta.db
-    .select({ id: links.id, campaignId: links.campaignId, url: links.url, label: links.label, createdAt: links.createdAt })
-    .from(links)
-    .where(gte(links.createdAt, from))
-  let max = since
-  for (const r of [...cs, ...ls]) max = Math.max(max, r.createdAt.getTime())
-  return {
-    campaigns: cs.map((c) => ({ id: c.id, settings: c.settings })),
-    // The label is the link's utm_content when its campaign asks for UTM parameters.
-    links: ls.map((l) => ({ id: l.id, campaignId: l.campaignId, url: l.url, label: l.label })),
-    max,
-  }
-}
 
 /** One writer per worker journal directory: each with its own checkpoint, all into the same ClickHouse. */
 export async function startWorkerDirWriters(deps: AppDeps, ids: number[], beforeInsert?: () => void): Promise<Map<number, { source: WorkerJournalDir; writer: EventWriter }>> {

@@ -5,12 +5,12 @@ import { Journal } from '../events/journal.js'
 import type { Logger } from '../logger.js'
 import { createEdgeServer } from '../server.js'
 import { createEdge } from '../tracking/edge.js'
+import { LinkCache, type LinkDelta } from '../tracking/links.js'
 import { clientIp } from '../tracking/ip.js'
 import { clickIdCodecFor } from '../conversions/click-id.js'
 import { redirectLocation } from '../tracking/redirect-location.js'
 import { loadOrCreateSecret, TokenCodec } from '../tracking/token.js'
 import { workerJournalDir, type PrimaryMessage, type WorkerMessage } from './protocol.js'
-import { RemoteLinkCache, type LinkDelta } from './remote-links.js'
 
 const STATS_INTERVAL_MS = 250
 const LINK_REQUEST_TIMEOUT_MS = 5_000
@@ -31,7 +31,8 @@ export async function startWorker(config: Config, log: Logger, id: number, prima
     } else if (m.t === 'pending') journal.setPendingBytes(m.bytes)
     else if (m.t === 'campaign') links.addCampaign(m.campaign)
   })
-  const links = new RemoteLinkCache(
+  // The embedded metadata store belongs to the primary: the cache asks it, over IPC, what linkDelta would say.
+  const links = new LinkCache(
     (since) =>
       new Promise<LinkDelta>((resolve, reject) => {
         const req = nextReq++

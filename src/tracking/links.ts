@@ -15,8 +15,33 @@ export interface CachedCampaign {
   settings: CampaignSettings
 }
 
-/** How far back an incremental refresh looks, to cover clock skew between API instances. */
+/** What a refresh brings: links and campaigns created since a time, and the newest creation time seen (ms). */
+export interface LinkDelta {
+  links: CachedLink[]
+  campaigns: CachedCampaign[]
+  max: number
+}
+
+/** How far back an incremental refresh looks, to cover clock skew between API instances and rows committed out of order. */
 const REFRESH_OVERLAP_MS = 10_000
+
+/** Links and campaigns created since `since` (ms) in the metadata store: the one query every cache is filled from. */
+export async function linkDelta(meta: MetaStore, since: number): Promise<LinkDelta> {
+  const from = new Date(Math.max(0, since - REFRESH_OVERLAP_MS))
+  const cs = await meta.db.select({ id: campaigns.id, settings: campaigns.settings, createdAt: campaigns.createdAt }).from(campaigns).where(gte(campaigns.createdAt, from))
+  const ls = await meta.db
+    .select({ id: links.id, campaignId: links.campaignId, url: links.url, label: links.label, createdAt: links.createdAt })
+    .from(links)
+    .where(gte(links.createdAt, from))
+  let max = since
+  for (const r of [...cs, ...ls]) max = Math.max(max, r.createdAt.getTime())
+  return {
+    campaigns: cs.map((c) => ({ id: c.id, settings: c.settings })),
+    // The label is the link's utm_content when its campaign asks for UTM parameters.
+    links: ls.map((l) => ({ id: l.id, campaignId: l.campaignId, url: l.url, label: l.label })),
+    max,
+  }
+}
 /** At most one refresh per this period, however many unknown ids arrive. */
 const MIN_REFRESH_INTERVAL_MS = 1_000
 
@@ -25,15 +50,16 @@ const MIN_REFRESH_INTERVAL_MS = 1_000
  * stale; a link created by another instance is picked up by an incremental refresh that a miss
  * triggers at most once a second (a flood of unknown ids costs one query per second, not one each).
  * Campaigns change (their settings decide the redirect's decoration): see onCampaign.
+ * `pull` is linkDelta over the metadata store, or, in a cluster worker, the same asked of the primary.
  */
 export class LinkCache {
   private readonly links = new Map<string, CachedLink>()
   private readonly campaigns = new Map<string, CachedCampaign>()
-  private since = new Date(0)
+  private since = 0
   private lastRefresh = 0
   private inflight: Promise<void> | null = null
 
-  constructor(private readonly meta: MetaStore) {}
+  constructor(private readonly pull: (since: number) => Promise<LinkDelta>) {}
 
   async load(): Promise<void> {
     await this.refresh()
@@ -101,29 +127,11 @@ export class LinkCache {
 
   private async refresh(): Promise<void> {
     this.lastRefresh = Date.now()
-    await this.pullCreated()
-  }
-
-  /** Adds what was created since the last pull; a cluster worker overrides it to ask the primary. */
-  protected async pullCreated(): Promise<void> {
-    const from = new Date(this.since.getTime() - REFRESH_OVERLAP_MS)
-    const cs = await this.meta.db
-      .select({ id: campaigns.id, settings: campaigns.settings, createdAt: campaigns.createdAt })
-      .from(campaigns)
-      .where(gte(campaigns.createdAt, from))
-    let max = this.since
-    for (const c of cs) {
-      this.campaigns.set(c.id, { id: c.id, settings: c.settings })
-      if (c.createdAt > max) max = c.createdAt
-    }
-    const ls = await this.meta.db
-      .select({ id: links.id, campaignId: links.campaignId, url: links.url, label: links.label, createdAt: links.createdAt })
-      .from(links)
-      .where(gte(links.createdAt, from))
-    for (const l of ls) {
-      this.links.set(l.id, { id: l.id, campaignId: l.campaignId, url: l.url, label: l.label })
-      if (l.createdAt > max) max = l.createdAt
-    }
-    this.since = max
+    const d = await this.pull(this.since)
+    // A campaign already known is kept: its changes in this process come through addCampaign
+    // (or the primary's push), and a refresh that read the store before such a change would undo it.
+    for (const c of d.campaigns) if (!this.campaigns.has(c.id)) this.addCampaign(c)
+    for (const l of d.links) this.links.set(l.id, l)
+    this.since = Math.max(this.since, d.max)
   }
 }
