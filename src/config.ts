@@ -37,6 +37,10 @@ const EnvSchema = z.object({
   JOURNAL_MAX_BYTES: z.coerce.number().int().min(1024 ** 2).default(4 * 1024 ** 3),
   MAX_BODY_BYTES: z.coerce.number().int().min(1024).default(16 * 1024 ** 2),
   WORKERS: z.coerce.number().int().min(1).max(256).default(cpus().length),
+  /** 1: the cluster layout (a primary and its edge workers) even with WORKERS=1, so the edge has a core away from the stores. */
+  CLUSTER: bool.default(false),
+  /** A bearer token only for /metrics, so a scraper does not hold the admin key. */
+  METRICS_TOKEN: z.string().min(16).optional(),
   /** Second classification pass (bursts, honeypot): how often it runs (0: never), how old an event must be, how far back it looks. */
   CLASSIFY_PASS_INTERVAL_MS: z.coerce.number().int().min(0).max(3_600_000).default(30_000),
   CLASSIFY_PASS_DELAY_MS: z.coerce.number().int().min(0).max(3_600_000).default(30_000),
@@ -89,6 +93,8 @@ export function parseConfig(env: Record<string, string | undefined> = process.en
     journalMaxBytes: e.JOURNAL_MAX_BYTES,
     maxBodyBytes: e.MAX_BODY_BYTES,
     workers: e.WORKERS,
+    cluster: e.WORKERS > 1 || e.CLUSTER,
+    metricsToken: e.METRICS_TOKEN,
     classifyPass: { intervalMs: e.CLASSIFY_PASS_INTERVAL_MS, delayMs: e.CLASSIFY_PASS_DELAY_MS, lookbackMs: e.CLASSIFY_PASS_LOOKBACK_MS },
     logLevel: e.LOG_LEVEL,
   }

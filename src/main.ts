@@ -20,30 +20,25 @@ async function main() {
     throw err
   }
   const baseLog = createLogger(config.logLevel)
-  // Optional: a token only for /metrics, so a scraper does not hold the admin key.
-  const metricsToken = process.env.METRICS_TOKEN || undefined
   if (cluster.isWorker) {
     const id = Number(process.env[WORKER_ID_ENV])
     const log = withFields(baseLog, { worker: id })
     return startWorker(config, log, id, Number(process.env[PRIMARY_PORT_ENV]))
   }
-  // CLUSTER=1 runs the cluster layout with a single edge worker too (primary + 1 worker): the
-  // edge then has a core to itself, away from the writer and the embedded ClickHouse.
-  if (config.workers > 1 || process.env.CLUSTER === '1') {
-    const primary = await startPrimary(config, baseLog, metricsToken)
+  if (config.cluster) {
+    const primary = await startPrimary(config, baseLog)
     onSignals(baseLog, async () => primary.stop())
     return
   }
-  await single(config, baseLog, metricsToken)
+  await single(config, baseLog)
 }
 
 /** WORKERS=1 (without CLUSTER=1): one process serves everything and owns the stores. */
-async function single(config: Config, log: Logger, metricsToken: string | undefined) {
+async function single(config: Config, log: Logger) {
   const runtime = await startRuntime({ config, log })
   // Journals left by an earlier run in cluster mode are drained too: nothing is orphaned.
   const leftovers = await startWorkerDirWriters(runtime, existingWorkerIds(config.journalDir))
   const { server } = createServer(runtime, {
-    metricsToken,
     metrics: (own) => ({ ...own, writers: [...own.writers, ...[...leftovers.values()].map((w) => w.writer.stats)] }),
   })
   server.listen(config.port, config.host, () => {

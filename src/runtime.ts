@@ -20,8 +20,6 @@ export interface RuntimeOptions {
   /** Reuse stores made by the caller (tests share one chDB directory and a prepared PGlite). */
   events?: EventStore
   meta?: MetaStore
-  /** Start the journal writer (the process owning ClickHouse does). */
-  writer?: boolean
   beforeInsert?: () => void
 }
 
@@ -48,13 +46,10 @@ export async function startRuntime(opts: RuntimeOptions): Promise<AppDeps & { st
   const secret = loadOrCreateSecret(config.dataDir, config.trackerSecret)
   const tokens = new TokenCodec([secret, ...config.trackerOldSecrets])
   const journal = new Journal({ dir: config.journalDir, fsyncIntervalMs: config.fsyncIntervalMs, maxBytes: config.journalMaxBytes, log })
-  const writer =
-    opts.writer === false
-      ? null
-      : new EventWriter({ journal, store: events, batchSize: config.batchSize, flushIntervalMs: config.flushIntervalMs, log, beforeInsert: opts.beforeInsert })
-  await writer?.start()
+  const writer = new EventWriter({ journal, store: events, batchSize: config.batchSize, flushIntervalMs: config.flushIntervalMs, log, beforeInsert: opts.beforeInsert })
+  await writer.start()
   // The second classification pass runs beside the writer: one per ClickHouse, never in cluster workers.
-  const secondPass = writer && config.classifyPass.intervalMs > 0 ? startSecondPass({ events, meta, clock, log }, config.classifyPass) : null
+  const secondPass = config.classifyPass.intervalMs > 0 ? startSecondPass({ events, meta, clock, log }, config.classifyPass) : null
   const edge = createEdge({ journal, links, tokens, trustProxy: config.trustProxy, ipV4Prefix: config.ipV4Prefix, ipV6Prefix: config.ipV6Prefix, clock, location: redirectLocation(links, clickIdCodecFor(config)) })
   return {
     config,
@@ -70,7 +65,7 @@ export async function startRuntime(opts: RuntimeOptions): Promise<AppDeps & { st
     async stop() {
       journal.close()
       await secondPass?.stop()
-      await writer?.stop()
+      await writer.stop()
       if (!opts.meta) await meta.close()
       if (!opts.events) await events.close()
     },

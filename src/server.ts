@@ -31,8 +31,6 @@ export function createEdgeServer(edge: Edge, rest: Handler, limits: ServerLimits
 }
 
 export interface ServerOptions {
-  /** Bearer token that /metrics asks for; without it, the admin key. */
-  metricsToken?: string
   /** Adds what other processes report (a cluster's primary adds its workers and their writers). */
   metrics?: (own: MetricsSnapshot) => MetricsSnapshot
   /** Tests shorten the timeouts. */
@@ -43,20 +41,20 @@ export interface ServerOptions {
  * One node:http server: the edge answers /c and /o itself (Hono halves the throughput of
  * those two hot paths), /metrics is rendered here, and every other request goes to the Hono app.
  */
-export function createServer(deps: AppDeps, opts: ServerOptions = {}): { server: Server; app: ReturnType<typeof createApp>; apiStatus: StatusCounter } {
+export function createServer(deps: AppDeps, opts: ServerOptions = {}): { server: Server } {
   const app = createApp(deps)
   const listener = getRequestListener(app.fetch)
   const apiStatus = new StatusCounter()
   const snapshot = (): MetricsSnapshot => {
-    const own: MetricsSnapshot = { edge: [deps.edge.stats], api: apiStatus.counts, journal: deps.journal.stats, writers: deps.writer ? [deps.writer.stats] : [], workers: 1 }
+    const own: MetricsSnapshot = { edge: [deps.edge.stats], api: apiStatus.counts, journal: deps.journal.stats, writers: [deps.writer.stats], workers: 1 }
     return opts.metrics ? opts.metrics(own) : own
   }
   const server = createEdgeServer(deps.edge, (req, res) => {
-    if (req.url === '/metrics' || req.url?.startsWith('/metrics?')) return metricsEndpoint(req, res, opts.metricsToken ?? deps.config.adminKey, snapshot)
+    if (req.url === '/metrics' || req.url?.startsWith('/metrics?')) return metricsEndpoint(req, res, deps.config.metricsToken ?? deps.config.adminKey, snapshot)
     res.once('finish', () => apiStatus.add(res.statusCode))
     void listener(req, res)
   }, opts.limits)
-  return { server, app, apiStatus }
+  return { server }
 }
 
 function metricsEndpoint(req: IncomingMessage, res: ServerResponse, token: string | undefined, snapshot: () => MetricsSnapshot): void {

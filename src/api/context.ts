@@ -16,8 +16,7 @@ export interface AppDeps {
   links: LinkCache
   tokens: TokenCodec
   journal: Journal
-  /** Null in a process that hands its journal to another (cluster workers). */
-  writer: EventWriter | null
+  writer: EventWriter
   edge: Edge
   log: Logger
   clock: () => number

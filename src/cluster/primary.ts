@@ -30,7 +30,7 @@ export async function startWorkerDirWriters(deps: AppDeps, ids: number[], before
  * runs every writer, and serves the API on a loopback port that only its workers call. Workers
  * serve the public port: the edge themselves, everything else forwarded here.
  */
-export async function startPrimary(config: Config, log: Logger, metricsToken?: string): Promise<{ stop(): Promise<void> }> {
+export async function startPrimary(config: Config, log: Logger): Promise<{ stop(): Promise<void> }> {
   // Requests reach this server only through workers, which set X-Forwarded-For to the reader's address.
   const runtime = await startRuntime({ config: { ...config, trustProxy: true }, log })
   const ids = Array.from({ length: config.workers }, (_, i) => i + 1)
@@ -38,7 +38,6 @@ export async function startPrimary(config: Config, log: Logger, metricsToken?: s
   const edgeStats = new Map<number, EdgeStats>()
 
   const { server } = createServer(runtime, {
-    metricsToken,
     metrics: (own): MetricsSnapshot => ({
       ...own,
       edge: [...own.edge, ...edgeStats.values()],

@@ -5,7 +5,7 @@ import type { CachedCampaign, CachedLink } from '../tracking/links.js'
 /** IPC between a cluster's primary and its workers (node:cluster's channel, JSON-serialised). */
 export type WorkerMessage =
   | { t: 'links'; req: number; since: number }
-  | { t: 'stats'; edge: EdgeStats; journal: PeerJournalState; activeSegment: number }
+  | { t: 'stats'; edge: EdgeStats; journal: PeerJournalState }
 
 export type PrimaryMessage =
   | { t: 'links'; req: number; links: CachedLink[]; campaigns: CachedCampaign[]; max: number }

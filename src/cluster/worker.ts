@@ -58,7 +58,7 @@ export async function startWorker(config: Config, log: Logger, id: number, prima
     ipV6Prefix: config.ipV6Prefix,
     location: redirectLocation(links, clickIdCodecFor(config)),
   })
-  const report = setInterval(() => send({ t: 'stats', edge: edge.stats, journal: journal.ownState, activeSegment: journal.activeSegment }), STATS_INTERVAL_MS)
+  const report = setInterval(() => send({ t: 'stats', edge: edge.stats, journal: journal.ownState }), STATS_INTERVAL_MS)
   report.unref()
 
   const agent = new Agent({ keepAlive: true, maxSockets: 64 })
@@ -88,7 +88,7 @@ export async function startWorker(config: Config, log: Logger, id: number, prima
     // Stop accepting, answer what is in flight, then write and fsync what the journal holds.
     server.close(() => {
       journal.close()
-      send({ t: 'stats', edge: edge.stats, journal: journal.ownState, activeSegment: journal.activeSegment })
+      send({ t: 'stats', edge: edge.stats, journal: journal.ownState })
       process.exit(0)
     })
     server.closeIdleConnections()

@@ -162,7 +162,7 @@ async function existingOrders(deps: Pick<Deps, 'events'>, orderIds: string[]): P
 async function lastTouches(deps: Deps, wanted: Array<{ recipientId: string; at: number; campaignId: string } | null>): Promise<Array<Touches | undefined>> {
   const idx = wanted.flatMap((w, i) => (w ? [i] : []))
   if (idx.length === 0) return wanted.map(() => undefined)
-  await deps.writer?.flush()
+  await deps.writer.flush()
   const ws = idx.map((i) => wanted[i]!)
   const rows = await queryRows<{ i: number; c_campaign: string; c_link: string; c_ts: number; t_campaign: string; t_link: string; t_ts: number; t_type: string }>(
     deps.events,

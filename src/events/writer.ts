@@ -56,7 +56,6 @@ export class EventWriter {
   private backoffMs = 0
   private retryAt = 0
   private linesSinceDrain = 0
-  private pendingBytes = 0
   /** The batch batchEnd just read and scanned, so its insert does not read it again. */
   private scanned: { segment: number; start: number; end: number; buf: Buffer; scan: BatchScan } | null = null
   readonly stats: WriterStats = {
@@ -125,15 +124,6 @@ export class EventWriter {
     } catch (err) {
       this.opts.log.warn('writer_stop_unflushed', { message: (err as Error).message })
     }
-  }
-
-  /** Journal bytes not yet in ClickHouse, as of the last batch. */
-  get lagBytes(): number {
-    return this.pendingBytes
-  }
-
-  get dir(): string {
-    return this.opts.journal.dir
   }
 
   private async drain(): Promise<void> {
@@ -279,7 +269,6 @@ export class EventWriter {
       const size = await stat(join(this.opts.journal.dir, segmentName(seg))).then((s) => s.size, () => 0)
       bytes += seg === this.cp.segment ? Math.max(0, size - this.cp.offset) : size
     }
-    this.pendingBytes = bytes
     this.opts.journal.setPendingBytes(bytes)
   }
 }

@@ -19,7 +19,7 @@ export interface ErasureResult {
  * or after it, is stored again; erasing twice, or after the mail can no longer be opened, closes it.
  */
 export async function eraseRecipient(deps: Pick<AppDeps, 'events' | 'meta' | 'writer'>, recipientId: string): Promise<ErasureResult> {
-  await deps.writer?.flush()
+  await deps.writer.flush()
   const { db } = deps.events
   const params = { r: recipientId }
   const [counted] = await queryRows<{ events: number; sends: number }>(

@@ -50,9 +50,6 @@ export interface EdgeOptions {
 }
 
 export interface EdgeStats {
-  clicks: number
-  opens: number
-  unknownLinks: number
   unknownCampaigns: number
   invalidTokens: number
   /** Responses by route and status, counted as plain integers on the hot path. */
@@ -76,12 +73,12 @@ export function createEdge(opts: EdgeOptions) {
   const location = opts.location ?? ((l: CachedLink) => l.url)
   const idPrefix = nanoid(8) + '-'
   let seq = 0
-  const stats: EdgeStats = { clicks: 0, opens: 0, unknownLinks: 0, unknownCampaigns: 0, invalidTokens: 0, click302: 0, click404: 0, open200: 0 }
+  const stats: EdgeStats = { unknownCampaigns: 0, invalidTokens: 0, click302: 0, click404: 0, open200: 0 }
   /** Keyed by the token alone (no concatenation to hash on every click); a hit counts only for its own campaign. */
   const verified = new BoundedMap<{ campaignId: string; recipientId: string }>(TOKEN_CACHE_SIZE)
   const anonymised = new BoundedMap<string>(IP_CACHE_SIZE)
 
-  /** HMAC check, cached per (campaign, token) once valid: forged tokens never enter the cache. */
+  /** HMAC check, cached once valid (forged tokens never enter the cache). */
   function verify(campaignId: string, token: string): string | null {
     if (token.length > MAX_TOKEN_LENGTH) return null
     const hit = verified.get(token)
@@ -134,7 +131,6 @@ export function createEdge(opts: EdgeOptions) {
   }
 
   function redirect(req: IncomingMessage, res: ServerResponse, link: CachedLink, token: string): void {
-    stats.clicks++
     const e = event('click', req, link.campaignId, link.id, verify(link.campaignId, token))
     const target = location(link, e)
     opts.journal.append(encodeEvent(e), () => {
@@ -145,7 +141,6 @@ export function createEdge(opts: EdgeOptions) {
   }
 
   function notFound(res: ServerResponse, isHead: boolean): void {
-    stats.unknownLinks++
     stats.click404++
     res.writeHead(404, NOT_FOUND_HEADERS)
     res.end(isHead ? undefined : NOT_FOUND_BODY)
@@ -178,7 +173,6 @@ export function createEdge(opts: EdgeOptions) {
       res.end(isHead ? undefined : GIF)
     }
     const record = () => {
-      stats.opens++
       opts.journal.append(encodeEvent(event('open', req, campaignId, '', verify(campaignId, token))), send)
     }
     if (!campaignId || campaignId.length > MAX_ID_LENGTH) return send()

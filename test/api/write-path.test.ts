@@ -36,7 +36,7 @@ describe('the write path', () => {
     expect(performance.now() - started).toBeLessThan(5_000)
     await new Promise((r) => setTimeout(r, 300))
     expect(await countEvents(s.deps.events, 'outage')).toBe(0)
-    expect(s.deps.writer!.stats.failures).toBeGreaterThan(0)
+    expect(s.deps.writer.stats.failures).toBeGreaterThan(0)
     failing = false
     await s.flush()
     expect(await countEvents(s.deps.events, 'outage')).toBe(20)

@@ -62,13 +62,13 @@ describe('store outage', () => {
     expect(sorted[Math.floor(sorted.length / 2)]).toBeLessThan(50)
     expect(sorted[Math.floor(sorted.length * 0.99)]).toBeLessThan(250)
     await new Promise((r) => setTimeout(r, 600))
-    expect(s.deps.writer!.stats.failures).toBeGreaterThan(0)
+    expect(s.deps.writer.stats.failures).toBeGreaterThan(0)
     expect((await clickCount(batch.map((l) => l.id))).size).toBe(0)
     storeDown = false
     await s.flush()
     const counts = await clickCount(batch.map((l) => l.id))
     expect(batch.filter((l) => counts.get(l.id) !== 1)).toEqual([])
-    expect(s.deps.writer!.stats.retries).toBeGreaterThan(0)
+    expect(s.deps.writer.stats.retries).toBeGreaterThan(0)
   })
 })
 

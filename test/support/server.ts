@@ -70,7 +70,7 @@ export async function startTestServer(opts: TestServerOptions = {}): Promise<Tes
       return { status: res.status, body: parsed as never, headers: res.headers }
     },
     async flush() {
-      await deps.writer!.flush()
+      await deps.writer.flush()
     },
     async stop() {
       server.closeAllConnections()

@@ -28,6 +28,15 @@ describe('parseConfig', () => {
     bad({ TRUST_PROXY: 'maybe' }, 'TRUST_PROXY')
     bad({ CLICKHOUSE_DATABASE: 'a-b; DROP' }, 'CLICKHOUSE_DATABASE')
     bad({ BATCH_SIZE: '0' }, 'BATCH_SIZE')
+    bad({ METRICS_TOKEN: 'short' }, 'METRICS_TOKEN')
+    bad({ CLUSTER: 'perhaps' }, 'CLUSTER')
+  })
+
+  it('runs the cluster layout with several workers, or with CLUSTER=1 and one', () => {
+    expect(parseConfig({ WORKERS: '1' }).cluster).toBe(false)
+    expect(parseConfig({ WORKERS: '1', CLUSTER: '1' }).cluster).toBe(true)
+    expect(parseConfig({ WORKERS: '2' }).cluster).toBe(true)
+    expect(parseConfig({ METRICS_TOKEN: 'scraper-token-0123456789' }).metricsToken).toBe('scraper-token-0123456789')
   })
 
   it('reads the documented variables', () => {
