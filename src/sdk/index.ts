@@ -12,7 +12,7 @@
  * or the rates have no denominator.
  */
 import { TokenCodec } from '../tracking/token.js'
-import { clickUrl, pixelUrl, unsubscribeUrl } from '../services/sends.js'
+import { clickUrl, pixelUrl, unsubscribeUrl } from '../tracking/urls.js'
 import { createRenderer, type RenderableTemplate, type RenderedRecipient } from './render.js'
 
 export type { CompiledTemplate } from '../rewrite/types.js'

@@ -1,6 +1,6 @@
 import { renderCompiled } from '../rewrite/render.js'
 import type { CompiledTemplate, Fragment, RenderUrls } from '../rewrite/types.js'
-import { clickUrl, pixelUrl, unsubscribeUrl } from '../services/sends.js'
+import { clickUrl, pixelUrl, unsubscribeUrl } from '../tracking/urls.js'
 
 /** A compiled template with the ids its links were registered under: what the API stores and returns. */
 export interface RenderableTemplate {

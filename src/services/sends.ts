@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto'
 import type { AppDeps } from '../api/context.js'
 import { chDateTime } from '../store/clickhouse.js'
+import { clickUrl, pixelUrl } from '../tracking/urls.js'
 import type { Link } from './campaigns.js'
 
 export interface SendRecipient {
@@ -18,19 +19,6 @@ export interface TrackedUrls {
 }
 
 type Deps = Pick<AppDeps, 'events' | 'tokens' | 'config' | 'clock'>
-
-export function pixelUrl(base: string, campaignId: string, token: string): string {
-  return `${base}/o/${encodeURIComponent(campaignId)}/${token}.gif`
-}
-
-export function clickUrl(base: string, linkId: string, token: string): string {
-  return `${base}/c/${linkId}/${token}`
-}
-
-/** The one-click unsubscribe URL (GET: confirmation page, POST: RFC 8058 one-click). */
-export function unsubscribeUrl(base: string, campaignId: string, token: string): string {
-  return `${base}/u/${encodeURIComponent(campaignId)}/${token}`
-}
 
 /** Tracked URLs of one recipient: the token, the pixel, and each link's redirect. */
 export function trackedUrls(deps: Pick<Deps, 'tokens' | 'config'>, campaignId: string, recipientId: string, links: Link[]): TrackedUrls {

@@ -6,7 +6,7 @@ import { compileTemplate, renderTrackedTemplate, RewriteError, type CompiledTemp
 import type { RenderableTemplate } from '../sdk/render.js'
 import { links, templates } from '../store/schema.js'
 import { getCampaign, newLinkId, normaliseUrl } from './campaigns.js'
-import { clickUrl, pixelUrl } from './sends.js'
+import { clickUrl, pixelUrl } from '../tracking/urls.js'
 
 /** Label of the invisible link that catches link-scanning bots (the classifier looks for it). */
 export const HONEYPOT_LABEL = '__honeypot__'
