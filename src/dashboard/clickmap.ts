@@ -1,5 +1,6 @@
 import { Parser } from 'htmlparser2'
 import { renderCompiled, type CompiledTemplate } from '../rewrite/index.js'
+import { escapeHtml } from '../util/html.js'
 
 export interface ClickMapLink {
   position: number
@@ -14,9 +15,6 @@ const HONEYPOT = 'https://sillage-clickmap.invalid/honeypot'
 /** A transparent 1×1 GIF: the preview must never load the real open pixel (that would count an open). */
 const BLANK_GIF = 'data:image/gif;base64,R0lGODlhAQABAIAAAAAAAP///yH5BAEAAAAALAAAAAABAAEAAAIBRAA7'
 
-export function escapeHtml(s: string): string {
-  return s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;').replace(/'/g, '&#39;')
-}
 
 export function percent(share: number): string {
   if (share === 0) return '0%'

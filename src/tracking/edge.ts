@@ -11,14 +11,16 @@ import { BoundedMap } from '../util/bounded-map.js'
 /** The 43-byte transparent 1×1 GIF. */
 export const GIF = Buffer.from('R0lGODlhAQABAIAAAP///wAAACH5BAEAAAAALAAAAAABAAEAAAICRAEAOw==', 'base64')
 
+/** The headers of every tracking GIF (the open pixel here, the conversion pixel in the API): never cached. */
+export const GIF_RESPONSE_HEADERS: Record<string, string> = {
+  'Content-Type': 'image/gif',
+  'Content-Length': String(GIF.length),
+  'Cache-Control': 'no-store, no-cache, must-revalidate, max-age=0',
+  Pragma: 'no-cache',
+  Expires: '0',
+}
 // Flat [name, value, …] arrays: writeHead takes them as they are, without walking an object.
-const GIF_HEADERS = [
-  'Content-Type', 'image/gif',
-  'Content-Length', String(GIF.length),
-  'Cache-Control', 'no-store, no-cache, must-revalidate, max-age=0',
-  'Pragma', 'no-cache',
-  'Expires', '0',
-]
+const GIF_HEADERS = Object.entries(GIF_RESPONSE_HEADERS).flat()
 
 const NOT_FOUND_BODY = Buffer.from(
   '<!doctype html><html lang="en"><head><meta charset="utf-8"><title>Link not found</title></head>' +

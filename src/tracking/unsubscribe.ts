@@ -6,6 +6,7 @@ import { encodeEvent, makeEvent, type TrackedEvent } from '../events/event.js'
 import { addSuppression, GLOBAL_SCOPE } from '../services/suppressions.js'
 import { CLASSIFIER_VERSION } from './classify.js'
 import { anonymizeIp, clientIp } from './ip.js'
+import { escapeHtml } from '../util/html.js'
 
 const MAX_ID_LENGTH = 128
 const MAX_TOKEN_LENGTH = 512
@@ -20,10 +21,6 @@ const PAGE_HEADERS = {
   'Content-Security-Policy': "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'",
 }
 
-const ESCAPES: Record<string, string> = { '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' }
-export function escapeHtml(s: string): string {
-  return s.replace(/[&<>"']/g, (ch) => ESCAPES[ch]!)
-}
 
 function page(title: string, body: string): string {
   return (

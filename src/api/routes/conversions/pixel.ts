@@ -1,18 +1,11 @@
 import type { OpenAPIHono } from '@hono/zod-openapi'
 import { z } from '@hono/zod-openapi'
 import { recordConversions } from '../../../conversions/ingest.js'
-import { GIF } from '../../../tracking/edge.js'
+import { GIF, GIF_RESPONSE_HEADERS } from '../../../tracking/edge.js'
 import type { AppEnv } from '../../context.js'
 import { ConversionSchema } from './schemas.js'
 
 const PATH = '/t/conversion.gif'
-
-const GIF_HEADERS = {
-  'Content-Type': 'image/gif',
-  'Cache-Control': 'no-store, no-cache, must-revalidate, max-age=0',
-  Pragma: 'no-cache',
-  Expires: '0',
-}
 
 const PixelQuery = z.object({
   cid: z.string().optional().openapi({ description: 'Click id (sl_cid) kept by the landing site' }),
@@ -62,7 +55,7 @@ export function registerConversionPixel(app: OpenAPIHono<AppEnv>) {
     } else if (!parsed.success) {
       deps.log.debug('conversion_pixel_invalid', { issues: parsed.error.issues.map((i) => i.path.join('.') + ': ' + i.message) })
     }
-    const headers = { ...GIF_HEADERS, 'Content-Length': String(GIF.length) }
+    const headers = GIF_RESPONSE_HEADERS
     return c.req.method === 'HEAD' ? c.body(null, 200, headers) : c.body(new Uint8Array(GIF), 200, headers)
   })
 }
