@@ -78,6 +78,8 @@ export async function startPrimary(config: Config, log: Logger): Promise<{ stop(
     w.on('exit', (code, signal) => {
       workers.delete(id)
       if (stopping) return
+      // Before every worker listens (port taken, bad config): the start fails instead of forking forever.
+      if (!started) return startFailed(new Error(`edge worker ${id} exited (code ${code}, signal ${signal}) before listening`))
       // Its journal directory stays and is drained; a new worker with the same id continues it.
       log.error('worker_exited', { worker: id, code, signal })
       setTimeout(() => !stopping && fork(id), 500).unref()
@@ -87,8 +89,21 @@ export async function startPrimary(config: Config, log: Logger): Promise<{ stop(
   runtime.links.onCampaign((campaign) => {
     for (const w of workers.values()) if (w.isConnected()) w.send({ t: 'campaign', campaign } satisfies PrimaryMessage)
   })
+  let started = false
+  let startFailed: (err: Error) => void = () => undefined
+  const failure = new Promise<never>((_, reject) => (startFailed = reject))
   for (const id of ids) fork(id)
-  await Promise.all([...workers.values()].map((w) => new Promise<void>((res) => w.once('listening', () => res()))))
+  try {
+    await Promise.race([Promise.all([...workers.values()].map((w) => new Promise<void>((res) => w.once('listening', () => res())))), failure])
+  } catch (err) {
+    stopping = true
+    for (const w of workers.values()) w.process.kill('SIGKILL')
+    server.close()
+    for (const { writer } of writers.values()) await writer.stop()
+    await runtime.stop()
+    throw err
+  }
+  started = true
   log.info('listening', {
     url: `http://${config.host === '0.0.0.0' ? 'localhost' : config.host}:${config.port}`,
     workers: config.workers,

@@ -14,6 +14,8 @@ import { workerJournalDir, type PrimaryMessage, type WorkerMessage } from './pro
 
 const STATS_INTERVAL_MS = 250
 const LINK_REQUEST_TIMEOUT_MS = 5_000
+/** Silence from the primary after which a forwarded request is answered 504. */
+const FORWARD_IDLE_TIMEOUT_MS = 60_000
 
 /**
  * A cluster worker: answers /c and /o with its own edge and journal (DATA_DIR/journal/w<id>),
@@ -69,11 +71,21 @@ export async function startWorker(config: Config, log: Logger, id: number, prima
       res.writeHead(upRes.statusCode ?? 502, upRes.rawHeaders)
       upRes.pipe(res)
     })
+    let timedOut = false
+    // Idle time, not total: a long export keeps streaming. A stalled primary must not hold this worker's sockets.
+    up.setTimeout(FORWARD_IDLE_TIMEOUT_MS, () => {
+      timedOut = true
+      up.destroy(new Error(`no answer from the API process within ${FORWARD_IDLE_TIMEOUT_MS} ms`))
+    })
+    // The client went away: so does its request to the primary.
+    res.once('close', () => {
+      if (!res.writableFinished) up.destroy()
+    })
     up.on('error', (err) => {
       log.warn('forward_failed', { message: err.message })
       if (!res.headersSent) {
-        res.writeHead(502, { 'Content-Type': 'application/json' })
-        res.end(JSON.stringify({ error: { code: 'unavailable', message: 'the API process is not answering' } }))
+        res.writeHead(timedOut ? 504 : 502, { 'Content-Type': 'application/json' })
+        res.end(JSON.stringify({ error: { code: 'unavailable', message: timedOut ? err.message : 'the API process is not answering' } }))
       } else res.destroy()
     })
     req.pipe(up)

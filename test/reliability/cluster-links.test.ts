@@ -1,9 +1,11 @@
+import { spawn } from 'node:child_process'
 import { mkdtempSync, rmSync } from 'node:fs'
+import { createServer } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { readerFetch } from '../support/server.js'
-import { startChild, type Child } from './child.js'
+import { ADMIN_KEY, ROOT, startChild, type Child } from './child.js'
 
 /*
  * Cluster mode (the default on a machine with several cores): the edge workers never open the
@@ -49,5 +51,29 @@ describe('cluster workers redirect with what the primary knows', () => {
     }
     expect(after.searchParams.get('utm_source')).toBeNull()
     expect(after.searchParams.get('cid')).toMatch(/.{10,}/)
+  }, 60_000)
+})
+
+describe('cluster start-up', () => {
+  it('fails (exit 1, a reason on stderr) when a worker cannot listen, instead of forking it forever', async () => {
+    const taken = createServer()
+    await new Promise<void>((r) => taken.listen(0, '127.0.0.1', () => r()))
+    const port = (taken.address() as { port: number }).port
+    const dir = mkdtempSync(join(tmpdir(), 'sillage-cluster-port-'))
+    try {
+      const proc = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts'], {
+        cwd: ROOT,
+        env: { ...process.env, DATA_DIR: dir, PORT: String(port), HOST: '127.0.0.1', TRACKER_ADMIN_KEY: ADMIN_KEY, WORKERS: '1', CLUSTER: '1', LOG_LEVEL: 'silent' },
+        stdio: ['ignore', 'ignore', 'pipe'],
+      })
+      let stderr = ''
+      proc.stderr!.on('data', (d: Buffer) => (stderr += d.toString()))
+      const code = await new Promise<number | null>((r) => proc.once('exit', (c) => r(c)))
+      expect(code).toBe(1)
+      expect(stderr).toContain('before listening')
+    } finally {
+      taken.close()
+      rmSync(dir, { recursive: true, force: true })
+    }
   }, 60_000)
 })
