@@ -1,8 +1,8 @@
-import { and, count, eq, inArray, ne } from 'drizzle-orm'
+import { and, count, inArray } from 'drizzle-orm'
 import type { AppDeps } from '../api/context.js'
 import type { TrafficClass } from '../events/event.js'
 import { queryRows } from '../store/clickhouse.js'
-import { HONEYPOT_LABEL } from '../services/templates.js'
+import { honeypotLinks, visibleLinks } from '../services/templates.js'
 import { links } from '../store/schema.js'
 import { type BurstEvent, type BurstOptions, detectBursts } from '../tracking/classify.js'
 import { applyStoredUpdates, serialized, type StoredUpdate } from './apply.js'
@@ -152,12 +152,12 @@ async function campaignLinks(deps: Deps, campaignIds: string[]): Promise<{ honey
   const honeypots = await db
     .select({ id: links.id })
     .from(links)
-    .where(and(inArray(links.campaignId, campaignIds), eq(links.label, HONEYPOT_LABEL)))
+    .where(and(inArray(links.campaignId, campaignIds), honeypotLinks()))
   // "Every link" counts only the links a reader can see.
   const counts = await db
     .select({ campaignId: links.campaignId, n: count() })
     .from(links)
-    .where(and(inArray(links.campaignId, campaignIds), ne(links.label, HONEYPOT_LABEL)))
+    .where(and(inArray(links.campaignId, campaignIds), visibleLinks()))
     .groupBy(links.campaignId)
   return { honeypots: honeypots.map((h) => h.id), linksPerCampaign: new Map(counts.map((c) => [c.campaignId, Number(c.n)])) }
 }

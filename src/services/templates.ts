@@ -1,4 +1,4 @@
-import { and, asc, desc, eq } from 'drizzle-orm'
+import { and, asc, desc, eq, isNotNull, not, type SQL } from 'drizzle-orm'
 import { nanoid } from 'nanoid'
 import type { AppDeps } from '../api/context.js'
 import { ApiError } from '../api/errors.js'
@@ -12,6 +12,20 @@ import { clickUrl, pixelUrl } from '../tracking/urls.js'
 export const HONEYPOT_LABEL = '__honeypot__'
 /** Position of the honeypot link: template occurrences count from 1. */
 export const HONEYPOT_POSITION = 0
+/**
+ * The honeypot links, as a condition on the links table: the label alone is not enough, since
+ * senders choose labels (a link registered with the label, or a template's data-label, would have
+ * turned readers' clicks into scanner clicks). Only a template's compile makes a link at position 0.
+ */
+export function honeypotLinks(): SQL {
+  return and(eq(links.label, HONEYPOT_LABEL), eq(links.position, HONEYPOT_POSITION), isNotNull(links.templateId))!
+}
+
+/** Every link a reader can see. */
+export function visibleLinks(): SQL {
+  return not(honeypotLinks())
+}
+
 /** Stands for the recipient's token in the tracked template shown to senders. */
 export const TOKEN_PLACEHOLDER = '{{sillage.token}}'
 

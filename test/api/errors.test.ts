@@ -34,6 +34,7 @@ describe('every API error is JSON with a code, a message and the right status', 
   })
 
   it('400 naming the bad field', async () => {
+    expectError(await s.api('POST', '/v1/campaigns/err/links', { url: 'https://shop.example/', label: '__honeypot__' }), 400, 'validation_failed', 'body.label')
     expectError(await s.api('POST', '/v1/campaigns', {}), 400, 'validation_failed', 'body.name')
     expectError(await s.api('POST', '/v1/campaigns', { name: 'x', id: 'has spaces' }), 400, 'validation_failed', 'body.id')
     expectError(await s.api('POST', '/v1/campaigns', { name: 'x', extra: 1 }), 400, 'validation_failed')

@@ -40,11 +40,19 @@ async function rows(recipient: string): Promise<Row[]> {
 beforeAll(async () => {
   s = await startTestServer({ clock: () => now, env: { CLASSIFY_PASS_INTERVAL_MS: '0' } })
   await s.api('POST', '/v1/campaigns', { name: 'Bursts', id: 'bursty' })
-  for (const label of ['a', 'b', 'c', 'd']) await s.api('POST', '/v1/campaigns/bursty/links', { url: `https://shop.example/${label}`, label })
-  await s.api('POST', '/v1/campaigns/bursty/links', { url: 'https://shop.example/trap', label: HONEYPOT_LABEL })
-  const labels = ['a', 'b', 'c', 'd', HONEYPOT_LABEL]
+  const labelOf = new Map<string, string>()
+  for (const label of ['a', 'b', 'c', 'd']) labelOf.set((await s.api('POST', '/v1/campaigns/bursty/links', { url: `https://shop.example/${label}`, label })).body.id, label)
+  // The honeypot comes from a template; the template's one visible link carries the same label as a
+  // sender's choice (data-label), and must stay an ordinary link.
+  const tpl = await s.api('POST', '/v1/campaigns/bursty/templates', {
+    html: `<html><body><p>Hello</p><a href="https://shop.example/e" data-label="${HONEYPOT_LABEL}">Shop</a></body></html>`,
+    options: { honeypot: true },
+  })
+  expect(tpl.status).toBe(201)
+  labelOf.set(tpl.body.honeypotLinkId, HONEYPOT_LABEL)
+  labelOf.set(tpl.body.links[0].id, 'decoy')
   const register = (body: { recipients: Array<{ id: string }>; links?: unknown }) =>
-    (body.recipients as Array<{ id: string; links: Array<{ url: string }> }>).forEach((r) => r.links.forEach((l, i) => urls.set(`${r.id}/${labels[i]}`, l.url)))
+    (body.recipients as Array<{ id: string; links: Array<{ id: string; url: string }> }>).forEach((r) => r.links.forEach((l) => urls.set(`${r.id}/${labelOf.get(l.id)}`, l.url)))
   const early = await s.api('POST', '/v1/campaigns/bursty/sends', {
     sentAt: new Date(T0 - 3_600_000).toISOString(),
     recipients: [{ id: 'fast' }, { id: 'slow' }, { id: 'trapped' }, { id: 'calm' }],
@@ -63,6 +71,7 @@ beforeAll(async () => {
   await clickAt(T0 + 1000, 'trapped', 'd')
   await clickAt(T0 + 4000, 'trapped', HONEYPOT_LABEL)
   await clickAt(T0 + 30_000, 'calm', 'a')
+  await clickAt(T0 + 50_000, 'calm', 'decoy')
   await clickAt(T0 + 22_000, 'quick', 'b')
   await s.flush()
 })
@@ -79,11 +88,11 @@ describe('second pass over stored clicks', () => {
 
   it('marks a burst, a honeypot hit and a click too soon after its send; spread clicks stay human', async () => {
     const r = await runSecondPass(s.deps, { now: T0 + 90_000 })
-    expect(r).toMatchObject({ examined: 10, updated: 6, byReason: { burst: 3, honeypot: 2, too_soon_after_send: 1 } })
+    expect(r).toMatchObject({ examined: 11, updated: 6, byReason: { burst: 3, honeypot: 2, too_soon_after_send: 1 } })
     expect((await rows('fast')).map((e) => [e.class, e.reasons])).toEqual([['scanner_click', ['burst']], ['scanner_click', ['burst']], ['scanner_click', ['burst']]])
     expect((await rows('slow')).map((e) => [e.class, e.reasons])).toEqual([['human', []], ['human', []], ['human', []]])
     expect((await rows('trapped')).map((e) => [e.class, e.reasons])).toEqual([['scanner_click', ['honeypot']], ['scanner_click', ['honeypot']]])
-    expect((await rows('calm')).map((e) => [e.class, e.reasons])).toEqual([['human', []]])
+    expect((await rows('calm')).map((e) => [e.class, e.reasons])).toEqual([['human', []], ['human', []]])
     expect((await rows('quick')).map((e) => [e.class, e.reasons])).toEqual([['scanner_click', ['too_soon_after_send']]])
   })
 

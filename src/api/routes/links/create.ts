@@ -3,6 +3,7 @@ import { getCampaign, upsertLink } from '../../../services/campaigns.js'
 import type { AppEnv } from '../../context.js'
 import { errorResponses } from '../../errors.js'
 import { CampaignIdParam, jsonBody, LinkSchema, security } from '../../schemas.js'
+import { HONEYPOT_LABEL } from '../../../services/templates.js'
 
 const route = createRoute({
   method: 'post',
@@ -16,7 +17,12 @@ const route = createRoute({
       z
         .object({
           url: z.string().min(1).max(8192).openapi({ example: 'https://shop.example/spring?ref=mail' }),
-          label: z.string().max(500).optional().openapi({ example: 'Hero button' }),
+          label: z
+            .string()
+            .max(500)
+            .refine((l) => l !== HONEYPOT_LABEL, { message: `${HONEYPOT_LABEL} is reserved for the honeypot link a template inserts` })
+            .optional()
+            .openapi({ example: 'Hero button' }),
         })
         .strict(),
     ),
