@@ -14,7 +14,7 @@ import { audience, CSV_COLUMNS, csvLine } from '../metrics/audience.js'
 import { compareCampaigns, type CompareMetric } from '../metrics/compare.js'
 import type { Traffic } from '../metrics/sql.js'
 import { BadCursor, recipientTimeline } from '../metrics/timeline.js'
-import { getCampaign, listCampaigns, listLinks } from '../services/campaigns.js'
+import { findCampaigns, getCampaign, listCampaigns, listLinks } from '../services/campaigns.js'
 import { apiKeys } from '../store/schema.js'
 import { loadOrCreateSecret } from '../tracking/token.js'
 import { eq } from 'drizzle-orm'
@@ -218,9 +218,12 @@ export function registerDashboard(app: OpenAPIHono<AppEnv>): void {
     const deps = c.get('deps')
     const traffic = parseTraffic(c.req.query('traffic'))
     const metric = parseMetric(c.req.query('metric'))
-    const campaigns = await listCampaigns(deps, { limit: 200, offset: 0 })
-    const known = new Set(campaigns.map((x) => x.id))
     const selected = [...new Set((c.req.queries('campaigns') ?? []).flatMap((s) => s.split(',')).map((s) => s.trim()).filter(Boolean))].slice(0, 20)
+    // The picker offers the newest campaigns, and always the selected ones, however old.
+    const recent = await listCampaigns(deps, { limit: 200, offset: 0, newestFirst: true })
+    const found = await findCampaigns(deps, selected)
+    const campaigns = [...found.filter((f) => !recent.some((r) => r.id === f.id)), ...recent]
+    const known = new Set(campaigns.map((x) => x.id))
     const unknown = selected.filter((s) => !known.has(s))
     let error: string | null = null
     let comparison = null

@@ -1,4 +1,4 @@
-import { and, asc, eq, sql } from 'drizzle-orm'
+import { and, asc, desc, eq, inArray, sql } from 'drizzle-orm'
 import { customAlphabet, nanoid } from 'nanoid'
 import { ApiError } from '../api/errors.js'
 import type { AppDeps } from '../api/context.js'
@@ -50,8 +50,22 @@ export async function getCampaign(deps: Deps, id: string): Promise<Campaign> {
   return row
 }
 
-export async function listCampaigns(deps: Deps, opts: { limit: number; offset: number }): Promise<Campaign[]> {
-  return deps.meta.db.select().from(campaigns).orderBy(asc(campaigns.createdAt), asc(campaigns.id)).limit(opts.limit).offset(opts.offset)
+/** The campaigns among `ids` that exist, with one query. */
+export async function findCampaigns(deps: Deps, ids: readonly string[]): Promise<Campaign[]> {
+  return ids.length ? deps.meta.db.select().from(campaigns).where(inArray(campaigns.id, [...ids])) : []
+}
+
+/** Every named campaign, in the order given; not_found names those that do not exist. */
+export async function getCampaigns(deps: Deps, ids: readonly string[]): Promise<Campaign[]> {
+  const byId = new Map((await findCampaigns(deps, ids)).map((r) => [r.id, r]))
+  const missing = ids.filter((id) => !byId.has(id))
+  if (missing.length) throw new ApiError('not_found', `campaign${missing.length > 1 ? 's' : ''} ${missing.join(', ')} not found`)
+  return ids.map((id) => byId.get(id)!)
+}
+
+export async function listCampaigns(deps: Deps, opts: { limit: number; offset: number; newestFirst?: boolean }): Promise<Campaign[]> {
+  const order = opts.newestFirst ? [desc(campaigns.createdAt), desc(campaigns.id)] : [asc(campaigns.createdAt), asc(campaigns.id)]
+  return deps.meta.db.select().from(campaigns).orderBy(...order).limit(opts.limit).offset(opts.offset)
 }
 
 export async function countCampaigns(deps: Deps): Promise<number> {

@@ -344,3 +344,17 @@ describe('pages', () => {
     expect(rows.length).toBeGreaterThan(0)
   })
 })
+
+describe('compare page with many campaigns', () => {
+  it('compares campaigns beyond the 200 oldest, and offers the newest first', async () => {
+    for (let i = 0; i < 201; i++) expect((await s.api('POST', '/v1/campaigns', { id: `bulk-${i}`, name: `Bulk ${i}` })).status).toBe(201)
+    const r = await get('/dashboard/compare?campaigns=bulk-200&campaigns=spring&metric=open_rate')
+    expect(r.status).toBe(200)
+    expect(r.text).toContain('id="compare-table"')
+    // The REST compare takes them too, checked with one query.
+    expect((await s.api('GET', '/v1/compare?campaigns=bulk-200,spring&metric=open_rate')).status).toBe(200)
+    const missing = await s.api('GET', '/v1/compare?campaigns=bulk-200,nope,nada')
+    expect(missing.status).toBe(404)
+    expect(missing.body.error.message).toBe('campaigns nope, nada not found')
+  })
+})

@@ -4,7 +4,7 @@ import { compareCampaignConversions, compareConversionsBy, CONVERSION_METRICS, N
 import type { AttributionOptions } from '../../../metrics/conversions.js'
 import { AttributionQuery, toAttribution } from '../conversions/query.js'
 import { CurrencySchema } from '../conversions/schemas.js'
-import { getCampaign } from '../../../services/campaigns.js'
+import { getCampaign, getCampaigns } from '../../../services/campaigns.js'
 import type { AppEnv } from '../../context.js'
 import { ApiError, errorResponses } from '../../errors.js'
 import { CampaignIdParam, security } from '../../schemas.js'
@@ -162,8 +162,8 @@ export function registerCompare(app: OpenAPIHono<AppEnv>) {
     if (ids.length < 2 || ids.length > 20) throw new ApiError('validation_failed', `query.campaigns: give 2 to 20 distinct campaign ids, got ${ids.length}`)
     for (const id of ids) {
       if (!/^[A-Za-z0-9_-]{1,64}$/.test(id)) throw new ApiError('validation_failed', `query.campaigns: invalid campaign id ${JSON.stringify(id.slice(0, 80))}`)
-      await getCampaign(deps, id)
     }
+    await getCampaigns(deps, ids)
     if (isConversionMetric(q.metric)) {
       const opts: AttributionOptions & { currency?: string | undefined } = { ...toAttribution(q), currency: q.currency }
       return c.json(await orCurrencyError(compareCampaignConversions(deps.events, ids, q.metric, q.alpha, opts)), 200)
