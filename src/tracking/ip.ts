@@ -1,26 +1,46 @@
-import { isIPv4, isIPv6 } from 'node:net'
+import { BlockList, isIPv4, isIPv6 } from 'node:net'
 import type { IncomingMessage } from 'node:http'
 
+/** Loopback, private, link-local and shared (CGNAT) ranges: the hops of a load balancer chain, never a reader. */
+const internal = new BlockList()
+for (const [net, bits] of [['10.0.0.0', 8], ['172.16.0.0', 12], ['192.168.0.0', 16], ['127.0.0.0', 8], ['169.254.0.0', 16], ['100.64.0.0', 10]] as const) internal.addSubnet(net, bits, 'ipv4')
+for (const [net, bits] of [['::1', 128], ['fc00::', 7], ['fe80::', 10]] as const) internal.addSubnet(net, bits, 'ipv6')
+
+function isInternal(ip: string): boolean {
+  if (isIPv4(ip)) return internal.check(ip, 'ipv4')
+  return isIPv6(ip) && internal.check(ip, 'ipv6')
+}
+
 /**
- * The client address: the socket's, or behind a trusted load balancer the first address
- * of X-Forwarded-For (or of the standard Forwarded header).
+ * The client address: the socket's, or behind a trusted load balancer the one it saw, taken from
+ * X-Forwarded-For (or the standard Forwarded header). A client can put anything at the left of
+ * those lists and proxies append what they saw, so the address is the rightmost one outside the
+ * internal ranges (the load balancer's own hops), or the leftmost when all are internal.
  */
 export function clientIp(req: IncomingMessage, trustProxy: boolean): string {
   if (trustProxy) {
     const xff = req.headers['x-forwarded-for']
-    const first = (Array.isArray(xff) ? xff[0] : xff)?.split(',')[0]?.trim()
-    if (first) return stripPort(first)
+    const fromXff = pick((Array.isArray(xff) ? xff.join(',') : (xff ?? '')).split(',').map((a) => stripPort(a.trim())))
+    if (fromXff) return fromXff
     const fwd = req.headers['forwarded']
     if (typeof fwd === 'string') {
-      const m = /for=("[^"]*"|[^;,\s]+)/i.exec(fwd)
-      if (m?.[1]) {
-        const v = m[1].replace(/^"|"$/g, '')
+      const fors = [...fwd.matchAll(/for=("[^"]*"|[^;,\s]+)/gi)].map((m) => {
+        const v = m[1]!.replace(/^"|"$/g, '')
         const bracketed = /^\[([^\]]+)\]/.exec(v)
         return bracketed ? bracketed[1]! : stripPort(v)
-      }
+      })
+      const fromForwarded = pick(fors)
+      if (fromForwarded) return fromForwarded
     }
   }
   return req.socket.remoteAddress ?? ''
+}
+
+function pick(addresses: string[]): string | undefined {
+  // Not an address ("unknown", obfuscated identifiers of RFC 7239): skipped.
+  const list = addresses.filter((a) => isIPv4(a) || isIPv6(a))
+  for (let i = list.length - 1; i >= 0; i--) if (!isInternal(list[i]!)) return list[i]
+  return list[0]
 }
 
 function stripPort(addr: string): string {

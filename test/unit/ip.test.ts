@@ -30,6 +30,15 @@ describe('clientIp', () => {
     expect(clientIp(r, false)).toBe('10.0.0.1')
     expect(clientIp(r, true)).toBe('198.51.100.7')
   })
+  it('takes the address the trusted proxy saw, not one the client wrote at the left of the list', () => {
+    // The client sent "X-Forwarded-For: 1.2.3.4"; the load balancer appended the address it saw.
+    expect(clientIp(req('10.0.0.1', { 'x-forwarded-for': '1.2.3.4, 203.0.113.9' }), true)).toBe('203.0.113.9')
+    // Internal hops (a CDN, then the load balancer) are passed over; non-addresses are ignored.
+    expect(clientIp(req('10.0.0.1', { 'x-forwarded-for': '1.2.3.4, 203.0.113.9, 10.0.0.2, unknown' }), true)).toBe('203.0.113.9')
+    // All internal: the origin, leftmost.
+    expect(clientIp(req('10.0.0.1', { 'x-forwarded-for': '192.168.1.20, 10.0.0.2' }), true)).toBe('192.168.1.20')
+    expect(clientIp(req('10.0.0.1', { forwarded: 'for=1.2.3.4, for=203.0.113.5;proto=https' }), true)).toBe('203.0.113.5')
+  })
   it('reads the standard Forwarded header', () => {
     expect(clientIp(req('10.0.0.1', { forwarded: 'for=198.51.100.9;proto=https' }), true)).toBe('198.51.100.9')
     expect(clientIp(req('10.0.0.1', { forwarded: 'for="[2001:db8::7]:4711"' }), true)).toBe('2001:db8::7')
