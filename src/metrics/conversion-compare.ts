@@ -138,7 +138,7 @@ export async function compareConversionsBy(
   alpha: number,
   opts: AttributionOptions & { currency?: string | undefined; dropEmptyKey?: boolean },
 ): Promise<ConversionComparison> {
-  const [orders, dens] = await Promise.all([conversionsByDimension(store, campaignId, by, opts), denominators(store, campaignId, by, opts.traffic)])
+  const [orders, dens] = await Promise.all([conversionsByDimension(store, campaignId, by, opts), denominators(store, campaignId, by, opts)])
   const groups = dens
     .filter((d) => !(opts.dropEmptyKey && d.key === ''))
     .sort((a, b) => a.key.localeCompare(b.key))
@@ -156,7 +156,7 @@ export async function compareCampaignConversions(
 ): Promise<ConversionComparison> {
   const groups = await Promise.all(
     campaignIds.map(async (id) => {
-      const [orders, [d]] = await Promise.all([conversionsByDimension(store, id, null, opts), denominators(store, id, null, opts.traffic)])
+      const [orders, [d]] = await Promise.all([conversionsByDimension(store, id, null, opts), denominators(store, id, null, opts)])
       return { key: id, sent: d?.sent ?? 0, clickers: d?.clickers ?? 0, orders: orders.get('') }
     }),
   )

@@ -249,18 +249,28 @@ export interface Denominators {
   clickers: number
 }
 
-/** Sent and unique (human) clickers of a campaign, overall or per variant/segment. */
-export async function denominators(store: EventStore, campaignId: string, by: Dimension | null, traffic: Traffic = 'human'): Promise<Denominators[]> {
+/**
+ * The clicks whose recipients are the clickers denominator: the selected traffic's, within the same
+ * from/to as the conversions (so converters / clickers compares like with like, as /stats does).
+ * Binds {campaign:String}.
+ */
+function clicksWhere(opts: AttributionOptions): { sql: string; params: Record<string, string> } {
+  const time = timeClauses(opts)
+  return { sql: `campaign_id = {campaign:String} AND type = 'click' AND recipient_id != '' AND ${trafficCondition(opts.traffic ?? 'human')}${time.sql}`, params: time.params }
+}
+
+/** Sent and unique clickers of a campaign (see clicksWhere), overall or per variant/segment. */
+export async function denominators(store: EventStore, campaignId: string, by: Dimension | null, opts: AttributionOptions = {}): Promise<Denominators[]> {
   const key = by === null ? `''` : by === 'variant' ? 'variant' : `arrayJoin(if(empty(segments), [''], segments))`
+  const clicks = clicksWhere(opts)
   const rows = await queryRows<{ key: string; sent: number; clickers: number }>(
     store,
     `SELECT ${key} AS key, count() AS sent,
-            countIf(recipient_id IN (SELECT recipient_id FROM ${store.db}.events
-                                     WHERE campaign_id = {campaign:String} AND type = 'click' AND recipient_id != '' AND ${trafficCondition(traffic)})) AS clickers
+            countIf(recipient_id IN (SELECT recipient_id FROM ${store.db}.events WHERE ${clicks.sql})) AS clickers
      FROM ${store.db}.sends FINAL
      WHERE campaign_id = {campaign:String}
      GROUP BY key`,
-    { campaign: campaignId },
+    { campaign: campaignId, ...clicks.params },
   )
   return rows.map((r) => ({ key: String(r.key), sent: Number(r.sent), clickers: Number(r.clickers) }))
 }
@@ -344,19 +354,17 @@ function tallyIn(m: Map<string, Tally>, key: string): Tally {
  * send counts per (variant, segments) combination, and the clickers per link.
  */
 export async function campaignConversions(store: EventStore, campaignId: string, linkIds: string[], opts: AttributionOptions = {}): Promise<CampaignConversions> {
-  const traffic = opts.traffic ?? 'human'
-  const clicked = `SELECT recipient_id FROM ${store.db}.events
-                   WHERE campaign_id = {campaign:String} AND type = 'click' AND recipient_id != '' AND ${trafficCondition(traffic)}`
+  const clicks = clicksWhere(opts)
   const [orders, combos, linkClickers] = await Promise.all([
     attributedOrders(store, campaignId, opts),
     queryRows<{ variant: string; segments: string[]; sent: number; clickers: number }>(
       store,
-      `SELECT variant, segments, count() AS sent, countIf(recipient_id IN (${clicked})) AS clickers
+      `SELECT variant, segments, count() AS sent, countIf(recipient_id IN (SELECT recipient_id FROM ${store.db}.events WHERE ${clicks.sql})) AS clickers
        FROM ${store.db}.sends FINAL WHERE campaign_id = {campaign:String}
        GROUP BY variant, segments`,
-      { campaign: campaignId },
+      { campaign: campaignId, ...clicks.params },
     ),
-    linkClickerCounts(store, campaignId, traffic),
+    linkClickerCounts(store, campaignId, clicks),
   ])
   const total = new Tally()
   const byLink = new Map<string, Tally>()
@@ -398,13 +406,13 @@ export async function campaignConversions(store: EventStore, campaignId: string,
   }
 }
 
-async function linkClickerCounts(store: EventStore, campaignId: string, traffic: Traffic): Promise<Map<string, number>> {
+async function linkClickerCounts(store: EventStore, campaignId: string, clicks: { sql: string; params: Record<string, string> }): Promise<Map<string, number>> {
   const rows = await queryRows<{ link_id: string; n: number }>(
     store,
     `SELECT link_id, uniqExact(recipient_id) AS n FROM ${store.db}.events
-     WHERE campaign_id = {campaign:String} AND type = 'click' AND recipient_id != '' AND ${trafficCondition(traffic)}
+     WHERE ${clicks.sql}
      GROUP BY link_id`,
-    { campaign: campaignId },
+    { campaign: campaignId, ...clicks.params },
   )
   return new Map(rows.map((r) => [r.link_id, Number(r.n)]))
 }

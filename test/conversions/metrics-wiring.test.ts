@@ -100,6 +100,20 @@ describe('conversions in the metrics API', () => {
     expect(bad.body.error.message).toContain('query.attributionWindow')
   })
 
+  it('counts the clickers denominator within from/to, as the conversions it is divided into', async () => {
+    // Only durand clicked after T0 + 30 min.
+    const from = encodeURIComponent(iso(T0 + HOUR / 2))
+    const stats = (await s.api('GET', `/v1/campaigns/shop/stats?from=${from}`)).body
+    const conv = (await s.api('GET', `/v1/campaigns/shop/conversions?from=${from}`)).body
+    expect(stats.conversions.clickers).toBe(1)
+    expect(conv.totals.clickers).toBe(1)
+    expect(conv.byVariant.map((r: { key: string; clickers: number }) => [r.key, r.clickers])).toEqual([['A', 0], ['B', 1]])
+    expect(conv.byLink.find((l: { linkId: string }) => l.linkId === footer).clickers).toBe(1)
+    expect(conv.byLink.find((l: { linkId: string }) => l.linkId === hero).clickers).toBe(0)
+    const cmp = (await s.api('GET', `/v1/campaigns/shop/compare/conversions?by=variant&metric=clicker_conversion_rate&from=${from}`)).body
+    expect(cmp.rows.map((r: { key: string; trials: number }) => [r.key, r.trials])).toEqual([['A', 0], ['B', 1]])
+  })
+
   it('links/stats gain conversions per link and per URL (converters distinct across a URL\'s links)', async () => {
     const r = await s.api('GET', '/v1/campaigns/shop/links/stats')
     expect(r.status).toBe(200)
