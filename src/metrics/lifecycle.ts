@@ -63,17 +63,14 @@ export function quantile(sorted: number[], q: number): number | null {
  */
 export function lapseDay(gaps: Array<number | null>, horizonDays: number, threshold: number): number | null {
   if (gaps.length === 0) return null
-  const returning = gaps.map((g) => (g !== null && g <= horizonDays ? g : null))
+  // One pass over the sorted gaps as d grows (the horizon may be 3650 days, the customers many).
+  const returning = gaps.filter((g): g is number => g !== null && g <= horizonDays).sort((a, b) => a - b)
+  const never = gaps.length - returning.length
+  let returned = 0
   for (let d = 0; d <= horizonDays; d++) {
-    let atRisk = 0
-    let later = 0
-    for (const g of returning) {
-      if (g === null) atRisk++
-      else if (g > d) {
-        atRisk++
-        later++
-      }
-    }
+    while (returned < returning.length && returning[returned]! <= d) returned++
+    const later = returning.length - returned
+    const atRisk = never + later
     if (atRisk === 0 || later / atRisk < threshold) return d
   }
   return horizonDays

@@ -79,4 +79,23 @@ describe('lifecycle helpers', () => {
     expect(lapseDay([1, 2, null], 30, 0.5)).toBe(2)
     expect(lapseDay([], 30, 0.5)).toBeNull()
   })
+
+  it('lapse day equals its definition on random histories (p(d) = returning later / still without a second purchase)', () => {
+    const definition = (gaps: Array<number | null>, horizon: number, threshold: number) => {
+      for (let d = 0; d <= horizon; d++) {
+        const atRisk = gaps.filter((g) => g === null || g > horizon || g > d)
+        const later = atRisk.filter((g) => g !== null && g <= horizon).length
+        if (atRisk.length === 0 || later / atRisk.length < threshold) return d
+      }
+      return horizon
+    }
+    let seed = 7
+    const rnd = () => ((seed = (seed * 1103515245 + 12345) & 0x7fffffff) / 0x7fffffff)
+    for (let k = 0; k < 200; k++) {
+      const gaps = Array.from({ length: 1 + Math.floor(rnd() * 40) }, () => (rnd() < 0.3 ? null : Math.floor(rnd() * 120)))
+      const horizon = 10 + Math.floor(rnd() * 100)
+      const threshold = 0.05 + rnd() * 0.5
+      expect(lapseDay(gaps, horizon, threshold), JSON.stringify({ gaps, horizon, threshold })).toBe(definition(gaps, horizon, threshold))
+    }
+  })
 })
