@@ -43,6 +43,11 @@ describe('sign-in', () => {
     const res = await fetch(`${s.url}/dashboard/campaigns/spring?traffic=all`, { redirect: 'manual' })
     expect(res.status).toBe(303)
     expect(res.headers.get('location')).toBe(`/dashboard/sign-in?next=${encodeURIComponent('/dashboard/campaigns/spring?traffic=all')}`)
+    // The bare /dashboard too (the middleware is registered on /dashboard/* only).
+    const home = await fetch(`${s.url}/dashboard`, { redirect: 'manual' })
+    expect(home.status).toBe(303)
+    expect(home.headers.get('location')).toBe(`/dashboard/sign-in?next=${encodeURIComponent('/dashboard')}`)
+    expect(home.headers.get('content-security-policy')).toContain("default-src 'none'")
     const form = await fetch(`${s.url}/dashboard/sign-in`)
     const html = await form.text()
     expect(html).toMatch(/<label for="key">API key<\/label>/)
