@@ -13,7 +13,7 @@ import { canonicalTimeZone } from '../api/routes/metrics/common.js'
 import { audience, CSV_COLUMNS, csvLine } from '../metrics/audience.js'
 import { compareCampaigns, type CompareMetric } from '../metrics/compare.js'
 import type { Traffic } from '../metrics/sql.js'
-import { BadCursor, recipientTimeline } from '../metrics/timeline.js'
+import { recipientTimeline } from '../metrics/timeline.js'
 import { findCampaigns, getCampaign, listCampaigns, listLinks } from '../services/campaigns.js'
 import { loadOrCreateSecret } from '../tracking/token.js'
 import type { PageContext } from './layout.js'
@@ -232,12 +232,7 @@ export function registerDashboard(app: OpenAPIHono<AppEnv>): void {
     const traffic = parseTraffic(c.req.query('traffic'))
     let timeline = null
     if (id) {
-      try {
-        timeline = await recipientTimeline(deps.events, deps.meta, id, { traffic }, { limit: 50, cursor: c.req.query('cursor') || undefined })
-      } catch (err) {
-        if (err instanceof BadCursor) throw new ApiError('validation_failed', `query.cursor: ${err.message}`)
-        throw err
-      }
+      timeline = await recipientTimeline(deps.events, deps.meta, id, { traffic }, { limit: 50, cursor: c.req.query('cursor') || undefined })
     }
     return page(c, <RecipientPage id={id} traffic={traffic} timeline={timeline} ctx={c.get('page')} />)
   })

@@ -4,6 +4,7 @@ import type { MetaStore } from '../store/meta.js'
 import { links } from '../store/schema.js'
 import { conversionTouch, type AttributionOptions, type TimelineConversion } from './conversions.js'
 import { isoFromCh, num, timeClauses, trafficCondition, type EventWindow } from './sql.js'
+import { ApiError } from '../api/errors.js'
 
 export interface TimelineEvent {
   eventId: string
@@ -29,7 +30,6 @@ export interface TimelinePage {
   next: string | null
 }
 
-export class BadCursor extends Error {}
 
 /** Cursor: the (ts, event_id) of the last event returned, so pages never skip or repeat events. */
 export function encodeCursor(ts: string, eventId: string): string {
@@ -45,7 +45,7 @@ function decodeCursor(cursor: string): { ts: string; id: string } {
   } catch {
     /* reported below */
   }
-  throw new BadCursor('not a cursor returned by this endpoint')
+  throw new ApiError('validation_failed', 'query.cursor: not a cursor returned by this endpoint')
 }
 
 /**

@@ -1,8 +1,8 @@
 import { createRoute, z, type OpenAPIHono } from '@hono/zod-openapi'
-import { compareConversionsBy, CONVERSION_METRICS, NoRevenueError } from '../../../metrics/conversion-compare.js'
+import { compareConversionsBy, CONVERSION_METRICS } from '../../../metrics/conversion-compare.js'
 import { getCampaign } from '../../../services/campaigns.js'
 import type { AppEnv } from '../../context.js'
-import { ApiError, errorResponses } from '../../errors.js'
+import { errorResponses } from '../../errors.js'
 import { CampaignIdParam, security } from '../../schemas.js'
 import { ComparisonSchema } from '../metrics/compare.js'
 import { AttributionQuery, toAttribution } from './query.js'
@@ -45,11 +45,6 @@ export function registerCompareConversions(app: OpenAPIHono<AppEnv>) {
     const { id } = c.req.valid('param')
     const q = c.req.valid('query')
     await getCampaign(deps, id)
-    try {
-      return c.json(await compareConversionsBy(deps.events, id, q.by, q.metric, q.alpha, { ...toAttribution(q), currency: q.currency, dropEmptyKey: q.by === 'variant' }), 200)
-    } catch (err) {
-      if (err instanceof NoRevenueError) throw new ApiError('validation_failed', `query.currency: ${err.message}`)
-      throw err
-    }
+    return c.json(await compareConversionsBy(deps.events, id, q.by, q.metric, q.alpha, { ...toAttribution(q), currency: q.currency, dropEmptyKey: q.by === 'variant' }), 200)
   })
 }

@@ -1,6 +1,6 @@
 import { createRoute, z, type OpenAPIHono } from '@hono/zod-openapi'
 import { compareCampaigns, compareVariants, projectCampaign, type CompareMetric } from '../../../metrics/compare.js'
-import { compareCampaignConversions, compareConversionsBy, CONVERSION_METRICS, NoRevenueError, type ConversionMetric } from '../../../metrics/conversion-compare.js'
+import { compareCampaignConversions, compareConversionsBy, CONVERSION_METRICS, type ConversionMetric } from '../../../metrics/conversion-compare.js'
 import type { AttributionOptions } from '../../../metrics/conversions.js'
 import { AttributionQuery, toAttribution } from '../conversions/query.js'
 import { CurrencySchema } from '../conversions/schemas.js'
@@ -144,14 +144,6 @@ const projectionRoute = createRoute({
 
 const isConversionMetric = (m: string): m is ConversionMetric => (CONVERSION_METRICS as readonly string[]).includes(m)
 
-async function orCurrencyError<T>(p: Promise<T>): Promise<T> {
-  try {
-    return await p
-  } catch (err) {
-    if (err instanceof NoRevenueError) throw new ApiError('validation_failed', `query.currency: ${err.message}`)
-    throw err
-  }
-}
 
 export function registerCompare(app: OpenAPIHono<AppEnv>) {
   app.openapi(acrossRoute, async (c) => {
@@ -166,7 +158,7 @@ export function registerCompare(app: OpenAPIHono<AppEnv>) {
     await getCampaigns(deps, ids)
     if (isConversionMetric(q.metric)) {
       const opts: AttributionOptions & { currency?: string | undefined } = { ...toAttribution(q), currency: q.currency }
-      return c.json(await orCurrencyError(compareCampaignConversions(deps.events, ids, q.metric, q.alpha, opts)), 200)
+      return c.json(await compareCampaignConversions(deps.events, ids, q.metric, q.alpha, opts), 200)
     }
     return c.json(await compareCampaigns(deps.events, ids, q.metric as CompareMetric, q.alpha, w), 200)
   })
@@ -180,7 +172,7 @@ export function registerCompare(app: OpenAPIHono<AppEnv>) {
     if (isConversionMetric(q.metric)) {
       if (q.listSize !== undefined) throw new ApiError('validation_failed', `query.listSize: projections are of open and click rates; not with metric=${q.metric}`)
       const opts = { ...toAttribution(q), currency: q.currency, dropEmptyKey: true }
-      return c.json(await orCurrencyError(compareConversionsBy(deps.events, id, 'variant', q.metric, q.alpha, opts)), 200)
+      return c.json(await compareConversionsBy(deps.events, id, 'variant', q.metric, q.alpha, opts), 200)
     }
     return c.json(await compareVariants(deps.events, id, q.metric as CompareMetric, q.alpha, w, q.listSize), 200)
   })

@@ -1,7 +1,7 @@
 import { createRoute, z, type OpenAPIHono } from '@hono/zod-openapi'
-import { BadCursor, recipientTimeline } from '../../../metrics/timeline.js'
+import { recipientTimeline } from '../../../metrics/timeline.js'
 import type { AppEnv } from '../../context.js'
-import { ApiError, errorResponses } from '../../errors.js'
+import { errorResponses } from '../../errors.js'
 import { security } from '../../schemas.js'
 import { AttributionQuery } from '../conversions/query.js'
 import { TRAFFIC_DESCRIPTION, toWindow } from './common.js'
@@ -121,11 +121,6 @@ export function registerTimeline(app: OpenAPIHono<AppEnv>) {
     const { recipientId } = c.req.valid('param')
     const q = c.req.valid('query')
     const w = toWindow(q, 'all')
-    try {
-      return c.json(await recipientTimeline(deps.events, deps.meta, recipientId, w, { limit: q.limit, cursor: q.cursor, campaignId: q.campaignId, attribution: { windowMs: q.attributionWindow, model: q.attribution } }), 200)
-    } catch (err) {
-      if (err instanceof BadCursor) throw new ApiError('validation_failed', `query.cursor: ${err.message}`)
-      throw err
-    }
+    return c.json(await recipientTimeline(deps.events, deps.meta, recipientId, w, { limit: q.limit, cursor: q.cursor, campaignId: q.campaignId, attribution: { windowMs: q.attributionWindow, model: q.attribution } }), 200)
   })
 }

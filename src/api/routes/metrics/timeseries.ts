@@ -1,8 +1,8 @@
 import { createRoute, z, type OpenAPIHono } from '@hono/zod-openapi'
-import { MAX_BUCKETS, timeseries, TooManyBuckets } from '../../../metrics/timeseries.js'
+import { MAX_BUCKETS, timeseries } from '../../../metrics/timeseries.js'
 import { getCampaign } from '../../../services/campaigns.js'
 import type { AppEnv } from '../../context.js'
-import { ApiError, errorResponses } from '../../errors.js'
+import { errorResponses } from '../../errors.js'
 import { CampaignIdParam, security } from '../../schemas.js'
 import { toWindow, TzQuery, UNIQUES_NOTE, WindowQuery } from './common.js'
 
@@ -61,12 +61,7 @@ export function registerTimeseries(app: OpenAPIHono<AppEnv>) {
     const q = c.req.valid('query')
     const w = toWindow(q)
     await getCampaign(deps, id)
-    try {
-      const buckets = await timeseries(deps.events, id, q.metric, q.interval, q.tz, w)
-      return c.json({ campaignId: id, metric: q.metric, interval: q.interval, tz: q.tz, traffic: w.traffic, buckets }, 200)
-    } catch (err) {
-      if (err instanceof TooManyBuckets) throw new ApiError('validation_failed', `query.interval: ${err.message}; use a coarser interval or a shorter from/to`)
-      throw err
-    }
+    const buckets = await timeseries(deps.events, id, q.metric, q.interval, q.tz, w)
+    return c.json({ campaignId: id, metric: q.metric, interval: q.interval, tz: q.tz, traffic: w.traffic, buckets }, 200)
   })
 }
