@@ -1,11 +1,11 @@
 import { createRoute, z, type OpenAPIHono } from '@hono/zod-openapi'
 import { audience, CSV_COLUMNS, csvLine } from '../../../metrics/audience.js'
-import { getCampaign, listLinks } from '../../../services/campaigns.js'
+import { listLinks } from '../../../services/campaigns.js'
 import type { AppEnv } from '../../context.js'
 import { ApiError, errorResponses } from '../../errors.js'
 import { CampaignIdParam, security } from '../../schemas.js'
 import { AttributionQuery, DurationSchema } from '../conversions/query.js'
-import { multiValue, toWindow } from './common.js'
+import { campaignWindow, multiValue } from './common.js'
 
 const Query = AttributionQuery.extend({
   converted: z.enum(['true', 'false']).optional().openapi({
@@ -64,8 +64,7 @@ export function registerAudience(app: OpenAPIHono<AppEnv>) {
     const deps = c.get('deps')
     const { id } = c.req.valid('param')
     const q = c.req.valid('query')
-    const w = toWindow(q)
-    await getCampaign(deps, id)
+    const w = await campaignWindow(deps, id, q)
     const linkIds = new Set((await listLinks(deps, id)).map((l) => l.id))
     for (const [name, ids] of [['clicked', q.clicked], ['notClicked', q.notClicked]] as const) {
       const unknown = ids.find((l) => !linkIds.has(l))

@@ -1,13 +1,12 @@
 import { createRoute, z, type OpenAPIHono } from '@hono/zod-openapi'
 import { campaignStats } from '../../../metrics/campaign-stats.js'
 import { conversionBlock, conversionTotals } from '../../../metrics/conversions.js'
-import { getCampaign } from '../../../services/campaigns.js'
 import type { AppEnv } from '../../context.js'
 import { errorResponses } from '../../errors.js'
 import { CampaignIdParam, security } from '../../schemas.js'
 import { AttributionQuery, toAttribution } from '../conversions/query.js'
 import { ConversionBlockSchema, CONVERSIONS_NOTE } from '../conversions/schemas.js'
-import { RateSchema, toWindow, UNIQUES_NOTE } from './common.js'
+import { campaignWindow, RateSchema, UNIQUES_NOTE } from './common.js'
 
 const Delay = z.object({ count: z.number().int(), medianSeconds: z.number().nullable(), p90Seconds: z.number().nullable() })
 const Machine = z.object({ total: z.number().int(), byReason: z.record(z.string(), z.number().int()) })
@@ -74,8 +73,7 @@ export function registerCampaignStats(app: OpenAPIHono<AppEnv>) {
     const deps = c.get('deps')
     const { id } = c.req.valid('param')
     const q = c.req.valid('query')
-    const w = toWindow(q)
-    await getCampaign(deps, id)
+    const w = await campaignWindow(deps, id, q)
     const [stats, conv] = await Promise.all([campaignStats(deps.events, id, w), conversionTotals(deps.events, id, toAttribution(q))])
     const conversions = conversionBlock(conv, stats.sent, stats.clicks.unique)
     const rate = (numerator: number, denominator: number, definition: string) => ({ value: denominator > 0 ? numerator / denominator : 0, numerator, denominator, definition })

@@ -1,5 +1,7 @@
 import { z } from '@hono/zod-openapi'
+import type { AppDeps } from '../../context.js'
 import { ApiError } from '../../errors.js'
+import { getCampaign } from '../../../services/campaigns.js'
 import type { EventWindow, Traffic } from '../../../metrics/sql.js'
 
 const isoInstant = (name: 'from' | 'to', example: string) =>
@@ -49,6 +51,13 @@ export const TzQuery = z
     return zone ?? 'UTC'
   })
   .openapi({ param: { name: 'tz', in: 'query' }, description: 'IANA time zone of the buckets', example: 'Europe/Paris' })
+
+/** The window of a metrics request about one campaign: a bad window is a 400, then an unknown campaign a 404. */
+export async function campaignWindow(deps: AppDeps, campaignId: string, q: Parameters<typeof toWindow>[0]): Promise<EventWindow> {
+  const w = toWindow(q)
+  await getCampaign(deps, campaignId)
+  return w
+}
 
 /** from/to/traffic → the window the metrics take; from after to is a 400 naming query.from. */
 export function toWindow(q: { from?: string | undefined; to?: string | undefined; traffic?: Traffic | undefined }, defaultTraffic: Traffic = 'human'): EventWindow {

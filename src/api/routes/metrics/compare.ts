@@ -4,11 +4,11 @@ import { compareCampaignConversions, compareConversionsBy, CONVERSION_METRICS, t
 import type { AttributionOptions } from '../../../metrics/conversions.js'
 import { AttributionQuery, toAttribution } from '../conversions/query.js'
 import { CurrencySchema } from '../conversions/schemas.js'
-import { getCampaign, getCampaigns } from '../../../services/campaigns.js'
+import { getCampaigns } from '../../../services/campaigns.js'
 import type { AppEnv } from '../../context.js'
 import { ApiError, errorResponses } from '../../errors.js'
 import { CampaignIdParam, security } from '../../schemas.js'
-import { IntervalSchema, toWindow, UNIQUES_NOTE, WindowQuery } from './common.js'
+import { campaignWindow, IntervalSchema, toWindow, UNIQUES_NOTE, WindowQuery } from './common.js'
 
 const METRICS = ['open_rate', 'click_rate', 'click_to_open_rate', ...CONVERSION_METRICS] as const
 
@@ -167,8 +167,7 @@ export function registerCompare(app: OpenAPIHono<AppEnv>) {
     const deps = c.get('deps')
     const { id } = c.req.valid('param')
     const q = c.req.valid('query')
-    const w = toWindow(q)
-    await getCampaign(deps, id)
+    const w = await campaignWindow(deps, id, q)
     if (isConversionMetric(q.metric)) {
       if (q.listSize !== undefined) throw new ApiError('validation_failed', `query.listSize: projections are of open and click rates; not with metric=${q.metric}`)
       const opts = { ...toAttribution(q), currency: q.currency, dropEmptyKey: true }
@@ -180,8 +179,7 @@ export function registerCompare(app: OpenAPIHono<AppEnv>) {
     const deps = c.get('deps')
     const { id } = c.req.valid('param')
     const q = c.req.valid('query')
-    const w = toWindow(q)
-    await getCampaign(deps, id)
+    const w = await campaignWindow(deps, id, q)
     return c.json(await projectCampaign(deps.events, id, q.listSize, w), 200)
   })
 }

@@ -1,13 +1,13 @@
 import { createRoute, z, type OpenAPIHono } from '@hono/zod-openapi'
 import { attributedOrders, conversionBlock, groupOrders } from '../../../metrics/conversions.js'
 import { linkStats } from '../../../metrics/link-stats.js'
-import { getCampaign, listLinks } from '../../../services/campaigns.js'
+import { listLinks } from '../../../services/campaigns.js'
 import type { AppEnv } from '../../context.js'
 import { errorResponses } from '../../errors.js'
 import { CampaignIdParam, security } from '../../schemas.js'
 import { AttributionQuery, toAttribution } from '../conversions/query.js'
 import { ConversionBlockSchema, CONVERSIONS_NOTE } from '../conversions/schemas.js'
-import { toWindow, UNIQUES_NOTE } from './common.js'
+import { campaignWindow, UNIQUES_NOTE } from './common.js'
 
 const figures = {
   clicks: z.number().int(),
@@ -64,8 +64,7 @@ export function registerLinkStats(app: OpenAPIHono<AppEnv>) {
     const deps = c.get('deps')
     const { id } = c.req.valid('param')
     const q = c.req.valid('query')
-    const w = toWindow(q)
-    await getCampaign(deps, id)
+    const w = await campaignWindow(deps, id, q)
     const links = await listLinks(deps, id)
     const [stats, orders] = await Promise.all([linkStats(deps.events, id, links, w), attributedOrders(deps.events, id, toAttribution(q))])
     const urlOf = new Map(links.map((l) => [l.id, l.url]))

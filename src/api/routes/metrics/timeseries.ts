@@ -1,10 +1,9 @@
 import { createRoute, z, type OpenAPIHono } from '@hono/zod-openapi'
 import { MAX_BUCKETS, timeseries } from '../../../metrics/timeseries.js'
-import { getCampaign } from '../../../services/campaigns.js'
 import type { AppEnv } from '../../context.js'
 import { errorResponses } from '../../errors.js'
 import { CampaignIdParam, security } from '../../schemas.js'
-import { toWindow, TzQuery, UNIQUES_NOTE, WindowQuery } from './common.js'
+import { campaignWindow, TzQuery, UNIQUES_NOTE, WindowQuery } from './common.js'
 
 const Query = WindowQuery.extend({
   metric: z.enum(['opens', 'clicks', 'unique_openers', 'unique_clickers']).default('opens').openapi({ param: { name: 'metric', in: 'query' } }),
@@ -59,8 +58,7 @@ export function registerTimeseries(app: OpenAPIHono<AppEnv>) {
     const deps = c.get('deps')
     const { id } = c.req.valid('param')
     const q = c.req.valid('query')
-    const w = toWindow(q)
-    await getCampaign(deps, id)
+    const w = await campaignWindow(deps, id, q)
     const buckets = await timeseries(deps.events, id, q.metric, q.interval, q.tz, w)
     return c.json({ campaignId: id, metric: q.metric, interval: q.interval, tz: q.tz, traffic: w.traffic, buckets }, 200)
   })

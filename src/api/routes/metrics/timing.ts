@@ -1,10 +1,9 @@
 import { createRoute, z, type OpenAPIHono } from '@hono/zod-openapi'
 import { timing } from '../../../metrics/timing.js'
-import { getCampaign } from '../../../services/campaigns.js'
 import type { AppEnv } from '../../context.js'
 import { errorResponses } from '../../errors.js'
 import { CampaignIdParam, security } from '../../schemas.js'
-import { toWindow, TzQuery, UNIQUES_NOTE, WindowQuery } from './common.js'
+import { campaignWindow, TzQuery, UNIQUES_NOTE, WindowQuery } from './common.js'
 
 const Query = WindowQuery.extend({
   by: z.enum(['segment', 'variant']).optional().openapi({ param: { name: 'by', in: 'query' }, description: 'Group by segment or variant; omitted: everyone (key "")' }),
@@ -73,8 +72,7 @@ export function registerTiming(app: OpenAPIHono<AppEnv>) {
     const deps = c.get('deps')
     const { id } = c.req.valid('param')
     const q = c.req.valid('query')
-    const w = toWindow(q)
-    await getCampaign(deps, id)
+    const w = await campaignWindow(deps, id, q)
     const groups = await timing(deps.events, id, q.by ?? null, q.tz, w)
     return c.json({ campaignId: id, by: q.by ?? null, tz: q.tz, groups }, 200)
   })
