@@ -3,7 +3,7 @@ import type { TrafficClass } from '../events/event.js'
 import { queryRows } from '../store/clickhouse.js'
 import { type BurstEvent, CLASSIFIER_VERSION, classify } from '../tracking/classify.js'
 import { applyStoredUpdates, serialized, type StoredUpdate } from './apply.js'
-import { passChanges, type PassRow, SECOND_PASS_REASONS, type SecondPassOptions, toBurstEvent } from './second-pass.js'
+import { margin, passChanges, type PassRow, SECOND_PASS_REASONS, type SecondPassOptions, toBurstEvent } from './second-pass.js'
 
 export interface ReclassifyInput {
   /** Window on the events' ts, in ms since the epoch (inclusive). */
@@ -65,9 +65,6 @@ export async function reclassify(deps: Deps, input: ReclassifyInput, opts: Secon
   return result
 }
 
-/** Neighbours outside the slice a burst or a honeypot hit may reach. */
-const MARGIN_MS = 10_000
-
 async function slice(deps: Deps, w: ReclassifyInput, opts: SecondPassOptions, result: ReclassifyResult): Promise<void> {
   const store = deps.events
   const rows = await queryRows<Row>(
@@ -78,7 +75,8 @@ async function slice(deps: Deps, w: ReclassifyInput, opts: SecondPassOptions, re
      WHERE type IN ('open', 'click', 'unsubscribe')
        AND ts >= fromUnixTimestamp64Milli({fromMs:Int64}, 'UTC') AND ts <= fromUnixTimestamp64Milli({toMs:Int64}, 'UTC')
        AND ({campaign:String} = '' OR campaign_id = {campaign:String})`,
-    { fromMs: w.from - MARGIN_MS, toMs: w.to + MARGIN_MS, campaign: w.campaignId ?? '' },
+    // Neighbours outside the slice a burst or a honeypot hit may reach, for the rules as configured.
+    { fromMs: w.from - margin(opts.bursts ?? {}), toMs: w.to + margin(opts.bursts ?? {}), campaign: w.campaignId ?? '' },
   )
   if (rows.length === 0) return
   const inWindow = (ts: number) => ts >= w.from && ts <= w.to

@@ -79,7 +79,7 @@ export function secondPassOver(deps: Deps, window: PassWindow, opts: SecondPassO
 }
 
 /** The widest span a rule looks across: how far outside the window neighbours are read. */
-function margin(o: BurstOptions): number {
+export function margin(o: BurstOptions): number {
   return Math.max(o.windowMs ?? 2000, o.sharedIpWindowMs ?? 5000, o.honeypotWindowMs ?? 10_000)
 }
 

@@ -46,7 +46,7 @@ export interface StoredTemplate extends RenderableTemplate {
   honeypotLinkId: string | null
 }
 
-type Deps = Pick<AppDeps, 'meta' | 'links' | 'config'>
+type Deps = Pick<AppDeps, 'meta' | 'links' | 'config' | 'clock'>
 
 const REWRITE_FIELD: Record<string, string> = {
   invalid_input: 'body',
@@ -93,7 +93,7 @@ export async function createTemplate(
   if (compiled.honeypot) {
     rows.push({ id: newLinkId(), campaignId, url: honeypotTarget(deps), label: HONEYPOT_LABEL, position: HONEYPOT_POSITION, templateId: id })
   }
-  const createdAt = new Date()
+  const createdAt = new Date(deps.clock())
   await deps.meta.db.transaction(async (tx) => {
     await tx.insert(templates).values({ id, campaignId, compiled, createdAt })
     if (rows.length) await tx.insert(links).values(rows)
