@@ -1,4 +1,4 @@
-import { open, readFile, rename, stat, unlink, writeFile } from 'node:fs/promises'
+import { open, readFile, rename, stat, unlink } from 'node:fs/promises'
 import { join } from 'node:path'
 import type { EventStore } from '../store/clickhouse.js'
 import type { Logger } from '../logger.js'
@@ -78,7 +78,12 @@ export class EventWriter {
   async start(): Promise<void> {
     try {
       this.cp = JSON.parse(await readFile(this.cpFile, 'utf8')) as Checkpoint
-    } catch {
+    } catch (err) {
+      // No checkpoint: a new journal. An unreadable one (it is fsynced before its rename, so this
+      // takes a damaged disk): starting over may insert again what was inserted, so say so loudly.
+      if ((err as NodeJS.ErrnoException).code !== 'ENOENT') {
+        this.opts.log.error('writer_checkpoint_unreadable', { file: this.cpFile, message: (err as Error).message, consequence: 'the journal is read from its oldest segment again; events inserted since may be inserted twice' })
+      }
       this.cp = { segment: listSegments(this.opts.journal.dir)[0] ?? 0, offset: 0, pending: null }
     }
     await this.updatePending()
@@ -256,8 +261,15 @@ export class EventWriter {
   }
 
   private async saveCheckpoint(): Promise<void> {
+    // Written, fsynced, then renamed over the old one: after a power loss the checkpoint is the old or the new, whole.
     const tmp = this.cpFile + '.tmp'
-    await writeFile(tmp, JSON.stringify(this.cp))
+    const fh = await open(tmp, 'w')
+    try {
+      await fh.writeFile(JSON.stringify(this.cp))
+      await fh.sync()
+    } finally {
+      await fh.close()
+    }
     await rename(tmp, this.cpFile)
   }
 

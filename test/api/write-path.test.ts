@@ -82,7 +82,8 @@ describe('the write path', () => {
     const events = testEventStore()
     const meta = await testMetaStore()
     cleanups.push(() => meta.close())
-    const a = await startTestServer({ dataDir, events, meta })
+    // No timed insert: the five clicks go in as one batch at flush, the range replayed below.
+    const a = await startTestServer({ dataDir, events, meta, env: { FLUSH_INTERVAL_MS: '60000' } })
     const urls = await setUp(a, 'replay', 5)
     for (const url of urls) await readerFetch(url)
     await a.flush()

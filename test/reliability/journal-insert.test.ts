@@ -124,3 +124,25 @@ describe('writer batching', () => {
     expect(w.stats.inserted / w.stats.batches).toBeGreaterThan(n / bound)
   })
 })
+
+describe('writer checkpoint', () => {
+  it('says loudly when its checkpoint is unreadable (it reads the journal again from the start)', async () => {
+    const errors: string[] = []
+    const capture = { debug: () => undefined, info: () => undefined, warn: () => undefined, error: (m: string) => void errors.push(m) }
+    const jdir = join(dir, 'j-corrupt')
+    const j = new Journal({ dir: jdir, fsyncIntervalMs: 0, maxBytes: 1 << 20, log })
+    writeFileSync(join(jdir, 'checkpoint.json'), '{"segment": 12, "off')
+    const w = new EventWriter({ journal: j, store, batchSize: 100, flushIntervalMs: 60_000, log: capture })
+    await w.start()
+    await w.stop()
+    j.close()
+    expect(errors).toEqual(['writer_checkpoint_unreadable'])
+    // A new journal has no checkpoint yet: nothing to say.
+    const fresh = new Journal({ dir: join(dir, 'j-fresh'), fsyncIntervalMs: 0, maxBytes: 1 << 20, log })
+    const w2 = new EventWriter({ journal: fresh, store, batchSize: 100, flushIntervalMs: 60_000, log: capture })
+    await w2.start()
+    await w2.stop()
+    fresh.close()
+    expect(errors).toHaveLength(1)
+  })
+})
