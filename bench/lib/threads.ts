@@ -10,10 +10,12 @@ export const CLOCK_TICKS = 100
 
 export function threadTicks(pid: number | 'self'): Map<string, number> {
   const m = new Map<string, number>()
+  const main = String(pid === 'self' ? process.pid : pid)
   for (const tid of readdirSync(`/proc/${pid}/task`)) {
     try {
       const st = readFileSync(`/proc/${pid}/task/${tid}/stat`, 'utf8')
-      const name = st.slice(st.indexOf('(') + 1, st.lastIndexOf(')')).replace(/\d+$/, '')
+      // The main thread (the event loop) apart from the others of its name (libuv's pool is also "node" on Node 20).
+      const name = tid === main ? 'event loop' : st.slice(st.indexOf('(') + 1, st.lastIndexOf(')')).replace(/\d+$/, '')
       const f = st.slice(st.lastIndexOf(')') + 2).split(' ')
       m.set(name, (m.get(name) ?? 0) + Number(f[11]) + Number(f[12]))
     } catch {
