@@ -1,5 +1,5 @@
 import { sql } from 'drizzle-orm'
-import { boolean, index, integer, jsonb, pgTable, primaryKey, text, timestamp, uniqueIndex } from 'drizzle-orm/pg-core'
+import { boolean, check, index, integer, jsonb, pgTable, primaryKey, text, timestamp, uniqueIndex } from 'drizzle-orm/pg-core'
 
 export interface CampaignSettings {
   /** Turn the open pixel off for this campaign's templates. */
@@ -48,16 +48,28 @@ export const templates = pgTable('templates', {
   createdAt: timestamp('created_at', { withTimezone: true, mode: 'date' }).notNull().defaultNow(),
 })
 
-export const apiKeys = pgTable('api_keys', {
-  id: text('id').primaryKey(),
-  name: text('name').notNull(),
-  /** SHA-256 of the key; the key itself is shown once, at creation. */
-  hash: text('hash').notNull().unique(),
-  prefix: text('prefix').notNull(),
-  scopes: text('scopes').array().notNull().default(sql`'{}'::text[]`),
-  revoked: boolean('revoked').notNull().default(false),
-  createdAt: timestamp('created_at', { withTimezone: true, mode: 'date' }).notNull().defaultNow(),
-})
+export const API_KEY_ROLES = ['admin', 'member'] as const
+export type ApiKeyRole = (typeof API_KEY_ROLES)[number]
+
+export const apiKeys = pgTable(
+  'api_keys',
+  {
+    id: text('id').primaryKey(),
+    name: text('name').notNull(),
+    /** SHA-256 of the key; the key itself is shown once, at creation. */
+    hash: text('hash').notNull().unique(),
+    prefix: text('prefix').notNull(),
+    scopes: text('scopes').array().notNull().default(sql`'{}'::text[]`),
+    /**
+     * admin: may also manage API keys; member: everything else. Rows older than the column are
+     * members, so the migration gives no key a right it did not have to be granted explicitly.
+     */
+    role: text('role', { enum: API_KEY_ROLES }).notNull().default('member'),
+    revoked: boolean('revoked').notNull().default(false),
+    createdAt: timestamp('created_at', { withTimezone: true, mode: 'date' }).notNull().defaultNow(),
+  },
+  (t) => [check('api_keys_role', sql`${t.role} in ('admin', 'member')`)],
+)
 
 export const suppressions = pgTable(
   'suppressions',
