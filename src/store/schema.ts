@@ -10,12 +10,18 @@ export interface CampaignSettings {
   clickId?: boolean | { param?: string }
 }
 
-export const campaigns = pgTable('campaigns', {
-  id: text('id').primaryKey(),
-  name: text('name').notNull(),
-  settings: jsonb('settings').$type<CampaignSettings>().notNull().default({}),
-  createdAt: timestamp('created_at', { withTimezone: true, mode: 'date' }).notNull().defaultNow(),
-})
+export const campaigns = pgTable(
+  'campaigns',
+  {
+    id: text('id').primaryKey(),
+    name: text('name').notNull(),
+    settings: jsonb('settings').$type<CampaignSettings>().notNull().default({}),
+    createdAt: timestamp('created_at', { withTimezone: true, mode: 'date' }).notNull().defaultNow(),
+    /** Set by the database on every change (its clock, not an instance's): how other instances' link caches find changed campaigns. */
+    updatedAt: timestamp('updated_at', { withTimezone: true, mode: 'date' }).notNull().defaultNow(),
+  },
+  (t) => [index('campaigns_updated').on(t.updatedAt)],
+)
 
 /** Immutable once created, so the edge caches them for the life of the process. */
 export const links = pgTable(
@@ -35,6 +41,7 @@ export const links = pgTable(
   (t) => [
     uniqueIndex('links_identity').on(t.campaignId, t.url, t.label, t.position, sql`coalesce(${t.templateId}, '')`),
     index('links_campaign').on(t.campaignId),
+    index('links_created').on(t.createdAt),
   ],
 )
 
