@@ -1,10 +1,12 @@
 import { z } from '@hono/zod-openapi'
 
+/** What a campaign id may be, wherever one is given (path, query, body, a list in a query). */
+export const CAMPAIGN_ID_PATTERN = /^[A-Za-z0-9_-]{1,64}$/
+
+export const CampaignIdSchema = z.string().regex(CAMPAIGN_ID_PATTERN, 'must be 1-64 letters, digits, _ or -')
+
 export const CampaignIdParam = z.object({
-  id: z
-    .string()
-    .regex(/^[A-Za-z0-9_-]{1,64}$/, 'must be 1-64 letters, digits, _ or -')
-    .openapi({ param: { name: 'id', in: 'path' }, example: 'spring-sale' }),
+  id: CampaignIdSchema.openapi({ param: { name: 'id', in: 'path' }, example: 'spring-sale' }),
 })
 
 export const CampaignSettingsSchema = z

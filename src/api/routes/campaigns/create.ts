@@ -3,7 +3,7 @@ import { trackingToSettings } from '../../../conversions/click-id.js'
 import { createCampaign } from '../../../services/campaigns.js'
 import type { AppEnv } from '../../context.js'
 import { errorResponses } from '../../errors.js'
-import { CampaignSchema, CampaignSettingsSchema, CampaignTrackingSchema, jsonBody, security, toCampaign } from '../../schemas.js'
+import { CampaignIdSchema, CampaignSchema, CampaignSettingsSchema, CampaignTrackingSchema, jsonBody, security, toCampaign } from '../../schemas.js'
 
 const route = createRoute({
   method: 'post',
@@ -16,7 +16,7 @@ const route = createRoute({
       z
         .object({
           name: z.string().trim().min(1).max(500).openapi({ example: 'Spring sale 2026' }),
-          id: z.string().regex(/^[A-Za-z0-9_-]{1,64}$/, 'must be 1-64 letters, digits, _ or -').optional().openapi({ example: 'spring-sale' }),
+          id: CampaignIdSchema.optional().openapi({ example: 'spring-sale' }),
           settings: CampaignSettingsSchema.optional(),
           tracking: CampaignTrackingSchema.optional(),
         })

@@ -2,7 +2,7 @@ import { createRoute, z, type OpenAPIHono } from '@hono/zod-openapi'
 import { reclassify } from '../../../classification/reclassify.js'
 import type { AppEnv } from '../../context.js'
 import { ApiError, errorResponses } from '../../errors.js'
-import { security } from '../../schemas.js'
+import { CampaignIdSchema, security } from '../../schemas.js'
 
 const PerClass = z.object({ human: z.number().int(), machine_open: z.number().int(), scanner_click: z.number().int(), crawler: z.number().int() })
 
@@ -22,7 +22,7 @@ const route = createRoute({
             .object({
               from: z.iso.datetime({ offset: true }).openapi({ example: '2026-11-01T00:00:00Z' }),
               to: z.iso.datetime({ offset: true }).openapi({ example: '2026-11-23T00:00:00Z' }),
-              campaignId: z.string().regex(/^[A-Za-z0-9_-]{1,64}$/, 'must be 1-64 letters, digits, _ or -').optional(),
+              campaignId: CampaignIdSchema.optional(),
             })
             .strict(),
         },

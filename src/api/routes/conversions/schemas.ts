@@ -1,5 +1,6 @@
 import { z } from '@hono/zod-openapi'
 import { isCurrency, parseAmount } from '../../../conversions/money.js'
+import { CampaignIdSchema } from '../../schemas.js'
 
 export const MAX_BATCH = 10_000
 
@@ -24,7 +25,7 @@ export const ConversionSchema = z
   .object({
     orderId: z.string().trim().min(1).max(200).openapi({ example: 'order-10042', description: 'Idempotency key: the same order id counts once' }),
     clickId: z.string().min(1).max(1024).optional().openapi({ description: 'The signed click id the redirect appended (sl_cid)' }),
-    campaignId: z.string().regex(/^[A-Za-z0-9_-]{1,64}$/, 'must be 1-64 letters, digits, _ or -').optional(),
+    campaignId: CampaignIdSchema.optional(),
     recipientId: z.string().min(1).max(256).optional().openapi({ example: 'dupond@example.org' }),
     amount: AmountSchema.optional(),
     currency: CurrencySchema.optional(),

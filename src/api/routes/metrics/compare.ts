@@ -7,7 +7,7 @@ import { CurrencySchema } from '../conversions/schemas.js'
 import { getCampaigns } from '../../../services/campaigns.js'
 import type { AppEnv } from '../../context.js'
 import { ApiError, errorResponses } from '../../errors.js'
-import { CampaignIdParam, security } from '../../schemas.js'
+import { CAMPAIGN_ID_PATTERN, CampaignIdParam, security } from '../../schemas.js'
 import { campaignWindow, IntervalSchema, toWindow, UNIQUES_NOTE, WindowQuery } from './common.js'
 
 const METRICS = ['open_rate', 'click_rate', 'click_to_open_rate', ...CONVERSION_METRICS] as const
@@ -153,7 +153,7 @@ export function registerCompare(app: OpenAPIHono<AppEnv>) {
     const ids = [...new Set(q.campaigns.split(',').map((s) => s.trim()).filter(Boolean))]
     if (ids.length < 2 || ids.length > 20) throw new ApiError('validation_failed', `query.campaigns: give 2 to 20 distinct campaign ids, got ${ids.length}`)
     for (const id of ids) {
-      if (!/^[A-Za-z0-9_-]{1,64}$/.test(id)) throw new ApiError('validation_failed', `query.campaigns: invalid campaign id ${JSON.stringify(id.slice(0, 80))}`)
+      if (!CAMPAIGN_ID_PATTERN.test(id)) throw new ApiError('validation_failed', `query.campaigns: invalid campaign id ${JSON.stringify(id.slice(0, 80))}`)
     }
     await getCampaigns(deps, ids)
     if (isConversionMetric(q.metric)) {

@@ -2,7 +2,7 @@ import { createRoute, z, type OpenAPIHono } from '@hono/zod-openapi'
 import { recipientTimeline } from '../../../metrics/timeline.js'
 import type { AppEnv } from '../../context.js'
 import { errorResponses } from '../../errors.js'
-import { security } from '../../schemas.js'
+import { CampaignIdSchema, security } from '../../schemas.js'
 import { AttributionQuery } from '../conversions/query.js'
 import { TRAFFIC_DESCRIPTION, toWindow } from './common.js'
 
@@ -24,7 +24,7 @@ const Query = AttributionQuery.extend({
   traffic: z.enum(['human', 'machine', 'all']).default('all').openapi({ param: { name: 'traffic', in: 'query' }, description: `${TRAFFIC_DESCRIPTION}. Default here: all, each event showing its class` }),
   limit: z.coerce.number().int().min(1).max(500).default(50).openapi({ param: { name: 'limit', in: 'query' } }),
   cursor: z.string().max(500).optional().openapi({ param: { name: 'cursor', in: 'query' }, description: 'The `next` of the previous page' }),
-  campaignId: z.string().regex(/^[A-Za-z0-9_-]{1,64}$/).optional().openapi({ param: { name: 'campaignId', in: 'query' }, description: 'Only this campaign' }),
+  campaignId: CampaignIdSchema.optional().openapi({ param: { name: 'campaignId', in: 'query' }, description: 'Only this campaign' }),
 })
 
 const route = createRoute({
