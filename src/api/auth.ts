@@ -1,7 +1,7 @@
 import { createHash, timingSafeEqual } from 'node:crypto'
 import { and, eq } from 'drizzle-orm'
 import { createMiddleware } from 'hono/factory'
-import { apiKeys } from '../store/schema.js'
+import { apiKeys, type ApiKeyRole } from '../store/schema.js'
 import type { AppDeps, AppEnv } from './context.js'
 import { ApiError } from './errors.js'
 
@@ -9,37 +9,59 @@ export function hashKey(key: string): string {
   return createHash('sha256').update(key).digest('hex')
 }
 
-const CACHE_MS = 30_000
+/**
+ * How long a key's validity and role are remembered. A key revoked or downgraded by this process
+ * is forgotten at once; by another instance, it is refused here at most this long after.
+ */
+export const API_KEY_CACHE_MS = 30_000
 
-const known = new Map<string, { id: string; until: number }>()
+/** `admin` is the bootstrap key from the config; any other id is a key created through the API. */
+export interface ApiKeyIdentity {
+  id: string
+  role: ApiKeyRole
+}
+
+const known = new Map<string, { identity: ApiKeyIdentity; until: number }>()
+/**
+ * Bumped by every forgetApiKey: a lookup that read the row before a revocation and finishes after
+ * it must not put the old answer back in the cache for another API_KEY_CACHE_MS.
+ */
+let generation = 0
 
 /**
- * The id of the key (`admin` for the bootstrap admin key from the config, or the id of a key
- * created through the API, stored as a SHA-256 hash), or null when it is not a valid key. Valid
- * keys are remembered briefly so a busy dashboard does not query the metadata store on every request.
+ * The key's id and role, or null when it is not a valid key. Keys created through the API are
+ * stored as a SHA-256 hash; valid ones are remembered briefly (API_KEY_CACHE_MS on the injected
+ * clock) so a busy dashboard does not query the metadata store on every request.
  */
-export async function verifyApiKey(deps: Pick<AppDeps, 'config' | 'meta'>, key: string): Promise<string | null> {
+export async function verifyApiKey(deps: Pick<AppDeps, 'config' | 'meta' | 'clock'>, key: string): Promise<ApiKeyIdentity | null> {
   const hash = hashKey(key)
   const { config, meta } = deps
   if (config.adminKey) {
     const admin = Buffer.from(hashKey(config.adminKey), 'hex')
-    if (timingSafeEqual(admin, Buffer.from(hash, 'hex'))) return 'admin'
+    if (timingSafeEqual(admin, Buffer.from(hash, 'hex'))) return { id: 'admin', role: 'admin' }
   }
   const cached = known.get(hash)
-  if (cached && cached.until > Date.now()) return cached.id
+  if (cached && cached.until > deps.clock()) return cached.identity
+  const seen = generation
   const [row] = await meta.db
-    .select({ id: apiKeys.id })
+    .select({ id: apiKeys.id, role: apiKeys.role })
     .from(apiKeys)
     .where(and(eq(apiKeys.hash, hash), eq(apiKeys.revoked, false)))
     .limit(1)
-  if (!row) return null
-  if (known.size > 10_000) known.clear()
-  known.set(hash, { id: row.id, until: Date.now() + CACHE_MS })
-  return row.id
+  if (!row) {
+    known.delete(hash)
+    return null
+  }
+  if (seen === generation) {
+    if (known.size > 10_000) known.clear()
+    known.set(hash, { identity: row, until: deps.clock() + API_KEY_CACHE_MS })
+  }
+  return row
 }
 
-/** Drops a key from the cache (on revocation), so this process refuses it from the next request. */
+/** Drops a key from the cache (on revocation or a role change), so this process sees the change from the next request. */
 export function forgetApiKey(hash: string): void {
+  generation++
   known.delete(hash)
 }
 
@@ -49,9 +71,20 @@ export function bearerAuth() {
     const header = c.req.header('authorization') ?? ''
     const m = /^Bearer\s+(\S+)\s*$/i.exec(header)
     if (!m) throw new ApiError('unauthorized', 'missing API key: send "Authorization: Bearer <key>"')
-    const id = await verifyApiKey(c.get('deps'), m[1]!)
-    if (!id) throw new ApiError('unauthorized', 'invalid API key')
-    c.set('apiKeyId', id)
+    const key = await verifyApiKey(c.get('deps'), m[1]!)
+    if (!key) throw new ApiError('unauthorized', 'invalid API key')
+    c.set('apiKeyId', key.id)
+    c.set('apiKeyRole', key.role)
+    return next()
+  })
+}
+
+/** After bearerAuth: only the admin key or a key with the admin role passes; any other key gets a 403. */
+export function requireAdmin(what: string) {
+  return createMiddleware<AppEnv>(async (c, next) => {
+    if (c.get('apiKeyRole') !== 'admin') {
+      throw new ApiError('forbidden', `${what} needs an admin key (TRACKER_ADMIN_KEY or a key created with role "admin"); this key's role is ${c.get('apiKeyRole') ?? 'unknown'}`)
+    }
     return next()
   })
 }

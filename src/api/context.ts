@@ -4,6 +4,7 @@ import type { EventWriter } from '../events/writer.js'
 import type { Logger } from '../logger.js'
 import type { EventStore } from '../store/clickhouse.js'
 import type { MetaStore } from '../store/meta.js'
+import type { ApiKeyRole } from '../store/schema.js'
 import type { Edge } from '../tracking/edge.js'
 import type { LinkCache } from '../tracking/links.js'
 import type { TokenCodec } from '../tracking/token.js'
@@ -27,5 +28,6 @@ export interface AppEnv {
     deps: AppDeps
     requestId: string
     apiKeyId: string
+    apiKeyRole: ApiKeyRole
   }
 }

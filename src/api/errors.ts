@@ -51,10 +51,11 @@ export function errorBody(c: Context, code: ErrorCode | string, message: string,
 }
 
 /** Response entries for the OpenAPI document, so every route lists its errors. */
-export function errorResponses(...statuses: Array<400 | 401 | 404 | 409 | 413 | 415 | 503>) {
+export function errorResponses(...statuses: Array<400 | 401 | 403 | 404 | 409 | 413 | 415 | 503>) {
   const descriptions: Record<number, string> = {
     400: 'Invalid input; the message names the field',
     401: 'Missing or invalid API key',
+    403: 'The API key is valid but its role does not allow this',
     404: 'Not found',
     409: 'Conflict',
     413: 'Body too large',

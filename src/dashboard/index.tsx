@@ -98,10 +98,10 @@ export function registerDashboard(app: OpenAPIHono<AppEnv>): void {
     const key = typeof form.key === 'string' ? form.key.trim() : ''
     const next = safeNext(form.next)
     const deps = c.get('deps')
-    const keyId = key && key.length <= 512 ? await verifyApiKey(deps, key) : null
-    if (!keyId) return page(c as never, <SignInPage error="That API key is not valid." next={next} />, 403)
+    const found = key && key.length <= 512 ? await verifyApiKey(deps, key) : null
+    if (!found) return page(c as never, <SignInPage error="That API key is not valid." next={next} />, 403)
     // verifyApiKey found the key by this hash: it is the stored one.
-    setSessionCookie(c, sessionsOf(c).issue(keyId, fingerprintOf(hashKey(key)), Date.now()))
+    setSessionCookie(c, sessionsOf(c).issue(found.id, fingerprintOf(hashKey(key)), Date.now()))
     return c.redirect(next, 303)
   })
 

@@ -5,7 +5,7 @@ import type { AppDeps } from '../api/context.js'
 import { forgetApiKey, hashKey } from '../api/auth.js'
 import { ApiError } from '../api/errors.js'
 import { forgetRevokedKeySessions } from '../dashboard/session.js'
-import { apiKeys } from '../store/schema.js'
+import { apiKeys, type ApiKeyRole } from '../store/schema.js'
 
 type Deps = Pick<AppDeps, 'meta'>
 
@@ -14,16 +14,17 @@ export interface ApiKeyInfo {
   id: string
   name: string
   prefix: string
+  role: ApiKeyRole
   revoked: boolean
   createdAt: Date
 }
 
-const info = { id: apiKeys.id, name: apiKeys.name, prefix: apiKeys.prefix, revoked: apiKeys.revoked, createdAt: apiKeys.createdAt }
+const info = { id: apiKeys.id, name: apiKeys.name, prefix: apiKeys.prefix, role: apiKeys.role, revoked: apiKeys.revoked, createdAt: apiKeys.createdAt }
 
 /** A new key: returned once in clear, stored as its SHA-256. */
-export async function createApiKey(deps: Deps, name: string): Promise<ApiKeyInfo & { key: string }> {
+export async function createApiKey(deps: Deps, name: string, role: ApiKeyRole = 'member'): Promise<ApiKeyInfo & { key: string }> {
   const key = 'sk_' + randomBytes(24).toString('base64url')
-  const [row] = await deps.meta.db.insert(apiKeys).values({ id: nanoid(12), name, hash: hashKey(key), prefix: key.slice(0, 7) }).returning(info)
+  const [row] = await deps.meta.db.insert(apiKeys).values({ id: nanoid(12), name, hash: hashKey(key), prefix: key.slice(0, 7), role }).returning(info)
   return { ...row!, key }
 }
 
@@ -48,6 +49,15 @@ export async function revokeApiKey(deps: Deps, id: string): Promise<ApiKeyInfo> 
   return rest
 }
 
+/** Gives a key another role; this process applies it from the key's next request (others: within API_KEY_CACHE_MS). */
+export async function setApiKeyRole(deps: Deps, id: string, role: ApiKeyRole): Promise<ApiKeyInfo> {
+  const [row] = await deps.meta.db.update(apiKeys).set({ role }).where(eq(apiKeys.id, id)).returning({ ...info, hash: apiKeys.hash })
+  if (!row) throw new ApiError('not_found', `API key ${id} not found`)
+  forgetApiKey(row.hash)
+  const { hash: _hash, ...rest } = row
+  return rest
+}
+
 export function toApiKeyResponse(k: ApiKeyInfo) {
-  return { id: k.id, name: k.name, prefix: k.prefix, revoked: k.revoked, createdAt: k.createdAt.toISOString() }
+  return { id: k.id, name: k.name, prefix: k.prefix, role: k.role, revoked: k.revoked, createdAt: k.createdAt.toISOString() }
 }

@@ -2,18 +2,20 @@ import { createRoute, z, type OpenAPIHono } from '@hono/zod-openapi'
 import { listApiKeys, toApiKeyResponse } from '../../../services/api-keys.js'
 import type { AppEnv } from '../../context.js'
 import { errorResponses } from '../../errors.js'
-import { ApiKeySchema, PageInfo, pageInfo, Pagination, security } from '../../schemas.js'
+import { PageInfo, pageInfo, Pagination, security } from '../../schemas.js'
+import { ADMIN_ONLY, ApiKeySchema } from './schemas.js'
 
 const route = createRoute({
   method: 'get',
   path: '/v1/api-keys',
   tags: ['api-keys'],
-  summary: 'List API keys, oldest first (names and prefixes; never the keys)',
+  summary: 'List API keys, oldest first (names, prefixes and roles; never the keys)',
+  description: ADMIN_ONLY,
   security,
   request: { query: Pagination },
   responses: {
     200: { description: 'A page of API keys', content: { 'application/json': { schema: z.object({ apiKeys: z.array(ApiKeySchema), ...PageInfo }) } } },
-    ...errorResponses(400, 401),
+    ...errorResponses(400, 401, 403),
   },
 })
 

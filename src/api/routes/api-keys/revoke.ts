@@ -1,8 +1,10 @@
-import { createRoute, z, type OpenAPIHono } from '@hono/zod-openapi'
+import { createRoute, type OpenAPIHono } from '@hono/zod-openapi'
+import { API_KEY_CACHE_MS } from '../../auth.js'
 import { revokeApiKey, toApiKeyResponse } from '../../../services/api-keys.js'
 import type { AppEnv } from '../../context.js'
 import { errorResponses } from '../../errors.js'
-import { ApiKeySchema, security } from '../../schemas.js'
+import { security } from '../../schemas.js'
+import { ADMIN_ONLY, ApiKeyIdParam, ApiKeySchema } from './schemas.js'
 
 const route = createRoute({
   method: 'delete',
@@ -10,13 +12,14 @@ const route = createRoute({
   tags: ['api-keys'],
   summary: 'Revoke an API key',
   description:
-    'The key is refused from the next request on this instance (other instances: within 30 s, their cache time) and its dashboard sessions end. ' +
-    'The key stays listed, marked revoked; revoking it again answers the same. The bootstrap admin key (TRACKER_ADMIN_KEY) is not an API key and cannot be revoked here.',
+    `${ADMIN_ONLY} The key is refused from the next request on this instance (other instances: within ${API_KEY_CACHE_MS / 1000} s, their cache time) and its dashboard sessions end. ` +
+    'The key stays listed, marked revoked; revoking it again answers the same. An admin key may revoke itself (a leaked key must always be revocable by whoever holds it). ' +
+    'The bootstrap admin key (TRACKER_ADMIN_KEY) is not an API key and cannot be revoked here.',
   security,
-  request: { params: z.object({ id: z.string().min(1).max(64).openapi({ param: { name: 'id', in: 'path' }, example: 'k3Xq9mB2aP0z' }) }) },
+  request: { params: ApiKeyIdParam },
   responses: {
     200: { description: 'The revoked key', content: { 'application/json': { schema: ApiKeySchema } } },
-    ...errorResponses(400, 401, 404),
+    ...errorResponses(400, 401, 403, 404),
   },
 })
 
