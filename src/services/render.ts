@@ -2,8 +2,8 @@ import type { AppDeps } from '../api/context.js'
 import { ApiError } from '../api/errors.js'
 import { createJsonRenderer, normaliseMailto } from '../sdk/render.js'
 import { getCampaign } from './campaigns.js'
-import { recordSends, type SendRecipient } from './sends.js'
-import { partitionSuppressed, suppressedAmong, type OnSuppressed, type Suppression } from './suppressions.js'
+import { recordSendsUnlessSuppressed, type SendRecipient } from './sends.js'
+import type { OnSuppressed, Suppression } from './suppressions.js'
 import { getTemplate, type StoredTemplate } from './templates.js'
 
 export interface RenderRequest {
@@ -28,12 +28,11 @@ export async function prepareRender(deps: AppDeps, campaignId: string, req: Rend
     if (m === null) throw new ApiError('validation_failed', `body.unsubscribeMailto: not an e-mail address or mailto: URL usable in a header`)
     mailto = m
   }
-  const suppressed = await suppressedAmong(deps, campaignId, req.recipients.map((r) => r.id))
-  const { kept, report } = partitionSuppressed(req.recipients, suppressed, req.onSuppressed)
-  if (req.onSuppressed === 'reject' && report.count > 0) {
-    throw new ApiError('conflict', `${report.count} recipient(s) are suppressed (onSuppressed: reject): nothing rendered or recorded`, { suppressed: report })
-  }
-  await recordSends(deps, campaignId, kept, req.sentAt)
+  const { kept, report, suppressed } = await recordSendsUnlessSuppressed(deps, campaignId, req.recipients, {
+    onSuppressed: req.onSuppressed,
+    sentAt: req.sentAt,
+    refused: 'nothing rendered or recorded',
+  })
   const render = createJsonRenderer(template, {
     publicBaseUrl: deps.config.publicBaseUrl,
     sign: (c, r) => deps.tokens.sign(c, r),

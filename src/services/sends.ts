@@ -1,8 +1,10 @@
 import { randomUUID } from 'node:crypto'
 import type { AppDeps } from '../api/context.js'
+import { ApiError } from '../api/errors.js'
 import { chDateTime } from '../store/clickhouse.js'
 import { clickUrl, pixelUrl } from '../tracking/urls.js'
 import type { Link } from './campaigns.js'
+import { partitionSuppressed, suppressedAmong, type OnSuppressed } from './suppressions.js'
 
 export interface SendRecipient {
   id: string
@@ -50,4 +52,24 @@ export async function recordSends(deps: Deps, campaignId: string, recipients: Se
     // Every insert names its own token: chDB keeps a token set earlier on the connection.
     clickhouse_settings: { insert_deduplication_token: `sends:${randomUUID()}`, async_insert: 0 },
   })
+}
+
+/**
+ * The sends of a call that names its recipients (POST /sends, a render): their suppressions looked
+ * up, the suppressed skipped, included or refused as `onSuppressed` asks (a 409 before anything is
+ * recorded, `refused` saying what was not done), the rest recorded in one insert.
+ */
+export async function recordSendsUnlessSuppressed<R extends SendRecipient>(
+  deps: Deps & Pick<AppDeps, 'meta'>,
+  campaignId: string,
+  recipients: R[],
+  opts: { onSuppressed: OnSuppressed; sentAt?: Date | undefined; refused: string },
+) {
+  const suppressed = await suppressedAmong(deps, campaignId, recipients.map((r) => r.id))
+  const { kept, report } = partitionSuppressed(recipients, suppressed, opts.onSuppressed)
+  if (opts.onSuppressed === 'reject' && report.count > 0) {
+    throw new ApiError('conflict', `${report.count} recipient(s) are suppressed (onSuppressed: reject): ${opts.refused}`, { suppressed: report })
+  }
+  await recordSends(deps, campaignId, kept, opts.sentAt)
+  return { kept, report, suppressed }
 }

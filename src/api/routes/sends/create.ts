@@ -1,7 +1,6 @@
 import { createRoute, z, type OpenAPIHono } from '@hono/zod-openapi'
 import { getCampaign, listLinks } from '../../../services/campaigns.js'
-import { recordSends, trackedUrls } from '../../../services/sends.js'
-import { partitionSuppressed, suppressedAmong } from '../../../services/suppressions.js'
+import { recordSendsUnlessSuppressed, trackedUrls } from '../../../services/sends.js'
 import type { AppEnv } from '../../context.js'
 import { ApiError, errorResponses } from '../../errors.js'
 import { CampaignIdParam, jsonBody, security } from '../../schemas.js'
@@ -72,13 +71,12 @@ export function registerCreateSends(app: OpenAPIHono<AppEnv>) {
     const body = c.req.valid('json')
     checkRecipientCount(body.recipients.length)
     await getCampaign(deps, id)
-    const suppressed = await suppressedAmong(deps, id, body.recipients.map((r) => r.id))
-    const { kept, report } = partitionSuppressed(body.recipients, suppressed, body.onSuppressed)
-    if (body.onSuppressed === 'reject' && report.count > 0) {
-      throw new ApiError('conflict', `${report.count} recipient(s) are suppressed (onSuppressed: reject): nothing recorded`, { suppressed: report })
-    }
+    const { kept, report } = await recordSendsUnlessSuppressed(deps, id, body.recipients, {
+      onSuppressed: body.onSuppressed,
+      sentAt: body.sentAt ? new Date(body.sentAt) : undefined,
+      refused: 'nothing recorded',
+    })
     const links = await listLinks(deps, id)
-    await recordSends(deps, id, kept, body.sentAt ? new Date(body.sentAt) : undefined)
     return c.json({ campaignId: id, recipients: kept.map((r) => trackedUrls(deps, id, r.id, links)), suppressed: report }, 201)
   })
 }
