@@ -43,13 +43,22 @@ function trialsAndSuccesses(g: GroupCounts, metric: CompareMetric): { trials: nu
   return { trials: g.engaged, successes: g.uniqueClickers }
 }
 
-/** Rows, each row's difference from the first (the reference) with 95% intervals, and the test. */
-export function compareGroups(groups: GroupCounts[], metric: CompareMetric, alpha: number): Comparison {
+/** A group's trials and successes on some rate (the metric decides which counts they are). */
+export interface RateGroup {
+  key: string
+  sent: number
+  trials: number
+  successes: number
+}
+
+/**
+ * Rows with their Wilson intervals, each row's difference from the first (the reference) with
+ * Newcombe's and Katz's intervals, and the proportion test: every rate comparison (engagement,
+ * conversion) goes through here.
+ */
+export function compareRates(groups: RateGroup[], alpha: number): { rows: CompareRow[]; differences: Difference[]; test: TestResult } {
   const confidence = 1 - alpha
-  const rows = groups.map((g) => {
-    const { trials, successes } = trialsAndSuccesses(g, metric)
-    return { key: g.key, sent: g.sent, trials, successes, rate: wilson(successes, trials, confidence) }
-  })
+  const rows = groups.map((g) => ({ key: g.key, sent: g.sent, trials: g.trials, successes: g.successes, rate: wilson(g.successes, g.trials, confidence) }))
   const ref = rows[0]
   const differences = ref
     ? rows.slice(1).map((r) => ({
@@ -60,6 +69,12 @@ export function compareGroups(groups: GroupCounts[], metric: CompareMetric, alph
       }))
     : []
   const test = compareProportions(rows.map((r) => ({ key: r.key, successes: r.successes, n: r.trials })), alpha)
+  return { rows, differences, test }
+}
+
+/** Engagement groups compared on one metric: see compareRates. */
+export function compareGroups(groups: GroupCounts[], metric: CompareMetric, alpha: number): Comparison {
+  const { rows, differences, test } = compareRates(groups.map((g) => ({ key: g.key, sent: g.sent, ...trialsAndSuccesses(g, metric) })), alpha)
   return { metric, definition: METRIC_DEFINITIONS[metric], alpha, rows, differences, test }
 }
 

@@ -1,7 +1,8 @@
 import { divDecimal } from '../conversions/money.js'
 import type { EventStore } from '../store/clickhouse.js'
 import { conversionsByDimension, denominators, revenueMoments, type AttributionOptions, type Dimension, type GroupRow, type RevenueMoments } from './conversions.js'
-import { compareProportions, differenceInterval, normalCdf, normalQuantile, relativeDifferenceInterval, wilson, MIN_GROUP_N, type Interval, type TestResult } from './statistics.js'
+import { compareRates } from './compare.js'
+import { normalCdf, normalQuantile, MIN_GROUP_N, type Interval, type TestResult } from './statistics.js'
 import { ApiError } from '../api/errors.js'
 
 export type ConversionMetric = 'conversion_rate' | 'clicker_conversion_rate' | 'revenue_per_recipient'
@@ -58,31 +59,16 @@ export async function compareConversionGroups(
   currencyAsked: string | undefined,
   moments: (currency: string) => Promise<Map<string, RevenueMoments>>,
 ): Promise<ConversionComparison> {
-  const confidence = 1 - alpha
   const definition = CONVERSION_METRIC_DEFINITIONS[metric]
   if (metric !== 'revenue_per_recipient') {
-    const rows = groups.map((g) => {
-      const trials = metric === 'conversion_rate' ? g.sent : g.clickers
-      const successes = Math.min(g.orders?.converters ?? 0, trials)
-      return { key: g.key, sent: g.sent, trials, successes, rate: wilson(successes, trials, confidence) }
-    })
-    const first = rows[0]
-    return {
-      metric,
-      definition,
+    const rated = compareRates(
+      groups.map((g) => {
+        const trials = metric === 'conversion_rate' ? g.sent : g.clickers
+        return { key: g.key, sent: g.sent, trials, successes: Math.min(g.orders?.converters ?? 0, trials) }
+      }),
       alpha,
-      currency: null,
-      rows,
-      differences: first
-        ? rows.slice(1).map((r) => ({
-            key: r.key,
-            versus: first.key,
-            absolute: differenceInterval(r.successes, r.trials, first.successes, first.trials, confidence),
-            relative: relativeDifferenceInterval(r.successes, r.trials, first.successes, first.trials, confidence),
-          }))
-        : [],
-      test: compareProportions(rows.map((r) => ({ key: r.key, successes: r.successes, n: r.trials })), alpha),
-    }
+    )
+    return { metric, definition, alpha, currency: null, ...rated }
   }
   const currencies = new Map<string, number>()
   for (const g of groups) for (const [cur, n] of Object.entries(g.orders?.orders ?? {})) currencies.set(cur, (currencies.get(cur) ?? 0) + n)
