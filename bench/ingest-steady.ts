@@ -7,6 +7,7 @@
  *
  *   npx tsx bench/ingest-steady.ts                        # RATE=30000 SECS=15
  *   BATCH_SIZE=5000 npx tsx bench/ingest-steady.ts        # the old default
+ *   DROP_PROJECTIONS=p_by_recipient npx tsx bench/ingest-steady.ts   # what a projection costs at insert
  */
 import { join } from 'node:path'
 import { encodeEvent } from '../src/events/event.js'
@@ -24,6 +25,9 @@ const BATCH = Number(process.env.BATCH_SIZE ?? 50_000)
 const FLUSH = Number(process.env.FLUSH_INTERVAL_MS ?? 1000)
 const { dir, store, close } = await ingestStore('bench_steady')
 const logger = createLogger('warn')
+for (const p of (process.env.DROP_PROJECTIONS ?? '').split(',').filter(Boolean)) {
+  await store.client.command({ query: `ALTER TABLE bench_steady.events DROP PROJECTION ${p} SETTINGS mutations_sync = 2` })
+}
 let n = 0
 const journal = new Journal({ dir: join(dir, 'journal'), fsyncIntervalMs: 1000, maxBytes: 1 << 30, log: logger })
 const writer = new EventWriter({ journal, store, batchSize: BATCH, flushIntervalMs: FLUSH, log: logger })

@@ -31,6 +31,8 @@ const EnvSchema = z.object({
   IP_V6_PREFIX: z.coerce.number().int().min(0).max(128).default(48),
   BATCH_SIZE: z.coerce.number().int().min(1).max(100_000).default(50_000),
   FLUSH_INTERVAL_MS: z.coerce.number().int().min(10).max(60_000).default(1000),
+  /** Nice of every thread but the event loop in the process that ingests (ClickHouse, libuv's pool): under a burst the edge comes first. 0: off. */
+  INGEST_NICE: z.coerce.number().int().min(0).max(19).default(10),
   /** How often the journal is fsync'ed: what a power loss can cost at most. */
   FSYNC_INTERVAL_MS: z.coerce.number().int().min(0).max(60_000).default(1000),
   /** Journal bytes not yet in ClickHouse above which the edge stops journaling new events (and counts them lost). */
@@ -89,6 +91,7 @@ export function parseConfig(env: Record<string, string | undefined> = process.en
     ipV6Prefix: e.IP_V6_PREFIX,
     batchSize: e.BATCH_SIZE,
     flushIntervalMs: e.FLUSH_INTERVAL_MS,
+    ingestNice: e.INGEST_NICE,
     fsyncIntervalMs: e.FSYNC_INTERVAL_MS,
     journalMaxBytes: e.JOURNAL_MAX_BYTES,
     maxBodyBytes: e.MAX_BODY_BYTES,

@@ -12,6 +12,7 @@ import { createEdge } from './tracking/edge.js'
 import { LinkCache, linkDelta } from './tracking/links.js'
 import { redirectLocation } from './tracking/redirect-location.js'
 import { loadOrCreateSecret, TokenCodec } from './tracking/token.js'
+import { deprioritiseBackgroundThreads } from './util/thread-priority.js'
 
 export interface RuntimeOptions {
   config: Config
@@ -48,6 +49,7 @@ export async function startRuntime(opts: RuntimeOptions): Promise<AppDeps & { st
   const journal = new Journal({ dir: config.journalDir, fsyncIntervalMs: config.fsyncIntervalMs, maxBytes: config.journalMaxBytes, log })
   const writer = new EventWriter({ journal, store: events, batchSize: config.batchSize, flushIntervalMs: config.flushIntervalMs, log, beforeInsert: opts.beforeInsert })
   await writer.start()
+  const stopNice = deprioritiseBackgroundThreads(config.ingestNice, (err) => log.warn('ingest_nice_failed', { message: err.message }))
   // The second classification pass runs beside the writer: one per ClickHouse, never in cluster workers.
   const secondPass = config.classifyPass.intervalMs > 0 ? startSecondPass({ events, meta, clock, log }, config.classifyPass) : null
   const edge = createEdge({ journal, links, tokens, trustProxy: config.trustProxy, ipV4Prefix: config.ipV4Prefix, ipV6Prefix: config.ipV6Prefix, clock, location: redirectLocation(links, clickIdCodecFor(config)) })
@@ -64,6 +66,7 @@ export async function startRuntime(opts: RuntimeOptions): Promise<AppDeps & { st
     clock,
     async stop() {
       journal.close()
+      stopNice()
       await secondPass?.stop()
       await writer.stop()
       if (!opts.meta) await meta.close()
