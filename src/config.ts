@@ -41,6 +41,8 @@ const EnvSchema = z.object({
   WORKERS: z.coerce.number().int().min(1).max(256).default(cpus().length),
   /** 1: the cluster layout (a primary and its edge workers) even with WORKERS=1, so the edge has a core away from the stores. */
   CLUSTER: bool.default(false),
+  /** How often each instance reads campaigns changed elsewhere (by another instance on the same DATABASE_URL): the bound on their staleness. */
+  LINK_REFRESH_MS: z.coerce.number().int().min(50).max(600_000).default(5000),
   /** A bearer token only for /metrics, so a scraper does not hold the admin key. */
   METRICS_TOKEN: z.string().min(16).optional(),
   /** Second classification pass (bursts, honeypot): how often it runs (0: never), how old an event must be, how far back it looks. */
@@ -97,6 +99,7 @@ export function parseConfig(env: Record<string, string | undefined> = process.en
     maxBodyBytes: e.MAX_BODY_BYTES,
     workers: e.WORKERS,
     cluster: e.WORKERS > 1 || e.CLUSTER,
+    linkRefreshMs: e.LINK_REFRESH_MS,
     metricsToken: e.METRICS_TOKEN,
     classifyPass: { intervalMs: e.CLASSIFY_PASS_INTERVAL_MS, delayMs: e.CLASSIFY_PASS_DELAY_MS, lookbackMs: e.CLASSIFY_PASS_LOOKBACK_MS },
     logLevel: e.LOG_LEVEL,

@@ -42,7 +42,7 @@ export async function startRuntime(opts: RuntimeOptions): Promise<AppDeps & { st
   await meta.migrate()
   const applied = await migrateClickHouse(events)
   if (applied.length) log.info('clickhouse_migrated', { applied })
-  const links = new LinkCache((since) => linkDelta(meta, since))
+  const links = new LinkCache((since) => linkDelta(meta, since), { refreshMs: config.linkRefreshMs, onError: (err) => log.warn('link_refresh_failed', { message: err.message }) })
   await links.load()
   const secret = loadOrCreateSecret(config.dataDir, config.trackerSecret)
   const tokens = new TokenCodec([secret, ...config.trackerOldSecrets])
@@ -65,6 +65,7 @@ export async function startRuntime(opts: RuntimeOptions): Promise<AppDeps & { st
     log,
     clock,
     async stop() {
+      links.close()
       journal.close()
       stopNice()
       await secondPass?.stop()

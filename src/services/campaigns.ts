@@ -3,6 +3,7 @@ import { customAlphabet, nanoid } from 'nanoid'
 import { ApiError } from '../api/errors.js'
 import type { AppDeps } from '../api/context.js'
 import { campaigns, links, type CampaignSettings } from '../store/schema.js'
+import { campaignVersion } from '../tracking/links.js'
 
 /** Link ids: short, URL-safe, unguessable enough that enumerating them is pointless. */
 export const newLinkId = customAlphabet('0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz', 12)
@@ -24,6 +25,8 @@ export interface Link {
 
 type Deps = Pick<AppDeps, 'meta' | 'links'>
 
+const columns = { id: campaigns.id, name: campaigns.name, settings: campaigns.settings, createdAt: campaigns.createdAt }
+
 const isUniqueViolation = (err: unknown) => {
   const e = err as { code?: string; cause?: { code?: string } }
   return e?.code === '23505' || e?.cause?.code === '23505'
@@ -35,13 +38,36 @@ export async function createCampaign(deps: Deps, input: { id?: string | undefine
     const [row] = await deps.meta.db
       .insert(campaigns)
       .values({ id, name: input.name, settings: input.settings ?? {} })
-      .returning()
-    deps.links.addCampaign({ id: row!.id, settings: row!.settings })
-    return row!
+      .returning({ ...columns, version: campaignVersion })
+    const { version, ...campaign } = row!
+    deps.links.addCampaign({ id: campaign.id, settings: campaign.settings, version })
+    return campaign
   } catch (err) {
     if (isUniqueViolation(err)) throw new ApiError('conflict', `campaign ${id} already exists`)
     throw err
   }
+}
+
+/**
+ * Changes a campaign in one UPDATE: the settings keys given replace the stored ones (the others are
+ * kept) by a jsonb merge in the database, so concurrent changes of different keys all survive, on
+ * one instance or several. updated_at comes from the database's clock and only ever grows for a
+ * row (the caches keep the version with the larger one).
+ */
+export async function updateCampaign(deps: Deps, id: string, change: { name?: string | undefined; settings?: CampaignSettings | undefined }): Promise<Campaign> {
+  const [row] = await deps.meta.db
+    .update(campaigns)
+    .set({
+      ...(change.name !== undefined ? { name: change.name } : {}),
+      settings: sql`${campaigns.settings} || ${JSON.stringify(change.settings ?? {})}::jsonb`,
+      updatedAt: sql`greatest(clock_timestamp(), ${campaigns.updatedAt} + interval '1 microsecond')`,
+    })
+    .where(eq(campaigns.id, id))
+    .returning({ ...columns, version: campaignVersion })
+  if (!row) throw new ApiError('not_found', `campaign ${id} not found`)
+  const { version, ...campaign } = row
+  deps.links.addCampaign({ id, settings: campaign.settings, version })
+  return campaign
 }
 
 export async function getCampaign(deps: Deps, id: string): Promise<Campaign> {

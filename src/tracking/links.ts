@@ -1,4 +1,4 @@
-import { gte } from 'drizzle-orm'
+import { gte, sql } from 'drizzle-orm'
 import type { MetaStore } from '../store/meta.js'
 import { campaigns, links, type CampaignSettings } from '../store/schema.js'
 
@@ -13,35 +13,52 @@ export interface CachedLink {
 export interface CachedCampaign {
   id: string
   settings: CampaignSettings
+  /** The row's updated_at in microseconds: a later change of the campaign has a larger one. */
+  version: number
 }
 
-/** What a refresh brings: links and campaigns created since a time, and the newest creation time seen (ms). */
+/** What a refresh brings: links created and campaigns changed since a time, and the cursor to pass next (ms, the database's clock). */
 export interface LinkDelta {
   links: CachedLink[]
   campaigns: CachedCampaign[]
   max: number
 }
 
-/** How far back an incremental refresh looks, to cover clock skew between API instances and rows committed out of order. */
+/**
+ * How far before its cursor a refresh looks again. A row's timestamp is taken when it is written
+ * and it becomes visible only at commit: one committed after a refresh began can carry a time
+ * before that refresh's cursor. Rows written in a single statement (every change of a campaign)
+ * or a short transaction (a template's links) commit well within this.
+ */
 const REFRESH_OVERLAP_MS = 10_000
 
-/** Links and campaigns created since `since` (ms) in the metadata store: the one query every cache is filled from. */
+/** campaigns.updated_at as an exact number (microseconds fit a double until the year 2255). */
+export const campaignVersion = sql<number>`(extract(epoch from ${campaigns.updatedAt}) * 1000000)::bigint`.mapWith(Number)
+
+/**
+ * Links created and campaigns changed since `since` (ms, a cursor this function returned), read
+ * from the metadata store: the one query every cache is filled from. The cursor is the database's
+ * clock, read before the rows, so the instances' own clocks never matter.
+ */
 export async function linkDelta(meta: MetaStore, since: number): Promise<LinkDelta> {
+  const clock = (await meta.db.execute(sql`select (extract(epoch from clock_timestamp()) * 1000)::float8 as now`)) as unknown as { rows: Array<{ now: number | string }> }
+  const now = Number(clock.rows[0]!.now)
   const from = new Date(Math.max(0, since - REFRESH_OVERLAP_MS))
-  const cs = await meta.db.select({ id: campaigns.id, settings: campaigns.settings, createdAt: campaigns.createdAt }).from(campaigns).where(gte(campaigns.createdAt, from))
-  const ls = await meta.db
-    .select({ id: links.id, campaignId: links.campaignId, url: links.url, label: links.label, createdAt: links.createdAt })
-    .from(links)
-    .where(gte(links.createdAt, from))
-  let max = since
-  for (const r of [...cs, ...ls]) max = Math.max(max, r.createdAt.getTime())
-  return {
-    campaigns: cs.map((c) => ({ id: c.id, settings: c.settings })),
-    // The label is the link's utm_content when its campaign asks for UTM parameters.
-    links: ls.map((l) => ({ id: l.id, campaignId: l.campaignId, url: l.url, label: l.label })),
-    max,
-  }
+  const [cs, ls] = await Promise.all([
+    meta.db.select({ id: campaigns.id, settings: campaigns.settings, version: campaignVersion }).from(campaigns).where(gte(campaigns.updatedAt, from)),
+    meta.db.select({ id: links.id, campaignId: links.campaignId, url: links.url, label: links.label }).from(links).where(gte(links.createdAt, from)),
+  ])
+  // The label is the link's utm_content when its campaign asks for UTM parameters.
+  return { campaigns: cs, links: ls, max: Math.max(since, now) }
 }
+
+export interface LinkCacheOptions {
+  /** Period of the refresh that brings other instances' changes (0 or unset: only on a miss). */
+  refreshMs?: number
+  /** A periodic refresh failed (the next one retries). */
+  onError?: (err: Error) => void
+}
+
 /** At most one refresh per this period, however many unknown ids arrive. */
 const MIN_REFRESH_INTERVAL_MS = 1_000
 
@@ -49,20 +66,35 @@ const MIN_REFRESH_INTERVAL_MS = 1_000
  * Every link and campaign, in memory. Links are immutable once created, so entries never go
  * stale; a link created by another instance is picked up by an incremental refresh that a miss
  * triggers at most once a second (a flood of unknown ids costs one query per second, not one each).
- * Campaigns change (their settings decide the redirect's decoration): see onCampaign.
- * `pull` is linkDelta over the metadata store, or, in a cluster worker, the same asked of the primary.
+ * Campaigns change (their settings decide the redirect's decoration): this process's own changes
+ * apply at once (addCampaign), other instances' within `refreshMs` plus one query, through the
+ * periodic refresh. `pull` is linkDelta over the metadata store, or, in a cluster worker, the same
+ * asked of the primary (whose own periodic refresh pushes changes to its workers: see onCampaign).
  */
 export class LinkCache {
   private readonly links = new Map<string, CachedLink>()
   private readonly campaigns = new Map<string, CachedCampaign>()
+  private readonly campaignListeners: Array<(c: CachedCampaign) => void> = []
   private since = 0
   private lastRefresh = 0
   private inflight: Promise<void> | null = null
+  private timer: NodeJS.Timeout | null = null
+  private closed = false
 
-  constructor(private readonly pull: (since: number) => Promise<LinkDelta>) {}
+  constructor(
+    private readonly pull: (since: number) => Promise<LinkDelta>,
+    private readonly opts: LinkCacheOptions = {},
+  ) {}
 
+  /** The first, full pull; then the periodic refresh, if asked for, until close. */
   async load(): Promise<void> {
     await this.refresh()
+    this.schedule()
+  }
+
+  close(): void {
+    this.closed = true
+    if (this.timer) clearTimeout(this.timer)
   }
 
   link(id: string): CachedLink | undefined {
@@ -81,21 +113,24 @@ export class LinkCache {
     this.links.set(link.id, link)
   }
 
+  /**
+   * Keeps the newer of this and the known version: a refresh that read the store before a change
+   * this process made (and added at once) must not undo it when its answer arrives later.
+   */
   addCampaign(c: CachedCampaign): void {
+    const known = this.campaigns.get(c.id)
+    if (known && known.version >= c.version) return
     this.campaigns.set(c.id, c)
     for (const l of this.campaignListeners) l(c)
   }
 
   /**
-   * Called when this process creates or changes a campaign (its settings decide the redirect's
-   * decoration): a cluster's primary passes it on to its workers, whose caches never see the
-   * change otherwise (a refresh only picks up what is new, and only on a miss).
+   * Called for every campaign this cache learns or sees change, whoever made the change: a
+   * cluster's primary passes it on to its workers, whose caches have no periodic refresh of their own.
    */
   onCampaign(listener: (c: CachedCampaign) => void): void {
     this.campaignListeners.push(listener)
   }
-
-  private readonly campaignListeners: Array<(c: CachedCampaign) => void> = []
 
   /** Waits for a refresh (shared by concurrent callers, rate-limited) and looks again. */
   async lookupLink(id: string): Promise<CachedLink | undefined> {
@@ -117,20 +152,31 @@ export class LinkCache {
     if (this.inflight) return this.inflight
     const wait = this.lastRefresh + MIN_REFRESH_INTERVAL_MS - Date.now()
     const start = wait > 0 ? new Promise<void>((r) => setTimeout(r, wait).unref()) : Promise.resolve()
-    this.inflight = start
-      .then(() => this.refresh())
-      .finally(() => {
-        this.inflight = null
-      })
+    return this.share(start.then(() => this.refresh()))
+  }
+
+  private share(p: Promise<void>): Promise<void> {
+    this.inflight = p.finally(() => {
+      this.inflight = null
+    })
     return this.inflight
+  }
+
+  /** The next periodic refresh, `refreshMs` after the end of the last one (or joining one a miss started). */
+  private schedule(): void {
+    const every = this.opts.refreshMs ?? 0
+    if (every <= 0 || this.closed) return
+    this.timer = setTimeout(() => {
+      const run = this.inflight ?? this.share(this.refresh())
+      run.catch((err: Error) => this.opts.onError?.(err)).finally(() => this.schedule())
+    }, every)
+    this.timer.unref()
   }
 
   private async refresh(): Promise<void> {
     this.lastRefresh = Date.now()
     const d = await this.pull(this.since)
-    // A campaign already known is kept: its changes in this process come through addCampaign
-    // (or the primary's push), and a refresh that read the store before such a change would undo it.
-    for (const c of d.campaigns) if (!this.campaigns.has(c.id)) this.addCampaign(c)
+    for (const c of d.campaigns) this.addCampaign(c)
     for (const l of d.links) this.links.set(l.id, l)
     this.since = Math.max(this.since, d.max)
   }

@@ -1,9 +1,8 @@
 import { createRoute, z, type OpenAPIHono } from '@hono/zod-openapi'
-import { eq } from 'drizzle-orm'
 import { trackingToSettings } from '../../../conversions/click-id.js'
-import { campaigns } from '../../../store/schema.js'
+import { updateCampaign } from '../../../services/campaigns.js'
 import type { AppEnv } from '../../context.js'
-import { ApiError, errorResponses } from '../../errors.js'
+import { errorResponses } from '../../errors.js'
 import { CampaignIdParam, CampaignSchema, CampaignSettingsSchema, CampaignTrackingSchema, jsonBody, security, toCampaign } from '../../schemas.js'
 
 const route = createRoute({
@@ -13,7 +12,7 @@ const route = createRoute({
   summary: 'Change a campaign: name, settings, redirect decoration',
   description:
     'settings keys given replace the stored ones (others are kept); tracking {clickIdParam, utm} is the short form of settings.clickId and settings.utm. ' +
-    'Redirects of this instance use the new decoration at once.',
+    'Redirects of this instance use the new decoration at once, those of other instances sharing its database within LINK_REFRESH_MS (5 s by default).',
   security,
   request: {
     params: CampaignIdParam,
@@ -36,18 +35,9 @@ const route = createRoute({
 
 export function registerUpdateCampaign(app: OpenAPIHono<AppEnv>) {
   app.openapi(route, async (c) => {
-    const deps = c.get('deps')
-    const { id } = c.req.valid('param')
     const body = c.req.valid('json')
-    const [current] = await deps.meta.db.select().from(campaigns).where(eq(campaigns.id, id)).limit(1)
-    if (!current) throw new ApiError('not_found', `campaign ${id} not found`)
-    const settings = { ...current.settings, ...body.settings, ...trackingToSettings(body.tracking) }
-    const [row] = await deps.meta.db
-      .update(campaigns)
-      .set({ settings, ...(body.name !== undefined ? { name: body.name } : {}) })
-      .where(eq(campaigns.id, id))
-      .returning()
-    deps.links.addCampaign({ id, settings: row!.settings })
-    return c.json(toCampaign(row!), 200)
+    const settings = { ...body.settings, ...trackingToSettings(body.tracking) }
+    const campaign = await updateCampaign(c.get('deps'), c.req.valid('param').id, { name: body.name, settings })
+    return c.json(toCampaign(campaign), 200)
   })
 }
