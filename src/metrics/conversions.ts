@@ -448,44 +448,6 @@ export interface TimelineConversion {
 }
 
 /**
- * A recipient's conversions, newest first, each with the click that led to it: for the recipient
- * timeline (GET /v1/recipients/:id/timeline). `before` (epoch ms, exclusive) pages backwards.
- */
-export async function recipientConversions(
-  store: EventStore,
-  recipientId: string,
-  opts: Pick<AttributionOptions, 'windowMs' | 'model' | 'to'> & { limit?: number; before?: number } = {},
-): Promise<TimelineConversion[]> {
-  const t = timeClauses({ to: opts.before ?? opts.to })
-  const rows = await queryRows<{
-    order_id: string
-    ts: string
-    amount: string
-    currency: string
-    kind: string
-    campaign_id: string
-    link_id: string
-    extra: string
-  }>(
-    store,
-    `SELECT order_id, toString(ts) AS ts, toString(amount) AS amount, currency, campaign_id, link_id, extra, JSONExtractString(extra, 'kind') AS kind
-     FROM (
-       SELECT * FROM ${store.db}.events
-       WHERE type = 'conversion' AND recipient_id = {recipient:String}${t.sql}
-       ORDER BY order_id, ts, event_id LIMIT 1 BY order_id
-     )
-     ORDER BY ts DESC, order_id
-     LIMIT {limit:UInt32}`,
-    { recipient: recipientId, limit: opts.limit ?? 100, ...t.params },
-  )
-  const iso = (s: string) => new Date(s.replace(' ', 'T') + 'Z').toISOString()
-  return rows.map((r) => {
-    const t = conversionTouch({ at: Date.parse(r.ts.replace(' ', 'T') + 'Z'), campaignId: r.campaign_id, linkId: r.link_id, extra: r.extra }, opts)
-    return { orderId: r.order_id, at: iso(r.ts), type: r.kind || 'purchase', amount: fixed(r.amount), currency: r.currency, ...t }
-  })
-}
-
-/**
  * How one stored conversion row is attributed, and the touch that led to it: for a timeline that
  * already reads the row (`campaign_id`, `link_id`, `extra`, `ts`), no further query.
  */

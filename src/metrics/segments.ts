@@ -1,5 +1,5 @@
 import type { EventStore } from '../store/clickhouse.js'
-import { groupCountsEach, type Dimension, type GroupCounts } from './facts.js'
+import { groupCounts, type Dimension, type GroupCounts } from './facts.js'
 import type { EventWindow } from './sql.js'
 import { wilson, type Interval } from './statistics.js'
 
@@ -11,12 +11,7 @@ export interface SegmentRow extends GroupCounts {
 
 /** Per segment, variant or attribute value: counts and rates with 95% Wilson intervals. */
 export async function segmentStats(store: EventStore, campaignId: string, d: Dimension, w: EventWindow, linkId?: string): Promise<SegmentRow[]> {
-  return (await segmentStatsEach(store, campaignId, [d], w, linkId))[0]!
-}
-
-/** `segmentStats` for several dimensions from one pass over the sends (see groupCountsEach). */
-export async function segmentStatsEach(store: EventStore, campaignId: string, dims: Dimension[], w: EventWindow, linkId?: string): Promise<SegmentRow[][]> {
-  return (await groupCountsEach(store, [campaignId], dims, w, { linkId })).map(withIntervals)
+  return withIntervals(await groupCounts(store, [campaignId], d, w, { linkId }))
 }
 
 /** Counts → rates with their 95% Wilson intervals. */

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { convertedFilterSql, recipientConversions } from '../../src/metrics/conversions.js'
+import { convertedFilterSql } from '../../src/metrics/conversions.js'
 import { readerClick, readerFetch, startTestServer, type TestServer } from '../support/server.js'
 
 const DAY = 86_400_000
@@ -156,27 +156,26 @@ describe('POST /v1/conversions', () => {
   })
 })
 
-describe('functions for the timeline and audiences', () => {
-  it('lists a recipient\'s conversions with the touch that led to each', async () => {
-    const durand = await recipientConversions(s.deps.events, 'durand')
-    expect(durand).toEqual([
-      {
-        orderId: 'o3',
-        at: iso(T0 + HOUR + 7 * DAY - 60_000),
-        type: 'purchase',
-        amount: '10.0000',
-        currency: 'USD',
-        attribution: 'recipient',
-        touch: { type: 'click', campaignId: 'shop', linkId: footer, at: iso(T0 + HOUR) },
-      },
-    ])
-    const dupond = await recipientConversions(s.deps.events, 'dupond')
-    expect(dupond.map((c) => c.orderId)).toEqual(['o2', 'o1'])
-    expect(dupond[0]).toMatchObject({ attribution: 'click', amount: '0.2000', touch: { type: 'click', campaignId: 'shop', linkId: hero, at: iso(T0) } })
-    const martin = await recipientConversions(s.deps.events, 'martin')
-    expect(martin).toMatchObject([{ orderId: 'o4', attribution: 'unattributed', touch: null }])
-    expect((await recipientConversions(s.deps.events, 'martin', { windowMs: 8 * DAY }))[0]!.attribution).toBe('recipient')
-    expect(await recipientConversions(s.deps.events, 'dupond', { before: T0 + 2 * HOUR })).toMatchObject([{ orderId: 'o1' }])
+describe('the timeline and audiences', () => {
+  it("lists a recipient's conversions on the timeline with the touch that led to each", async () => {
+    type Event = { type: string; at: string; amount: string | null; currency: string | null; conversion: { orderId: string; attribution: string; touch: { linkId: string } | null } | null }
+    const conversions = async (recipient: string, query = '') =>
+      ((await s.api('GET', `/v1/recipients/${recipient}/timeline?${query}`)).body.events as Event[]).filter((e) => e.type === 'conversion')
+    const durand = await conversions('durand')
+    expect(durand).toHaveLength(1)
+    expect(durand[0]).toMatchObject({ at: iso(T0 + HOUR + 7 * DAY - 60_000), amount: '10', currency: 'USD' })
+    expect(durand[0]!.conversion).toEqual({
+      orderId: 'o3',
+      type: 'purchase',
+      attribution: 'recipient',
+      touch: { type: 'click', campaignId: 'shop', linkId: footer, at: iso(T0 + HOUR), link: { id: footer, url: 'https://shop.example/footer', label: 'footer', position: expect.anything() } },
+    })
+    const dupond = await conversions('dupond')
+    expect(dupond.map((e) => e.conversion!.orderId)).toEqual(['o2', 'o1'])
+    expect(dupond[0]).toMatchObject({ amount: '0.2', conversion: { attribution: 'click', touch: { type: 'click', campaignId: 'shop', linkId: hero, at: iso(T0) } } })
+    expect(await conversions('martin')).toMatchObject([{ conversion: { orderId: 'o4', attribution: 'unattributed', touch: null } }])
+    expect((await conversions('martin', 'attributionWindow=8d'))[0]!.conversion!.attribution).toBe('recipient')
+    expect(await conversions('dupond', `to=${encodeURIComponent(iso(T0 + 2 * HOUR))}`)).toMatchObject([{ conversion: { orderId: 'o1' } }])
   })
 
   it('filters an audience on converted and convertedWithin', async () => {
