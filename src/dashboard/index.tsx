@@ -8,13 +8,13 @@ import { bodyLimit } from 'hono/body-limit'
 import { html } from 'hono/html'
 import type { AppEnv } from '../api/context.js'
 import { verifyApiKey, hashKey } from '../api/auth.js'
+import { audienceResponse, audienceSelection, parseAudienceQuery, type QueryInput } from '../api/audience-filter.js'
 import { ApiError } from '../api/errors.js'
 import { canonicalTimeZone } from '../api/routes/metrics/common.js'
-import { audience, CSV_COLUMNS, csvLine } from '../metrics/audience.js'
 import { compareCampaigns, type CompareMetric } from '../metrics/compare.js'
 import type { Traffic } from '../metrics/sql.js'
 import { recipientTimeline } from '../metrics/timeline.js'
-import { findCampaigns, getCampaign, listCampaigns, listLinks } from '../services/campaigns.js'
+import { findCampaigns, listCampaigns } from '../services/campaigns.js'
 import { loadOrCreateSecret } from '../tracking/token.js'
 import type { PageContext } from './layout.js'
 import { CampaignPage, loadCampaign, type LinkSort } from './pages/campaign.js'
@@ -49,6 +49,29 @@ interface DashEnv extends AppEnv {
 const parseTraffic = (v: string | undefined): Traffic => (v === 'machine' || v === 'all' ? v : 'human')
 const parseSort = (v: string | undefined): LinkSort => (v === 'clicks' || v === 'unique' ? v : 'position')
 const parseMetric = (v: string | undefined): CompareMetric => (v === 'open_rate' || v === 'click_to_open_rate' ? v : 'click_rate')
+
+/**
+ * The export form's query as the REST endpoint would get it: a field left blank ("either", "all")
+ * is a parameter not given, and the form's from/to are wall times in the page's zone (tz), turned
+ * into the instants the API takes. Nothing else is touched: the API's parser does the rest.
+ */
+function audienceFormQuery(queries: Record<string, string[]>): QueryInput {
+  const tz = canonicalTimeZone(queries.tz?.[0] || 'UTC') ?? 'UTC'
+  const out: QueryInput = {}
+  for (const [name, all] of Object.entries(queries)) {
+    const values = all.filter((v) => v !== '')
+    if (values.length === 0 || name === 'tz') continue
+    if (name === 'from' || name === 'to') {
+      const v = values[0]!
+      const t = wallTimeToInstant(v, tz)
+      if (t === null) throw new ApiError('validation_failed', `query.${name}: expected a date and time such as 2026-11-23T09:00, got ${JSON.stringify(v.slice(0, 40))}`)
+      out[name] = new Date(t).toISOString()
+    } else {
+      out[name] = values.length === 1 ? values[0]! : values
+    }
+  }
+  return out
+}
 
 /** Only paths inside the dashboard: `next` must never send a signed-in user to another site. */
 function safeNext(v: unknown): string {
@@ -150,61 +173,12 @@ export function registerDashboard(app: OpenAPIHono<AppEnv>): void {
     }
   })
 
+  // The REST audience endpoint's parser and query: the same parameters select the same people.
   dash.get('/dashboard/campaigns/:id/audience.csv', async (c) => {
     const deps = c.get('deps')
     const id = c.req.param('id')
-    await getCampaign(deps, id)
-    const q = (name: string) => c.req.query(name) || undefined
-    const linkIds = new Set((await listLinks(deps, id)).map((l) => l.id))
-    const clicked = c.req.queries('clicked')?.filter(Boolean) ?? []
-    const notClicked = c.req.queries('notClicked')?.filter(Boolean) ?? []
-    for (const l of [...clicked, ...notClicked]) if (!linkIds.has(l)) throw new ApiError('validation_failed', `query.clicked: no link ${JSON.stringify(l.slice(0, 80))} in campaign ${id}`)
-    const opened = q('opened')
-    const tzq = q('tz') ?? 'UTC'
-    const tz = canonicalTimeZone(tzq) ?? 'UTC'
-    const instant = (name: 'from' | 'to') => {
-      const v = q(name)
-      if (v === undefined) return undefined
-      const t = wallTimeToInstant(v, tz)
-      if (t === null) throw new ApiError('validation_failed', `query.${name}: expected a date and time such as 2026-11-23T09:00, got ${JSON.stringify(v.slice(0, 40))}`)
-      return t
-    }
-    const from = instant('from')
-    const to = instant('to')
-    if (from !== undefined && to !== undefined && from > to) throw new ApiError('validation_failed', 'query.from: must not be after query.to')
-    const attributes = (c.req.queries('attribute') ?? []).filter(Boolean).map((a) => {
-      const i = a.indexOf(':')
-      if (i <= 0) throw new ApiError('validation_failed', `query.attribute: expected NAME:VALUE, got ${JSON.stringify(a.slice(0, 80))}`)
-      return { name: a.slice(0, i).trim(), value: a.slice(i + 1).trim() }
-    })
-    const rows = audience(
-      deps.events,
-      id,
-      { opened: opened === undefined ? undefined : opened === 'true', clicked, notClicked, segment: q('segment'), variant: q('variant'), attributes },
-      { traffic: parseTraffic(q('traffic')), from, to },
-    )
-    const first = await rows.next()
-    const encoder = new TextEncoder()
-    const body = new ReadableStream<Uint8Array>({
-      start(ctl) {
-        ctl.enqueue(encoder.encode(CSV_COLUMNS.join(',') + '\r\n'))
-        if (first.done) ctl.close()
-        else ctl.enqueue(encoder.encode(csvLine(first.value)))
-      },
-      async pull(ctl) {
-        const next = await rows.next()
-        if (next.done) ctl.close()
-        else ctl.enqueue(encoder.encode(csvLine(next.value)))
-      },
-      async cancel() {
-        await rows.return(undefined)
-      },
-    })
-    const filename = `${id.replace(/[^A-Za-z0-9_-]/g, '_')}-audience.csv`
-    return new Response(body, {
-      status: 200,
-      headers: { 'content-type': 'text/csv; charset=utf-8', 'cache-control': 'no-store', 'content-disposition': `attachment; filename="${filename}"` },
-    })
+    const params = parseAudienceQuery(audienceFormQuery(c.req.queries()))
+    return audienceResponse(deps, id, await audienceSelection(deps, id, params), 'csv')
   })
 
   dash.get('/dashboard/compare', async (c) => {

@@ -1,6 +1,6 @@
 import { Parser } from 'htmlparser2'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { ADMIN_KEY, readerFetch, startTestServer, type TestServer } from '../support/server.js'
+import { ADMIN_KEY, readerClick, readerFetch, startTestServer, type TestServer } from '../support/server.js'
 import { seed, signIn, XSS_LABEL, XSS_NAME, type Seeded } from './seed.js'
 
 let s: TestServer
@@ -330,6 +330,38 @@ describe('pages', () => {
     expect((await get('/dashboard/campaigns/attrs/audience.csv?from=soon')).status).toBe(400)
     expect((await get('/dashboard/campaigns/attrs/audience.csv?from=2026-02-01T00:00&to=2026-01-01T00:00')).status).toBe(400)
     expect((await get('/dashboard/campaigns/attrs/audience.csv?attribute=nocolon')).status).toBe(400)
+  })
+
+  it('selects the same people as the API for the same filter, through the same parser: attribute values exact, spaces and commas included', async () => {
+    await s.api('POST', '/v1/campaigns', { id: 'spaces', name: 'Spaces' })
+    const link = (await s.api('POST', '/v1/campaigns/spaces/links', { url: 'https://shop.example/' })).body.id as string
+    const sent = await s.api('POST', '/v1/campaigns/spaces/sends', {
+      recipients: [
+        { id: 'plain', attributes: { city: 'Paris' } },
+        { id: 'spaced', attributes: { city: ' Paris ' } },
+        { id: 'comma', attributes: { city: 'Paris, France' } },
+      ],
+    })
+    expect(sent.status).toBe(201)
+    await readerClick(sent.body.recipients.find((r: { id: string }) => r.id === 'spaced').links[0].url)
+    await s.flush()
+    const people = (csv: string) => csv.split('\r\n').slice(1).filter(Boolean).map((l) => l.split(',')[0])
+    const both = async (query: string) => {
+      const mine = await get(`/dashboard/campaigns/spaces/audience.csv?${query}`)
+      const api = await s.api('GET', `/v1/campaigns/spaces/audience?${query}`, undefined, { accept: 'text/csv' })
+      expect(mine.status, query).toBe(200)
+      expect(api.status, query).toBe(200)
+      expect(mine.text, query).toBe(api.body)
+      return people(mine.text)
+    }
+    expect(await both(`attribute=${encodeURIComponent('city: Paris ')}`)).toEqual(['spaced'])
+    expect(await both(`attribute=${encodeURIComponent('city:Paris')}`)).toEqual(['plain'])
+    expect(await both(`attribute=${encodeURIComponent('city:Paris, France')}`)).toEqual(['comma'])
+    // Link ids are trimmed and comma-separated alike on both sides (ids hold neither).
+    expect(await both(`clicked=${encodeURIComponent(` ${link} `)}`)).toEqual(['spaced'])
+    expect(await both(`notClicked=${encodeURIComponent(`${link}, `)}&opened=false`)).toEqual(['comma', 'plain'])
+    expect((await s.api('GET', '/v1/campaigns/spaces/audience?opened=maybe')).status).toBe(400)
+    expect((await get('/dashboard/campaigns/spaces/audience.csv?opened=maybe')).status).toBe(400)
   })
 
   it('compares campaigns side by side with the test result', async () => {
