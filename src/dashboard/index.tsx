@@ -19,7 +19,7 @@ import { loadOrCreateSecret } from '../tracking/token.js'
 import type { PageContext } from './layout.js'
 import { CampaignPage, loadCampaign, type LinkSort } from './pages/campaign.js'
 import { CampaignsPage, loadCampaigns } from './pages/campaigns.js'
-import { ComparePage, NotFoundPage, RecipientPage, SignInPage } from './pages/other.js'
+import { ComparePage, ErrorPage, RecipientPage, SignInPage } from './pages/other.js'
 import { wallTimeToInstant } from './wall-time.js'
 import { clearSessionCookie, fingerprintOf, sameOrigin, sessionCookie, Sessions, setSessionCookie, type Session } from './session.js'
 
@@ -103,6 +103,21 @@ export function registerDashboard(app: OpenAPIHono<AppEnv>): void {
     c.header('X-Frame-Options', 'DENY')
   }
 
+  // A refused or failed request reaches the app's error or not-found handler, which answers the API's
+  // JSON error; under /dashboard a person reads it, so it becomes a page in the dashboard's layout,
+  // with the same status and message (the mapping of errors to both stays in one place).
+  app.use('/dashboard/*', async (c, next) => {
+    await next()
+    const res = c.res
+    if (res.status < 400 || !/^application\/json\b/i.test(res.headers.get('content-type') ?? '')) return
+    const body = (await res.clone().json().catch(() => null)) as { error?: { message?: unknown; requestId?: unknown } } | null
+    const message = typeof body?.error?.message === 'string' ? body.error.message : 'The request failed.'
+    const requestId = typeof body?.error?.requestId === 'string' ? body.error.requestId : undefined
+    const ctx = (c.get('page' as never) as PageContext | undefined) ?? { csrf: null, keyId: null }
+    const doc = await html`<!DOCTYPE html>${<ErrorPage status={res.status} message={message} requestId={requestId} ctx={ctx} />}`
+    c.res = new Response(String(doc), { status: res.status, headers: { 'Content-Type': 'text/html; charset=UTF-8', 'Cache-Control': 'no-store' } })
+  })
+
   // Dashboard forms are a few fields: anything larger is refused before it is read.
   app.use('/dashboard/*', bodyLimit({ maxSize: 16 * 1024, onError: (c) => c.text('form too large', 413) }))
 
@@ -164,13 +179,8 @@ export function registerDashboard(app: OpenAPIHono<AppEnv>): void {
   dash.get('/dashboard/campaigns/:id', async (c) => {
     const tzq = c.req.query('tz') ?? 'UTC'
     const tz = canonicalTimeZone(tzq) ?? 'UTC'
-    try {
-      const view = await loadCampaign(c.get('deps'), c.req.param('id'), parseTraffic(c.req.query('traffic')), tz, parseSort(c.req.query('sort')))
-      return page(c, <CampaignPage view={view} page={c.get('page')} />)
-    } catch (err) {
-      if (!(err instanceof ApiError) || err.code !== 'not_found') throw err
-      return page(c, <NotFoundPage message={err.message} ctx={c.get('page')} />, 404)
-    }
+    const view = await loadCampaign(c.get('deps'), c.req.param('id'), parseTraffic(c.req.query('traffic')), tz, parseSort(c.req.query('sort')))
+    return page(c, <CampaignPage view={view} page={c.get('page')} />)
   })
 
   // The REST audience endpoint's parser and query: the same parameters select the same people.

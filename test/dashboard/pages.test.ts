@@ -217,6 +217,47 @@ describe('pages', () => {
     expect(r.text).toContain('campaign &lt;i&gt;nope&lt;/i&gt; not found')
   })
 
+  it('answers refused requests with an HTML page in the dashboard layout, status and message kept; the API keeps JSON', async () => {
+    const api = {
+      cursor: await s.api('GET', '/v1/recipients/r01/timeline?cursor=garbage'),
+      filter: await s.api('GET', '/v1/campaigns/spring/audience?opened=maybe'),
+      link: await s.api('GET', '/v1/campaigns/spring/audience?clicked=nolink'),
+      campaign: await s.api('GET', '/v1/campaigns/nope/audience'),
+    }
+    const cases = [
+      ['/dashboard/recipients?id=r01&cursor=garbage', 400, api.cursor],
+      ['/dashboard/campaigns/spring/audience.csv?opened=maybe', 400, api.filter],
+      ['/dashboard/campaigns/spring/audience.csv?clicked=nolink', 400, api.link],
+      ['/dashboard/campaigns/nope/audience.csv', 404, api.campaign],
+      ['/dashboard/campaigns/nope', 404, null],
+      ['/dashboard/no-such-page', 404, null],
+    ] as const
+    for (const [path, status, fromApi] of cases) {
+      const r = await get(path)
+      expect(r.status, path).toBe(status)
+      expect(r.headers.get('content-type'), path).toMatch(/^text\/html/)
+      expect(r.headers.get('content-disposition'), path).toBeNull()
+      expect(r.headers.get('content-security-policy'), path).toContain("default-src 'none'")
+      expect(r.text, path).toMatch(/^<!DOCTYPE html>/)
+      expect(r.text, path).not.toContain('{"error"')
+      // The dashboard's layout, signed in: the navigation and the sign-out form.
+      expect(r.text, path).toContain('<a href="/dashboard/compare">Compare</a>')
+      expect(r.text, path).toContain('action="/dashboard/sign-out"')
+      const message = unescape(/<p class="error" role="alert" id="error-message">([^<]*)<\/p>/.exec(r.text)?.[1] ?? '')
+      expect(message, path).not.toBe('')
+      if (fromApi) {
+        // The API answers the same request with JSON, the same status and the same message.
+        expect(fromApi.status, path).toBe(status)
+        expect(fromApi.headers.get('content-type')).toMatch(/^application\/json/)
+        expect(message, path).toBe(fromApi.body.error.message)
+      }
+    }
+    expect(unescape((await get('/dashboard/recipients?id=r01&cursor=garbage')).text)).toContain('query.cursor: not a cursor')
+    const missing = await s.api('GET', '/v1/campaigns/nope')
+    expect(missing.status).toBe(404)
+    expect(missing.body.error.code).toBe('not_found')
+  })
+
   it('lists campaigns with the rates the API gives', async () => {
     const api = (await s.api('GET', '/v1/campaigns/spring/stats')).body
     const html = (await get('/dashboard')).text

@@ -185,11 +185,18 @@ export function RecipientPage(props: { id: string; traffic: Traffic; timeline: T
   )
 }
 
-export function NotFoundPage(props: { message: string; ctx: PageContext }) {
+const ERROR_TITLES: Record<number, string> = { 400: 'Bad request', 401: 'Not signed in', 403: 'Forbidden', 404: 'Not found', 413: 'Too large' }
+
+/** Any refused or failed dashboard request: the API's message, in the dashboard's layout. */
+export function ErrorPage(props: { status: number; message: string; requestId?: string | undefined; ctx: PageContext }) {
+  const title = ERROR_TITLES[props.status] ?? (props.status >= 500 ? 'Something went wrong' : 'Error')
   return (
-    <Layout title="Not found" page={props.ctx}>
-      <h1>Not found</h1>
-      <p>{props.message}</p>
+    <Layout title={title} page={props.ctx}>
+      <h1>{title}</h1>
+      <p class="error" role="alert" id="error-message">
+        {props.message}
+      </p>
+      {props.requestId && <p class="muted">Request id: {props.requestId}</p>}
       <p>
         <a href="/dashboard">Back to the campaigns</a>
       </p>
