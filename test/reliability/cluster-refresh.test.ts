@@ -1,0 +1,71 @@
+import { mkdtempSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import pg from 'pg'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { updateCampaign } from '../../src/services/campaigns.js'
+import { createMetaStore, type MetaStore } from '../../src/store/meta.js'
+import { LinkCache } from '../../src/tracking/links.js'
+import { readerFetch } from '../support/server.js'
+import { startChild, type Child } from './child.js'
+
+/*
+ * A cluster (primary and an edge worker, separate processes) beside another instance on the same
+ * PostgreSQL: a campaign that other instance changes reaches the worker's redirects through the
+ * primary's periodic refresh and its push, within LINK_REFRESH_MS plus a query and the IPC hop.
+ */
+const PG_URL = process.env.TEST_DATABASE_URL
+const REFRESH_MS = 100
+const BOUND_MS = 1_500
+
+if (!PG_URL) console.warn('cluster beside another instance on PostgreSQL SKIPPED: set TEST_DATABASE_URL=postgres://… (.ci/run does)')
+
+describe.skipIf(!PG_URL)('a cluster beside another instance on one PostgreSQL', () => {
+  const dbName = `sillage_cluster_${process.pid}`
+  const dataDir = mkdtempSync(join(tmpdir(), 'sillage-cluster-refresh-'))
+  let admin: pg.Client
+  let other: MetaStore
+  let c: Child
+
+  beforeAll(async () => {
+    // Its own database: metadata.test.ts drops the schema of TEST_DATABASE_URL's while files run in parallel.
+    admin = new pg.Client({ connectionString: PG_URL })
+    await admin.connect()
+    await admin.query(`DROP DATABASE IF EXISTS ${dbName}`)
+    await admin.query(`CREATE DATABASE ${dbName}`)
+    const url = new URL(PG_URL!)
+    url.pathname = `/${dbName}`
+    c = await startChild(dataDir, { WORKERS: '1', CLUSTER: '1', DATABASE_URL: url.href, LINK_REFRESH_MS: String(REFRESH_MS) }, true)
+    other = await createMetaStore({ url: url.href, path: 'unused' })
+  }, 90_000)
+  afterAll(async () => {
+    c?.proc.kill('SIGTERM')
+    await c?.exited
+    await other?.close()
+    await admin?.query(`DROP DATABASE IF EXISTS ${dbName} WITH (FORCE)`)
+    await admin?.end()
+    rmSync(dataDir, { recursive: true, force: true })
+  })
+
+  it("the worker redirects with the other instance's change within LINK_REFRESH_MS", async () => {
+    await c.api('POST', '/v1/campaigns', { id: 'spring', name: 'Spring', tracking: { utm: true } })
+    await c.api('POST', '/v1/campaigns/spring/links', { url: 'https://shop.example/spring', label: 'hero' })
+    const sends = await c.api<{ recipients: { links: { url: string }[] }[] }>('POST', '/v1/campaigns/spring/sends', { recipients: [{ id: 'dupond' }] })
+    const click = sends.recipients[0]!.links[0]!.url.replace(/^https?:\/\/[^/]+/, c.url)
+    const utmSource = async () => {
+      const r = await readerFetch(click)
+      await r.arrayBuffer()
+      expect(r.status).toBe(302)
+      return new URL(r.headers.get('location')!).searchParams.get('utm_source')
+    }
+    expect(await utmSource()).toBe('sillage')
+
+    // Written as another instance would: the cluster's processes are not told.
+    await updateCampaign({ meta: other, links: new LinkCache(async () => ({ links: [], campaigns: [], max: 0 })) }, 'spring', { settings: { utm: false } })
+    const t0 = Date.now()
+    while ((await utmSource()) !== null) {
+      expect(Date.now() - t0).toBeLessThan(BOUND_MS)
+      await new Promise((r) => setTimeout(r, 10))
+    }
+  }, 30_000)
+})
