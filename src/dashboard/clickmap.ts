@@ -15,6 +15,13 @@ const HONEYPOT = 'https://sillage-clickmap.invalid/honeypot'
 /** A transparent 1×1 GIF: the preview must never load the real open pixel (that would count an open). */
 const BLANK_GIF = 'data:image/gif;base64,R0lGODlhAQABAIAAAAAAAP///yH5BAEAAAAALAAAAAABAAEAAAIBRAA7'
 
+/**
+ * The frame's own policy, on top of the page's (a srcdoc frame inherits that one): nothing is
+ * fetched, not even from this origin (an e-mail may embed a pixel of this very tracker); images and
+ * fonts only as data: URLs, styles only inline.
+ */
+export const CLICK_MAP_CSP = "default-src 'none'; img-src data:; font-src data:; style-src 'unsafe-inline'"
+const CSP_META = `<meta http-equiv="Content-Security-Policy" content="${CLICK_MAP_CSP}">`
 
 export function percent(share: number): string {
   if (share === 0) return '0%'
@@ -73,7 +80,12 @@ export function clickMapHtml(compiled: CompiledTemplate, links: ClickMapLink[]):
   }
   out += html.slice(last)
   // Sentinels sit in attribute values only (the HTML part): write each destination encoded for an attribute.
-  return out
+  const page = out
     .replace(/https:\/\/sillage-clickmap\.invalid\/link\/(\d+)/g, (_, p: string) => escapeHtml(byPosition.get(Number(p))?.url ?? '#'))
     .replaceAll(HONEYPOT, '#')
+  // After the doctype, if any (anything before it would switch the e-mail to quirks mode); a meta
+  // before <html> lands in the document's head all the same.
+  const doctype = /^\s*<!doctype[^>]*>/i.exec(page)
+  const at = doctype ? doctype[0].length : 0
+  return page.slice(0, at) + CSP_META + page.slice(at)
 }

@@ -25,11 +25,13 @@ import { clearSessionCookie, fingerprintOf, sameOrigin, sessionCookie, Sessions,
 
 /**
  * Scripts only from this origin (no inline script anywhere); inline styles are allowed because the
- * e-mail shown in the click map is styled inline and a srcdoc frame inherits this policy. Images may
- * come from anywhere so the e-mail's own images show; the frame itself runs no script (sandbox="").
+ * e-mail shown in the click map is styled inline and a srcdoc frame inherits this policy. Images only
+ * from this origin and data: URLs: the click map shows the e-mail as sent, and its remote images
+ * (a sender's tracking pixel among them) must not be fetched when someone looks at it, which would
+ * tell third parties and count opens. The frame narrows this further and runs no script (sandbox="").
  */
 export const CSP =
-  "default-src 'none'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data: https: http:; font-src 'self' data:; " +
+  "default-src 'none'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; font-src 'self' data:; " +
   "connect-src 'self'; frame-src 'self'; form-action 'self'; base-uri 'none'; frame-ancestors 'none'"
 
 const here = dirname(fileURLToPath(import.meta.url))

@@ -1,4 +1,6 @@
 import { existsSync, mkdirSync, readFileSync } from 'node:fs'
+import { createServer } from 'node:http'
+import type { AddressInfo } from 'node:net'
 import { chromium, type Browser, type Page } from 'playwright-core'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { ADMIN_KEY, startTestServer, type TestServer } from '../support/server.js'
@@ -134,6 +136,42 @@ describe.skipIf(!available && !required)('dashboard in a real browser', () => {
     const api = (await s.api('GET', '/v1/recipients/r01/timeline')).body
     await expect.poll(() => page.locator('#timeline-table tbody tr').count()).toBe(api.events.length)
     await page.screenshot({ path: `${SHOTS}/recipient.png`, fullPage: true })
+  })
+
+  it("never fetches the e-mail's remote images when the click map is viewed (nor an image from this server)", async () => {
+    // A third party's server: every request it gets is a leak.
+    const hits: string[] = []
+    const thirdParty = createServer((req, res) => {
+      hits.push(req.url ?? '')
+      res.writeHead(200, { 'content-type': 'image/gif' }).end(Buffer.from('R0lGODlhAQABAIAAAAAAAP///yH5BAEAAAAALAAAAAABAAEAAAIBRAA7', 'base64'))
+    })
+    await new Promise<void>((resolve) => thirdParty.listen(0, '127.0.0.1', resolve))
+    const remote = `http://127.0.0.1:${(thirdParty.address() as AddressInfo).port}`
+    try {
+      await s.api('POST', '/v1/campaigns', { id: 'images', name: 'Images' })
+      const sent = await s.api('POST', '/v1/campaigns/images/sends', { recipients: [{ id: 'someone' }] })
+      const ownPixel = sent.body.recipients[0].pixelUrl as string
+      const html = `<!doctype html><html><head><style>.hero{background-image:url(${remote}/css-rule.png)}</style></head><body>
+        <img src="${remote}/pixel.gif" width="1" height="1" alt="">
+        <img src="${remote}/hero.png" srcset="${remote}/hero-2x.png 2x" alt="Hero">
+        <table background="${remote}/table-bg.png"><tr><td style="background:url('${remote}/inline.png')" class="hero">
+          <a href="https://shop.example/">Shop</a>
+        </td></tr></table>
+        <img src="${ownPixel}" alt="">
+        </body></html>`
+      expect((await s.api('POST', '/v1/campaigns/images/templates', { html })).status).toBe(201)
+      await page.goto(`${s.url}/dashboard/campaigns/images`)
+      await expect.poll(() => page.frameLocator('iframe.clickmap').locator('.sillage-badge').count()).toBe(1)
+      await page.waitForLoadState('networkidle')
+      await page.waitForTimeout(300)
+      expect(hits).toEqual([])
+      await s.flush()
+      expect((await s.api('GET', '/v1/campaigns/images/stats?traffic=all')).body.opens.total).toBe(0)
+    } finally {
+      thirdParty.close()
+      // The browser reports each refused image on the console: expected here, and only here.
+      for (let i = errors.length - 1; i >= 0; i--) if (/Content Security Policy/.test(errors[i]!) && (errors[i]!.includes(remote) || errors[i]!.includes('/o/images/'))) errors.splice(i, 1)
+    }
   })
 
   it('is usable at phone width', async () => {

@@ -162,6 +162,21 @@ describe('pages', () => {
     }
   })
 
+  it("keeps the e-mail's remote images out of the click map: images from this origin and data: only, none at all in the frame", async () => {
+    await s.api('POST', '/v1/campaigns', { id: 'remote-img', name: 'Remote images' })
+    const html = '<!DOCTYPE html><html><head><title>x</title></head><body><img src="https://images.example/open.gif"><a href="https://shop.example/">Shop</a></body></html>'
+    expect((await s.api('POST', '/v1/campaigns/remote-img/templates', { html })).status).toBe(201)
+    const r = await get('/dashboard/campaigns/remote-img')
+    const directives = new Map(r.headers.get('content-security-policy')!.split(';').map((d) => d.trim().split(/\s+/)).map(([name, ...v]) => [name!, v]))
+    expect(directives.get('img-src')).toEqual(["'self'", 'data:'])
+    expect(directives.get('default-src')).toEqual(["'none'"])
+    const srcdoc = unescape(/<iframe class="clickmap"[^>]*srcdoc="([^"]*)"/.exec(r.text)![1]!)
+    // The frame's own policy comes right after the doctype, which stays first (no quirks mode).
+    expect(srcdoc).toMatch(/^<!DOCTYPE html><meta http-equiv="Content-Security-Policy" content="default-src 'none'; img-src data:; font-src data:; style-src 'unsafe-inline'">/)
+    expect(srcdoc).toContain('<img src="https://images.example/open.gif">')
+    expect(r.text).toContain('Remote images are not loaded')
+  })
+
   it('serves the chart library and its own script with cache headers', async () => {
     for (const name of ['uPlot.iife.min.js', 'uPlot.min.css', 'dashboard.js', 'dashboard.css']) {
       const r = await fetch(`${s.url}/dashboard/assets/${name}`)

@@ -331,7 +331,10 @@ export function CampaignPage(props: { view: CampaignView; page: PageContext }) {
           <p>This campaign has no stored template: the click map needs one (POST /v1/campaigns/{id}/templates).</p>
         ) : (
           <>
-            <p class="muted">The e-mail as sent; each badge is the link's share of all clicks on the template's links.</p>
+            <p class="muted">
+              The e-mail as sent; each badge is the link's share of all clicks on the template's links. Remote images are not loaded: fetching them
+              would tell their servers someone looked, and a tracking pixel among them would count an open.
+            </p>
             <iframe class="clickmap" title={`Click map of ${v.campaign.name}`} sandbox="" srcdoc={v.clickMap} referrerpolicy="no-referrer"></iframe>
           </>
         )}
