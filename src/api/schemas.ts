@@ -51,16 +51,6 @@ export const LinkSchema = z
   })
   .openapi('Link')
 
-export const ApiKeySchema = z
-  .object({
-    id: z.string().openapi({ example: 'k3Xq9mB2aP0z' }),
-    name: z.string().openapi({ example: 'dashboard' }),
-    prefix: z.string().openapi({ example: 'sk_3q0V', description: 'The first characters of the key, to recognise it' }),
-    revoked: z.boolean(),
-    createdAt: z.string(),
-  })
-  .openapi('ApiKey')
-
 /** What a paged list answers besides its items: the total, and the offset of the next page (null on the last). */
 export const PageInfo = {
   total: z.number().int(),
