@@ -67,14 +67,19 @@ export const JOURNAL_FIELDS = [
   ['extra', 'String'],
 ] as const
 
+const NEEDS_ESCAPE = /[\t\n\r\\]/
+
 function esc(s: string): string {
-  // Fast path: most values never contain a tab, newline or backslash (a loop beats a regex test
-  // on these short strings, and many are empty).
-  for (let i = 0; i < s.length; i++) {
-    const c = s.charCodeAt(i)
-    if (c === 9 || c === 10 || c === 13 || c === 92) return escapeAll(s)
+  // Most values contain no tab, newline or backslash, and many are short or empty: a loop for
+  // those, the regex engine's scan for long ones (user agents, referers) where it is ~2× faster.
+  if (s.length < 16) {
+    for (let i = 0; i < s.length; i++) {
+      const c = s.charCodeAt(i)
+      if (c === 9 || c === 10 || c === 13 || c === 92) return escapeAll(s)
+    }
+    return s
   }
-  return s
+  return NEEDS_ESCAPE.test(s) ? escapeAll(s) : s
 }
 
 function escapeAll(s: string): string {

@@ -52,6 +52,18 @@ interface UaEntry {
 
 const UA_CACHE_SIZE = 10_000
 const uaCache = new BoundedMap<UaEntry>(UA_CACHE_SIZE)
+/** Referers repeat as much as user agents (browsers send the webmail's origin): their verdict is kept too. */
+const refererCache = new BoundedMap<boolean>(UA_CACHE_SIZE)
+
+function scannerReferer(referer: string): boolean {
+  if (referer === '') return false
+  let v = refererCache.get(referer)
+  if (v === undefined) {
+    v = isScannerReferer(referer)
+    refererCache.set(referer, v)
+  }
+  return v
+}
 
 const ranges: IpRanges = loadIpRanges()
 
@@ -118,7 +130,7 @@ export function classify(s: RequestSignals): Classification {
 
   const head = s.method.length === 4 && s.method.toUpperCase() === 'HEAD'
   const prefetch = isPrefetch(s.prefetch)
-  const referer = isScannerReferer(s.referer)
+  const referer = scannerReferer(s.referer)
   const ip = ipReason(s.ip, open)
   if (!head && !prefetch && !referer && ip === '') return base
 
@@ -134,4 +146,5 @@ export function classify(s: RequestSignals): Classification {
 /** Empties the per-UA cache (tests, or after swapping rules). */
 export function clearClassifierCache(): void {
   uaCache.clear()
+  refererCache.clear()
 }
