@@ -15,7 +15,7 @@ import { Journal } from '../src/events/journal.js'
 import { createLogger } from '../src/logger.js'
 import { createEdge, type LinkSource } from '../src/tracking/edge.js'
 import { TokenCodec } from '../src/tracking/token.js'
-import { log, median } from './lib/runner.js'
+import { BROWSER_HEADERS, log, median } from './lib/runner.js'
 
 const mode = process.argv[2] === 'real' ? 'real' : 'sync'
 const links = new Map(Array.from({ length: 10 }, (_, i) => ['lnk' + i, { id: 'lnk' + i, campaignId: 'c', url: 'https://shop.example.com/p/' + i }]))
@@ -33,14 +33,15 @@ const journal =
     : ({ append: (_line: string, done: () => void) => done() } as unknown as Journal)
 const edge = createEdge({ journal, links: source, tokens, trustProxy: false, ipV4Prefix: 24, ipV6Prefix: 48 })
 const paths = Array.from({ length: 2000 }, (_, r) => `/c/lnk${r % 10}/${tokens.sign('c', 'r' + r)}`)
-const headers = { host: '127.0.0.1:1234', 'user-agent': 'autocannon', connection: 'keep-alive' }
+// A browser's navigation headers, as rawHeaders (what the edge reads) in the case browsers send.
+const rawHeaders = Object.entries({ host: '127.0.0.1:1234', connection: 'keep-alive', ...BROWSER_HEADERS }).flatMap(([k, v]) => [k.replace(/(^|-)[a-z]/g, (c) => c.toUpperCase()), v])
 const res = { writeHead: () => res, end: () => undefined } as unknown as ServerResponse
 const N = 400_000
 const perRequest: number[] = []
 for (let round = 0; round < 5; round++) {
   const t0 = performance.now()
   for (let i = 0; i < N; i++) {
-    const req = { url: paths[i % 2000], method: 'GET', headers, socket: { remoteAddress: '127.0.0.1' } } as unknown as IncomingMessage
+    const req = { url: paths[i % 2000], method: 'GET', rawHeaders, socket: { remoteAddress: '127.0.0.1' } } as unknown as IncomingMessage
     edge.handle(req, res)
     // Like a loaded server: the journal writes once per event-loop turn, here every 50 requests.
     if (mode === 'real' && i % 50 === 49) await new Promise((r) => setImmediate(r))

@@ -182,13 +182,35 @@ function shuffle<T>(a: T[]): T[] {
  */
 const MAX_PATHS = 2000
 
+/**
+ * What a reader's browser sends when a link in an e-mail opens it (Chrome 131 on Windows, a
+ * navigation from webmail): the edge reads some of these, and every server parses them all.
+ * HEADERS=none sends autocannon's bare request (Host only), as the figures before 2026-11-23 did.
+ */
+export const BROWSER_HEADERS: Record<string, string> = {
+  'sec-ch-ua': '"Google Chrome";v="131", "Chromium";v="131", "Not_A Brand";v="24"',
+  'sec-ch-ua-mobile': '?0',
+  'sec-ch-ua-platform': '"Windows"',
+  'upgrade-insecure-requests': '1',
+  'user-agent': 'Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0.0.0 Safari/537.36',
+  accept: 'text/html,application/xhtml+xml,application/xml;q=0.9,image/avif,image/webp,image/apng,*/*;q=0.8',
+  'sec-fetch-site': 'cross-site',
+  'sec-fetch-mode': 'navigate',
+  'sec-fetch-user': '?1',
+  'sec-fetch-dest': 'document',
+  referer: 'https://mail.google.com/',
+  'accept-encoding': 'gzip, deflate, br, zstd',
+  'accept-language': 'fr-FR,fr;q=0.9,en-US;q=0.8,en;q=0.7',
+}
+const requestHeaders = process.env.HEADERS === 'none' ? undefined : BROWSER_HEADERS
+
 export async function round(t: Target, durationS: number, connections: number): Promise<RoundResult> {
   const cpu0 = t.pid ? processCpuTicks(t.pid) : { own: NaN, total: NaN }
   const result = await autocannon({
     url: t.url,
     connections,
     duration: durationS,
-    requests: t.paths.slice(0, MAX_PATHS).map((path) => ({ method: 'GET', path })),
+    requests: t.paths.slice(0, MAX_PATHS).map((path) => ({ method: 'GET', path, headers: requestHeaders })),
   })
   const cpu1 = t.pid ? processCpuTicks(t.pid) : { own: NaN, total: NaN }
   const perReq = (ticks: number) => (ticks * (1e6 / CLOCK_TICKS)) / Math.max(1, result.requests.total)
