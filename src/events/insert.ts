@@ -53,6 +53,9 @@ export interface BatchScan {
 export function scanBatch(buf: Buffer, maxLines: number, maxUaBytes = MAX_BATCH_UA_BYTES): BatchScan {
   const uas = new Set<string>()
   const skipped: Array<[number, number]> = []
+  // User agents already taken, by a hash of their bytes: a UA seen before (most lines) is
+  // recognised by comparing bytes, without making a string of it.
+  const known = new Map<number, Array<[number, number]>>()
   let uaBytes = 0
   let pos = 0
   let lines = 0
@@ -62,21 +65,39 @@ export function scanBatch(buf: Buffer, maxLines: number, maxUaBytes = MAX_BATCH_
     let tabs = 0
     let uaStart = -1
     let uaEnd = -1
+    let hash = 0
     for (let i = pos; i < nl; i++) {
-      if (buf[i] === 9) {
+      const b = buf[i]!
+      if (b === 9) {
         tabs++
         if (tabs === UA_FIELD) uaStart = i + 1
         else if (tabs === UA_FIELD + 1) uaEnd = i
+      } else if (tabs === UA_FIELD) {
+        hash = (Math.imul(hash, 31) + b) | 0
       }
     }
     if (tabs !== FIELDS - 1) {
       skipped.push([pos, nl + 1])
     } else {
-      const ua = unescapeField(buf.toString('utf8', uaStart, uaEnd))
-      if (!uas.has(ua)) {
-        if (uas.size > 0 && uaBytes + ua.length > maxUaBytes) break
-        uas.add(ua)
-        uaBytes += ua.length
+      const same = known.get(hash)
+      let seen = false
+      if (same) {
+        for (const [s, e] of same) {
+          if (e - s === uaEnd - uaStart && buf.compare(buf, uaStart, uaEnd, s, e) === 0) {
+            seen = true
+            break
+          }
+        }
+      }
+      if (!seen) {
+        const ua = unescapeField(buf.toString('utf8', uaStart, uaEnd))
+        if (!uas.has(ua)) {
+          if (uas.size > 0 && uaBytes + ua.length > maxUaBytes) break
+          uas.add(ua)
+          uaBytes += ua.length
+        }
+        if (same) same.push([uaStart, uaEnd])
+        else known.set(hash, [[uaStart, uaEnd]])
       }
     }
     pos = nl + 1

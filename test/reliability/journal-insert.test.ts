@@ -56,6 +56,17 @@ describe('scanBatch', () => {
     expect(scanBatch(buf, 2).lines).toBe(2)
     expect(scanBatch(buf, 10, 10).lines).toBe(2)
   })
+
+  it('finds every distinct user agent, repeats and hash collisions included', () => {
+    // 'Aa' and 'BB' hash alike (31-multiplier), as do 'AaAa', 'AaBB', 'BBAa' and 'BBBB'.
+    const pool = ['Aa', 'BB', 'AaAa', 'AaBB', 'BBAa', 'BBBB', '', 'a\tb', 'a\\tb', 'Mozilla/5.0 (Windows NT 10.0) Chrome/131', 'Mozilla/5.0 (Windows NT 10.0) Chrome/130']
+    let seed = 7
+    const pick = () => pool[(seed = (seed * 1103515245 + 12345) % 2 ** 31) % pool.length]!
+    const uas = Array.from({ length: 500 }, pick)
+    const scan = scanBatch(Buffer.from(uas.map((ua, i) => encodeEvent(ev(i, { userAgent: ua }))).join('')), 1000)
+    expect(scan.lines).toBe(500)
+    expect(new Set(scan.uas)).toEqual(new Set(uas))
+  })
 })
 
 describe('writer insert', () => {
