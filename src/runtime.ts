@@ -7,11 +7,8 @@ import { createLogger, type Logger } from './logger.js'
 import { createEventStore, type EventStore } from './store/clickhouse.js'
 import { migrateClickHouse } from './store/clickhouse-migrate.js'
 import { createMetaStore, type MetaStore } from './store/meta.js'
-import { clickIdCodecFor } from './conversions/click-id.js'
-import { createEdge } from './tracking/edge.js'
+import { edgeFromConfig } from './tracking/edge-from-config.js'
 import { LinkCache, linkDelta } from './tracking/links.js'
-import { redirectLocation } from './tracking/redirect-location.js'
-import { loadOrCreateSecret, TokenCodec } from './tracking/token.js'
 import { deprioritiseBackgroundThreads } from './util/thread-priority.js'
 
 export interface RuntimeOptions {
@@ -44,15 +41,13 @@ export async function startRuntime(opts: RuntimeOptions): Promise<AppDeps & { st
   if (applied.length) log.info('clickhouse_migrated', { applied })
   const links = new LinkCache((since) => linkDelta(meta, since), { refreshMs: config.linkRefreshMs, onError: (err) => log.warn('link_refresh_failed', { message: err.message }) })
   await links.load()
-  const secret = loadOrCreateSecret(config.dataDir, config.trackerSecret)
-  const tokens = new TokenCodec([secret, ...config.trackerOldSecrets])
   const journal = new Journal({ dir: config.journalDir, fsyncIntervalMs: config.fsyncIntervalMs, maxBytes: config.journalMaxBytes, log })
   const writer = new EventWriter({ journal, store: events, batchSize: config.batchSize, flushIntervalMs: config.flushIntervalMs, log, beforeInsert: opts.beforeInsert })
   await writer.start()
   const stopNice = deprioritiseBackgroundThreads(config.ingestNice, (err) => log.warn('ingest_nice_failed', { message: err.message }))
   // The second classification pass runs beside the writer: one per ClickHouse, never in cluster workers.
   const secondPass = config.classifyPass.intervalMs > 0 ? startSecondPass({ events, meta, clock, log }, config.classifyPass) : null
-  const edge = createEdge({ journal, links, tokens, trustProxy: config.trustProxy, ipV4Prefix: config.ipV4Prefix, ipV6Prefix: config.ipV6Prefix, clock, location: redirectLocation(links, clickIdCodecFor(config)) })
+  const { edge, tokens } = edgeFromConfig(config, journal, links, clock)
   return {
     config,
     events,

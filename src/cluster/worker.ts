@@ -4,12 +4,9 @@ import type { Config } from '../config.js'
 import { Journal } from '../events/journal.js'
 import type { Logger } from '../logger.js'
 import { createEdgeServer } from '../server.js'
-import { createEdge } from '../tracking/edge.js'
+import { edgeFromConfig } from '../tracking/edge-from-config.js'
 import { LinkCache, type LinkDelta } from '../tracking/links.js'
 import { clientIp } from '../tracking/ip.js'
-import { clickIdCodecFor } from '../conversions/click-id.js'
-import { redirectLocation } from '../tracking/redirect-location.js'
-import { loadOrCreateSecret, TokenCodec } from '../tracking/token.js'
 import { workerJournalDir, type PrimaryMessage, type WorkerMessage } from './protocol.js'
 
 const STATS_INTERVAL_MS = 250
@@ -50,16 +47,7 @@ export async function startWorker(config: Config, log: Logger, id: number, prima
       }),
   )
   await links.load()
-  const tokens = new TokenCodec([loadOrCreateSecret(config.dataDir, config.trackerSecret), ...config.trackerOldSecrets])
-  const edge = createEdge({
-    journal,
-    links,
-    tokens,
-    trustProxy: config.trustProxy,
-    ipV4Prefix: config.ipV4Prefix,
-    ipV6Prefix: config.ipV6Prefix,
-    location: redirectLocation(links, clickIdCodecFor(config)),
-  })
+  const { edge } = edgeFromConfig(config, journal, links)
   const report = setInterval(() => send({ t: 'stats', edge: edge.stats, journal: journal.ownState }), STATS_INTERVAL_MS)
   report.unref()
 
