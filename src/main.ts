@@ -49,7 +49,7 @@ async function single(config: Config, log: Logger) {
       workers: 1,
       clickhouse: runtime.events.embedded ? `embedded (chDB) at ${config.clickhouse.path}` : config.clickhouse.url,
       metadata: runtime.meta.kind === 'pglite' ? `PGlite at ${config.metaPath}` : 'PostgreSQL',
-      adminKey: config.adminKey ? 'set' : 'not set (TRACKER_ADMIN_KEY): the API refuses every request',
+      adminKey: config.adminKey ? 'set' : 'not set (TRACKER_ADMIN_KEY): only keys created earlier are accepted, and without an admin one no key can be created',
     })
   })
   onSignals(log, async () => {

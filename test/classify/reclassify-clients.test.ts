@@ -85,12 +85,16 @@ describe('POST /v1/admin/reclassify', () => {
     expect(await state()).toEqual(before)
   })
 
-  it('is for the admin key only', async () => {
-    const key = await s.api('POST', '/v1/api-keys', { name: 'dashboard' })
-    expect(key.status).toBe(201)
-    const r = await s.api('POST', '/v1/admin/reclassify', { from: '2026-02-10T00:00:00Z', to: '2026-02-11T00:00:00Z' }, { authorization: `Bearer ${key.body.key}` })
+  it('is for admin keys only: the bootstrap key or a key with role admin, not a member key', async () => {
+    const member = await s.api('POST', '/v1/api-keys', { name: 'dashboard' })
+    expect(member.status).toBe(201)
+    const window = { from: '2026-02-10T00:00:00Z', to: '2026-02-11T00:00:00Z' }
+    const r = await s.api('POST', '/v1/admin/reclassify', window, { authorization: `Bearer ${member.body.key}` })
     expect(r.status).toBe(403)
     expect(r.body.error.code).toBe('forbidden')
+    const admin = await s.api('POST', '/v1/api-keys', { name: 'ops', role: 'admin' })
+    expect(admin.status).toBe(201)
+    expect((await s.api('POST', '/v1/admin/reclassify', window, { authorization: `Bearer ${admin.body.key}` })).status).toBe(200)
   })
 
   it('rejects a window that ends before it starts, naming the field', async () => {

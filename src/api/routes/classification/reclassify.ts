@@ -48,14 +48,13 @@ const route = createRoute({
         },
       },
     },
-    ...errorResponses(400, 401),
-    403: { description: 'Not the admin key', content: { 'application/json': { schema: z.object({ error: z.object({ code: z.string(), message: z.string() }) }) } } },
+    ...errorResponses(400, 401, 403),
   },
 })
 
 export function registerReclassify(app: OpenAPIHono<AppEnv>) {
   app.openapi(route, async (c) => {
-    if (c.get('apiKeyId') !== 'admin') throw new ApiError('forbidden', 'reclassify needs the admin key (TRACKER_ADMIN_KEY)')
+    if (c.get('apiKeyRole') !== 'admin') throw new ApiError('forbidden', 'reclassify needs an admin key (TRACKER_ADMIN_KEY or a key created with role "admin")')
     const body = c.req.valid('json')
     const from = Date.parse(body.from)
     const to = Date.parse(body.to)
