@@ -50,11 +50,14 @@ export interface BatchScan {
  * Takes up to `maxLines` whole lines from `buf`, stopping early before a line whose new user
  * agent would push the batch's distinct UA text past `maxUaBytes`.
  */
+/** Bytes at the end of a user agent that its hash covers. */
+const UA_HASH_BYTES = 24
+
 export function scanBatch(buf: Buffer, maxLines: number, maxUaBytes = MAX_BATCH_UA_BYTES): BatchScan {
   const uas = new Set<string>()
   const skipped: Array<[number, number]> = []
-  // User agents already taken, by a hash of their bytes: a UA seen before (most lines) is
-  // recognised by comparing bytes, without making a string of it.
+  // User agents already taken, by a hash of their length and last bytes (where versions differ):
+  // a UA seen before (most lines) is recognised by comparing bytes, without making a string of it.
   const known = new Map<number, Array<[number, number]>>()
   let uaBytes = 0
   let pos = 0
@@ -65,20 +68,18 @@ export function scanBatch(buf: Buffer, maxLines: number, maxUaBytes = MAX_BATCH_
     let tabs = 0
     let uaStart = -1
     let uaEnd = -1
-    let hash = 0
     for (let i = pos; i < nl; i++) {
-      const b = buf[i]!
-      if (b === 9) {
+      if (buf[i] === 9) {
         tabs++
         if (tabs === UA_FIELD) uaStart = i + 1
         else if (tabs === UA_FIELD + 1) uaEnd = i
-      } else if (tabs === UA_FIELD) {
-        hash = (Math.imul(hash, 31) + b) | 0
       }
     }
     if (tabs !== FIELDS - 1) {
       skipped.push([pos, nl + 1])
     } else {
+      let hash = uaEnd - uaStart
+      for (let i = Math.max(uaStart, uaEnd - UA_HASH_BYTES); i < uaEnd; i++) hash = (Math.imul(hash, 31) + buf[i]!) | 0
       const same = known.get(hash)
       let seen = false
       if (same) {
