@@ -22,14 +22,16 @@ export function fixed(s: string): string {
   return (neg ? '-' : '') + (i || '0').replace(/^0+(?=\d)/, '') + '.' + (f + '0000').slice(0, SCALE)
 }
 
-function toUnits(s: string): bigint {
+/** A decimal string as an integer count of 1/10 000 (exact sums of many amounts without a string per step). */
+export function toUnits(s: string): bigint {
   const f = fixed(s)
   const neg = f.startsWith('-')
   const units = BigInt(f.replace('-', '').replace('.', ''))
   return neg ? -units : units
 }
 
-function fromUnits(u: bigint): string {
+/** Back from toUnits: "12.3400". */
+export function fromUnits(u: bigint): string {
   const neg = u < 0n
   const a = (neg ? -u : u).toString().padStart(SCALE + 1, '0')
   return (neg ? '-' : '') + a.slice(0, -SCALE) + '.' + a.slice(-SCALE)

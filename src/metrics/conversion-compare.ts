@@ -1,6 +1,6 @@
 import { divDecimal } from '../conversions/money.js'
 import type { EventStore } from '../store/clickhouse.js'
-import { conversionsByDimension, denominators, revenueMoments, type AttributionOptions, type Dimension, type GroupRow, type RevenueMoments } from './conversions.js'
+import { conversionsByCampaign, conversionsByDimension, denominators, denominatorsByCampaign, revenueMoments, revenueMomentsByCampaign, type AttributionOptions, type Dimension, type GroupRow, type RevenueMoments } from './conversions.js'
 import { compareRates } from './compare.js'
 import { normalCdf, normalQuantile, MIN_GROUP_N, type Interval, type TestResult } from './statistics.js'
 import { ApiError } from '../api/errors.js'
@@ -132,7 +132,7 @@ export async function compareConversionsBy(
   return compareConversionGroups(groups, metric, alpha, opts.currency, async (cur) => new Map((await revenueMoments(store, campaignId, by, cur, opts)).map((m) => [m.key, m])))
 }
 
-/** Campaigns side by side on a conversion metric, in the order given (the first the reference). */
+/** Campaigns side by side on a conversion metric, in the order given (the first the reference): two grouped queries, a third for revenue. */
 export async function compareCampaignConversions(
   store: EventStore,
   campaignIds: string[],
@@ -140,14 +140,7 @@ export async function compareCampaignConversions(
   alpha: number,
   opts: AttributionOptions & { currency?: string | undefined },
 ): Promise<ConversionComparison> {
-  const groups = await Promise.all(
-    campaignIds.map(async (id) => {
-      const [orders, [d]] = await Promise.all([conversionsByDimension(store, id, null, opts), denominators(store, id, null, opts)])
-      return { key: id, sent: d?.sent ?? 0, clickers: d?.clickers ?? 0, orders: orders.get('') }
-    }),
-  )
-  return compareConversionGroups(groups, metric, alpha, opts.currency, async (cur) => {
-    const all = await Promise.all(campaignIds.map(async (id) => [id, (await revenueMoments(store, id, null, cur, opts))[0]] as const))
-    return new Map(all.flatMap(([id, m]) => (m ? [[id, m] as const] : [])))
-  })
+  const [orders, dens] = await Promise.all([conversionsByCampaign(store, campaignIds, opts), denominatorsByCampaign(store, campaignIds, opts)])
+  const groups = campaignIds.map((id) => ({ key: id, sent: dens.get(id)?.sent ?? 0, clickers: dens.get(id)?.clickers ?? 0, orders: orders.get(id) }))
+  return compareConversionGroups(groups, metric, alpha, opts.currency, async (cur) => new Map((await revenueMomentsByCampaign(store, campaignIds, cur, opts)).map((m) => [m.key, m])))
 }

@@ -72,6 +72,53 @@ export function attributedConversionsSql(db: string, opts: AttributionOptions = 
   return { sql, params: { ...t.params, touchKey: opts.model === 'open' ? 'lastTouch' : 'lastClick', window: Math.round(opts.windowMs ?? DEFAULT_WINDOW_MS) } }
 }
 
+/**
+ * attributedConversionsSql for several campaigns in one query: `attributed` gains `for_campaign`,
+ * and each campaign's rows are exactly the ones the one-campaign SQL gives it. A recipient-only
+ * row is a candidate for every campaign (it may lose its order's dedup to that campaign's own row,
+ * or win it and then be dropped), so those rows are repeated per campaign, after leaving out the
+ * orders none of the campaigns can get (no row of theirs, no touch of theirs): these count for none
+ * of them either way. Binds {campaigns:Array(String)}; the caller adds the returned params.
+ */
+export function attributedConversionsManySql(db: string, opts: AttributionOptions = {}): { sql: string; params: Record<string, unknown> } {
+  const t = timeClauses({ from: opts.from, to: opts.to })
+  const touch = (field: string) => `JSONExtractString(extra, {touchKey:String}, '${field}')`
+  const recipientOnly = `campaign_id = '' AND link_id = '' AND recipient_id != ''`
+  const columns = `order_id, ts, event_id, link_id, recipient_id, amount, currency, ${touch('campaign')} AS t_campaign, ${touch('link')} AS t_link,
+        JSONExtractInt(extra, {touchKey:String}, 'ts') AS t_ts`
+  const sql = `
+  conv AS (
+    SELECT * FROM (
+      SELECT campaign_id AS for_campaign, ${columns}
+      FROM ${db}.events
+      WHERE type = 'conversion' AND campaign_id IN {campaigns:Array(String)}${t.sql}
+      UNION ALL
+      SELECT for_campaign, order_id, ts, event_id, link_id, recipient_id, amount, currency, t_campaign, t_link, t_ts
+      FROM (
+        SELECT ${columns}
+        FROM ${db}.events
+        WHERE type = 'conversion' AND ${recipientOnly}${t.sql}
+          AND order_id IN (
+            SELECT order_id FROM ${db}.events
+            WHERE type = 'conversion'
+              AND (campaign_id IN {campaigns:Array(String)} OR (${recipientOnly} AND ${touch('campaign')} IN {campaigns:Array(String)}))${t.sql}
+          )
+      )
+      ARRAY JOIN {campaigns:Array(String)} AS for_campaign
+    )
+    ORDER BY for_campaign, order_id, ts, event_id
+    LIMIT 1 BY for_campaign, order_id
+  ),
+  attributed AS (
+    SELECT for_campaign, order_id, ts, link_id, recipient_id, amount, currency, 'click_id' AS via FROM conv WHERE link_id != ''
+    UNION ALL
+    SELECT for_campaign, order_id, ts, t_link AS link_id, recipient_id, amount, currency, 'recipient' AS via
+    -- In a subquery: the alias link_id would otherwise be what the condition on link_id reads.
+    FROM (SELECT * FROM conv WHERE link_id = '' AND recipient_id != '' AND t_campaign = for_campaign AND t_ts >= toUnixTimestamp64Milli(ts) - {window:Int64})
+  )`
+  return { sql, params: { ...t.params, touchKey: opts.model === 'open' ? 'lastTouch' : 'lastClick', window: Math.round(opts.windowMs ?? DEFAULT_WINDOW_MS) } }
+}
+
 function revenueOf(m: Record<string, string> | undefined): Revenue {
   const out: Revenue = {}
   for (const [c, v] of Object.entries(m ?? {}).sort(([a], [b]) => a.localeCompare(b))) if (c) out[c] = fixed(String(v))
@@ -91,7 +138,18 @@ export interface GroupRow {
 }
 
 async function grouped(store: EventStore, campaignId: string, opts: AttributionOptions, keyExpr: string, join = ''): Promise<GroupRow[]> {
-  const a = attributedConversionsSql(store.db, opts)
+  return groupedOver(store, attributedConversionsSql(store.db, opts), { campaign: campaignId }, keyExpr, join)
+}
+
+/** Attributed orders (`a`) grouped by `keyExpr`: counts, converters, exact revenue and orders per currency. */
+async function groupedOver(
+  store: EventStore,
+  a: { sql: string; params: Record<string, unknown> },
+  bind: Record<string, unknown>,
+  keyExpr: string,
+  join: string,
+  settings = '',
+): Promise<GroupRow[]> {
   const rows = await queryRows<GroupRow>(
     store,
     `WITH ${a.sql}
@@ -99,8 +157,8 @@ async function grouped(store: EventStore, campaignId: string, opts: AttributionO
             sumMapIf(map(a.currency, a.amount), a.currency != '') AS revenue,
             sumMapIf(map(a.currency, toUInt64(1)), a.currency != '') AS orders
      FROM attributed AS a ${join}
-     GROUP BY key`,
-    { campaign: campaignId, ...a.params },
+     GROUP BY key${settings}`,
+    { ...bind, ...a.params },
   )
   return rows.map((r) => ({
     key: String(r.key),
@@ -254,9 +312,9 @@ export interface Denominators {
  * from/to as the conversions (so converters / clickers compares like with like, as /stats does).
  * Binds {campaign:String}.
  */
-function clicksWhere(opts: AttributionOptions): { sql: string; params: Record<string, string> } {
+function clicksWhere(opts: AttributionOptions, campaigns = 'campaign_id = {campaign:String}'): { sql: string; params: Record<string, string> } {
   const time = timeClauses(opts)
-  return { sql: `campaign_id = {campaign:String} AND type = 'click' AND recipient_id != '' AND ${trafficCondition(opts.traffic ?? 'human')}${time.sql}`, params: time.params }
+  return { sql: `${campaigns} AND type = 'click' AND recipient_id != '' AND ${trafficCondition(opts.traffic ?? 'human')}${time.sql}`, params: time.params }
 }
 
 /** Sent and unique clickers of a campaign (see clicksWhere), overall or per variant/segment. */
@@ -273,6 +331,39 @@ export async function denominators(store: EventStore, campaignId: string, by: Di
     { campaign: campaignId, ...clicks.params },
   )
   return rows.map((r) => ({ key: String(r.key), sent: Number(r.sent), clickers: Number(r.clickers) }))
+}
+
+/**
+ * Several campaigns at once, one group per campaign (key: the campaign id): what
+ * conversionsByDimension and denominators give each campaign with `by` null, in one query each
+ * instead of one per campaign. Campaigns without sends have no row.
+ */
+export async function conversionsByCampaign(store: EventStore, campaignIds: string[], opts: AttributionOptions = {}): Promise<Map<string, GroupRow>> {
+  const join = `INNER JOIN (SELECT campaign_id, recipient_id FROM ${store.db}.sends FINAL WHERE campaign_id IN {campaigns:Array(String)}) AS s
+     ON s.campaign_id = a.for_campaign AND s.recipient_id = a.recipient_id`
+  // The hash table from the attributed orders (few), not from the sends of every campaign: 295 -> 90 ms
+  // for 10 campaigns of 100 k sends on the bench (the planner's own choice built it from the sends).
+  const rows = await groupedOver(store, attributedConversionsManySql(store.db, opts), { campaigns: campaignIds }, 'a.for_campaign', join, ` SETTINGS query_plan_join_swap_table = 'true'`)
+  return new Map(rows.map((r) => [r.key, r]))
+}
+
+/**
+ * Sent and unique clickers per campaign (see conversionsByCampaign). A (campaign, recipient) pair
+ * is one string (campaign ids hold no NUL): a set of strings is built and probed about three
+ * times as fast as one of tuples here (140 against 420 ms for 10 campaigns on the bench).
+ */
+export async function denominatorsByCampaign(store: EventStore, campaignIds: string[], opts: AttributionOptions = {}): Promise<Map<string, Denominators>> {
+  const clicks = clicksWhere(opts, 'campaign_id IN {campaigns:Array(String)}')
+  const rows = await queryRows<{ key: string; sent: number; clickers: number }>(
+    store,
+    `SELECT campaign_id AS key, count() AS sent,
+            countIf(concat(campaign_id, '\\0', recipient_id) IN (SELECT concat(campaign_id, '\\0', recipient_id) FROM ${store.db}.events WHERE ${clicks.sql})) AS clickers
+     FROM ${store.db}.sends FINAL
+     WHERE campaign_id IN {campaigns:Array(String)}
+     GROUP BY key`,
+    { campaigns: campaignIds, ...clicks.params },
+  )
+  return new Map(rows.map((r) => [String(r.key), { key: String(r.key), sent: Number(r.sent), clickers: Number(r.clickers) }]))
 }
 
 export interface ConversionRow {
@@ -482,17 +573,40 @@ export interface RevenueMoments {
 
 /** Per variant or segment (or the whole campaign, key '', when `by` is null), the moments of revenue per recipient in one currency (for a Welch test). */
 export async function revenueMoments(store: EventStore, campaignId: string, by: Dimension | null, currency: string, opts: AttributionOptions = {}): Promise<RevenueMoments[]> {
-  const a = attributedConversionsSql(store.db, opts)
   const key = by === null ? `''` : by === 'variant' ? 's.variant' : `arrayJoin(if(empty(s.segments), [''], s.segments))`
+  return momentsOver(store, attributedConversionsSql(store.db, opts), { campaign: campaignId, currency }, {
+    key,
+    sends: `SELECT recipient_id, variant, segments FROM ${store.db}.sends FINAL WHERE campaign_id = {campaign:String}`,
+    perRecipient: 'recipient_id',
+    on: 'r.recipient_id = s.recipient_id',
+  })
+}
+
+/** revenueMoments of several campaigns with `by` null, one query: key the campaign id. */
+export async function revenueMomentsByCampaign(store: EventStore, campaignIds: string[], currency: string, opts: AttributionOptions = {}): Promise<RevenueMoments[]> {
+  return momentsOver(store, attributedConversionsManySql(store.db, opts), { campaigns: campaignIds, currency }, {
+    key: 's.campaign_id',
+    sends: `SELECT campaign_id, recipient_id FROM ${store.db}.sends FINAL WHERE campaign_id IN {campaigns:Array(String)}`,
+    perRecipient: 'for_campaign, recipient_id',
+    on: 'r.for_campaign = s.campaign_id AND r.recipient_id = s.recipient_id',
+  })
+}
+
+async function momentsOver(
+  store: EventStore,
+  a: { sql: string; params: Record<string, unknown> },
+  bind: Record<string, unknown>,
+  q: { key: string; sends: string; perRecipient: string; on: string },
+): Promise<RevenueMoments[]> {
   const rows = await queryRows<{ key: string; n: number; total: number; sq: number }>(
     store,
     `WITH ${a.sql}
-     SELECT ${key} AS key, count() AS n, sum(r.v) AS total, sum(r.v * r.v) AS sq
-     FROM (SELECT recipient_id, variant, segments FROM ${store.db}.sends FINAL WHERE campaign_id = {campaign:String}) AS s
-     LEFT JOIN (SELECT recipient_id, toFloat64(sum(amount)) AS v FROM attributed WHERE currency = {currency:String} AND recipient_id != '' GROUP BY recipient_id) AS r
-       ON r.recipient_id = s.recipient_id
+     SELECT ${q.key} AS key, count() AS n, sum(r.v) AS total, sum(r.v * r.v) AS sq
+     FROM (${q.sends}) AS s
+     LEFT JOIN (SELECT ${q.perRecipient}, toFloat64(sum(amount)) AS v FROM attributed WHERE currency = {currency:String} AND recipient_id != '' GROUP BY ${q.perRecipient}) AS r
+       ON ${q.on}
      GROUP BY key ORDER BY key`,
-    { campaign: campaignId, currency, ...a.params },
+    { ...bind, ...a.params },
   )
   return rows.map((r) => ({ key: String(r.key), n: Number(r.n), sum: Number(r.total), sumSquares: Number(r.sq) }))
 }

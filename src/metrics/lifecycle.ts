@@ -1,5 +1,5 @@
 import { chDateTime, type EventStore, queryRows } from '../store/clickhouse.js'
-import { addDecimal, fixed } from '../conversions/money.js'
+import { fixed, fromUnits, toUnits } from '../conversions/money.js'
 import { DAY_MS, type Revenue } from './conversions.js'
 
 export interface LifecycleOptions {
@@ -94,34 +94,37 @@ export async function lifecycle(store: EventStore, o: LifecycleOptions): Promise
     LIMIT 1 BY order_id
   )`
   const params = { now: chDateTime(o.now), kind: o.kind ?? 'purchase', recent: chDateTime(o.now - REVENUE_WINDOW_DAYS * DAY_MS) }
-  const [customers, shares, recent] = await Promise.all([
-    queryRows<{ recipient_id: string; first: number; second: number; last: number; n: number }>(
-      store,
-      `WITH ${orders}
-       SELECT recipient_id, toUnixTimestamp64Milli(min(ts)) AS first, toUnixTimestamp64Milli(max(ts)) AS last, count() AS n,
-              if(count() > 1, toUnixTimestamp64Milli(arraySort(groupArray(ts))[2]), 0) AS second
-       FROM orders GROUP BY recipient_id`,
-      params,
-    ),
-    queryRows<{ currency: string; first: string; repeat: string; n: number }>(
-      store,
-      `WITH ${orders}
-       SELECT currency, toString(sumIf(amount, rn = 1)) AS first, toString(sumIf(amount, rn > 1)) AS repeat, count() AS n
-       FROM (SELECT currency, amount, row_number() OVER (PARTITION BY recipient_id ORDER BY ts, order_id) AS rn FROM orders)
-       WHERE currency != '' GROUP BY currency ORDER BY n DESC, currency`,
-      params,
-    ),
-    queryRows<{ recipient_id: string; currency: string; revenue: string }>(
-      store,
-      `WITH ${orders}
-       SELECT recipient_id, currency, toString(sum(amount)) AS revenue FROM orders
-       WHERE ts > toDateTime64({recent:String}, 3, 'UTC') AND currency != '' GROUP BY recipient_id, currency`,
-      params,
-    ),
-  ])
+  // One pass over the orders: per customer, the dates, the first order (by time, then order id) and
+  // the revenue and order count per currency, overall and in the last 30 days. The shares and the
+  // stages' revenue are summed from these rows below, exactly.
+  const customers = await queryRows<{
+    recipient_id: string
+    first: number
+    second: number
+    last: number
+    n: number
+    first_currency: string
+    first_amount: string
+    revenue: Record<string, string>
+    counts: Record<string, number>
+    recent: Record<string, string>
+  }>(
+    store,
+    `WITH ${orders}
+     SELECT recipient_id, toUnixTimestamp64Milli(min(ts)) AS first, toUnixTimestamp64Milli(max(ts)) AS last, count() AS n,
+            if(count() > 1, toUnixTimestamp64Milli(arraySort(groupArray(ts))[2]), 0) AS second,
+            argMin(currency, (ts, order_id)) AS first_currency, toString(argMin(amount, (ts, order_id))) AS first_amount,
+            mapApply((c, v) -> (c, toString(v)), sumMapIf(map(currency, amount), currency != '')) AS revenue,
+            sumMapIf(map(currency, toUInt64(1)), currency != '') AS counts,
+            mapApply((c, v) -> (c, toString(v)), sumMapIf(map(currency, amount), currency != '' AND ts > toDateTime64({recent:String}, 3, 'UTC'))) AS recent
+     FROM orders GROUP BY recipient_id`,
+    params,
+  )
 
-  const stageOf = new Map<string, Stage>()
   const counts: Record<Stage, number> = { new: 0, active: 0, lapsing: 0, lapsed: 0 }
+  // Sums in units of 1/10 000 (exact, one BigInt addition per amount), written out once at the end.
+  const recentUnits: Record<Stage, Map<string, bigint>> = { new: new Map(), active: new Map(), lapsing: new Map(), lapsed: new Map() }
+  const perCurrency = new Map<string, { first: bigint; total: bigint; n: number }>()
   const gaps: number[] = []
   const observed: Array<number | null> = []
   let orderCount = 0
@@ -132,30 +135,35 @@ export async function lifecycle(store: EventStore, o: LifecycleOptions): Promise
     orderCount += Number(c.n)
     const stage: Stage =
       o.now - first < newDays * DAY_MS ? 'new' : o.now - last < activeDays * DAY_MS ? 'active' : o.now - last < lapsedDays * DAY_MS ? 'lapsing' : 'lapsed'
-    stageOf.set(c.recipient_id, stage)
     counts[stage]++
     const gap = second > 0 ? (second - first) / DAY_MS : null
     if (gap !== null) gaps.push(gap)
     if (o.now - first >= horizonDays * DAY_MS) observed.push(gap)
+    for (const [cur, k] of Object.entries(c.counts)) {
+      const v = toUnits(c.revenue[cur] ?? '0')
+      const t = perCurrency.get(cur)
+      if (t) {
+        t.total += v
+        t.n += Number(k)
+      } else perCurrency.set(cur, { first: 0n, total: v, n: Number(k) })
+    }
+    if (c.first_currency) perCurrency.get(c.first_currency)!.first += toUnits(c.first_amount)
+    const m = recentUnits[stage]
+    for (const [cur, v] of Object.entries(c.recent)) m.set(cur, (m.get(cur) ?? 0n) + toUnits(v))
   }
   gaps.sort((a, b) => a - b)
+  const recentByStage = Object.fromEntries(STAGES.map((st) => [st, Object.fromEntries([...recentUnits[st]].map(([cur, u]) => [cur, fromUnits(u)]))])) as Record<Stage, Revenue>
 
-  const recentByStage: Record<Stage, Revenue> = { new: {}, active: {}, lapsing: {}, lapsed: {} }
-  for (const r of recent) {
-    const st = stageOf.get(r.recipient_id)
-    if (!st) continue
-    const m = recentByStage[st]
-    m[r.currency] = m[r.currency] ? addDecimal(m[r.currency]!, r.revenue) : fixed(r.revenue)
-  }
-
+  // Most orders first, then by code: the default currency of the headline share.
+  const shares = [...perCurrency.entries()].sort(([a, x], [b, y]) => y.n - x.n || (a < b ? -1 : a > b ? 1 : 0))
   const byCurrency: Lifecycle['revenueShareByCurrency'] = {}
-  for (const s of shares) {
-    const f = fixed(s.first)
-    const rp = fixed(s.repeat)
-    const total = Number(addDecimal(f, rp))
-    byCurrency[s.currency] = { firstPurchase: total > 0 ? Number(f) / total : 0, repeat: total > 0 ? Number(rp) / total : 0, revenue: { firstPurchase: f, repeat: rp } }
+  for (const [cur, t] of shares) {
+    const f = fromUnits(t.first)
+    const rp = fromUnits(t.total - t.first)
+    const total = Number(fromUnits(t.total))
+    byCurrency[cur] = { firstPurchase: total > 0 ? Number(f) / total : 0, repeat: total > 0 ? Number(rp) / total : 0, revenue: { firstPurchase: f, repeat: rp } }
   }
-  const currency = o.currency ?? shares[0]?.currency ?? null
+  const currency = o.currency ?? shares[0]?.[0] ?? null
   const main = currency ? byCurrency[currency] : undefined
 
   const definitions: Record<Stage, string> = {

@@ -17,6 +17,17 @@ const FIXTURE: Record<string, Array<[number, string]>> = {
   G: [[5, '10'], [2, '5']], // first 5 days ago → new; gap 3
 }
 
+/*
+ * Refills: customer → [order id, days before NOW, amount, currency ('' : none given)].
+ * P's first two orders share their instant: the order id breaks the tie (P-a is the first purchase).
+ * Q's first order has no amount: it is Q's first purchase, so no currency gets a first purchase from Q.
+ */
+const REFILLS: Record<string, Array<[string, number, string, string]>> = {
+  P: [['P-b', 100, '30', 'USD'], ['P-a', 100, '20', 'EUR'], ['P-c', 10, '5', 'USD']],
+  Q: [['Q-0', 50, '', ''], ['Q-1', 40, '15', 'EUR'], ['Q-2', 5, '7', 'EUR']],
+  R: [['R-0', 20, '12', 'USD'], ['R-1', 3, '8', 'USD']],
+}
+
 beforeAll(async () => {
   s = await startTestServer({ clock: () => NOW })
   const conversions = Object.entries(FIXTURE).flatMap(([who, orders]) =>
@@ -26,6 +37,11 @@ beforeAll(async () => {
   conversions.push({ recipientId: 'A', orderId: 'A-signup', amount: '0', currency: 'EUR', at: new Date(NOW - DAY).toISOString(), type: 'signup' } as never)
   expect((await s.api('POST', '/v1/conversions', { conversions })).status).toBe(201)
   expect((await s.api('POST', '/v1/conversions', { recipientId: 'A', orderId: 'A-0', amount: '100', currency: 'EUR' })).body.duplicate).toBe(true)
+  // Refills, in two currencies, for the per-currency shares (the refill type is its own set of customers).
+  const refills = Object.entries(REFILLS).flatMap(([who, orders]) =>
+    orders.map(([id, d, amount, currency]) => ({ recipientId: who, orderId: id, type: 'refill', at: new Date(NOW - d * DAY).toISOString(), ...(currency ? { amount, currency } : {}) })),
+  )
+  expect((await s.api('POST', '/v1/conversions', { conversions: refills })).status).toBe(201)
   await s.flush()
 })
 afterAll(async () => {
@@ -68,6 +84,34 @@ describe('GET /v1/lifecycle', () => {
     expect(bad.status).toBe(400)
     expect(bad.body.error.message).toContain('query.activeDays')
     expect((await s.api('GET', '/v1/lifecycle?newDays=x')).body.error.message).toContain('query.newDays')
+  })
+})
+
+describe('GET /v1/lifecycle, several currencies', () => {
+  it('splits first and repeat revenue per currency, ties broken by order id', async () => {
+    const b = (await s.api('GET', '/v1/lifecycle?type=refill&horizonDays=60')).body
+    expect(b.customers).toBe(3)
+    expect(b.orders).toBe(8)
+    // USD has the most orders (4 to 3): the headline currency.
+    expect(b.revenueShare).toMatchObject({ currency: 'USD', revenue: { firstPurchase: '12.0000', repeat: '43.0000' } })
+    expect(b.revenueShare.firstPurchase).toBeCloseTo(12 / 55, 12)
+    expect(b.revenueShareByCurrency).toEqual({
+      EUR: { firstPurchase: 20 / 42, repeat: 22 / 42, revenue: { firstPurchase: '20.0000', repeat: '22.0000' } },
+      USD: { firstPurchase: 12 / 55, repeat: 43 / 55, revenue: { firstPurchase: '12.0000', repeat: '43.0000' } },
+    })
+    // Gaps 0 (P, same instant), 10 (Q), 17 (R).
+    expect(b.timeToSecondPurchase).toMatchObject({ customers: 3, median: 10, p25: 5, p75: 13.5, p90: 15.6 })
+    // Only P first bought 60 days or more before: it bought again at once.
+    expect(b.lapseAfterDays).toBe(0)
+    expect(b.lapse.observedCustomers).toBe(1)
+    const stages = Object.fromEntries(b.stages.map((x: { stage: string }) => [x.stage, x]))
+    expect(stages.new).toMatchObject({ customers: 1, revenueLast30Days: { USD: '20.0000' } })
+    expect(stages.active.customers).toBe(2)
+    expect(stages.active.revenueLast30Days).toEqual({ EUR: '7.0000', USD: '5.0000' })
+    expect(stages.lapsing.customers + stages.lapsed.customers).toBe(0)
+    const eur = (await s.api('GET', '/v1/lifecycle?type=refill&currency=EUR')).body.revenueShare
+    expect(eur).toMatchObject({ currency: 'EUR', revenue: { firstPurchase: '20.0000', repeat: '22.0000' } })
+    expect(eur.firstPurchase).toBeCloseTo(20 / 42, 12)
   })
 })
 
