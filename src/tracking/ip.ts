@@ -1,5 +1,6 @@
 import { BlockList, isIPv4, isIPv6 } from 'node:net'
 import type { IncomingMessage } from 'node:http'
+import { parseIPv4, parseIPv6 } from './classify/ip.js'
 
 /** Loopback, private, link-local and shared (CGNAT) ranges: the hops of a load balancer chain, never a reader. */
 const internal = new BlockList()
@@ -49,42 +50,32 @@ function stripPort(addr: string): string {
   return v4 ? v4[1]! : addr
 }
 
-/** Keeps the first `v4Prefix` / `v6Prefix` bits of an address and zeroes the rest. */
-export function anonymizeIp(ip: string, v4Prefix = 24, v6Prefix = 48): string {
-  if (ip.startsWith('::ffff:') && isIPv4(ip.slice(7))) ip = ip.slice(7)
-  if (isIPv4(ip)) {
-    if (v4Prefix >= 32) return ip
-    const n = ip.split('.').reduce((acc, part) => (acc << 8) + Number(part), 0) >>> 0
-    const masked = v4Prefix === 0 ? 0 : (n & (~0 << (32 - v4Prefix))) >>> 0
-    return [masked >>> 24, (masked >>> 16) & 255, (masked >>> 8) & 255, masked & 255].join('.')
-  }
-  if (isIPv6(ip)) {
-    if (v6Prefix >= 128) return ip
-    const groups = expandV6(ip)
-    const out = groups.map((g, i) => {
-      const bitsLeft = v6Prefix - i * 16
-      if (bitsLeft >= 16) return g
-      if (bitsLeft <= 0) return 0
-      return g & (0xffff << (16 - bitsLeft)) & 0xffff
-    })
-    return compressV6(out)
-  }
-  return ''
-}
+const MAPPED = '::ffff:'
+const words = new Uint32Array(4)
+const groups = new Array<number>(8)
 
-function expandV6(ip: string): number[] {
-  let s = ip.split('%')[0]!
-  // An embedded IPv4 tail counts as two groups.
-  const v4 = /(\d+\.\d+\.\d+\.\d+)$/.exec(s)
-  if (v4) {
-    const p = v4[1]!.split('.').map(Number)
-    s = s.slice(0, -v4[1]!.length) + ((p[0]! << 8) | p[1]!).toString(16) + ':' + ((p[2]! << 8) | p[3]!).toString(16)
+/**
+ * Keeps the first `v4Prefix` / `v6Prefix` bits of an address and zeroes the rest; '' for what is
+ * not an address. Parsed by the classifier's parsers (one definition of an address). Only the
+ * canonical v4-mapped form, the one sockets report, is read as IPv4.
+ */
+export function anonymizeIp(ip: string, v4Prefix = 24, v6Prefix = 48): string {
+  let v4 = ip.startsWith(MAPPED) ? parseIPv4(ip, MAPPED.length) : -1
+  if (v4 >= 0) ip = ip.slice(MAPPED.length)
+  else if (ip.indexOf(':') < 0) v4 = parseIPv4(ip)
+  if (v4 >= 0) {
+    if (v4Prefix >= 32) return ip
+    const masked = v4Prefix === 0 ? 0 : (v4 & (~0 << (32 - v4Prefix))) >>> 0
+    return `${masked >>> 24}.${(masked >>> 16) & 255}.${(masked >>> 8) & 255}.${masked & 255}`
   }
-  const [head, tail] = s.includes('::') ? s.split('::') : [s, undefined]
-  const h = head ? head.split(':') : []
-  const t = tail !== undefined && tail !== '' ? tail.split(':') : []
-  const fill = tail !== undefined ? new Array(8 - h.length - t.length).fill('0') : []
-  return [...h, ...fill, ...t].map((g) => parseInt(g, 16) || 0)
+  if (ip.indexOf(':') < 0 || !parseIPv6(ip, words)) return ''
+  if (v6Prefix >= 128) return ip
+  for (let i = 0; i < 8; i++) {
+    const g = i % 2 === 0 ? words[i >> 1]! >>> 16 : words[i >> 1]! & 0xffff
+    const bitsLeft = v6Prefix - i * 16
+    groups[i] = bitsLeft >= 16 ? g : bitsLeft <= 0 ? 0 : g & (0xffff << (16 - bitsLeft)) & 0xffff
+  }
+  return compressV6(groups)
 }
 
 function compressV6(groups: number[]): string {

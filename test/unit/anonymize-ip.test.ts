@@ -1,5 +1,6 @@
 import { isIP } from 'node:net'
 import { describe, expect, it } from 'vitest'
+import { parseIPv4, parseIPv6 } from '../../src/tracking/classify/ip.js'
 import { anonymizeIp } from '../../src/tracking/ip.js'
 
 /*
@@ -68,7 +69,9 @@ describe('anonymizeIp', () => {
     })
   }
 
-  it('answers for exactly the addresses node:net accepts', () => {
+  it('answers for exactly the addresses node:net accepts, as the classifier parses them', () => {
+    const w = new Uint32Array(4)
+    const parses = (s: string) => (s.indexOf(':') < 0 ? parseIPv4(s) >= 0 : parseIPv6(s, w))
     let seed = 5
     const rnd = () => (seed = (seed * 1103515245 + 12345) & 0x7fffffff) / 0x7fffffff
     const parts = ['1', '0', '00', '01', '255', '256', '1.2.3.4', 'ffff', 'FFFF', 'abcd', '12345', 'g', ':', '::', '.', '%', 'eth0', '-', ' ', '[', ']', '1.2.3', '0db8']
@@ -77,7 +80,11 @@ describe('anonymizeIp', () => {
       const n = 1 + Math.floor(rnd() * 12)
       for (let j = 0; j < n; j++) s += parts[Math.floor(rnd() * parts.length)]
       expect(anonymizeIp(s) !== '', s).toBe(isIP(s) !== 0)
+      expect(parses(s), s).toBe(isIP(s) !== 0)
     }
-    for (const [ip] of TABLE) expect(anonymizeIp(ip!) !== '', ip).toBe(isIP(ip!) !== 0)
+    for (const [ip] of TABLE) {
+      expect(anonymizeIp(ip!) !== '', ip).toBe(isIP(ip!) !== 0)
+      expect(parses(ip!), ip).toBe(isIP(ip!) !== 0)
+    }
   })
 })

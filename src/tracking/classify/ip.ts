@@ -4,7 +4,10 @@
  * which allocates on every comparison). A lookup is one parse and one binary search.
  */
 
-/** Parses dotted-quad IPv4 text into a uint32, or -1 when it is not one. */
+/**
+ * Parses dotted-quad IPv4 text into a uint32, or -1 when it is not one. A leading zero (01.2.3.4)
+ * is refused, as node:net does: some parsers read it as octal, so it names no one address.
+ */
 export function parseIPv4(s: string, start = 0, end = s.length): number {
   let value = 0
   let octet = 0
@@ -13,6 +16,7 @@ export function parseIPv4(s: string, start = 0, end = s.length): number {
   for (let i = start; i < end; i++) {
     const c = s.charCodeAt(i)
     if (c >= 48 && c <= 57) {
+      if (digits === 1 && octet === 0) return -1
       octet = octet * 10 + (c - 48)
       if (++digits > 3 || octet > 255) return -1
     } else if (c === 46) {
@@ -33,13 +37,22 @@ function hexVal(c: number): number {
   return -1
 }
 
+/** A zone id's characters (RFC 4007 leaves them open; these are the ones node:net accepts). */
+function zoneChar(c: number): boolean {
+  return (c >= 48 && c <= 58) || (c >= 65 && c <= 90) || (c >= 97 && c <= 122) || c === 45 || c === 46
+}
+
 /**
  * Parses IPv6 text into `out` as four big-endian uint32 words; false when it is not IPv6.
- * Accepts `::` compression, an embedded IPv4 tail, and drops a `%zone` suffix.
+ * Accepts `::` compression, an embedded IPv4 tail, and drops a `%zone` suffix (not an empty one).
  */
 export function parseIPv6(s: string, out: Uint32Array): boolean {
   let end = s.indexOf('%')
   if (end < 0) end = s.length
+  else {
+    if (end + 1 === s.length) return false
+    for (let k = end + 1; k < s.length; k++) if (!zoneChar(s.charCodeAt(k))) return false
+  }
   const groups: number[] = []
   let gap = -1
   let i = 0
