@@ -1,53 +1,43 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { convertedFilterSql } from '../../src/metrics/conversions.js'
-import { readerClick, readerFetch, startTestServer, type TestServer } from '../support/server.js'
+import { readerFetch, type TestServer } from '../support/server.js'
+import { DAY, HOUR, iso, startShop, type Shop } from './shop.js'
 
-const DAY = 86_400_000
-const HOUR = 3_600_000
 const T0 = Date.parse('2026-03-02T10:00:00Z')
 
+let shop: Shop
 let s: TestServer
-let now = T0
-const iso = (ms: number) => new Date(ms).toISOString()
-
-async function click(url: string, at: number): Promise<string | null> {
-  now = at
-  return readerClick(url)
-}
-
-let rec: Record<string, { links: Array<{ url: string }>; pixelUrl: string }>
 let hero: string
 let footer: string
 let cid: string
 
 beforeAll(async () => {
-  s = await startTestServer({ clock: () => now })
-  await s.api('POST', '/v1/campaigns', { name: 'Shop', id: 'shop', tracking: { clickIdParam: 'sl_cid', utm: false } })
-  hero = (await s.api('POST', '/v1/campaigns/shop/links', { url: 'https://shop.example/hero', label: 'hero' })).body.id
-  footer = (await s.api('POST', '/v1/campaigns/shop/links', { url: 'https://shop.example/footer', label: 'footer' })).body.id
-  const sends = await s.api('POST', '/v1/campaigns/shop/sends', {
-    recipients: [
+  shop = await startShop(
+    T0,
+    [
+      { url: 'https://shop.example/hero', label: 'hero' },
+      { url: 'https://shop.example/footer', label: 'footer' },
+    ],
+    [
       { id: 'dupond', variant: 'A', segments: ['vip'] },
       { id: 'durand', variant: 'B' },
       { id: 'martin', variant: 'A' },
       { id: 'bernard', variant: 'B', segments: ['vip'] },
     ],
-  })
-  rec = Object.fromEntries(sends.body.recipients.map((r: { id: string }) => [r.id, r]))
-  await s.api('POST', '/v1/campaigns', { name: 'Other', id: 'other' })
-  await s.api('POST', '/v1/campaigns/other/links', { url: 'https://other.example/' })
-  const other = await s.api('POST', '/v1/campaigns/other/sends', { recipients: [{ id: 'bernard' }] })
-
+  )
+  s = shop.s
+  ;[hero, footer] = shop.links as [string, string]
+  const { rec, click } = shop
   cid = (await click(rec.dupond!.links[0]!.url, T0))!
   await click(rec.durand!.links[1]!.url, T0 + HOUR)
   await click(rec.martin!.links[0]!.url, T0)
   await click(rec.bernard!.links[0]!.url, T0)
   // bernard's last click is in another campaign: last-click attribution gives that one the credit.
-  await click(other.body.recipients[0].links[0].url, T0 + 2 * HOUR)
+  await click(shop.otherLink, T0 + 2 * HOUR)
   // martin opens a week later: only the open model credits his late order to it.
-  now = T0 + 7 * DAY
+  shop.setNow(T0 + 7 * DAY)
   expect((await readerFetch(rec.martin!.pixelUrl, { headers: { accept: 'image/*' } })).status).toBe(200)
-  now = T0 + 10 * DAY
+  shop.setNow(T0 + 10 * DAY)
 })
 afterAll(async () => {
   await s.stop()

@@ -1,8 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { lapseDay, quantile } from '../../src/metrics/lifecycle.js'
 import { startTestServer, type TestServer } from '../support/server.js'
+import { DAY } from './shop.js'
 
-const DAY = 86_400_000
 const NOW = Date.parse('2026-06-01T00:00:00Z')
 let s: TestServer
 

@@ -1,19 +1,10 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { ADMIN_KEY, readerClick, startTestServer, type TestServer } from '../support/server.js'
+import { ADMIN_KEY, type TestServer } from '../support/server.js'
+import { DAY, HOUR, iso, startShop } from './shop.js'
 
-const DAY = 86_400_000
-const HOUR = 3_600_000
 const T0 = Date.parse('2026-05-04T10:00:00Z')
 
 let s: TestServer
-let now = T0
-const iso = (ms: number) => new Date(ms).toISOString()
-
-async function click(url: string, at: number): Promise<string | null> {
-  now = at
-  return readerClick(url)
-}
-
 let hero: string
 let hero2: string
 let footer: string
@@ -28,32 +19,30 @@ let footer: string
  * (→ hero); o6 7 EUR bernard alone at T0+3h (→ other, his last click).
  */
 beforeAll(async () => {
-  s = await startTestServer({ clock: () => now })
-  await s.api('POST', '/v1/campaigns', { name: 'Shop', id: 'shop', tracking: { clickIdParam: 'sl_cid', utm: false } })
-  hero = (await s.api('POST', '/v1/campaigns/shop/links', { url: 'https://shop.example/a', label: 'hero' })).body.id
-  footer = (await s.api('POST', '/v1/campaigns/shop/links', { url: 'https://shop.example/b', label: 'footer' })).body.id
-  hero2 = (await s.api('POST', '/v1/campaigns/shop/links', { url: 'https://shop.example/a', label: 'hero again' })).body.id
-  const sends = await s.api('POST', '/v1/campaigns/shop/sends', {
-    recipients: [
+  const shop = await startShop(
+    T0,
+    [
+      { url: 'https://shop.example/a', label: 'hero' },
+      { url: 'https://shop.example/b', label: 'footer' },
+      { url: 'https://shop.example/a', label: 'hero again' },
+    ],
+    [
       { id: 'dupond', variant: 'A', segments: ['vip'], attributes: { country: 'FR' } },
       { id: 'durand', variant: 'B', attributes: { country: 'DE' } },
       { id: 'martin', variant: 'A' },
       { id: 'bernard', variant: 'B', segments: ['vip'], attributes: { country: 'FR' } },
     ],
-  })
-  expect(sends.status).toBe(201)
-  const rec = Object.fromEntries(sends.body.recipients.map((r: { id: string }) => [r.id, r])) as Record<string, { links: Array<{ url: string }> }>
-  await s.api('POST', '/v1/campaigns', { name: 'Other', id: 'other' })
-  await s.api('POST', '/v1/campaigns/other/links', { url: 'https://other.example/' })
-  const other = await s.api('POST', '/v1/campaigns/other/sends', { recipients: [{ id: 'bernard' }] })
-
+  )
+  s = shop.s
+  ;[hero, footer, hero2] = shop.links as [string, string, string]
+  const { rec, click } = shop
   const cid = await click(rec.dupond!.links[0]!.url, T0)
   expect(cid).toBeTruthy()
   await click(rec.durand!.links[1]!.url, T0 + HOUR)
   await click(rec.martin!.links[2]!.url, T0)
   await click(rec.bernard!.links[0]!.url, T0)
-  await click(other.body.recipients[0].links[0].url, T0 + 2 * HOUR)
-  now = T0 + 10 * DAY
+  await click(shop.otherLink, T0 + 2 * HOUR)
+  shop.setNow(T0 + 10 * DAY)
   const r = await s.api('POST', '/v1/conversions', {
     conversions: [
       { clickId: cid, orderId: 'o1', amount: '0.1', currency: 'EUR', at: iso(T0 + HOUR) },
