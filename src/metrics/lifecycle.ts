@@ -76,6 +76,8 @@ export function lapseDay(gaps: Array<number | null>, horizonDays: number, thresh
   return horizonDays
 }
 
+const revenueFixed = (m: Record<string, string> | undefined): Revenue => Object.fromEntries(Object.entries(m ?? {}).map(([c, v]) => [c, fixed(v)]))
+
 const round = (x: number | null) => (x === null ? null : Math.round(x * 1000) / 1000)
 
 /** GET /v1/lifecycle: customers' purchase rhythm from the conversion history. */
@@ -93,75 +95,77 @@ export async function lifecycle(store: EventStore, o: LifecycleOptions): Promise
     ORDER BY order_id, ts, event_id
     LIMIT 1 BY order_id
   )`
-  const params = { now: chDateTime(o.now), kind: o.kind ?? 'purchase', recent: chDateTime(o.now - REVENUE_WINDOW_DAYS * DAY_MS) }
-  // One pass over the orders: per customer, the dates, the first order (by time, then order id) and
-  // the revenue and order count per currency, overall and in the last 30 days. The shares and the
-  // stages' revenue are summed from these rows below, exactly.
-  const customers = await queryRows<{
-    recipient_id: string
-    first: number
-    second: number
-    last: number
-    n: number
-    first_currency: string
-    first_amount: string
-    revenue: Record<string, string>
-    counts: Record<string, number>
-    recent: Record<string, string>
-  }>(
+  const params = {
+    now: chDateTime(o.now),
+    kind: o.kind ?? 'purchase',
+    recent: chDateTime(o.now - REVENUE_WINDOW_DAYS * DAY_MS),
+    nowMs: o.now,
+    newMs: newDays * DAY_MS,
+    activeMs: activeDays * DAY_MS,
+    lapsedMs: lapsedDays * DAY_MS,
+  }
+  const money = (m: string) => `mapApply((c, v) -> (c, toString(v)), ${m})`
+  const recentOf = (st: Stage) => `${money(`sumMapIf(recent, stage = '${st}')`)} AS recent_${st}, countIf(stage = '${st}') AS n_${st}`
+  // One pass over the orders: per customer (inner query) the dates, the stage, the first order (by
+  // time, then order id) and the revenue and orders per currency, overall and in the last 30 days;
+  // summed over customers (outer query) exactly, as decimals. Only the first and second purchase dates come back per customer.
+  const [row] = await queryRows<
+    {
+      customers: Array<[number, number]>
+      order_count: number
+      first_revenue: Record<string, string>
+      revenue: Record<string, string>
+      counts: Record<string, number>
+    } & Record<`recent_${Stage}`, Record<string, string>> &
+      Record<`n_${Stage}`, number>
+  >(
     store,
     `WITH ${orders}
-     SELECT recipient_id, toUnixTimestamp64Milli(min(ts)) AS first, toUnixTimestamp64Milli(max(ts)) AS last, count() AS n,
-            if(count() > 1, toUnixTimestamp64Milli(arraySort(groupArray(ts))[2]), 0) AS second,
-            argMin(currency, (ts, order_id)) AS first_currency, toString(argMin(amount, (ts, order_id))) AS first_amount,
-            mapApply((c, v) -> (c, toString(v)), sumMapIf(map(currency, amount), currency != '')) AS revenue,
-            sumMapIf(map(currency, toUInt64(1)), currency != '') AS counts,
-            mapApply((c, v) -> (c, toString(v)), sumMapIf(map(currency, amount), currency != '' AND ts > toDateTime64({recent:String}, 3, 'UTC'))) AS recent
-     FROM orders GROUP BY recipient_id`,
+     SELECT groupArray((first, second)) AS customers, sum(n) AS order_count,
+            ${money('sumMap(first_revenue)')} AS first_revenue, ${money('sumMap(revenue)')} AS revenue, sumMap(counts) AS counts,
+            ${STAGES.map(recentOf).join(', ')}
+     FROM (
+       SELECT toUnixTimestamp64Milli(min(ts)) AS first, toUnixTimestamp64Milli(max(ts)) AS last, count() AS n,
+              if(count() > 1, toUnixTimestamp64Milli(arraySort(groupArray(ts))[2]), 0) AS second,
+              multiIf({nowMs:Int64} - first < {newMs:Int64}, 'new', {nowMs:Int64} - last < {activeMs:Int64}, 'active',
+                      {nowMs:Int64} - last < {lapsedMs:Int64}, 'lapsing', 'lapsed') AS stage,
+              argMin(currency, (ts, order_id)) AS first_currency,
+              mapFilter((c, v) -> c != '', map(first_currency, argMin(amount, (ts, order_id)))) AS first_revenue,
+              sumMapIf(map(currency, amount), currency != '') AS revenue,
+              sumMapIf(map(currency, toUInt64(1)), currency != '') AS counts,
+              sumMapIf(map(currency, amount), currency != '' AND ts > toDateTime64({recent:String}, 3, 'UTC')) AS recent
+       FROM orders GROUP BY recipient_id
+     )`,
     params,
   )
+  const customers = row?.customers ?? []
 
-  const counts: Record<Stage, number> = { new: 0, active: 0, lapsing: 0, lapsed: 0 }
-  // Sums in units of 1/10 000 (exact, one BigInt addition per amount), written out once at the end.
-  const recentUnits: Record<Stage, Map<string, bigint>> = { new: new Map(), active: new Map(), lapsing: new Map(), lapsed: new Map() }
-  const perCurrency = new Map<string, { first: bigint; total: bigint; n: number }>()
+  const counts = Object.fromEntries(STAGES.map((st) => [st, Number(row?.[`n_${st}`] ?? 0)])) as Record<Stage, number>
+  const recentByStage = Object.fromEntries(STAGES.map((st) => [st, revenueFixed(row?.[`recent_${st}`])])) as Record<Stage, Revenue>
   const gaps: number[] = []
   const observed: Array<number | null> = []
-  let orderCount = 0
-  for (const c of customers) {
-    const first = Number(c.first)
-    const last = Number(c.last)
-    const second = Number(c.second)
-    orderCount += Number(c.n)
-    const stage: Stage =
-      o.now - first < newDays * DAY_MS ? 'new' : o.now - last < activeDays * DAY_MS ? 'active' : o.now - last < lapsedDays * DAY_MS ? 'lapsing' : 'lapsed'
-    counts[stage]++
+  for (const [f, sec] of customers) {
+    const first = Number(f)
+    const second = Number(sec)
     const gap = second > 0 ? (second - first) / DAY_MS : null
     if (gap !== null) gaps.push(gap)
     if (o.now - first >= horizonDays * DAY_MS) observed.push(gap)
-    for (const [cur, k] of Object.entries(c.counts)) {
-      const v = toUnits(c.revenue[cur] ?? '0')
-      const t = perCurrency.get(cur)
-      if (t) {
-        t.total += v
-        t.n += Number(k)
-      } else perCurrency.set(cur, { first: 0n, total: v, n: Number(k) })
-    }
-    if (c.first_currency) perCurrency.get(c.first_currency)!.first += toUnits(c.first_amount)
-    const m = recentUnits[stage]
-    for (const [cur, v] of Object.entries(c.recent)) m.set(cur, (m.get(cur) ?? 0n) + toUnits(v))
   }
   gaps.sort((a, b) => a - b)
-  const recentByStage = Object.fromEntries(STAGES.map((st) => [st, Object.fromEntries([...recentUnits[st]].map(([cur, u]) => [cur, fromUnits(u)]))])) as Record<Stage, Revenue>
+  const orderCount = Number(row?.order_count ?? 0)
 
   // Most orders first, then by code: the default currency of the headline share.
-  const shares = [...perCurrency.entries()].sort(([a, x], [b, y]) => y.n - x.n || (a < b ? -1 : a > b ? 1 : 0))
+  const shares = Object.entries(row?.counts ?? {})
+    .map(([cur, n]) => [cur, Number(n)] as const)
+    .sort(([a, x], [b, y]) => y - x || (a < b ? -1 : a > b ? 1 : 0))
   const byCurrency: Lifecycle['revenueShareByCurrency'] = {}
-  for (const [cur, t] of shares) {
-    const f = fromUnits(t.first)
-    const rp = fromUnits(t.total - t.first)
-    const total = Number(fromUnits(t.total))
-    byCurrency[cur] = { firstPurchase: total > 0 ? Number(f) / total : 0, repeat: total > 0 ? Number(rp) / total : 0, revenue: { firstPurchase: f, repeat: rp } }
+  for (const [cur] of shares) {
+    const total = toUnits(row!.revenue[cur] ?? '0')
+    const first = toUnits(row!.first_revenue[cur] ?? '0')
+    const f = fromUnits(first)
+    const rp = fromUnits(total - first)
+    const t = Number(fromUnits(total))
+    byCurrency[cur] = { firstPurchase: t > 0 ? Number(f) / t : 0, repeat: t > 0 ? Number(rp) / t : 0, revenue: { firstPurchase: f, repeat: rp } }
   }
   const currency = o.currency ?? shares[0]?.[0] ?? null
   const main = currency ? byCurrency[currency] : undefined

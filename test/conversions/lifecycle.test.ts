@@ -85,6 +85,14 @@ describe('GET /v1/lifecycle', () => {
     expect(bad.body.error.message).toContain('query.activeDays')
     expect((await s.api('GET', '/v1/lifecycle?newDays=x')).body.error.message).toContain('query.newDays')
   })
+
+  it('answers zeros for a type nobody bought', async () => {
+    const b = (await s.api('GET', '/v1/lifecycle?type=gift')).body
+    expect(b).toMatchObject({ customers: 0, orders: 0, revenueShareByCurrency: {}, lapseAfterDays: null })
+    expect(b.revenueShare).toMatchObject({ currency: null, firstPurchase: 0, repeat: 0, revenue: { firstPurchase: '0.0000', repeat: '0.0000' } })
+    expect(b.timeToSecondPurchase).toMatchObject({ customers: 0, median: null })
+    expect(b.stages.map((x: { customers: number; revenueLast30Days: object }) => [x.customers, x.revenueLast30Days])).toEqual([[0, {}], [0, {}], [0, {}], [0, {}]])
+  })
 })
 
 describe('GET /v1/lifecycle, several currencies', () => {
