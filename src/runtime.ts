@@ -35,7 +35,7 @@ export async function startRuntime(opts: RuntimeOptions): Promise<AppDeps & { st
       database: config.clickhouse.database,
       path: config.clickhouse.path,
     })
-  const meta = opts.meta ?? (await createMetaStore({ url: config.databaseUrl, path: config.metaPath }))
+  const meta = opts.meta ?? (await createMetaStore({ url: config.databaseUrl, path: config.metaPath, onConnectionError: (err) => log.warn('postgres_connection_lost', { message: err.message }) }))
   await meta.migrate()
   const applied = await migrateClickHouse(events)
   if (applied.length) log.info('clickhouse_migrated', { applied })

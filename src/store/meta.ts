@@ -28,6 +28,12 @@ export interface MetaOptions {
   path: string
   /** A PGlite data directory dump to start from (tests clone one prepared database). */
   loadDataDir?: Blob
+  /**
+   * An idle PostgreSQL connection lost (a server restart, an administrator terminating it): the
+   * pool drops it and opens another on the next query. Without a listener, node-postgres's
+   * 'error' event would end the process.
+   */
+  onConnectionError?: (err: Error) => void
 }
 
 const MIGRATIONS = fileURLToPath(new URL('../../migrations/meta/', import.meta.url))
@@ -35,6 +41,7 @@ const MIGRATIONS = fileURLToPath(new URL('../../migrations/meta/', import.meta.u
 export async function createMetaStore(opts: MetaOptions): Promise<MetaStore> {
   if (opts.url) {
     const pool = new pg.Pool({ connectionString: opts.url, max: 10 })
+    pool.on('error', (err) => opts.onConnectionError?.(err))
     const db = drizzlePg(pool, { schema }) as unknown as MetaDb
     return {
       db,

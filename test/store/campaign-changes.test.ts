@@ -141,6 +141,25 @@ describe.skipIf(!PG_URL)('two instances on one PostgreSQL', () => {
     await within(() => JSON.stringify(b.deps.links.campaign('spring')!.settings) === JSON.stringify(stored))
     expect(a.deps.links.campaign('spring')!.settings).toEqual(stored)
   })
+
+  it('survives PostgreSQL terminating its idle connections (a restart, an administrator): reconnects, no crash', async () => {
+    const lost: string[] = []
+    const url = new URL(PG_URL!)
+    url.pathname = `/${dbName}`
+    const meta = await createMetaStore({ url: url.href, path: 'unused', onConnectionError: (err) => lost.push(err.message) })
+    try {
+      await meta.ping()
+      await admin.query('SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = $1', [dbName])
+      for (let i = 0; i < 50 && lost.length === 0; i++) await new Promise((r) => setTimeout(r, 20))
+      expect(lost.length).toBeGreaterThan(0)
+      await meta.ping()
+      // The servers' own pools lost their connections too, and still answer.
+      expect((await a.api('GET', '/v1/campaigns')).status).toBe(200)
+      expect((await b.api('GET', '/v1/campaigns')).status).toBe(200)
+    } finally {
+      await meta.close()
+    }
+  })
 })
 
 describe('one instance on PGlite', () => {
