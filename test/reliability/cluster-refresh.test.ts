@@ -1,7 +1,7 @@
 import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import pg from 'pg'
+import { scratchDatabase, type ScratchDatabase } from '../support/postgres.js'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { updateCampaign } from '../../src/services/campaigns.js'
 import { createMetaStore, type MetaStore } from '../../src/store/meta.js'
@@ -21,29 +21,21 @@ const BOUND_MS = 1_500
 if (!PG_URL) console.warn('cluster beside another instance on PostgreSQL SKIPPED: set TEST_DATABASE_URL=postgres://… (.ci/run does)')
 
 describe.skipIf(!PG_URL)('a cluster beside another instance on one PostgreSQL', () => {
-  const dbName = `sillage_cluster_${process.pid}`
   const dataDir = mkdtempSync(join(tmpdir(), 'sillage-cluster-refresh-'))
-  let admin: pg.Client
+  let db: ScratchDatabase
   let other: MetaStore
   let c: Child
 
   beforeAll(async () => {
-    // Its own database: metadata.test.ts drops the schema of TEST_DATABASE_URL's while files run in parallel.
-    admin = new pg.Client({ connectionString: PG_URL })
-    await admin.connect()
-    await admin.query(`DROP DATABASE IF EXISTS ${dbName}`)
-    await admin.query(`CREATE DATABASE ${dbName}`)
-    const url = new URL(PG_URL!)
-    url.pathname = `/${dbName}`
-    c = await startChild(dataDir, { WORKERS: '1', CLUSTER: '1', DATABASE_URL: url.href, LINK_REFRESH_MS: String(REFRESH_MS) }, true)
-    other = await createMetaStore({ url: url.href, path: 'unused' })
+    db = await scratchDatabase(PG_URL!, 'sillage_cluster')
+    c = await startChild(dataDir, { WORKERS: '1', CLUSTER: '1', DATABASE_URL: db.url, LINK_REFRESH_MS: String(REFRESH_MS) }, true)
+    other = await createMetaStore({ url: db.url, path: 'unused' })
   }, 90_000)
   afterAll(async () => {
     c?.proc.kill('SIGTERM')
     await c?.exited
     await other?.close()
-    await admin?.query(`DROP DATABASE IF EXISTS ${dbName} WITH (FORCE)`)
-    await admin?.end()
+    await db?.drop()
     rmSync(dataDir, { recursive: true, force: true })
   })
 

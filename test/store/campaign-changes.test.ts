@@ -1,4 +1,4 @@
-import pg from 'pg'
+import { scratchDatabase, type ScratchDatabase } from '../support/postgres.js'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { updateCampaign } from '../../src/services/campaigns.js'
 import { createMetaStore, type MetaDb, type MetaStore } from '../../src/store/meta.js'
@@ -73,23 +73,16 @@ async function concurrentPatchesKeepEveryKey(servers: TestServer[], id: string) 
 }
 
 describe.skipIf(!PG_URL)('two instances on one PostgreSQL', () => {
-  const dbName = `sillage_instances_${process.pid}`
-  let admin: pg.Client
+  let db: ScratchDatabase
   let metaA: MetaStore
   let metaB: MetaStore
   let a: TestServer
   let b: TestServer
 
   beforeAll(async () => {
-    // Its own database: metadata.test.ts drops the schema of TEST_DATABASE_URL's while files run in parallel.
-    admin = new pg.Client({ connectionString: PG_URL })
-    await admin.connect()
-    await admin.query(`DROP DATABASE IF EXISTS ${dbName}`)
-    await admin.query(`CREATE DATABASE ${dbName}`)
-    const url = new URL(PG_URL!)
-    url.pathname = `/${dbName}`
-    metaA = await createMetaStore({ url: url.href, path: 'unused' })
-    metaB = await createMetaStore({ url: url.href, path: 'unused' })
+    db = await scratchDatabase(PG_URL!, 'sillage_instances')
+    metaA = await createMetaStore({ url: db.url, path: 'unused' })
+    metaB = await createMetaStore({ url: db.url, path: 'unused' })
     const events = testEventStore()
     a = await startTestServer({ meta: metaA, events, env })
     b = await startTestServer({ meta: metaB, events, env })
@@ -99,8 +92,7 @@ describe.skipIf(!PG_URL)('two instances on one PostgreSQL', () => {
     await b?.stop()
     await metaA?.close()
     await metaB?.close()
-    await admin?.query(`DROP DATABASE IF EXISTS ${dbName} WITH (FORCE)`)
-    await admin?.end()
+    await db?.drop()
   })
 
   it("B redirects with A's changed decoration within LINK_REFRESH_MS, and tells its cluster workers", async () => {
@@ -144,12 +136,10 @@ describe.skipIf(!PG_URL)('two instances on one PostgreSQL', () => {
 
   it('survives PostgreSQL terminating its idle connections (a restart, an administrator): reconnects, no crash', async () => {
     const lost: string[] = []
-    const url = new URL(PG_URL!)
-    url.pathname = `/${dbName}`
-    const meta = await createMetaStore({ url: url.href, path: 'unused', onConnectionError: (err) => lost.push(err.message) })
+    const meta = await createMetaStore({ url: db.url, path: 'unused', onConnectionError: (err) => lost.push(err.message) })
     try {
       await meta.ping()
-      await admin.query('SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = $1', [dbName])
+      await db.query('SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = $1', [db.name])
       for (let i = 0; i < 50 && lost.length === 0; i++) await new Promise((r) => setTimeout(r, 20))
       expect(lost.length).toBeGreaterThan(0)
       await meta.ping()
