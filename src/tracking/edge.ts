@@ -100,11 +100,11 @@ export function createEdge(opts: EdgeOptions) {
   }
 
   function event(type: EventType, req: IncomingMessage, campaignId: string, linkId: string, recipientId: string | null): TrackedEvent {
-    const h = readHeaders(req.rawHeaders)
+    const h = req.headers
     const rawIp = clientIp(req, opts.trustProxy)
-    const userAgent = h.userAgent
-    const referer = h.referer
-    const prefetch = h.prefetch
+    const userAgent = h['user-agent'] ?? ''
+    const referer = h['referer'] ?? ''
+    const prefetch = prefetchHints(req)
     const method = req.method === 'HEAD' ? 'HEAD' : 'GET'
     const c = classify({ kind: type === 'open' ? 'open' : 'click', method, userAgent, referer, ip: rawIp, prefetch })
     if (recipientId === null) stats.invalidTokens++
@@ -218,54 +218,15 @@ function decodeSegment(s: string): string {
   }
 }
 
-interface HotHeaders {
-  userAgent: string
-  referer: string
-  /** Prefetch hints (`sec-purpose`, `purpose`, `x-moz`), `name=value` joined by ','. */
-  prefetch: string
-}
-
-/**
- * The request headers the edge records, read from `rawHeaders` (names as sent, values in order)
- * rather than `req.headers`: Node builds that object on first access, lower-casing and storing
- * every header (a browser sends a dozen and more), for the three to five this needs. Same
- * result as `req.headers`: user-agent and referer keep their first occurrence, the others
- * join repeats with ', '.
- */
-export function readHeaders(raw: string[]): HotHeaders {
-  let userAgent: string | undefined
-  let referer: string | undefined
-  let secPurpose: string | undefined
-  let purpose: string | undefined
-  let xMoz: string | undefined
-  for (let i = 0; i < raw.length; i += 2) {
-    const name = raw[i]!
-    // Only names of a wanted length are lower-cased and compared.
-    switch (name.length) {
-      case 10:
-        if (userAgent === undefined && name.toLowerCase() === 'user-agent') userAgent = raw[i + 1]!
-        break
-      case 7: {
-        const n = name.toLowerCase()
-        if (n === 'referer') referer ??= raw[i + 1]!
-        else if (n === 'purpose') purpose = purpose === undefined ? raw[i + 1]! : purpose + ', ' + raw[i + 1]!
-        break
-      }
-      case 11:
-        if (name.toLowerCase() === 'sec-purpose') secPurpose = secPurpose === undefined ? raw[i + 1]! : secPurpose + ', ' + raw[i + 1]!
-        break
-      case 5:
-        if (name.toLowerCase() === 'x-moz') xMoz = xMoz === undefined ? raw[i + 1]! : xMoz + ', ' + raw[i + 1]!
-        break
-    }
-  }
-  let prefetch = ''
-  if (secPurpose !== undefined || purpose !== undefined || xMoz !== undefined) {
-    const parts: string[] = []
-    if (secPurpose !== undefined) parts.push('sec-purpose=' + secPurpose)
-    if (purpose !== undefined) parts.push('purpose=' + purpose)
-    if (xMoz !== undefined) parts.push('x-moz=' + xMoz)
-    prefetch = parts.join(',').slice(0, 200)
-  }
-  return { userAgent: userAgent ?? '', referer: referer ?? '', prefetch }
+function prefetchHints(req: IncomingMessage): string {
+  const h = req.headers
+  const sp = h['sec-purpose']
+  const p = h['purpose']
+  const xm = h['x-moz']
+  if (sp === undefined && p === undefined && xm === undefined) return ''
+  const parts: string[] = []
+  if (typeof sp === 'string') parts.push('sec-purpose=' + sp)
+  if (typeof p === 'string') parts.push('purpose=' + p)
+  if (typeof xm === 'string') parts.push('x-moz=' + xm)
+  return parts.join(',').slice(0, 200)
 }
