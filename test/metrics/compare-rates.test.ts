@@ -13,16 +13,18 @@ describe('rate comparisons share one implementation', () => {
     { key: 'B', sent: 980, clickers: 210, converters: 61 },
     { key: 'C', sent: 40, clickers: 3, converters: 5 },
   ]
+  const compareConversions = (metric: 'conversion_rate' | 'clicker_conversion_rate', alpha: number) =>
+    compareConversionGroups(
+      counts.map((c) => ({ key: c.key, sent: c.sent, clickers: c.clickers, orders: orders(c.converters) })),
+      metric,
+      alpha,
+      undefined,
+      noMoments,
+    )
 
   for (const alpha of [0.05, 0.01]) {
     it(`conversion rates are the engagement comparison's figures (alpha ${alpha})`, async () => {
-      const conv = await compareConversionGroups(
-        counts.map((c) => ({ key: c.key, sent: c.sent, clickers: c.clickers, orders: orders(c.converters) })),
-        'conversion_rate',
-        alpha,
-        undefined,
-        noMoments,
-      )
+      const conv = await compareConversions('conversion_rate', alpha)
       const engagement = compareGroups(
         counts.map((c) => ({ key: c.key, sent: c.sent, uniqueOpeners: 0, uniqueClickers: c.converters, engaged: 0 })),
         'click_rate',
@@ -37,13 +39,7 @@ describe('rate comparisons share one implementation', () => {
 
   it('clicker conversion rates: converters capped at the clickers, the statistics module applied as defined', async () => {
     const alpha = 0.05
-    const conv = await compareConversionGroups(
-      counts.map((c) => ({ key: c.key, sent: c.sent, clickers: c.clickers, orders: orders(c.converters) })),
-      'clicker_conversion_rate',
-      alpha,
-      undefined,
-      noMoments,
-    )
+    const conv = await compareConversions('clicker_conversion_rate', alpha)
     const trials = counts.map((c) => c.clickers)
     const successes = counts.map((c) => Math.min(c.converters, c.clickers))
     expect(conv.rows).toEqual(counts.map((c, i) => ({ key: c.key, sent: c.sent, trials: trials[i], successes: successes[i], rate: wilson(successes[i]!, trials[i]!, 0.95) })))
