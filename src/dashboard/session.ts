@@ -3,7 +3,7 @@ import { and, eq } from 'drizzle-orm'
 import type { Context } from 'hono'
 import { deleteCookie, getCookie, setCookie } from 'hono/cookie'
 import type { AppDeps, AppEnv } from '../api/context.js'
-import { hashKey } from '../api/auth.js'
+import { API_KEY_CACHE_MS, hashKey } from '../api/auth.js'
 import { apiKeys } from '../store/schema.js'
 
 export const SESSION_COOKIE = 'sillage_session'
@@ -70,13 +70,13 @@ export class Sessions {
     return a.length === b.length && timingSafeEqual(a, b)
   }
 
-  /** Whether the session's key still exists, unrevoked, with the same hash (checked at most every 30 s per key). */
-  async keyStillValid(deps: Pick<AppDeps, 'config' | 'meta'>, s: Session): Promise<boolean> {
+  /** Whether the session's key still exists, unrevoked, with the same hash (checked at most every API_KEY_CACHE_MS per key, as API requests). */
+  async keyStillValid(deps: Pick<AppDeps, 'config' | 'meta' | 'clock'>, s: Session): Promise<boolean> {
     if (s.keyId === 'admin') return !!deps.config.adminKey && fingerprintOf(hashKey(deps.config.adminKey)) === s.fingerprint
     if (revokedHere.has(s.keyId)) return false
     const k = `${s.keyId}:${s.fingerprint}`
     const hit = this.active.get(k)
-    if (hit && hit.until > Date.now()) return hit.ok
+    if (hit && hit.until > deps.clock()) return hit.ok
     const [row] = await deps.meta.db
       .select({ hash: apiKeys.hash })
       .from(apiKeys)
@@ -84,12 +84,12 @@ export class Sessions {
       .limit(1)
     const ok = !!row && fingerprintOf(row.hash) === s.fingerprint
     if (this.active.size > 10_000) this.active.clear()
-    this.active.set(k, { ok, until: Date.now() + 30_000 })
+    this.active.set(k, { ok, until: deps.clock() + API_KEY_CACHE_MS })
     return ok
   }
 }
 
-/** Keys revoked by this process: their sessions end at once rather than when the 30 s cache expires. Revocation is final. */
+/** Keys revoked by this process: their sessions end at once rather than when the cache expires. Revocation is final. */
 const revokedHere = new Set<string>()
 
 export function forgetRevokedKeySessions(keyId: string): void {
