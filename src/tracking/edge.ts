@@ -20,13 +20,16 @@ export const GIF_RESPONSE_HEADERS: Record<string, string> = {
   Expires: '0',
 }
 // Flat [name, value, …] arrays: writeHead takes them as they are, without walking an object.
-const GIF_HEADERS = Object.entries(GIF_RESPONSE_HEADERS).flat()
+export const GIF_HEADERS = Object.entries(GIF_RESPONSE_HEADERS).flat()
 
-const NOT_FOUND_BODY = Buffer.from(
+/** The redirect's headers after Location (the front writes the same ones). */
+export const REDIRECT_HEADERS = ['Cache-Control', 'no-store', 'Referrer-Policy', 'no-referrer', 'Content-Length', '0']
+
+export const NOT_FOUND_BODY = Buffer.from(
   '<!doctype html><html lang="en"><head><meta charset="utf-8"><title>Link not found</title></head>' +
     '<body><h1>Link not found</h1><p>This link is unknown or no longer tracked.</p></body></html>',
 )
-const NOT_FOUND_HEADERS = [
+export const NOT_FOUND_HEADERS = [
   'Content-Type', 'text/html; charset=utf-8',
   'Content-Length', String(NOT_FOUND_BODY.length),
   'Cache-Control', 'no-store',
@@ -64,6 +67,31 @@ export interface EdgeStats {
 export type LinkSource = Pick<LinkCache, 'link' | 'campaign' | 'lookupLink' | 'lookupCampaign'>
 
 /**
+ * A hot-path request, as read by node:http (edge.handle) or by the raw-socket front
+ * (src/tracking/front.ts): only what the edge records.
+ */
+export interface HotRequest {
+  method: 'GET' | 'HEAD'
+  /** 99 for /c/ (click), 111 for /o/ (open). */
+  kind: number
+  /** The path after "/c/" or "/o/", query string removed. */
+  rest: string
+  userAgent: string
+  referer: string
+  /** Prefetch hints (Sec-Purpose, Purpose, X-Moz), see prefetchHints. */
+  prefetch: string
+  /** The client's address (X-Forwarded-For already applied when the proxy is trusted). */
+  ip: string
+}
+
+/** How the edge answers; HEAD is the reply's business (no body). */
+export interface HotReply {
+  redirect(location: string): void
+  gif(): void
+  notFound(): void
+}
+
+/**
  * The two hot paths, answered on plain node:http before Hono sees the request:
  * GET|HEAD /c/:linkId/:token → 302 to the link's registered URL, and
  * GET|HEAD /o/:campaignId/:token.gif → the GIF. Neither waits for a database: links come
@@ -99,14 +127,9 @@ export function createEdge(opts: EdgeOptions) {
     return a
   }
 
-  function event(type: EventType, req: IncomingMessage, campaignId: string, linkId: string, recipientId: string | null): TrackedEvent {
-    const h = req.headers
-    const rawIp = clientIp(req, opts.trustProxy)
-    const userAgent = h['user-agent'] ?? ''
-    const referer = h['referer'] ?? ''
-    const prefetch = prefetchHints(req)
-    const method = req.method === 'HEAD' ? 'HEAD' : 'GET'
-    const c = classify({ kind: type === 'open' ? 'open' : 'click', method, userAgent, referer, ip: rawIp, prefetch })
+  function event(type: EventType, r: HotRequest, campaignId: string, linkId: string, recipientId: string | null): TrackedEvent {
+    const { userAgent, referer, prefetch, method } = r
+    const c = classify({ kind: type === 'open' ? 'open' : 'click', method, userAgent, referer, ip: r.ip, prefetch })
     if (recipientId === null) stats.invalidTokens++
     return {
       eventId: idPrefix + (seq++).toString(36),
@@ -117,7 +140,7 @@ export function createEdge(opts: EdgeOptions) {
       recipientId: recipientId ?? '',
       tokenValid: recipientId !== null,
       method,
-      ip: anonymise(rawIp),
+      ip: anonymise(r.ip),
       userAgent,
       referer,
       prefetch,
@@ -132,50 +155,47 @@ export function createEdge(opts: EdgeOptions) {
     }
   }
 
-  function redirect(req: IncomingMessage, res: ServerResponse, link: CachedLink, token: string): void {
-    const e = event('click', req, link.campaignId, link.id, verify(link.campaignId, token))
+  function redirect(r: HotRequest, reply: HotReply, link: CachedLink, token: string): void {
+    const e = event('click', r, link.campaignId, link.id, verify(link.campaignId, token))
     const target = location(link, e)
     opts.journal.append(encodeEvent(e), () => {
       stats.click302++
-      res.writeHead(302, ['Location', target, 'Cache-Control', 'no-store', 'Referrer-Policy', 'no-referrer', 'Content-Length', '0'])
-      res.end()
+      reply.redirect(target)
     })
   }
 
-  function notFound(res: ServerResponse, isHead: boolean): void {
+  function notFound(reply: HotReply): void {
     stats.click404++
-    res.writeHead(404, NOT_FOUND_HEADERS)
-    res.end(isHead ? undefined : NOT_FOUND_BODY)
+    reply.notFound()
   }
 
-  function click(req: IncomingMessage, res: ServerResponse, rest: string): void {
+  function click(r: HotRequest, reply: HotReply): void {
+    const rest = r.rest
     const slash = rest.indexOf('/')
     const linkId = slash < 0 ? rest : rest.slice(0, slash)
     const token = slash < 0 ? '' : rest.slice(slash + 1)
-    const isHead = req.method === 'HEAD'
-    if (!linkId || linkId.length > MAX_ID_LENGTH) return notFound(res, isHead)
+    if (!linkId || linkId.length > MAX_ID_LENGTH) return notFound(reply)
     const link = opts.links.link(linkId)
-    if (link) return redirect(req, res, link, token)
+    if (link) return redirect(r, reply, link, token)
     // Miss: a link made by another instance since start-up, or an unknown id.
     opts.links.lookupLink(linkId).then(
-      (found) => (found ? redirect(req, res, found, token) : notFound(res, isHead)),
-      () => notFound(res, isHead),
+      (found) => (found ? redirect(r, reply, found, token) : notFound(reply)),
+      () => notFound(reply),
     )
   }
 
-  function pixel(req: IncomingMessage, res: ServerResponse, rest: string): void {
+  function pixel(r: HotRequest, reply: HotReply): void {
+    const rest = r.rest
     const slash = rest.indexOf('/')
     const campaignId = decodeSegment(slash < 0 ? rest : rest.slice(0, slash))
     let token = slash < 0 ? '' : rest.slice(slash + 1)
     if (token.endsWith('.gif')) token = token.slice(0, -4)
-    const isHead = req.method === 'HEAD'
     const send = () => {
       stats.open200++
-      res.writeHead(200, GIF_HEADERS)
-      res.end(isHead ? undefined : GIF)
+      reply.gif()
     }
     const record = () => {
-      opts.journal.append(encodeEvent(event('open', req, campaignId, '', verify(campaignId, token))), send)
+      opts.journal.append(encodeEvent(event('open', r, campaignId, '', verify(campaignId, token))), send)
     }
     if (!campaignId || campaignId.length > MAX_ID_LENGTH) return send()
     if (opts.links.campaign(campaignId)) return record()
@@ -190,7 +210,13 @@ export function createEdge(opts: EdgeOptions) {
     )
   }
 
-  /** Answers the request if it is a hot path; false hands it to the Hono app. */
+  /** Answers a hot-path request read by either reader. */
+  function serve(r: HotRequest, reply: HotReply): void {
+    if (r.kind === 99) click(r, reply)
+    else pixel(r, reply)
+  }
+
+  /** node:http's reading: answers the request if it is a hot path; false hands it to the Hono app. */
   function handle(req: IncomingMessage, res: ServerResponse): boolean {
     const url = req.url
     if (!url || url.charCodeAt(0) !== 47 || url.charCodeAt(2) !== 47) return false
@@ -198,13 +224,37 @@ export function createEdge(opts: EdgeOptions) {
     if (kind !== 99 /* c */ && kind !== 111 /* o */) return false
     if (req.method !== 'GET' && req.method !== 'HEAD') return false
     const q = url.indexOf('?')
-    const rest = q < 0 ? url.slice(3) : url.slice(3, q)
-    if (kind === 99) click(req, res, rest)
-    else pixel(req, res, rest)
+    const h = req.headers
+    const method = req.method
+    serve(
+      {
+        method,
+        kind,
+        rest: q < 0 ? url.slice(3) : url.slice(3, q),
+        userAgent: h['user-agent'] ?? '',
+        referer: h['referer'] ?? '',
+        prefetch: prefetchHints(header(h['sec-purpose']), header(h['purpose']), header(h['x-moz'])),
+        ip: clientIp(req, opts.trustProxy),
+      },
+      {
+        redirect(target) {
+          res.writeHead(302, ['Location', target, ...REDIRECT_HEADERS])
+          res.end()
+        },
+        gif() {
+          res.writeHead(200, GIF_HEADERS)
+          res.end(method === 'HEAD' ? undefined : GIF)
+        },
+        notFound() {
+          res.writeHead(404, NOT_FOUND_HEADERS)
+          res.end(method === 'HEAD' ? undefined : NOT_FOUND_BODY)
+        },
+      },
+    )
     return true
   }
 
-  return { handle, stats }
+  return { handle, serve, stats }
 }
 
 export type Edge = ReturnType<typeof createEdge>
@@ -218,15 +268,16 @@ function decodeSegment(s: string): string {
   }
 }
 
-function prefetchHints(req: IncomingMessage): string {
-  const h = req.headers
-  const sp = h['sec-purpose']
-  const p = h['purpose']
-  const xm = h['x-moz']
-  if (sp === undefined && p === undefined && xm === undefined) return ''
+function header(v: string | string[] | undefined): string | undefined {
+  return typeof v === 'string' ? v : undefined
+}
+
+/** What a browser says of a prefetch (Sec-Purpose, Purpose, X-Moz), recorded for the classifier. */
+export function prefetchHints(secPurpose: string | undefined, purpose: string | undefined, xMoz: string | undefined): string {
+  if (secPurpose === undefined && purpose === undefined && xMoz === undefined) return ''
   const parts: string[] = []
-  if (typeof sp === 'string') parts.push('sec-purpose=' + sp)
-  if (typeof p === 'string') parts.push('purpose=' + p)
-  if (typeof xm === 'string') parts.push('x-moz=' + xm)
+  if (secPurpose !== undefined) parts.push('sec-purpose=' + secPurpose)
+  if (purpose !== undefined) parts.push('purpose=' + purpose)
+  if (xMoz !== undefined) parts.push('x-moz=' + xMoz)
   return parts.join(',').slice(0, 200)
 }

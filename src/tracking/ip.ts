@@ -19,13 +19,19 @@ function isInternal(ip: string): boolean {
  * internal ranges (the load balancer's own hops), or the leftmost when all are internal.
  */
 export function clientIp(req: IncomingMessage, trustProxy: boolean): string {
+  if (!trustProxy) return req.socket.remoteAddress ?? ''
+  const xff = req.headers['x-forwarded-for']
+  const fwd = req.headers['forwarded']
+  return clientIpFrom(req.socket.remoteAddress ?? '', Array.isArray(xff) ? xff.join(',') : xff, typeof fwd === 'string' ? fwd : undefined, true)
+}
+
+/** clientIp from the socket's address and the two headers' values (node:http's joined form for repeats). */
+export function clientIpFrom(remoteAddress: string, xff: string | undefined, forwarded: string | undefined, trustProxy: boolean): string {
   if (trustProxy) {
-    const xff = req.headers['x-forwarded-for']
-    const fromXff = pick((Array.isArray(xff) ? xff.join(',') : (xff ?? '')).split(',').map((a) => stripPort(a.trim())))
+    const fromXff = pick((xff ?? '').split(',').map((a) => stripPort(a.trim())))
     if (fromXff) return fromXff
-    const fwd = req.headers['forwarded']
-    if (typeof fwd === 'string') {
-      const fors = [...fwd.matchAll(/for=("[^"]*"|[^;,\s]+)/gi)].map((m) => {
+    if (forwarded !== undefined) {
+      const fors = [...forwarded.matchAll(/for=("[^"]*"|[^;,\s]+)/gi)].map((m) => {
         const v = m[1]!.replace(/^"|"$/g, '')
         const bracketed = /^\[([^\]]+)\]/.exec(v)
         return bracketed ? bracketed[1]! : stripPort(v)
@@ -34,7 +40,7 @@ export function clientIp(req: IncomingMessage, trustProxy: boolean): string {
       if (fromForwarded) return fromForwarded
     }
   }
-  return req.socket.remoteAddress ?? ''
+  return remoteAddress
 }
 
 function pick(addresses: string[]): string | undefined {
