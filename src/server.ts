@@ -4,6 +4,7 @@ import type { AppDeps } from './api/context.js'
 import { createApp } from './app.js'
 import { renderMetrics, StatusCounter, type MetricsSnapshot } from './observability/metrics.js'
 import type { Edge } from './tracking/edge.js'
+import { FrontServer } from './tracking/front.js'
 
 /** Bounds on what a client may send or how slowly, so no client can hold the edge. */
 export const SERVER_LIMITS = {
@@ -19,11 +20,17 @@ export type ServerLimits = typeof SERVER_LIMITS
 
 type Handler = (req: IncomingMessage, res: ServerResponse) => void
 
-/** A node:http server where the edge answers /c and /o and `rest` everything else, within SERVER_LIMITS. */
-export function createEdgeServer(edge: Edge, rest: Handler, limits: ServerLimits = SERVER_LIMITS): Server {
-  const server = createHttpServer({ maxHeaderSize: limits.maxHeaderSize, connectionsCheckingInterval: limits.connectionsCheckingInterval }, (req, res) => {
+/**
+ * A node:http server where the edge answers /c and /o and `rest` everything else, within
+ * SERVER_LIMITS. The hot paths are read from the socket by the front (src/tracking/front.ts)
+ * until a connection sends anything else; `front: false` leaves every request to node:http.
+ */
+export function createEdgeServer(edge: Edge, rest: Handler, limits: ServerLimits = SERVER_LIMITS, opts: { front?: boolean } = {}): Server {
+  const options = { maxHeaderSize: limits.maxHeaderSize, connectionsCheckingInterval: limits.connectionsCheckingInterval }
+  const listener: Handler = (req, res) => {
     if (!edge.handle(req, res)) rest(req, res)
-  })
+  }
+  const server = opts.front === false ? createHttpServer(options, listener) : new FrontServer(options, listener, edge, limits)
   server.headersTimeout = limits.headersTimeout
   server.requestTimeout = limits.requestTimeout
   server.keepAliveTimeout = limits.keepAliveTimeout

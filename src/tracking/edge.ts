@@ -254,7 +254,7 @@ export function createEdge(opts: EdgeOptions) {
     return true
   }
 
-  return { handle, serve, stats }
+  return { handle, serve, stats, trustProxy: opts.trustProxy }
 }
 
 export type Edge = ReturnType<typeof createEdge>
