@@ -39,6 +39,8 @@ export function renderMetrics(s: MetricsSnapshot): string {
   ])
   metric('sillage_edge_invalid_tokens_total', 'counter', 'Clicks and opens whose token did not verify (recorded unattributed).', [['', e((x) => x.invalidTokens)]])
   metric('sillage_edge_unknown_campaign_opens_total', 'counter', 'Pixels of unknown campaigns (answered, not recorded).', [['', e((x) => x.unknownCampaigns)]])
+  metric('sillage_edge_front_answers_total', 'counter', 'Clicks and opens read from the socket and answered by the front, without node:http.', [['', e((x) => x.frontAnswers)]])
+  metric('sillage_edge_front_handoffs_total', 'counter', 'Connections the front handed to node:http (a request other than a plain GET or HEAD of /c or /o).', [['', e((x) => x.frontHandOffs)]])
   metric('sillage_events_journaled_total', 'counter', 'Events appended to the journal.', [['', s.journal.appended]])
   metric('sillage_events_dropped_total', 'counter', 'Events lost: journal write failed or journal full.', [['', s.journal.lost]])
   metric('sillage_journal_write_errors_total', 'counter', 'Failed journal writes.', [['', s.journal.writeErrors]])

@@ -61,6 +61,10 @@ export interface EdgeStats {
   click302: number
   click404: number
   open200: number
+  /** Hot-path requests read and answered by the raw-socket front (the rest went through node:http). */
+  frontAnswers: number
+  /** Connections the front handed to node:http (their first request was not a hot path it accepts). */
+  frontHandOffs: number
 }
 
 /** What the edge needs of the link cache (a worker's cache is filled by its primary). */
@@ -103,7 +107,7 @@ export function createEdge(opts: EdgeOptions) {
   const location = opts.location ?? ((l: CachedLink) => l.url)
   const idPrefix = nanoid(8) + '-'
   let seq = 0
-  const stats: EdgeStats = { unknownCampaigns: 0, invalidTokens: 0, click302: 0, click404: 0, open200: 0 }
+  const stats: EdgeStats = { unknownCampaigns: 0, invalidTokens: 0, click302: 0, click404: 0, open200: 0, frontAnswers: 0, frontHandOffs: 0 }
   /** Keyed by the token alone (no concatenation to hash on every click); a hit counts only for its own campaign. */
   const verified = new BoundedMap<{ campaignId: string; recipientId: string }>(TOKEN_CACHE_SIZE)
   const anonymised = new BoundedMap<string>(IP_CACHE_SIZE)

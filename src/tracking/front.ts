@@ -26,13 +26,6 @@ export interface FrontLimits {
   connectionsCheckingInterval: number
 }
 
-export interface FrontStats {
-  /** Connections handed to node:http (their first non-hot request). */
-  handedOff: number
-  /** Hot-path requests answered by the front. */
-  answered: number
-}
-
 /** Unread bytes kept while a request is being answered; past this, reading pauses. */
 const MAX_PENDING_BYTES = 64 * 1024
 const CRLFCRLF = Buffer.from('\r\n\r\n')
@@ -75,7 +68,6 @@ interface Canned {
  * address and every event of http.Server work as before.
  */
 export class FrontServer extends HttpServer {
-  readonly frontStats: FrontStats = { handedOff: 0, answered: 0 }
   private readonly conns = new Set<Connection>()
   private closing = false
   private sweepTimer: NodeJS.Timeout | undefined
@@ -136,7 +128,7 @@ export class FrontServer extends HttpServer {
 
   handOff(c: Connection, socket: Socket, unread: Buffer | null): void {
     this.conns.delete(c)
-    this.frontStats.handedOff++
+    this.edge.stats.frontHandOffs++
     socket.pause()
     if (unread) socket.unshift(unread)
     // node:http reads a fresh connection's bytes in C++ (parser.consume), which would take the
@@ -298,7 +290,7 @@ class Connection implements HotReply {
     const close = this.closing()
     this.busy = false
     this.lastActive = Date.now()
-    this.server.frontStats.answered++
+    this.server.edge.stats.frontAnswers++
     if (this.gone) return
     if (typeof bytes === 'string') this.socket.write(bytes, 'latin1')
     else this.socket.write(bytes)

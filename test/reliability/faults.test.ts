@@ -117,6 +117,9 @@ describe('journal write failure (disk full)', () => {
     expect(metrics).toMatch(/^sillage_events_dropped_total 50$/m)
     expect(metrics).toMatch(/^sillage_journal_write_errors_total [1-9]/m)
     expect(metrics).toMatch(/^sillage_http_responses_total\{route="click",status="302"\} 50$/m)
+    // The clicks came on fresh connections: the front answered them; /readyz and /metrics went to node:http.
+    expect(metrics).toMatch(/^sillage_edge_front_answers_total 50$/m)
+    expect(metrics).toMatch(/^sillage_edge_front_handoffs_total [1-9]/m)
     // The disk has room again: events are journaled again.
     diskFull = false
     expect((await click(base, links[351]!.path)).status).toBe(302)

@@ -179,19 +179,19 @@ describe('the front answers the hot paths as node:http would', () => {
       get(click('lnk1', 'hal'), 'Host: x\r\nUser-Agent: caf\xe9 \xff\r\n'),
     ]
     for (const request of cases) {
-      const answered = front.frontStats.answered
+      const answered = front.edge.stats.frontAnswers
       const viaFront = await exchange(front, request)
       const fromFront = newLines()
       const viaNode = await exchange(plain, request)
       const fromNode = newLines()
       expect([request, withoutDate(viaFront)]).toEqual([request, withoutDate(viaNode)])
       expect(fromFront).toEqual(fromNode)
-      expect(front.frontStats.answered).toBe(answered + 1)
+      expect(front.edge.stats.frontAnswers).toBe(answered + 1)
     }
   })
 
   it('pipelined requests are answered in order, and the first other request hands the connection to node:http', async () => {
-    const handedOff = front.frontStats.handedOff
+    const handedOff = front.edge.stats.frontHandOffs
     const c = open(front)
     // A slow lookup first: the answers behind it must wait for it, not overtake it.
     c.write(get(click('slow', 'a')) + get(click('lnk2', 'b')) + get(pixel('c')) + get(click('lnk1', 'd')))
@@ -212,7 +212,7 @@ describe('the front answers the hot paths as node:http would', () => {
       [418, 'rest'],
       [302, links.get('lnk1')!.url],
     ])
-    expect(front.frontStats.handedOff).toBe(handedOff + 1)
+    expect(front.edge.stats.frontHandOffs).toBe(handedOff + 1)
     expect(newLines()).toHaveLength(1)
     c.sock.destroy()
   })
@@ -230,9 +230,9 @@ describe('the front answers the hot paths as node:http would', () => {
       `GET ${click('lnk1', 'x')} HTTP/1.1\nHost: x\n\n`,
     ]
     for (const r of requests) {
-      const handedOff = front.frontStats.handedOff
+      const handedOff = front.edge.stats.frontHandOffs
       expect(withoutDate(await exchange(front, r))).toBe(withoutDate(await exchange(plain, r)))
-      expect([r, front.frontStats.handedOff]).toEqual([r, handedOff + 1])
+      expect([r, front.edge.stats.frontHandOffs]).toEqual([r, handedOff + 1])
       newLines()
     }
   })
@@ -327,11 +327,11 @@ describe('the front keeps node:http limits', () => {
     const n = 20_000
     const c = open(front)
     c.sock.pause()
-    const answered = front.frontStats.answered
+    const answered = front.edge.stats.frontAnswers
     c.write(Array.from({ length: n }, (_, i) => get(click('lnk1', 'p' + (i % 50)), 'Host: x\r\n')).join(''))
     await new Promise((r) => setTimeout(r, 500))
     // The kernel's socket buffers hold some answers; far from all 20 000 (≈ 4.5 MB).
-    expect(front.frontStats.answered - answered).toBeLessThan(n)
+    expect(front.edge.stats.frontAnswers - answered).toBeLessThan(n)
     c.sock.resume()
     const all = await c.responses(n, 20_000)
     expect(all).toHaveLength(n)
