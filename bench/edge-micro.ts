@@ -6,6 +6,8 @@
  *
  *   npx tsx bench/edge-micro.ts sync
  *   npx tsx bench/edge-micro.ts real
+ * A second figure is the front's reading of the same requests from bytes (parseHotHead, as
+ * src/tracking/front.ts does) then edge.serve: what a click costs in JavaScript on the front.
  */
 import { mkdtempSync } from 'node:fs'
 import type { IncomingMessage, ServerResponse } from 'node:http'
@@ -13,7 +15,8 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { Journal } from '../src/events/journal.js'
 import { createLogger } from '../src/logger.js'
-import { createEdge, type LinkSource } from '../src/tracking/edge.js'
+import { createEdge, type HotReply, type LinkSource } from '../src/tracking/edge.js'
+import { parseHotHead } from '../src/tracking/hot-head.js'
 import { TokenCodec } from '../src/tracking/token.js'
 import { BROWSER_HEADERS, log, median } from './lib/runner.js'
 
@@ -36,18 +39,34 @@ const paths = Array.from({ length: 2000 }, (_, r) => `/c/lnk${r % 10}/${tokens.s
 // A browser's navigation headers, as req.headers has them (node:http builds that object for every HTTP/1.1 request).
 const headers = { host: '127.0.0.1:1234', connection: 'keep-alive', ...BROWSER_HEADERS }
 const res = { writeHead: () => res, end: () => undefined } as unknown as ServerResponse
+// The same requests as bytes, as the front reads them from the socket.
+const heads = paths.map((p) => Buffer.from(`GET ${p} HTTP/1.1\r\n${Object.entries(headers).map(([k, v]) => `${k}: ${v}\r\n`).join('')}\r\n`, 'latin1'))
+const reply: HotReply = { redirect: () => undefined, gif: () => undefined, notFound: () => undefined }
 const N = 400_000
-const perRequest: number[] = []
-for (let round = 0; round < 5; round++) {
-  const t0 = performance.now()
-  for (let i = 0; i < N; i++) {
-    const req = { url: paths[i % 2000], method: 'GET', headers, socket: { remoteAddress: '127.0.0.1' } } as unknown as IncomingMessage
-    edge.handle(req, res)
-    // Like a loaded server: the journal writes once per event-loop turn, here every 50 requests.
-    if (mode === 'real' && i % 50 === 49) await new Promise((r) => setImmediate(r))
+
+async function measure(name: string, one: (i: number) => void): Promise<void> {
+  const perRequest: number[] = []
+  for (let round = 0; round < 5; round++) {
+    const t0 = performance.now()
+    for (let i = 0; i < N; i++) {
+      one(i)
+      // Like a loaded server: the journal writes once per event-loop turn, here every 50 requests.
+      if (mode === 'real' && i % 50 === 49) await new Promise((r) => setImmediate(r))
+    }
+    await new Promise((r) => setImmediate(r))
+    perRequest.push(((performance.now() - t0) * 1000) / N)
   }
-  await new Promise((r) => setImmediate(r))
-  perRequest.push(((performance.now() - t0) * 1000) / N)
+  log(`${name} (${mode} journal): median ${median(perRequest).toFixed(2)} µs/request over 5 × ${N} (rounds: ${perRequest.map((x) => x.toFixed(2)).join(', ')})`)
 }
-log(`edge.handle (${mode} journal): median ${median(perRequest).toFixed(2)} µs/request over 5 × ${N} (rounds: ${perRequest.map((x) => x.toFixed(2)).join(', ')})`)
+
+await measure('edge.handle (node:http\'s req.headers)', (i) => {
+  const req = { url: paths[i % 2000], method: 'GET', headers, socket: { remoteAddress: '127.0.0.1' } } as unknown as IncomingMessage
+  edge.handle(req, res)
+})
+await measure('front: parseHotHead + edge.serve (from bytes)', (i) => {
+  const buf = heads[i % 2000]!
+  const h = parseHotHead(buf, 0, buf.length - 4)!
+  h.ip = '127.0.0.1'
+  edge.serve(h, reply)
+})
 process.exit(0)
