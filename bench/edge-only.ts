@@ -5,6 +5,7 @@
  *
  *   npx tsx bench/edge-only.ts                   # 3 rounds × 10 s, 50 connections
  *   SERVER_CPUS=1 taskset -c 0 npx tsx bench/edge-only.ts
+ *   EDGE_PATHS=pixel npx tsx bench/edge-only.ts   # the open pixel against the bare GIF
  */
 import { spawn } from 'node:child_process'
 import { compare, log, ROOT, runOptionsFromEnv, serverCommand, startBaseline, stopChild } from './lib/runner.js'
@@ -21,10 +22,12 @@ const lines = await new Promise<string[]>((res, rej) => {
 })
 const url = `http://127.0.0.1:${lines[0]}`
 const paths = lines.slice(1)
-const baseline = await startBaseline(['redirect', prefix + '0'])
+const pixel = process.env.EDGE_PATHS === 'pixel'
+const baseline = await startBaseline(pixel ? ['pixel'] : ['redirect', prefix + '0'])
 try {
-  log(`edge-only: ${paths.length} click paths, 10 links`)
-  await compare('edge-only redirect', { name: 'edge only /c', url, paths, pid: child.pid }, { name: 'bare node:http 302', url: baseline.url, paths, pid: baseline.pid }, runOptionsFromEnv())
+  log(`edge-only: ${paths.length} ${pixel ? 'pixel' : 'click'} paths`)
+  const [what, subject, bare] = pixel ? ['pixel', 'edge only /o', 'bare node:http GIF'] : ['redirect', 'edge only /c', 'bare node:http 302']
+  await compare(`edge-only ${what}`, { name: subject, url, paths, pid: child.pid }, { name: bare, url: baseline.url, paths, pid: baseline.pid }, runOptionsFromEnv())
 } finally {
   await stopChild(child)
   await baseline.stop()

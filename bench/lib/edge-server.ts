@@ -4,7 +4,8 @@
  * path costs by itself, without ingestion or the embedded engines in the process.
  *
  *   node --import tsx bench/lib/edge-server.ts <campaign> <links> <location-prefix>
- * Prints its port, then one line per click path on stdout (`/c/<link>/<token>`), then `end`.
+ * Prints its port, then one line per click path on stdout (`/c/<link>/<token>`; with
+ * EDGE_PATHS=pixel one per pixel, `/o/<campaign>/<token>.gif`), then `end`.
  * EDGE_JOURNAL=immediate answers on the next setImmediate without writing, =sync answers at once:
  * to tell the journal's write and the deferred answer apart from the rest of the hot path.
  */
@@ -44,7 +45,10 @@ const server = createEdgeServer(edge, (_req, res) => {
 })
 server.listen(0, '127.0.0.1', () => {
   let out = `${(server.address() as AddressInfo).port}\n`
-  for (let r = 0; r < 2000; r++) out += `/c/lnk${r % linkCount}/${tokens.sign(campaignId, 'r' + r)}\n`
+  for (let r = 0; r < 2000; r++) {
+    const token = tokens.sign(campaignId, 'r' + r)
+    out += process.env.EDGE_PATHS === 'pixel' ? `/o/${campaignId}/${token}.gif\n` : `/c/lnk${r % linkCount}/${token}\n`
+  }
   process.stdout.write(out + 'end\n')
 })
 process.on('SIGTERM', () => server.close(() => process.exit(0)))
