@@ -32,10 +32,18 @@ const CRLFCRLF = Buffer.from('\r\n\r\n')
 /** A value that may go in a response header as it is. */
 const HEADER_VALUE = /^[\t\x20-\x7e\x80-\xff]*$/
 
-/** CR without LF after it, or LF without CR before it, in a head still arriving (a last CR may get its LF). */
-function hasBareLineEnd(buf: Buffer): boolean {
-  const n = buf[buf.length - 1] === 13 ? buf.length - 1 : buf.length
-  return /\r(?!\n)|(?<!\r)\n/.test(buf.toString('latin1', 0, n))
+/**
+ * A CR without LF after it, or an LF without CR before it, in buf[from, end) of a head still
+ * arriving (a last CR may yet get its LF, so it is looked at again with the next piece).
+ */
+function hasBareLineEnd(buf: Buffer, from: number): boolean {
+  const n = buf.length
+  for (let i = from > 0 ? from - 1 : 0; i < n; i++) {
+    const b = buf[i]
+    if (b === 10 && (i === 0 || buf[i - 1] !== 13)) return true
+    if (b === 13 && i + 1 < n && buf[i + 1] !== 10) return true
+  }
+  return false
 }
 
 /** Date header values, computed once a second as node:http does. */
@@ -184,6 +192,8 @@ class Connection implements HotReply {
   private gone = false
   private processing = false
   private pausedForUs = false
+  /** Bytes of the head in progress already scanned for its end and for bare line ends. */
+  private scanned = 0
   /** When the head in progress began to arrive (0: none in progress). */
   private headSince = 0
   private lastActive = Date.now()
@@ -240,14 +250,17 @@ class Connection implements HotReply {
         }
         const prefix = hotPrefix(buf, 0)
         if (prefix === 0) return this.handOff()
-        const end = prefix === 1 ? buf.indexOf(CRLFCRLF) : -1
+        // A head arriving in pieces is scanned once: only the bytes new since the last piece (and the 3 before).
+        const end = prefix === 1 ? buf.indexOf(CRLFCRLF, Math.max(0, this.scanned - 3)) : -1
         if (end < 0) {
           // Too long to be ours, or a line end node:http refuses at once: node:http answers (431, 400).
-          if (buf.length > this.server.limits.maxHeaderSize || hasBareLineEnd(buf)) return this.handOff()
+          if (buf.length > this.server.limits.maxHeaderSize || hasBareLineEnd(buf, this.scanned)) return this.handOff()
+          this.scanned = buf.length
           // The client closed its side in the middle of a head: node:http's answer to that.
           if (this.ended) return this.badRequest()
           return this.flow()
         }
+        this.scanned = 0
         if (end + 4 > this.server.limits.maxHeaderSize) return this.handOff()
         const head = parseHotHead(buf, 0, end)
         if (head === null) return this.handOff()

@@ -317,6 +317,24 @@ describe('the front keeps node:http limits', () => {
     newLines()
   })
 
+  it('reads a head that comes one byte at a time, and hands a bare line end to node:http at once', async () => {
+    const c = open(front)
+    const request = get(click('lnk2', 'drip'))
+    for (const ch of request) {
+      c.write(ch)
+      await new Promise((r) => setImmediate(r))
+    }
+    const [r] = await c.responses(1)
+    expect([r!.status, header(r!, 'location')]).toEqual([302, links.get('lnk2')!.url])
+    expect(newLines()).toHaveLength(1)
+    // An LF without its CR in a head not finished yet: node:http's 400 now, not a 408 later.
+    c.write(`GET ${click('lnk1', 'lf')} HTTP/1.1\r\nHost: x\nUser-Agent: y\r\n`)
+    const [bad] = await c.responses(1, 1_000)
+    expect(bad!.status).toBe(400)
+    expect(newLines()).toEqual([])
+    c.sock.destroy()
+  })
+
   it('hands an oversized head to node:http, which answers 431', async () => {
     const text = await exchange(front, `GET ${click('lnk1', 'big')} HTTP/1.1\r\nHost: x\r\nX-Big: ${'a'.repeat(20_000)}\r\n\r\n`)
     expect(splitResponses(text).responses[0]!.status).toBe(431)
