@@ -125,11 +125,6 @@ export class FrontServer extends HttpServer {
     return this.closing
   }
 
-  /** Front connections open now (for tests and /metrics). */
-  get frontConnections(): number {
-    return this.conns.size
-  }
-
   private closeIdleFront(): void {
     for (const c of this.conns) if (c.idle) c.drop()
   }
@@ -171,7 +166,7 @@ export class FrontServer extends HttpServer {
     return this.canned
   }
 
-  /** The bytes of an answer: `which` picks GIF or 404, `variant` keep-alive/close × GET/HEAD. */
+  /** The bytes of an answer: the GIF or the 404 page, for a keep-alive or closing connection, to a GET or a HEAD. */
   cannedResponse(which: 'gif' | 'notFound', close: boolean, head: boolean): Buffer {
     return this.cannedNow()[which][(close ? 2 : 0) + (head ? 1 : 0)]!
   }
