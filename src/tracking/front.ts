@@ -132,13 +132,11 @@ export class FrontServer extends HttpServer {
   handOff(c: Connection, socket: Socket, unread: Buffer | null): void {
     this.conns.delete(c)
     this.edge.stats.frontHandOffs++
+    // The bytes read so far go back into the stream; resume() delivers them to node:http's 'data'
+    // listener on the next tick, before the event loop reads the socket again (a later read goes to
+    // node:http's parser directly, an EOF waits for the stream to be drained).
     socket.pause()
     if (unread) socket.unshift(unread)
-    // node:http reads a fresh connection's bytes in C++ (parser.consume), which would take the
-    // bytes still in the kernel, or its EOF, before the ones given back above: it must read
-    // this one through the stream, in order. (_consumed is node:http's own mark for that.)
-    const handle = (socket as unknown as { _handle?: { _consumed?: boolean } })._handle
-    if (handle) handle._consumed = true
     this.nodeListener.call(this, socket)
     socket.resume()
   }

@@ -214,6 +214,11 @@ describe('the front answers the hot paths as node:http would', () => {
     ])
     expect(front.edge.stats.frontHandOffs).toBe(handedOff + 1)
     expect(newLines()).toHaveLength(1)
+    // Bytes that come after the hand-over reach node:http too, after the given-back ones.
+    c.write(get(pixel('f')))
+    const [third] = await c.responses(1)
+    expect([third!.status, third!.body.length]).toEqual([200, GIF.length])
+    expect(newLines()).toHaveLength(1)
     c.sock.destroy()
   })
 
