@@ -65,7 +65,7 @@ await measure('edge.handle (node:http\'s req.headers)', (i) => {
 })
 await measure('front: parseHotHead + edge.serve (from bytes)', (i) => {
   const buf = heads[i % 2000]!
-  const h = parseHotHead(buf, 0, buf.length - 4)!
+  const h = parseHotHead(buf, buf.length - 4)!
   h.ip = '127.0.0.1'
   edge.serve(h, reply)
 })

@@ -15,7 +15,7 @@
  */
 import { Server as HttpServer, type ServerOptions as HttpServerOptions, type IncomingMessage, type ServerResponse } from 'node:http'
 import type { Socket } from 'node:net'
-import { GIF, GIF_RESPONSE_HEADERS, NOT_FOUND_BODY, NOT_FOUND_HEADERS, REDIRECT_HEADERS, type Edge, type HotReply } from './edge.js'
+import { GIF, GIF_HEADERS, NOT_FOUND_BODY, NOT_FOUND_HEADERS, REDIRECT_HEADERS, type Edge, type HotReply } from './edge.js'
 import { hotPrefix, parseHotHead, type HotHead } from './hot-head.js'
 import { clientIpFrom } from './ip.js'
 
@@ -159,7 +159,7 @@ export class FrontServer extends HttpServer {
         const close = Buffer.from(head + 'Connection: close\r\n\r\n', 'latin1')
         return [Buffer.concat([ka, body]), ka, Buffer.concat([close, body]), close]
       }
-      this.canned = { date, gif: build('200 OK', Object.entries(GIF_RESPONSE_HEADERS).flat(), GIF), notFound: build('404 Not Found', NOT_FOUND_HEADERS, NOT_FOUND_BODY) }
+      this.canned = { date, gif: build('200 OK', GIF_HEADERS, GIF), notFound: build('404 Not Found', NOT_FOUND_HEADERS, NOT_FOUND_BODY) }
     }
     return this.canned
   }
@@ -238,10 +238,11 @@ class Connection implements HotReply {
         const buf = this.buf
         if (buf === null) {
           this.headSince = 0
-          if (this.ended) this.finish()
+          // The client has half-closed and nothing is pending: close our side too.
+          if (this.ended) this.drop(true)
           return
         }
-        const prefix = hotPrefix(buf, 0)
+        const prefix = hotPrefix(buf)
         if (prefix === 0) return this.handOff()
         // A head arriving in pieces is scanned once: only the bytes new since the last piece (and the 3 before).
         const end = prefix === 1 ? buf.indexOf(CRLFCRLF, Math.max(0, this.scanned - 3)) : -1
@@ -250,12 +251,12 @@ class Connection implements HotReply {
           if (buf.length > this.server.limits.maxHeaderSize || hasBareLineEnd(buf, this.scanned)) return this.handOff()
           this.scanned = buf.length
           // The client closed its side in the middle of a head: node:http's answer to that.
-          if (this.ended) return this.badRequest()
+          if (this.ended) return this.endWith('HTTP/1.1 400 Bad Request\r\nConnection: close\r\n\r\n')
           return this.flow()
         }
         this.scanned = 0
         if (end + 4 > this.server.limits.maxHeaderSize) return this.handOff()
-        const head = parseHotHead(buf, 0, end)
+        const head = parseHotHead(buf, end)
         if (head === null) return this.handOff()
         this.buf = end + 4 === buf.length ? null : buf.subarray(end + 4)
         this.headSince = this.buf === null ? 0 : Date.now()
@@ -269,7 +270,7 @@ class Connection implements HotReply {
   private answer(h: HotHead): void {
     this.busy = true
     this.head = h.method === 'HEAD'
-    this.closeAfter = h.close || this.server.isClosing
+    this.closeAfter = h.close
     h.ip = clientIpFrom(this.socket.remoteAddress ?? '', h.xForwardedFor, h.forwarded, this.server.edge.trustProxy)
     this.server.edge.serve(h, this)
   }
@@ -313,15 +314,13 @@ class Connection implements HotReply {
     else this.socket.destroy()
   }
 
-  private badRequest(): void {
-    this.socket.end('HTTP/1.1 400 Bad Request\r\nConnection: close\r\n\r\n', 'latin1')
+  /** node:http's last words to a client (400, 408): the answer, then the connection closes. */
+  private endWith(response: string): void {
     this.gone = true
     this.server.forget(this)
-  }
-
-  /** The client has half-closed and nothing is pending: close our side too. */
-  private finish(): void {
-    this.drop(true)
+    this.socket.end(response, 'latin1')
+    // A client that neither reads nor closes must not hold the socket.
+    setTimeout(() => this.socket.destroy(), 1_000).unref()
   }
 
   private handOff(): void {
@@ -353,11 +352,7 @@ class Connection implements HotReply {
   check(now: number, limits: FrontLimits): void {
     if (this.busy || this.gone) return
     if (this.headSince !== 0 && now - this.headSince > limits.headersTimeout) {
-      this.socket.end('HTTP/1.1 408 Request Timeout\r\nConnection: close\r\n\r\n', 'latin1')
-      this.gone = true
-      this.server.forget(this)
-      // A client that neither reads nor closes must not hold the socket.
-      setTimeout(() => this.socket.destroy(), 1_000).unref()
+      this.endWith('HTTP/1.1 408 Request Timeout\r\nConnection: close\r\n\r\n')
     } else if (this.headSince === 0 && this.buf === null && now - this.lastActive > limits.keepAliveTimeout) {
       this.drop()
     }

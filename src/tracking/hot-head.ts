@@ -31,24 +31,17 @@ for (let c = 65; c <= 90; c++) TCHAR[c] = TCHAR[c + 32] = 1
 const CTL = /[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]/
 
 /**
- * How the bytes at `start` begin: 1 for a hot-path request line, 0 for anything else, -1 when
- * too few bytes have come to tell.
+ * How a request's bytes begin: 1 for a hot-path request line, 0 for anything else, -1 when too
+ * few bytes have come to tell.
  */
-export function hotPrefix(buf: Buffer, start: number): 1 | 0 | -1 {
-  const n = buf.length - start
-  let i = start
-  // "GET " or "HEAD "
-  if (n < 1) return -1
-  const m = buf[i]
-  let word: string
-  if (m === 71) word = 'GET /'
-  else if (m === 72) word = 'HEAD /'
-  else return 0
+export function hotPrefix(buf: Buffer): 1 | 0 | -1 {
+  const word = buf[0] === 71 ? 'GET /' : buf[0] === 72 ? 'HEAD /' : undefined
+  if (word === undefined) return buf.length === 0 ? -1 : 0
   for (let k = 1; k < word.length; k++) {
-    if (i + k >= buf.length) return -1
-    if (buf[i + k] !== word.charCodeAt(k)) return 0
+    if (k >= buf.length) return -1
+    if (buf[k] !== word.charCodeAt(k)) return 0
   }
-  i += word.length
+  const i = word.length
   if (i >= buf.length) return -1
   if (buf[i] !== 99 && buf[i] !== 111) return 0
   if (i + 1 >= buf.length) return -1
@@ -56,12 +49,12 @@ export function hotPrefix(buf: Buffer, start: number): 1 | 0 | -1 {
 }
 
 /**
- * Parses the head in buf[start, end) (end: the index of its closing CRLFCRLF, excluded) into
+ * Parses the head in buf[0, end) (end: the index of its closing CRLFCRLF, excluded) into
  * what the edge needs, or null when it is not a request the front should answer.
  */
-export function parseHotHead(buf: Buffer, start: number, end: number): HotHead | null {
+export function parseHotHead(buf: Buffer, end: number): HotHead | null {
   // latin1: one char per byte, so positions are byte offsets and nothing is decoded away.
-  const head = buf.toString('latin1', start, end + 2)
+  const head = buf.toString('latin1', 0, end + 2)
   // Request line (hotPrefix has checked "GET /c/", "GET /o/", "HEAD /c/" or "HEAD /o/").
   const sp1 = head.charCodeAt(0) === 71 ? 3 : 4
   const sp2 = head.indexOf(' ', sp1 + 1)
@@ -101,7 +94,7 @@ export function parseHotHead(buf: Buffer, start: number, end: number): HotHead |
     let colon = pos
     for (;;) {
       if (colon === lineEnd) return null
-      const c = buf[start + colon]!
+      const c = buf[colon]!
       if (c === 58) break
       if (c > 127 || TCHAR[c] === 0) return null
       colon++
