@@ -4,7 +4,8 @@ import { bodyLimit } from 'hono/body-limit'
 import { HTTPException } from 'hono/http-exception'
 import type { AppDeps, AppEnv } from './api/context.js'
 import { bearerAuth } from './api/auth.js'
-import { ApiError, describeIssues, errorBody } from './api/errors.js'
+import { ApiError, ERROR_STATUS, describeIssues, errorBody } from './api/errors.js'
+import { DomainError } from './util/errors.js'
 import { registerApiKeysRoutes } from './api/routes/api-keys/index.js'
 import { registerCreateCampaign } from './api/routes/campaigns/create.js'
 import { registerGetCampaign } from './api/routes/campaigns/get.js'
@@ -101,6 +102,7 @@ export function createApp(deps: AppDeps) {
 
   app.onError((err, c) => {
     if (err instanceof ApiError) return c.json(errorBody(c, err.code, err.message, err.details), err.status)
+    if (err instanceof DomainError) return c.json(errorBody(c, err.code, err.message, err.details), ERROR_STATUS[err.code])
     if (err instanceof SyntaxError && /JSON/i.test(err.message)) {
       return c.json(errorBody(c, 'invalid_json', `request body is not valid JSON: ${err.message}`), 400)
     }

@@ -1,0 +1,27 @@
+import type { Config } from './config.js'
+import type { Journal } from './events/journal.js'
+import type { EventWriter } from './events/writer.js'
+import type { Logger } from './logger.js'
+import type { EventStore } from './store/clickhouse.js'
+import type { MetaStore } from './store/meta.js'
+import type { Edge } from './tracking/edge.js'
+import type { LinkCache } from './tracking/links.js'
+import type { TokenCodec } from './tracking/token.js'
+
+/**
+ * The dependency container, built by the composition root (runtime.ts) and typed beside it.
+ * Types only: any layer may `import type` it, and a service or query takes the narrow
+ * `Pick<AppDeps, …>` it uses.
+ */
+export interface AppDeps {
+  config: Config
+  events: EventStore
+  meta: MetaStore
+  links: LinkCache
+  tokens: TokenCodec
+  journal: Journal
+  writer: EventWriter
+  edge: Edge
+  log: Logger
+  clock: () => number
+}
