@@ -1,5 +1,5 @@
 import type { OpenAPIHono } from '@hono/zod-openapi'
-import { registerUnsubscribeRoutes } from '../../../tracking/unsubscribe.js'
+import { registerUnsubscribeRoutes } from '../reader/unsubscribe.js'
 import type { AppEnv } from '../../context.js'
 import { registerDeleteRecipient } from './recipients-delete.js'
 import { registerRender } from './render.js'

@@ -1,12 +1,12 @@
 import type { IncomingMessage } from 'node:http'
 import type { Context, Hono } from 'hono'
 import { nanoid } from 'nanoid'
-import type { AppEnv } from '../api/context.js'
-import { encodeEvent, makeEvent, type TrackedEvent } from '../events/event.js'
-import { addSuppression, GLOBAL_SCOPE } from '../services/suppressions.js'
-import { CLASSIFIER_VERSION } from './classify.js'
-import { anonymizeIp, clientIp } from './ip.js'
-import { escapeHtml } from '../util/html.js'
+import type { AppEnv } from '../../context.js'
+import { encodeEvent, makeEvent, type TrackedEvent } from '../../../events/event.js'
+import { addSuppression, GLOBAL_SCOPE } from '../../../services/suppressions.js'
+import { CLASSIFIER_VERSION } from '../../../tracking/classify.js'
+import { anonymizeIp, clientIp } from '../../../tracking/ip.js'
+import { escapeHtml } from '../../../util/html.js'
 
 const MAX_ID_LENGTH = 128
 const MAX_TOKEN_LENGTH = 512
