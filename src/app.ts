@@ -17,6 +17,7 @@ import { registerClassificationRoutes } from './api/routes/classification/index.
 import { registerConversionsRoutes } from './api/routes/conversions/index.js'
 import { registerMetricsRoutes } from './api/routes/metrics/index.js'
 import { registerSendersRoutes } from './api/routes/senders/index.js'
+import { registerSequencesRoutes } from './api/routes/sequences/index.js'
 import { registerDashboard } from './dashboard/index.js'
 import { registerDocs } from './api/routes/system/docs.js'
 import { registerHealth } from './api/routes/system/health.js'
@@ -82,6 +83,7 @@ export function createApp(deps: AppDeps) {
   registerSendersRoutes(app)
   registerClassificationRoutes(app)
   registerConversionsRoutes(app)
+  registerSequencesRoutes(app)
   registerDashboard(app)
 
   app.openAPIRegistry.registerComponent('securitySchemes', 'bearer', { type: 'http', scheme: 'bearer' })

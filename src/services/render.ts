@@ -12,6 +12,7 @@ export interface RenderRequest {
   onSuppressed: OnSuppressed
   unsubscribeMailto?: string | undefined
   sentAt?: Date | undefined
+  sequence?: { id: string; stepId: string } | undefined
 }
 
 /**
@@ -28,9 +29,10 @@ export async function prepareRender(deps: AppDeps, campaignId: string, req: Rend
     if (m === null) throw new ApiError('validation_failed', `body.unsubscribeMailto: not an e-mail address or mailto: URL usable in a header`)
     mailto = m
   }
-  const { kept, report, suppressed } = await recordSendsUnlessSuppressed(deps, campaignId, req.recipients, {
+  const { kept, report, suppressed, sequence } = await recordSendsUnlessSuppressed(deps, campaignId, req.recipients, {
     onSuppressed: req.onSuppressed,
     sentAt: req.sentAt,
+    sequence: req.sequence,
     refused: 'nothing rendered or recorded',
   })
   const render = createJsonRenderer(template, {
@@ -45,5 +47,5 @@ export async function prepareRender(deps: AppDeps, campaignId: string, req: Rend
       yield render(r.id, s ? { suppressed: { scope: s.scope, reason: s.reason } } : undefined)
     }
   }
-  return { template, report, count: kept.length, lines }
+  return { template, report, sequence, count: kept.length, lines }
 }

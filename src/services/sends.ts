@@ -4,6 +4,7 @@ import { ApiError } from '../api/errors.js'
 import { chDateTime } from '../store/clickhouse.js'
 import { clickUrl, pixelUrl } from '../tracking/urls.js'
 import type { Link } from './campaigns.js'
+import { checkSequenceStep, markStepSent } from './sequences.js'
 import { partitionSuppressed, suppressedAmong, type OnSuppressed } from './suppressions.js'
 
 export interface SendRecipient {
@@ -63,13 +64,17 @@ export async function recordSendsUnlessSuppressed<R extends SendRecipient>(
   deps: Deps & Pick<AppDeps, 'meta'>,
   campaignId: string,
   recipients: R[],
-  opts: { onSuppressed: OnSuppressed; sentAt?: Date | undefined; refused: string },
+  opts: { onSuppressed: OnSuppressed; sentAt?: Date | undefined; refused: string; sequence?: { id: string; stepId: string } | undefined },
 ) {
+  // A send that names a sequence step marks it sent (src/services/sequences.ts); checked before anything is recorded.
+  const step = opts.sequence ? await checkSequenceStep(deps, campaignId, opts.sequence) : null
   const suppressed = await suppressedAmong(deps, campaignId, recipients.map((r) => r.id))
   const { kept, report } = partitionSuppressed(recipients, suppressed, opts.onSuppressed)
   if (opts.onSuppressed === 'reject' && report.count > 0) {
     throw new ApiError('conflict', `${report.count} recipient(s) are suppressed (onSuppressed: reject): ${opts.refused}`, { suppressed: report })
   }
-  await recordSends(deps, campaignId, kept, opts.sentAt)
-  return { kept, report, suppressed }
+  const sentAt = opts.sentAt ?? new Date(deps.clock())
+  await recordSends(deps, campaignId, kept, sentAt)
+  const sequence = step ? await markStepSent(deps, step, kept.map((r) => r.id), sentAt) : undefined
+  return { kept, report, suppressed, sequence }
 }

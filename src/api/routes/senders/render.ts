@@ -5,6 +5,7 @@ import { errorResponses } from '../../errors.js'
 import { CampaignIdParam, jsonBody, security } from '../../schemas.js'
 import { checkRecipientCount, MAX_RECIPIENTS_PER_CALL, RecipientSchema } from '../sends/create.js'
 import { OnSuppressedSchema, SuppressedReportSchema } from './schemas.js'
+import { SequenceStepReportSchema, SequenceStepSchema } from '../sequences/step-schema.js'
 
 const HeadersSchema = z.object({
   'List-Unsubscribe': z.string().openapi({ example: '<https://t.example.com/u/spring/Y3VzdC00Mg.AbCdEfGhIjKlMnOp>' }),
@@ -48,6 +49,7 @@ const route = createRoute({
           recipients: z.array(RecipientSchema).min(1),
           sentAt: z.iso.datetime({ offset: true }).optional(),
           onSuppressed: OnSuppressedSchema,
+          sequence: SequenceStepSchema.optional(),
           unsubscribeMailto: z.string().min(3).max(500).optional().openapi({
             description: 'Adds <mailto:…> after the HTTPS URL in List-Unsubscribe, for mail clients without one-click',
             example: 'unsubscribe@news.example.com',
@@ -60,7 +62,7 @@ const route = createRoute({
     200: {
       description: 'Rendered messages (JSON, or NDJSON with Accept: application/x-ndjson)',
       content: {
-        'application/json': { schema: z.object({ campaignId: z.string(), templateId: z.string(), recipients: z.array(RenderedSchema), suppressed: SuppressedReportSchema }) },
+        'application/json': { schema: z.object({ campaignId: z.string(), templateId: z.string(), recipients: z.array(RenderedSchema), suppressed: SuppressedReportSchema, sequence: SequenceStepReportSchema.optional() }) },
         'application/x-ndjson': { schema: RenderedSchema },
       },
     },
@@ -103,8 +105,8 @@ export function registerRender(app: OpenAPIHono<AppEnv>) {
           const next = lines.next()
           if (next.done) {
             if (ndjson) {
-              if (summary === 'true') chunk += JSON.stringify({ summary: { templateId: r.template.id, rendered: r.count, suppressed: r.report } }) + '\n'
-            } else chunk += `],"suppressed":${JSON.stringify(r.report)}}`
+              if (summary === 'true') chunk += JSON.stringify({ summary: { templateId: r.template.id, rendered: r.count, suppressed: r.report, ...(r.sequence ? { sequence: r.sequence } : {}) } }) + '\n'
+            } else chunk += `],"suppressed":${JSON.stringify(r.report)}${r.sequence ? `,"sequence":${JSON.stringify(r.sequence)}` : ''}}`
             if (chunk) controller.enqueue(encoder.encode(chunk))
             controller.close()
             return

@@ -5,6 +5,7 @@ import type { AppEnv } from '../../context.js'
 import { ApiError, errorResponses } from '../../errors.js'
 import { CampaignIdParam, jsonBody, security } from '../../schemas.js'
 import { OnSuppressedSchema, SuppressedReportSchema } from '../senders/schemas.js'
+import { SequenceStepReportSchema, SequenceStepSchema } from '../sequences/step-schema.js'
 
 export const MAX_RECIPIENTS_PER_CALL = 10_000
 
@@ -47,6 +48,7 @@ const route = createRoute({
           recipients: z.array(RecipientSchema).min(1),
           sentAt: z.iso.datetime({ offset: true }).optional().openapi({ example: '2026-11-23T09:00:00Z' }),
           onSuppressed: OnSuppressedSchema,
+          sequence: SequenceStepSchema.optional(),
         })
         .strict(),
     ),
@@ -56,7 +58,7 @@ const route = createRoute({
       description: 'Sends recorded',
       content: {
         'application/json': {
-          schema: z.object({ campaignId: z.string(), recipients: z.array(TrackedRecipientSchema), suppressed: SuppressedReportSchema }),
+          schema: z.object({ campaignId: z.string(), recipients: z.array(TrackedRecipientSchema), suppressed: SuppressedReportSchema, sequence: SequenceStepReportSchema.optional() }),
         },
       },
     },
@@ -71,12 +73,13 @@ export function registerCreateSends(app: OpenAPIHono<AppEnv>) {
     const body = c.req.valid('json')
     checkRecipientCount(body.recipients.length)
     await getCampaign(deps, id)
-    const { kept, report } = await recordSendsUnlessSuppressed(deps, id, body.recipients, {
+    const { kept, report, sequence } = await recordSendsUnlessSuppressed(deps, id, body.recipients, {
       onSuppressed: body.onSuppressed,
       sentAt: body.sentAt ? new Date(body.sentAt) : undefined,
       refused: 'nothing recorded',
+      sequence: body.sequence,
     })
     const links = await listLinks(deps, id)
-    return c.json({ campaignId: id, recipients: kept.map((r) => trackedUrls(deps, id, r.id, links)), suppressed: report }, 201)
+    return c.json({ campaignId: id, recipients: kept.map((r) => trackedUrls(deps, id, r.id, links)), suppressed: report, ...(sequence ? { sequence } : {}) }, 201)
   })
 }
