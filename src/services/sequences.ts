@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto'
-import { and, asc, eq, inArray, sql } from 'drizzle-orm'
+import { and, asc, eq, inArray, sql, type Column } from 'drizzle-orm'
 import { nanoid } from 'nanoid'
 import type { AppDeps } from '../deps.js'
 import { chDateTime } from '../store/clickhouse.js'
@@ -46,6 +46,12 @@ export interface SequenceInput {
 
 type MetaDeps = Pick<AppDeps, 'meta'>
 type Deps = Pick<AppDeps, 'meta' | 'events' | 'clock'>
+
+/**
+ * `column = ANY($1::text[])`: one parameter for the whole list. drizzle's inArray binds one
+ * parameter per value, and PGlite took ~0.3-0.5 s to plan a 10,000-value IN list (~30 ms for this).
+ */
+const anyOf = (column: Column, values: string[]) => sql`${column} = ANY(${sql.param(values)}::text[])`
 
 const isUniqueViolation = (err: unknown) => {
   const e = err as { code?: string; cause?: { code?: string } }
@@ -241,6 +247,34 @@ async function mirrorEnrollments(deps: Pick<AppDeps, 'events' | 'clock'>, sequen
   })
 }
 
+interface EntryState {
+  recipientId: string
+  enteredAt: Date
+  status: EnrollmentStatus
+  nextStepId: string | null
+  exitReason: string | null
+  exitStepId: string | null
+  exitedAt: Date | null
+}
+
+/** The entries of these recipients, as one JSON text (see dueCandidates for why). */
+async function existingEntries(db: Pick<MetaDb, 'execute'>, sequenceId: string, ids: string[]): Promise<EntryState[]> {
+  const ms = (col: string) => sql.raw(`(extract(epoch FROM ${col}) * 1000)::bigint`)
+  const res: unknown = await db.execute(sql`
+    SELECT coalesce(json_agg(json_build_array(recipient_id, ${ms('entered_at')}, status, next_step_id, exit_reason, exit_step_id, ${ms('exited_at')})), '[]')::text AS page
+    FROM sequence_enrollments WHERE sequence_id = ${sequenceId} AND recipient_id = ANY(${sql.param(ids)}::text[])`)
+  const text = String((res as { rows: Array<{ page: string }> }).rows[0]?.page ?? '[]')
+  return (JSON.parse(text) as Array<[string, number, EnrollmentStatus, string | null, string | null, string | null, number | null]>).map((r) => ({
+    recipientId: r[0],
+    enteredAt: new Date(Number(r[1])),
+    status: r[2],
+    nextStepId: r[3],
+    exitReason: r[4],
+    exitStepId: r[5],
+    exitedAt: r[6] === null ? null : new Date(Number(r[6])),
+  }))
+}
+
 export interface EnrollInput {
   id: string
   enteredAt?: Date | undefined
@@ -287,17 +321,17 @@ export async function enroll(deps: Deps, sequenceId: string, recipients: EnrollI
   let reentered = 0
   await deps.meta.db.transaction(async (tx) => {
     const [erased, suppressed, existing] = await Promise.all([
-      tx.select({ id: recipientErasures.recipientId }).from(recipientErasures).where(inArray(recipientErasures.recipientId, ids)),
+      tx.select({ id: recipientErasures.recipientId }).from(recipientErasures).where(anyOf(recipientErasures.recipientId, ids)),
       tx
         .select({ id: suppressions.recipientId, reason: suppressions.reason })
         .from(suppressions)
-        .where(and(inArray(suppressions.recipientId, ids), eq(suppressions.scope, GLOBAL_SCOPE))),
-      tx.select().from(sequenceEnrollments).where(and(eq(sequenceEnrollments.sequenceId, sequenceId), inArray(sequenceEnrollments.recipientId, ids))),
+        .where(and(anyOf(suppressions.recipientId, ids), eq(suppressions.scope, GLOBAL_SCOPE))),
+      existingEntries(tx, sequenceId, ids),
     ])
     const erasedSet = new Set(erased.map((r) => r.id))
     const suppressedBy = new Map(suppressed.map((r) => [r.id, r.reason]))
     const existingBy = new Map(existing.map((r) => [r.recipientId, r]))
-    const rows: Array<typeof sequenceEnrollments.$inferInsert> = []
+    const rows: Array<{ recipientId: string; enteredAt: string; variant: string | null; segments: string | null; attributes: string | null }> = []
     for (const r of recipients) {
       if (erasedSet.has(r.id)) skipped.push({ id: r.id, reason: 'erased' })
       else if (suppressedBy.has(r.id)) skipped.push({ id: r.id, reason: suppressionReason(suppressedBy.get(r.id)!) })
@@ -315,48 +349,30 @@ export async function enroll(deps: Deps, sequenceId: string, recipients: EnrollI
         } else enrolled++
         const enteredAt = r.enteredAt ?? new Date(now)
         rows.push({
-          sequenceId,
           recipientId: r.id,
-          enteredAt,
-          status: 'active',
-          reachedMs: -1,
-          nextStepId: first.id,
-          dueAt: new Date(enteredAt.getTime() + first.offsetMs),
-          exitReason: null,
-          exitStepId: null,
-          exitedAt: null,
-          sent: {},
+          enteredAt: enteredAt.toISOString(),
           variant: r.variant ?? null,
-          segments: r.segments ?? null,
-          attributes: r.attributes ?? null,
+          segments: r.segments ? JSON.stringify(r.segments) : null,
+          attributes: r.attributes ? JSON.stringify(r.attributes) : null,
         })
         mirror.push({ recipientId: r.id, enteredAt, status: 'active' })
       }
     }
-    const e = sequenceEnrollments
-    // 14 columns a row: 2,000 rows stay far below PostgreSQL's 65,535 parameters.
-    for (let i = 0; i < rows.length; i += 2000) {
-      await tx
-        .insert(e)
-        .values(rows.slice(i, i + 2000))
-        .onConflictDoUpdate({
-          target: [e.sequenceId, e.recipientId],
-          set: {
-            enteredAt: sql`excluded.entered_at`,
-            status: sql`excluded.status`,
-            reachedMs: sql`excluded.reached_ms`,
-            nextStepId: sql`excluded.next_step_id`,
-            dueAt: sql`excluded.due_at`,
-            exitReason: sql`NULL`,
-            exitStepId: sql`NULL`,
-            exitedAt: sql`NULL`,
-            sent: sql`excluded.sent`,
-            variant: sql`excluded.variant`,
-            segments: sql`excluded.segments`,
-            attributes: sql`excluded.attributes`,
-          },
-        })
-    }
+    if (rows.length === 0) return
+    const col = <K extends keyof (typeof rows)[number]>(k: K) => sql.param(rows.map((r) => r[k] ?? null))
+    // One statement whatever the count: arrays as parameters (unnest), not a parameter per value.
+    await tx.execute(sql`
+      INSERT INTO sequence_enrollments (sequence_id, recipient_id, entered_at, status, reached_ms, next_step_id, due_at, sent, variant, segments, attributes)
+      SELECT ${sequenceId}, u.id, u.entered, 'active', -1, ${first.id}, u.entered + ${first.offsetMs} * interval '1 millisecond', '{}'::jsonb,
+             u.variant, CASE WHEN u.segments IS NULL THEN NULL ELSE ARRAY(SELECT jsonb_array_elements_text(u.segments::jsonb)) END, u.attributes::jsonb
+      FROM unnest(${col('recipientId')}::text[], ${col('enteredAt')}::timestamptz[], ${col('variant')}::text[], ${col('segments')}::text[], ${col('attributes')}::text[])
+        AS u(id, entered, variant, segments, attributes)
+      ON CONFLICT (sequence_id, recipient_id) DO ${
+        opts.reenter
+          ? sql`UPDATE SET entered_at = excluded.entered_at, status = 'active', reached_ms = -1, next_step_id = excluded.next_step_id, due_at = excluded.due_at,
+                exit_reason = NULL, exit_step_id = NULL, exited_at = NULL, sent = '{}'::jsonb, variant = excluded.variant, segments = excluded.segments, attributes = excluded.attributes`
+          : sql`NOTHING`
+      }`)
   })
   await mirrorEnrollments(deps, sequenceId, mirror)
   return { enrolled, reentered, unchanged, skipped: { count: skipped.length, recipients: skipped } }
@@ -446,6 +462,44 @@ function decodeDueCursor(cursor: string): { at: number; id: string } {
   throw invalid('query.cursor: not a cursor returned by this endpoint')
 }
 
+interface DueCandidate {
+  recipientId: string
+  enteredAt: Date
+  dueAt: Date
+  nextStepId: string | null
+  variant: string | null
+  segments: string[] | null
+  attributes: Record<string, string> | null
+}
+
+/**
+ * A page of active enrolments due by `until` after the cursor, in due order: one range of the
+ * partial index sequence_enrollments_due. The page comes back as one JSON text: PGlite spent ~140 ms
+ * CPU turning 10,000 rows of seven typed columns into objects, ~30 ms for the same rows as one JSON.
+ */
+async function dueCandidates(deps: MetaDeps, sequenceId: string, until: Date, after: { at: number; id: string } | null, n: number): Promise<DueCandidate[]> {
+  const res: unknown = await deps.meta.db.execute(sql`
+    SELECT coalesce(json_agg(json_build_array(recipient_id, (extract(epoch FROM entered_at) * 1000)::bigint, (extract(epoch FROM due_at) * 1000)::bigint,
+                                              next_step_id, variant, segments, attributes) ORDER BY due_at, recipient_id), '[]')::text AS page
+    FROM (
+      SELECT * FROM sequence_enrollments
+      WHERE sequence_id = ${sequenceId} AND status = 'active' AND due_at <= ${until.toISOString()}::timestamptz
+        ${after ? sql`AND (due_at, recipient_id) > (${new Date(after.at).toISOString()}::timestamptz, ${after.id})` : sql``}
+      ORDER BY due_at, recipient_id
+      LIMIT ${n}
+    ) AS page`)
+  const text = String((res as { rows: Array<{ page: string }> }).rows[0]?.page ?? '[]')
+  return (JSON.parse(text) as Array<[string, number, number, string | null, string | null, string[] | null, Record<string, string> | null]>).map((r) => ({
+    recipientId: r[0],
+    enteredAt: new Date(Number(r[1])),
+    dueAt: new Date(Number(r[2])),
+    nextStepId: r[3],
+    variant: r[4],
+    segments: r[5],
+    attributes: r[6],
+  }))
+}
+
 interface ExitFound {
   reason: DueSkipReason
   at: Date
@@ -471,44 +525,33 @@ export async function dueRecipients(deps: Deps & Pick<AppDeps, 'writer'>, sequen
   let after = cursor
   let last: { at: number; id: string } | null = null
   let exhausted = false
-  const e = sequenceEnrollments
   const stepCampaigns = seq.steps.map((s) => s.campaignId)
   while (due.length < q.limit) {
     const want = q.limit - due.length
-    const candidates = await deps.meta.db
-      .select({
-        recipientId: e.recipientId,
-        enteredAt: e.enteredAt,
-        dueAt: e.dueAt,
-        nextStepId: e.nextStepId,
-        variant: e.variant,
-        segments: e.segments,
-        attributes: e.attributes,
-        erased: sql<boolean>`EXISTS (SELECT 1 FROM ${recipientErasures} x WHERE x.recipient_id = sequence_enrollments.recipient_id)`,
-        suppression: sql<{ scope: string; reason: string; at: string }[] | null>`(SELECT json_agg(json_build_object('scope', s.scope, 'reason', s.reason, 'at', s.at)) FROM ${suppressions} s WHERE s.recipient_id = sequence_enrollments.recipient_id AND s.scope = ANY(${sql.param([GLOBAL_SCOPE, ...stepCampaigns])}::text[]))`,
-      })
-      .from(e)
-      .where(
-        and(
-          eq(e.sequenceId, sequenceId),
-          eq(e.status, 'active'),
-          sql`${e.dueAt} <= ${q.until.toISOString()}::timestamptz`,
-          after ? sql`(${e.dueAt}, ${e.recipientId}) > (${new Date(after.at).toISOString()}::timestamptz, ${after.id})` : undefined,
-        ),
-      )
-      .orderBy(asc(e.dueAt), asc(e.recipientId))
-      .limit(want + 1)
+    const candidates = await dueCandidates(deps, sequenceId, q.until, after, want + 1)
     if (candidates.length <= want) exhausted = true
     const page = candidates.slice(0, want)
     if (page.length === 0) break
+    const pageIds = page.map((c) => c.recipientId)
+    // Two index lookups for the page (one array parameter each): cheaper than a subquery per row.
+    const [erasedRows, suppressionRows] = await Promise.all([
+      deps.meta.db.select({ id: recipientErasures.recipientId }).from(recipientErasures).where(anyOf(recipientErasures.recipientId, pageIds)),
+      deps.meta.db
+        .select({ id: suppressions.recipientId, scope: suppressions.scope, reason: suppressions.reason, at: suppressions.at })
+        .from(suppressions)
+        .where(and(anyOf(suppressions.recipientId, pageIds), anyOf(suppressions.scope, [GLOBAL_SCOPE, ...stepCampaigns]))),
+    ])
+    const erasedIds = new Set(erasedRows.map((r) => r.id))
+    const suppressionsOf = new Map<string, typeof suppressionRows>()
+    for (const r of suppressionRows) suppressionsOf.set(r.id, [...(suppressionsOf.get(r.id) ?? []), r])
     const exits = new Map<string, ExitFound>()
     for (const c of page) {
-      if (c.erased) {
+      if (erasedIds.has(c.recipientId)) {
         exits.set(c.recipientId, { reason: 'erased', at: new Date(now) })
         continue
       }
       const campaignId = byStep.get(c.nextStepId ?? '')?.campaignId
-      const s = (c.suppression ?? []).find((x) => x.scope === GLOBAL_SCOPE || x.scope === campaignId)
+      const s = (suppressionsOf.get(c.recipientId) ?? []).find((x) => x.scope === GLOBAL_SCOPE || x.scope === campaignId)
       const reason = s ? suppressionReason(s.reason) : null
       if (s && reason && seq.exitOn.includes(reason)) exits.set(c.recipientId, { reason, at: new Date(s.at) })
     }
@@ -518,7 +561,7 @@ export async function dueRecipients(deps: Deps & Pick<AppDeps, 'writer'>, sequen
     }
     if (exits.size) await markExits(deps, sequenceId, page.filter((c) => exits.has(c.recipientId)), exits)
     for (const c of page) {
-      last = { at: c.dueAt!.getTime(), id: c.recipientId }
+      last = { at: c.dueAt.getTime(), id: c.recipientId }
       const x = exits.get(c.recipientId)
       if (x) {
         skipped[x.reason]++
@@ -529,7 +572,7 @@ export async function dueRecipients(deps: Deps & Pick<AppDeps, 'writer'>, sequen
         recipientId: c.recipientId,
         stepId: step.id,
         campaignId: step.campaignId,
-        dueAt: c.dueAt!.toISOString(),
+        dueAt: c.dueAt.toISOString(),
         enteredAt: c.enteredAt.toISOString(),
         variant: c.variant,
         segments: c.segments ?? [],
@@ -649,12 +692,12 @@ export async function markStepSent(deps: Deps, checked: { sequence: Sequence; st
       dueAt: next ? sql`${e.enteredAt} + ${next.offsetMs} * interval '1 millisecond'` : null,
       status: next ? 'active' : 'completed',
     })
-    .where(and(eq(e.sequenceId, sequence.id), inArray(e.recipientId, recipientIds), eq(e.status, 'active'), sql`${e.reachedMs} < ${step.offsetMs}`))
+    .where(and(eq(e.sequenceId, sequence.id), anyOf(e.recipientId, recipientIds), eq(e.status, 'active'), sql`${e.reachedMs} < ${step.offsetMs}`))
     .returning({ recipientId: e.recipientId, enteredAt: e.enteredAt, status: e.status })
   report.marked = marked.length
   const markedIds = new Set(marked.map((m) => m.recipientId))
   const rest = recipientIds.filter((id) => !markedIds.has(id))
-  const others = rest.length ? await deps.meta.db.select({ recipientId: e.recipientId, enteredAt: e.enteredAt, sent: e.sent }).from(e).where(and(eq(e.sequenceId, sequence.id), inArray(e.recipientId, rest))) : []
+  const others = rest.length ? await deps.meta.db.select({ recipientId: e.recipientId, enteredAt: e.enteredAt, sent: e.sent }).from(e).where(and(eq(e.sequenceId, sequence.id), anyOf(e.recipientId, rest))) : []
   const otherBy = new Map(others.map((o) => [o.recipientId, o]))
   const sends: Array<{ recipientId: string; enteredAt: Date; sentAt: string }> = marked.map((m) => ({ recipientId: m.recipientId, enteredAt: m.enteredAt, sentAt: sentAt.toISOString() }))
   for (const id of rest) {
