@@ -20,6 +20,7 @@ import type { PageContext } from './layout.js'
 import { CampaignPage, loadCampaign, type LinkSort } from './pages/campaign.js'
 import { CampaignsPage, loadCampaigns } from './pages/campaigns.js'
 import { ComparePage, ErrorPage, RecipientPage, SignInPage } from './pages/other.js'
+import { loadSequence, loadSequences, SequencePage, SequencesPage } from './pages/sequences.js'
 import { wallTimeToInstant } from './wall-time.js'
 import { clearSessionCookie, fingerprintOf, sameOrigin, sessionCookie, Sessions, setSessionCookie, type Session } from './session.js'
 
@@ -210,6 +211,15 @@ export function registerDashboard(app: OpenAPIHono<AppEnv>): void {
     else if (selected.length === 1) error = 'Pick at least two campaigns.'
     else if (selected.length >= 2) comparison = await compareCampaigns(deps.events, selected, metric, 0.05, { traffic })
     return page(c, <ComparePage campaigns={campaigns} selected={selected} metric={metric} traffic={traffic} comparison={comparison} error={error} ctx={c.get('page')} />, error ? 400 : 200)
+  })
+
+  dash.get('/dashboard/sequences', async (c) => page(c, <SequencesPage rows={await loadSequences(c.get('deps'))} ctx={c.get('page')} />))
+
+  dash.get('/dashboard/sequences/:id', async (c) => {
+    const q = c.req.query('cohort')
+    const cohort = q === 'day' || q === 'month' ? q : 'week'
+    const view = await loadSequence(c.get('deps'), c.req.param('id'), parseTraffic(c.req.query('traffic')), cohort)
+    return page(c, <SequencePage view={view} page={c.get('page')} />)
   })
 
   dash.get('/dashboard/recipients', async (c) => {

@@ -27,6 +27,7 @@ export function Layout(props: { title: string; page: PageContext; children: Chil
           {props.page.csrf !== null && (
             <nav aria-label="Main">
               <a href="/dashboard">Campaigns</a>
+              <a href="/dashboard/sequences">Sequences</a>
               <a href="/dashboard/compare">Compare</a>
               <a href="/dashboard/recipients">Recipients</a>
               <form method="post" action="/dashboard/sign-out" class="inline">

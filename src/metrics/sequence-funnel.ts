@@ -182,7 +182,9 @@ export async function sequenceFunnel(
       // Exited at an earlier step: not due for this one. An exit at a step no longer in the list counts as before all.
       const due = rows.filter((r) => r.status !== 'exited' || (stepIndex.get(r.exit_step_id) ?? -1) >= k).reduce((a, r) => a + num(r.reached[k]), 0)
       const skipped: Record<string, number> = {}
-      for (const r of rows) if (r.status === 'exited' && r.exit_step_id === s.id) skipped[r.exit_reason] = (skipped[r.exit_reason] ?? 0) + num(r.n)
+      for (const r of [...rows].sort((x, y) => x.exit_reason.localeCompare(y.exit_reason))) {
+        if (r.status === 'exited' && r.exit_step_id === s.id) skipped[r.exit_reason] = (skipped[r.exit_reason] ?? 0) + num(r.n)
+      }
       const exited = Object.values(skipped).reduce((a, n) => a + n, 0)
       const st = stepStats(s.id)
       const sent = sentOf[k]!

@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { queryRows } from '../../src/store/clickhouse.js'
-import { readerFetch, startTestServer, type TestServer } from '../support/server.js'
+import { signIn } from '../dashboard/seed.js'
+import { ADMIN_KEY, readerFetch, startTestServer, type TestServer } from '../support/server.js'
 
 // A three-step welcome series on the real stores, driven by an injected clock.
 const DAY = 86_400_000
@@ -189,6 +190,22 @@ describe('funnel', () => {
     expect(f.cohorts[0]).toMatchObject({ cohort: '2026-11-02', entered: 5 })
     const all = (await s.api('GET', '/v1/sequences/welcome/funnel?traffic=all')).body
     expect(all.steps[0]).toMatchObject({ clicked: 2, opened: 1 })
+  })
+
+  it('shows the funnel on the dashboard: the chart data, the steps side by side, the cohorts, names escaped', async () => {
+    expect((await s.api('PATCH', '/v1/sequences/welcome', { name: '<b>Welcome</b>' })).status).toBe(200)
+    const { cookie } = await signIn(s, ADMIN_KEY)
+    const get = async (path: string) => (await fetch(s.url + path, { headers: { cookie } })).text()
+    const list = await get('/dashboard/sequences')
+    expect(list).toContain('&lt;b&gt;Welcome&lt;/b&gt;')
+    expect(list).not.toContain('<b>Welcome</b>')
+    const html = await get('/dashboard/sequences/welcome?cohort=day')
+    const chart = /data-funnel="([^"]*)"/.exec(html)![1]!.replace(/&quot;/g, '"')
+    expect(JSON.parse(chart)).toMatchObject({ due: [5, 5, 2], sent: [5, 2, 0], opened: [1, 0, 0], clicked: [1, 0, 0], converted: [1, 0, 0] })
+    expect(html).toMatch(/<tr data-row="sent"><th scope="row">Sent<\/th><td class="num">5<\/td><td class="num">2<\/td><td class="num">0<\/td><\/tr>/)
+    expect(html).toContain('converted 1, removed 1, unsubscribed 1')
+    expect(html).toContain('<tr data-cohort="2026-11-02">')
+    expect((await fetch(`${s.url}/dashboard/sequences/nope`, { headers: { cookie } })).status).toBe(404)
   })
 
   it('answers bad funnel queries with a 400', async () => {
