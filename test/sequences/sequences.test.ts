@@ -253,7 +253,12 @@ describe('changes, timeline, erasure', () => {
 
   it('completes a recipient after the last step, and re-enters only when asked', async () => {
     now = T0 + 12 * DAY
-    expect((await send('w3', 's3', ['a'])).body.sequence).toMatchObject({ marked: 1 })
+    // Through /render this time: the same option, the same marking.
+    expect((await s.api('POST', '/v1/campaigns/w3/templates', { html: '<body><a href="https://shop.example/w3">Shop</a></body>' })).status).toBe(201)
+    const rendered = await s.api('POST', '/v1/campaigns/w3/render', { recipients: [{ id: 'a' }], sequence: { id: 'welcome', stepId: 's3' } })
+    expect(rendered.status).toBe(200)
+    expect(rendered.body.recipients).toHaveLength(1)
+    expect(rendered.body.sequence).toEqual({ id: 'welcome', stepId: 's3', marked: 1, alreadySent: [], notEnrolled: [], notActive: [] })
     expect((await s.api('GET', '/v1/sequences/welcome/enrollments/a')).body).toMatchObject({ status: 'completed', nextStepId: null, dueAt: null })
     expect((await s.api('POST', '/v1/sequences/welcome/enrollments', { recipients: [{ id: 'a' }] })).body.unchanged).toEqual(['a'])
     expect((await s.api('POST', '/v1/sequences/welcome/enrollments', { recipients: [{ id: 'a' }], reenter: true })).body).toMatchObject({ reentered: 1 })
