@@ -1,6 +1,7 @@
 import { mkdirSync } from 'node:fs'
 import { createClient, type ClickHouseClient } from '@clickhouse/client'
 import { createChdbConnection } from 'chdb/connection'
+import type { DdlTarget } from './clickhouse-ddl.js'
 
 export interface ClickHouseOptions {
   /** http(s) URL of a ClickHouse server; unset → the embedded engine (chDB) on `path`. */
@@ -10,6 +11,8 @@ export interface ClickHouseOptions {
   /** Database holding sillage's tables. Tests use one per test file inside one chDB directory. */
   database: string
   path: string
+  /** `CLICKHOUSE_CLUSTER`: replicated tables and ON CLUSTER DDL (see clickhouse-ddl.ts); server only. */
+  cluster?: string | undefined
 }
 
 /**
@@ -21,6 +24,8 @@ export interface EventStore {
   client: ClickHouseClient
   db: string
   embedded: boolean
+  /** Where DDL goes: set by checkClickHouse at start (the database engine is read from the server). */
+  ddl?: DdlTarget
   close(): Promise<void>
 }
 
@@ -37,7 +42,7 @@ export function createEventStore(opts: ClickHouseOptions): EventStore {
       request_timeout: 30_000,
       clickhouse_settings: { output_format_json_quote_64bit_integers: 0 },
     })
-    return { client, db: opts.database, embedded: false, close: () => client.close() }
+    return { client, db: opts.database, embedded: false, ddl: { cluster: opts.cluster }, close: () => client.close() }
   }
   if (embedded && embedded.path !== opts.path) {
     throw new Error(`the embedded ClickHouse is already open on ${embedded.path}; one data directory per process`)
