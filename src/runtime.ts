@@ -37,6 +37,7 @@ export async function startRuntime(opts: RuntimeOptions): Promise<AppDeps & { st
       database: config.clickhouse.database,
       path: config.clickhouse.path,
       cluster: config.clickhouse.cluster,
+      requestTimeoutMs: config.clickhouse.requestTimeoutMs,
     })
   const meta = opts.meta ?? (await createMetaStore({ url: config.databaseUrl, path: config.metaPath, onConnectionError: (err) => log.warn('postgres_connection_lost', { message: err.message }) }))
   await meta.migrate()

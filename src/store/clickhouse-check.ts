@@ -16,8 +16,8 @@ export async function checkClickHouse(store: EventStore, where: { url?: string |
     const e = err as { code?: string; message?: string }
     const why = (e.code && /^[A-Z]/.test(e.code) ? `${e.code} ` : '') + (e.message ?? String(err)).split('\n')[0]!.slice(0, 200)
     throw new StartupError(
-      where.url
-        ? `ClickHouse at ${where.url} does not answer (${why}): check CLICKHOUSE_URL, CLICKHOUSE_USER and CLICKHOUSE_PASSWORD, and that the server is up`
+      !store.embedded
+        ? `ClickHouse at ${where.url ?? 'CLICKHOUSE_URL'} does not answer (${why}): check CLICKHOUSE_URL, CLICKHOUSE_USER and CLICKHOUSE_PASSWORD, and that the server is up`
         : `the embedded ClickHouse could not start (${why}): check DATA_DIR is writable and not used by another sillage process`,
     )
   }

@@ -13,6 +13,8 @@ export interface ClickHouseOptions {
   path: string
   /** `CLICKHOUSE_CLUSTER`: replicated tables and ON CLUSTER DDL (see clickhouse-ddl.ts); server only. */
   cluster?: string | undefined
+  /** How long one request to a server may take before it fails and the caller retries (default 30 s). */
+  requestTimeoutMs?: number
 }
 
 /**
@@ -39,7 +41,7 @@ export function createEventStore(opts: ClickHouseOptions): EventStore {
       url: opts.url,
       username: opts.user ?? 'default',
       password: opts.password ?? '',
-      request_timeout: 30_000,
+      request_timeout: opts.requestTimeoutMs ?? 30_000,
       clickhouse_settings: { output_format_json_quote_64bit_integers: 0 },
     })
     return { client, db: opts.database, embedded: false, ddl: { cluster: opts.cluster }, close: () => client.close() }
