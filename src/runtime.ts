@@ -39,9 +39,10 @@ export async function startRuntime(opts: RuntimeOptions): Promise<AppDeps & { st
       cluster: config.clickhouse.cluster,
       requestTimeoutMs: config.clickhouse.requestTimeoutMs,
     })
+  // First, and before the metadata store's slower start: a wrong CLICKHOUSE_URL fails in a second.
+  await checkClickHouse(events, { url: config.clickhouse.url })
   const meta = opts.meta ?? (await createMetaStore({ url: config.databaseUrl, path: config.metaPath, onConnectionError: (err) => log.warn('postgres_connection_lost', { message: err.message }) }))
   await meta.migrate()
-  await checkClickHouse(events, { url: config.clickhouse.url })
   // Instances starting together on one PostgreSQL take turns; on PGlite there is one instance.
   const applied = await exclusive(meta, 'clickhouse-migrations', () => migrateClickHouse(events), { wait: true })
   if (applied.length) log.info('clickhouse_migrated', { applied })

@@ -1,5 +1,5 @@
 import { mkdirSync } from 'node:fs'
-import { createClient, type ClickHouseClient } from '@clickhouse/client'
+import { ClickHouseLogLevel, createClient, type ClickHouseClient } from '@clickhouse/client'
 import { createChdbConnection } from 'chdb/connection'
 import type { DdlTarget } from './clickhouse-ddl.js'
 
@@ -43,6 +43,8 @@ export function createEventStore(opts: ClickHouseOptions): EventStore {
       password: opts.password ?? '',
       request_timeout: opts.requestTimeoutMs ?? 30_000,
       clickhouse_settings: { output_format_json_quote_64bit_integers: 0 },
+      // Failures reach our own log once, with the request they belong to (the writer's, the API's).
+      log: { level: ClickHouseLogLevel.OFF },
     })
     return { client, db: opts.database, embedded: false, ddl: { cluster: opts.cluster }, close: () => client.close() }
   }
