@@ -1,4 +1,4 @@
-import type { AppDeps } from '../../api/context.js'
+import type { AppDeps } from '../../deps.js'
 import { conversionCandidates, conversionSummary, type ConversionFigures } from '../../metrics/conversions.js'
 import { groupCounts, type GroupCounts } from '../../metrics/facts.js'
 import type { Traffic } from '../../metrics/sql.js'
