@@ -4,7 +4,7 @@ import { getCampaign, listLinks } from '../../../services/campaigns.js'
 import type { AppEnv } from '../../context.js'
 import { errorResponses } from '../../errors.js'
 import { CampaignIdParam, security } from '../../schemas.js'
-import { AttributionQuery, toAttribution } from './query.js'
+import { AttributionQuery, toAttribution } from '../../../metrics/query.js'
 
 const Rate = (num: string, den: string) =>
   z.object({ value: z.number(), low: z.number(), high: z.number(), numerator: z.literal(num), denominator: z.literal(den) })

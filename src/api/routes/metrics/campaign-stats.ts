@@ -4,9 +4,9 @@ import { conversionBlock, conversionTotals } from '../../../metrics/conversions.
 import type { AppEnv } from '../../context.js'
 import { errorResponses } from '../../errors.js'
 import { CampaignIdParam, security } from '../../schemas.js'
-import { AttributionQuery, toAttribution } from '../conversions/query.js'
+import { AttributionQuery, campaignWindow, toAttribution } from '../../../metrics/query.js'
 import { ConversionBlockSchema, CONVERSIONS_NOTE } from '../conversions/schemas.js'
-import { campaignWindow, RateSchema, UNIQUES_NOTE } from './common.js'
+import { RateSchema, UNIQUES_NOTE } from './common.js'
 
 const Delay = z.object({ count: z.number().int(), medianSeconds: z.number().nullable(), p90Seconds: z.number().nullable() })
 const Machine = z.object({ total: z.number().int(), byReason: z.record(z.string(), z.number().int()) })
