@@ -3,7 +3,7 @@ import { MAX_LOOKBACK_MS } from '../conversions/ingest.js'
 import type { AppDeps } from '../deps.js'
 import { getCampaign } from '../services/campaigns.js'
 import { invalid } from '../util/errors.js'
-import { DAY_MS, type AttributionOptions } from './conversions.js'
+import { DAY_MS, type AttributionOptions } from './attribution.js'
 import type { EventWindow, Traffic } from './sql.js'
 
 /*

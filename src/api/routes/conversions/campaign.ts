@@ -1,5 +1,5 @@
 import { createRoute, z, type OpenAPIHono } from '@hono/zod-openapi'
-import { campaignConversions } from '../../../metrics/conversions.js'
+import { campaignConversions } from '../../../metrics/campaign-conversions.js'
 import { getCampaign, listLinks } from '../../../services/campaigns.js'
 import type { AppEnv } from '../../context.js'
 import { errorResponses } from '../../errors.js'

@@ -1,6 +1,6 @@
 import { createRoute, z, type OpenAPIHono } from '@hono/zod-openapi'
 import { campaignStats } from '../../../metrics/campaign-stats.js'
-import { conversionBlock, conversionTotals } from '../../../metrics/conversions.js'
+import { conversionBlock, conversionTotals } from '../../../metrics/conversion-summary.js'
 import type { AppEnv } from '../../context.js'
 import { errorResponses } from '../../errors.js'
 import { CampaignIdParam, security } from '../../schemas.js'

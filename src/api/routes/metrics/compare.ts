@@ -1,7 +1,7 @@
 import { createRoute, z, type OpenAPIHono } from '@hono/zod-openapi'
 import { compareCampaigns, compareVariants, projectCampaign, type CompareMetric } from '../../../metrics/compare.js'
 import { compareCampaignConversions, compareConversionsBy, CONVERSION_METRICS, type ConversionMetric } from '../../../metrics/conversion-compare.js'
-import type { AttributionOptions } from '../../../metrics/conversions.js'
+import type { AttributionOptions } from '../../../metrics/attribution.js'
 import { AttributionQuery, campaignWindow, toAttribution, toWindow, WindowQuery } from '../../../metrics/query.js'
 import { CurrencySchema } from '../conversions/schemas.js'
 import { getCampaigns } from '../../../services/campaigns.js'

@@ -1,5 +1,6 @@
 import { createRoute, z, type OpenAPIHono } from '@hono/zod-openapi'
-import { attributedOrders, conversionBlock, groupOrders } from '../../../metrics/conversions.js'
+import { attributedOrders, groupOrders } from '../../../metrics/attributed-orders.js'
+import { conversionBlock } from '../../../metrics/conversion-summary.js'
 import { linkStats } from '../../../metrics/link-stats.js'
 import { listLinks } from '../../../services/campaigns.js'
 import type { AppEnv } from '../../context.js'

@@ -1,5 +1,6 @@
 import { createRoute, z, type OpenAPIHono } from '@hono/zod-openapi'
-import { attributedOrders, conversionBlock, groupOrders, type AttributedOrder } from '../../../metrics/conversions.js'
+import { attributedOrders, groupOrders, type AttributedOrder } from '../../../metrics/attributed-orders.js'
+import { conversionBlock } from '../../../metrics/conversion-summary.js'
 import { parseDimension } from '../../../metrics/facts.js'
 import { segmentStats } from '../../../metrics/segments.js'
 import { wilson } from '../../../metrics/statistics.js'
