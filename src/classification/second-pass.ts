@@ -1,7 +1,7 @@
 import { and, count, inArray } from 'drizzle-orm'
 import { pendingMutations } from '../store/clickhouse-check.js'
 import { exclusive } from '../store/exclusive.js'
-import type { AppDeps } from '../api/context.js'
+import type { AppDeps } from '../deps.js'
 import type { TrafficClass } from '../events/event.js'
 import { queryRows } from '../store/clickhouse.js'
 import { honeypotLinks, visibleLinks } from '../services/templates.js'
