@@ -104,3 +104,35 @@ ALTER TABLE sillage.events ON CLUSTER 'events_cluster' ADD PROJECTION IF NOT EXI
 
 -- 0610_campaign_classes_projection.sql
 ALTER TABLE sillage.events MATERIALIZE PROJECTION p_campaign_classes SETTINGS mutations_sync = 2;
+
+-- 0900_sequences.sql
+CREATE TABLE IF NOT EXISTS sillage.sequence_enrollments ON CLUSTER 'events_cluster'
+(
+    sequence_id String COMMENT 'Sequence id',
+    recipient_id String COMMENT 'Sender''s opaque recipient id',
+    entered_at DateTime64(3, 'UTC') COMMENT 'When the recipient entered (the base of every step offset)',
+    status LowCardinality(String) COMMENT 'active | completed | exited',
+    exit_reason LowCardinality(String) COMMENT 'converted | unsubscribed | suppressed | removed | erased | reentered; empty unless exited',
+    exit_step_id String COMMENT 'The step the recipient was due for next when they left (skipped for exit_reason); empty unless exited',
+    exited_at DateTime64(3, 'UTC') COMMENT 'When the exit happened (the conversion, the suppression, the removal); 1970 unless exited',
+    version UInt64 COMMENT 'Write time in ms: ReplacingMergeTree keeps the row with the largest',
+    INDEX idx_recipient recipient_id TYPE bloom_filter(0.01) GRANULARITY 4
+)
+ENGINE = ReplicatedReplacingMergeTree('/clickhouse/tables/{shard}/sillage/sequence_enrollments', '{replica}', version)
+ORDER BY (sequence_id, recipient_id, entered_at)
+SETTINGS replicated_deduplication_window = 10000, replicated_deduplication_window_seconds = 604800;
+
+-- 0900_sequences.sql
+CREATE TABLE IF NOT EXISTS sillage.sequence_sends ON CLUSTER 'events_cluster'
+(
+    sequence_id String COMMENT 'Sequence id',
+    step_id String COMMENT 'Step id within the sequence',
+    campaign_id String COMMENT 'The step''s campaign (its opens and clicks are the step''s)',
+    recipient_id String COMMENT 'Sender''s opaque recipient id',
+    entered_at DateTime64(3, 'UTC') COMMENT 'The entry this send belongs to (its cohort)',
+    sent_at DateTime64(3, 'UTC') COMMENT 'When the step was sent',
+    INDEX idx_recipient recipient_id TYPE bloom_filter(0.01) GRANULARITY 4
+)
+ENGINE = ReplicatedReplacingMergeTree('/clickhouse/tables/{shard}/sillage/sequence_sends', '{replica}')
+ORDER BY (sequence_id, step_id, recipient_id, entered_at)
+SETTINGS replicated_deduplication_window = 10000, replicated_deduplication_window_seconds = 604800;

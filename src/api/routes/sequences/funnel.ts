@@ -4,7 +4,8 @@ import { getSequence } from '../../../services/sequences.js'
 import type { AppEnv } from '../../context.js'
 import { errorResponses } from '../../errors.js'
 import { security } from '../../schemas.js'
-import { IntervalSchema, toWindow, WindowQuery } from '../metrics/common.js'
+import { toWindow, WindowQuery } from '../../../metrics/query.js'
+import { IntervalSchema } from '../metrics/common.js'
 import { SequenceIdParam } from './schemas.js'
 
 const RateSchema = z.object({ value: z.number(), numerator: z.number().int(), denominator: z.number().int(), interval: IntervalSchema })
