@@ -605,7 +605,10 @@ async function goalConversions(deps: Pick<AppDeps, 'events'>, goal: SequenceGoal
             WHERE type = 'conversion' AND token_valid AND recipient_id IN {ids:Array(String)}
               AND ts >= fromUnixTimestamp64Milli({from:Int64}, 'UTC') AND ts <= fromUnixTimestamp64Milli({now:Int64}, 'UTC')
               AND (JSONExtractString(extra, 'kind') = {kind:String} OR (JSONExtractString(extra, 'kind') = '' AND {kind:String} = 'purchase'))
-            GROUP BY recipient_id`,
+            GROUP BY recipient_id
+            SETTINGS use_skip_indexes = 0`,
+    // The recipient bloom filter checked against 10,000 ids cost more than it saved: 58-106 → 17-19 ms
+    // CPU on the bench's 1.5 M events (conversions are already narrowed by type, in the primary key).
     query_params: { ids: candidates.map((c) => c.recipientId), from: minEntered, now, kind: goal.type },
     format: 'JSONEachRow',
     clickhouse_settings: { output_format_json_quote_64bit_integers: 0 },
