@@ -161,6 +161,19 @@ describe('enrolment, due, sends, exits', () => {
     expect((await send('w2', 's2', ['a', 'b', 'c'])).body.sequence).toMatchObject({ marked: 2, notActive: ['c'] })
   })
 
+  it('exits only on what exitOn names: without a goal a buyer stays due; the unsubscribed are not enrolled', async () => {
+    const made = await s.api('POST', '/v1/sequences', { id: 'nogoal', name: 'No goal', steps: [{ id: 'n1', campaignId: 'other', offset: 'PT1H' }] })
+    expect(made.body.exitOn).toEqual(['unsubscribed', 'suppressed'])
+    const r = await s.api('POST', '/v1/sequences/nogoal/enrollments', { recipients: [{ id: 'c' }, { id: 'd' }, { id: 'late', enteredAt: iso(now + 2 * DAY) }] })
+    expect(r.status).toBe(400)
+    expect(r.body.error.message).toMatch(/recipients\.2\.enteredAt: more than a day in the future/)
+    const ok = await s.api('POST', '/v1/sequences/nogoal/enrollments', { recipients: [{ id: 'c' }, { id: 'd' }] })
+    expect(ok.body).toMatchObject({ enrolled: 1, skipped: { count: 1, recipients: [{ id: 'd', reason: 'unsubscribed' }] } })
+    const page = (await s.api('GET', `/v1/sequences/nogoal/due?until=${encodeURIComponent(iso(now + 3600_000))}`)).body
+    expect(page.due.map((x: { recipientId: string }) => x.recipientId)).toEqual(['c'])
+    expect((await s.api('DELETE', '/v1/sequences/nogoal')).status).toBe(204)
+  })
+
   it('at step 3 lists those due in due order; a removed recipient is never due again', async () => {
     now = T0 + 10 * DAY
     expect(await dueIds(now)).toEqual(['e:s2', 'a:s3', 'b:s3'])
