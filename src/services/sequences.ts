@@ -143,10 +143,11 @@ export async function enrollmentCounts(deps: MetaDeps, id: string): Promise<Reco
  * The next step after `reachedMs` (the offset of the last step sent or skipped) as SQL over the
  * steps given as parameters: the first with a larger offset. The same rule as nextStep below.
  */
-function nextStepSql(steps: SequenceStep[], reached: ReturnType<typeof sql>) {
+function nextStepSql(steps: SequenceStep[], reached: ReturnType<typeof sql>, sent: ReturnType<typeof sql>) {
   const ids = steps.map((s) => s.id)
   const offsets = steps.map((s) => s.offsetMs)
-  const next = sql`(SELECT s.ord FROM unnest(${sql.param(ids)}::text[], ${sql.param(offsets)}::bigint[]) WITH ORDINALITY AS s(id, off, ord) WHERE s.off > ${reached} ORDER BY s.off LIMIT 1)`
+  // A step already sent to the entry is never next again, even if its offset moved past `reached`.
+  const next = sql`(SELECT s.ord FROM unnest(${sql.param(ids)}::text[], ${sql.param(offsets)}::bigint[]) WITH ORDINALITY AS s(id, off, ord) WHERE s.off > ${reached} AND NOT (${sent} ? s.id) ORDER BY s.off LIMIT 1)`
   return {
     id: sql`(${sql.param(ids)}::text[])[${next}]`,
     offsetMs: sql`(${sql.param(offsets)}::bigint[])[${next}]`,
@@ -183,7 +184,7 @@ export async function updateSequence(
     if (!updated) throw notFound(`sequence ${id} not found`)
     if (change.steps) {
       const e = sequenceEnrollments
-      const next = nextStepSql(steps, sql`${e.reachedMs}`)
+      const next = nextStepSql(steps, sql`${e.reachedMs}`, sql`${e.sent}`)
       const moved = await tx
         .update(e)
         .set({ nextStepId: next.id, dueAt: sql`${e.enteredAt} + ${next.offsetMs} * interval '1 millisecond'` })
@@ -695,7 +696,7 @@ export async function markStepSent(deps: Deps, checked: { sequence: Sequence; st
       dueAt: next ? sql`${e.enteredAt} + ${next.offsetMs} * interval '1 millisecond'` : null,
       status: next ? 'active' : 'completed',
     })
-    .where(and(eq(e.sequenceId, sequence.id), anyOf(e.recipientId, recipientIds), eq(e.status, 'active'), sql`${e.reachedMs} < ${step.offsetMs}`))
+    .where(and(eq(e.sequenceId, sequence.id), anyOf(e.recipientId, recipientIds), eq(e.status, 'active'), sql`${e.reachedMs} < ${step.offsetMs}`, sql`NOT (${e.sent} ? ${step.id})`))
     .returning({ recipientId: e.recipientId, enteredAt: e.enteredAt, status: e.status })
   report.marked = marked.length
   const markedIds = new Set(marked.map((m) => m.recipientId))

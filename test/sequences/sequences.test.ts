@@ -233,17 +233,19 @@ describe('changes, timeline, erasure', () => {
     const r = await s.api('PATCH', '/v1/sequences/welcome', {
       steps: [
         { id: 's1', campaignId: 'w1', offset: 'P0D' },
-        { id: 's2', campaignId: 'w2', offset: 'P3D' },
+        { id: 's2', campaignId: 'w2', offset: 'P4D' },
         { id: 's3', campaignId: 'w3', offset: 'P12D' },
       ],
     })
     expect(r.status).toBe(200)
+    // a and b were sent s2 at P3D: moving it to P4D does not make it theirs again.
     expect(r.body).toMatchObject({ rescheduled: 2, completed: 0 })
     expect(await dueIds(T0 + 12 * DAY - 1)).toEqual([])
     expect(await dueIds(T0 + 12 * DAY)).toEqual(['a:s3', 'b:s3'])
+    expect((await send('w2', 's2', ['a'])).body.sequence).toMatchObject({ marked: 0, alreadySent: ['a'] })
     const bad = await s.api('PATCH', '/v1/sequences/welcome', { steps: [{ id: 's1', campaignId: 'w1', offset: 'P2D' }, { id: 's2', campaignId: 'w2', offset: 'P1D' }] })
     expect(bad.status).toBe(400)
-    expect((await s.api('GET', '/v1/sequences/welcome')).body.steps[2].offset).toBe('P12D')
+    expect((await s.api('GET', '/v1/sequences/welcome')).body.steps.map((x: { offset: string }) => x.offset)).toEqual(['P0D', 'P4D', 'P12D'])
   })
 
   it('the timeline shows entry, steps sent and exit with its reason', async () => {
