@@ -1,10 +1,10 @@
 import { createHash, createHmac, randomBytes, timingSafeEqual } from 'node:crypto'
-import { and, eq } from 'drizzle-orm'
+import { and, eq, lt } from 'drizzle-orm'
 import type { Context } from 'hono'
 import { deleteCookie, getCookie, setCookie } from 'hono/cookie'
 import type { AppDeps, AppEnv } from '../api/context.js'
 import { API_KEY_CACHE_MS, hashKey } from '../api/auth.js'
-import { apiKeys } from '../store/schema.js'
+import { apiKeys, dashboardSignouts } from '../store/schema.js'
 
 export const SESSION_COOKIE = 'sillage_session'
 export const SESSION_TTL_MS = 12 * 3_600_000
@@ -25,6 +25,8 @@ export interface Session {
 export class Sessions {
   private readonly key: Buffer
   private readonly active = new Map<string, { ok: boolean; until: number }>()
+  /** Nonces of sessions signed out through this process: refused at once, without asking the database. */
+  private readonly endedHere = new Map<string, number>()
 
   constructor(secret: string) {
     this.key = createHmac('sha256', secret).update('sillage dashboard session v1').digest()
@@ -70,22 +72,43 @@ export class Sessions {
     return a.length === b.length && timingSafeEqual(a, b)
   }
 
-  /** Whether the session's key still exists, unrevoked, with the same hash (checked at most every API_KEY_CACHE_MS per key, as API requests). */
+  /**
+   * Signs a session out for good: its cookie is refused from now on, even if kept or copied, until
+   * it would have expired. Recorded in the metadata store, so every instance and a restart agree.
+   */
+  async end(deps: Pick<AppDeps, 'meta'>, s: Session, now: number): Promise<void> {
+    this.endedHere.set(s.nonce, s.expires)
+    if (this.endedHere.size > 10_000) for (const [n, exp] of this.endedHere) if (exp <= now) this.endedHere.delete(n)
+    await deps.meta.db.insert(dashboardSignouts).values({ nonce: s.nonce, expiresAt: new Date(s.expires) }).onConflictDoNothing()
+    await deps.meta.db.delete(dashboardSignouts).where(lt(dashboardSignouts.expiresAt, new Date(now)))
+  }
+
+  /**
+   * Whether the session's key still exists, unrevoked, with the same hash, and the session was not
+   * signed out (checked at most every API_KEY_CACHE_MS per session, as API keys are; at once for a
+   * sign-out or a revocation made through this process).
+   */
   async keyStillValid(deps: Pick<AppDeps, 'config' | 'meta' | 'clock'>, s: Session): Promise<boolean> {
-    if (s.keyId === 'admin') return !!deps.config.adminKey && fingerprintOf(hashKey(deps.config.adminKey)) === s.fingerprint
-    if (revokedHere.has(s.keyId)) return false
-    const k = `${s.keyId}:${s.fingerprint}`
+    if (this.endedHere.has(s.nonce) || revokedHere.has(s.keyId)) return false
+    const k = `${s.keyId}:${s.fingerprint}:${s.nonce}`
     const hit = this.active.get(k)
     if (hit && hit.until > deps.clock()) return hit.ok
+    const [ended] = await deps.meta.db.select({ n: dashboardSignouts.nonce }).from(dashboardSignouts).where(eq(dashboardSignouts.nonce, s.nonce)).limit(1)
+    const ok = !ended && (await this.keyValid(deps, s))
+    if (this.active.size > 10_000) this.active.clear()
+    this.active.set(k, { ok, until: deps.clock() + API_KEY_CACHE_MS })
+    return ok
+  }
+
+  private async keyValid(deps: Pick<AppDeps, 'config' | 'meta' | 'clock'>, s: Session): Promise<boolean> {
+    if (s.keyId === 'admin') return !!deps.config.adminKey && fingerprintOf(hashKey(deps.config.adminKey)) === s.fingerprint
+    if (revokedHere.has(s.keyId)) return false
     const [row] = await deps.meta.db
       .select({ hash: apiKeys.hash })
       .from(apiKeys)
       .where(and(eq(apiKeys.id, s.keyId), eq(apiKeys.revoked, false)))
       .limit(1)
-    const ok = !!row && fingerprintOf(row.hash) === s.fingerprint
-    if (this.active.size > 10_000) this.active.clear()
-    this.active.set(k, { ok, until: deps.clock() + API_KEY_CACHE_MS })
-    return ok
+    return !!row && fingerprintOf(row.hash) === s.fingerprint
   }
 }
 

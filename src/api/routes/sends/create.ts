@@ -1,6 +1,7 @@
 import { createRoute, z, type OpenAPIHono } from '@hono/zod-openapi'
 import { getCampaign, listLinks } from '../../../services/campaigns.js'
 import { recordSendsUnlessSuppressed, trackedUrls } from '../../../services/sends.js'
+import { arrayLimit } from '../../body-guard.js'
 import type { AppEnv } from '../../context.js'
 import { ApiError, errorResponses } from '../../errors.js'
 import { CampaignIdParam, jsonBody, security } from '../../schemas.js'
@@ -64,7 +65,11 @@ const route = createRoute({
   },
 })
 
+/** Counted before the schema validates the list (see arrayLimit). */
+export const recipientLimit = () => arrayLimit('recipients', MAX_RECIPIENTS_PER_CALL, (n) => `at most ${MAX_RECIPIENTS_PER_CALL} recipients per call, got ${n}: split the list`)
+
 export function registerCreateSends(app: OpenAPIHono<AppEnv>) {
+  app.use('/v1/campaigns/:id/sends', recipientLimit())
   app.openapi(route, async (c) => {
     const deps = c.get('deps')
     const { id } = c.req.valid('param')
