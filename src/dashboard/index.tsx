@@ -8,6 +8,7 @@ import { bodyLimit } from 'hono/body-limit'
 import { html } from 'hono/html'
 import type { AppEnv } from '../api/context.js'
 import { verifyApiKey, hashKey } from '../api/auth.js'
+import { authLimiter, requestAddress } from '../api/auth-limit.js'
 import { audienceResponse, audienceSelection, parseAudienceQuery, type QueryInput } from '../api/audience-filter.js'
 import { ApiError } from '../api/errors.js'
 import { canonicalTimeZone } from '../api/routes/metrics/common.js'
@@ -154,8 +155,16 @@ export function registerDashboard(app: OpenAPIHono<AppEnv>): void {
     const key = typeof form.key === 'string' ? form.key.trim() : ''
     const next = safeNext(form.next)
     const deps = c.get('deps')
+    // Wrong keys count against the address as on the API (401 and 403 alike).
+    const limiter = authLimiter(deps)
+    const address = requestAddress(c)
+    const wait = limiter.retryAfter(address)
+    if (wait > 0) return c.text(`too many failed sign-ins from this address; retry in ${wait} s`, 429, { 'Retry-After': String(wait) })
     const found = key && key.length <= 512 ? await verifyApiKey(deps, key) : null
-    if (!found) return page(c as never, <SignInPage error="That API key is not valid." next={next} />, 403)
+    if (!found) {
+      limiter.fail(address)
+      return page(c as never, <SignInPage error="That API key is not valid." next={next} />, 403)
+    }
     // verifyApiKey found the key by this hash: it is the stored one.
     setSessionCookie(c, sessionsOf(c).issue(found.id, fingerprintOf(hashKey(key)), Date.now()))
     return c.redirect(next, 303)

@@ -1,6 +1,6 @@
 import { z } from '@hono/zod-openapi'
 import { isCurrency, parseAmount } from '../../../conversions/money.js'
-import { CampaignIdSchema } from '../../schemas.js'
+import { CampaignIdSchema, EventTimeSchema } from '../../schemas.js'
 
 export const MAX_BATCH = 10_000
 /** Line items per conversion. */
@@ -48,7 +48,7 @@ export const ConversionSchema = z
     amount: AmountSchema.optional(),
     currency: CurrencySchema.optional(),
     type: z.string().regex(/^[a-z0-9_-]{1,40}$/, 'must be 1-40 lowercase letters, digits, _ or -').optional().openapi({ example: 'purchase', description: 'Goal kind (default purchase); lifecycle figures use purchases' }),
-    at: z.iso.datetime({ offset: true }).optional().openapi({ example: '2026-11-23T10:15:00Z', description: 'When it happened (default: now)' }),
+    at: EventTimeSchema.optional().openapi({ example: '2026-11-23T10:15:00Z', description: 'When it happened (default: now)' }),
     items: z.array(ConversionItemSchema).max(MAX_ITEMS).optional().openapi({ description: `Line items, at most ${MAX_ITEMS} (stored in the event's extra.items)` }),
   })
   .strict()

@@ -4,7 +4,7 @@ import { recordSendsUnlessSuppressed, trackedUrls } from '../../../services/send
 import { arrayLimit } from '../../body-guard.js'
 import type { AppEnv } from '../../context.js'
 import { ApiError, errorResponses } from '../../errors.js'
-import { CampaignIdParam, jsonBody, security } from '../../schemas.js'
+import { CampaignIdParam, EventTimeSchema, jsonBody, security } from '../../schemas.js'
 import { OnSuppressedSchema, SuppressedReportSchema } from '../senders/schemas.js'
 
 export const MAX_RECIPIENTS_PER_CALL = 10_000
@@ -46,7 +46,7 @@ const route = createRoute({
       z
         .object({
           recipients: z.array(RecipientSchema).min(1),
-          sentAt: z.iso.datetime({ offset: true }).optional().openapi({ example: '2026-11-23T09:00:00Z' }),
+          sentAt: EventTimeSchema.optional().openapi({ example: '2026-11-23T09:00:00Z' }),
           onSuppressed: OnSuppressedSchema,
         })
         .strict(),
