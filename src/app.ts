@@ -14,7 +14,7 @@ import { registerGetCampaign } from './api/routes/campaigns/get.js'
 import { registerListCampaigns } from './api/routes/campaigns/list.js'
 import { registerCreateLink } from './api/routes/links/create.js'
 import { registerListLinks } from './api/routes/links/list.js'
-import { registerCreateSends } from './api/routes/sends/create.js'
+import { recipientLimit, registerCreateSends } from './api/routes/sends/create.js'
 import { registerClassificationRoutes } from './api/routes/classification/index.js'
 import { registerConversionsRoutes } from './api/routes/conversions/index.js'
 import { registerMetricsRoutes } from './api/routes/metrics/index.js'
@@ -72,6 +72,9 @@ export function createApp(deps: AppDeps) {
   })
   app.use('/v1/*', authRateLimit())
   app.use('/v1/*', bearerAuth())
+  // Lists counted before anything walks or validates them: a huge body is refused in microseconds.
+  app.use('/v1/campaigns/:id/sends', recipientLimit())
+  app.use('/v1/campaigns/:id/render', recipientLimit())
   app.use('/v1/*', bodyGuard())
 
   registerHealth(app)

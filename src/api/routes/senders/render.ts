@@ -3,7 +3,7 @@ import { prepareRender } from '../../../services/render.js'
 import type { AppEnv } from '../../context.js'
 import { errorResponses } from '../../errors.js'
 import { CampaignIdParam, EventTimeSchema, jsonBody, security } from '../../schemas.js'
-import { checkRecipientCount, MAX_RECIPIENTS_PER_CALL, RecipientSchema, recipientLimit } from '../sends/create.js'
+import { checkRecipientCount, MAX_RECIPIENTS_PER_CALL, RecipientSchema } from '../sends/create.js'
 import { OnSuppressedSchema, SuppressedReportSchema } from './schemas.js'
 
 const HeadersSchema = z.object({
@@ -69,7 +69,6 @@ const route = createRoute({
 })
 
 export function registerRender(app: OpenAPIHono<AppEnv>) {
-  app.use('/v1/campaigns/:id/render', recipientLimit())
   app.openapi(route, async (c) => {
     const deps = c.get('deps')
     const { id } = c.req.valid('param')

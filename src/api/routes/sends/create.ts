@@ -69,7 +69,6 @@ const route = createRoute({
 export const recipientLimit = () => arrayLimit('recipients', MAX_RECIPIENTS_PER_CALL, (n) => `at most ${MAX_RECIPIENTS_PER_CALL} recipients per call, got ${n}: split the list`)
 
 export function registerCreateSends(app: OpenAPIHono<AppEnv>) {
-  app.use('/v1/campaigns/:id/sends', recipientLimit())
   app.openapi(route, async (c) => {
     const deps = c.get('deps')
     const { id } = c.req.valid('param')
