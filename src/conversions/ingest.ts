@@ -6,7 +6,7 @@ import type { Journal } from '../events/journal.js'
 import { queryRows } from '../store/clickhouse.js'
 import { campaigns } from '../store/schema.js'
 import { DomainError, invalid as invalidInput } from '../util/errors.js'
-import { clickIdCodecFor, type ClickIdPayload } from './click-id.js'
+import { clickIdCodecFor, type ClickIdPayload } from '../tracking/click-id.js'
 
 /** A validated conversion (amount canonical, currency checked) as the API and the pixel hand it over. */
 export interface ConversionInput {
@@ -270,7 +270,7 @@ function toEvent(input: ConversionInput, eventId: string, click: ClickIdPayload 
   else extra.via = input.recipientId ? 'recipient' : 'none'
   if (touches) Object.assign(extra, touches)
   if (input.items) extra.items = input.items
-  // Row layout read by src/metrics/conversions.ts: link_id set ⇔ attributed by click id;
+  // Row layout read by src/metrics/attribution.ts: link_id set ⇔ attributed by click id;
   // link_id empty and recipient_id set ⇔ attributed by the touches in extra, if the query's window
   // still covers them (campaign_id, if set, is the campaign they were looked for in).
   return makeEvent({

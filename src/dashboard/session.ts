@@ -1,10 +1,10 @@
 import { createHash, createHmac, randomBytes, timingSafeEqual } from 'node:crypto'
-import { and, eq, lt } from 'drizzle-orm'
 import type { Context } from 'hono'
 import { deleteCookie, getCookie, setCookie } from 'hono/cookie'
-import type { AppDeps, AppEnv } from '../api/context.js'
-import { API_KEY_CACHE_MS, hashKey } from '../api/auth.js'
-import { apiKeys, dashboardSignouts } from '../store/schema.js'
+import type { AppEnv } from '../api/context.js'
+import type { AppDeps } from '../deps.js'
+import { activeKeyHash, API_KEY_CACHE_MS, hashKey, revokedHereAlready } from '../services/auth-keys.js'
+import { isSignedOut, recordSignout } from '../services/dashboard-signouts.js'
 
 export const SESSION_COOKIE = 'sillage_session'
 export const SESSION_TTL_MS = 12 * 3_600_000
@@ -79,8 +79,7 @@ export class Sessions {
   async end(deps: Pick<AppDeps, 'meta'>, s: Session, now: number): Promise<void> {
     this.endedHere.set(s.nonce, s.expires)
     if (this.endedHere.size > 10_000) for (const [n, exp] of this.endedHere) if (exp <= now) this.endedHere.delete(n)
-    await deps.meta.db.insert(dashboardSignouts).values({ nonce: s.nonce, expiresAt: new Date(s.expires) }).onConflictDoNothing()
-    await deps.meta.db.delete(dashboardSignouts).where(lt(dashboardSignouts.expiresAt, new Date(now)))
+    await recordSignout(deps, s.nonce, s.expires, now)
   }
 
   /**
@@ -89,12 +88,11 @@ export class Sessions {
    * sign-out or a revocation made through this process).
    */
   async keyStillValid(deps: Pick<AppDeps, 'config' | 'meta' | 'clock'>, s: Session): Promise<boolean> {
-    if (this.endedHere.has(s.nonce) || revokedHere.has(s.keyId)) return false
+    if (this.endedHere.has(s.nonce) || revokedHereAlready(s.keyId)) return false
     const k = `${s.keyId}:${s.fingerprint}:${s.nonce}`
     const hit = this.active.get(k)
     if (hit && hit.until > deps.clock()) return hit.ok
-    const [ended] = await deps.meta.db.select({ n: dashboardSignouts.nonce }).from(dashboardSignouts).where(eq(dashboardSignouts.nonce, s.nonce)).limit(1)
-    const ok = !ended && (await this.keyValid(deps, s))
+    const ok = !(await isSignedOut(deps, s.nonce)) && (await this.keyValid(deps, s))
     if (this.active.size > 10_000) this.active.clear()
     this.active.set(k, { ok, until: deps.clock() + API_KEY_CACHE_MS })
     return ok
@@ -102,21 +100,9 @@ export class Sessions {
 
   private async keyValid(deps: Pick<AppDeps, 'config' | 'meta' | 'clock'>, s: Session): Promise<boolean> {
     if (s.keyId === 'admin') return !!deps.config.adminKey && fingerprintOf(hashKey(deps.config.adminKey)) === s.fingerprint
-    if (revokedHere.has(s.keyId)) return false
-    const [row] = await deps.meta.db
-      .select({ hash: apiKeys.hash })
-      .from(apiKeys)
-      .where(and(eq(apiKeys.id, s.keyId), eq(apiKeys.revoked, false)))
-      .limit(1)
-    return !!row && fingerprintOf(row.hash) === s.fingerprint
+    const hash = await activeKeyHash(deps, s.keyId)
+    return hash !== null && fingerprintOf(hash) === s.fingerprint
   }
-}
-
-/** Keys revoked by this process: their sessions end at once rather than when the cache expires. Revocation is final. */
-const revokedHere = new Set<string>()
-
-export function forgetRevokedKeySessions(keyId: string): void {
-  revokedHere.add(keyId)
 }
 
 /** A short, one-way digest of the key's stored hash: enough to notice a different key, useless to sign in. */
