@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { createLogger, MAX_LOG_LINE } from '../../src/logger.js'
 import { csvField } from '../../src/metrics/audience.js'
 import { queryRows } from '../../src/store/clickhouse.js'
 import { ADMIN_KEY, BROWSER_UA, readerClick, readerFetch, startTestServer, type TestServer } from '../support/server.js'
@@ -249,6 +250,19 @@ describe('smaller', () => {
     const body = (await r.json()) as Record<string, unknown>
     expect(Object.keys(body).sort()).toEqual(['checks', 'status'])
     expect(JSON.stringify(body)).not.toContain('appended')
+  })
+
+  it('log lines are bounded: a failed insert quoting megabytes logs a few kilobytes', () => {
+    const lines: string[] = []
+    const log = createLogger('info', (l) => lines.push(l))
+    log.warn('insert_failed', { message: 'Cannot parse input: ' + 'x'.repeat(2_500_000), retryInMs: 250 })
+    log.error('many_fields', Object.fromEntries(Array.from({ length: 50 }, (_, i) => [`f${i}`, 'y'.repeat(4000)])))
+    expect(lines).toHaveLength(2)
+    for (const l of lines) expect(l.length).toBeLessThanOrEqual(MAX_LOG_LINE + 200)
+    const first = JSON.parse(lines[0]!)
+    expect(first).toMatchObject({ level: 'warn', msg: 'insert_failed', retryInMs: 250 })
+    expect(first.message).toMatch(/^Cannot parse input: x+… \(\d+ more characters\)$/)
+    expect(JSON.parse(lines[1]!)).toMatchObject({ msg: 'many_fields', truncated: expect.any(Number) })
   })
 
   it('CSV formula guard: leading whitespace or line breaks before a formula, and a list separator', () => {
