@@ -15,7 +15,8 @@ export const MAX_BODY_DEPTH = 32
 export function bodyGuard(): MiddlewareHandler<AppEnv> {
   return async (c, next) => {
     const m = c.req.method
-    if ((m === 'POST' || m === 'PUT' || m === 'PATCH') && isJson(c)) {
+    // An empty body is left to the route (some POSTs take none).
+    if ((m === 'POST' || m === 'PUT' || m === 'PATCH') && isJson(c) && c.req.header('content-length') !== '0') {
       const body: unknown = await c.req.json()
       const problem = findProblem(body)
       if (problem) throw new ApiError('validation_failed', `${problem.field}: ${problem.message}`, [problem])
