@@ -1,0 +1,319 @@
+import { and, asc, count, countDistinct, eq, inArray, isNotNull, sql } from 'drizzle-orm'
+import { nanoid } from 'nanoid'
+import type { AppDeps } from '../deps.js'
+import { recipientSends, type RecipientSend } from '../metrics/recipient-activity.js'
+import { campaigns, preferenceChanges, pressureRules, recipientPreferences, suppressions, TRANSACTIONAL } from '../store/schema.js'
+import { conflict, notFound } from '../util/errors.js'
+import { DAY_MS, windowName } from '../util/window.js'
+
+export interface PressureRule {
+  id: string
+  max: number
+  windowDays: number
+  /** null: every category but transactional. */
+  category: string | null
+  createdAt: Date
+}
+
+export interface Frequency {
+  max: number
+  windowDays: number
+}
+
+export interface Preferences {
+  recipientId: string
+  /** Category → wanted; a category not named is wanted. */
+  categories: Record<string, boolean>
+  maxPerWindow: Frequency | null
+  /** null: the reader never chose anything. */
+  updatedAt: Date | null
+}
+
+type MetaDeps = Pick<AppDeps, 'meta'>
+
+export async function createRule(deps: MetaDeps, r: { max: number; windowDays: number; category?: string | null | undefined }): Promise<PressureRule> {
+  const [row] = await deps.meta.db
+    .insert(pressureRules)
+    .values({ id: 'pr_' + nanoid(12), max: r.max, windowDays: r.windowDays, category: r.category ?? null })
+    .returning()
+  return row!
+}
+
+export async function listRules(deps: MetaDeps): Promise<PressureRule[]> {
+  return deps.meta.db.select().from(pressureRules).orderBy(asc(pressureRules.createdAt), asc(pressureRules.id))
+}
+
+export async function deleteRule(deps: MetaDeps, id: string): Promise<PressureRule> {
+  const [row] = await deps.meta.db.delete(pressureRules).where(eq(pressureRules.id, id)).returning()
+  if (!row) throw notFound(`pressure rule ${id} not found`)
+  return row
+}
+
+const toPreferences = (recipientId: string, row: typeof recipientPreferences.$inferSelect | undefined): Preferences => ({
+  recipientId,
+  categories: row?.categories ?? {},
+  maxPerWindow: row?.maxPerWindow != null && row.windowDays != null ? { max: row.maxPerWindow, windowDays: row.windowDays } : null,
+  updatedAt: row?.updatedAt ?? null,
+})
+
+export async function getPreferences(deps: MetaDeps, recipientId: string): Promise<Preferences> {
+  const [row] = await deps.meta.db.select().from(recipientPreferences).where(eq(recipientPreferences.recipientId, recipientId)).limit(1)
+  return toPreferences(recipientId, row)
+}
+
+/** The stored preferences among these recipients (those who never chose are absent). */
+export async function preferencesAmong(deps: MetaDeps, recipientIds: readonly string[]): Promise<Map<string, Preferences>> {
+  const out = new Map<string, Preferences>()
+  const unique = [...new Set(recipientIds)]
+  // Bounded batches keep each statement far below PostgreSQL's parameter limit.
+  for (let i = 0; i < unique.length; i += 5000) {
+    const rows = await deps.meta.db.select().from(recipientPreferences).where(inArray(recipientPreferences.recipientId, unique.slice(i, i + 5000)))
+    for (const r of rows) out.set(r.recipientId, toPreferences(r.recipientId, r))
+  }
+  return out
+}
+
+/** Sends per window day allowed by a frequency (Infinity: none), to tell a lower frequency from a higher one. */
+const rate = (f: Frequency | null) => (f ? f.max / f.windowDays : Infinity)
+
+/** Whether `after` asks for less mail than `before`: a category turned off, or a lower frequency. */
+export function asksForFewer(before: Preferences, after: Pick<Preferences, 'categories' | 'maxPerWindow'>): boolean {
+  const turnedOff = Object.entries(after.categories).some(([c, wanted]) => !wanted && before.categories[c] !== false)
+  return turnedOff || rate(after.maxPerWindow) < rate(before.maxPerWindow)
+}
+
+/**
+ * Replaces a recipient's preferences (the categories given are the whole map) and records the change
+ * with where it came from, unless nothing changed. Returns the stored preferences.
+ */
+export async function setPreferences(
+  deps: Pick<AppDeps, 'meta' | 'clock'>,
+  recipientId: string,
+  next: { categories: Record<string, boolean>; maxPerWindow: Frequency | null },
+  origin: { source: 'reader' | 'api'; campaignId?: string | null | undefined },
+): Promise<Preferences> {
+  const at = new Date(deps.clock())
+  return deps.meta.db.transaction(async (tx) => {
+    const [row] = await tx.select().from(recipientPreferences).where(eq(recipientPreferences.recipientId, recipientId)).for('update').limit(1)
+    const before = toPreferences(recipientId, row)
+    const same = JSON.stringify(sortKeys(before.categories)) === JSON.stringify(sortKeys(next.categories)) && JSON.stringify(before.maxPerWindow) === JSON.stringify(next.maxPerWindow)
+    if (same && row) return before
+    const values = { categories: next.categories, maxPerWindow: next.maxPerWindow?.max ?? null, windowDays: next.maxPerWindow?.windowDays ?? null, updatedAt: at }
+    await tx
+      .insert(recipientPreferences)
+      .values({ recipientId, ...values })
+      .onConflictDoUpdate({ target: recipientPreferences.recipientId, set: values })
+    if (!same) {
+      await tx.insert(preferenceChanges).values({
+        id: 'pc_' + nanoid(16),
+        recipientId,
+        campaignId: origin.campaignId ?? null,
+        source: origin.source,
+        fewer: asksForFewer(before, next),
+        before: { categories: before.categories, maxPerWindow: before.maxPerWindow },
+        after: { categories: next.categories, maxPerWindow: next.maxPerWindow },
+        at,
+      })
+    }
+    return { recipientId, ...next, updatedAt: at }
+  })
+}
+
+const sortKeys = (o: Record<string, boolean>) => Object.fromEntries(Object.entries(o).sort(([a], [b]) => a.localeCompare(b)))
+
+/** The categories of the campaigns (transactional left out): the topics a reader can choose from. */
+export async function knownCategories(deps: MetaDeps): Promise<string[]> {
+  const rows = await deps.meta.db
+    .selectDistinct({ c: sql<string>`${campaigns.settings}->>'category'` })
+    .from(campaigns)
+    .where(isNotNull(sql`${campaigns.settings}->>'category'`))
+  return rows.map((r) => r.c).filter((c) => c && c !== TRANSACTIONAL).sort()
+}
+
+/** The ids of the campaigns of a category (for the metrics that take `category`). */
+export async function campaignsOfCategory(deps: MetaDeps, category: string): Promise<string[]> {
+  const rows = await deps.meta.db.select({ id: campaigns.id }).from(campaigns).where(sql`${campaigns.settings}->>'category' = ${category}`)
+  return rows.map((r) => r.id)
+}
+
+/** Category of each named campaign ('' when it has none). */
+export async function categoriesOf(deps: MetaDeps, campaignIds: readonly string[]): Promise<Map<string, string>> {
+  const ids = [...new Set(campaignIds)]
+  const out = new Map<string, string>()
+  for (let i = 0; i < ids.length; i += 5000) {
+    const rows = await deps.meta.db.select({ id: campaigns.id, settings: campaigns.settings }).from(campaigns).where(inArray(campaigns.id, ids.slice(i, i + 5000)))
+    for (const r of rows) out.set(r.id, r.settings.category ?? '')
+  }
+  return out
+}
+
+export interface PreferenceStats {
+  campaignId: string
+  /** Readers who changed their preferences from this campaign's page. */
+  readersChangedPreferences: number
+  /** Of them, those who asked for less mail (a category off or a lower frequency) rather than leaving. */
+  readersChoseFewer: number
+  /** Readers who unsubscribed from everything from this campaign (page or one-click). */
+  readersUnsubscribed: number
+}
+
+/** Per campaign: preference changes counted apart from unsubscribes, from the metadata store. */
+export async function preferenceStats(deps: MetaDeps, campaignIds?: readonly string[]): Promise<PreferenceStats[]> {
+  const byCampaign = new Map<string, PreferenceStats>()
+  const row = (id: string) => {
+    let r = byCampaign.get(id)
+    if (!r) byCampaign.set(id, (r = { campaignId: id, readersChangedPreferences: 0, readersChoseFewer: 0, readersUnsubscribed: 0 }))
+    return r
+  }
+  const only = campaignIds ? [...campaignIds] : undefined
+  const changes = await deps.meta.db
+    .select({
+      campaignId: preferenceChanges.campaignId,
+      changed: countDistinct(preferenceChanges.recipientId),
+      fewer: sql<number>`count(distinct ${preferenceChanges.recipientId}) filter (where ${preferenceChanges.fewer})`,
+    })
+    .from(preferenceChanges)
+    .where(and(isNotNull(preferenceChanges.campaignId), eq(preferenceChanges.source, 'reader'), only ? inArray(preferenceChanges.campaignId, only) : undefined))
+    .groupBy(preferenceChanges.campaignId)
+  for (const c of changes) {
+    const r = row(c.campaignId!)
+    r.readersChangedPreferences = Number(c.changed)
+    r.readersChoseFewer = Number(c.fewer)
+  }
+  const unsubs = await deps.meta.db
+    .select({ campaignId: suppressions.campaignId, n: count() })
+    .from(suppressions)
+    .where(and(eq(suppressions.reason, 'unsubscribe'), isNotNull(suppressions.campaignId), only ? inArray(suppressions.campaignId, only) : undefined))
+    .groupBy(suppressions.campaignId)
+  for (const u of unsubs) row(u.campaignId!).readersUnsubscribed = Number(u.n)
+  for (const id of only ?? []) row(id)
+  return [...byCampaign.values()].sort((a, b) => a.campaignId.localeCompare(b.campaignId))
+}
+
+/** What a send or render does with recipients that a cap or their own preferences hold back. */
+export type PressureMode = 'skip' | 'reject' | 'ignore'
+
+export interface PressureSkip {
+  id: string
+  reason: 'rule' | 'preference'
+  rule?: { id: string; max: number; window: string; category: string | null }
+  preference?: { kind: 'category'; category: string } | { kind: 'frequency'; max: number; window: string }
+  /** Sends counted against the cap in its window (0 for a category opted out of). */
+  sends: number
+  /** When the recipient can be sent this campaign again; null: not until they change their preferences. */
+  eligibleAt: string | null
+}
+
+export interface PressureReport {
+  mode: PressureMode
+  /** The campaign's category ('' when none); transactional campaigns are never held back. */
+  category: string
+  count: number
+  recipients: PressureSkip[]
+}
+
+interface Cap {
+  windowDays: number
+  max: number
+  /** Which earlier sends count: a category, or every category but transactional (null). */
+  category: string | null
+  skip: (sends: number, eligibleAt: number) => PressureSkip
+}
+
+/**
+ * The caps and preferences of a send of `campaignId` at `at` to these recipients. Counts the sends
+ * already recorded (other campaigns; a send of this campaign is replaced, not added), so calls made
+ * one after the other respect the caps; two calls running at the same time do not see each other's sends.
+ * Transactional campaigns are exempt, and transactional sends are never counted.
+ */
+export async function applyPressure<R extends { id: string }>(
+  deps: Pick<AppDeps, 'meta' | 'events'>,
+  campaignId: string,
+  recipients: R[],
+  opts: { mode: PressureMode; at: number },
+): Promise<{ kept: R[]; report: PressureReport }> {
+  const [campaign] = await deps.meta.db.select({ settings: campaigns.settings }).from(campaigns).where(eq(campaigns.id, campaignId)).limit(1)
+  const category = campaign?.settings.category ?? ''
+  const report: PressureReport = { mode: opts.mode, category, count: 0, recipients: [] }
+  if (opts.mode === 'ignore' || category === TRANSACTIONAL || recipients.length === 0) return { kept: recipients, report }
+
+  const rules = (await listRules(deps)).filter((r) => r.category === null || r.category === category)
+  const prefs = await preferencesAmong(deps, recipients.map((r) => r.id))
+  if (rules.length === 0 && prefs.size === 0) return { kept: recipients, report }
+
+  const ruleCaps: Cap[] = rules.map((r) => ({
+    windowDays: r.windowDays,
+    max: r.max,
+    category: r.category,
+    skip: (sends, eligibleAt) => ({
+      id: '',
+      reason: 'rule',
+      rule: { id: r.id, max: r.max, window: windowName(r.windowDays), category: r.category },
+      sends,
+      eligibleAt: new Date(eligibleAt).toISOString(),
+    }),
+  }))
+  const capsOf = (p: Preferences | undefined): Cap[] =>
+    p?.maxPerWindow
+      ? [
+          ...ruleCaps,
+          {
+            windowDays: p.maxPerWindow.windowDays,
+            max: p.maxPerWindow.max,
+            category: null,
+            skip: (sends, eligibleAt) => ({
+              id: '',
+              reason: 'preference',
+              preference: { kind: 'frequency', max: p.maxPerWindow!.max, window: windowName(p.maxPerWindow!.windowDays) },
+              sends,
+              eligibleAt: new Date(eligibleAt).toISOString(),
+            }),
+          },
+        ]
+      : ruleCaps
+
+  // Only the recipients some cap applies to are looked up, over the longest window any of them has.
+  const counted = recipients.filter((r) => capsOf(prefs.get(r.id)).length > 0)
+  const longest = Math.max(0, ...recipients.flatMap((r) => capsOf(prefs.get(r.id)).map((c) => c.windowDays)))
+  const history = counted.length ? await recipientSends(deps.events, counted.map((r) => r.id), { since: opts.at - longest * DAY_MS, until: opts.at, excludeCampaign: campaignId }) : []
+  const categories = await categoriesOf(deps, history.map((h) => h.campaignId))
+  const byRecipient = new Map<string, Array<RecipientSend & { category: string }>>()
+  for (const h of history) {
+    const c = categories.get(h.campaignId) ?? ''
+    if (c === TRANSACTIONAL) continue
+    let list = byRecipient.get(h.recipientId)
+    if (!list) byRecipient.set(h.recipientId, (list = []))
+    list.push({ ...h, category: c })
+  }
+
+  const kept: R[] = []
+  for (const r of recipients) {
+    const skip = holdBack(r.id, category, prefs.get(r.id), capsOf(prefs.get(r.id)), byRecipient.get(r.id) ?? [], opts.at)
+    if (skip) report.recipients.push(skip)
+    else kept.push(r)
+  }
+  report.count = report.recipients.length
+  if (opts.mode === 'reject' && report.count > 0) {
+    throw conflict(`${report.count} recipient(s) are held back by pressure rules or their preferences (pressure: reject): nothing recorded`, { pressure: report })
+  }
+  return { kept, report }
+}
+
+/**
+ * Why a recipient is held back, or null. A category opted out of wins (it lasts until the reader
+ * changes it); else, of the caps reached, the one that frees the recipient last.
+ */
+function holdBack(id: string, category: string, prefs: Preferences | undefined, caps: Cap[], sends: Array<RecipientSend & { category: string }>, at: number): PressureSkip | null {
+  if (category && prefs?.categories[category] === false) return { id, reason: 'preference', preference: { kind: 'category', category }, sends: 0, eligibleAt: null }
+  let worst: { skip: PressureSkip; eligibleAt: number } | null = null
+  for (const cap of caps) {
+    const windowMs = cap.windowDays * DAY_MS
+    // Oldest first (recipientSends' order): in the window are the sends after at − window.
+    const inWindow = sends.filter((s) => s.sentAt > at - windowMs && (cap.category === null || s.category === cap.category))
+    if (inWindow.length < cap.max) continue
+    // Free again once all but max − 1 of them have left the window.
+    const eligibleAt = inWindow[inWindow.length - cap.max]!.sentAt + windowMs
+    if (!worst || eligibleAt > worst.eligibleAt) worst = { skip: { ...cap.skip(inWindow.length, eligibleAt), id }, eligibleAt }
+  }
+  return worst?.skip ?? null
+}
