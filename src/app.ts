@@ -16,6 +16,7 @@ import { registerCreateSends } from './api/routes/sends/create.js'
 import { registerClassificationRoutes } from './api/routes/classification/index.js'
 import { registerConversionsRoutes } from './api/routes/conversions/index.js'
 import { registerMetricsRoutes } from './api/routes/metrics/index.js'
+import { registerPressureRoutes } from './api/routes/pressure/index.js'
 import { registerSendersRoutes } from './api/routes/senders/index.js'
 import { registerDashboard } from './dashboard/index.js'
 import { registerDocs } from './api/routes/system/docs.js'
@@ -82,6 +83,7 @@ export function createApp(deps: AppDeps) {
   registerSendersRoutes(app)
   registerClassificationRoutes(app)
   registerConversionsRoutes(app)
+  registerPressureRoutes(app)
   registerDashboard(app)
 
   app.openAPIRegistry.registerComponent('securitySchemes', 'bearer', { type: 'http', scheme: 'bearer' })

@@ -55,8 +55,6 @@ export async function engagementWeekly(store: EventStore, from: number, to: numb
 export interface WakeUpFilter extends EngagementScope {
   at: number
   statuses: EngagementStatus[]
-  /** Only recipients with at least this many sends within inactiveDays (on top of the status). */
-  minRecentSends?: number | undefined
   /** Only customers whose last purchase is at least this long before `at` (ms; kind `purchase`). */
   lastPurchaseBeforeMs?: number | undefined
   purchaseKind?: string | undefined
@@ -72,7 +70,7 @@ export interface WakeUpRow extends RecipientEngagement {
  */
 export async function* wakeUpAudience(store: EventStore, f: WakeUpFilter): AsyncGenerator<WakeUpRow> {
   const q = engagementStatusSql(store.db, { at: f.at, thresholds: f.thresholds, campaigns: f.campaigns })
-  const params: Record<string, unknown> = { ...q.params, statuses: f.statuses, minRecent: f.minRecentSends ?? 0, kind: f.purchaseKind ?? 'purchase' }
+  const params: Record<string, unknown> = { ...q.params, statuses: f.statuses, kind: f.purchaseKind ?? 'purchase' }
   const purchase = f.lastPurchaseBeforeMs !== undefined
   if (purchase) params.purchaseBefore = f.at - f.lastPurchaseBeforeMs!
   const rs = await store.client.query({
@@ -88,7 +86,7 @@ export async function* wakeUpAudience(store: EventStore, f: WakeUpFilter): Async
                    ) AS p USING (recipient_id)`
                 : ''
             }
-            WHERE status IN {statuses:Array(String)} AND recent_sends >= {minRecent:UInt32}${purchase ? ' AND last_purchase <= {purchaseBefore:Int64}' : ''}
+            WHERE status IN {statuses:Array(String)}${purchase ? ' AND last_purchase <= {purchaseBefore:Int64}' : ''}
             ORDER BY recipient_id`,
     query_params: params,
     format: 'JSONEachRow',

@@ -317,3 +317,58 @@ function holdBack(id: string, category: string, prefs: Preferences | undefined, 
   }
   return worst?.skip ?? null
 }
+
+export interface RecipientPressure {
+  recipientId: string
+  at: string
+  window: string
+  total: number
+  byCategory: Record<string, number>
+  sends: Array<{ campaignId: string; category: string; sentAt: string }>
+  /** Each rule (and the reader's own frequency) as it stands for this person at `at`. */
+  caps: Array<{ source: 'rule' | 'preference'; ruleId: string | null; max: number; window: string; category: string | null; sends: number; reached: boolean; eligibleAt: string | null }>
+}
+
+/** One person's sends in (at − window, at], by campaign and category, and where each cap stands. */
+export async function recipientPressure(deps: Pick<AppDeps, 'meta' | 'events'>, recipientId: string, o: { at: number; windowDays: number }): Promise<RecipientPressure> {
+  const [rules, prefs] = await Promise.all([listRules(deps), getPreferences(deps, recipientId)])
+  const capWindows = [...rules.map((r) => r.windowDays), prefs.maxPerWindow?.windowDays ?? 0]
+  const longest = Math.max(o.windowDays, ...capWindows)
+  const history = await recipientSends(deps.events, [recipientId], { since: o.at - longest * DAY_MS + 1, until: o.at })
+  const categories = await categoriesOf(deps, history.map((h) => h.campaignId))
+  const all = history.map((h) => ({ ...h, category: categories.get(h.campaignId) ?? '' }))
+  const inWindow = all.filter((h) => h.sentAt > o.at - o.windowDays * DAY_MS)
+  const byCategory: Record<string, number> = {}
+  for (const h of inWindow) byCategory[h.category] = (byCategory[h.category] ?? 0) + 1
+  const cap = (source: 'rule' | 'preference', ruleId: string | null, max: number, windowDays: number, category: string | null) => {
+    const counted = all.filter((h) => h.category !== TRANSACTIONAL && h.sentAt > o.at - windowDays * DAY_MS && (category === null || h.category === category))
+    const reached = counted.length >= max
+    return {
+      source,
+      ruleId,
+      max,
+      window: windowName(windowDays),
+      category,
+      sends: counted.length,
+      reached,
+      eligibleAt: reached ? new Date(counted[counted.length - max]!.sentAt + windowDays * DAY_MS).toISOString() : null,
+    }
+  }
+  return {
+    recipientId,
+    at: new Date(o.at).toISOString(),
+    window: windowName(o.windowDays),
+    total: inWindow.length,
+    byCategory,
+    sends: inWindow.map((h) => ({ campaignId: h.campaignId, category: h.category, sentAt: new Date(h.sentAt).toISOString() })),
+    caps: [
+      ...rules.map((r) => cap('rule', r.id, r.max, r.windowDays, r.category)),
+      ...(prefs.maxPerWindow ? [cap('preference', null, prefs.maxPerWindow.max, prefs.maxPerWindow.windowDays, null)] : []),
+    ],
+  }
+}
+
+/** Every campaign id (the fatigue curve over all campaigns). */
+export async function listAllCampaignIds(deps: MetaDeps): Promise<string[]> {
+  return (await deps.meta.db.select({ id: campaigns.id }).from(campaigns)).map((r) => r.id)
+}

@@ -1,5 +1,6 @@
 import { z } from '@hono/zod-openapi'
-import { ENGAGEMENT_STATUSES } from '../../../metrics/recipient-activity.js'
+import { ENGAGEMENT_STATUSES, type EngagementThresholds } from '../../../metrics/recipient-activity.js'
+import { invalid } from '../../../util/errors.js'
 import { MAX_WINDOW_DAYS, parseWindowDays } from '../../../util/window.js'
 import { CategorySchema } from '../../schemas.js'
 
@@ -74,6 +75,12 @@ export const ThresholdsQuery = {
   activeDays: z.coerce.number().int().min(1).max(365).default(30).openapi({ param: { name: 'activeDays', in: 'query' }, description: 'A human open or click within this many days: active (default 30)' }),
   inactiveDays: z.coerce.number().int().min(2).max(730).default(90).openapi({ param: { name: 'inactiveDays', in: 'query' }, description: 'No human open or click within this many days: inactive or dormant (default 90); between activeDays and this: lapsing' }),
   minSends: z.coerce.number().int().min(1).max(1000).default(3).openapi({ param: { name: 'minSends', in: 'query' }, description: 'Sends within inactiveDays needed to call a recipient inactive (default 3)' }),
+}
+
+/** The thresholds of a request; inactiveDays not past activeDays is a 400. */
+export function toThresholds(q: { activeDays: number; inactiveDays: number; minSends: number }): EngagementThresholds {
+  if (q.inactiveDays <= q.activeDays) throw invalid(`query.inactiveDays: must be more than activeDays (${q.inactiveDays} <= ${q.activeDays})`)
+  return { activeDays: q.activeDays, inactiveDays: q.inactiveDays, minSends: q.minSends }
 }
 
 export const RecipientIdParam = z.object({ id: z.string().min(1).max(256).openapi({ param: { name: 'id', in: 'path' }, example: 'cust-42' }) })
