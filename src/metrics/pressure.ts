@@ -117,6 +117,7 @@ export async function fatigueCurve(
   store: EventStore,
   o: { from: number; to: number; windowDays: number; campaigns: readonly string[]; buckets?: readonly number[] | undefined },
 ): Promise<FatigueCurve> {
+  if (o.from >= o.to) throw invalid('query.from: must be before query.to')
   const buckets = bucketLabels(o.buckets ?? DEFAULT_FATIGUE_BUCKETS)
   const db = store.db
   const windowMs = o.windowDays * DAY_MS
@@ -131,12 +132,13 @@ export async function fatigueCurve(
                 countIf(f.opens > 0) AS opened, countIf(f.clicks > 0) AS clicked, countIf(f.unsubscribes > 0) AS unsubscribed,
                 countIf(s.h IN (SELECT h FROM converted)) AS converted
          FROM (
-           -- upto counts the sends in [sent − window, sent], ties included; same, those at the very
-           -- instant of this one (itself included), which are not "before" it.
+           -- upto counts the sends in [sent − window, sent], ties included; same, those in the very
+           -- second of this one (itself included), which are not "before" it. In seconds: a RANGE
+           -- offset must fit 32 bits.
            SELECT h, sent, upto - same AS prior FROM (
-             SELECT cityHash64(campaign_id, recipient_id) AS h, sent,
-                    count() OVER (PARTITION BY recipient_id ORDER BY sent RANGE BETWEEN {windowMs:UInt64} PRECEDING AND CURRENT ROW) AS upto,
-                    count() OVER (PARTITION BY recipient_id ORDER BY sent RANGE BETWEEN CURRENT ROW AND CURRENT ROW) AS same
+             SELECT cityHash64(campaign_id, recipient_id) AS h, sent, intDiv(sent, 1000) AS sec,
+                    count() OVER (PARTITION BY recipient_id ORDER BY sec RANGE BETWEEN {windowS:UInt32} PRECEDING AND CURRENT ROW) AS upto,
+                    count() OVER (PARTITION BY recipient_id ORDER BY sec RANGE BETWEEN CURRENT ROW AND CURRENT ROW) AS same
              FROM (${latestSends(db, { campaigns: true, since: true })})
            )
          ) AS s
@@ -151,7 +153,7 @@ export async function fatigueCurve(
          ) AS f ON f.h = s.h
          WHERE s.sent >= {from:Int64} AND s.sent < {to:Int64}
          GROUP BY b ORDER BY b`,
-        { ...conv.params, campaigns: o.campaigns, lows: buckets.map((b) => b.low), windowMs, at: o.to - 1, since: o.from - windowMs, from: o.from, to: o.to },
+        { ...conv.params, campaigns: o.campaigns, lows: buckets.map((b) => b.low), windowS: windowMs / 1000, at: o.to - 1, since: o.from - windowMs, from: o.from, to: o.to },
       )
     : []
   const byBucket = new Map(rows.map((r) => [Number(r.b), r]))
