@@ -177,3 +177,69 @@ export async function fatigueCurve(
     }),
   }
 }
+
+export interface CapSpec {
+  windowDays: number
+  max: number
+  /** The category whose sends count; null: every category but transactional. */
+  category: string | null
+}
+
+export interface CapReached {
+  /** Index of the cap in the list given. */
+  cap: number
+  /** Sends counted in its window. */
+  sends: number
+  /** When the recipient is under the cap again (epoch ms). */
+  eligibleAt: number
+}
+
+/**
+ * Which of these recipients reached which caps at `at`, counting their sends already recorded in
+ * each cap's window (at − window, at] (other campaigns than `excludeCampaign`; transactional ones
+ * never). Computed in ClickHouse so only the recipients at a cap come back: a 10,000-recipient send
+ * returns tens of rows rather than every earlier send (31 k rows cost ~400 ms of JSON through chDB).
+ * `categories` maps campaign ids to their category (campaigns not named have none).
+ */
+export async function capsReached(
+  store: EventStore,
+  recipientIds: readonly string[],
+  o: { at: number; caps: readonly CapSpec[]; categories: ReadonlyMap<string, string>; excludeCampaign: string },
+): Promise<Map<string, CapReached[]>> {
+  const out = new Map<string, CapReached[]>()
+  if (recipientIds.length === 0 || o.caps.length === 0) return out
+  const longest = Math.max(...o.caps.map((c) => c.windowDays)) * DAY_MS
+  // The window test and the category test of cap i, on a send time t and category k.
+  const counted = `(t, k) -> t > {at:Int64} - wins[i] AND if(capcats[i] = '', k != 'transactional', k = capcats[i])`
+  const rows = await queryRows<{ r: string; caps: Array<[number, number, number]> }>(
+    store,
+    `WITH {wins:Array(Int64)} AS wins, {maxes:Array(UInt32)} AS maxes, {capcats:Array(String)} AS capcats
+     SELECT r, arrayFilter(x -> x.2 >= maxes[x.1], caps) AS caps FROM (
+       SELECT r, arrayMap(i -> (i, length(arrayFilter(${counted}, ts, ks)) AS n,
+                                if(n >= maxes[i], arraySort(arrayFilter(${counted}, ts, ks))[n - maxes[i] + 1] + wins[i], 0)),
+                          arrayEnumerate(wins)) AS caps
+       FROM (
+         SELECT recipient_id AS r, groupArray(sent) AS ts, groupArray(k) AS ks FROM (
+           SELECT recipient_id, transform(campaign_id, {cids:Array(String)}, {cats:Array(String)}, '') AS k, toUnixTimestamp64Milli(max(sent_at)) AS sent
+           FROM ${store.db}.sends
+           WHERE recipient_id IN {ids:Array(String)} AND sent_at > fromUnixTimestamp64Milli({since:Int64}, 'UTC') AND campaign_id != {exclude:String}
+           GROUP BY recipient_id, campaign_id
+           HAVING sent <= {at:Int64}
+         ) GROUP BY recipient_id
+       )
+     ) WHERE notEmpty(caps)`,
+    {
+      wins: o.caps.map((c) => c.windowDays * DAY_MS),
+      maxes: o.caps.map((c) => c.max),
+      capcats: o.caps.map((c) => c.category ?? ''),
+      cids: [...o.categories.keys()],
+      cats: [...o.categories.values()],
+      ids: [...new Set(recipientIds)],
+      since: o.at - longest,
+      at: o.at,
+      exclude: o.excludeCampaign,
+    },
+  )
+  for (const r of rows) out.set(r.r, r.caps.map(([i, n, e]) => ({ cap: Number(i) - 1, sends: Number(n), eligibleAt: Number(e) })))
+  return out
+}
