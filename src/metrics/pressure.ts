@@ -1,7 +1,7 @@
 import { queryRows, type EventStore } from '../store/clickhouse.js'
 import { invalid } from '../util/errors.js'
 import { DAY_MS } from '../util/window.js'
-import { attributedConversionsManySql } from './conversions.js'
+import { attributedConversionsManySql } from './attribution.js'
 import { trafficAggregate } from './sql.js'
 import { wilson, type Interval } from './statistics.js'
 

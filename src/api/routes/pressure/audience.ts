@@ -2,11 +2,11 @@ import { createRoute, z, type OpenAPIHono } from '@hono/zod-openapi'
 import { WAKE_UP_CSV_COLUMNS, wakeUpAudience, wakeUpCsvLine } from '../../../metrics/engagement.js'
 import { campaignsOfCategory } from '../../../services/pressure.js'
 import { DAY_MS } from '../../../util/window.js'
-import { rowsResponse } from '../../audience-filter.js'
+import { rowsResponse } from '../../../metrics/audience-filter.js'
 import type { AppEnv } from '../../context.js'
 import { errorResponses } from '../../errors.js'
 import { security } from '../../schemas.js'
-import { multiValue } from '../metrics/common.js'
+import { multiValue } from '../../../metrics/query.js'
 import { AtQuery, CategoryQuery, StatusEnum, ThresholdsQuery, toThresholds, WindowSchema } from './schemas.js'
 
 const RowSchema = z

@@ -3,7 +3,7 @@ import { preferenceStats } from '../../../services/pressure.js'
 import type { AppEnv } from '../../context.js'
 import { errorResponses } from '../../errors.js'
 import { security } from '../../schemas.js'
-import { multiValue } from '../metrics/common.js'
+import { multiValue } from '../../../metrics/query.js'
 
 const route = createRoute({
   method: 'get',
