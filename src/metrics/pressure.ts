@@ -6,14 +6,14 @@ import { trafficAggregate } from './sql.js'
 import { wilson, type Interval } from './statistics.js'
 
 /**
- * The sends of every recipient, one per (campaign, recipient), the latest (what sends FINAL keeps),
- * at or before {at:Int64}, optionally within {campaigns:Array(String)}: `recipient_id`, `campaign_id`, `sent` (epoch ms).
+ * The sends of every recipient, one per (campaign, recipient), the latest (sends FINAL; see
+ * recipient-activity.ts for why not a GROUP BY), at or before {at:Int64}, optionally within
+ * {campaigns:Array(String)}: `recipient_id`, `campaign_id`, `sent` (epoch ms).
  */
 function latestSends(db: string, opts: { campaigns: boolean; since?: boolean }): string {
-  return `SELECT recipient_id, campaign_id, toUnixTimestamp64Milli(max(sent_at)) AS sent
-    FROM ${db}.sends
-    WHERE sent_at <= fromUnixTimestamp64Milli({at:Int64}, 'UTC')${opts.since ? ` AND sent_at >= fromUnixTimestamp64Milli({since:Int64}, 'UTC')` : ''}${opts.campaigns ? ' AND campaign_id IN {campaigns:Array(String)}' : ''}
-    GROUP BY recipient_id, campaign_id`
+  return `SELECT recipient_id, campaign_id, toUnixTimestamp64Milli(sent_at) AS sent
+    FROM ${db}.sends FINAL
+    WHERE sent_at <= fromUnixTimestamp64Milli({at:Int64}, 'UTC')${opts.since ? ` AND sent_at >= fromUnixTimestamp64Milli({since:Int64}, 'UTC')` : ''}${opts.campaigns ? ' AND campaign_id IN {campaigns:Array(String)}' : ''}`
 }
 
 export interface PressureDistribution {
@@ -220,11 +220,10 @@ export async function capsReached(
                           arrayEnumerate(wins)) AS caps
        FROM (
          SELECT recipient_id AS r, groupArray(sent) AS ts, groupArray(k) AS ks FROM (
-           SELECT recipient_id, transform(campaign_id, {cids:Array(String)}, {cats:Array(String)}, '') AS k, toUnixTimestamp64Milli(max(sent_at)) AS sent
-           FROM ${store.db}.sends
+           SELECT recipient_id, transform(campaign_id, {cids:Array(String)}, {cats:Array(String)}, '') AS k, toUnixTimestamp64Milli(sent_at) AS sent
+           FROM ${store.db}.sends FINAL
            WHERE recipient_id IN {ids:Array(String)} AND sent_at > fromUnixTimestamp64Milli({since:Int64}, 'UTC') AND campaign_id != {exclude:String}
-           GROUP BY recipient_id, campaign_id
-           HAVING sent <= {at:Int64}
+             AND sent <= {at:Int64}
          ) GROUP BY recipient_id
        )
      ) WHERE notEmpty(caps)`,

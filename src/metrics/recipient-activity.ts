@@ -6,7 +6,8 @@ import { DAY_MS } from '../util/window.js'
  * audience, the recipient page and cross-campaign triggers share, so they all mean the same thing.
  *
  * - A send is the latest row of a (campaign, recipient) in `sends` (a repeated send replaces the
- *   earlier one), taken here as max(sent_at) per pair, which is what the table's FINAL keeps.
+ *   earlier one): the table read with FINAL. On the bench's 1 M sends, FINAL then GROUP BY recipient
+ *   cost ~100 ms CPU where GROUP BY (recipient, campaign) with max(sent_at) cost ~800.
  * - Engagement is a human open or click only: class = 'human' on an attributed event. An invalid
  *   token's event has recipient_id = '' (the edge sets both together), so `recipient_id != ''` is
  *   token_valid and never reaches anyone. Machine opens (Apple Mail Privacy Protection, prefetches,
@@ -33,11 +34,10 @@ export async function recipientSends(
   if (recipientIds.length === 0) return []
   const rows = await queryRows<{ r: string; c: string; at: number }>(
     store,
-    `SELECT recipient_id AS r, campaign_id AS c, toUnixTimestamp64Milli(max(sent_at)) AS at
-     FROM ${store.db}.sends
+    `SELECT recipient_id AS r, campaign_id AS c, toUnixTimestamp64Milli(sent_at) AS at
+     FROM ${store.db}.sends FINAL
      WHERE recipient_id IN {ids:Array(String)}${w.excludeCampaign !== undefined ? ' AND campaign_id != {exclude:String}' : ''}${w.campaigns ? ' AND campaign_id IN {campaigns:Array(String)}' : ''}
-     GROUP BY recipient_id, campaign_id
-     HAVING at >= {since:Int64} AND at <= {until:Int64}
+       AND at >= {since:Int64} AND at <= {until:Int64}
      ORDER BY r, at`,
     { ids: [...new Set(recipientIds)], since: w.since, until: w.until, exclude: w.excludeCampaign ?? '', campaigns: w.campaigns ?? [] },
   )
@@ -100,10 +100,9 @@ export function engagementStatusSql(db: string, s: StatusScope): { sql: string; 
       FROM (
         SELECT recipient_id, count() AS sends, countIf(sent > {inactiveFrom:Int64}) AS recent_sends, max(sent) AS last_sent
         FROM (
-          SELECT recipient_id, toUnixTimestamp64Milli(max(sent_at)) AS sent
-          FROM ${db}.sends
+          SELECT recipient_id, toUnixTimestamp64Milli(sent_at) AS sent
+          FROM ${db}.sends FINAL
           WHERE sent_at <= fromUnixTimestamp64Milli({at:Int64}, 'UTC')${scope}
-          GROUP BY recipient_id, campaign_id
         )
         GROUP BY recipient_id
       ) AS s
