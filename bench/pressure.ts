@@ -132,7 +132,7 @@ if (!only || only.test('POST')) {
   // Each run a campaign of its own, so every run checks the same history.
   let n = 0
   await time('POST /sends, 10,000 recipients (check + insert)', async () => {
-    const id = `p-post-${n++}`
+    const id = `p-post-${randomUUID().slice(0, 8)}-${n++}`
     await createCampaign(deps, { id, name: id, settings: { category: 'promotion' } })
     const res = await fetch(`${base}/v1/campaigns/${id}/sends`, {
       method: 'POST',
