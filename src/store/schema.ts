@@ -108,6 +108,21 @@ export const suppressions = pgTable(
 )
 
 /**
+ * Dashboard sessions ended by signing out, until they would have expired anyway: sessions are
+ * stateless signed cookies, so ending one before its expiry needs this list (read by every
+ * instance sharing the database; pruned as rows expire).
+ */
+export const dashboardSignouts = pgTable(
+  'dashboard_signouts',
+  {
+    /** The session's nonce (random, 16 bytes base64url). */
+    nonce: text('nonce').primaryKey(),
+    expiresAt: timestamp('expires_at', { withTimezone: true, mode: 'date' }).notNull(),
+  },
+  (t) => [index('dashboard_signouts_expires').on(t.expiresAt)],
+)
+
+/**
  * Caps on marketing pressure: at most `max` sends in `windowDays` to one recipient, over the
  * campaigns of `category` (null: every category but transactional, which caps never count or stop).
  */
@@ -154,3 +169,4 @@ export const preferenceChanges = pgTable(
   },
   (t) => [index('preference_changes_campaign').on(t.campaignId, t.at), index('preference_changes_recipient').on(t.recipientId)],
 )
+
