@@ -19,6 +19,7 @@ import { recipientLimit, registerCreateSends } from './api/routes/sends/create.j
 import { registerClassificationRoutes } from './api/routes/classification/index.js'
 import { registerConversionsRoutes } from './api/routes/conversions/index.js'
 import { registerMetricsRoutes } from './api/routes/metrics/index.js'
+import { registerPressureRoutes } from './api/routes/pressure/index.js'
 import { registerSendersRoutes } from './api/routes/senders/index.js'
 import { registerSequencesRoutes } from './api/routes/sequences/index.js'
 import { registerDashboard } from './dashboard/index.js'
@@ -92,6 +93,7 @@ export function createApp(deps: AppDeps) {
   registerClassificationRoutes(app)
   registerConversionsRoutes(app)
   registerSequencesRoutes(app)
+  registerPressureRoutes(app)
   registerDashboard(app)
 
   app.openAPIRegistry.registerComponent('securitySchemes', 'bearer', { type: 'http', scheme: 'bearer' })

@@ -5,6 +5,7 @@ import { chDateTime } from '../store/clickhouse.js'
 import { clickUrl, pixelUrl } from '../tracking/urls.js'
 import type { Link } from './campaigns.js'
 import { checkSequenceStep, markStepSent } from './sequences.js'
+import { applyPressure, type PressureMode } from './pressure.js'
 import { partitionSuppressed, suppressedAmong, type OnSuppressed } from './suppressions.js'
 
 export interface SendRecipient {
@@ -58,13 +59,14 @@ export async function recordSends(deps: Deps, campaignId: string, recipients: Se
 /**
  * The sends of a call that names its recipients (POST /sends, a render): their suppressions looked
  * up, the suppressed skipped, included or refused as `onSuppressed` asks (a 409 before anything is
- * recorded, `refused` saying what was not done), the rest recorded in one insert.
+ * recorded, `refused` saying what was not done), then the pressure caps and readers' preferences
+ * applied as `pressure` asks (services/pressure.ts), the rest recorded in one insert.
  */
 export async function recordSendsUnlessSuppressed<R extends SendRecipient>(
   deps: Deps & Pick<AppDeps, 'meta'>,
   campaignId: string,
   recipients: R[],
-  opts: { onSuppressed: OnSuppressed; sentAt?: Date | undefined; refused: string; sequence?: { id: string; stepId: string } | undefined },
+  opts: { onSuppressed: OnSuppressed; sentAt?: Date | undefined; refused: string; pressure?: PressureMode | undefined; sequence?: { id: string; stepId: string } | undefined },
 ) {
   // A send that names a sequence step marks it sent (src/services/sequences.ts); checked before anything is recorded.
   const step = opts.sequence ? await checkSequenceStep(deps, campaignId, opts.sequence) : null
@@ -74,7 +76,9 @@ export async function recordSendsUnlessSuppressed<R extends SendRecipient>(
     throw new DomainError('conflict', `${report.count} recipient(s) are suppressed (onSuppressed: reject): ${opts.refused}`, { suppressed: report })
   }
   const sentAt = opts.sentAt ?? new Date(deps.clock())
-  await recordSends(deps, campaignId, kept, sentAt)
-  const sequence = step ? await markStepSent(deps, step, kept.map((r) => r.id), sentAt) : undefined
-  return { kept, report, suppressed, sequence }
+  // Suppression first: a suppressed recipient is reported as such, never as capped.
+  const held = await applyPressure(deps, campaignId, kept, { mode: opts.pressure ?? 'skip', at: sentAt.getTime() })
+  await recordSends(deps, campaignId, held.kept, sentAt)
+  const sequence = step ? await markStepSent(deps, step, held.kept.map((r) => r.id), sentAt) : undefined
+  return { kept: held.kept, report, suppressed, pressure: held.report, sequence }
 }
