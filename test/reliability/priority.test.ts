@@ -53,7 +53,11 @@ describe.runIf(process.platform === 'linux')('INGEST_NICE', () => {
     const c = await started({ WORKERS: '1', INGEST_NICE: '12' })
     const threads = niceByThread(c.proc.pid!)
     expect(threads.get('main')).toEqual([0])
-    for (const name of ['ThreadPool', 'MergeMutate', 'node']) {
+    // libuv's pool is named by libuv ≥ 1.50 (Node 24 and later: libuv-worker); before, every thread
+    // Node starts is "node". The main thread's own name differs too (node, MainThread, node-MainThread),
+    // hence "main" by thread id above.
+    const pool = ['libuv-worker', 'node'].find((n) => threads.has(n)) ?? 'libuv-worker'
+    for (const name of ['ThreadPool', 'MergeMutate', pool]) {
       expect(threads.get(name)?.length, name).toBeGreaterThan(0)
       expect(new Set(threads.get(name)), name).toEqual(new Set([12]))
     }
