@@ -4,6 +4,7 @@ import { bodyLimit } from 'hono/body-limit'
 import { HTTPException } from 'hono/http-exception'
 import type { AppDeps, AppEnv } from './api/context.js'
 import { bearerAuth } from './api/auth.js'
+import { retentionNotices } from './api/retention.js'
 import { ApiError, ERROR_STATUS, describeIssues, errorBody } from './api/errors.js'
 import { DomainError } from './util/errors.js'
 import { registerApiKeysRoutes } from './api/routes/api-keys/index.js'
@@ -69,6 +70,7 @@ export function createApp(deps: AppDeps) {
     await next()
   })
   app.use('/v1/*', bearerAuth())
+  app.use('/v1/*', retentionNotices(app))
 
   registerHealth(app)
   registerCreateCampaign(app)

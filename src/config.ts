@@ -1,6 +1,7 @@
 import { cpus } from 'node:os'
 import { resolve } from 'node:path'
 import { z } from 'zod'
+import type { RetentionDays } from './store/retention.js'
 
 const bool = z
   .enum(['1', '0', 'true', 'false', 'yes', 'no', ''])
@@ -50,6 +51,10 @@ const EnvSchema = z.object({
   CLASSIFY_PASS_DELAY_MS: z.coerce.number().int().min(0).max(3_600_000).default(30_000),
   CLASSIFY_PASS_LOOKBACK_MS: z.coerce.number().int().min(10_000).max(86_400_000).default(300_000),
   LOG_LEVEL: z.enum(['debug', 'info', 'warn', 'error', 'silent']).default('info'),
+  /** Days events are kept (ClickHouse TTL); unset: forever. Sends and conversions follow unless set apart. At most 10 000 (27 years: a TTL past 2106 would overflow DateTime). */
+  EVENT_RETENTION_DAYS: z.coerce.number().int().min(1).max(10_000).optional(),
+  SEND_RETENTION_DAYS: z.coerce.number().int().min(1).max(10_000).optional(),
+  CONVERSION_RETENTION_DAYS: z.coerce.number().int().min(1).max(10_000).optional(),
 })
 
 export type Config = ReturnType<typeof parseConfig>
@@ -103,5 +108,10 @@ export function parseConfig(env: Record<string, string | undefined> = process.en
     metricsToken: e.METRICS_TOKEN,
     classifyPass: { intervalMs: e.CLASSIFY_PASS_INTERVAL_MS, delayMs: e.CLASSIFY_PASS_DELAY_MS, lookbackMs: e.CLASSIFY_PASS_LOOKBACK_MS },
     logLevel: e.LOG_LEVEL,
+    retention: {
+      eventDays: e.EVENT_RETENTION_DAYS ?? null,
+      sendDays: e.SEND_RETENTION_DAYS ?? e.EVENT_RETENTION_DAYS ?? null,
+      conversionDays: e.CONVERSION_RETENTION_DAYS ?? e.EVENT_RETENTION_DAYS ?? null,
+    } as RetentionDays,
   }
 }

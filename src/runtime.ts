@@ -6,6 +6,7 @@ import { startSecondPass } from './classification/second-pass.js'
 import { createLogger, type Logger } from './logger.js'
 import { createEventStore, type EventStore } from './store/clickhouse.js'
 import { migrateClickHouse } from './store/clickhouse-migrate.js'
+import { applyRetention } from './store/retention.js'
 import { createMetaStore, type MetaStore } from './store/meta.js'
 import { edgeFromConfig } from './tracking/edge-from-config.js'
 import { LinkCache, linkDelta } from './tracking/links.js'
@@ -39,6 +40,8 @@ export async function startRuntime(opts: RuntimeOptions): Promise<AppDeps & { st
   await meta.migrate()
   const applied = await migrateClickHouse(events)
   if (applied.length) log.info('clickhouse_migrated', { applied })
+  const ttl = await applyRetention(events, config.retention)
+  if (ttl.length) log.info('retention_applied', { tables: ttl, ...config.retention })
   const links = new LinkCache((since) => linkDelta(meta, since), { refreshMs: config.linkRefreshMs, onError: (err) => log.warn('link_refresh_failed', { message: err.message }) })
   await links.load()
   const journal = new Journal({ dir: config.journalDir, fsyncIntervalMs: config.fsyncIntervalMs, maxBytes: config.journalMaxBytes, log })
