@@ -21,6 +21,7 @@ import { registerSendersRoutes } from './api/routes/senders/index.js'
 import { registerDashboard } from './dashboard/index.js'
 import { registerDocs } from './api/routes/system/docs.js'
 import { registerHealth } from './api/routes/system/health.js'
+import { registerBackup } from './api/routes/system/backup.js'
 
 const OPENAPI_INFO = {
   openapi: '3.1.0',
@@ -73,6 +74,7 @@ export function createApp(deps: AppDeps) {
   app.use('/v1/*', retentionNotices(app))
 
   registerHealth(app)
+  registerBackup(app)
   registerCreateCampaign(app)
   registerListCampaigns(app)
   registerGetCampaign(app)

@@ -90,6 +90,8 @@ export function parseConfig(env: Record<string, string | undefined> = process.en
     databaseUrl: e.DATABASE_URL,
     metaPath: resolve(dataDir, 'meta'),
     journalDir: resolve(dataDir, 'journal'),
+    /** Where the server writes the backups it is asked for (POST /v1/admin/backup). */
+    backupsDir: resolve(dataDir, 'backups'),
     trackerSecret: e.TRACKER_SECRET,
     trackerOldSecrets: e.TRACKER_OLD_SECRETS.split(',').map((s) => s.trim()).filter(Boolean),
     adminKey: e.TRACKER_ADMIN_KEY,

@@ -35,6 +35,7 @@ export async function startRuntime(opts: RuntimeOptions): Promise<AppDeps & { st
       password: config.clickhouse.password,
       database: config.clickhouse.database,
       path: config.clickhouse.path,
+      backupsPath: config.backupsDir,
     })
   const meta = opts.meta ?? (await createMetaStore({ url: config.databaseUrl, path: config.metaPath, onConnectionError: (err) => log.warn('postgres_connection_lost', { message: err.message }) }))
   await meta.migrate()
