@@ -1,5 +1,5 @@
-import type { EventStore } from './clickhouse.js'
-import { queryRows } from './clickhouse.js'
+import { queryRows, type EventStore } from './clickhouse.js'
+import { renderStatement } from './clickhouse-ddl.js'
 
 /** How long each kind of row is kept, in days; null: forever. */
 export interface RetentionDays {
@@ -39,6 +39,8 @@ export function retentionClauses(r: RetentionDays): { events: string; eventsDrop
  */
 export async function applyRetention(store: EventStore, r: RetentionDays): Promise<string[]> {
   const { db, client } = store
+  // ON CLUSTER on a cluster (every replica's table gets the TTL), unchanged on one node.
+  const alter = (statement: string) => client.command({ query: renderStatement(statement, store.ddl ?? {}) })
   const want = retentionClauses(r)
   const current = new Map(
     (await queryRows<{ name: string; value: string }>(store, `SELECT name, argMax(value, applied_at) AS value FROM ${db}.applied_settings GROUP BY name`)).map((x) => [x.name, x.value]),
@@ -52,10 +54,10 @@ export async function applyRetention(store: EventStore, r: RetentionDays): Promi
     const before = current.get(t.name) ?? ''
     if (before === (t.clause ? t.value : '')) continue
     if (t.clause) {
-      if (t.table === 'events') await client.command({ query: `ALTER TABLE ${db}.events MODIFY SETTING ttl_only_drop_parts = ${want.eventsDropParts ? 1 : 0}` })
-      await client.command({ query: `ALTER TABLE ${db}.${t.table} MODIFY TTL ${t.clause}` })
+      if (t.table === 'events') await alter(`ALTER TABLE ${db}.events MODIFY SETTING ttl_only_drop_parts = ${want.eventsDropParts ? 1 : 0}`)
+      await alter(`ALTER TABLE ${db}.${t.table} MODIFY TTL ${t.clause}`)
     } else {
-      await client.command({ query: `ALTER TABLE ${db}.${t.table} REMOVE TTL` })
+      await alter(`ALTER TABLE ${db}.${t.table} REMOVE TTL`)
     }
     await client.insert({
       table: `${db}.applied_settings`,

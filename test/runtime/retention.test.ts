@@ -8,6 +8,7 @@ import { EventWriter } from '../../src/events/writer.js'
 import { createLogger } from '../../src/logger.js'
 import { queryRows } from '../../src/store/clickhouse.js'
 import { migrateClickHouse } from '../../src/store/clickhouse-migrate.js'
+import { renderStatement } from '../../src/store/clickhouse-ddl.js'
 import { applyRetention } from '../../src/store/retention.js'
 import { startTestServer, type TestServer } from '../support/server.js'
 import { testEventStore } from '../support/stores.js'
@@ -79,6 +80,8 @@ describe('retention', () => {
     expect(q).toMatch(/if\(type = 'conversion', 400, 30\)/)
     expect(q).toMatch(/ttl_only_drop_parts = 0/)
     expect(await applyRetention(s.deps.events, same)).toEqual(['events_ttl'])
+    // On a cluster every replica's table is altered (the statements go through the DDL renderer).
+    expect(renderStatement('ALTER TABLE sillage.events REMOVE TTL', { cluster: 'c' })).toBe("ALTER TABLE sillage.events ON CLUSTER 'c' REMOVE TTL")
   })
 
   it('says in a metric answer what retention cut, by the clock', async () => {
