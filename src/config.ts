@@ -1,7 +1,6 @@
 import { cpus } from 'node:os'
 import { resolve } from 'node:path'
 import { z } from 'zod'
-import type { RetentionDays } from './store/retention.js'
 
 const bool = z
   .enum(['1', '0', 'true', 'false', 'yes', 'no', ''])
@@ -61,6 +60,13 @@ const EnvSchema = z.object({
 })
 
 export type Config = ReturnType<typeof parseConfig>
+
+/** How long each kind of row is kept, in days; null: forever. */
+export interface RetentionDays {
+  eventDays: number | null
+  sendDays: number | null
+  conversionDays: number | null
+}
 
 export class ConfigError extends Error {}
 

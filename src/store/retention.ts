@@ -1,12 +1,7 @@
 import { queryRows, type EventStore } from './clickhouse.js'
 import { renderStatement } from './clickhouse-ddl.js'
+import type { RetentionDays } from '../config.js'
 
-/** How long each kind of row is kept, in days; null: forever. */
-export interface RetentionDays {
-  eventDays: number | null
-  sendDays: number | null
-  conversionDays: number | null
-}
 
 const DAY_MS = 86_400_000
 
