@@ -37,9 +37,9 @@ async function server(dataDir: string) {
   const proc = spawn(process.execPath, ['dist/main.js'], { cwd: ROOT, env: env(dataDir, port), stdio: ['ignore', 'ignore', process.env.TEST_LOG ? 'inherit' : 'ignore'] })
   procs.push(proc)
   const url = `http://127.0.0.1:${port}`
-  for (const until = Date.now() + 90_000; !(await fetch(url + '/healthz').then((r) => r.ok, () => false)); ) {
+  for (const until = Date.now() + 150_000; !(await fetch(url + '/healthz').then((r) => r.ok, () => false)); ) {
     if (proc.exitCode !== null) throw new Error(`server exited with ${proc.exitCode}`)
-    if (Date.now() > until) throw new Error('server not ready after 90 s')
+    if (Date.now() > until) throw new Error('server not ready after 150 s')
     await new Promise((r) => setTimeout(r, 100))
   }
   const api = async (method: string, path: string, body?: unknown, key = ADMIN_KEY) => {

@@ -76,13 +76,13 @@ beforeAll(async () => {
   })
   exited = new Promise((res) => proc.once('exit', (code) => res(code)))
   url = `http://127.0.0.1:${port}`
-  const until = Date.now() + 60_000
+  const until = Date.now() + 150_000
   while (!(await fetch(url + '/healthz').then((r) => r.ok, () => false))) {
     if (proc.exitCode !== null) throw new Error(`the server exited with ${proc.exitCode}`)
-    if (Date.now() > until) throw new Error('not ready after 60 s')
+    if (Date.now() > until) throw new Error('not ready after 150 s')
     await new Promise((r) => setTimeout(r, 100))
   }
-}, 180_000)
+}, 300_000)
 
 afterAll(async () => {
   if (proc && proc.exitCode === null) {
