@@ -96,7 +96,7 @@ const nonEmpty = (path: string) => existsSync(path) && readdirSync(path).length 
  * server stopped, or never started there). The secret comes back with it, so the tokens in
  * e-mails already sent keep verifying. Returns what the restored stores hold.
  */
-export async function restoreBackup(config: Config, from: string): Promise<{ events: number; sends: number; campaigns: number }> {
+export async function restoreBackup(config: Config, from: string): Promise<{ events: number; sends: number; campaigns: number; secret: string }> {
   const src = resolve(from)
   const manifest = readManifest(src)
   const external = externalStores(config)
@@ -117,7 +117,8 @@ export async function restoreBackup(config: Config, from: string): Promise<{ eve
   const events = createEventStore({ database: config.clickhouse.database, path: config.clickhouse.path, backupsPath: src })
   await restoreClickHouse(events, join(src, manifest.clickhouse.dir), manifest.database)
   const count = async (table: string) => (await queryRows<{ n: number }>(events, `SELECT count() AS n FROM ${events.db}.${table}`))[0]!.n
-  const counts = { events: await count('events'), sends: await count('sends'), campaigns }
+  const secret = manifest.secret === 'file' ? `restored to ${secretFile}` : 'not in the backup: start the server with the TRACKER_SECRET it had'
+  const counts = { events: await count('events'), sends: await count('sends'), campaigns, secret }
   await events.close()
   return counts
 }
