@@ -61,7 +61,7 @@ describe.runIf(process.platform === 'linux')('INGEST_NICE', () => {
       expect(threads.get(name)?.length, name).toBeGreaterThan(0)
       expect(new Set(threads.get(name)), name).toEqual(new Set([12]))
     }
-  }, 60_000)
+  }, 180_000)
 
   it('cluster: the primary ingests at lower priority, its edge workers are untouched', async () => {
     const c = await started({ WORKERS: '2', INGEST_NICE: '12' })
@@ -71,5 +71,5 @@ describe.runIf(process.platform === 'linux')('INGEST_NICE', () => {
     const workers = readFileSync(`/proc/${c.proc.pid}/task/${c.proc.pid}/children`, 'utf8').trim().split(' ').map(Number)
     expect(workers).toHaveLength(2)
     for (const w of workers) for (const nices of niceByThread(w).values()) expect(new Set(nices)).toEqual(new Set([0]))
-  }, 60_000)
+  }, 180_000)
 })
