@@ -7,6 +7,7 @@ import type { AppDeps } from './deps.js'
 import { bearerAuth } from './api/auth.js'
 import { authRateLimit } from './api/auth-limit.js'
 import { bodyGuard } from './api/body-guard.js'
+import { retentionNotices } from './api/retention.js'
 import { ApiError, ERROR_STATUS, errorBody } from './api/errors.js'
 import { describeIssues, DomainError } from './util/errors.js'
 import { registerApiKeysRoutes } from './api/routes/api-keys/index.js'
@@ -24,6 +25,7 @@ import { registerSendersRoutes } from './api/routes/senders/index.js'
 import { registerDashboard } from './dashboard/index.js'
 import { registerDocs } from './api/routes/system/docs.js'
 import { registerHealth } from './api/routes/system/health.js'
+import { registerBackup } from './api/routes/system/backup.js'
 
 const OPENAPI_INFO = {
   openapi: '3.1.0',
@@ -78,8 +80,10 @@ export function createApp(deps: AppDeps) {
   app.use('/v1/campaigns/:id/sends', recipientLimit())
   app.use('/v1/campaigns/:id/render', recipientLimit())
   app.use('/v1/*', bodyGuard())
+  app.use('/v1/*', retentionNotices(app))
 
   registerHealth(app)
+  registerBackup(app)
   registerCreateCampaign(app)
   registerListCampaigns(app)
   registerGetCampaign(app)
