@@ -34,14 +34,14 @@ const journal =
   mode === 'real'
     ? new Journal({ dir: mkdtempSync(join(tmpdir(), 'sillage-micro-')), fsyncIntervalMs: 1000, maxBytes: 1 << 30, log: createLogger('warn') })
     : ({ append: (_line: string, done: () => void) => done() } as unknown as Journal)
-const edge = createEdge({ journal, links: source, tokens, trustProxy: false, ipV4Prefix: 24, ipV6Prefix: 48 })
+const edge = createEdge({ journal, links: source, tokens, trustProxy: false, ipV4Prefix: 24, ipV6Prefix: 48, publicBaseUrl: () => 'http://127.0.0.1:1234' })
 const paths = Array.from({ length: 2000 }, (_, r) => `/c/lnk${r % 10}/${tokens.sign('c', 'r' + r)}`)
 // A browser's navigation headers, as req.headers has them (node:http builds that object for every HTTP/1.1 request).
 const headers = { host: '127.0.0.1:1234', connection: 'keep-alive', ...BROWSER_HEADERS }
 const res = { writeHead: () => res, end: () => undefined } as unknown as ServerResponse
 // The same requests as bytes, as the front reads them from the socket.
 const heads = paths.map((p) => Buffer.from(`GET ${p} HTTP/1.1\r\n${Object.entries(headers).map(([k, v]) => `${k}: ${v}\r\n`).join('')}\r\n`, 'latin1'))
-const reply: HotReply = { redirect: () => undefined, gif: () => undefined, notFound: () => undefined }
+const reply: HotReply = { redirect: () => undefined, gif: () => undefined, notFound: () => undefined, offerEnded: () => undefined }
 const N = 400_000
 
 async function measure(name: string, one: (i: number) => void): Promise<void> {

@@ -16,6 +16,18 @@ export const CampaignSettingsSchema = z
       .union([z.boolean(), z.object({ source: z.string().max(200).optional(), medium: z.string().max(200).optional(), campaign: z.string().max(200).optional() })])
       .optional(),
     clickId: z.union([z.boolean(), z.object({ param: z.string().regex(/^[A-Za-z0-9_.-]{1,40}$/).optional() })]).optional(),
+    fallbackUrl: z
+      .string()
+      .min(1)
+      .max(8192)
+      .optional()
+      .openapi({ description: 'Where clicks on a retired link without its own fallback go (default: an "offer ended" page, 410)', example: 'https://shop.example/' }),
+    trackingDomain: z
+      .string()
+      .min(1)
+      .max(253)
+      .optional()
+      .openapi({ description: 'A registered tracking domain (POST /v1/domains) its tracked URLs are rendered on; default: the default domain, else PUBLIC_BASE_URL', example: 'click.brand.example' }),
   })
   .strict()
   .openapi('CampaignSettings')
@@ -48,8 +60,16 @@ export const LinkSchema = z
     url: z.string().openapi({ example: 'https://shop.example/spring' }),
     label: z.string().openapi({ example: 'Hero button' }),
     position: z.number().int(),
+    version: z.number().int().openapi({ description: '0 as created, +1 per change (PATCH)' }),
+    disabled: z.boolean().openapi({ description: 'Retired: clicks are recorded and go to the fallback, or to an "offer ended" page (410)' }),
+    fallbackUrl: z.string().nullable(),
+    originalUrl: z.string().nullable().openapi({ description: 'The URL it was created with, once changed (null: never changed)' }),
   })
   .openapi('Link')
+
+export const LinkIdParam = CampaignIdParam.extend({
+  linkId: z.string().min(1).max(128).openapi({ param: { name: 'linkId', in: 'path' }, example: 'x7Kq2mB9aP0z' }),
+})
 
 /** What a paged list answers besides its items: the total, and the offset of the next page (null on the last). */
 export const PageInfo = {
