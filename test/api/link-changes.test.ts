@@ -175,6 +175,12 @@ describe('tracking domains', () => {
     expect(await unknownHosts()).toBe(before + 1)
 
     expect((await s.api('DELETE', '/v1/domains/click.brand-a.example')).status).toBe(409)
+    // A member key lists the domains but does not change them.
+    const member = (await s.api('POST', '/v1/api-keys', { name: 'sender' })).body.key as string
+    const asMember = { authorization: `Bearer ${member}` }
+    expect((await s.api('GET', '/v1/domains', undefined, asMember)).status).toBe(200)
+    expect((await s.api('POST', '/v1/domains', { host: 'click.member.example' }, asMember)).status).toBe(403)
+    expect((await s.api('DELETE', '/v1/domains/click.brand-b.example', undefined, asMember)).status).toBe(403)
     const list = await s.api('GET', '/v1/domains')
     expect(list.body.domains.map((d: { host: string; default: boolean }) => [d.host, d.default])).toEqual([
       ['click.brand-a.example', false],
