@@ -134,7 +134,8 @@ export interface HotReply {
  */
 export function createEdge(opts: EdgeOptions) {
   const clock = opts.clock ?? Date.now
-  const location = opts.location ?? ((l: CachedLink) => destinationOf(l, opts.links.campaign(l.campaignId)?.settings))
+  // The campaign is looked up only for a retired link (its fallback setting).
+  const location = opts.location ?? ((l: CachedLink) => (l.disabled ? destinationOf(l, opts.links.campaign(l.campaignId)?.settings) : l.url))
   const idPrefix = nanoid(8) + '-'
   let seq = 0
   const stats: EdgeStats = { unknownCampaigns: 0, invalidTokens: 0, click302: 0, click404: 0, click410: 0, unknownHosts: 0, open200: 0, frontAnswers: 0, frontHandOffs: 0 }
@@ -299,24 +300,7 @@ export function createEdge(opts: EdgeOptions) {
         ip: clientIp(req, opts.trustProxy),
         host: h.host ?? '',
       },
-      {
-        redirect(target) {
-          res.writeHead(302, ['Location', target, ...REDIRECT_HEADERS])
-          res.end()
-        },
-        gif() {
-          res.writeHead(200, GIF_HEADERS)
-          res.end(method === 'HEAD' ? undefined : GIF)
-        },
-        notFound() {
-          res.writeHead(404, NOT_FOUND_HEADERS)
-          res.end(method === 'HEAD' ? undefined : NOT_FOUND_BODY)
-        },
-        offerEnded() {
-          res.writeHead(410, ENDED_HEADERS)
-          res.end(method === 'HEAD' ? undefined : ENDED_BODY)
-        },
-      },
+      new NodeReply(res, method === 'HEAD'),
     )
     return true
   }
@@ -325,6 +309,34 @@ export function createEdge(opts: EdgeOptions) {
 }
 
 export type Edge = ReturnType<typeof createEdge>
+
+/** node:http's answers to a hot-path request: one object per request rather than a closure per kind of answer. */
+class NodeReply implements HotReply {
+  constructor(
+    private readonly res: ServerResponse,
+    private readonly head: boolean,
+  ) {}
+
+  redirect(target: string): void {
+    this.res.writeHead(302, ['Location', target, ...REDIRECT_HEADERS])
+    this.res.end()
+  }
+
+  gif(): void {
+    this.res.writeHead(200, GIF_HEADERS)
+    this.res.end(this.head ? undefined : GIF)
+  }
+
+  notFound(): void {
+    this.res.writeHead(404, NOT_FOUND_HEADERS)
+    this.res.end(this.head ? undefined : NOT_FOUND_BODY)
+  }
+
+  offerEnded(): void {
+    this.res.writeHead(410, ENDED_HEADERS)
+    this.res.end(this.head ? undefined : ENDED_BODY)
+  }
+}
 
 /** The `extra` of a click on a changed link: the destination it was sent to ('' for the "offer ended" page). */
 export function clickExtra(destination: string | null): string {
