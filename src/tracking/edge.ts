@@ -6,6 +6,7 @@ import { classify, CLASSIFIER_VERSION } from './classify.js'
 import { anonymizeIp, clientIp } from './ip.js'
 import { destinationOf, type CachedLink, type LinkCache } from './links.js'
 import type { TokenCodec } from './token.js'
+import type { CampaignSettings } from '../store/schema.js'
 import { BoundedMap } from '../util/bounded-map.js'
 
 /** The 43-byte transparent 1×1 GIF. */
@@ -209,11 +210,24 @@ export function createEdge(opts: EdgeOptions) {
     }
   }
 
+  /** A changed link's click `extra`, made once per link object (a change brings a new one) and campaign settings. */
+  const extras = new Map<string, { link: CachedLink; settings: CampaignSettings | undefined; extra: string }>()
+  function extraOf(link: CachedLink): string {
+    // Only a retired link's destination depends on the campaign (its fallbackUrl setting).
+    const settings = link.disabled ? opts.links.campaign(link.campaignId)?.settings : undefined
+    let x = extras.get(link.id)
+    if (x === undefined || x.link !== link || x.settings !== settings) {
+      x = { link, settings, extra: clickExtra(destinationOf(link, settings)) }
+      extras.set(link.id, x)
+    }
+    return x.extra
+  }
+
   function redirect(r: HotRequest, reply: HotReply, link: CachedLink, token: string): void {
     const e = event('click', r, link.campaignId, link.id, verify(link.campaignId, token))
     // A changed link's click says where it went (byUrl counts it there); an unchanged one went to
     // the URL it was created with, which the link row keeps: nothing to add to the event.
-    if (link.version) e.extra = clickExtra(destinationOf(link, opts.links.campaign(link.campaignId)?.settings))
+    if (link.version) e.extra = extraOf(link)
     const target = location(link, e)
     opts.journal.append(encodeEvent(e), () => {
       if (target === null) {
