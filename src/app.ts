@@ -16,6 +16,9 @@ import { registerGetCampaign } from './api/routes/campaigns/get.js'
 import { registerListCampaigns } from './api/routes/campaigns/list.js'
 import { registerCreateLink } from './api/routes/links/create.js'
 import { registerListLinks } from './api/routes/links/list.js'
+import { registerUpdateLink } from './api/routes/links/update.js'
+import { registerLinkHistory } from './api/routes/links/history.js'
+import { registerDomainsRoutes } from './api/routes/domains/index.js'
 import { recipientLimit, registerCreateSends } from './api/routes/sends/create.js'
 import { registerClassificationRoutes } from './api/routes/classification/index.js'
 import { registerConversionsRoutes } from './api/routes/conversions/index.js'
@@ -89,6 +92,9 @@ export function createApp(deps: AppDeps) {
   registerGetCampaign(app)
   registerCreateLink(app)
   registerListLinks(app)
+  registerUpdateLink(app)
+  registerLinkHistory(app)
+  registerDomainsRoutes(app)
   registerCreateSends(app)
   registerApiKeysRoutes(app)
   registerMetricsRoutes(app)
