@@ -89,6 +89,13 @@ export async function startPrimary(config: Config, log: Logger): Promise<{ stop(
   runtime.links.onCampaign((campaign) => {
     for (const w of workers.values()) if (w.isConnected()) w.send({ t: 'campaign', campaign } satisfies PrimaryMessage)
   })
+  // So do a link's new URL or retirement, and the set of tracking domains.
+  runtime.links.onLink((link) => {
+    for (const w of workers.values()) if (w.isConnected()) w.send({ t: 'link', link } satisfies PrimaryMessage)
+  })
+  runtime.links.onDomains((hosts) => {
+    for (const w of workers.values()) if (w.isConnected()) w.send({ t: 'domains', hosts } satisfies PrimaryMessage)
+  })
   let started = false
   let startFailed: (err: Error) => void = () => undefined
   const failure = new Promise<never>((_, reject) => (startFailed = reject))

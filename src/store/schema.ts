@@ -12,6 +12,10 @@ export interface CampaignSettings {
   category?: string
   /** The sender as the reader's preference page names and styles it. */
   brand?: CampaignBrand
+  /** Where a click on a retired (disabled) link without its own fallback goes; unset: the "offer ended" page. */
+  fallbackUrl?: string
+  /** Host of a registered tracking domain (tracking_domains) its tracked URLs are rendered on; unset: the default domain. */
+  trackingDomain?: string
 }
 
 export interface CampaignBrand {
@@ -39,7 +43,10 @@ export const campaigns = pgTable(
   (t) => [index('campaigns_updated').on(t.updatedAt)],
 )
 
-/** Immutable once created, so the edge caches them for the life of the process. */
+/**
+ * A link's id is forever (it is in sent e-mails); where it leads can change (PATCH): every change
+ * bumps `version` and `updated_at`, which is how the link caches of every instance find it.
+ */
 export const links = pgTable(
   'links',
   {
@@ -53,12 +60,57 @@ export const links = pgTable(
     position: integer('position').notNull().default(0),
     templateId: text('template_id'),
     createdAt: timestamp('created_at', { withTimezone: true, mode: 'date' }).notNull().defaultNow(),
+    /** 0 as created; +1 on every change of url, disabled or fallback_url (link_changes keeps each). */
+    version: integer('version').notNull().default(0),
+    /** Retired: clicks are still recorded, readers go to the fallback (or the "offer ended" page). */
+    disabled: boolean('disabled').notNull().default(false),
+    /** Where a click on the retired link goes; null: the campaign's fallbackUrl setting, else the ended page. */
+    fallbackUrl: text('fallback_url'),
+    /** The url it was created with, set at its first change: clicks journaled before any change went there. */
+    originalUrl: text('original_url'),
+    /** The database's clock at creation and at every change: the caches' refresh reads rows past their cursor. */
+    updatedAt: timestamp('updated_at', { withTimezone: true, mode: 'date' }).notNull().defaultNow(),
   },
   (t) => [
     uniqueIndex('links_identity').on(t.campaignId, t.url, t.label, t.position, sql`coalesce(${t.templateId}, '')`),
     index('links_campaign').on(t.campaignId),
     index('links_created').on(t.createdAt),
+    index('links_updated').on(t.updatedAt),
   ],
+)
+
+/** Every change of a link (PATCH), who made it and when: GET …/links/:linkId/history. */
+export const linkChanges = pgTable(
+  'link_changes',
+  {
+    linkId: text('link_id')
+      .notNull()
+      .references(() => links.id, { onDelete: 'cascade' }),
+    /** The link's version after this change (1 for the first). */
+    version: integer('version').notNull(),
+    /** The API key that made the change ('admin' for TRACKER_ADMIN_KEY). */
+    apiKeyId: text('api_key_id').notNull(),
+    at: timestamp('at', { withTimezone: true, mode: 'date' }).notNull().defaultNow(),
+    oldUrl: text('old_url').notNull(),
+    newUrl: text('new_url').notNull(),
+    disabled: boolean('disabled').notNull(),
+    fallbackUrl: text('fallback_url'),
+  },
+  (t) => [primaryKey({ columns: [t.linkId, t.version] })],
+)
+
+/**
+ * Branded tracking domains (`click.brand.example`, a CNAME to this server): tracked URLs of a
+ * campaign are rendered on its `trackingDomain` setting, else on the default one, else on PUBLIC_BASE_URL.
+ */
+export const trackingDomains = pgTable(
+  'tracking_domains',
+  {
+    host: text('host').primaryKey(),
+    isDefault: boolean('is_default').notNull().default(false),
+    createdAt: timestamp('created_at', { withTimezone: true, mode: 'date' }).notNull().defaultNow(),
+  },
+  (t) => [uniqueIndex('tracking_domains_one_default').on(t.isDefault).where(sql`${t.isDefault}`)],
 )
 
 export const templates = pgTable('templates', {

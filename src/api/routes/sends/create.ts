@@ -1,6 +1,7 @@
 import { createRoute, z, type OpenAPIHono } from '@hono/zod-openapi'
 import { getCampaign, listLinks } from '../../../services/campaigns.js'
 import { recordSendsUnlessSuppressed, trackedUrls } from '../../../services/sends.js'
+import { trackingBaseUrl } from '../../../services/domains.js'
 import { arrayLimit } from '../../body-guard.js'
 import type { AppEnv } from '../../context.js'
 import { ApiError, errorResponses } from '../../errors.js'
@@ -78,7 +79,7 @@ export function registerCreateSends(app: OpenAPIHono<AppEnv>) {
     const { id } = c.req.valid('param')
     const body = c.req.valid('json')
     checkRecipientCount(body.recipients.length)
-    await getCampaign(deps, id)
+    const campaign = await getCampaign(deps, id)
     const { kept, report, pressure, sequence } = await recordSendsUnlessSuppressed(deps, id, body.recipients, {
       onSuppressed: body.onSuppressed,
       pressure: body.pressure,
@@ -86,7 +87,7 @@ export function registerCreateSends(app: OpenAPIHono<AppEnv>) {
       refused: 'nothing recorded',
       sequence: body.sequence,
     })
-    const links = await listLinks(deps, id)
-    return c.json({ campaignId: id, recipients: kept.map((r) => trackedUrls(deps, id, r.id, links)), suppressed: report, pressure, ...(sequence ? { sequence } : {}) }, 201)
+    const [links, base] = await Promise.all([listLinks(deps, id), trackingBaseUrl(deps, campaign.settings)])
+    return c.json({ campaignId: id, recipients: kept.map((r) => trackedUrls(deps, id, r.id, links, base)), suppressed: report, pressure, ...(sequence ? { sequence } : {}) }, 201)
   })
 }
