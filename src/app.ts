@@ -18,6 +18,9 @@ import { registerConversionsRoutes } from './api/routes/conversions/index.js'
 import { registerMetricsRoutes } from './api/routes/metrics/index.js'
 import { registerSendersRoutes } from './api/routes/senders/index.js'
 import { registerDashboard } from './dashboard/index.js'
+import { registerWebhooksRoutes } from './api/routes/webhooks/index.js'
+import { registerTriggersRoutes } from './api/routes/triggers/index.js'
+import { registerEventStream } from './api/routes/events/stream.js'
 import { registerDocs } from './api/routes/system/docs.js'
 import { registerHealth } from './api/routes/system/health.js'
 
@@ -82,6 +85,9 @@ export function createApp(deps: AppDeps) {
   registerSendersRoutes(app)
   registerClassificationRoutes(app)
   registerConversionsRoutes(app)
+  registerWebhooksRoutes(app)
+  registerTriggersRoutes(app)
+  registerEventStream(app)
   registerDashboard(app)
 
   app.openAPIRegistry.registerComponent('securitySchemes', 'bearer', { type: 'http', scheme: 'bearer' })

@@ -1,7 +1,9 @@
 import type { Config } from './config.js'
 import type { Journal } from './events/journal.js'
+import type { EventSequence } from './events/sequence.js'
 import type { EventWriter } from './events/writer.js'
 import type { Logger } from './logger.js'
+import type { Outbox } from './outbox/outbox.js'
 import type { EventStore } from './store/clickhouse.js'
 import type { MetaStore } from './store/meta.js'
 import type { Edge } from './tracking/edge.js'
@@ -21,6 +23,10 @@ export interface AppDeps {
   tokens: TokenCodec
   journal: Journal
   writer: EventWriter
+  /** Insert order of stored events (events.seq), shared by every writer of the process. */
+  sequence: EventSequence
+  /** Webhook deliveries, the settle watermark, email.reclassified. */
+  outbox: Outbox
   edge: Edge
   log: Logger
   clock: () => number

@@ -187,15 +187,21 @@ export interface SecondPassJob {
  * ClickHouse, so passes never race across instances of the edge). A failed pass is logged
  * and the next one covers the same events: the lookback spans many intervals.
  */
-export function startSecondPass(deps: Deps & Pick<AppDeps, 'log'>, opts: SecondPassOptions & { intervalMs?: number } = {}): SecondPassJob {
+export function startSecondPass(
+  deps: Deps & Pick<AppDeps, 'log'>,
+  opts: SecondPassOptions & { intervalMs?: number; onSettled?: (to: number) => void } = {},
+): SecondPassJob {
   const intervalMs = opts.intervalMs ?? PASS_DEFAULTS.intervalMs
   let running: Promise<SecondPassResult | null> | null = null
   let stopped = false
   const runOnce = (): Promise<SecondPassResult | null> => {
     if (running) return running
-    running = runSecondPass(deps, { ...opts, now: undefined })
+    const now = deps.clock()
+    running = runSecondPass(deps, { ...opts, now })
       .then((r) => {
         if (r.updated > 0) deps.log.info('second_pass', { examined: r.examined, updated: r.updated, byReason: r.byReason })
+        // Events stored by now - delay have been judged (or were older than the lookback, never to be).
+        opts.onSettled?.(now - (opts.delayMs ?? PASS_DEFAULTS.delayMs))
         return r
       })
       .catch((err: unknown) => {
