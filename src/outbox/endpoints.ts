@@ -181,3 +181,19 @@ export async function retryDelivery(deps: Pick<AppDeps, 'meta' | 'outbox'>, endp
   deps.outbox.endpointChanged(endpointId)
   return publicDelivery(row)
 }
+
+/** Deliveries by status, and the last day's attempts outcome: an endpoint's health at a glance. */
+export async function endpointHealth(deps: Pick<AppDeps, 'meta' | 'clock'>, endpointId: string) {
+  const since = new Date(deps.clock() - 86_400_000)
+  const rows = await deps.meta.db
+    .select({
+      status: webhookDeliveries.status,
+      n: sql<number>`count(*)::int`,
+      recent: sql<number>`count(*) filter (where ${webhookDeliveries.updatedAt} >= ${since})::int`,
+    })
+    .from(webhookDeliveries)
+    .where(eq(webhookDeliveries.endpointId, endpointId))
+    .groupBy(webhookDeliveries.status)
+  const by = Object.fromEntries(rows.map((r) => [r.status, { total: Number(r.n), lastDay: Number(r.recent) }])) as Partial<Record<'pending' | 'succeeded' | 'failed', { total: number; lastDay: number }>>
+  return { pending: by.pending?.total ?? 0, succeeded: by.succeeded?.total ?? 0, failed: by.failed?.total ?? 0, succeededLastDay: by.succeeded?.lastDay ?? 0, failedLastDay: by.failed?.lastDay ?? 0 }
+}

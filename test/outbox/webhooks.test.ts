@@ -1,7 +1,8 @@
 import { Webhook } from 'standardwebhooks'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { checkTarget, isForbiddenAddress } from '../../src/outbox/target.js'
-import { readerFetch, startTestServer, type TestServer } from '../support/server.js'
+import { signIn } from '../dashboard/seed.js'
+import { ADMIN_KEY, readerFetch, startTestServer, type TestServer } from '../support/server.js'
 import { startReceiver, until, verifyFromSpec } from './receiver.js'
 
 let s: TestServer
@@ -159,6 +160,44 @@ describe('webhook endpoints', () => {
   })
 })
 
+describe('dashboard', () => {
+  it("shows an endpoint's health and failures, and retries and replays from its page", async () => {
+    const rx = await startReceiver(() => ({ status: 500 }))
+    const { id } = (await s.api('POST', '/v1/webhooks', { url: rx.url, events: ['email.clicked'] })).body
+    // The form takes whole seconds: start on one, so the replayed range holds this test's click only.
+    await new Promise((r) => setTimeout(r, 1000 - (Date.now() % 1000)))
+    const t0 = Date.now()
+    await clickAll(15, 16)
+    await until(() => rx.received.length >= 2, 10_000, 'failed attempts')
+    const { cookie } = await signIn(s, ADMIN_KEY)
+    const get = async (path: string) => {
+      const r = await fetch(s.url + path, { headers: { cookie } })
+      expect(r.status).toBe(200)
+      return r.text()
+    }
+    const list = await get('/dashboard/webhooks')
+    expect(list).toContain(`data-endpoint-id="${id}"`)
+    expect(list).toContain('Failing since')
+    const detail = await get(`/dashboard/webhooks/${id}?status=pending`)
+    expect(detail).toContain('nope 500')
+    const csrf = /name="_csrf" value="([^"]+)"/.exec(detail)![1]!
+    const deliveryId = /data-delivery-id="([^"]+)"/.exec(detail)![1]!
+    const post = (path: string, form: Record<string, string>) =>
+      fetch(s.url + path, { method: 'POST', redirect: 'manual', headers: { cookie, origin: s.url, 'content-type': 'application/x-www-form-urlencoded' }, body: new URLSearchParams(form) })
+    expect((await post(`/dashboard/webhooks/${id}/deliveries/${deliveryId}/retry`, { _csrf: 'forged' })).status).toBe(403)
+    rx.respond(() => ({ status: 200 }))
+    const retried = await post(`/dashboard/webhooks/${id}/deliveries/${deliveryId}/retry`, { _csrf: csrf })
+    expect(retried.status).toBe(303)
+    await until(async () => (await s.api('GET', `/v1/webhooks/${id}/deliveries?status=succeeded`)).body.total === 1, 10_000, 'retried delivery')
+    const iso = (t: number) => new Date(t).toISOString().slice(0, 19)
+    const replayed = await post(`/dashboard/webhooks/${id}/replay`, { _csrf: csrf, from: iso(t0), to: iso(Date.now() + 1000) })
+    expect(replayed.status).toBe(303)
+    expect(replayed.headers.get('location')).toContain('replayed=1')
+    await s.api('DELETE', `/v1/webhooks/${id}`)
+    await rx.close()
+  })
+})
+
 describe('pull stream', () => {
   it('pages through every event once, JSON and NDJSON', async () => {
     const all: string[] = []
@@ -170,8 +209,8 @@ describe('pull stream', () => {
       after = r.body.cursor
       if (!r.body.more) break
     }
-    expect(all.length).toBe(15)
-    expect(new Set(all).size).toBe(15)
+    expect(all.length).toBe(16)
+    expect(new Set(all).size).toBe(16)
     const nd = await fetch(`${s.url}/v1/events?types=email.clicked&limit=100`, { headers: { authorization: 'Bearer test-admin-key-0123456789', accept: 'application/x-ndjson' } })
     expect(nd.headers.get('content-type')).toMatch(/ndjson/)
     const lines = (await nd.text()).trim().split('\n').map((l) => JSON.parse(l).id)
