@@ -1,4 +1,4 @@
-import type { AppDeps } from './api/context.js'
+import type { AppDeps } from './deps.js'
 import type { Config } from './config.js'
 import { Journal } from './events/journal.js'
 import { EventWriter } from './events/writer.js'

@@ -1,5 +1,5 @@
 import { and, count, inArray } from 'drizzle-orm'
-import type { AppDeps } from '../api/context.js'
+import type { AppDeps } from '../deps.js'
 import type { TrafficClass } from '../events/event.js'
 import { queryRows } from '../store/clickhouse.js'
 import { honeypotLinks, visibleLinks } from '../services/templates.js'
