@@ -6,7 +6,6 @@ import { EventSequence } from './events/sequence.js'
 import { onStoredUpdates } from './classification/apply.js'
 import { Outbox } from './outbox/outbox.js'
 import { TriggerRunner } from './outbox/triggers.js'
-import { audienceSelection, parseAudienceQuery } from './api/audience-filter.js'
 import { startSecondPass } from './classification/second-pass.js'
 import { createLogger, type Logger } from './logger.js'
 import { createEventStore, type EventStore } from './store/clickhouse.js'
@@ -58,8 +57,7 @@ export async function startRuntime(opts: RuntimeOptions): Promise<AppDeps & { st
   await outbox.start((fn) => onStoredUpdates(events, fn))
   const { edge, tokens } = edgeFromConfig(config, journal, links, clock)
   const deps: AppDeps = { config, events, meta, links, tokens, journal, writer, sequence, outbox, edge, log, clock }
-  // Campaign audiences are parsed as the audience endpoint parses them (one definition of the filter).
-  const triggers = new TriggerRunner(deps, (campaignId, params) => audienceSelection(deps, campaignId, parseAudienceQuery(params)))
+  const triggers = new TriggerRunner(deps)
   triggers.start()
   return {
     config,

@@ -22,6 +22,7 @@ import { CampaignsPage, loadCampaigns } from './pages/campaigns.js'
 import { ComparePage, ErrorPage, RecipientPage, SignInPage } from './pages/other.js'
 import { wallTimeToInstant } from './wall-time.js'
 import { getEndpointRow, retryDelivery } from '../outbox/endpoints.js'
+import { replayEndpoint } from '../outbox/outbox.js'
 import { loadWebhook, loadWebhooks, WebhookPage, WebhooksPage } from './pages/webhooks.js'
 import { clearSessionCookie, fingerprintOf, sameOrigin, sessionCookie, Sessions, setSessionCookie, type Session } from './session.js'
 
@@ -240,7 +241,7 @@ export function registerDashboard(app: OpenAPIHono<AppEnv>): void {
   /** A dashboard form's POST: same origin and the session's CSRF token, or 403. */
   const checkedForm = async (c: Context<DashEnv>) => {
     const form = await c.req.parseBody()
-    if (!sameOrigin(c as never) || !sessionsOf(c as never).checkCsrf(c.get('session'), form._csrf)) throw new ApiError('forbidden', 'invalid form token')
+    if (!sameOrigin(c as never) || !sessionsOf(c as never).checkCsrf(c.get('session'), form._csrf)) throw new DomainError('forbidden', 'invalid form token')
     return form
   }
 
@@ -257,10 +258,10 @@ export function registerDashboard(app: OpenAPIHono<AppEnv>): void {
     const id = c.req.param('id')
     const [from, to] = (['from', 'to'] as const).map((k) => {
       const t = typeof form[k] === 'string' ? wallTimeToInstant(form[k], 'UTC') : null
-      if (t === null) throw new ApiError('validation_failed', `${k}: expected a date and time such as 2026-11-23T09:00`)
+      if (t === null) throw new DomainError('validation_failed', `${k}: expected a date and time such as 2026-11-23T09:00`)
       return t
     })
-    const r = await deps.outbox.replay(await getEndpointRow(deps, id), from!, to!)
+    const r = await replayEndpoint(deps, await getEndpointRow(deps, id), from!, to!)
     return c.redirect(`/dashboard/webhooks/${encodeURIComponent(id)}?replayed=${r.queued}`, 303)
   })
 }

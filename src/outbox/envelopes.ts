@@ -23,6 +23,9 @@ export interface EventFilter {
   traffic: 'human' | 'machine' | 'all'
   /** verdict: a reclassification the second pass made before the event was settled is not news. */
   settle: 'verdict' | 'edge'
+  /** Only events with ts in [from, to] (ms), for a replay. */
+  from?: number | undefined
+  to?: number | undefined
 }
 
 export interface Envelope {
@@ -81,7 +84,8 @@ export async function readPage(deps: Deps, f: EventFilter, after: number, upTo: 
       WHERE seq > {after:UInt64} AND seq <= {upTo:UInt64} AND type IN {stored:Array(String)}
         AND (token_valid OR type = 'conversion')
         AND ({traffic:String} = 'all' OR (class = 'human') = ({traffic:String} = 'human'))
-        AND (empty({campaigns:Array(String)}) OR has({campaigns:Array(String)}, campaign_id))`)
+        AND (empty({campaigns:Array(String)}) OR has({campaigns:Array(String)}, campaign_id))
+        AND ts >= fromUnixTimestamp64Milli({fromMs:Int64}, 'UTC') AND ts <= fromUnixTimestamp64Milli({toMs:Int64}, 'UTC')`)
   }
   if (derived.length > 0) {
     parts.push(`SELECT 'd' AS src, seq, event_id, toString(type) AS type, toUnixTimestamp64Milli(ts) AS ts_ms, campaign_id, '' AS link_id, recipient_id,
@@ -90,6 +94,7 @@ export async function readPage(deps: Deps, f: EventFilter, after: number, upTo: 
       FROM ${db}.outbox_events
       WHERE seq > {after:UInt64} AND seq <= {upTo:UInt64} AND type IN {derived:Array(String)}
         AND (empty({campaigns:Array(String)}) OR campaign_id = '' OR has({campaigns:Array(String)}, campaign_id))
+        AND ts >= fromUnixTimestamp64Milli({fromMs:Int64}, 'UTC') AND ts <= fromUnixTimestamp64Milli({toMs:Int64}, 'UTC')
         AND (type != 'email.reclassified' OR (
           ({settle:String} = 'edge' OR after_settle = 1)
           AND ({traffic:String} = 'all' OR (class = 'human') = ({traffic:String} = 'human') OR (prev_class = 'human') = ({traffic:String} = 'human'))))`)
@@ -98,7 +103,7 @@ export async function readPage(deps: Deps, f: EventFilter, after: number, upTo: 
   const rows = await queryRows<Row>(
     deps.events,
     `SELECT * FROM (${parts.join(' UNION ALL ')}) ORDER BY seq LIMIT {limit:UInt32}`,
-    { after, upTo, stored, derived, traffic: f.traffic, settle: f.settle, campaigns: [...f.campaignIds], limit },
+    { after, upTo, stored, derived, traffic: f.traffic, settle: f.settle, campaigns: [...f.campaignIds], limit, fromMs: f.from ?? 0, toMs: f.to ?? 8.64e15 },
   )
   const events = await envelopes(deps, rows)
   return { events, last: rows.length < limit ? upTo : Number(rows[rows.length - 1]!.seq) }

@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto'
 import { and, asc, eq, gt, inArray, isNotNull, lt, lte, sql } from 'drizzle-orm'
-import type { AppDeps } from '../deps.js'
+import type { AppDeps, OutboxHandle } from '../deps.js'
 import type { EventSequence } from '../events/sequence.js'
 import { queryRows } from '../store/clickhouse.js'
 import { webhookDeliveries, webhookEndpoints } from '../store/schema.js'
@@ -62,7 +62,7 @@ function filterOf(e: EndpointRow): EventFilter {
  * next attempt). Deliveries and the cursor move in one transaction, so after a crash every event
  * is either in a delivery row or after the cursor; what was in flight is sent again (at least once).
  */
-export class Outbox {
+export class Outbox implements OutboxHandle {
   readonly settle: SettleWatermark
   private readonly workers = new Map<string, EndpointWorker>()
   private stopped = false
@@ -92,6 +92,10 @@ export class Outbox {
     this.unlisten?.()
     await Promise.all([...this.workers.values()].map((w) => w.stop()))
     this.workers.clear()
+  }
+
+  get settledSeq(): number {
+    return this.settle.value
   }
 
   /** An endpoint was created, changed, deleted, or one of its deliveries was queued: its worker reloads it. */
@@ -187,46 +191,6 @@ export class Outbox {
     } catch (err) {
       this.deps.log.error('outbox_reclassified_failed', { message: (err as Error).message, updates: updates.length })
     }
-  }
-
-  /** Queues the endpoint's events with ts in [from, to] again, as new deliveries with the same envelope ids. */
-  async replay(endpoint: EndpointRow, from: number, to: number, types?: string[]): Promise<{ queued: number; deliveries: number; truncated: boolean }> {
-    if (from > to) throw invalid('from must not be after to')
-    const f = { ...filterOf(endpoint), types: types?.length ? types.filter((t) => endpoint.events.includes(t)) : endpoint.events, settle: 'edge' as const }
-    if (f.types.length === 0) throw invalid('types: none of them is an event this endpoint subscribes to')
-    let after = 0
-    let queued = 0
-    let deliveries = 0
-    const upTo = this.deps.sequence.committed
-    const per = endpoint.batchMax ?? 1
-    for (;;) {
-      const page = await readPage(this.deps, f, after, upTo, 1000)
-      const inRange = page.events.filter((e) => {
-        const t = Date.parse(e.envelope.timestamp)
-        return t >= from && t <= to
-      })
-      const made = await this.deps.meta.db.transaction(async (tx) => insertDeliveries(tx, endpoint.id, chunks(inRange.map((e) => e.envelope), per), endpoint.batchMax !== null, true, this.deps.clock()))
-      queued += inRange.length
-      deliveries += made
-      after = page.last
-      if (page.events.length < 1000 || after >= upTo) break
-      if (queued >= REPLAY_MAX) return { queued, deliveries, truncated: true }
-    }
-    this.endpointChanged(endpoint.id)
-    return { queued, deliveries, truncated: false }
-  }
-
-  /** A signed `webhook.test` request now, answered with what the receiver said (not logged as a delivery). */
-  async ping(endpoint: EndpointRow): Promise<PostResult & { durationMs: number }> {
-    const now = this.deps.clock()
-    const id = 'msg_test_' + randomBytes(9).toString('base64url')
-    const body = JSON.stringify({ id, type: 'webhook.test', timestamp: new Date(now).toISOString(), data: { endpointId: endpoint.id } })
-    const t0 = performance.now()
-    const r = await postJson(parseTargetUrl(endpoint.url), body, signatureHeaders(id, body, signingSecrets(endpoint, now), new Date(now)), {
-      timeoutMs: this.deps.config.webhooks.timeoutMs,
-      allowPrivate: this.deps.config.webhooks.allowPrivate,
-    })
-    return { ...r, durationMs: Math.round(performance.now() - t0) }
   }
 }
 
@@ -501,4 +465,43 @@ class EndpointWorker {
 /** ±10 % around the planned delay (none on an immediate attempt): retries of many deliveries spread out. */
 function jitter(ms: number): number {
   return ms === 0 ? 0 : Math.round(ms * (0.9 + Math.random() * 0.2))
+}
+
+/** Queues the endpoint's events with ts in [from, to] again, as new deliveries with the same envelope ids. */
+export async function replayEndpoint(
+  deps: Pick<AppDeps, 'events' | 'meta' | 'clock' | 'sequence' | 'outbox'>, endpoint: EndpointRow, from: number, to: number, types?: string[],
+): Promise<{ queued: number; deliveries: number; truncated: boolean }> {
+  if (from > to) throw invalid('from must not be after to')
+  const f: EventFilter = { ...filterOf(endpoint), types: types?.length ? types.filter((t) => endpoint.events.includes(t)) : endpoint.events, settle: 'edge', from, to }
+  if (f.types.length === 0) throw invalid('types: none of them is an event this endpoint subscribes to')
+  let after = 0
+  let queued = 0
+  let deliveries = 0
+  const upTo = deps.sequence.committed
+  const per = endpoint.batchMax ?? 1
+  for (;;) {
+    const page = await readPage(deps, f, after, upTo, 1000)
+    const inRange = page.events
+    const made = await deps.meta.db.transaction(async (tx) => insertDeliveries(tx, endpoint.id, chunks(inRange.map((e) => e.envelope), per), endpoint.batchMax !== null, true, deps.clock()))
+    queued += inRange.length
+    deliveries += made
+    after = page.last
+    if (page.events.length < 1000 || after >= upTo) break
+    if (queued >= REPLAY_MAX) return { queued, deliveries, truncated: true }
+  }
+  deps.outbox.endpointChanged(endpoint.id)
+  return { queued, deliveries, truncated: false }
+}
+
+/** A signed `webhook.test` request now, answered with what the receiver said (not logged as a delivery). */
+export async function pingEndpoint(deps: Pick<AppDeps, 'config' | 'clock'>, endpoint: EndpointRow): Promise<PostResult & { durationMs: number }> {
+  const now = deps.clock()
+  const id = 'msg_test_' + randomBytes(9).toString('base64url')
+  const body = JSON.stringify({ id, type: 'webhook.test', timestamp: new Date(now).toISOString(), data: { endpointId: endpoint.id } })
+  const t0 = performance.now()
+  const r = await postJson(parseTargetUrl(endpoint.url), body, signatureHeaders(id, body, signingSecrets(endpoint, now), new Date(now)), {
+    timeoutMs: deps.config.webhooks.timeoutMs,
+    allowPrivate: deps.config.webhooks.allowPrivate,
+  })
+  return { ...r, durationMs: Math.round(performance.now() - t0) }
 }

@@ -14,7 +14,7 @@ export interface StreamQuery extends EventFilter {
  * pass has judged. The cursor moves past the whole range read even when nothing in it matched.
  */
 export async function streamPage(deps: Pick<AppDeps, 'events' | 'meta' | 'sequence' | 'outbox'>, q: StreamQuery): Promise<{ events: Envelope[]; cursor: string; more: boolean }> {
-  const upTo = q.settle === 'verdict' ? deps.outbox.settle.value : deps.sequence.committed
+  const upTo = q.settle === 'verdict' ? deps.outbox.settledSeq : deps.sequence.committed
   const page = await readPage(deps, q, q.after, upTo, q.limit)
   return { events: page.events.map((e) => e.envelope), cursor: String(Math.max(q.after, page.last)), more: page.events.length === q.limit }
 }

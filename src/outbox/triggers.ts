@@ -1,9 +1,9 @@
 import { randomBytes } from 'node:crypto'
 import { and, asc, desc, eq, inArray, lte, sql } from 'drizzle-orm'
 import type { AppDeps } from '../deps.js'
-import { audience, type AudienceFilter } from '../metrics/audience.js'
+import { audience } from '../metrics/audience.js'
+import { audienceSelection, parseAudienceQuery } from '../metrics/audience-filter.js'
 import { inactiveRecipients } from '../metrics/inactive.js'
-import type { EventWindow } from '../metrics/sql.js'
 import { triggerMembers, triggers } from '../store/schema.js'
 import { notFound } from '../util/errors.js'
 import { derivedId, storeDerived, storedDerivedIds, type DerivedEvent } from './derived.js'
@@ -13,10 +13,7 @@ export type TriggerAudience =
   | { campaignId: string; filter: Record<string, string | string[]> }
   | { inactiveDays: number; minSends: number }
 
-/** Campaign audience parameters → the audience query's filter and window (the API's parser, injected by the composition root). */
-export type AudienceResolver = (campaignId: string, params: Record<string, string | string[]>) => Promise<{ filter: AudienceFilter; window: EventWindow }>
-
-type Deps = Pick<AppDeps, 'events' | 'meta' | 'config' | 'log' | 'clock' | 'sequence'>
+type Deps = Pick<AppDeps, 'events' | 'meta' | 'links' | 'config' | 'log' | 'clock' | 'sequence'>
 
 export type TriggerRow = typeof triggers.$inferSelect
 
@@ -99,7 +96,7 @@ export class TriggerRunner {
   private running: Promise<void> | null = null
   private stopped = false
 
-  constructor(private readonly deps: Deps, private readonly resolve: AudienceResolver, private readonly pollMs = 2000) {}
+  constructor(private readonly deps: Deps, private readonly pollMs = 2000) {}
 
   start(): void {
     this.timer = setInterval(() => void this.runDue(), this.pollMs)
@@ -171,7 +168,8 @@ export class TriggerRunner {
 
   private async *recipients(a: TriggerAudience): AsyncGenerator<string> {
     if ('campaignId' in a) {
-      const sel = await this.resolve(a.campaignId, a.filter)
+      // Parsed as the audience endpoint parses it: the same parameters select the same people.
+      const sel = await audienceSelection(this.deps, a.campaignId, parseAudienceQuery(a.filter))
       for await (const r of audience(this.deps.events, a.campaignId, sel.filter, sel.window)) yield r.recipientId
       return
     }

@@ -1,6 +1,6 @@
 import { createRoute, z, type OpenAPIHono } from '@hono/zod-openapi'
 import { createTrigger } from '../../../outbox/triggers.js'
-import { audienceSelection, parseAudienceQuery } from '../../audience-filter.js'
+import { audienceSelection, parseAudienceQuery } from '../../../metrics/audience-filter.js'
 import type { AppEnv } from '../../context.js'
 import { errorResponses } from '../../errors.js'
 import { jsonBody, security } from '../../schemas.js'

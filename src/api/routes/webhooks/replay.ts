@@ -1,5 +1,6 @@
 import { createRoute, z, type OpenAPIHono } from '@hono/zod-openapi'
 import { getEndpointRow } from '../../../outbox/endpoints.js'
+import { replayEndpoint } from '../../../outbox/outbox.js'
 import type { AppEnv } from '../../context.js'
 import { errorResponses } from '../../errors.js'
 import { jsonBody, security } from '../../schemas.js'
@@ -38,6 +39,6 @@ export function registerReplayWebhook(app: OpenAPIHono<AppEnv>) {
     const deps = c.get('deps')
     const body = c.req.valid('json')
     const endpoint = await getEndpointRow(deps, c.req.valid('param').id)
-    return c.json(await deps.outbox.replay(endpoint, Date.parse(body.from), Date.parse(body.to), body.types), 202)
+    return c.json(await replayEndpoint(deps, endpoint, Date.parse(body.from), Date.parse(body.to), body.types), 202)
   })
 }

@@ -1,5 +1,6 @@
 import { createRoute, z, type OpenAPIHono } from '@hono/zod-openapi'
 import { getEndpointRow } from '../../../outbox/endpoints.js'
+import { pingEndpoint } from '../../../outbox/outbox.js'
 import type { AppEnv } from '../../context.js'
 import { errorResponses } from '../../errors.js'
 import { security } from '../../schemas.js'
@@ -28,7 +29,7 @@ const route = createRoute({
 export function registerTestWebhook(app: OpenAPIHono<AppEnv>) {
   app.openapi(route, async (c) => {
     const deps = c.get('deps')
-    const r = await deps.outbox.ping(await getEndpointRow(deps, c.req.valid('param').id))
+    const r = await pingEndpoint(deps, await getEndpointRow(deps, c.req.valid('param').id))
     return c.json({ ok: r.status >= 200 && r.status < 300, status: r.status, durationMs: r.durationMs, responseExcerpt: r.excerpt, error: r.error }, 200)
   })
 }
