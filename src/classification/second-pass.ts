@@ -1,4 +1,6 @@
 import { and, count, inArray } from 'drizzle-orm'
+import { pendingMutations } from '../store/clickhouse-check.js'
+import { exclusive } from '../store/exclusive.js'
 import type { AppDeps } from '../deps.js'
 import type { TrafficClass } from '../events/event.js'
 import { queryRows } from '../store/clickhouse.js'
@@ -197,11 +199,21 @@ export function startSecondPass(
   const runOnce = (): Promise<SecondPassResult | null> => {
     if (running) return running
     const now = deps.clock()
-    running = runSecondPass(deps, { ...opts, now })
-      .then((r) => {
-        if (r.updated > 0) deps.log.info('second_pass', { examined: r.examined, updated: r.updated, byReason: r.byReason })
+    // Once for the deployment: one instance at a time (an advisory lock on a shared PostgreSQL),
+    // and not while an earlier pass's mutation is still running on the server.
+    running = exclusive(deps.meta, 'classification-pass', async () => {
+      const pending = await pendingMutations(deps.events, 'events')
+      if (pending > 0) {
+        deps.log.info('second_pass_waiting', { pendingMutations: pending })
+        return null
+      }
+      return runSecondPass(deps, { ...opts, now })
+    }, { wait: false })
+      .then((outcome) => {
+        const r = outcome.ran ? outcome.value : null
+        if (r && r.updated > 0) deps.log.info('second_pass', { examined: r.examined, updated: r.updated, byReason: r.byReason })
         // Events stored by now - delay have been judged (or were older than the lookback, never to be).
-        opts.onSettled?.(now - (opts.delayMs ?? PASS_DEFAULTS.delayMs))
+        if (r) opts.onSettled?.(now - (opts.delayMs ?? PASS_DEFAULTS.delayMs))
         return r
       })
       .catch((err: unknown) => {
