@@ -13,7 +13,7 @@
 import { readFileSync } from 'node:fs'
 import { createServer } from 'node:http'
 import type { AddressInfo } from 'node:net'
-import { log, makeFixture, round, runOptionsFromEnv, startSillage, waitFor, type Sillage } from './lib/runner.js'
+import { ADMIN_KEY, log, makeFixture, round, runOptionsFromEnv, startSillage, waitFor, type Sillage } from './lib/runner.js'
 
 const opts = runOptionsFromEnv()
 const BATCH = Number(process.env.BATCH ?? 500)
@@ -51,6 +51,12 @@ async function startReceiver() {
   }
 }
 
+/** DELETE answers 204 without a body (the runner's api() parses JSON). */
+async function deleteEndpoint(s: Sillage, id: string): Promise<void> {
+  const r = await fetch(`${s.url}/v1/webhooks/${id}`, { method: 'DELETE', headers: { authorization: `Bearer ${ADMIN_KEY}` } })
+  if (r.status !== 204) throw new Error(`DELETE webhook ${id}: ${r.status}`)
+}
+
 async function humanClicks(s: Sillage, campaign: string): Promise<number> {
   return (await s.api('GET', `/v1/campaigns/${campaign}/stats`)).clicks.total as number
 }
@@ -79,7 +85,7 @@ async function drainRate(s: Sillage, paths: string[], campaign: string, batch: {
     `${batch ? `batched (${batch.maxEvents}/request)` : 'one event per request'}: ${expected} events in ${seconds.toFixed(1)} s = ` +
       `${Math.round(expected / seconds)} events/s over ${rx.requests} requests, while the edge served ${Math.round(edge.rps)} clicks/s (p99 ${edge.p99} ms)`,
   )
-  await s.api('DELETE', `/v1/webhooks/${ep.id}`)
+  await deleteEndpoint(s, ep.id)
   await rx.close()
 }
 
@@ -95,7 +101,7 @@ async function downEndpoint(s: Sillage, paths: string[]): Promise<void> {
     const pending = (await s.api('GET', `/v1/webhooks/${ep.id}/deliveries?status=pending&limit=1`)).total
     log(`endpoint down, round ${i + 1}: ${Math.round(r.rps)} clicks/s, server RSS ${rssMb(pid).toFixed(0)} MB, deliveries waiting ${pending}`)
   }
-  await s.api('DELETE', `/v1/webhooks/${ep.id}`)
+  await deleteEndpoint(s, ep.id)
 }
 
 /** Click-to-receipt latency for settle: edge and settle: verdict, with the second pass at its defaults. */

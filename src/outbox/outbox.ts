@@ -16,7 +16,7 @@ type Deps = Pick<AppDeps, 'events' | 'meta' | 'config' | 'log' | 'clock' | 'sequ
 /** Deliveries waiting (new or retrying) per endpoint above which no new ones are made: a dead endpoint's backlog stays in the stores. */
 const MAX_PENDING = 1000
 /** Requests in flight per endpoint: one event each, or batches. */
-const SINGLE_CONCURRENCY = 32
+const SINGLE_CONCURRENCY = 64
 const BATCH_CONCURRENCY = 4
 /** Events read per page for one-event endpoints. */
 const SINGLE_PAGE = 500
@@ -419,8 +419,10 @@ class EndpointWorker {
       .from(webhookDeliveries)
       .where(and(eq(webhookDeliveries.endpointId, ep.id), eq(webhookDeliveries.status, 'pending')))
     const per = ep.batchMax ?? 1
+    // Refilled from half empty: reading a page of events costs a few ClickHouse queries whatever its
+    // size, so topping up a few deliveries after every round would read pages of a few events.
+    if (Number(n) > MAX_PENDING / 2) return false
     const room = (MAX_PENDING - Number(n)) * per
-    if (room <= 0) return false
     const waitsForPass = ep.settle === 'verdict' && (ep.events.includes('email.opened') || ep.events.includes('email.clicked') || ep.events.includes('email.reclassified'))
     const upTo = waitsForPass ? this.settle.value : this.deps.sequence.committed
     if (upTo <= ep.cursor) return false
