@@ -19,6 +19,15 @@ const opts = runOptionsFromEnv()
 const BATCH = Number(process.env.BATCH ?? 500)
 const PHASES = new Set((process.env.PHASES ?? 'batched,single,down,settle').split(','))
 
+/** User + system CPU seconds of a process (its threads included), from /proc. */
+function cpuSeconds(pid: number): number {
+  const f = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ')
+  return (Number(f[11]) + Number(f[12])) / 100
+}
+
+/** EDGE_DURING_DRAIN=0: drain without clicks at the same time, so the CPU per event is the delivery's alone. */
+const EDGE_DURING_DRAIN = process.env.EDGE_DURING_DRAIN !== '0'
+
 function rssMb(pid: number): number {
   const m = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))
   return m ? Number(m[1]) / 1024 : NaN
@@ -69,21 +78,24 @@ async function drainRate(s: Sillage, paths: string[], campaign: string, batch: {
   const before = await humanClicks(s, campaign)
   await round({ name: 'edge', url: s.url, paths }, opts.durationS, opts.connections)
   await waitFor(async () => (await humanClicks(s, campaign)) - before > 0, 30_000)
+  const pid = s.child.pid!
+  const cpu0 = cpuSeconds(pid)
   const t0 = performance.now()
   await s.api('PATCH', `/v1/webhooks/${ep.id}`, { enabled: true })
-  const load = round({ name: 'edge', url: s.url, paths }, opts.durationS, opts.connections)
-  const edge = await load
+  const edge = EDGE_DURING_DRAIN ? await round({ name: 'edge', url: s.url, paths }, opts.durationS, opts.connections) : null
   // Everything clicked since the endpoint was created: the backlog and what came during the drain.
   let expected = 0
   await waitFor(async () => {
     expected = (await humanClicks(s, campaign)) - before
     return rx.firstSeen.size >= expected
   }, 600_000)
+  const cpu = cpuSeconds(pid) - cpu0
   const last = Math.max(...rx.firstSeen.values())
   const seconds = (last - t0) / 1000
   log(
     `${batch ? `batched (${batch.maxEvents}/request)` : 'one event per request'}: ${expected} events in ${seconds.toFixed(1)} s = ` +
-      `${Math.round(expected / seconds)} events/s over ${rx.requests} requests, while the edge served ${Math.round(edge.rps)} clicks/s (p99 ${edge.p99} ms)`,
+      `${Math.round(expected / seconds)} events/s over ${rx.requests} requests; server CPU ${((cpu * 1e6) / expected).toFixed(0)} µs per event delivered` +
+      (edge ? ` (the edge's clicks included), while the edge served ${Math.round(edge.rps)} clicks/s (p99 ${edge.p99} ms)` : ', no clicks during the drain'),
   )
   await deleteEndpoint(s, ep.id)
   await rx.close()

@@ -14,12 +14,12 @@ import { parseTargetUrl, postJson, type PostResult } from './target.js'
 type Deps = Pick<AppDeps, 'events' | 'meta' | 'config' | 'log' | 'clock' | 'sequence'>
 
 /** Deliveries waiting (new or retrying) per endpoint above which no new ones are made: a dead endpoint's backlog stays in the stores. */
-const MAX_PENDING = 1000
+const MAX_PENDING = 4000
 /** Requests in flight per endpoint: one event each, or batches. */
 const SINGLE_CONCURRENCY = 64
 const BATCH_CONCURRENCY = 4
 /** Events read per page for one-event endpoints. */
-const SINGLE_PAGE = 500
+const SINGLE_PAGE = 2000
 /** Succeeded deliveries are kept this long in the log. */
 const KEEP_SUCCEEDED_MS = 7 * 86_400_000
 const REPLAY_MAX = 100_000

@@ -11,7 +11,7 @@ let heroId: string
 
 beforeAll(async () => {
   // No second pass here: the edge's verdict is final, so settle: verdict delivers at once (see settle.test.ts).
-  s = await startTestServer({ env: { WEBHOOK_ALLOW_PRIVATE: '1', CLASSIFY_PASS_INTERVAL_MS: '0', WEBHOOK_RETRY_SCHEDULE_MS: '0,100,100,100,100,100,100,100,100,100,100,100,100,100,100,100,100,100,100,100,100,100,100,100,100,100,100,100,100,100' } })
+  s = await startTestServer({ env: { WEBHOOK_ALLOW_PRIVATE: '1', CLASSIFY_PASS_INTERVAL_MS: '0', WEBHOOK_RETRY_SCHEDULE_MS: ['0', ...Array(199).fill('100')].join(',') } })
   await s.api('POST', '/v1/campaigns', { name: 'Spring sale', id: 'spring' })
   heroId = (await s.api('POST', '/v1/campaigns/spring/links', { url: 'https://shop.example/spring', label: 'hero' })).body.id
   const sends = await s.api('POST', '/v1/campaigns/spring/sends', {
