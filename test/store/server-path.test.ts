@@ -1,5 +1,13 @@
 import { randomUUID } from 'node:crypto'
+import { mkdtempSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { encodeEvent } from '../../src/events/event.js'
+import { MAX_BATCH_UA_BYTES } from '../../src/events/insert.js'
+import { Journal } from '../../src/events/journal.js'
+import { EventWriter } from '../../src/events/writer.js'
+import { createLogger } from '../../src/logger.js'
 import { createEventStore, queryRows, type EventStore } from '../../src/store/clickhouse.js'
 import { migrateClickHouse } from '../../src/store/clickhouse-migrate.js'
 import { startClickHouseHttpDouble, type ClickHouseHttpDouble } from '../support/clickhouse-http-double.js'
@@ -8,6 +16,7 @@ import { readerFetch, startTestServer, type TestServer } from '../support/server
 // The CLICKHOUSE_URL code path (the client's HTTP transport) over the real embedded engine,
 // through a transport double: see test/support/clickhouse-http-double.ts.
 let double: ClickHouseHttpDouble
+const silent = createLogger('silent')
 const serverStore = (timeoutMs = 30_000): EventStore =>
   createEventStore({ url: double.url, database: `h_${randomUUID().replaceAll('-', '')}`, path: '', requestTimeoutMs: timeoutMs })
 
@@ -19,8 +28,15 @@ afterAll(async () => {
 })
 
 describe('event store over HTTP', () => {
+  let store: EventStore
+  beforeAll(() => {
+    store = serverStore()
+  })
+  afterAll(async () => {
+    await store.close()
+  })
+
   it('applies the migrations once, and a retried batch is dropped by its token', async () => {
-    const store = serverStore()
     const first = await migrateClickHouse(store)
     expect(first).toContain('0001_events_and_sends.sql')
     expect(await migrateClickHouse(store)).toEqual([])
@@ -34,11 +50,9 @@ describe('event store over HTTP', () => {
     await insert(['d'])
     const [n] = await queryRows<{ n: number }>(store, `SELECT count() AS n FROM ${store.db}.events`)
     expect(Number(n!.n)).toBe(4)
-    await store.close()
   })
 
   it('binds parameters of every type the queries use, and answers errors as ClickHouse does', async () => {
-    const store = serverStore()
     const [row] = await queryRows<{ a: string[]; n: number; s: string; d: string }>(
       store,
       "SELECT {a:Array(String)} AS a, {n:UInt32} AS n, {s:String} AS s, toString({d:Decimal(18,4)}) AS d",
@@ -46,15 +60,39 @@ describe('event store over HTTP', () => {
     )
     expect(row).toEqual({ a: ["it's", 'b\\c', 'tab\there'], n: 5, s: "l'été\n", d: '12.5' })
     await expect(queryRows(store, 'SELECT nope FROM system.one')).rejects.toMatchObject({ code: '47', type: 'UNKNOWN_IDENTIFIER' })
-    await store.close()
   })
+
+  it('keeps a batch of many distinct user agents under the server\'s URL limit (they travel as bound parameters)', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'sillage-http-writer-'))
+    const journal = new Journal({ dir, fsyncIntervalMs: 0, maxBytes: 1 << 26, log: silent })
+    // 1.5 × the per-batch bound of distinct UA text, in a character that URL-encodes to 6 bytes:
+    // a full batch's parameters are ~800 KB of URL, under ClickHouse's 1 MiB.
+    const uaChars = 1000
+    const n = Math.ceil((1.5 * MAX_BATCH_UA_BYTES) / uaChars)
+    for (let i = 0; i < n; i++) {
+      await journal.appendAsync(encodeEvent({
+        eventId: `u${i}`, type: 'open', ts: 1_760_000_000_000 + i, campaignId: 'uas', linkId: '', recipientId: `r${i}`, tokenValid: true, method: 'GET',
+        ip: '203.0.113.0', userAgent: `${i} ` + 'é'.repeat(uaChars), referer: '', prefetch: '', class: 'human', reasons: [], proxy: '',
+        classifierVersion: 2, amount: '', currency: '', orderId: '', extra: '',
+      }))
+    }
+    const writer = new EventWriter({ journal, store, batchSize: 100_000, flushIntervalMs: 60_000, log: silent })
+    await writer.start()
+    await writer.flush()
+    await writer.stop()
+    journal.close()
+    const [row] = await queryRows<{ n: number; u: number }>(store, `SELECT count() AS n, uniqExact(user_agent) AS u FROM ${store.db}.events WHERE campaign_id = 'uas'`)
+    expect(row).toEqual({ n, u: n })
+    // The batch was split by the bound, never refused by the server for its URL.
+    expect(double.log.filter((q) => q.startsWith(`INSERT INTO ${store.db}.events`)).length).toBeGreaterThanOrEqual(2)
+  }, 60_000)
 })
 
 describe('the server on CLICKHOUSE_URL', () => {
   let s: TestServer
   let store: EventStore
   beforeAll(async () => {
-    store = serverStore(3_000)
+    store = serverStore(8_000)
     s = await startTestServer({ events: store })
   })
   afterAll(async () => {

@@ -96,10 +96,11 @@ export async function startClickHouseHttpDouble(): Promise<ClickHouseHttpDouble>
     const inUrl = fields.get('query')
     const sql = inUrl !== undefined ? (data ? `${inUrl}\n${data}` : inUrl) : data
     const settings: string[] = []
+    const params: string[] = []
     let format = fields.get('default_format') ?? 'TabSeparated'
     for (const [name, value] of fields) {
       // As on a server, a parameter is the text of its value, parsed by the engine for the declared type.
-      if (name.startsWith('param_')) settings.push(`SET ${name} = ${literal(value)}`)
+      if (name.startsWith('param_')) params.push(`SET ${name} = ${literal(value)}`)
       else if (!NOT_SETTINGS.has(name) && !HTTP_SETTINGS.has(name)) {
         if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(name)) throw new Error(`bad setting name ${name}`)
         settings.push(`SET ${name} = ${literal(value)}`)
@@ -121,7 +122,15 @@ export async function startClickHouseHttpDouble(): Promise<ClickHouseHttpDouble>
       // A session per request: settings apply to this query only, as on a server.
       const session = new Session(CHDB_PATH)
       try {
-        if (settings.length) await session.queryAsync(settings.join('; '), { format: 'TabSeparated' })
+        // A server reads parameters from the URL, not through the SQL parser: the double's SET of a
+        // long value must not meet max_query_size, so it is raised for them, then the query's own
+        // settings (or the default) apply.
+        if (params.length) {
+          await session.queryAsync(`SET max_query_size = ${MAX_URI * 4}`, { format: 'TabSeparated' })
+          for (const set of params) await session.queryAsync(set, { format: 'TabSeparated' })
+          if (!fields.has('max_query_size')) settings.unshift('SET max_query_size = 262144')
+        }
+        for (const set of settings) await session.queryAsync(set, { format: 'TabSeparated' })
         return await session.queryAsync(sql, { format })
       } finally {
         session.close()
