@@ -33,7 +33,6 @@ export async function startReceiver(respond: Responder = () => ({ status: 204 })
     respond(fn: Responder) {
       responder = fn
     },
-    /** Envelopes of the 2xx-answered requests (a batch's items flattened). */
     close: () => new Promise<void>((resolve) => {
       server.closeAllConnections()
       server.close(() => resolve())
