@@ -131,3 +131,13 @@ CREATE TABLE IF NOT EXISTS sillage.outbox_events
 ENGINE = ReplicatedMergeTree()
 ORDER BY seq
 SETTINGS replicated_deduplication_window = 10000, replicated_deduplication_window_seconds = 604800;
+
+-- 1100_applied_settings.sql
+CREATE TABLE IF NOT EXISTS sillage.applied_settings
+(
+    name String COMMENT 'What was applied: events_ttl, sends_ttl',
+    value String COMMENT 'The TTL clause applied (empty: none); compared with the one the configuration gives',
+    applied_at DateTime64(3, 'UTC') COMMENT 'When it was applied; the latest row of a name wins'
+)
+ENGINE = ReplicatedReplacingMergeTree(applied_at)
+ORDER BY name;

@@ -5,6 +5,7 @@ import { arrayLimit } from '../../body-guard.js'
 import type { AppEnv } from '../../context.js'
 import { ApiError, errorResponses } from '../../errors.js'
 import { CampaignIdParam, EventTimeSchema, jsonBody, security } from '../../schemas.js'
+import { PressureModeSchema, PressureReportSchema } from '../pressure/schemas.js'
 import { OnSuppressedSchema, SuppressedReportSchema } from '../senders/schemas.js'
 
 export const MAX_RECIPIENTS_PER_CALL = 10_000
@@ -38,7 +39,7 @@ const route = createRoute({
   path: '/v1/campaigns/{id}/sends',
   tags: ['sends'],
   summary: 'Record sends and get each recipient\'s tracked URLs',
-  description: `Up to ${MAX_RECIPIENTS_PER_CALL} recipients a call (more: 413). Sending again to a recipient replaces the earlier send. Suppressed recipients are skipped by default and listed under "suppressed" (see onSuppressed).`,
+  description: `Up to ${MAX_RECIPIENTS_PER_CALL} recipients a call (more: 413). Sending again to a recipient replaces the earlier send. Suppressed recipients are skipped by default and listed under "suppressed" (see onSuppressed); then recipients held back by pressure rules or their own preferences are skipped and listed under "pressure" (see pressure).`,
   security,
   request: {
     params: CampaignIdParam,
@@ -48,6 +49,7 @@ const route = createRoute({
           recipients: z.array(RecipientSchema).min(1),
           sentAt: EventTimeSchema.optional().openapi({ example: '2026-11-23T09:00:00Z' }),
           onSuppressed: OnSuppressedSchema,
+          pressure: PressureModeSchema,
         })
         .strict(),
     ),
@@ -57,7 +59,7 @@ const route = createRoute({
       description: 'Sends recorded',
       content: {
         'application/json': {
-          schema: z.object({ campaignId: z.string(), recipients: z.array(TrackedRecipientSchema), suppressed: SuppressedReportSchema }),
+          schema: z.object({ campaignId: z.string(), recipients: z.array(TrackedRecipientSchema), suppressed: SuppressedReportSchema, pressure: PressureReportSchema }),
         },
       },
     },
@@ -75,12 +77,13 @@ export function registerCreateSends(app: OpenAPIHono<AppEnv>) {
     const body = c.req.valid('json')
     checkRecipientCount(body.recipients.length)
     await getCampaign(deps, id)
-    const { kept, report } = await recordSendsUnlessSuppressed(deps, id, body.recipients, {
+    const { kept, report, pressure } = await recordSendsUnlessSuppressed(deps, id, body.recipients, {
       onSuppressed: body.onSuppressed,
+      pressure: body.pressure,
       sentAt: body.sentAt ? new Date(body.sentAt) : undefined,
       refused: 'nothing recorded',
     })
     const links = await listLinks(deps, id)
-    return c.json({ campaignId: id, recipients: kept.map((r) => trackedUrls(deps, id, r.id, links)), suppressed: report }, 201)
+    return c.json({ campaignId: id, recipients: kept.map((r) => trackedUrls(deps, id, r.id, links)), suppressed: report, pressure }, 201)
   })
 }
