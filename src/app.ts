@@ -26,6 +26,9 @@ import { registerMetricsRoutes } from './api/routes/metrics/index.js'
 import { registerPressureRoutes } from './api/routes/pressure/index.js'
 import { registerSendersRoutes } from './api/routes/senders/index.js'
 import { registerDashboard } from './dashboard/index.js'
+import { registerWebhooksRoutes } from './api/routes/webhooks/index.js'
+import { registerTriggersRoutes } from './api/routes/triggers/index.js'
+import { registerEventStream } from './api/routes/events/stream.js'
 import { registerDocs } from './api/routes/system/docs.js'
 import { registerHealth } from './api/routes/system/health.js'
 import { registerBackup } from './api/routes/system/backup.js'
@@ -102,6 +105,9 @@ export function createApp(deps: AppDeps) {
   registerClassificationRoutes(app)
   registerConversionsRoutes(app)
   registerPressureRoutes(app)
+  registerWebhooksRoutes(app)
+  registerTriggersRoutes(app)
+  registerEventStream(app)
   registerDashboard(app)
 
   app.openAPIRegistry.registerComponent('securitySchemes', 'bearer', { type: 'http', scheme: 'bearer' })
