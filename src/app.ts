@@ -27,6 +27,9 @@ import { registerPressureRoutes } from './api/routes/pressure/index.js'
 import { registerSendersRoutes } from './api/routes/senders/index.js'
 import { registerSequencesRoutes } from './api/routes/sequences/index.js'
 import { registerDashboard } from './dashboard/index.js'
+import { registerWebhooksRoutes } from './api/routes/webhooks/index.js'
+import { registerTriggersRoutes } from './api/routes/triggers/index.js'
+import { registerEventStream } from './api/routes/events/stream.js'
 import { registerDocs } from './api/routes/system/docs.js'
 import { registerHealth } from './api/routes/system/health.js'
 import { registerBackup } from './api/routes/system/backup.js'
@@ -104,6 +107,9 @@ export function createApp(deps: AppDeps) {
   registerConversionsRoutes(app)
   registerSequencesRoutes(app)
   registerPressureRoutes(app)
+  registerWebhooksRoutes(app)
+  registerTriggersRoutes(app)
+  registerEventStream(app)
   registerDashboard(app)
 
   app.openAPIRegistry.registerComponent('securitySchemes', 'bearer', { type: 'http', scheme: 'bearer' })

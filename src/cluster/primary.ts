@@ -18,7 +18,7 @@ export async function startWorkerDirWriters(deps: AppDeps, ids: number[], before
   const out = new Map<number, { source: WorkerJournalDir; writer: EventWriter }>()
   for (const id of ids) {
     const source = new WorkerJournalDir(workerJournalDir(deps.config.journalDir, id))
-    const writer = new EventWriter({ journal: source, store: deps.events, batchSize: deps.config.batchSize, flushIntervalMs: deps.config.flushIntervalMs, log: deps.log, beforeInsert })
+    const writer = new EventWriter({ journal: source, store: deps.events, batchSize: deps.config.batchSize, flushIntervalMs: deps.config.flushIntervalMs, log: deps.log, beforeInsert, sequence: deps.sequence })
     await writer.start()
     out.set(id, { source, writer })
   }

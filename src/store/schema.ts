@@ -302,3 +302,89 @@ export const preferenceChanges = pgTable(
   (t) => [index('preference_changes_campaign').on(t.campaignId, t.at), index('preference_changes_recipient').on(t.recipientId)],
 )
 
+export const WEBHOOK_TRAFFIC = ['human', 'machine', 'all'] as const
+export const WEBHOOK_SETTLE = ['verdict', 'edge'] as const
+
+/** A receiver of events. Its secret signs every delivery and is returned once, at creation or rotation. */
+export const webhookEndpoints = pgTable('webhook_endpoints', {
+  id: text('id').primaryKey(),
+  url: text('url').notNull(),
+  /** Envelope types delivered (email.opened, …). */
+  events: text('events').array().notNull(),
+  /** Empty: every campaign. */
+  campaignIds: text('campaign_ids').array().notNull().default(sql`'{}'::text[]`),
+  traffic: text('traffic', { enum: WEBHOOK_TRAFFIC }).notNull().default('human'),
+  settle: text('settle', { enum: WEBHOOK_SETTLE }).notNull().default('verdict'),
+  /** Null: one event per request; else up to batchMax events, waiting at most batchWaitMs for them. */
+  batchMax: integer('batch_max'),
+  batchWaitMs: integer('batch_wait_ms'),
+  description: text('description').notNull().default(''),
+  secret: text('secret').notNull(),
+  /** After a rotation the old secret signs too, until this time. */
+  previousSecret: text('previous_secret'),
+  previousSecretExpiresAt: timestamp('previous_secret_expires_at', { withTimezone: true, mode: 'date' }),
+  /** events.seq up to which deliveries were created: the endpoint's place in the stream. */
+  cursor: bigint('cursor', { mode: 'number' }).notNull().default(0),
+  enabled: boolean('enabled').notNull().default(true),
+  disabledReason: text('disabled_reason'),
+  /** First failure since the last success: 5 days of it disables the endpoint. */
+  failingSince: timestamp('failing_since', { withTimezone: true, mode: 'date' }),
+  createdAt: timestamp('created_at', { withTimezone: true, mode: 'date' }).notNull().defaultNow(),
+  updatedAt: timestamp('updated_at', { withTimezone: true, mode: 'date' }).notNull().defaultNow(),
+})
+
+export const DELIVERY_STATUSES = ['pending', 'succeeded', 'failed'] as const
+
+/** One request's worth of events to one endpoint, with its body fixed at creation so every retry sends the same bytes. */
+export const webhookDeliveries = pgTable(
+  'webhook_deliveries',
+  {
+    id: text('id').primaryKey(),
+    endpointId: text('endpoint_id')
+      .notNull()
+      .references(() => webhookEndpoints.id, { onDelete: 'cascade' }),
+    /** The webhook-id header: the event's id (one event) or the batch's. */
+    msgId: text('msg_id').notNull(),
+    eventIds: text('event_ids').array().notNull(),
+    /** The envelope type, or 'batch'. */
+    type: text('type').notNull(),
+    body: text('body').notNull(),
+    status: text('status', { enum: DELIVERY_STATUSES }).notNull().default('pending'),
+    attempts: integer('attempts').notNull().default(0),
+    nextAttemptAt: timestamp('next_attempt_at', { withTimezone: true, mode: 'date' }),
+    lastStatus: integer('last_status'),
+    lastError: text('last_error'),
+    responseExcerpt: text('response_excerpt'),
+    replay: boolean('replay').notNull().default(false),
+    createdAt: timestamp('created_at', { withTimezone: true, mode: 'date' }).notNull().defaultNow(),
+    updatedAt: timestamp('updated_at', { withTimezone: true, mode: 'date' }).notNull().defaultNow(),
+  },
+  (t) => [index('webhook_deliveries_due').on(t.endpointId, t.status, t.nextAttemptAt), index('webhook_deliveries_created').on(t.endpointId, t.createdAt)],
+)
+
+/** An audience evaluated periodically; a recipient entering it emits audience.entered once. */
+export const triggers = pgTable('triggers', {
+  id: text('id').primaryKey(),
+  name: text('name').notNull(),
+  /** { campaignId, filter } (the campaign audience's parameters) or { inactiveDays, minSends } (cross-campaign). */
+  audience: jsonb('audience').notNull(),
+  everyMs: integer('every_ms').notNull(),
+  nextRunAt: timestamp('next_run_at', { withTimezone: true, mode: 'date' }).notNull().defaultNow(),
+  lastRunAt: timestamp('last_run_at', { withTimezone: true, mode: 'date' }),
+  lastError: text('last_error'),
+  createdAt: timestamp('created_at', { withTimezone: true, mode: 'date' }).notNull().defaultNow(),
+})
+
+export const triggerMembers = pgTable(
+  'trigger_members',
+  {
+    triggerId: text('trigger_id')
+      .notNull()
+      .references(() => triggers.id, { onDelete: 'cascade' }),
+    recipientId: text('recipient_id').notNull(),
+    enteredAt: timestamp('entered_at', { withTimezone: true, mode: 'date' }).notNull().defaultNow(),
+    /** False until its audience.entered event is stored: a crash in between re-emits it (same id) on the next run. */
+    emitted: boolean('emitted').notNull().default(false),
+  },
+  (t) => [primaryKey({ columns: [t.triggerId, t.recipientId] })],
+)
