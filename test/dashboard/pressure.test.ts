@@ -69,7 +69,7 @@ describe('the pressure page', () => {
     expect(two).toContain('data-col="clicked">0 / 3')
     expect(row(r.text, 'data-bucket="7+"')).toContain('data-col="sends">0</td>')
     const chart = /data-fatigue="([^"]*)"/.exec(r.text)![1]!.replace(/&quot;/g, '"')
-    expect(JSON.parse(chart).rates[0]).toMatchObject({ label: 'Open rate', value: [0, 33.33, 0, 0] })
+    expect(JSON.parse(chart).rates[0]).toMatchObject({ label: 'Open rate', value: [0, 33.33, null, null] })
     // q (news only) is the 0 row; a, b and c have 3 digests each in the window.
     expect(row(r.text, 'data-sends="0"')).toContain('<td class="num">1</td>')
     expect(row(r.text, 'data-sends="3"')).toContain('<td class="num">3</td>')

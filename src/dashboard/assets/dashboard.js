@@ -49,12 +49,20 @@
     var series = [{ label: 'Earlier sends', value: function (u, v) { return v == null ? '' : d.labels[v] } }]
     var data = [xs]
     var bands = []
+    // The legend is the four rates (the bands' bounds are not worth a line each); values are in the table.
+    var legend = document.createElement('p')
+    legend.className = 'chart-legend'
     d.rates.forEach(function (r, i) {
       var c = COLOURS[i % COLOURS.length]
       var at = data.length
-      series.push({ label: r.label + ' %', stroke: c, width: 2 })
+      series.push({ label: r.label, stroke: c, width: 2 })
       series.push({ label: r.label + ' high', stroke: c, width: 0, points: { show: false } })
       series.push({ label: r.label + ' low', stroke: c, width: 0, points: { show: false } })
+      var key = document.createElement('span')
+      key.className = 'chart-key'
+      key.style.borderColor = c
+      key.textContent = r.label
+      legend.appendChild(key)
       data.push(r.value, r.high, r.low)
       bands.push({ series: [at + 1, at + 2], fill: c + '22' })
     })
@@ -65,6 +73,7 @@
         height: 260,
         series: series,
         bands: bands,
+        legend: { show: false },
         scales: {
           x: { time: false, range: function () { return [-0.25, xs.length - 0.75] } },
           y: { range: function (u, min, max) { return [0, max > 0 ? Math.min(100, Math.ceil(max * 1.1)) : 1] } },
@@ -77,6 +86,7 @@
       data,
       el,
     )
+    el.appendChild(legend)
     el.setAttribute('data-ready', 'true')
     window.addEventListener('resize', function () { chart.setSize({ width: width(), height: 260 }) })
   }

@@ -60,11 +60,12 @@ const RATES = [
 
 /** Chart data as percentages: a value and its interval per rate, one point per bucket (read by dashboard.js). */
 function fatigueChart(buckets: FatigueBucket[]): string {
-  const pct = (i: Interval) => [i.value, i.low, i.high].map((v) => Math.round(v * 10_000) / 100)
+  // A bucket with no sends has no rate (its interval would be 0-100%): a gap in the line.
+  const pct = (i: Interval, n: number) => [i.value, i.low, i.high].map((v) => (n ? Math.round(v * 10_000) / 100 : null))
   return JSON.stringify({
     labels: buckets.map((b) => b.label),
     rates: RATES.map(([key, , label]) => {
-      const points = buckets.map((b) => pct(b[key]))
+      const points = buckets.map((b) => pct(b[key], b.sends))
       return { label, value: points.map((p) => p[0]), low: points.map((p) => p[1]), high: points.map((p) => p[2]) }
     }),
   })
@@ -91,11 +92,8 @@ export function PressurePage(props: { view: PressureView; ctx: PageContext }) {
       <h1>Marketing pressure</h1>
       <form method="get" action="/dashboard/pressure" class="compare-form">
         <label>
-          Window <input name="window" value={q.window} size={6} maxlength={8} aria-describedby="window-help" />
+          Window (P7D, P30D, P2W…) <input name="window" value={q.window} size={6} maxlength={16} />
         </label>
-        <span id="window-help" class="muted">
-          ISO-8601 days or weeks: P7D, P30D, P2W
-        </span>
         <label>
           Category
           <select name="category">
@@ -157,7 +155,8 @@ function PressureSections(props: { data: NonNullable<PressureView['data']> }) {
                 </td>
                 {RATES.map(([key, count]) => (
                   <td class="num" data-col={count}>
-                    {`${fmtInt(b[count])} / ${fmtInt(b.sends)}`} · {rateCell(b[key], key === 'openRate' || key === 'clickRate' ? 1 : 2)}
+                    {`${fmtInt(b[count])} / ${fmtInt(b.sends)}`}
+                    {b.sends > 0 && <> · {rateCell(b[key], key === 'openRate' || key === 'clickRate' ? 1 : 2)}</>}
                   </td>
                 ))}
               </tr>
