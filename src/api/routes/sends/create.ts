@@ -1,6 +1,7 @@
 import { createRoute, z, type OpenAPIHono } from '@hono/zod-openapi'
 import { getCampaign, listLinks } from '../../../services/campaigns.js'
 import { recordSendsUnlessSuppressed, trackedUrls } from '../../../services/sends.js'
+import { trackingBaseUrl } from '../../../services/domains.js'
 import { arrayLimit } from '../../body-guard.js'
 import type { AppEnv } from '../../context.js'
 import { ApiError, errorResponses } from '../../errors.js'
@@ -76,14 +77,14 @@ export function registerCreateSends(app: OpenAPIHono<AppEnv>) {
     const { id } = c.req.valid('param')
     const body = c.req.valid('json')
     checkRecipientCount(body.recipients.length)
-    await getCampaign(deps, id)
+    const campaign = await getCampaign(deps, id)
     const { kept, report, pressure } = await recordSendsUnlessSuppressed(deps, id, body.recipients, {
       onSuppressed: body.onSuppressed,
       pressure: body.pressure,
       sentAt: body.sentAt ? new Date(body.sentAt) : undefined,
       refused: 'nothing recorded',
     })
-    const links = await listLinks(deps, id)
-    return c.json({ campaignId: id, recipients: kept.map((r) => trackedUrls(deps, id, r.id, links)), suppressed: report, pressure }, 201)
+    const [links, base] = await Promise.all([listLinks(deps, id), trackingBaseUrl(deps, campaign.settings)])
+    return c.json({ campaignId: id, recipients: kept.map((r) => trackedUrls(deps, id, r.id, links, base)), suppressed: report, pressure }, 201)
   })
 }
