@@ -1,7 +1,7 @@
 import { createRoute, z, type OpenAPIHono } from '@hono/zod-openapi'
 import { lifecycle } from '../../../metrics/lifecycle.js'
 import type { AppEnv } from '../../context.js'
-import { ApiError, errorResponses } from '../../errors.js'
+import { errorResponses } from '../../errors.js'
 import { security } from '../../schemas.js'
 import { CurrencySchema } from './schemas.js'
 
@@ -59,8 +59,6 @@ export function registerLifecycle(app: OpenAPIHono<AppEnv>) {
   app.openapi(route, async (c) => {
     const deps = c.get('deps')
     const q = c.req.valid('query')
-    if (q.activeDays >= q.lapsedDays) throw new ApiError('validation_failed', `query.activeDays: must be less than lapsedDays (${q.activeDays} >= ${q.lapsedDays})`)
-    if (q.newDays > q.activeDays) throw new ApiError('validation_failed', `query.newDays: must not exceed activeDays (${q.newDays} > ${q.activeDays})`)
     const result = await lifecycle(deps.events, {
       now: q.at ? Date.parse(q.at) : deps.clock(),
       kind: q.type,

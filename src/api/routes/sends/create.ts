@@ -1,6 +1,6 @@
 import { createRoute, z, type OpenAPIHono } from '@hono/zod-openapi'
 import { getCampaign, listLinks } from '../../../services/campaigns.js'
-import { recordSendsUnlessSuppressed, trackedUrls } from '../../../services/sends.js'
+import { recordSends, recordSendsUnlessSuppressed, trackedUrls } from '../../../services/sends.js'
 import type { AppEnv } from '../../context.js'
 import { ApiError, errorResponses } from '../../errors.js'
 import { CampaignIdParam, jsonBody, security } from '../../schemas.js'
@@ -23,6 +23,13 @@ export const RecipientSchema = z
   .strict()
   .openapi('Recipient')
 
+/** A recipient of POST /sends, which alone records holdouts (a render always mails). */
+const SendRecipientSchema = RecipientSchema.extend({
+  holdout: z.boolean().optional().openapi({ description: 'Held out, NOT mailed: recorded apart as the control group of the campaign\'s lift (lifecycle transitions), never counted as sent, no tracked URLs' }),
+})
+  .strict()
+  .openapi('SendRecipient')
+
 export const TrackedRecipientSchema = z
   .object({
     id: z.string(),
@@ -44,7 +51,7 @@ const route = createRoute({
     body: jsonBody(
       z
         .object({
-          recipients: z.array(RecipientSchema).min(1),
+          recipients: z.array(SendRecipientSchema).min(1),
           sentAt: z.iso.datetime({ offset: true }).optional().openapi({ example: '2026-11-23T09:00:00Z' }),
           onSuppressed: OnSuppressedSchema,
         })
@@ -56,7 +63,12 @@ const route = createRoute({
       description: 'Sends recorded',
       content: {
         'application/json': {
-          schema: z.object({ campaignId: z.string(), recipients: z.array(TrackedRecipientSchema), suppressed: SuppressedReportSchema }),
+          schema: z.object({
+            campaignId: z.string(),
+            recipients: z.array(TrackedRecipientSchema),
+            suppressed: SuppressedReportSchema,
+            holdouts: z.number().int().openapi({ description: 'Recipients recorded as held out (holdout: true): not mailed, not in recipients' }),
+          }),
         },
       },
     },
@@ -71,12 +83,15 @@ export function registerCreateSends(app: OpenAPIHono<AppEnv>) {
     const body = c.req.valid('json')
     checkRecipientCount(body.recipients.length)
     await getCampaign(deps, id)
-    const { kept, report } = await recordSendsUnlessSuppressed(deps, id, body.recipients, {
+    const sentAt = body.sentAt ? new Date(body.sentAt) : undefined
+    const held = body.recipients.filter((r) => r.holdout)
+    const { kept, report } = await recordSendsUnlessSuppressed(deps, id, body.recipients.filter((r) => !r.holdout), {
       onSuppressed: body.onSuppressed,
-      sentAt: body.sentAt ? new Date(body.sentAt) : undefined,
+      sentAt,
       refused: 'nothing recorded',
     })
+    await recordSends(deps, id, held, sentAt, 'holdouts')
     const links = await listLinks(deps, id)
-    return c.json({ campaignId: id, recipients: kept.map((r) => trackedUrls(deps, id, r.id, links)), suppressed: report }, 201)
+    return c.json({ campaignId: id, recipients: kept.map((r) => trackedUrls(deps, id, r.id, links)), suppressed: report, holdouts: held.length }, 201)
   })
 }
