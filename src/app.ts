@@ -15,6 +15,7 @@ import { registerListLinks } from './api/routes/links/list.js'
 import { registerCreateSends } from './api/routes/sends/create.js'
 import { registerClassificationRoutes } from './api/routes/classification/index.js'
 import { registerConversionsRoutes } from './api/routes/conversions/index.js'
+import { registerLifecycleRoutes } from './api/routes/lifecycle/index.js'
 import { registerMetricsRoutes } from './api/routes/metrics/index.js'
 import { registerSendersRoutes } from './api/routes/senders/index.js'
 import { registerDashboard } from './dashboard/index.js'
@@ -82,6 +83,7 @@ export function createApp(deps: AppDeps) {
   registerSendersRoutes(app)
   registerClassificationRoutes(app)
   registerConversionsRoutes(app)
+  registerLifecycleRoutes(app)
   registerDashboard(app)
 
   app.openAPIRegistry.registerComponent('securitySchemes', 'bearer', { type: 'http', scheme: 'bearer' })
