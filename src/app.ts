@@ -16,6 +16,7 @@ import { registerCreateSends } from './api/routes/sends/create.js'
 import { registerClassificationRoutes } from './api/routes/classification/index.js'
 import { registerConversionsRoutes } from './api/routes/conversions/index.js'
 import { registerLifecycleRoutes } from './api/routes/lifecycle/index.js'
+import { registerPurchasesRoutes } from './api/routes/purchases/index.js'
 import { registerMetricsRoutes } from './api/routes/metrics/index.js'
 import { registerSendersRoutes } from './api/routes/senders/index.js'
 import { registerDashboard } from './dashboard/index.js'
@@ -84,6 +85,7 @@ export function createApp(deps: AppDeps) {
   registerClassificationRoutes(app)
   registerConversionsRoutes(app)
   registerLifecycleRoutes(app)
+  registerPurchasesRoutes(app)
   registerDashboard(app)
 
   app.openAPIRegistry.registerComponent('securitySchemes', 'bearer', { type: 'http', scheme: 'bearer' })
