@@ -6,7 +6,7 @@ import { wilson } from './statistics.js'
 
 /*
  * What customers buy, from the line items of their purchases (`items` of POST /v1/conversions, kept in
- * the event's extra JSON). A product is its sku (its name when it has no sku); a category its category.
+ * the purchases table, from the event's extra JSON). A product is its sku (its name when it has no sku); a category its category.
  */
 
 export type PurchaseKey = 'product' | 'category'
@@ -65,13 +65,13 @@ export async function topPurchases(store: EventStore, o: TopOptions): Promise<{ 
   const attributed = o.campaignId ? attributedConversionsSql(db, { from: o.from, to: o.to }) : null
   const rows = await queryRows<{ key: string; name: string; orders: number; buyers: number; quantity: number; revenue: Record<string, string>; stages: Record<string, number>; total: number }>(
     store,
-    `WITH ${ordersCte(db, { extra: true })},
+    `WITH ${ordersCte(db, { items: true })},
      ${attributed ? `${attributed.sql},` : ''}
      staged AS (
-       SELECT order_id, recipient_id, ts, currency, extra,
+       SELECT order_id, recipient_id, ts, currency, items,
               if(prev = 0, 'first', ${stageSql('ms', 'first', 'prev')}) AS stage
        FROM (
-         SELECT order_id, recipient_id, ts, currency, extra, toUnixTimestamp64Milli(ts) AS ms,
+         SELECT order_id, recipient_id, ts, currency, items, toUnixTimestamp64Milli(ts) AS ms,
                 min(ms) OVER (PARTITION BY recipient_id) AS first,
                 lagInFrame(ms, 1, toInt64(0)) OVER (PARTITION BY recipient_id ORDER BY ms, order_id ROWS BETWEEN UNBOUNDED PRECEDING AND UNBOUNDED FOLLOWING) AS prev
          FROM orders
@@ -83,7 +83,7 @@ export async function topPurchases(store: EventStore, o: TopOptions): Promise<{ 
      lines AS (
        SELECT order_id, recipient_id, currency, stage, ${keySql(o.by, 'item')} AS key, ${field('item', 'name')} AS name,
               ${quantitySql('item')} AS quantity, ${lineSql('item')} AS line
-       FROM staged ARRAY JOIN JSONExtractArrayRaw(extra, 'items') AS item
+       FROM staged ARRAY JOIN JSONExtractArrayRaw(items) AS item
      )
      SELECT key, topK(1)(name)[1] AS name, uniqExact(order_id) AS orders, uniqExact(recipient_id) AS buyers, sum(quantity) AS quantity,
             mapApply((c, v) -> (c, toString(v)), sumMapIf(map(currency, line), currency != '')) AS revenue,
@@ -154,7 +154,7 @@ export async function nextPurchases(store: EventStore, o: NextOptions): Promise<
   const db = store.db
   const params = { now: chDateTime(o.to), kind: o.kind, after: o.after, limit: o.limit }
   // Per buyer of `after`: its orders in time order, the first naming it, and the next one.
-  const buyers = `WITH ${ordersCte(db, { extra: true })}
+  const buyers = `WITH ${ordersCte(db, { items: true })}
      SELECT recipient_id, os[i].1 AS at, if(i < length(os), os[i + 1], (toInt64(0), '', [], [])) AS nx
      FROM (
        SELECT recipient_id, os, arrayFirstIndex(x -> has(x.3, {after:String}), os) AS i
@@ -163,8 +163,8 @@ export async function nextPurchases(store: EventStore, o: NextOptions): Promise<
                 arraySort(x -> (x.1, x.2), groupArray((toUnixTimestamp64Milli(ts), order_id, keys, names))) AS os
          FROM (
            SELECT recipient_id, ts, order_id,
-                  arrayMap(item -> ${keySql(o.by, 'item')}, JSONExtractArrayRaw(extra, 'items')) AS all_keys,
-                  arrayFilter((n, k) -> k != '', arrayMap(item -> ${field('item', 'name')}, JSONExtractArrayRaw(extra, 'items')), all_keys) AS names,
+                  arrayMap(item -> ${keySql(o.by, 'item')}, JSONExtractArrayRaw(items)) AS all_keys,
+                  arrayFilter((n, k) -> k != '', arrayMap(item -> ${field('item', 'name')}, JSONExtractArrayRaw(items)), all_keys) AS names,
                   arrayFilter(k -> k != '', all_keys) AS keys
            FROM orders
          )

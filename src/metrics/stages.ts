@@ -53,16 +53,13 @@ export function stageSql(at: string, first: string, last: string): string {
 }
 
 /**
- * The purchases CTE `orders(order_id, ts, recipient_id, amount, currency[, extra])`: conversions of kind
- * {kind:String} with a recipient, at or before {now:String}, each order id once (its earliest row).
- * `extra` (the line items) only when asked: it is the widest column.
+ * The purchases CTE `orders(order_id, ts, recipient_id, amount, currency[, items])`: conversions of kind
+ * {kind:String} with a recipient, at or before {now:String}, each order id once (its earliest row), from
+ * the purchases table (migration 1210). `items` (the line items) only when asked: it is the widest column.
  */
-export function ordersCte(db: string, opts: { extra?: boolean } = {}): string {
+export function ordersCte(db: string, opts: { items?: boolean } = {}): string {
   return `orders AS (
-    SELECT order_id, ts, recipient_id, amount, currency${opts.extra ? ', extra' : ''} FROM ${db}.events
-    WHERE type = 'conversion' AND recipient_id != '' AND ts <= toDateTime64({now:String}, 3, 'UTC')
-      AND JSONExtractString(extra, 'kind') = {kind:String}
-    ORDER BY order_id, ts, event_id
-    LIMIT 1 BY order_id
+    SELECT order_id, ts, recipient_id, amount, currency${opts.items ? ', items' : ''} FROM ${db}.purchases FINAL
+    WHERE kind = {kind:String} AND ts <= toDateTime64({now:String}, 3, 'UTC')
   )`
 }
