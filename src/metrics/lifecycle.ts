@@ -1,6 +1,6 @@
 import { chDateTime, type EventStore, queryRows } from '../store/clickhouse.js'
 import { fixed, fromUnits, toUnits } from '../conversions/money.js'
-import { DAY_MS, type Revenue } from './conversions.js'
+import { DAY_MS, type Revenue } from './attribution.js'
 import { ordersCte, STAGES, stageDefinitions, stageParams, stageSql, stageThresholds, type Stage, type StageThresholds } from './stages.js'
 
 export { STAGES, type Stage } from './stages.js'

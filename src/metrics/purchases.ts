@@ -1,6 +1,6 @@
 import { fixed } from '../conversions/money.js'
 import { chDateTime, type EventStore, queryRows } from '../store/clickhouse.js'
-import { attributedConversionsSql, DAY_MS, type Revenue } from './conversions.js'
+import { attributedConversionsSql, DAY_MS, type Revenue } from './attribution.js'
 import { ordersCte, STAGES, stageParams, stageSql, stageThresholds, type Stage, type StageThresholds } from './stages.js'
 import { wilson } from './statistics.js'
 

@@ -1,5 +1,5 @@
 import { createRoute, z, type OpenAPIHono } from '@hono/zod-openapi'
-import { trackingToSettings } from '../../../conversions/click-id.js'
+import { trackingToSettings } from '../../../tracking/click-id.js'
 import { createCampaign } from '../../../services/campaigns.js'
 import type { AppEnv } from '../../context.js'
 import { errorResponses } from '../../errors.js'

@@ -1,11 +1,10 @@
 import { z } from '@hono/zod-openapi'
-import { audience, CSV_COLUMNS, csvLine, type AudienceFilter } from '../metrics/audience.js'
-import type { EventWindow } from '../metrics/sql.js'
+import type { AppDeps } from '../deps.js'
 import { listLinks } from '../services/campaigns.js'
-import type { AppDeps } from './context.js'
-import { ApiError, describeIssues } from './errors.js'
-import { AttributionQuery, DurationSchema } from './routes/conversions/query.js'
-import { campaignWindow, multiValue } from './routes/metrics/common.js'
+import { describeIssues, invalid } from '../util/errors.js'
+import { audience, CSV_COLUMNS, csvLine, type AudienceFilter } from './audience.js'
+import { AttributionQuery, campaignWindow, DurationSchema, multiValue } from './query.js'
+import type { EventWindow } from './sql.js'
 
 /**
  * The filter parameters of an audience export, the one definition that both the REST endpoint
@@ -48,7 +47,7 @@ export function parseAudienceQuery(input: QueryInput): AudienceParams {
   const r = AudienceQuery.safeParse(input)
   if (!r.success) {
     const { message, details } = describeIssues('query', r.error.issues)
-    throw new ApiError('validation_failed', message, details)
+    throw invalid(message, details)
   }
   return r.data
 }
@@ -57,16 +56,16 @@ export function parseAudienceQuery(input: QueryInput): AudienceParams {
  * Parsed parameters → what the audience query takes: the window checked (400), then the campaign
  * (404), then the link ids, which must be the campaign's, and the NAME:VALUE attributes (400 each).
  */
-export async function audienceSelection(deps: AppDeps, campaignId: string, q: AudienceParams): Promise<{ filter: AudienceFilter; window: EventWindow }> {
+export async function audienceSelection(deps: Pick<AppDeps, 'meta' | 'links'>, campaignId: string, q: AudienceParams): Promise<{ filter: AudienceFilter; window: EventWindow }> {
   const window = await campaignWindow(deps, campaignId, q)
   const linkIds = new Set((await listLinks(deps, campaignId)).map((l) => l.id))
   for (const [name, ids] of [['clicked', q.clicked], ['notClicked', q.notClicked]] as const) {
     const unknown = ids.find((l) => !linkIds.has(l))
-    if (unknown !== undefined) throw new ApiError('validation_failed', `query.${name}: no link ${JSON.stringify(unknown.slice(0, 80))} in campaign ${campaignId}`)
+    if (unknown !== undefined) throw invalid(`query.${name}: no link ${JSON.stringify(unknown.slice(0, 80))} in campaign ${campaignId}`)
   }
   const attributes = q.attribute.map((a) => {
     const i = a.indexOf(':')
-    if (i <= 0) throw new ApiError('validation_failed', `query.attribute: expected NAME:VALUE, got ${JSON.stringify(a.slice(0, 80))}`)
+    if (i <= 0) throw invalid(`query.attribute: expected NAME:VALUE, got ${JSON.stringify(a.slice(0, 80))}`)
     return { name: a.slice(0, i), value: a.slice(i + 1) }
   })
   const converted = q.converted === undefined ? (q.convertedWithin === undefined ? undefined : true) : q.converted === 'true'
@@ -88,7 +87,7 @@ export async function audienceSelection(deps: AppDeps, campaignId: string, q: Au
  * The matching recipients streamed as CSV (RFC 4180, with a header line) or NDJSON. The first row
  * is read before answering, so a query error is a proper error response and not a cut stream.
  */
-export async function audienceResponse(deps: AppDeps, campaignId: string, sel: { filter: AudienceFilter; window: EventWindow }, format: 'csv' | 'ndjson'): Promise<Response> {
+export async function audienceResponse(deps: Pick<AppDeps, 'events'>, campaignId: string, sel: { filter: AudienceFilter; window: EventWindow }, format: 'csv' | 'ndjson'): Promise<Response> {
   const rows = audience(deps.events, campaignId, sel.filter, sel.window)
   const first = await rows.next()
   const csv = format === 'csv'
