@@ -12,6 +12,9 @@ import { audienceResponse, audienceSelection, parseAudienceQuery, type QueryInpu
 import { compareCampaigns, type CompareMetric } from '../metrics/compare.js'
 import type { Traffic } from '../metrics/sql.js'
 import { recipientTimeline } from '../metrics/timeline.js'
+import { lifecycle } from '../metrics/lifecycle.js'
+import { lifecycleTransitions, lifecycleValue } from '../metrics/lifecycle-flow.js'
+import { topPurchases } from '../metrics/purchases.js'
 import { findCampaigns, listCampaigns } from '../services/campaigns.js'
 import { loadOrCreateSecret } from '../tracking/token.js'
 import { DomainError } from '../util/errors.js'
@@ -19,6 +22,7 @@ import { canonicalTimeZone } from '../util/time-zone.js'
 import type { PageContext } from './layout.js'
 import { CampaignPage, loadCampaign, type LinkSort } from './pages/campaign.js'
 import { CampaignsPage, loadCampaigns } from './pages/campaigns.js'
+import { HORIZONS, LifecyclePage } from './pages/lifecycle.js'
 import { ComparePage, ErrorPage, RecipientPage, SignInPage } from './pages/other.js'
 import { wallTimeToInstant } from './wall-time.js'
 import { clearSessionCookie, fingerprintOf, sameOrigin, sessionCookie, Sessions, setSessionCookie, type Session } from './session.js'
@@ -210,6 +214,19 @@ export function registerDashboard(app: OpenAPIHono<AppEnv>): void {
     else if (selected.length === 1) error = 'Pick at least two campaigns.'
     else if (selected.length >= 2) comparison = await compareCampaigns(deps.events, selected, metric, 0.05, { traffic })
     return page(c, <ComparePage campaigns={campaigns} selected={selected} metric={metric} traffic={traffic} comparison={comparison} error={error} ctx={c.get('page')} />, error ? 400 : 200)
+  })
+
+  dash.get('/dashboard/lifecycle', async (c) => {
+    const deps = c.get('deps')
+    const asked = Number(c.req.query('horizon'))
+    const horizonDays = (HORIZONS as readonly number[]).includes(asked) ? asked : 90
+    const now = deps.clock()
+    // One after the other: chDB runs one query at a time anyway.
+    const lifecycleNow = await lifecycle(deps.events, { now })
+    const value = await lifecycleValue(deps.events, { at: now, horizonDays, kind: 'purchase' })
+    const transitions = await lifecycleTransitions(deps.events, { at: now, horizonDays, windows: 1, kind: 'purchase' })
+    const products = await topPurchases(deps.events, { by: 'product', kind: 'purchase', to: now, limit: 20 })
+    return page(c, <LifecyclePage view={{ horizonDays, lifecycle: lifecycleNow, value, transitions, products: products.rows }} ctx={c.get('page')} />)
   })
 
   dash.get('/dashboard/recipients', async (c) => {

@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { wilson } from '../../src/metrics/statistics.js'
-import { startTestServer, type TestServer } from '../support/server.js'
+import { ADMIN_KEY, startTestServer, type TestServer } from '../support/server.js'
+import { signIn } from '../dashboard/seed.js'
 import { DAY } from './shop.js'
 
 const NOW = Date.parse('2026-06-01T00:00:00Z')
@@ -10,6 +11,7 @@ const COFFEE = { sku: 'SKU-COF', name: 'Coffee 1 kg', category: 'drinks', price:
 const MUG = { sku: 'SKU-MUG', name: 'Mug', category: 'kitchen', price: 8 }
 const FILTER = { sku: 'SKU-FIL', name: 'Filters', category: 'kitchen', price: '3.3333' }
 const TEA = { name: 'Green tea', category: 'drinks', price: '5' }
+const XSS = '<img src=x onerror=alert(1)>'
 
 /*
  * Customer → orders as [days before NOW, currency, items]. Coffee is always bought before filters
@@ -22,6 +24,8 @@ const ORDERS: Record<string, Array<[number, string, Array<Record<string, unknown
   P3: [[50, 'USD', [{ ...COFFEE, price: 14 }]], [20, 'USD', [{ ...FILTER, price: '3.5', quantity: 3 }]]],
   P4: [[30, 'EUR', [MUG]], [25, 'EUR', [COFFEE]]],
   P5: [[5, 'EUR', [{ ...TEA, quantity: 2 }]]],
+  // A product name that is markup: escaped on the dashboard. No category.
+  P6: [[200, 'EUR', [{ name: XSS, price: '1' }]]],
 }
 
 beforeAll(async () => {
@@ -41,8 +45,8 @@ describe('GET /v1/purchases/top', () => {
   it('products by orders, buyers, quantity and exact revenue per currency, with the stage before each order', async () => {
     const r = await s.api('GET', '/v1/purchases/top?by=product')
     expect(r.status).toBe(200)
-    expect(r.body.orders).toBe(10)
-    expect(r.body.rows.map((x: { key: string }) => x.key)).toEqual(['SKU-COF', 'SKU-FIL', 'Green tea', 'SKU-MUG'])
+    expect(r.body.orders).toBe(11)
+    expect(r.body.rows.map((x: { key: string }) => x.key)).toEqual(['SKU-COF', 'SKU-FIL', 'Green tea', 'SKU-MUG', XSS])
     const [coffee, filter, tea, mug] = r.body.rows
     // Coffee: P1 twice, P2, P3, P4; 6 units; 5 × 12.50 EUR and 14 USD. Stage before: first (P1, P2, P3), active (P1's third), new (P4).
     expect(coffee).toEqual({
@@ -59,7 +63,7 @@ describe('GET /v1/purchases/top', () => {
     const cat = (await s.api('GET', '/v1/purchases/top?by=category')).body.rows
     expect(cat.map((x: { key: string; orders: number; name: null }) => [x.key, x.orders, x.name])).toEqual([['drinks', 6, null], ['kitchen', 5, null]])
     const first = (await s.api('GET', '/v1/purchases/top?stage=first')).body.rows
-    expect(first.map((x: { key: string; orders: number }) => [x.key, x.orders])).toEqual([['SKU-COF', 3], ['Green tea', 2], ['SKU-MUG', 1]])
+    expect(first.map((x: { key: string; orders: number }) => [x.key, x.orders])).toEqual([['SKU-COF', 3], ['Green tea', 2], [XSS, 1], ['SKU-MUG', 1]])
     const recent = (await s.api('GET', `/v1/purchases/top?from=${new Date(NOW - 26 * DAY).toISOString()}`)).body
     expect(recent.rows.map((x: { key: string; orders: number }) => [x.key, x.orders])).toEqual([['SKU-COF', 2], ['Green tea', 1], ['SKU-FIL', 1], ['SKU-MUG', 1]])
     expect((await s.api('GET', '/v1/purchases/top?campaignId=none')).body).toMatchObject({ orders: 0, rows: [] })
@@ -87,5 +91,23 @@ describe('GET /v1/purchases/next', () => {
     expect(b.next.map((x: { key: string; buyers: number }) => [x.key, x.buyers])).toEqual([['kitchen', 3]])
     expect((await s.api('GET', '/v1/purchases/next?after=nothing')).body).toMatchObject({ buyers: 0, returned: 0, next: [] })
     expect((await s.api('GET', '/v1/purchases/next')).status).toBe(400)
+  })
+})
+
+describe('dashboard lifecycle page', () => {
+  it('shows stage values, the transition heat map and the product table, escaped', async () => {
+    const { cookie } = await signIn(s, ADMIN_KEY)
+    const res = await fetch(`${s.url}/dashboard/lifecycle?horizon=30`, { headers: { cookie } })
+    expect(res.status).toBe(200)
+    const html = await res.text()
+    expect(html).toContain('<option value="30" selected="">30 days</option>')
+    for (const stage of ['new', 'active', 'lapsing', 'lapsed']) expect(html).toContain(`<tr data-stage="${stage}">`)
+    // 16 cells of the heat map, each coloured by its share.
+    expect(html.match(/<td class="num" style="background: hsl\(212, 70%, \d+%\)/g)?.length).toBe(16)
+    const coffee = /<tr data-key="SKU-COF">(.*?)<\/tr>/s.exec(html)![1]!
+    expect(coffee).toContain('Coffee 1 kg')
+    expect([...coffee.matchAll(/<td class="num">([^<]*)<\/td>/g)].map((m) => m[1])).toEqual(['5', '4', '6', '62.50 EUR + 14.00 USD', '3'])
+    expect(html).not.toContain(XSS)
+    expect(html).toContain('&lt;img src=x onerror=alert(1)&gt;')
   })
 })
