@@ -149,3 +149,15 @@ describe('GET /v1/lifecycle/value', () => {
     ])
   })
 })
+
+describe('erasure', () => {
+  it('removes the recipient from purchases and holdouts', async () => {
+    expect((await s.api('GET', '/v1/lifecycle')).body.customers).toBe(10)
+    expect((await s.api('DELETE', '/v1/recipients/J')).status).toBe(200)
+    expect((await s.api('GET', '/v1/lifecycle')).body.customers).toBe(9)
+    const b = (await s.api('GET', '/v1/lifecycle/transitions?horizon=P30D&campaignId=winback')).body.campaign
+    expect(b.comparison).toMatchObject({ group: 'holdout', customers: 1 })
+    const held = await s.deps.events.client.query({ query: `SELECT count() AS n FROM ${s.deps.events.db}.holdouts WHERE recipient_id = 'J'`, format: 'JSONEachRow' })
+    expect(await held.json()).toEqual([{ n: 0 }])
+  })
+})
