@@ -44,7 +44,7 @@ interface Cohort {
  * squares (for the interval of the mean) and the customer's group when a campaign is asked.
  * `instants` ascending; window i (1-based) runs from instants[i-1] (excluded) to instants[i] (included).
  */
-async function flowCells(store: EventStore, instants: number[], t: StageThresholds, kind: string, cohort: Cohort): Promise<CellRow[]> {
+async function flowCells(store: EventStore, instants: number[], t: StageThresholds, kind: string, cohort: Cohort, revenue: boolean): Promise<CellRow[]> {
   const db = store.db
   const seg = cohort.segment !== undefined ? ' AND has(segments, {segment:String})' : ''
   const groups = cohort.campaignId
@@ -58,26 +58,30 @@ async function flowCells(store: EventStore, instants: number[], t: StageThreshol
     : ''
   const windows = instants.length - 1
   const last = instants[windows]!
+  // The revenue per window only when asked (value): the transitions need the stages alone.
+  const inWindow = (a: string) => `arrayFilter((v, k) -> k.1 = i, ${a}, revs.1)`
+  const money = revenue
+    ? `sumMap(arrayMap(k -> k.2, arrayFilter(k -> k.1 = i, revs.1)), ${inWindow('revs.2')}) AS rev,
+       sumMap(arrayMap(k -> k.2, arrayFilter(k -> k.1 = i, revs.1)), arrayMap(v -> toFloat64(v) * toFloat64(v), ${inWindow('revs.2')})) AS sq`
+    : `([], []) AS rev, ([], []) AS sq`
   return queryRows<CellRow>(
     store,
     `WITH ${ordersCte(db)}
-     SELECT i, grp, stages[i] AS from_stage, stages[i + 1] AS to_stage, count() AS n,
-            sumMap(arrayMap(k -> k.2, arrayFilter(k -> k.1 = i, revs.1)), arrayFilter((v, k) -> k.1 = i, revs.2, revs.1)) AS rev,
-            sumMap(arrayMap(k -> k.2, arrayFilter(k -> k.1 = i, revs.1)),
-                   arrayMap(v -> toFloat64(v) * toFloat64(v), arrayFilter((v, k) -> k.1 = i, revs.2, revs.1))) AS sq
+     SELECT i, grp, stages[i] AS from_stage, stages[i + 1] AS to_stage, count() AS n, ${money}
      FROM (
-       SELECT grp, revs,
+       SELECT grp${revenue ? ', revs' : ''},
               arrayMap(k -> if(first > {instants:Array(Int64)}[k], '', ${stageSql('{instants:Array(Int64)}[k]', 'first', 'lasts[k]')}),
                        range(1, {count:UInt32} + 1)) AS stages
        FROM (
-         SELECT recipient_id, any(${groups}) AS grp, min(ms) AS first,
-                maxForEach(arrayMap(x -> if(ms <= x, ms, toInt64(0)), {instants:Array(Int64)})) AS lasts,
-                sumMapIf([(win, currency)], [amount], win >= 1 AND currency != '') AS revs
+         SELECT any(${groups}) AS grp, min(ms) AS first,
+                maxForEach(arrayMap(x -> if(ms <= x, ms, toInt64(0)), {instants:Array(Int64)})) AS lasts
+                ${revenue ? ", sumMapIf([(win, currency)], [amount], win >= 1 AND currency != '') AS revs" : ''}
          FROM (SELECT recipient_id, toUnixTimestamp64Milli(ts) AS ms, amount, currency,
                       {windows:Int64} - intDiv({last:Int64} - ms, {horizon:Int64}) AS win
                FROM orders)
          WHERE 1 ${population}
-         GROUP BY recipient_id
+         -- A 64-bit hash groups faster than the id string (exact up to a collision, ~3e-8 at 1 M customers).
+         GROUP BY cityHash64(recipient_id)
        )
      )
      ARRAY JOIN range(1, {count:UInt32}) AS i
@@ -193,7 +197,7 @@ export async function lifecycleTransitions(store: EventStore, o: TransitionsOpti
   const h = o.horizonDays * DAY
   const instants = Array.from({ length: o.windows + 1 }, (_, k) => o.at - (o.windows - k) * h)
   const cohort = { segment: o.segment }
-  const cells = await flowCells(store, instants, t, o.kind, cohort)
+  const cells = await flowCells(store, instants, t, o.kind, cohort, false)
   const windows = instants.slice(1).map((end, k) => {
     const rows = cells.filter((c) => Number(c.i) === k + 1)
     const m = matrix(rows)
@@ -229,7 +233,7 @@ async function campaignLift(store: EventStore, o: TransitionsOptions, t: StageTh
   if (!first || Number(first.n) === 0) throw notFound(`campaign ${campaignId}: no sends recorded`)
   const start = Number(first.start)
   const end = Math.min(start + o.horizonDays * DAY, o.at)
-  const cells = await flowCells(store, [start, end], t, o.kind, { campaignId, segment: o.segment })
+  const cells = await flowCells(store, [start, end], t, o.kind, { campaignId, segment: o.segment }, false)
   const sent = matrix(cells.filter((c) => c.grp === 'sent'))
   const holdout = Number(first.held) > 0
   const comparison = matrix(cells.filter((c) => c.grp === (holdout ? 'holdout' : 'other')))
@@ -324,7 +328,7 @@ export async function lifecycleValue(store: EventStore, o: FlowOptions): Promise
   const t = stageThresholds(o)
   const h = o.horizonDays * DAY
   const instants = [o.at - 2 * h, o.at - h, o.at]
-  const cells = await flowCells(store, instants, t, o.kind, {})
+  const cells = await flowCells(store, instants, t, o.kind, {}, true)
   const current = cells.filter((c) => Number(c.i) === 2)
   const earlier = cells.filter((c) => Number(c.i) === 1)
   // Every currency seen in either window, for every stage: a stage whose customers bought nothing in it shows 0.
