@@ -94,6 +94,30 @@ describe('GET /v1/purchases/next', () => {
   })
 })
 
+describe('items', () => {
+  it('are validated field by field, the price kept exact', async () => {
+    const post = (items: unknown) => s.api('POST', '/v1/conversions', { orderId: `v-${Math.random()}`, recipientId: 'V', amount: '1', currency: 'EUR', items })
+    for (const [items, field] of [
+      [[{ sku: 'A', price: -1 }], 'body.items.0.price'],
+      [[{ sku: 'A', price: '1.23456' }], 'body.items.0.price'],
+      [[{ sku: 'A', quantity: 0 }], 'body.items.0.quantity'],
+      [[{ sku: 'A', quantity: 1.5 }], 'body.items.0.quantity'],
+      [[{ sku: 'x'.repeat(101) }], 'body.items.0.sku'],
+      [[{ sku: 'A', nested: { deep: true } }], 'body.items.0'],
+      [[{ sku: { toString: 'A' } }], 'body.items.0.sku'],
+    ] as const) {
+      const r = await post(items)
+      expect(r.status, JSON.stringify(items)).toBe(400)
+      expect(r.body.error.message).toContain(field)
+    }
+    const ok = await post([{ sku: 'A', price: 2.5, quantity: 2 }])
+    expect(ok.status).toBe(201)
+    await s.flush()
+    const rows = await s.deps.events.client.query({ query: `SELECT items FROM ${s.deps.events.db}.purchases WHERE recipient_id = 'V'`, format: 'JSONEachRow' })
+    expect(await rows.json()).toEqual([{ items: '[{"sku":"A","quantity":2,"price":"2.5000"}]' }])
+  })
+})
+
 describe('dashboard lifecycle page', () => {
   it('shows stage values, the transition heat map and the product table, escaped', async () => {
     const { cookie } = await signIn(s, ADMIN_KEY)

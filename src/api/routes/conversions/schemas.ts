@@ -21,6 +21,18 @@ export const CurrencySchema = z
   .refine(isCurrency, 'must be an ISO 4217 currency code (3 capital letters, e.g. EUR)')
   .openapi({ example: 'EUR' })
 
+/** A line item: the fields the purchase reports read, each bounded; a price is exact like an amount (per unit). */
+export const ItemSchema = z
+  .object({
+    sku: z.string().trim().min(1).max(100).optional().openapi({ example: 'COF-1KG' }),
+    name: z.string().trim().min(1).max(200).optional().openapi({ example: 'Coffee 1 kg' }),
+    category: z.string().trim().min(1).max(100).optional().openapi({ example: 'coffee' }),
+    quantity: z.number().int().min(1).max(1_000_000).optional().openapi({ example: 2, description: 'Units (default 1)' }),
+    price: AmountSchema.optional().openapi({ type: 'string', example: '14.90', description: 'Unit price in the conversion\'s currency, exact' }),
+  })
+  .strict()
+  .openapi('ConversionItem')
+
 export const ConversionSchema = z
   .object({
     orderId: z.string().trim().min(1).max(200).openapi({ example: 'order-10042', description: 'Idempotency key: the same order id counts once' }),
@@ -31,7 +43,7 @@ export const ConversionSchema = z
     currency: CurrencySchema.optional(),
     type: z.string().regex(/^[a-z0-9_-]{1,40}$/, 'must be 1-40 lowercase letters, digits, _ or -').optional().openapi({ example: 'purchase', description: 'Goal kind (default purchase); lifecycle figures use purchases' }),
     at: z.iso.datetime({ offset: true }).optional().openapi({ example: '2026-11-23T10:15:00Z', description: 'When it happened (default: now)' }),
-    items: z.array(z.record(z.string(), z.unknown())).max(1000).optional().openapi({ description: 'Line items, stored as given' }),
+    items: z.array(ItemSchema).max(1000).optional().openapi({ description: 'Line items (a product is its sku, else its name): GET /v1/purchases/top and /next read them' }),
   })
   .strict()
   .openapi('ConversionInput')
