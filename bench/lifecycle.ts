@@ -69,13 +69,14 @@ if (existing === 0 || !process.env.BENCH_REUSE) {
 
 const at = new Date(END).toISOString()
 const endpoints: Array<[string, string]> = [
-  ['lifecycle (descriptive)', `/v1/lifecycle?at=${at}`],
   ['transitions P30D, 6 windows', `/v1/lifecycle/transitions?horizon=P30D&at=${at}`],
   ['transitions P90D, 4 windows', `/v1/lifecycle/transitions?horizon=P90D&windows=4&at=${at}`],
   ['transitions campaign + holdout', `/v1/lifecycle/transitions?horizon=P90D&windows=1&campaignId=winback&at=${at}`],
   ['value P90D', `/v1/lifecycle/value?horizon=P90D&at=${at}`],
   ['purchases top by product', `/v1/purchases/top?by=product&from=2026-03-01T00:00:00Z&to=${at}`],
   ['purchases next after SKU-7', `/v1/purchases/next?after=SKU-7&at=${at}`],
+  // Last: it sends every customer's first and second purchase dates back to JavaScript (1 M pairs here).
+  ['lifecycle (descriptive)', `/v1/lifecycle?at=${at}`],
 ]
 const only = process.env.BENCH_ONLY
 

@@ -130,7 +130,7 @@ CREATE TABLE IF NOT EXISTS sillage.purchases
     amount Decimal(18, 4) COMMENT 'Order amount, exact decimal',
     currency LowCardinality(String) COMMENT 'ISO 4217 code of amount; empty without amount',
     items String COMMENT 'Line items as a JSON array (extra.items), empty when none' CODEC(ZSTD(3)),
-    ver UInt64 COMMENT '10^13 - ts in ms: the earliest row of an order id is the one kept'
+    ver UInt64 COMMENT '10^13 if not from the pixel, plus 10^13 - ts in ms: the row of an order id that is kept is the largest'
 )
 ENGINE = ReplicatedReplacingMergeTree(ver)
 ORDER BY (kind, recipient_id, order_id)
@@ -139,13 +139,13 @@ SETTINGS replicated_deduplication_window = 10000, replicated_deduplication_windo
 -- 1210_purchases.sql
 CREATE MATERIALIZED VIEW IF NOT EXISTS sillage.purchases_mv TO sillage.purchases AS
 SELECT JSONExtractString(extra, 'kind') AS kind, recipient_id, order_id, ts, amount, currency,
-       JSONExtractRaw(extra, 'items') AS items, toUInt64(10000000000000 - toUnixTimestamp64Milli(ts)) AS ver
+       JSONExtractRaw(extra, 'items') AS items, toUInt64(if(method = 'GET', 0, 10000000000000) + 10000000000000 - toUnixTimestamp64Milli(ts)) AS ver
 FROM sillage.events
 WHERE type = 'conversion' AND recipient_id != '';
 
 -- 1210_purchases.sql
 INSERT INTO sillage.purchases
 SELECT JSONExtractString(extra, 'kind') AS kind, recipient_id, order_id, ts, amount, currency,
-       JSONExtractRaw(extra, 'items') AS items, toUInt64(10000000000000 - toUnixTimestamp64Milli(ts)) AS ver
+       JSONExtractRaw(extra, 'items') AS items, toUInt64(if(method = 'GET', 0, 10000000000000) + 10000000000000 - toUnixTimestamp64Milli(ts)) AS ver
 FROM sillage.events
 WHERE type = 'conversion' AND recipient_id != '';
