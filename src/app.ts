@@ -7,6 +7,7 @@ import type { AppDeps } from './deps.js'
 import { bearerAuth } from './api/auth.js'
 import { authRateLimit } from './api/auth-limit.js'
 import { bodyGuard } from './api/body-guard.js'
+import { retentionNotices } from './api/retention.js'
 import { ApiError, ERROR_STATUS, errorBody } from './api/errors.js'
 import { describeIssues, DomainError } from './util/errors.js'
 import { registerApiKeysRoutes } from './api/routes/api-keys/index.js'
@@ -21,10 +22,12 @@ import { registerConversionsRoutes } from './api/routes/conversions/index.js'
 import { registerLifecycleRoutes } from './api/routes/lifecycle/index.js'
 import { registerPurchasesRoutes } from './api/routes/purchases/index.js'
 import { registerMetricsRoutes } from './api/routes/metrics/index.js'
+import { registerPressureRoutes } from './api/routes/pressure/index.js'
 import { registerSendersRoutes } from './api/routes/senders/index.js'
 import { registerDashboard } from './dashboard/index.js'
 import { registerDocs } from './api/routes/system/docs.js'
 import { registerHealth } from './api/routes/system/health.js'
+import { registerBackup } from './api/routes/system/backup.js'
 
 const OPENAPI_INFO = {
   openapi: '3.1.0',
@@ -79,8 +82,10 @@ export function createApp(deps: AppDeps) {
   app.use('/v1/campaigns/:id/sends', recipientLimit())
   app.use('/v1/campaigns/:id/render', recipientLimit())
   app.use('/v1/*', bodyGuard())
+  app.use('/v1/*', retentionNotices(app))
 
   registerHealth(app)
+  registerBackup(app)
   registerCreateCampaign(app)
   registerListCampaigns(app)
   registerGetCampaign(app)
@@ -94,6 +99,7 @@ export function createApp(deps: AppDeps) {
   registerConversionsRoutes(app)
   registerLifecycleRoutes(app)
   registerPurchasesRoutes(app)
+  registerPressureRoutes(app)
   registerDashboard(app)
 
   app.openAPIRegistry.registerComponent('securitySchemes', 'bearer', { type: 'http', scheme: 'bearer' })

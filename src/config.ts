@@ -53,9 +53,20 @@ const EnvSchema = z.object({
   CLASSIFY_PASS_DELAY_MS: z.coerce.number().int().min(0).max(3_600_000).default(30_000),
   CLASSIFY_PASS_LOOKBACK_MS: z.coerce.number().int().min(10_000).max(86_400_000).default(300_000),
   LOG_LEVEL: z.enum(['debug', 'info', 'warn', 'error', 'silent']).default('info'),
+  /** Days events are kept (ClickHouse TTL); unset: forever. Sends and conversions follow unless set apart. At most 10 000 (27 years: a TTL past 2106 would overflow DateTime). */
+  EVENT_RETENTION_DAYS: z.coerce.number().int().min(1).max(10_000).optional(),
+  SEND_RETENTION_DAYS: z.coerce.number().int().min(1).max(10_000).optional(),
+  CONVERSION_RETENTION_DAYS: z.coerce.number().int().min(1).max(10_000).optional(),
 })
 
 export type Config = ReturnType<typeof parseConfig>
+
+/** How long each kind of row is kept, in days; null: forever. */
+export interface RetentionDays {
+  eventDays: number | null
+  sendDays: number | null
+  conversionDays: number | null
+}
 
 export class ConfigError extends Error {}
 
@@ -90,6 +101,8 @@ export function parseConfig(env: Record<string, string | undefined> = process.en
     databaseUrl: e.DATABASE_URL,
     metaPath: resolve(dataDir, 'meta'),
     journalDir: resolve(dataDir, 'journal'),
+    /** Where the server writes the backups it is asked for (POST /v1/admin/backup). */
+    backupsDir: resolve(dataDir, 'backups'),
     trackerSecret: e.TRACKER_SECRET,
     trackerOldSecrets: e.TRACKER_OLD_SECRETS.split(',').map((s) => s.trim()).filter(Boolean),
     adminKey: e.TRACKER_ADMIN_KEY,
@@ -108,5 +121,10 @@ export function parseConfig(env: Record<string, string | undefined> = process.en
     metricsToken: e.METRICS_TOKEN,
     classifyPass: { intervalMs: e.CLASSIFY_PASS_INTERVAL_MS, delayMs: e.CLASSIFY_PASS_DELAY_MS, lookbackMs: e.CLASSIFY_PASS_LOOKBACK_MS },
     logLevel: e.LOG_LEVEL,
+    retention: {
+      eventDays: e.EVENT_RETENTION_DAYS ?? null,
+      sendDays: e.SEND_RETENTION_DAYS ?? e.EVENT_RETENTION_DAYS ?? null,
+      conversionDays: e.CONVERSION_RETENTION_DAYS ?? e.EVENT_RETENTION_DAYS ?? null,
+    } as RetentionDays,
   }
 }

@@ -8,6 +8,7 @@ import { createEventStore, type EventStore } from './store/clickhouse.js'
 import { migrateClickHouse } from './store/clickhouse-migrate.js'
 import { checkClickHouse } from './store/clickhouse-check.js'
 import { exclusive } from './store/exclusive.js'
+import { applyRetention } from './store/retention.js'
 import { createMetaStore, type MetaStore } from './store/meta.js'
 import { edgeFromConfig } from './tracking/edge-from-config.js'
 import { LinkCache, linkDelta } from './tracking/links.js'
@@ -38,6 +39,7 @@ export async function startRuntime(opts: RuntimeOptions): Promise<AppDeps & { st
       path: config.clickhouse.path,
       cluster: config.clickhouse.cluster,
       requestTimeoutMs: config.clickhouse.requestTimeoutMs,
+      backupsPath: config.backupsDir,
     })
   // First, and before the metadata store's slower start: a wrong CLICKHOUSE_URL fails in a second.
   await checkClickHouse(events, { url: config.clickhouse.url })
@@ -46,6 +48,9 @@ export async function startRuntime(opts: RuntimeOptions): Promise<AppDeps & { st
   // Instances starting together on one PostgreSQL take turns; on PGlite there is one instance.
   const applied = await exclusive(meta, 'clickhouse-migrations', () => migrateClickHouse(events), { wait: true })
   if (applied.length) log.info('clickhouse_migrated', { applied })
+  // Under the same lock as the migrations: instances starting together alter the TTL once.
+  const ttl = await exclusive(meta, 'clickhouse-migrations', () => applyRetention(events, config.retention), { wait: true })
+  if (ttl.length) log.info('retention_applied', { tables: ttl, ...config.retention })
   const links = new LinkCache((since) => linkDelta(meta, since), { refreshMs: config.linkRefreshMs, onError: (err) => log.warn('link_refresh_failed', { message: err.message }) })
   await links.load()
   const journal = new Journal({ dir: config.journalDir, fsyncIntervalMs: config.fsyncIntervalMs, maxBytes: config.journalMaxBytes, log })

@@ -21,6 +21,11 @@ export const CampaignIdParam = z.object({
   id: CampaignIdSchema.openapi({ param: { name: 'id', in: 'path' }, example: 'spring-sale' }),
 })
 
+/** A category of mail: lower-case letters, digits, _ or -. */
+export const CategorySchema = z.string().regex(/^[a-z0-9_-]{1,40}$/, 'must be 1-40 lower-case letters, digits, _ or -')
+
+const HexColor = z.string().regex(/^#(?:[0-9a-fA-F]{3}|[0-9a-fA-F]{6})$/, 'must be a colour as #rgb or #rrggbb').openapi({ example: '#0b5' })
+
 export const CampaignSettingsSchema = z
   .object({
     pixel: z.boolean().optional().openapi({ description: 'Open pixel in compiled templates (default true)' }),
@@ -28,6 +33,20 @@ export const CampaignSettingsSchema = z
       .union([z.boolean(), z.object({ source: z.string().max(200).optional(), medium: z.string().max(200).optional(), campaign: z.string().max(200).optional() })])
       .optional(),
     clickId: z.union([z.boolean(), z.object({ param: z.string().regex(/^[A-Za-z0-9_.-]{1,40}$/).optional() })]).optional(),
+    category: CategorySchema.optional().openapi({
+      description: 'Kind of mail: what pressure rules and readers\' preferences are about. `transactional` is exempt from caps and preferences',
+      example: 'promotion',
+    }),
+    brand: z
+      .object({
+        name: z.string().trim().min(1).max(200).optional().openapi({ description: 'The sender named on the reader\'s preference page (default: the campaign name)', example: 'Shop & Co' }),
+        accentColor: HexColor.optional(),
+        backgroundColor: HexColor.optional(),
+        textColor: HexColor.optional(),
+      })
+      .strict()
+      .optional()
+      .openapi({ description: 'How the reader\'s preference and unsubscribe page names and colours the sender' }),
   })
   .strict()
   .openapi('CampaignSettings')

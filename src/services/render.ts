@@ -3,6 +3,7 @@ import { DomainError } from '../util/errors.js'
 import { createJsonRenderer, normaliseMailto } from '../sdk/render.js'
 import { getCampaign } from './campaigns.js'
 import { recordSendsUnlessSuppressed, type SendRecipient } from './sends.js'
+import type { PressureMode } from './pressure.js'
 import type { OnSuppressed, Suppression } from './suppressions.js'
 import { getTemplate, type StoredTemplate } from './templates.js'
 
@@ -10,6 +11,7 @@ export interface RenderRequest {
   templateId?: string | undefined
   recipients: SendRecipient[]
   onSuppressed: OnSuppressed
+  pressure?: PressureMode | undefined
   unsubscribeMailto?: string | undefined
   sentAt?: Date | undefined
 }
@@ -28,8 +30,9 @@ export async function prepareRender(deps: Pick<AppDeps, 'meta' | 'links' | 'even
     if (m === null) throw new DomainError('validation_failed', `body.unsubscribeMailto: not an e-mail address or mailto: URL usable in a header`)
     mailto = m
   }
-  const { kept, report, suppressed } = await recordSendsUnlessSuppressed(deps, campaignId, req.recipients, {
+  const { kept, report, suppressed, pressure } = await recordSendsUnlessSuppressed(deps, campaignId, req.recipients, {
     onSuppressed: req.onSuppressed,
+    pressure: req.pressure,
     sentAt: req.sentAt,
     refused: 'nothing rendered or recorded',
   })
@@ -45,5 +48,5 @@ export async function prepareRender(deps: Pick<AppDeps, 'meta' | 'links' | 'even
       yield render(r.id, s ? { suppressed: { scope: s.scope, reason: s.reason } } : undefined)
     }
   }
-  return { template, report, count: kept.length, lines }
+  return { template, report, pressure, count: kept.length, lines }
 }

@@ -8,7 +8,23 @@ export interface CampaignSettings {
   utm?: { source?: string; medium?: string; campaign?: string } | boolean
   /** Append a signed click id on redirect, under this parameter name (default sl_cid). */
   clickId?: boolean | { param?: string }
+  /** Kind of mail (newsletter, promotion, transactional, …): what pressure rules and readers' preferences are about. */
+  category?: string
+  /** The sender as the reader's preference page names and styles it. */
+  brand?: CampaignBrand
 }
+
+export interface CampaignBrand {
+  /** Shown as the sender on the reader's page (default: the campaign's name). */
+  name?: string
+  /** Colours of the reader's page, #rgb or #rrggbb only (never raw CSS). */
+  accentColor?: string
+  backgroundColor?: string
+  textColor?: string
+}
+
+/** Transactional mail (receipts, password resets) is never capped nor opted out of by preferences. */
+export const TRANSACTIONAL = 'transactional'
 
 export const campaigns = pgTable(
   'campaigns',
@@ -105,3 +121,52 @@ export const dashboardSignouts = pgTable(
   },
   (t) => [index('dashboard_signouts_expires').on(t.expiresAt)],
 )
+
+/**
+ * Caps on marketing pressure: at most `max` sends in `windowDays` to one recipient, over the
+ * campaigns of `category` (null: every category but transactional, which caps never count or stop).
+ */
+export const pressureRules = pgTable(
+  'pressure_rules',
+  {
+    id: text('id').primaryKey(),
+    max: integer('max').notNull(),
+    windowDays: integer('window_days').notNull(),
+    category: text('category'),
+    createdAt: timestamp('created_at', { withTimezone: true, mode: 'date' }).notNull().defaultNow(),
+  },
+  (t) => [check('pressure_rules_max', sql`${t.max} > 0`), check('pressure_rules_window', sql`${t.windowDays} > 0`)],
+)
+
+/** What a reader chose: categories they want (false: not this one) and their own frequency cap. */
+export const recipientPreferences = pgTable('recipient_preferences', {
+  recipientId: text('recipient_id').primaryKey(),
+  /** Category → wanted; a category not named is wanted. */
+  categories: jsonb('categories').$type<Record<string, boolean>>().notNull().default({}),
+  /** The reader's own cap: at most maxPerWindow sends in windowDays (both null: none). */
+  maxPerWindow: integer('max_per_window'),
+  windowDays: integer('window_days'),
+  updatedAt: timestamp('updated_at', { withTimezone: true, mode: 'date' }).notNull().defaultNow(),
+})
+
+/**
+ * Every change of a reader's preferences, with the campaign whose page it came from (null: through
+ * the API): "chose fewer mails rather than leaving" is counted from here, apart from unsubscribes.
+ */
+export const preferenceChanges = pgTable(
+  'preference_changes',
+  {
+    id: text('id').primaryKey(),
+    recipientId: text('recipient_id').notNull(),
+    campaignId: text('campaign_id'),
+    /** reader: the reader's page; api: PUT /v1/recipients/:id/preferences. */
+    source: text('source').notNull(),
+    /** true when the change asks for less mail (a category turned off or a lower frequency). */
+    fewer: boolean('fewer').notNull(),
+    before: jsonb('before').notNull(),
+    after: jsonb('after').notNull(),
+    at: timestamp('at', { withTimezone: true, mode: 'date' }).notNull().defaultNow(),
+  },
+  (t) => [index('preference_changes_campaign').on(t.campaignId, t.at), index('preference_changes_recipient').on(t.recipientId)],
+)
+

@@ -15,6 +15,7 @@ const FLOOR: Record<string, number> = {
   'app.ts': 4,
   'runtime.ts': 4,
   cluster: 4,
+  cli: 4,
   // the two faces: HTTP API and dashboard
   api: 3,
   dashboard: 3,

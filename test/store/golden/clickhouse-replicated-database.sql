@@ -105,6 +105,16 @@ ALTER TABLE sillage.events ADD PROJECTION IF NOT EXISTS p_campaign_classes
 -- 0610_campaign_classes_projection.sql
 ALTER TABLE sillage.events MATERIALIZE PROJECTION p_campaign_classes SETTINGS mutations_sync = 2;
 
+-- 1100_applied_settings.sql
+CREATE TABLE IF NOT EXISTS sillage.applied_settings
+(
+    name String COMMENT 'What was applied: events_ttl, sends_ttl',
+    value String COMMENT 'The TTL clause applied (empty: none); compared with the one the configuration gives',
+    applied_at DateTime64(3, 'UTC') COMMENT 'When it was applied; the latest row of a name wins'
+)
+ENGINE = ReplicatedReplacingMergeTree(applied_at)
+ORDER BY name;
+
 -- 1200_holdouts.sql
 CREATE TABLE IF NOT EXISTS sillage.holdouts
 (

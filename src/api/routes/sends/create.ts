@@ -5,6 +5,7 @@ import { arrayLimit } from '../../body-guard.js'
 import type { AppEnv } from '../../context.js'
 import { ApiError, errorResponses } from '../../errors.js'
 import { CampaignIdParam, EventTimeSchema, jsonBody, security } from '../../schemas.js'
+import { PressureModeSchema, PressureReportSchema } from '../pressure/schemas.js'
 import { OnSuppressedSchema, SuppressedReportSchema } from '../senders/schemas.js'
 
 export const MAX_RECIPIENTS_PER_CALL = 10_000
@@ -45,7 +46,7 @@ const route = createRoute({
   path: '/v1/campaigns/{id}/sends',
   tags: ['sends'],
   summary: 'Record sends and get each recipient\'s tracked URLs',
-  description: `Up to ${MAX_RECIPIENTS_PER_CALL} recipients a call (more: 413). Sending again to a recipient replaces the earlier send. Suppressed recipients are skipped by default and listed under "suppressed" (see onSuppressed).`,
+  description: `Up to ${MAX_RECIPIENTS_PER_CALL} recipients a call (more: 413). Sending again to a recipient replaces the earlier send. Suppressed recipients are skipped by default and listed under "suppressed" (see onSuppressed); then recipients held back by pressure rules or their own preferences are skipped and listed under "pressure" (see pressure).`,
   security,
   request: {
     params: CampaignIdParam,
@@ -55,6 +56,7 @@ const route = createRoute({
           recipients: z.array(SendRecipientSchema).min(1),
           sentAt: EventTimeSchema.optional().openapi({ example: '2026-11-23T09:00:00Z' }),
           onSuppressed: OnSuppressedSchema,
+          pressure: PressureModeSchema,
         })
         .strict(),
     ),
@@ -68,6 +70,7 @@ const route = createRoute({
             campaignId: z.string(),
             recipients: z.array(TrackedRecipientSchema),
             suppressed: SuppressedReportSchema,
+            pressure: PressureReportSchema,
             holdouts: z.number().int().openapi({ description: 'Recipients recorded as held out (holdout: true): not mailed, not in recipients' }),
           }),
         },
@@ -88,14 +91,16 @@ export function registerCreateSends(app: OpenAPIHono<AppEnv>) {
     checkRecipientCount(body.recipients.length)
     await getCampaign(deps, id)
     const sentAt = body.sentAt ? new Date(body.sentAt) : undefined
+    // Held-out recipients are not mailed: no suppression check, no pressure, no send row.
     const held = body.recipients.filter((r) => r.holdout)
-    const { kept, report } = await recordSendsUnlessSuppressed(deps, id, body.recipients.filter((r) => !r.holdout), {
+    const { kept, report, pressure } = await recordSendsUnlessSuppressed(deps, id, body.recipients.filter((r) => !r.holdout), {
       onSuppressed: body.onSuppressed,
+      pressure: body.pressure,
       sentAt,
       refused: 'nothing recorded',
     })
     await recordSends(deps, id, held, sentAt, 'holdouts')
     const links = await listLinks(deps, id)
-    return c.json({ campaignId: id, recipients: kept.map((r) => trackedUrls(deps, id, r.id, links)), suppressed: report, holdouts: held.length }, 201)
+    return c.json({ campaignId: id, recipients: kept.map((r) => trackedUrls(deps, id, r.id, links)), suppressed: report, pressure, holdouts: held.length }, 201)
   })
 }
