@@ -16,6 +16,9 @@ import { registerGetCampaign } from './api/routes/campaigns/get.js'
 import { registerListCampaigns } from './api/routes/campaigns/list.js'
 import { registerCreateLink } from './api/routes/links/create.js'
 import { registerListLinks } from './api/routes/links/list.js'
+import { registerUpdateLink } from './api/routes/links/update.js'
+import { registerLinkHistory } from './api/routes/links/history.js'
+import { registerDomainsRoutes } from './api/routes/domains/index.js'
 import { recipientLimit, registerCreateSends } from './api/routes/sends/create.js'
 import { registerClassificationRoutes } from './api/routes/classification/index.js'
 import { registerConversionsRoutes } from './api/routes/conversions/index.js'
@@ -25,6 +28,9 @@ import { registerMetricsRoutes } from './api/routes/metrics/index.js'
 import { registerPressureRoutes } from './api/routes/pressure/index.js'
 import { registerSendersRoutes } from './api/routes/senders/index.js'
 import { registerDashboard } from './dashboard/index.js'
+import { registerWebhooksRoutes } from './api/routes/webhooks/index.js'
+import { registerTriggersRoutes } from './api/routes/triggers/index.js'
+import { registerEventStream } from './api/routes/events/stream.js'
 import { registerDocs } from './api/routes/system/docs.js'
 import { registerHealth } from './api/routes/system/health.js'
 import { registerBackup } from './api/routes/system/backup.js'
@@ -91,6 +97,9 @@ export function createApp(deps: AppDeps) {
   registerGetCampaign(app)
   registerCreateLink(app)
   registerListLinks(app)
+  registerUpdateLink(app)
+  registerLinkHistory(app)
+  registerDomainsRoutes(app)
   registerCreateSends(app)
   registerApiKeysRoutes(app)
   registerMetricsRoutes(app)
@@ -100,6 +109,9 @@ export function createApp(deps: AppDeps) {
   registerLifecycleRoutes(app)
   registerPurchasesRoutes(app)
   registerPressureRoutes(app)
+  registerWebhooksRoutes(app)
+  registerTriggersRoutes(app)
+  registerEventStream(app)
   registerDashboard(app)
 
   app.openAPIRegistry.registerComponent('securitySchemes', 'bearer', { type: 'http', scheme: 'bearer' })

@@ -52,6 +52,18 @@ const EnvSchema = z.object({
   CLASSIFY_PASS_INTERVAL_MS: z.coerce.number().int().min(0).max(3_600_000).default(30_000),
   CLASSIFY_PASS_DELAY_MS: z.coerce.number().int().min(0).max(3_600_000).default(30_000),
   CLASSIFY_PASS_LOOKBACK_MS: z.coerce.number().int().min(10_000).max(86_400_000).default(300_000),
+  /** 1: webhook targets may resolve to loopback, private or link-local addresses (tests, a receiver on the same network). */
+  WEBHOOK_ALLOW_PRIVATE: bool.default(false),
+  /** Delays between delivery attempts, in ms, comma-separated; the default is the Standard Webhooks schedule. */
+  WEBHOOK_RETRY_SCHEDULE_MS: z
+    .string()
+    .regex(/^\d+(,\d+)*$/, 'must be comma-separated milliseconds')
+    .default([0, 5_000, 300_000, 1_800_000, 7_200_000, 18_000_000, 36_000_000, 50_400_000, 72_000_000, 86_400_000].join(',')),
+  WEBHOOK_TIMEOUT_MS: z.coerce.number().int().min(100).max(60_000).default(15_000),
+  /** An endpoint failing without a success for this long is disabled. */
+  WEBHOOK_DISABLE_AFTER_MS: z.coerce.number().int().min(1000).default(5 * 86_400_000),
+  /** How often a trigger without its own `every` is evaluated. */
+  TRIGGER_INTERVAL_MS: z.coerce.number().int().min(1000).max(86_400_000).default(15 * 60_000),
   LOG_LEVEL: z.enum(['debug', 'info', 'warn', 'error', 'silent']).default('info'),
   /** Days events are kept (ClickHouse TTL); unset: forever. Sends and conversions follow unless set apart. At most 10 000 (27 years: a TTL past 2106 would overflow DateTime). */
   EVENT_RETENTION_DAYS: z.coerce.number().int().min(1).max(10_000).optional(),
@@ -120,6 +132,13 @@ export function parseConfig(env: Record<string, string | undefined> = process.en
     linkRefreshMs: e.LINK_REFRESH_MS,
     metricsToken: e.METRICS_TOKEN,
     classifyPass: { intervalMs: e.CLASSIFY_PASS_INTERVAL_MS, delayMs: e.CLASSIFY_PASS_DELAY_MS, lookbackMs: e.CLASSIFY_PASS_LOOKBACK_MS },
+    webhooks: {
+      allowPrivate: e.WEBHOOK_ALLOW_PRIVATE,
+      retryScheduleMs: e.WEBHOOK_RETRY_SCHEDULE_MS.split(',').map(Number),
+      timeoutMs: e.WEBHOOK_TIMEOUT_MS,
+      disableAfterMs: e.WEBHOOK_DISABLE_AFTER_MS,
+    },
+    triggerIntervalMs: e.TRIGGER_INTERVAL_MS,
     logLevel: e.LOG_LEVEL,
     retention: {
       eventDays: e.EVENT_RETENTION_DAYS ?? null,

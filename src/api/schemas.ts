@@ -47,6 +47,18 @@ export const CampaignSettingsSchema = z
       .strict()
       .optional()
       .openapi({ description: 'How the reader\'s preference and unsubscribe page names and colours the sender' }),
+    fallbackUrl: z
+      .string()
+      .min(1)
+      .max(8192)
+      .optional()
+      .openapi({ description: 'Where clicks on a retired link without its own fallback go (default: an "offer ended" page, 410)', example: 'https://shop.example/' }),
+    trackingDomain: z
+      .string()
+      .min(1)
+      .max(253)
+      .optional()
+      .openapi({ description: 'A registered tracking domain (POST /v1/domains) its tracked URLs are rendered on; default: the default domain, else PUBLIC_BASE_URL', example: 'click.brand.example' }),
   })
   .strict()
   .openapi('CampaignSettings')
@@ -79,8 +91,16 @@ export const LinkSchema = z
     url: z.string().openapi({ example: 'https://shop.example/spring' }),
     label: z.string().openapi({ example: 'Hero button' }),
     position: z.number().int(),
+    version: z.number().int().openapi({ description: '0 as created, +1 per change (PATCH)' }),
+    disabled: z.boolean().openapi({ description: 'Retired: clicks are recorded and go to the fallback, or to an "offer ended" page (410)' }),
+    fallbackUrl: z.string().nullable(),
+    originalUrl: z.string().nullable().openapi({ description: 'The URL it was created with, once changed (null: never changed)' }),
   })
   .openapi('Link')
+
+export const LinkIdParam = CampaignIdParam.extend({
+  linkId: z.string().min(1).max(128).openapi({ param: { name: 'linkId', in: 'path' }, example: 'x7Kq2mB9aP0z' }),
+})
 
 /** What a paged list answers besides its items: the total, and the offset of the next page (null on the last). */
 export const PageInfo = {

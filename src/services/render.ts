@@ -2,6 +2,7 @@ import type { AppDeps } from '../deps.js'
 import { DomainError } from '../util/errors.js'
 import { createJsonRenderer, normaliseMailto } from '../sdk/render.js'
 import { getCampaign } from './campaigns.js'
+import { trackingBaseUrl } from './domains.js'
 import { recordSendsUnlessSuppressed, type SendRecipient } from './sends.js'
 import type { PressureMode } from './pressure.js'
 import type { OnSuppressed, Suppression } from './suppressions.js'
@@ -22,7 +23,7 @@ export interface RenderRequest {
  * caller can stream and memory stays flat however long the list.
  */
 export async function prepareRender(deps: Pick<AppDeps, 'meta' | 'links' | 'events' | 'tokens' | 'config' | 'clock'>, campaignId: string, req: RenderRequest) {
-  await getCampaign(deps, campaignId)
+  const campaign = await getCampaign(deps, campaignId)
   const template: StoredTemplate = await getTemplate(deps, campaignId, req.templateId)
   let mailto: string | undefined
   if (req.unsubscribeMailto !== undefined) {
@@ -37,7 +38,7 @@ export async function prepareRender(deps: Pick<AppDeps, 'meta' | 'links' | 'even
     refused: 'nothing rendered or recorded',
   })
   const render = createJsonRenderer(template, {
-    publicBaseUrl: deps.config.publicBaseUrl,
+    publicBaseUrl: await trackingBaseUrl(deps, campaign.settings),
     sign: (c, r) => deps.tokens.sign(c, r),
     unsubscribeMailto: mailto,
   })

@@ -25,10 +25,9 @@ export interface TrackedUrls {
 
 type Deps = Pick<AppDeps, 'events' | 'tokens' | 'config' | 'clock'>
 
-/** Tracked URLs of one recipient: the token, the pixel, and each link's redirect. */
-export function trackedUrls(deps: Pick<Deps, 'tokens' | 'config'>, campaignId: string, recipientId: string, links: Link[]): TrackedUrls {
+/** Tracked URLs of one recipient: the token, the pixel, and each link's redirect, on `base` (the campaign's tracking domain: trackingBaseUrl). */
+export function trackedUrls(deps: Pick<Deps, 'tokens' | 'config'>, campaignId: string, recipientId: string, links: Link[], base = deps.config.publicBaseUrl): TrackedUrls {
   const token = deps.tokens.sign(campaignId, recipientId)
-  const base = deps.config.publicBaseUrl
   return {
     id: recipientId,
     token,

@@ -24,6 +24,8 @@ const FLOOR: Record<string, number> = {
   metrics: 2,
   classification: 2,
   conversions: 2,
+  // webhooks, the event stream and triggers: fed by the write path, reads metrics' audiences
+  outbox: 2,
   // the parts: the edge and what it writes, stores, templates, the sender's SDK, process metrics
   tracking: 1,
   events: 1,

@@ -1,6 +1,7 @@
 import { createRoute, z, type OpenAPIHono } from '@hono/zod-openapi'
 import { getCampaign, listLinks } from '../../../services/campaigns.js'
 import { recordSends, recordSendsUnlessSuppressed, trackedUrls } from '../../../services/sends.js'
+import { trackingBaseUrl } from '../../../services/domains.js'
 import { arrayLimit } from '../../body-guard.js'
 import type { AppEnv } from '../../context.js'
 import { ApiError, errorResponses } from '../../errors.js'
@@ -89,7 +90,7 @@ export function registerCreateSends(app: OpenAPIHono<AppEnv>) {
     const { id } = c.req.valid('param')
     const body = c.req.valid('json')
     checkRecipientCount(body.recipients.length)
-    await getCampaign(deps, id)
+    const campaign = await getCampaign(deps, id)
     const sentAt = body.sentAt ? new Date(body.sentAt) : undefined
     // Held-out recipients are not mailed: no suppression check, no pressure, no send row.
     const held = body.recipients.filter((r) => r.holdout)
@@ -100,7 +101,7 @@ export function registerCreateSends(app: OpenAPIHono<AppEnv>) {
       refused: 'nothing recorded',
     })
     await recordSends(deps, id, held, sentAt, 'holdouts')
-    const links = await listLinks(deps, id)
-    return c.json({ campaignId: id, recipients: kept.map((r) => trackedUrls(deps, id, r.id, links)), suppressed: report, pressure, holdouts: held.length }, 201)
+    const [links, base] = await Promise.all([listLinks(deps, id), trackingBaseUrl(deps, campaign.settings)])
+    return c.json({ campaignId: id, recipients: kept.map((r) => trackedUrls(deps, id, r.id, links, base)), suppressed: report, pressure, holdouts: held.length }, 201)
   })
 }
