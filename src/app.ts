@@ -22,6 +22,8 @@ import { registerDomainsRoutes } from './api/routes/domains/index.js'
 import { recipientLimit, registerCreateSends } from './api/routes/sends/create.js'
 import { registerClassificationRoutes } from './api/routes/classification/index.js'
 import { registerConversionsRoutes } from './api/routes/conversions/index.js'
+import { registerLifecycleRoutes } from './api/routes/lifecycle/index.js'
+import { registerPurchasesRoutes } from './api/routes/purchases/index.js'
 import { registerMetricsRoutes } from './api/routes/metrics/index.js'
 import { registerPressureRoutes } from './api/routes/pressure/index.js'
 import { registerSendersRoutes } from './api/routes/senders/index.js'
@@ -104,6 +106,8 @@ export function createApp(deps: AppDeps) {
   registerSendersRoutes(app)
   registerClassificationRoutes(app)
   registerConversionsRoutes(app)
+  registerLifecycleRoutes(app)
+  registerPurchasesRoutes(app)
   registerPressureRoutes(app)
   registerWebhooksRoutes(app)
   registerTriggersRoutes(app)
