@@ -38,6 +38,8 @@ export async function eraseRecipient(deps: Pick<AppDeps, 'events' | 'meta' | 'wr
   // setting in the SETTINGS clause does not stay on chDB's connection.
   await deps.events.client.command({ query: `ALTER TABLE ${db}.events DELETE WHERE recipient_id = {r:String} SETTINGS mutations_sync = 2`, query_params: params })
   await deps.events.client.command({ query: `ALTER TABLE ${db}.sends DELETE WHERE recipient_id = {r:String} SETTINGS mutations_sync = 2`, query_params: params })
+  await deps.events.client.command({ query: `ALTER TABLE ${db}.purchases DELETE WHERE recipient_id = {r:String} SETTINGS mutations_sync = 2`, query_params: params })
+  await deps.events.client.command({ query: `ALTER TABLE ${db}.holdouts DELETE WHERE recipient_id = {r:String} SETTINGS mutations_sync = 2`, query_params: params })
   // Their sequence entries and history go too; their id stays, so no sequence enrols them again.
   await eraseFromSequences(deps, recipientId)
   return { recipientId, events: Number(counted?.events ?? 0), sends: Number(counted?.sends ?? 0), suppressionsKept: kept.map((k) => k.scope) }

@@ -13,6 +13,8 @@ export interface SendRecipient {
   variant?: string | undefined
   segments?: string[] | undefined
   attributes?: Record<string, string> | undefined
+  /** Not mailed: recorded in `holdouts` (the control group of a lift), never in `sends`. */
+  holdout?: boolean | undefined
 }
 
 export interface TrackedUrls {
@@ -35,23 +37,23 @@ export function trackedUrls(deps: Pick<Deps, 'tokens' | 'config'>, campaignId: s
   }
 }
 
-/** One row per recipient in `sends`, in one insert. */
-export async function recordSends(deps: Deps, campaignId: string, recipients: SendRecipient[], sentAt?: Date): Promise<void> {
+/** One row per recipient in `sends` (or in `holdouts` for recipients held out), in one insert. */
+export async function recordSends(deps: Deps, campaignId: string, recipients: SendRecipient[], sentAt?: Date, table: 'sends' | 'holdouts' = 'sends'): Promise<void> {
   if (recipients.length === 0) return
   const at = chDateTime((sentAt ?? new Date(deps.clock())).getTime())
   await deps.events.client.insert({
-    table: `${deps.events.db}.sends`,
+    table: `${deps.events.db}.${table}`,
     values: recipients.map((r) => ({
       campaign_id: campaignId,
       recipient_id: r.id,
-      sent_at: at,
+      [table === 'sends' ? 'sent_at' : 'held_at']: at,
       variant: r.variant ?? '',
       segments: r.segments ?? [],
       attributes: r.attributes ?? {},
     })),
     format: 'JSONEachRow',
     // Every insert names its own token: chDB keeps a token set earlier on the connection.
-    clickhouse_settings: { insert_deduplication_token: `sends:${randomUUID()}`, async_insert: 0 },
+    clickhouse_settings: { insert_deduplication_token: `${table}:${randomUUID()}`, async_insert: 0 },
   })
 }
 
