@@ -23,6 +23,7 @@ import type { PageContext } from './layout.js'
 import { CampaignPage, loadCampaign, type LinkSort } from './pages/campaign.js'
 import { CampaignsPage, loadCampaigns } from './pages/campaigns.js'
 import { ComparePage, ErrorPage, RecipientPage, SignInPage } from './pages/other.js'
+import { loadPressure, PressurePage } from './pages/pressure.js'
 import { wallTimeToInstant } from './wall-time.js'
 import { getEndpointRow, retryDelivery } from '../outbox/endpoints.js'
 import { replayEndpoint } from '../outbox/outbox.js'
@@ -243,6 +244,13 @@ export function registerDashboard(app: OpenAPIHono<AppEnv>): void {
     else if (selected.length === 1) error = 'Pick at least two campaigns.'
     else if (selected.length >= 2) comparison = await compareCampaigns(deps.events, selected, metric, 0.05, { traffic })
     return page(c, <ComparePage campaigns={campaigns} selected={selected} metric={metric} traffic={traffic} comparison={comparison} error={error} ctx={c.get('page')} />, error ? 400 : 200)
+  })
+
+  // Same metrics as GET /v1/pressure, /v1/pressure/fatigue and /v1/engagement; bad input is a 400 page with the form.
+  dash.get('/dashboard/pressure', async (c) => {
+    const q = { window: (c.req.query('window') ?? 'P30D').trim().slice(0, 16), category: (c.req.query('category') ?? '').trim().slice(0, 64), weekly: c.req.query('weekly') === '1' }
+    const view = await loadPressure(c.get('deps'), q)
+    return page(c, <PressurePage view={view} ctx={c.get('page')} />, view.error ? 400 : 200)
   })
 
   dash.get('/dashboard/recipients', async (c) => {

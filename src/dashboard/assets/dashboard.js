@@ -33,9 +33,68 @@
     el.setAttribute('data-ready', 'true')
     window.addEventListener('resize', function () { chart.setSize({ width: width(), height: 260 }) })
   }
+  // The fatigue curve: one point per bucket (x is the bucket's index, labelled), each rate a line
+  // with its 95% interval drawn as a band between the low and high series.
+  var COLOURS = ['#1565c0', '#b3261e', '#6a1b9a', '#2e7d32']
+  function drawFatigue(el) {
+    if (typeof uPlot === 'undefined') return
+    var d
+    try {
+      d = JSON.parse(el.getAttribute('data-fatigue'))
+    } catch (e) {
+      return
+    }
+    if (!d || !d.labels || d.labels.length === 0) return
+    var xs = d.labels.map(function (_, i) { return i })
+    var series = [{ label: 'Earlier sends', value: function (u, v) { return v == null ? '' : d.labels[v] } }]
+    var data = [xs]
+    var bands = []
+    // The legend is the four rates (the bands' bounds are not worth a line each); values are in the table.
+    var legend = document.createElement('p')
+    legend.className = 'chart-legend'
+    d.rates.forEach(function (r, i) {
+      var c = COLOURS[i % COLOURS.length]
+      var at = data.length
+      series.push({ label: r.label, stroke: c, width: 2 })
+      series.push({ label: r.label + ' high', stroke: c, width: 0, points: { show: false } })
+      series.push({ label: r.label + ' low', stroke: c, width: 0, points: { show: false } })
+      var key = document.createElement('span')
+      key.className = 'chart-key'
+      key.style.borderColor = c
+      key.textContent = r.label
+      legend.appendChild(key)
+      data.push(r.value, r.high, r.low)
+      bands.push({ series: [at + 1, at + 2], fill: c + '22' })
+    })
+    var width = function () { return Math.max(280, el.clientWidth) }
+    var chart = new uPlot(
+      {
+        width: width(),
+        height: 260,
+        series: series,
+        bands: bands,
+        legend: { show: false },
+        scales: {
+          x: { time: false, range: function () { return [-0.25, xs.length - 0.75] } },
+          y: { range: function (u, min, max) { return [0, max > 0 ? Math.min(100, Math.ceil(max * 1.1)) : 1] } },
+        },
+        axes: [
+          { label: 'Sends in the preceding window', splits: function () { return xs }, values: function (u, v) { return v.map(function (x) { return d.labels[x] == null ? '' : d.labels[x] }) } },
+          { label: '% of sends' },
+        ],
+      },
+      data,
+      el,
+    )
+    el.appendChild(legend)
+    el.setAttribute('data-ready', 'true')
+    window.addEventListener('resize', function () { chart.setSize({ width: width(), height: 260 }) })
+  }
   function init() {
     var charts = document.querySelectorAll('[data-series]')
     for (var i = 0; i < charts.length; i++) drawSeries(charts[i])
+    var fatigue = document.querySelectorAll('[data-fatigue]')
+    for (var j = 0; j < fatigue.length; j++) drawFatigue(fatigue[j])
   }
   if (document.readyState === 'loading') document.addEventListener('DOMContentLoaded', init)
   else init()
