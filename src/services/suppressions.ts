@@ -1,5 +1,6 @@
 import { and, asc, eq, inArray, sql } from 'drizzle-orm'
 import type { AppDeps } from '../deps.js'
+import { anyOf } from '../store/meta.js'
 import { suppressions } from '../store/schema.js'
 
 /** Global scope: the recipient receives nothing from any campaign. */
@@ -25,16 +26,13 @@ type Deps = Pick<AppDeps, 'meta'>
 export async function suppressedAmong(deps: Deps, campaignId: string, recipientIds: string[]): Promise<Map<string, Suppression>> {
   const out = new Map<string, Suppression>()
   if (recipientIds.length === 0) return out
-  const unique = [...new Set(recipientIds)]
-  // Bounded batches keep each statement far below PostgreSQL's parameter limit.
-  for (let i = 0; i < unique.length; i += 5000) {
-    const rows = await deps.meta.db
-      .select()
-      .from(suppressions)
-      .where(and(inArray(suppressions.recipientId, unique.slice(i, i + 5000)), inArray(suppressions.scope, [GLOBAL_SCOPE, campaignId])))
-      .orderBy(asc(suppressions.scope))
-    for (const r of rows) if (!out.has(r.recipientId)) out.set(r.recipientId, r)
-  }
+  // The ids as one array parameter: a statement whatever the count, no per-value planning.
+  const rows = await deps.meta.db
+    .select()
+    .from(suppressions)
+    .where(and(anyOf(suppressions.recipientId, [...new Set(recipientIds)]), inArray(suppressions.scope, [GLOBAL_SCOPE, campaignId])))
+    .orderBy(asc(suppressions.scope))
+  for (const r of rows) if (!out.has(r.recipientId)) out.set(r.recipientId, r)
   return out
 }
 

@@ -1,6 +1,7 @@
 import { mkdirSync } from 'node:fs'
 import { fileURLToPath } from 'node:url'
 import { PGlite } from '@electric-sql/pglite'
+import { sql, type Column } from 'drizzle-orm'
 import type { PgDatabase, PgQueryResultHKT } from 'drizzle-orm/pg-core'
 import { drizzle as drizzlePglite } from 'drizzle-orm/pglite'
 import { migrate as migratePglite } from 'drizzle-orm/pglite/migrator'
@@ -10,6 +11,12 @@ import pg from 'pg'
 import * as schema from './schema.js'
 
 export type MetaDb = PgDatabase<PgQueryResultHKT, typeof schema>
+
+/**
+ * `column = ANY($1::text[])`: one parameter for the whole list. drizzle's inArray binds one
+ * parameter per value, and PGlite took ~0.3-0.5 s to plan a 10,000-value IN list (~30 ms for this).
+ */
+export const anyOf = (column: Column, values: readonly string[]) => sql`${column} = ANY(${sql.param(values)}::text[])`
 
 export interface MetaStore {
   db: MetaDb
