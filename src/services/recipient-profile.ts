@@ -5,6 +5,7 @@ import { suppressions } from '../store/schema.js'
 import { notFound } from '../util/errors.js'
 import { DAY_MS } from '../util/window.js'
 import { categoriesOf, getPreferences, type Preferences } from './pressure.js'
+import { recipientSequences, type RecipientSequence } from './sequences.js'
 import type { Suppression } from './suppressions.js'
 
 export interface RecipientProfile {
@@ -15,22 +16,26 @@ export interface RecipientProfile {
   sendsLast30Days: Array<{ campaignId: string; category: string; sentAt: string }>
   suppressions: Suppression[]
   preferences: Preferences
+  /** The sequences they are in (active, completed or exited), most recent entry first. */
+  sequences: RecipientSequence[]
 }
 
 /**
  * The person across campaigns at `at`: engagement status with the default thresholds (human
- * opens and clicks only), their sends in the last 30 days, suppressions and preferences. Not found
+ * opens and clicks only), their sends in the last 30 days, suppressions, preferences and sequences. Not found
  * when none of these knows them.
  */
 export async function recipientProfile(deps: Pick<AppDeps, 'meta' | 'events'>, recipientId: string, at: number): Promise<RecipientProfile> {
-  const [engagement, sends, supp, preferences] = await Promise.all([
+  const [engagement, sends, supp, preferences, seqs] = await Promise.all([
     recipientEngagement(deps.events, [recipientId], { at, thresholds: DEFAULT_THRESHOLDS }),
     recipientSends(deps.events, [recipientId], { since: at - 30 * DAY_MS + 1, until: at }),
     deps.meta.db.select().from(suppressions).where(eq(suppressions.recipientId, recipientId)).orderBy(asc(suppressions.scope)),
     getPreferences(deps, recipientId),
+    recipientSequences(deps, recipientId),
   ])
   const e = engagement.get(recipientId) ?? null
-  if (!e && supp.length === 0 && preferences.updatedAt === null) throw notFound(`recipient ${recipientId} not found (no send, suppression or preference)`)
+  if (!e && supp.length === 0 && preferences.updatedAt === null && seqs.length === 0)
+    throw notFound(`recipient ${recipientId} not found (no send, suppression, preference or sequence)`)
   const categories = await categoriesOf(deps, sends.map((s) => s.campaignId))
   return {
     recipientId,
@@ -39,5 +44,6 @@ export async function recipientProfile(deps: Pick<AppDeps, 'meta' | 'events'>, r
     sendsLast30Days: sends.map((s) => ({ campaignId: s.campaignId, category: categories.get(s.campaignId) ?? '', sentAt: new Date(s.sentAt).toISOString() })),
     suppressions: supp,
     preferences,
+    sequences: seqs,
   }
 }

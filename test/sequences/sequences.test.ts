@@ -264,6 +264,13 @@ describe('changes, timeline, erasure', () => {
     ])
     const c = (await s.api('GET', '/v1/recipients/c/timeline')).body
     expect(c.sequences[0]).toMatchObject({ status: 'exited', exit: { reason: 'converted', stepId: 's2', at: iso(T0 + DAY) } })
+    // The person's profile: where they are in each sequence.
+    expect((await s.api('GET', '/v1/recipients/a')).body.sequences).toEqual([
+      { sequenceId: 'welcome', name: '<b>Welcome</b>', status: 'active', enteredAt: iso(T0), lastStep: { stepId: 's2', sentAt: iso(T0 + 3 * DAY) }, next: { stepId: 's3', dueAt: iso(T0 + 12 * DAY) }, exit: null },
+    ])
+    expect((await s.api('GET', '/v1/recipients/c')).body.sequences).toEqual([
+      { sequenceId: 'welcome', name: '<b>Welcome</b>', status: 'exited', enteredAt: iso(T0), lastStep: { stepId: 's1', sentAt: iso(T0) }, next: null, exit: { reason: 'converted', stepId: 's2', at: iso(T0 + DAY) } },
+    ])
   })
 
   it('completes a recipient after the last step, and re-enters only when asked', async () => {
