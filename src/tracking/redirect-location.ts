@@ -30,6 +30,23 @@ export function decorationOf(campaignId: string, settings: CampaignSettings | un
 }
 
 /**
+ * Is the URL's host one of `domains` or below one (`www.shop.example` is under `shop.example`)?
+ * Only such links are decorated: a click id carries the recipient id, and UTM parameters the
+ * campaign's name, which a third party's site (a social profile, a partner) has no business reading.
+ */
+export function isOwnDomain(url: string, domains: readonly string[]): boolean {
+  if (domains.length === 0) return false
+  let host: string
+  try {
+    host = new URL(url).hostname.toLowerCase().replace(/\.$/, '')
+  } catch {
+    return false
+  }
+  for (const d of domains) if (host === d || host.endsWith('.' + d)) return true
+  return false
+}
+
+/**
  * A link's URL split around where a click id goes: `head + sep + param + "=" + id + fragment`.
  * The URL's own text is kept byte for byte (no re-serialisation through URL, which would
  * re-encode parameters the destination may compare literally); additions go before the fragment.
@@ -91,17 +108,19 @@ interface Entry {
 
 /**
  * Where a click on `link` goes: the registered URL, and nothing taken from the request, plus the
- * campaign's UTM parameters and signed click id when it asks for them. The decorated URL is computed
+ * campaign's UTM parameters and signed click id when it asks for them and the link goes to one
+ * of the sender's own domains (`ownDomains`, OWN_DOMAINS, and the campaign's settings.domains). The decorated URL is computed
  * once per link (and again only if the campaign's settings object changes); a click then costs one
  * HMAC and a concatenation.
  */
-export function redirectLocation(links: LinkCache, clickIds?: ClickIdCodec) {
+export function redirectLocation(links: LinkCache, clickIds?: ClickIdCodec, ownDomains: readonly string[] = []) {
   const cache = new Map<string, Entry>()
   return (link: CachedLink, event: TrackedEvent): string => {
     const settings = links.campaign(link.campaignId)?.settings
     let e = cache.get(link.id)
     if (!e || e.settings !== settings || e.url !== link.url) {
-      const d = decorationOf(link.campaignId, settings)
+      const own = isOwnDomain(link.url, settings?.domains?.length ? [...ownDomains, ...settings.domains] : ownDomains)
+      const d: Decoration = own ? decorationOf(link.campaignId, settings) : { utm: null, clickIdParam: null }
       if (!clickIds) d.clickIdParam = null
       const decorated = decorateUrl(link.url, link.label ?? '', d)
       e = { url: link.url, settings, decorated, fixed: decorated.param ? null : decorated.head + decorated.fragment }
