@@ -2,6 +2,7 @@ import { z } from '@hono/zod-openapi'
 import { audience, CSV_COLUMNS, csvLine, type AudienceFilter } from '../metrics/audience.js'
 import type { EventWindow } from '../metrics/sql.js'
 import { listLinks } from '../services/campaigns.js'
+import { resolveLinkRef } from '../services/link-refs.js'
 import type { AppDeps } from './context.js'
 import { ApiError, describeIssues } from './errors.js'
 import { AttributionQuery, DurationSchema } from './routes/conversions/query.js'
@@ -19,8 +20,8 @@ export const AudienceQuery = AttributionQuery.extend({
   }),
   convertedWithin: DurationSchema('convertedWithin', '7d', 'Only conversions at most this long after the recipient\'s send count: `clicked=LINK&converted=false&convertedWithin=7d` is "clicked but did not buy within a week"'),
   opened: z.enum(['true', 'false']).optional().openapi({ param: { name: 'opened', in: 'query' }, description: 'Opened (true) or never opened (false)' }),
-  clicked: multiValue('clicked', 'Clicked this link id (repeatable or comma-separated: all of them)', 'x7Kq2mB9aP0z'),
-  notClicked: multiValue('notClicked', 'Did not click this link id (repeatable or comma-separated: none of them)', 'Pz9aB2mK7xq0'),
+  clicked: multiValue('clicked', 'Clicked this link: its id, its label or its position in the e-mail (`2` or `#2`) when that names one link only (repeatable or comma-separated: all of them)', 'hero'),
+  notClicked: multiValue('notClicked', 'Did not click this link (id, label or position, as for clicked; repeatable or comma-separated: none of them)', 'Pz9aB2mK7xq0'),
   segment: z.string().max(128).optional().openapi({ param: { name: 'segment', in: 'query' }, example: 'vip' }),
   variant: z.string().max(64).optional().openapi({ param: { name: 'variant', in: 'query' }, example: 'B' }),
   // Not multiValue: an attribute value is the sender's data, commas and surrounding spaces included.
@@ -55,15 +56,13 @@ export function parseAudienceQuery(input: QueryInput): AudienceParams {
 
 /**
  * Parsed parameters → what the audience query takes: the window checked (400), then the campaign
- * (404), then the link ids, which must be the campaign's, and the NAME:VALUE attributes (400 each).
+ * (404), then the links, named by id, label or position (services/link-refs.ts), and the NAME:VALUE attributes (400 each).
  */
 export async function audienceSelection(deps: AppDeps, campaignId: string, q: AudienceParams): Promise<{ filter: AudienceFilter; window: EventWindow }> {
   const window = await campaignWindow(deps, campaignId, q)
-  const linkIds = new Set((await listLinks(deps, campaignId)).map((l) => l.id))
-  for (const [name, ids] of [['clicked', q.clicked], ['notClicked', q.notClicked]] as const) {
-    const unknown = ids.find((l) => !linkIds.has(l))
-    if (unknown !== undefined) throw new ApiError('validation_failed', `query.${name}: no link ${JSON.stringify(unknown.slice(0, 80))} in campaign ${campaignId}`)
-  }
+  const links = await listLinks(deps, campaignId)
+  const clicked = q.clicked.map((ref) => resolveLinkRef(links, ref, 'query.clicked', campaignId))
+  const notClicked = q.notClicked.map((ref) => resolveLinkRef(links, ref, 'query.notClicked', campaignId))
   const attributes = q.attribute.map((a) => {
     const i = a.indexOf(':')
     if (i <= 0) throw new ApiError('validation_failed', `query.attribute: expected NAME:VALUE, got ${JSON.stringify(a.slice(0, 80))}`)
@@ -72,8 +71,8 @@ export async function audienceSelection(deps: AppDeps, campaignId: string, q: Au
   const converted = q.converted === undefined ? (q.convertedWithin === undefined ? undefined : true) : q.converted === 'true'
   const filter: AudienceFilter = {
     opened: q.opened === undefined ? undefined : q.opened === 'true',
-    clicked: q.clicked,
-    notClicked: q.notClicked,
+    clicked,
+    notClicked,
     segment: q.segment,
     variant: q.variant,
     attributes,
