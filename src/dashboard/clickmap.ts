@@ -44,6 +44,8 @@ export function clickMapHtml(compiled: CompiledTemplate, links: ClickMapLink[]):
     linkUrl: (p) => `${SENTINEL}${p}`,
     pixelUrl: BLANK_GIF,
     honeypotUrl: HONEYPOT,
+    // The reader's unsubscribe page needs a token: the report shows no working link.
+    unsubscribeUrl: '#',
   }).html
   const byPosition = new Map(links.map((l) => [l.position, l]))
   const total = links.reduce((s, l) => s + l.clicks, 0)

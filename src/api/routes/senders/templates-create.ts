@@ -26,14 +26,15 @@ const route = createRoute({
   description:
     'Parses the HTML (and text part) once, registers each tracked link occurrence as its own link (position, label from the anchor text, alt text or data-label), ' +
     'and stores the compiled template for /render and the SDK. `html`/`text` in the answer are the tracked template with `{{sillage.token}}` standing for each ' +
-    'recipient\'s token (click URLs name their link ids). Links left alone are listed under `skipped` with the reason. Body limit 5 MB (413).',
+    'recipient\'s token (click URLs name their link ids). Links left alone are listed under `skipped` with the reason. ' +
+    '`{{sillage.unsubscribe}}`, written in an href, in visible text or in the text part, becomes each recipient\'s unsubscribe page URL (`/u/:campaign/:token`, the one List-Unsubscribe names) when rendered: the visible opt-out in the body; it is never a tracked link. Body limit 5 MB (413).',
   security,
   request: {
     params: CampaignIdParam,
     body: jsonBody(
       z
         .object({
-          html: z.string().openapi({ example: '<html><body><a href="https://shop.example/">Shop</a></body></html>' }),
+          html: z.string().openapi({ example: '<html><body><a href="https://shop.example/">Shop</a><p><a href="{{sillage.unsubscribe}}">Unsubscribe</a></p></body></html>' }),
           text: z.string().optional(),
           options: CompileOptionsSchema.optional(),
         })
