@@ -7,6 +7,7 @@ import { CampaignIdSchema, CampaignSchema, CampaignSettingsInputSchema, Campaign
 const route = createRoute({
   method: 'post',
   path: '/v1/campaigns',
+  operationId: 'createCampaign',
   tags: ['campaigns'],
   summary: 'Create a campaign',
   security,

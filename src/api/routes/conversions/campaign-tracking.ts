@@ -7,6 +7,7 @@ import { CampaignIdParam, CampaignSchema, CampaignSettingsInputSchema, CampaignT
 const route = createRoute({
   method: 'patch',
   path: '/v1/campaigns/{id}',
+  operationId: 'updateCampaign',
   tags: ['campaigns'],
   summary: 'Change a campaign: name, settings, redirect decoration',
   description:

@@ -48,6 +48,7 @@ const LinkStatsSchema = z
 const route = createRoute({
   method: 'get',
   path: '/v1/campaigns/{id}/links/stats',
+  operationId: 'getLinkStats',
   tags: ['metrics'],
   summary: 'Clicks per link and per destination URL',
   description: `Each registered link (a position in the e-mail) with clicks, unique clickers, share of recipients, share of clickers and the openers who did not click it; \`byUrl\` aggregates links with the same destination (uniques exact across them). ${UNIQUES_NOTE} ${CONVERSIONS_NOTE}`,

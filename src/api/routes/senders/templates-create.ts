@@ -21,6 +21,7 @@ const CompileOptionsSchema = z
 const route = createRoute({
   method: 'post',
   path: '/v1/campaigns/{id}/templates',
+  operationId: 'createTemplate',
   tags: ['senders'],
   summary: 'Compile an e-mail template: track its links, add the pixel',
   description:
