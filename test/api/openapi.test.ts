@@ -6,6 +6,7 @@ import { promisify } from 'node:util'
 import { createConfig, lintFromString } from '@redocly/openapi-core'
 import openapiTS from 'openapi-typescript'
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest'
+import { DOCS_CSP } from '../../src/api/routes/system/docs.js'
 import { createApp } from '../../src/app.js'
 import { ADMIN_KEY, startTestServer, type TestServer } from '../support/server.js'
 
@@ -47,6 +48,31 @@ describe('GET /openapi.json', () => {
     expect(doc.openapi).toBe('3.1.0')
     expect(doc.paths).toHaveProperty(['/v1/api-keys/{id}'])
     expect(doc.components.securitySchemes.bearer).toEqual({ type: 'http', scheme: 'bearer' })
+  })
+})
+
+describe('/docs', () => {
+  it('is a contents table with an anchor per operation, parameters with description and example, bodies as fields, response examples, Markdown rendered; self-contained', async () => {
+    const doc = (await (await fetch(`${s.url}/openapi.json`)).json()) as { paths: Record<string, Record<string, { operationId: string }>> }
+    const res = await fetch(`${s.url}/docs`)
+    expect(res.headers.get('content-security-policy')).toBe(DOCS_CSP)
+    const page = await res.text()
+    for (const ops of Object.values(doc.paths)) {
+      for (const op of Object.values(ops)) {
+        const anchor = 'op-' + op.operationId.replace(/[A-Z]/g, (c) => c.toLowerCase())
+        expect(page, op.operationId).toContain(`id="${anchor}"`)
+        expect(page, op.operationId).toContain(`href="#${anchor}"`)
+      }
+    }
+    const stats = page.slice(page.indexOf('id="op-getcampaignstats"'), page.indexOf('</section>', page.indexOf('id="op-getcampaignstats"')))
+    expect(stats).toMatch(/<td><code>from<\/code><\/td>\s*<td>query<\/td>\s*<td>string \(date-time\)<\/td>\s*<td><\/td>\s*<td><p>Only events at or after this instant \(ISO-8601\)<\/p><\/td>\s*<td><code>2026-11-23T00:00:00Z<\/code><\/td>/)
+    const create = page.slice(page.indexOf('id="op-createcampaign"'), page.indexOf('</section>', page.indexOf('id="op-createcampaign"')))
+    expect(create).toContain('<td><code>settings.domains</code></td>')
+    expect(create).toContain('&quot;name&quot;: &quot;Spring sale 2026&quot;')
+    // Markdown of a description: code spans become code, and nothing else becomes markup.
+    expect(page).toContain('<code>opened=false</code>')
+    // Offline and within the dashboard's policy: no script, nothing loaded from anywhere.
+    expect(page).not.toMatch(/<script|<link|\ssrc=|@import|url\(/i)
   })
 })
 
