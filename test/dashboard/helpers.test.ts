@@ -2,6 +2,8 @@ import { describe, expect, it } from 'vitest'
 import { chartSeries, seriesInterval } from '../../src/dashboard/pages/campaign.js'
 import { mapBounded } from '../../src/dashboard/pages/campaigns.js'
 import { wallTimeToInstant } from '../../src/dashboard/wall-time.js'
+import { verdictText } from '../../src/dashboard/pages/verdict.js'
+import { compareGroups } from '../../src/metrics/compare.js'
 
 const bucket = (iso: string, value: number) => ({ start: iso, local: iso.slice(0, 19), value })
 
@@ -64,5 +66,17 @@ describe('mapBounded', () => {
     expect(out).toEqual([100, 20, 60, 10, 40, 2, 30])
     expect(peak).toBe(3)
     expect(await mapBounded([], 3, async (x: number) => x)).toEqual([])
+  })
+})
+
+describe('verdictText', () => {
+  const g = (key: string, sent: number, clickers: number) => ({ key, sent, uniqueOpeners: clickers * 2, uniqueClickers: clickers, engaged: clickers * 2 })
+  const text = (a: [number, number], b: [number, number]) => verdictText(compareGroups([g('A', ...a), g('B', ...b)], 'click_rate', 0.05))
+
+  it('names the metric, the leader and its lift in points with the interval, significant or not', () => {
+    expect(text([1000, 90], [1000, 120])).toBe('B beats A on click rate, +3.0 points (+0.3 to +5.7), significant (p = 0.03, 95% interval).')
+    expect(text([300, 28], [300, 20])).toBe('A leads on click rate, +2.7 points (\u22121.7 to +7.1), not significant yet (p = 0.23): about 2,700 more sends needed.')
+    expect(text([10, 1], [10, 2])).toBe('B leads on click rate, +10.0 points (\u221223.6 to +42.1), not significant yet: about 380 more sends needed.')
+    expect(text([100, 10], [100, 10])).toBe('No difference in click rate between A and B (10.0% each).')
   })
 })

@@ -327,8 +327,8 @@ describe('pages', () => {
     const cmp = (await s.api('GET', '/v1/campaigns/spring/compare?by=variant')).body
     const html = (await get('/dashboard/campaigns/spring')).text
     const verdict = unescape(/<p class="verdict" id="variant-verdict"><strong>([^<]*)<\/strong>/.exec(html)![1]!)
-    if (cmp.test.winner) expect(verdict).toMatch(new RegExp(`^${cmp.test.winner} beats (A|B) on click rate, p [=<] `))
-    else expect(verdict).toMatch(/^No significant difference yet/)
+    if (cmp.test.winner) expect(verdict).toMatch(new RegExp(`^${cmp.test.winner} beats (A|B) on click rate, [+−][0-9.]+ points \\([+−]?[0-9.]+ to [+−]?[0-9.]+\\), significant \\(p [=<] `))
+    else expect(verdict).toMatch(/^(A|B) leads on click rate, [+−][0-9.]+ points \([+−]?[0-9.]+ to [+−]?[0-9.]+\), not (significant|enough data)|^No difference in click rate/)
     expect(html).toContain('id="variants-table"')
     expect(html).toContain('id="segments-table"')
     expect(html).toMatch(/role="img" aria-label="Click rate of B: [\d.]+% \(95% interval [\d.]+% to [\d.]+%\)"/)
@@ -425,7 +425,7 @@ describe('pages', () => {
     const api = (await s.api('GET', '/v1/compare?campaigns=spring,xss&metric=open_rate')).body
     expect(html).toContain('id="compare-table"')
     for (const r of api.rows) expect(html).toContain(`${fmtInt(r.successes)} / ${fmtInt(r.trials)}`)
-    expect(html).toMatch(/id="compare-verdict"><strong>(No significant difference yet|Not enough data|.* beats )/)
+    expect(html).toMatch(/id="compare-verdict"><strong>(.* leads on .* points|No difference in|.* beats .* significant)/)
     expect((await get('/dashboard/compare?campaigns=spring&campaigns=nope')).status).toBe(400)
   })
 
