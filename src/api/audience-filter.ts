@@ -1,5 +1,5 @@
 import { z } from '@hono/zod-openapi'
-import { audience, CSV_COLUMNS, csvLine, type AudienceFilter } from '../metrics/audience.js'
+import { audience, CSV_COLUMNS, csvLine, type AudienceFilter, type AudienceRow } from '../metrics/audience.js'
 import type { EventWindow } from '../metrics/sql.js'
 import { listLinks } from '../services/campaigns.js'
 import { resolveLinkRef } from '../services/link-refs.js'
@@ -87,12 +87,20 @@ export async function audienceSelection(deps: AppDeps, campaignId: string, q: Au
  * The matching recipients streamed as CSV (RFC 4180, with a header line) or NDJSON. The first row
  * is read before answering, so a query error is a proper error response and not a cut stream.
  */
-export async function audienceResponse(deps: AppDeps, campaignId: string, sel: { filter: AudienceFilter; window: EventWindow }, format: 'csv' | 'ndjson'): Promise<Response> {
+export async function audienceResponse(
+  deps: AppDeps,
+  campaignId: string,
+  sel: { filter: AudienceFilter; window: EventWindow },
+  format: 'csv' | 'ndjson',
+  /** CSV for people (the dashboard): clicked links by these names (label and position) instead of their ids. */
+  linkNames?: ReadonlyMap<string, string>,
+): Promise<Response> {
   const rows = audience(deps.events, campaignId, sel.filter, sel.window)
   const first = await rows.next()
   const csv = format === 'csv'
   const encoder = new TextEncoder()
-  const line = csv ? csvLine : (r: object) => JSON.stringify(r) + '\n'
+  const named = (r: AudienceRow): AudienceRow => (linkNames ? { ...r, clickedLinks: r.clickedLinks.map((l) => linkNames.get(l) ?? l) } : r)
+  const line = csv ? (r: AudienceRow) => csvLine(named(r)) : (r: object) => JSON.stringify(r) + '\n'
   const body = new ReadableStream<Uint8Array>({
     start(ctl) {
       if (csv) ctl.enqueue(encoder.encode(CSV_COLUMNS.join(',') + '\r\n'))

@@ -14,7 +14,9 @@ import { canonicalTimeZone } from '../api/routes/metrics/common.js'
 import { compareCampaigns, type CompareMetric } from '../metrics/compare.js'
 import type { Traffic } from '../metrics/sql.js'
 import { recipientTimeline } from '../metrics/timeline.js'
-import { findCampaigns, listCampaigns } from '../services/campaigns.js'
+import { audience, type AudienceRow } from '../metrics/audience.js'
+import { findCampaigns, getCampaign, listCampaigns, listLinks } from '../services/campaigns.js'
+import { FOLLOW_UP_ROWS, FollowUpPage, linkName } from './pages/follow-up.js'
 import { loadOrCreateSecret } from '../tracking/token.js'
 import type { PageContext } from './layout.js'
 import { CampaignPage, loadCampaign, type LinkSort } from './pages/campaign.js'
@@ -63,7 +65,12 @@ function audienceFormQuery(queries: Record<string, string[]>): QueryInput {
   for (const [name, all] of Object.entries(queries)) {
     const values = all.filter((v) => v !== '')
     if (values.length === 0 || name === 'tz') continue
-    if (name === 'from' || name === 'to') {
+    if (name === 'convertedWithinDays') {
+      // The form asks for days; the API takes a duration.
+      const v = values[0]!
+      if (!/^[1-9][0-9]{0,3}$/.test(v)) throw new ApiError('validation_failed', `query.convertedWithinDays: a whole number of days (1-9999), got ${JSON.stringify(v.slice(0, 40))}`)
+      out.convertedWithin = `${v}d`
+    } else if (name === 'from' || name === 'to') {
       const v = values[0]!
       const t = wallTimeToInstant(v, tz)
       if (t === null) throw new ApiError('validation_failed', `query.${name}: expected a date and time such as 2026-11-23T09:00, got ${JSON.stringify(v.slice(0, 40))}`)
@@ -190,7 +197,40 @@ export function registerDashboard(app: OpenAPIHono<AppEnv>): void {
     const deps = c.get('deps')
     const id = c.req.param('id')
     const params = parseAudienceQuery(audienceFormQuery(c.req.queries()))
-    return audienceResponse(deps, id, await audienceSelection(deps, id, params), 'csv')
+    const selection = await audienceSelection(deps, id, params)
+    const names = new Map((await listLinks(deps, id)).map((l) => [l.id, linkName(l)]))
+    return audienceResponse(deps, id, selection, 'csv', names)
+  })
+
+  // The same selection as the CSV, counted and shown before anyone downloads it.
+  dash.get('/dashboard/campaigns/:id/follow-up', async (c) => {
+    const deps = c.get('deps')
+    const id = c.req.param('id')
+    const query = c.req.queries()
+    const params = parseAudienceQuery(audienceFormQuery(query))
+    const campaign = await getCampaign(deps, id)
+    const sel = await audienceSelection(deps, id, params)
+    const links = await listLinks(deps, id)
+    const names = new Map(links.map((l) => [l.id, linkName(l)]))
+    const rows: AudienceRow[] = []
+    let count = 0
+    for await (const r of audience(deps.events, id, sel.filter, sel.window)) {
+      count++
+      if (rows.length < FOLLOW_UP_ROWS) rows.push(r)
+    }
+    const f = sel.filter
+    const conditions = [
+      ...f.clicked.map((l) => `clicked ${names.get(l)}`),
+      ...f.notClicked.map((l) => `did not click ${names.get(l)}`),
+      ...(f.opened === undefined ? [] : [f.opened ? 'opened' : 'never opened']),
+      ...(f.converted === undefined ? [] : [`${f.converted ? 'bought' : 'did not buy'}${f.convertedWithinMs ? ` within ${Math.round(f.convertedWithinMs / 86_400_000)} days of the send` : ''}`]),
+      ...(f.segment !== undefined ? [`segment ${f.segment}`] : []),
+      ...(f.variant !== undefined ? [`variant ${f.variant}`] : []),
+      ...f.attributes.map((a) => `${a.name} is ${a.value}`),
+    ]
+    const csvQuery = new URLSearchParams(Object.entries(query).flatMap(([k, vs]) => vs.map((v) => [k, v] as [string, string])))
+    const csvHref = `/dashboard/campaigns/${encodeURIComponent(id)}/audience.csv?${csvQuery}`
+    return page(c, <FollowUpPage view={{ campaign, conditions, count, rows, linkNames: names, csvHref }} page={c.get('page')} />)
   })
 
   dash.get('/dashboard/compare', async (c) => {

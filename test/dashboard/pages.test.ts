@@ -343,12 +343,35 @@ describe('pages', () => {
     expect(mine.headers.get('content-type')).toContain('text/csv')
     expect(mine.headers.get('content-disposition')).toBe('attachment; filename="spring-audience.csv"')
     const api = await s.api('GET', `/v1/campaigns/spring/audience?clicked=${link}&segment=vip`, undefined, { accept: 'text/csv' })
-    expect(mine.text).toBe(api.body)
+    // The same rows; for people, clicked links by label and position rather than opaque ids.
+    const links = (await s.api('GET', '/v1/campaigns/spring/links')).body.links as Array<{ id: string; label: string; url: string; position: number }>
+    let named = api.body as string
+    for (const l of links) named = named.replaceAll(l.id, `${l.label || l.url} (#${l.position})`)
+    expect(mine.text).toBe(named)
+    expect(named).not.toBe(api.body)
     expect(mine.text.split('\r\n').length).toBeGreaterThan(3)
     const bad = await get('/dashboard/campaigns/spring/audience.csv?clicked=nope')
     expect(bad.status).toBe(400)
     const anonymous = await fetch(`${s.url}/dashboard/campaigns/spring/audience.csv`, { redirect: 'manual' })
     expect(anonymous.status).toBe(303)
+  })
+
+  it('shows the follow-up list before download: the API audience\'s count, rows opening the timeline, the filter in words', async () => {
+    const link = seeded.links[0]!.id
+    const api = (await s.api('GET', `/v1/campaigns/spring/audience?clicked=${link}&converted=false&convertedWithin=7d`)).body as string
+    const expected = api.split('\n').filter(Boolean).map((l) => JSON.parse(l).recipientId as string)
+    expect(expected.length).toBeGreaterThan(0)
+    const r = await get(`/dashboard/campaigns/spring/follow-up?clicked=${link}&converted=false&convertedWithinDays=7&opened=`)
+    expect(r.status).toBe(200)
+    expect(r.text).toContain(`<strong id="follow-up-count">${expected.length}</strong>`)
+    for (const id of expected) expect(r.text).toContain(`<a href="/dashboard/recipients?id=${encodeURIComponent(id)}">${id}</a>`)
+    expect(r.text).toMatch(/<p id="follow-up-filter">clicked [^<]+ \(#\d+\), did not buy within 7 days of the send\.<\/p>/)
+    expect(r.text).toContain(`href="/dashboard/campaigns/spring/audience.csv?clicked=${link}&amp;converted=false&amp;convertedWithinDays=7&amp;opened="`)
+    const csv = await get(`/dashboard/campaigns/spring/audience.csv?clicked=${link}&converted=false&convertedWithinDays=7&opened=`)
+    expect(csv.text.trim().split('\r\n').length - 1).toBe(expected.length)
+    const campaign = (await get('/dashboard/campaigns/spring')).text
+    expect(campaign).toContain(`href="/dashboard/campaigns/spring/follow-up?clicked=${link}&amp;converted=false&amp;convertedWithinDays=7&amp;traffic=human"`)
+    expect((await get('/dashboard/campaigns/spring/follow-up?convertedWithinDays=week')).status).toBe(400)
   })
 
   it('filters the export by attribute and by an event window read in the page time zone, as the API does', async () => {
@@ -407,7 +430,8 @@ describe('pages', () => {
       const api = await s.api('GET', `/v1/campaigns/spaces/audience?${query}`, undefined, { accept: 'text/csv' })
       expect(mine.status, query).toBe(200)
       expect(api.status, query).toBe(200)
-      expect(mine.text, query).toBe(api.body)
+      // Clicked links by name for people, by id for programs: the only difference.
+      expect(mine.text, query).toBe((api.body as string).replaceAll(link, 'https://shop.example/ (#1)'))
       return people(mine.text)
     }
     expect(await both(`attribute=${encodeURIComponent('city: Paris ')}`)).toEqual(['spaced'])

@@ -12,6 +12,7 @@ import { getCampaign, listLinks, type Campaign } from '../../services/campaigns.
 import { getTemplate } from '../../services/templates.js'
 import { clickMapHtml } from '../clickmap.js'
 import { fmtInt, fmtPct, fmtRevenue, fmtSeconds, IntervalBar, Layout, TrafficToggle, type PageContext } from '../layout.js'
+import { linkName } from './follow-up.js'
 import { Verdict } from './verdict.js'
 
 export type LinkSort = 'position' | 'clicks' | 'unique'
@@ -229,7 +230,7 @@ export function CampaignPage(props: { view: CampaignView; page: PageContext }) {
   )
   const seriesData = JSON.stringify(chartSeries(v.opens, v.clicks, v.interval))
   const hasRevenue = v.conversions.total > 0
-  const linkOptions = sortLinks(v.links.links, 'position').map((l) => <option value={l.linkId}>{`#${l.position} ${l.label || l.url}`}</option>)
+  const linkOptions = sortLinks(v.links.links, 'position').map((l) => <option value={l.linkId}>{linkName(l)}</option>)
   return (
     <Layout title={v.campaign.name} page={props.page}>
       <p class="crumbs">
@@ -305,6 +306,7 @@ export function CampaignPage(props: { view: CampaignView; page: PageContext }) {
               {sortHeader('unique', 'Unique clickers')}
               <th scope="col">Share of clickers</th>
               <th scope="col">Openers who did not click</th>
+              <th scope="col">Follow up</th>
             </tr>
           </thead>
           <tbody>
@@ -319,6 +321,15 @@ export function CampaignPage(props: { view: CampaignView; page: PageContext }) {
                 <td class="num" data-col="unique">{fmtInt(l.uniqueClickers)}</td>
                 <td class="num">{fmtPct(l.shareOfClickers)}</td>
                 <td class="num">{fmtPct(l.shareOfOpenersNotClicked)}</td>
+                <td class="follow">
+                  <a href={`${base}/follow-up?${new URLSearchParams({ clicked: l.linkId, traffic: v.traffic })}`} data-follow="clicked">
+                    clickers
+                  </a>
+                  {' · '}
+                  <a href={`${base}/follow-up?${new URLSearchParams({ clicked: l.linkId, converted: 'false', convertedWithinDays: '7', traffic: v.traffic })}`} data-follow="no-purchase">
+                    no purchase in 7 days
+                  </a>
+                </td>
               </tr>
             ))}
           </tbody>
@@ -364,7 +375,7 @@ export function CampaignPage(props: { view: CampaignView; page: PageContext }) {
       )}
 
       <section aria-labelledby="h-audience">
-        <h2 id="h-audience">Export an audience</h2>
+        <h2 id="h-audience">Follow up: find and export an audience</h2>
         <form method="get" action={`${base}/audience.csv`} class="audience" id="audience-form">
           <input type="hidden" name="traffic" value={v.traffic} />
           <input type="hidden" name="tz" value={v.tz} />
@@ -420,6 +431,21 @@ export function CampaignPage(props: { view: CampaignView; page: PageContext }) {
             Attribute
             <input type="text" name="attribute" placeholder="country:FR" maxlength={300} pattern="[^:]+:.*" title="NAME:VALUE, an attribute of the send" />
           </label>
+          <label>
+            Bought
+            <select name="converted">
+              <option value="">either</option>
+              <option value="false">did not buy</option>
+              <option value="true">bought</option>
+            </select>
+          </label>
+          <label>
+            within (days of the send)
+            <input type="number" name="convertedWithinDays" min="1" max="9999" step="1" placeholder="7" />
+          </label>
+          <button type="submit" formaction={`${base}/follow-up`}>
+            Show the list
+          </button>
           <button type="submit">Download CSV</button>
         </form>
       </section>
