@@ -17,6 +17,9 @@ const EnvSchema = z.object({
   CLICKHOUSE_USER: z.string().default('default'),
   CLICKHOUSE_PASSWORD: z.string().default(''),
   CLICKHOUSE_DATABASE: identifier.default('sillage'),
+  /** A cluster of one shard and N replicas, as named in the servers' remote_servers; unset: one node. */
+  CLICKHOUSE_REQUEST_TIMEOUT_MS: z.coerce.number().int().min(100).max(3_600_000).default(30_000),
+  CLICKHOUSE_CLUSTER: z.string().regex(/^[A-Za-z0-9_.-]{1,128}$/, 'must be a cluster name from system.clusters').optional(),
   DATABASE_URL: z
     .string()
     .regex(/^postgres(ql)?:\/\//, 'must be a postgres:// URL')
@@ -86,6 +89,8 @@ export function parseConfig(env: Record<string, string | undefined> = process.en
       user: e.CLICKHOUSE_USER,
       password: e.CLICKHOUSE_PASSWORD,
       database: e.CLICKHOUSE_DATABASE,
+      cluster: e.CLICKHOUSE_CLUSTER,
+      requestTimeoutMs: e.CLICKHOUSE_REQUEST_TIMEOUT_MS,
       path: resolve(dataDir, 'clickhouse'),
     },
     databaseUrl: e.DATABASE_URL,

@@ -6,6 +6,7 @@ import { startWorker } from './cluster/worker.js'
 import { ConfigError, parseConfig, type Config } from './config.js'
 import { createLogger, type Logger } from './logger.js'
 import { startRuntime } from './runtime.js'
+import { StartupError } from './store/clickhouse-check.js'
 import { createServer } from './server.js'
 
 async function main() {
@@ -95,6 +96,10 @@ function withFields(log: Logger, fields: Record<string, unknown>): Logger {
 }
 
 main().catch((err) => {
+  if (err instanceof StartupError) {
+    process.stderr.write(`sillage: ${err.message}\n`)
+    process.exit(1)
+  }
   process.stderr.write(`sillage: failed to start: ${(err as Error).stack ?? err}\n`)
   process.exit(1)
 })

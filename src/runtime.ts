@@ -1,4 +1,4 @@
-import type { AppDeps } from './api/context.js'
+import type { AppDeps } from './deps.js'
 import type { Config } from './config.js'
 import { Journal } from './events/journal.js'
 import { EventWriter } from './events/writer.js'
@@ -6,6 +6,8 @@ import { startSecondPass } from './classification/second-pass.js'
 import { createLogger, type Logger } from './logger.js'
 import { createEventStore, type EventStore } from './store/clickhouse.js'
 import { migrateClickHouse } from './store/clickhouse-migrate.js'
+import { checkClickHouse } from './store/clickhouse-check.js'
+import { exclusive } from './store/exclusive.js'
 import { createMetaStore, type MetaStore } from './store/meta.js'
 import { edgeFromConfig } from './tracking/edge-from-config.js'
 import { LinkCache, linkDelta } from './tracking/links.js'
@@ -34,10 +36,15 @@ export async function startRuntime(opts: RuntimeOptions): Promise<AppDeps & { st
       password: config.clickhouse.password,
       database: config.clickhouse.database,
       path: config.clickhouse.path,
+      cluster: config.clickhouse.cluster,
+      requestTimeoutMs: config.clickhouse.requestTimeoutMs,
     })
+  // First, and before the metadata store's slower start: a wrong CLICKHOUSE_URL fails in a second.
+  await checkClickHouse(events, { url: config.clickhouse.url })
   const meta = opts.meta ?? (await createMetaStore({ url: config.databaseUrl, path: config.metaPath, onConnectionError: (err) => log.warn('postgres_connection_lost', { message: err.message }) }))
   await meta.migrate()
-  const applied = await migrateClickHouse(events)
+  // Instances starting together on one PostgreSQL take turns; on PGlite there is one instance.
+  const applied = await exclusive(meta, 'clickhouse-migrations', () => migrateClickHouse(events), { wait: true })
   if (applied.length) log.info('clickhouse_migrated', { applied })
   const links = new LinkCache((since) => linkDelta(meta, since), { refreshMs: config.linkRefreshMs, onError: (err) => log.warn('link_refresh_failed', { message: err.message }) })
   await links.load()

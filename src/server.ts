@@ -1,6 +1,6 @@
 import { createServer as createHttpServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http'
 import { getRequestListener } from '@hono/node-server'
-import type { AppDeps } from './api/context.js'
+import type { AppDeps } from './deps.js'
 import { createApp } from './app.js'
 import { renderMetrics, StatusCounter, type MetricsSnapshot } from './observability/metrics.js'
 import type { Edge } from './tracking/edge.js'

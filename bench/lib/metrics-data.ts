@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto'
-import type { AppDeps } from '../../src/api/context.js'
+import type { AppDeps } from '../../src/deps.js'
 import { createCampaign, upsertLink } from '../../src/services/campaigns.js'
 
 export interface BenchData {

@@ -1,8 +1,6 @@
 import type { AppDeps } from '../deps.js'
 import type { ApiKeyRole } from '../store/schema.js'
 
-export type { AppDeps }
-
 export interface AppEnv {
   Variables: {
     deps: AppDeps

@@ -75,9 +75,3 @@ export function errorResponses(...statuses: Array<400 | 401 | 403 | 404 | 409 | 
     statuses.map((s) => [s, { description: descriptions[s]!, content: { 'application/json': { schema: ErrorSchema } } }]),
   ) as Record<number, { description: string; content: { 'application/json': { schema: typeof ErrorSchema } } }>
 }
-
-/** Zod issues → "where: what" lines, naming the parameter or field. */
-export function describeIssues(target: string, issues: z.core.$ZodIssue[]): { message: string; details: unknown } {
-  const details = issues.map((i) => ({ field: [target, ...i.path.map(String)].join('.'), message: i.message }))
-  return { message: details.map((d) => `${d.field}: ${d.message}`).join('; '), details }
-}

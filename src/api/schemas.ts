@@ -1,5 +1,5 @@
 import { z } from '@hono/zod-openapi'
-import { trackingToSettings } from '../conversions/click-id.js'
+import { trackingToSettings } from '../tracking/click-id.js'
 import type { CampaignSettings } from '../store/schema.js'
 
 /** What a campaign id may be, wherever one is given (path, query, body, a list in a query). */
@@ -41,7 +41,7 @@ export const CampaignSettingsSchema = z
 
 /**
  * The short input form of settings.clickId / settings.utm, accepted on create and update and
- * stored as those settings (conversions/click-id.ts trackingToSettings): never stored as is.
+ * stored as those settings (tracking/click-id.ts trackingToSettings): never stored as is.
  */
 export const CampaignTrackingSchema = z
   .object({

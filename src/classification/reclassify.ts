@@ -1,4 +1,4 @@
-import type { AppDeps } from '../api/context.js'
+import type { AppDeps } from '../deps.js'
 import type { TrafficClass } from '../events/event.js'
 import { queryRows } from '../store/clickhouse.js'
 import { type BurstEvent, CLASSIFIER_VERSION, classify } from '../tracking/classify.js'

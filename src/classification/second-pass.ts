@@ -1,5 +1,7 @@
 import { and, count, inArray, sql } from 'drizzle-orm'
-import type { AppDeps } from '../api/context.js'
+import { pendingMutations } from '../store/clickhouse-check.js'
+import { exclusive } from '../store/exclusive.js'
+import type { AppDeps } from '../deps.js'
 import type { TrafficClass } from '../events/event.js'
 import { queryRows } from '../store/clickhouse.js'
 import { honeypotLinks, visibleLinks } from '../services/templates.js'
@@ -207,9 +209,19 @@ export function startSecondPass(deps: Deps & Pick<AppDeps, 'log'>, opts: SecondP
   let stopped = false
   const runOnce = (): Promise<SecondPassResult | null> => {
     if (running) return running
-    running = runSecondPass(deps, { ...opts, now: undefined })
-      .then((r) => {
-        if (r.updated > 0) deps.log.info('second_pass', { examined: r.examined, updated: r.updated, byReason: r.byReason })
+    // Once for the deployment: one instance at a time (an advisory lock on a shared PostgreSQL),
+    // and not while an earlier pass's mutation is still running on the server.
+    running = exclusive(deps.meta, 'classification-pass', async () => {
+      const pending = await pendingMutations(deps.events, 'events')
+      if (pending > 0) {
+        deps.log.info('second_pass_waiting', { pendingMutations: pending })
+        return null
+      }
+      return runSecondPass(deps, { ...opts, now: undefined })
+    }, { wait: false })
+      .then((outcome) => {
+        const r = outcome.ran ? outcome.value : null
+        if (r && r.updated > 0) deps.log.info('second_pass', { examined: r.examined, updated: r.updated, byReason: r.byReason })
         return r
       })
       .catch((err: unknown) => {

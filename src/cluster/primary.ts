@@ -1,7 +1,7 @@
 import cluster, { type Worker } from 'node:cluster'
 import type { Server } from 'node:http'
 import type { AddressInfo } from 'node:net'
-import type { AppDeps } from '../api/context.js'
+import type { AppDeps } from '../deps.js'
 import type { Config } from '../config.js'
 import { EventWriter } from '../events/writer.js'
 import type { Logger } from '../logger.js'

@@ -1,10 +1,10 @@
 import { createHash } from 'node:crypto'
-import type { AppDeps } from '../api/context.js'
-import { ApiError } from '../api/errors.js'
+import type { AppDeps } from '../deps.js'
+import { DomainError } from '../util/errors.js'
 import { encodeEvent, makeEvent, type TrackedEvent } from '../events/event.js'
 import type { Journal } from '../events/journal.js'
 import { queryRows } from '../store/clickhouse.js'
-import { clickIdCodecFor, type ClickIdPayload } from './click-id.js'
+import { clickIdCodecFor, type ClickIdPayload } from '../tracking/click-id.js'
 
 /** A validated conversion (amount canonical, currency checked) as the API and the pixel hand it over. */
 export interface ConversionInput {
@@ -99,15 +99,15 @@ export async function recordConversions(deps: Deps, inputs: ConversionInput[], o
     if (input.clickId !== undefined) {
       click = codec.verify(input.clickId)
       if (!click) {
-        if (opts.invalidClickId === 'reject') throw new ApiError('validation_failed', `${opts.field(i)}.clickId: not a valid click id (forged, damaged or signed with an unknown secret)`)
+        if (opts.invalidClickId === 'reject') throw new DomainError('validation_failed', `${opts.field(i)}.clickId: not a valid click id (forged, damaged or signed with an unknown secret)`)
         invalid = true
       }
     }
     if (input.amount !== undefined && input.amount !== '0.0000' && !input.currency) {
-      throw new ApiError('validation_failed', `${opts.field(i)}.currency: required with a non-zero amount`)
+      throw new DomainError('validation_failed', `${opts.field(i)}.currency: required with a non-zero amount`)
     }
     if (input.at !== undefined && input.at > now + 24 * 3600_000) {
-      throw new ApiError('validation_failed', `${opts.field(i)}.at: more than a day in the future`)
+      throw new DomainError('validation_failed', `${opts.field(i)}.at: more than a day in the future`)
     }
     return { input, click, invalid }
   })
@@ -138,7 +138,7 @@ export async function recordConversions(deps: Deps, inputs: ConversionInput[], o
     // The journal drops lines when full or failing and still calls back: never acknowledge those.
     if (deps.journal.stats.lost !== lostBefore) {
       for (const r of results) if (!r.duplicate) recent.delete(r.orderId)
-      throw new ApiError('unavailable', 'the event journal is full or failing; nothing was recorded, retry later')
+      throw new DomainError('unavailable', 'the event journal is full or failing; nothing was recorded, retry later')
     }
   }
   return results
@@ -204,7 +204,7 @@ function toEvent(input: ConversionInput, eventId: string, click: ClickIdPayload 
   else extra.via = input.recipientId ? 'recipient' : 'none'
   if (touches) Object.assign(extra, touches)
   if (input.items) extra.items = input.items
-  // Row layout read by src/metrics/conversions.ts: link_id set ⇔ attributed by click id;
+  // Row layout read by src/metrics/attribution.ts: link_id set ⇔ attributed by click id;
   // link_id empty and recipient_id set ⇔ attributed by the touches in extra, if the query's window
   // still covers them (campaign_id, if set, is the campaign they were looked for in).
   return makeEvent({

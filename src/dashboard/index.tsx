@@ -7,10 +7,8 @@ import type { Context } from 'hono'
 import { bodyLimit } from 'hono/body-limit'
 import { html } from 'hono/html'
 import type { AppEnv } from '../api/context.js'
-import { verifyApiKey, hashKey } from '../api/auth.js'
-import { audienceResponse, audienceSelection, parseAudienceQuery, type QueryInput } from '../api/audience-filter.js'
-import { ApiError } from '../api/errors.js'
-import { canonicalTimeZone } from '../api/routes/metrics/common.js'
+import { hashKey, verifyApiKey } from '../services/auth-keys.js'
+import { audienceResponse, audienceSelection, parseAudienceQuery, type QueryInput } from '../metrics/audience-filter.js'
 import { compareCampaigns, type CompareMetric } from '../metrics/compare.js'
 import type { Traffic } from '../metrics/sql.js'
 import { recipientTimeline } from '../metrics/timeline.js'
@@ -18,6 +16,8 @@ import { audience, type AudienceRow } from '../metrics/audience.js'
 import { findCampaigns, getCampaign, listCampaigns, listLinks } from '../services/campaigns.js'
 import { FOLLOW_UP_ROWS, FollowUpPage, linkName } from './pages/follow-up.js'
 import { loadOrCreateSecret } from '../tracking/token.js'
+import { DomainError } from '../util/errors.js'
+import { canonicalTimeZone } from '../util/time-zone.js'
 import type { PageContext } from './layout.js'
 import { CampaignPage, loadCampaign, type LinkSort } from './pages/campaign.js'
 import { CampaignsPage, loadCampaigns } from './pages/campaigns.js'
@@ -68,12 +68,12 @@ function audienceFormQuery(queries: Record<string, string[]>): QueryInput {
     if (name === 'convertedWithinDays') {
       // The form asks for days; the API takes a duration.
       const v = values[0]!
-      if (!/^[1-9][0-9]{0,3}$/.test(v)) throw new ApiError('validation_failed', `query.convertedWithinDays: a whole number of days (1-9999), got ${JSON.stringify(v.slice(0, 40))}`)
+      if (!/^[1-9][0-9]{0,3}$/.test(v)) throw new DomainError('validation_failed', `query.convertedWithinDays: a whole number of days (1-9999), got ${JSON.stringify(v.slice(0, 40))}`)
       out.convertedWithin = `${v}d`
     } else if (name === 'from' || name === 'to') {
       const v = values[0]!
       const t = wallTimeToInstant(v, tz)
-      if (t === null) throw new ApiError('validation_failed', `query.${name}: expected a date and time such as 2026-11-23T09:00, got ${JSON.stringify(v.slice(0, 40))}`)
+      if (t === null) throw new DomainError('validation_failed', `query.${name}: expected a date and time such as 2026-11-23T09:00, got ${JSON.stringify(v.slice(0, 40))}`)
       out[name] = new Date(t).toISOString()
     } else {
       out[name] = values.length === 1 ? values[0]! : values

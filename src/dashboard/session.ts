@@ -1,10 +1,9 @@
 import { createHash, createHmac, randomBytes, timingSafeEqual } from 'node:crypto'
-import { and, eq } from 'drizzle-orm'
 import type { Context } from 'hono'
 import { deleteCookie, getCookie, setCookie } from 'hono/cookie'
-import type { AppDeps, AppEnv } from '../api/context.js'
-import { API_KEY_CACHE_MS, hashKey } from '../api/auth.js'
-import { apiKeys } from '../store/schema.js'
+import type { AppEnv } from '../api/context.js'
+import type { AppDeps } from '../deps.js'
+import { activeKeyHash, API_KEY_CACHE_MS, hashKey, revokedHereAlready } from '../services/auth-keys.js'
 
 export const SESSION_COOKIE = 'sillage_session'
 export const SESSION_TTL_MS = 12 * 3_600_000
@@ -73,27 +72,16 @@ export class Sessions {
   /** Whether the session's key still exists, unrevoked, with the same hash (checked at most every API_KEY_CACHE_MS per key, as API requests). */
   async keyStillValid(deps: Pick<AppDeps, 'config' | 'meta' | 'clock'>, s: Session): Promise<boolean> {
     if (s.keyId === 'admin') return !!deps.config.adminKey && fingerprintOf(hashKey(deps.config.adminKey)) === s.fingerprint
-    if (revokedHere.has(s.keyId)) return false
+    if (revokedHereAlready(s.keyId)) return false
     const k = `${s.keyId}:${s.fingerprint}`
     const hit = this.active.get(k)
     if (hit && hit.until > deps.clock()) return hit.ok
-    const [row] = await deps.meta.db
-      .select({ hash: apiKeys.hash })
-      .from(apiKeys)
-      .where(and(eq(apiKeys.id, s.keyId), eq(apiKeys.revoked, false)))
-      .limit(1)
-    const ok = !!row && fingerprintOf(row.hash) === s.fingerprint
+    const hash = await activeKeyHash(deps, s.keyId)
+    const ok = hash !== null && fingerprintOf(hash) === s.fingerprint
     if (this.active.size > 10_000) this.active.clear()
     this.active.set(k, { ok, until: deps.clock() + API_KEY_CACHE_MS })
     return ok
   }
-}
-
-/** Keys revoked by this process: their sessions end at once rather than when the cache expires. Revocation is final. */
-const revokedHere = new Set<string>()
-
-export function forgetRevokedKeySessions(keyId: string): void {
-  revokedHere.add(keyId)
 }
 
 /** A short, one-way digest of the key's stored hash: enough to notice a different key, useless to sign in. */

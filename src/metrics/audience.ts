@@ -1,5 +1,6 @@
 import type { EventStore } from '../store/clickhouse.js'
-import { convertedFilterSql, type AttributionOptions } from './conversions.js'
+import type { AttributionOptions } from './attribution.js'
+import { convertedFilterSql } from './converted-filter.js'
 import { isoFromCh, num, recipientFacts, type EventWindow } from './sql.js'
 
 export interface AudienceFilter {

@@ -1,9 +1,11 @@
 import { divDecimal } from '../conversions/money.js'
 import type { EventStore } from '../store/clickhouse.js'
-import { conversionsByCampaign, conversionsByDimension, denominators, denominatorsByCampaign, revenueMoments, revenueMomentsByCampaign, type AttributionOptions, type Dimension, type GroupRow, type RevenueMoments } from './conversions.js'
+import type { AttributionOptions, Dimension, GroupRow } from './attribution.js'
+import { conversionsByCampaign, conversionsByDimension, denominators, denominatorsByCampaign } from './conversion-groups.js'
+import { revenueMoments, revenueMomentsByCampaign, type RevenueMoments } from './revenue-moments.js'
 import { compareRates } from './compare.js'
 import { normalCdf, normalQuantile, MIN_GROUP_N, type Interval, type TestResult } from './statistics.js'
-import { ApiError } from '../api/errors.js'
+import { DomainError } from '../util/errors.js'
 
 export type ConversionMetric = 'conversion_rate' | 'clicker_conversion_rate' | 'revenue_per_recipient'
 
@@ -73,7 +75,7 @@ export async function compareConversionGroups(
   const currencies = new Map<string, number>()
   for (const g of groups) for (const [cur, n] of Object.entries(g.orders?.orders ?? {})) currencies.set(cur, (currencies.get(cur) ?? 0) + n)
   const currency = currencyAsked ?? [...currencies.entries()].sort((a, b) => b[1] - a[1] || a[0].localeCompare(b[0]))[0]?.[0]
-  if (!currency) throw new ApiError('validation_failed', 'query.currency: no revenue recorded for these groups; name a currency')
+  if (!currency) throw new DomainError('validation_failed', 'query.currency: no revenue recorded for these groups; name a currency')
   const m = await moments(currency)
   const z = normalQuantile(1 - alpha / 2)
   const stats = groups.map((g) => {

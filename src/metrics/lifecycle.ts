@@ -1,6 +1,6 @@
 import { chDateTime, type EventStore, queryRows } from '../store/clickhouse.js'
 import { fixed, fromUnits, toUnits } from '../conversions/money.js'
-import { DAY_MS, type Revenue } from './conversions.js'
+import { DAY_MS, type Revenue } from './attribution.js'
 
 export interface LifecycleOptions {
   /** The instant the figures are computed at (epoch ms). */

@@ -2,9 +2,10 @@ import { inArray } from 'drizzle-orm'
 import { queryRows, type EventStore } from '../store/clickhouse.js'
 import type { MetaStore } from '../store/meta.js'
 import { links } from '../store/schema.js'
-import { conversionTouch, type AttributionOptions, type TimelineConversion } from './conversions.js'
+import type { AttributionOptions } from './attribution.js'
+import { conversionTouch, type TimelineConversion } from './conversion-touch.js'
 import { isoFromCh, num, timeClauses, trafficCondition, type EventWindow } from './sql.js'
-import { ApiError } from '../api/errors.js'
+import { DomainError } from '../util/errors.js'
 
 export interface TimelineEvent {
   eventId: string
@@ -45,7 +46,7 @@ function decodeCursor(cursor: string): { ts: string; id: string } {
   } catch {
     /* reported below */
   }
-  throw new ApiError('validation_failed', 'query.cursor: not a cursor returned by this endpoint')
+  throw new DomainError('validation_failed', 'query.cursor: not a cursor returned by this endpoint')
 }
 
 /**

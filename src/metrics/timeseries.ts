@@ -1,6 +1,6 @@
 import { chDateTime, type EventStore, queryRows } from '../store/clickhouse.js'
 import { num, trafficCondition, type EventWindow } from './sql.js'
-import { ApiError } from '../api/errors.js'
+import { DomainError } from '../util/errors.js'
 
 export type SeriesMetric = 'opens' | 'clicks' | 'unique_openers' | 'unique_clickers'
 export type SeriesInterval = 'minute' | 'hour' | 'day'
@@ -74,7 +74,7 @@ export async function timeseriesEach(
   const { fn, unit, ms } = BUCKET[interval]
   const { from, to } = w
   if (to <= from) return metrics.map(() => [])
-  if ((to - from) / ms > MAX_BUCKETS) throw new ApiError('validation_failed', `query.interval: more than ${MAX_BUCKETS} ${interval} buckets between from and to; use a coarser interval or a shorter from/to`)
+  if ((to - from) / ms > MAX_BUCKETS) throw new DomainError('validation_failed', `query.interval: more than ${MAX_BUCKETS} ${interval} buckets between from and to; use a coarser interval or a shorter from/to`)
   const params: Record<string, unknown> = {
     campaign: campaignId,
     types: [...new Set(metrics.map((m) => AGG[m].type))],

@@ -1,10 +1,9 @@
 import { randomBytes } from 'node:crypto'
 import { asc, eq, sql } from 'drizzle-orm'
 import { nanoid } from 'nanoid'
-import type { AppDeps } from '../api/context.js'
-import { forgetApiKey, hashKey } from '../api/auth.js'
-import { ApiError } from '../api/errors.js'
-import { forgetRevokedKeySessions } from '../dashboard/session.js'
+import type { AppDeps } from '../deps.js'
+import { notFound } from '../util/errors.js'
+import { forgetApiKey, forgetRevokedKeySessions, hashKey } from './auth-keys.js'
 import { apiKeys, type ApiKeyRole } from '../store/schema.js'
 
 type Deps = Pick<AppDeps, 'meta'>
@@ -42,7 +41,7 @@ export async function listApiKeys(deps: Deps, opts: { limit: number; offset: num
  */
 export async function revokeApiKey(deps: Deps, id: string): Promise<ApiKeyInfo> {
   const [row] = await deps.meta.db.update(apiKeys).set({ revoked: true }).where(eq(apiKeys.id, id)).returning({ ...info, hash: apiKeys.hash })
-  if (!row) throw new ApiError('not_found', `API key ${id} not found`)
+  if (!row) throw notFound(`API key ${id} not found`)
   forgetApiKey(row.hash)
   forgetRevokedKeySessions(row.id)
   const { hash: _hash, ...rest } = row
@@ -52,7 +51,7 @@ export async function revokeApiKey(deps: Deps, id: string): Promise<ApiKeyInfo> 
 /** Gives a key another role; this process applies it from the key's next request (others: within API_KEY_CACHE_MS). */
 export async function setApiKeyRole(deps: Deps, id: string, role: ApiKeyRole): Promise<ApiKeyInfo> {
   const [row] = await deps.meta.db.update(apiKeys).set({ role }).where(eq(apiKeys.id, id)).returning({ ...info, hash: apiKeys.hash })
-  if (!row) throw new ApiError('not_found', `API key ${id} not found`)
+  if (!row) throw notFound(`API key ${id} not found`)
   forgetApiKey(row.hash)
   const { hash: _hash, ...rest } = row
   return rest

@@ -1,7 +1,7 @@
 import { and, asc, desc, eq, inArray, isNull, sql } from 'drizzle-orm'
 import { customAlphabet, nanoid } from 'nanoid'
-import { ApiError } from '../api/errors.js'
-import type { AppDeps } from '../api/context.js'
+import { DomainError } from '../util/errors.js'
+import type { AppDeps } from '../deps.js'
 import { campaigns, links, type CampaignSettings } from '../store/schema.js'
 import { campaignVersion } from '../tracking/links.js'
 
@@ -43,7 +43,7 @@ export async function createCampaign(deps: Deps, input: { id?: string | undefine
     deps.links.addCampaign({ id: campaign.id, settings: campaign.settings, version })
     return campaign
   } catch (err) {
-    if (isUniqueViolation(err)) throw new ApiError('conflict', `campaign ${id} already exists`)
+    if (isUniqueViolation(err)) throw new DomainError('conflict', `campaign ${id} already exists`)
     throw err
   }
 }
@@ -64,7 +64,7 @@ export async function updateCampaign(deps: Deps, id: string, change: { name?: st
     })
     .where(eq(campaigns.id, id))
     .returning({ ...columns, version: campaignVersion })
-  if (!row) throw new ApiError('not_found', `campaign ${id} not found`)
+  if (!row) throw new DomainError('not_found', `campaign ${id} not found`)
   const { version, ...campaign } = row
   deps.links.addCampaign({ id, settings: campaign.settings, version })
   return campaign
@@ -72,7 +72,7 @@ export async function updateCampaign(deps: Deps, id: string, change: { name?: st
 
 export async function getCampaign(deps: Deps, id: string): Promise<Campaign> {
   const [row] = await deps.meta.db.select().from(campaigns).where(eq(campaigns.id, id)).limit(1)
-  if (!row) throw new ApiError('not_found', `campaign ${id} not found`)
+  if (!row) throw new DomainError('not_found', `campaign ${id} not found`)
   return row
 }
 
@@ -85,7 +85,7 @@ export async function findCampaigns(deps: Deps, ids: readonly string[]): Promise
 export async function getCampaigns(deps: Deps, ids: readonly string[]): Promise<Campaign[]> {
   const byId = new Map((await findCampaigns(deps, ids)).map((r) => [r.id, r]))
   const missing = ids.filter((id) => !byId.has(id))
-  if (missing.length) throw new ApiError('not_found', `campaign${missing.length > 1 ? 's' : ''} ${missing.join(', ')} not found`)
+  if (missing.length) throw new DomainError('not_found', `campaign${missing.length > 1 ? 's' : ''} ${missing.join(', ')} not found`)
   return ids.map((id) => byId.get(id)!)
 }
 
@@ -105,10 +105,10 @@ export function normaliseUrl(raw: string): string {
   try {
     u = new URL(raw)
   } catch {
-    throw new ApiError('validation_failed', `body.url: not an absolute URL: ${raw.slice(0, 200)}`)
+    throw new DomainError('validation_failed', `body.url: not an absolute URL: ${raw.slice(0, 200)}`)
   }
   if (u.protocol !== 'http:' && u.protocol !== 'https:') {
-    throw new ApiError('validation_failed', `body.url: only http and https URLs can be tracked, got ${u.protocol}`)
+    throw new DomainError('validation_failed', `body.url: only http and https URLs can be tracked, got ${u.protocol}`)
   }
   return u.href
 }

@@ -1,5 +1,5 @@
 import { eq } from 'drizzle-orm'
-import type { AppDeps } from '../api/context.js'
+import type { AppDeps } from '../deps.js'
 import { queryRows } from '../store/clickhouse.js'
 import { suppressions } from '../store/schema.js'
 

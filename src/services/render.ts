@@ -1,5 +1,5 @@
-import type { AppDeps } from '../api/context.js'
-import { ApiError } from '../api/errors.js'
+import type { AppDeps } from '../deps.js'
+import { DomainError } from '../util/errors.js'
 import { createJsonRenderer, normaliseMailto } from '../sdk/render.js'
 import { getCampaign } from './campaigns.js'
 import { recordSendsUnlessSuppressed, type SendRecipient } from './sends.js'
@@ -19,13 +19,13 @@ export interface RenderRequest {
  * recorded in one insert. What is returned renders lazily, one recipient at a time, so the
  * caller can stream and memory stays flat however long the list.
  */
-export async function prepareRender(deps: AppDeps, campaignId: string, req: RenderRequest) {
+export async function prepareRender(deps: Pick<AppDeps, 'meta' | 'links' | 'events' | 'tokens' | 'config' | 'clock'>, campaignId: string, req: RenderRequest) {
   await getCampaign(deps, campaignId)
   const template: StoredTemplate = await getTemplate(deps, campaignId, req.templateId)
   let mailto: string | undefined
   if (req.unsubscribeMailto !== undefined) {
     const m = normaliseMailto(req.unsubscribeMailto)
-    if (m === null) throw new ApiError('validation_failed', `body.unsubscribeMailto: not an e-mail address or mailto: URL usable in a header`)
+    if (m === null) throw new DomainError('validation_failed', `body.unsubscribeMailto: not an e-mail address or mailto: URL usable in a header`)
     mailto = m
   }
   const { kept, report, suppressed } = await recordSendsUnlessSuppressed(deps, campaignId, req.recipients, {

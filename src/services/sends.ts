@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto'
-import type { AppDeps } from '../api/context.js'
-import { ApiError } from '../api/errors.js'
+import type { AppDeps } from '../deps.js'
+import { DomainError } from '../util/errors.js'
 import { chDateTime } from '../store/clickhouse.js'
 import { clickUrl, pixelUrl } from '../tracking/urls.js'
 import type { Link } from './campaigns.js'
@@ -68,7 +68,7 @@ export async function recordSendsUnlessSuppressed<R extends SendRecipient>(
   const suppressed = await suppressedAmong(deps, campaignId, recipients.map((r) => r.id))
   const { kept, report } = partitionSuppressed(recipients, suppressed, opts.onSuppressed)
   if (opts.onSuppressed === 'reject' && report.count > 0) {
-    throw new ApiError('conflict', `${report.count} recipient(s) are suppressed (onSuppressed: reject): ${opts.refused}`, { suppressed: report })
+    throw new DomainError('conflict', `${report.count} recipient(s) are suppressed (onSuppressed: reject): ${opts.refused}`, { suppressed: report })
   }
   await recordSends(deps, campaignId, kept, opts.sentAt)
   return { kept, report, suppressed }

@@ -1,5 +1,5 @@
 import { and, asc, eq, inArray, sql } from 'drizzle-orm'
-import type { AppDeps } from '../api/context.js'
+import type { AppDeps } from '../deps.js'
 import { suppressions } from '../store/schema.js'
 
 /** Global scope: the recipient receives nothing from any campaign. */

@@ -1,7 +1,7 @@
 import { and, asc, desc, eq, isNotNull, not, type SQL } from 'drizzle-orm'
 import { nanoid } from 'nanoid'
-import type { AppDeps } from '../api/context.js'
-import { ApiError } from '../api/errors.js'
+import type { AppDeps } from '../deps.js'
+import { DomainError } from '../util/errors.js'
 import { compileTemplate, renderTrackedTemplate, RewriteError, type CompiledTemplate, type CompileOptions, type SkippedLink } from '../rewrite/index.js'
 import type { RenderableTemplate } from '../sdk/render.js'
 import { links, templates } from '../store/schema.js'
@@ -57,8 +57,8 @@ const REWRITE_FIELD: Record<string, string> = {
 }
 
 /** A rewrite error is the sender's input at fault: 400 naming the field. */
-function toApiError(err: RewriteError): ApiError {
-  return new ApiError('validation_failed', `${REWRITE_FIELD[err.code] ?? 'body'}: ${err.message}`, { code: err.code })
+function toDomainError(err: RewriteError): DomainError {
+  return new DomainError('validation_failed', `${REWRITE_FIELD[err.code] ?? 'body'}: ${err.message}`, { code: err.code })
 }
 
 /**
@@ -78,7 +78,7 @@ export async function createTemplate(
   try {
     compiled = compileTemplate({ html: input.html, text: input.text, options })
   } catch (err) {
-    if (err instanceof RewriteError) throw toApiError(err)
+    if (err instanceof RewriteError) throw toDomainError(err)
     throw err
   }
   const id = nanoid(12)
@@ -135,7 +135,7 @@ export async function getTemplate(deps: Pick<AppDeps, 'meta'>, campaignId: strin
     .orderBy(desc(templates.createdAt), desc(templates.id))
     .limit(1)
   if (!row) {
-    throw new ApiError(
+    throw new DomainError(
       'not_found',
       templateId ? `template ${templateId} not found in campaign ${campaignId}` : `campaign ${campaignId} has no template: POST /v1/campaigns/${campaignId}/templates first`,
     )

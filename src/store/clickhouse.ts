@@ -1,6 +1,7 @@
 import { mkdirSync } from 'node:fs'
-import { createClient, type ClickHouseClient } from '@clickhouse/client'
+import { ClickHouseLogLevel, createClient, type ClickHouseClient } from '@clickhouse/client'
 import { createChdbConnection } from 'chdb/connection'
+import type { DdlTarget } from './clickhouse-ddl.js'
 
 export interface ClickHouseOptions {
   /** http(s) URL of a ClickHouse server; unset → the embedded engine (chDB) on `path`. */
@@ -10,6 +11,10 @@ export interface ClickHouseOptions {
   /** Database holding sillage's tables. Tests use one per test file inside one chDB directory. */
   database: string
   path: string
+  /** `CLICKHOUSE_CLUSTER`: replicated tables and ON CLUSTER DDL (see clickhouse-ddl.ts); server only. */
+  cluster?: string | undefined
+  /** How long one request to a server may take before it fails and the caller retries (default 30 s). */
+  requestTimeoutMs?: number
 }
 
 /**
@@ -21,6 +26,8 @@ export interface EventStore {
   client: ClickHouseClient
   db: string
   embedded: boolean
+  /** Where DDL goes: set by checkClickHouse at start (the database engine is read from the server). */
+  ddl?: DdlTarget
   close(): Promise<void>
 }
 
@@ -34,10 +41,12 @@ export function createEventStore(opts: ClickHouseOptions): EventStore {
       url: opts.url,
       username: opts.user ?? 'default',
       password: opts.password ?? '',
-      request_timeout: 30_000,
+      request_timeout: opts.requestTimeoutMs ?? 30_000,
       clickhouse_settings: { output_format_json_quote_64bit_integers: 0 },
+      // Failures reach our own log once, with the request they belong to (the writer's, the API's).
+      log: { level: ClickHouseLogLevel.OFF },
     })
-    return { client, db: opts.database, embedded: false, close: () => client.close() }
+    return { client, db: opts.database, embedded: false, ddl: { cluster: opts.cluster }, close: () => client.close() }
   }
   if (embedded && embedded.path !== opts.path) {
     throw new Error(`the embedded ClickHouse is already open on ${embedded.path}; one data directory per process`)

@@ -1,5 +1,5 @@
 import type { Config } from '../config.js'
-import { clickIdCodecFor } from '../conversions/click-id.js'
+import { clickIdCodecFor } from './click-id.js'
 import type { Journal } from '../events/journal.js'
 import { createEdge, type Edge } from './edge.js'
 import type { LinkCache } from './links.js'

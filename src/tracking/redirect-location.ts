@@ -1,4 +1,4 @@
-import { ClickIdCodec } from '../conversions/click-id.js'
+import { ClickIdCodec } from './click-id.js'
 import type { TrackedEvent } from '../events/event.js'
 import type { CampaignSettings } from '../store/schema.js'
 import type { CachedLink, LinkCache } from './links.js'

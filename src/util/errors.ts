@@ -1,3 +1,5 @@
+import type { z } from 'zod'
+
 /**
  * The errors services, metrics and the other lower layers throw. They name what went wrong in the
  * domain's words; the API's error handler (src/app.ts, with api/errors.ts) is the one place that
@@ -32,3 +34,9 @@ export class DomainError extends Error {
 export const invalid = (message: string, details?: unknown) => new DomainError('validation_failed', message, details)
 export const notFound = (message: string) => new DomainError('not_found', message)
 export const conflict = (message: string, details?: unknown) => new DomainError('conflict', message, details)
+
+/** Zod issues → "where: what" lines, naming the parameter or field. */
+export function describeIssues(target: string, issues: z.core.$ZodIssue[]): { message: string; details: unknown } {
+  const details = issues.map((i) => ({ field: [target, ...i.path.map(String)].join('.'), message: i.message }))
+  return { message: details.map((d) => `${d.field}: ${d.message}`).join('; '), details }
+}

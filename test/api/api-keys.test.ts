@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs'
 import { eq, sql } from 'drizzle-orm'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { API_KEY_CACHE_MS, forgetApiKey, hashKey, verifyApiKey } from '../../src/api/auth.js'
+import { API_KEY_CACHE_MS, forgetApiKey, hashKey, verifyApiKey } from '../../src/services/auth-keys.js'
 import { apiKeys } from '../../src/store/schema.js'
 import { signIn } from '../dashboard/seed.js'
 import { startTestServer, type TestServer } from '../support/server.js'

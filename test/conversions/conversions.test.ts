@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { convertedFilterSql } from '../../src/metrics/conversions.js'
+import { convertedFilterSql } from '../../src/metrics/converted-filter.js'
 import { readerFetch, type TestServer } from '../support/server.js'
 import { DAY, HOUR, iso, startShop, type Shop } from './shop.js'
 

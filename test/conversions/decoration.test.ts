@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { ClickIdCodec, trackingToSettings } from '../../src/conversions/click-id.js'
+import { ClickIdCodec, trackingToSettings } from '../../src/tracking/click-id.js'
 import { TokenCodec } from '../../src/tracking/token.js'
 import { decorateUrl, decorationOf } from '../../src/tracking/redirect-location.js'
 import { startTestServer, type TestServer } from '../support/server.js'

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest'
 import { compareGroups } from '../../src/metrics/compare.js'
 import { compareConversionGroups } from '../../src/metrics/conversion-compare.js'
-import type { GroupRow } from '../../src/metrics/conversions.js'
+import type { GroupRow } from '../../src/metrics/attribution.js'
 import { compareProportions, differenceInterval, relativeDifferenceInterval, wilson } from '../../src/metrics/statistics.js'
 
 const orders = (converters: number): GroupRow => ({ key: '', conversions: converters, converters, revenue: {}, orders: {} })

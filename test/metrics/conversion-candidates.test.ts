@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { conversionCandidates, conversionSummary } from '../../src/metrics/conversions.js'
+import { conversionCandidates, conversionSummary } from '../../src/metrics/conversion-summary.js'
 import { readerClick, readerFetch, startTestServer, type TestServer } from '../support/server.js'
 
 const HOUR = 3_600_000

@@ -1,14 +1,8 @@
 import { randomUUID } from 'node:crypto'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import {
-  conversionsByCampaign,
-  conversionsByDimension,
-  denominators,
-  denominatorsByCampaign,
-  revenueMoments,
-  revenueMomentsByCampaign,
-  type AttributionOptions,
-} from '../../src/metrics/conversions.js'
+import type { AttributionOptions } from '../../src/metrics/attribution.js'
+import { conversionsByCampaign, conversionsByDimension, denominators, denominatorsByCampaign } from '../../src/metrics/conversion-groups.js'
+import { revenueMoments, revenueMomentsByCampaign } from '../../src/metrics/revenue-moments.js'
 import { chDateTime } from '../../src/store/clickhouse.js'
 import { startTestServer, type TestServer } from '../support/server.js'
 import { insertEvents, insertSends } from './fixture.js'

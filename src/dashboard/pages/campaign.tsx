@@ -1,8 +1,8 @@
-import type { AppDeps } from '../../api/context.js'
-import { ApiError } from '../../api/errors.js'
+import type { AppDeps } from '../../deps.js'
+import { DomainError } from '../../util/errors.js'
 import type { CampaignStats } from '../../metrics/campaign-stats.js'
 import { compareGroups, type Comparison } from '../../metrics/compare.js'
-import { conversionSummary, type ConversionFigures } from '../../metrics/conversions.js'
+import { conversionSummary, type ConversionFigures } from '../../metrics/conversion-summary.js'
 import { linkStats, type LinkStats, type LinkStatsResult } from '../../metrics/link-stats.js'
 import { withIntervals, type SegmentRow } from '../../metrics/segments.js'
 import type { EventWindow, Traffic } from '../../metrics/sql.js'
@@ -75,7 +75,7 @@ export async function loadCampaign(deps: AppDeps, id: string, traffic: Traffic, 
     ),
     passP.then(({ timing, groups: [s, v] }) => ({ timing, groups: [withIntervals(s!), withIntervals(v!)] as const })),
     getTemplate(deps, id).catch((err: unknown) => {
-      if (err instanceof ApiError && err.code === 'not_found') return null
+      if (err instanceof DomainError && err.code === 'not_found') return null
       throw err
     }),
   ])

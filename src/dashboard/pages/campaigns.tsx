@@ -1,5 +1,5 @@
-import type { AppDeps } from '../../api/context.js'
-import { conversionCandidates, conversionSummary, type ConversionFigures } from '../../metrics/conversions.js'
+import type { AppDeps } from '../../deps.js'
+import { conversionCandidates, conversionSummary, type ConversionFigures } from '../../metrics/conversion-summary.js'
 import { groupCounts, type GroupCounts } from '../../metrics/facts.js'
 import type { Traffic } from '../../metrics/sql.js'
 import { listCampaigns, type Campaign } from '../../services/campaigns.js'

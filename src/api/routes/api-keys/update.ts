@@ -1,5 +1,5 @@
 import { createRoute, z, type OpenAPIHono } from '@hono/zod-openapi'
-import { API_KEY_CACHE_MS } from '../../auth.js'
+import { API_KEY_CACHE_MS } from '../../../services/auth-keys.js'
 import { setApiKeyRole, toApiKeyResponse } from '../../../services/api-keys.js'
 import type { AppEnv } from '../../context.js'
 import { errorResponses } from '../../errors.js'

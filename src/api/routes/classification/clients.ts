@@ -4,7 +4,8 @@ import { getCampaign } from '../../../services/campaigns.js'
 import type { AppEnv } from '../../context.js'
 import { errorResponses } from '../../errors.js'
 import { CampaignIdParam, security } from '../../schemas.js'
-import { toWindow, UNIQUES_NOTE, WindowQuery } from '../metrics/common.js'
+import { UNIQUES_NOTE } from '../metrics/common.js'
+import { toWindow, WindowQuery } from '../../../metrics/query.js'
 
 const Count = z.object({ total: z.number().int(), unique: z.number().int() })
 const Entry = z.object({ name: z.string().openapi({ example: 'Outlook' }), opens: Count, clicks: Count }).openapi('ClientCounts')

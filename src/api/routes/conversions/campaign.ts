@@ -1,10 +1,10 @@
 import { createRoute, z, type OpenAPIHono } from '@hono/zod-openapi'
-import { campaignConversions } from '../../../metrics/conversions.js'
+import { campaignConversions } from '../../../metrics/campaign-conversions.js'
 import { getCampaign, listLinks } from '../../../services/campaigns.js'
 import type { AppEnv } from '../../context.js'
 import { errorResponses } from '../../errors.js'
 import { CampaignIdParam, security } from '../../schemas.js'
-import { AttributionQuery, toAttribution } from './query.js'
+import { AttributionQuery, toAttribution } from '../../../metrics/query.js'
 
 const Rate = (num: string, den: string) =>
   z.object({ value: z.number(), low: z.number(), high: z.number(), numerator: z.literal(num), denominator: z.literal(den) })

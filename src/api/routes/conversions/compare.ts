@@ -5,7 +5,7 @@ import type { AppEnv } from '../../context.js'
 import { errorResponses } from '../../errors.js'
 import { CampaignIdParam, security } from '../../schemas.js'
 import { ComparisonSchema } from '../metrics/compare.js'
-import { AttributionQuery, toAttribution } from './query.js'
+import { AttributionQuery, toAttribution } from '../../../metrics/query.js'
 import { CurrencySchema } from './schemas.js'
 
 const Query = AttributionQuery.extend({

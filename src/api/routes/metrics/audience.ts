@@ -1,6 +1,6 @@
 import { createRoute, z, type OpenAPIHono } from '@hono/zod-openapi'
 import { CSV_COLUMNS } from '../../../metrics/audience.js'
-import { AudienceQuery, audienceResponse, audienceSelection } from '../../audience-filter.js'
+import { AudienceQuery, audienceResponse, audienceSelection } from '../../../metrics/audience-filter.js'
 import type { AppEnv } from '../../context.js'
 import { errorResponses } from '../../errors.js'
 import { CampaignIdParam, security } from '../../schemas.js'

@@ -1,12 +1,12 @@
 import { createRoute, z, type OpenAPIHono } from '@hono/zod-openapi'
 import { campaignStats } from '../../../metrics/campaign-stats.js'
-import { conversionBlock, conversionTotals } from '../../../metrics/conversions.js'
+import { conversionBlock, conversionTotals } from '../../../metrics/conversion-summary.js'
 import type { AppEnv } from '../../context.js'
 import { errorResponses } from '../../errors.js'
 import { CampaignIdParam, security } from '../../schemas.js'
-import { AttributionQuery, toAttribution } from '../conversions/query.js'
+import { AttributionQuery, campaignWindow, toAttribution } from '../../../metrics/query.js'
 import { ConversionBlockSchema, CONVERSIONS_NOTE } from '../conversions/schemas.js'
-import { campaignWindow, RateSchema, UNIQUES_NOTE } from './common.js'
+import { RateSchema, UNIQUES_NOTE } from './common.js'
 
 const Delay = z.object({ count: z.number().int(), medianSeconds: z.number().nullable(), p90Seconds: z.number().nullable() })
 const Machine = z.object({ total: z.number().int(), byReason: z.record(z.string(), z.number().int()) })

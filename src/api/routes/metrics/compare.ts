@@ -1,14 +1,14 @@
 import { createRoute, z, type OpenAPIHono } from '@hono/zod-openapi'
 import { compareCampaigns, compareVariants, projectCampaign, type CompareMetric } from '../../../metrics/compare.js'
 import { compareCampaignConversions, compareConversionsBy, CONVERSION_METRICS, type ConversionMetric } from '../../../metrics/conversion-compare.js'
-import type { AttributionOptions } from '../../../metrics/conversions.js'
-import { AttributionQuery, toAttribution } from '../conversions/query.js'
+import type { AttributionOptions } from '../../../metrics/attribution.js'
+import { AttributionQuery, campaignWindow, toAttribution, toWindow, WindowQuery } from '../../../metrics/query.js'
 import { CurrencySchema } from '../conversions/schemas.js'
 import { getCampaigns } from '../../../services/campaigns.js'
 import type { AppEnv } from '../../context.js'
 import { ApiError, errorResponses } from '../../errors.js'
 import { CAMPAIGN_ID_PATTERN, CampaignIdParam, security } from '../../schemas.js'
-import { campaignWindow, IntervalSchema, toWindow, UNIQUES_NOTE, WindowQuery } from './common.js'
+import { IntervalSchema, UNIQUES_NOTE } from './common.js'
 
 const METRICS = ['open_rate', 'click_rate', 'click_to_open_rate', ...CONVERSION_METRICS] as const
 

@@ -1,13 +1,14 @@
 import { createRoute, z, type OpenAPIHono } from '@hono/zod-openapi'
-import { attributedOrders, conversionBlock, groupOrders } from '../../../metrics/conversions.js'
+import { attributedOrders, groupOrders } from '../../../metrics/attributed-orders.js'
+import { conversionBlock } from '../../../metrics/conversion-summary.js'
 import { linkStats } from '../../../metrics/link-stats.js'
 import { listLinks } from '../../../services/campaigns.js'
 import type { AppEnv } from '../../context.js'
 import { errorResponses } from '../../errors.js'
 import { CampaignIdParam, security } from '../../schemas.js'
-import { AttributionQuery, toAttribution } from '../conversions/query.js'
+import { AttributionQuery, campaignWindow, toAttribution } from '../../../metrics/query.js'
 import { ConversionBlockSchema, CONVERSIONS_NOTE } from '../conversions/schemas.js'
-import { campaignWindow, UNIQUES_NOTE } from './common.js'
+import { UNIQUES_NOTE } from './common.js'
 
 const figures = {
   clicks: z.number().int(),

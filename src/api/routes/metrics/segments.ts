@@ -1,5 +1,6 @@
 import { createRoute, z, type OpenAPIHono } from '@hono/zod-openapi'
-import { attributedOrders, conversionBlock, groupOrders, type AttributedOrder } from '../../../metrics/conversions.js'
+import { attributedOrders, groupOrders, type AttributedOrder } from '../../../metrics/attributed-orders.js'
+import { conversionBlock } from '../../../metrics/conversion-summary.js'
 import { parseDimension } from '../../../metrics/facts.js'
 import { segmentStats } from '../../../metrics/segments.js'
 import { wilson } from '../../../metrics/statistics.js'
@@ -7,9 +8,9 @@ import { getCampaign, listLinks } from '../../../services/campaigns.js'
 import type { AppEnv } from '../../context.js'
 import { ApiError, errorResponses } from '../../errors.js'
 import { CampaignIdParam, security } from '../../schemas.js'
-import { AttributionQuery, toAttribution } from '../conversions/query.js'
+import { AttributionQuery, toAttribution, toWindow } from '../../../metrics/query.js'
 import { ConversionBlockSchema, CONVERSIONS_NOTE } from '../conversions/schemas.js'
-import { IntervalSchema, toWindow, UNIQUES_NOTE } from './common.js'
+import { IntervalSchema, UNIQUES_NOTE } from './common.js'
 
 const Query = AttributionQuery.extend({
   by: z.string().default('segment').openapi({ param: { name: 'by', in: 'query' }, description: 'segment | variant | attribute:NAME', example: 'attribute:country' }),

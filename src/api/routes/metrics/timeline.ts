@@ -3,8 +3,7 @@ import { recipientTimeline } from '../../../metrics/timeline.js'
 import type { AppEnv } from '../../context.js'
 import { errorResponses } from '../../errors.js'
 import { CampaignIdSchema, security } from '../../schemas.js'
-import { AttributionQuery } from '../conversions/query.js'
-import { TRAFFIC_DESCRIPTION, toWindow } from './common.js'
+import { AttributionQuery, toWindow, TRAFFIC_DESCRIPTION } from '../../../metrics/query.js'
 
 const LinkSchema = z.object({ id: z.string(), url: z.string().nullable(), label: z.string().nullable(), position: z.number().int().nullable() })
 

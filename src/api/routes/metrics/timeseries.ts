@@ -3,7 +3,8 @@ import { MAX_BUCKETS, timeseries } from '../../../metrics/timeseries.js'
 import type { AppEnv } from '../../context.js'
 import { errorResponses } from '../../errors.js'
 import { CampaignIdParam, security } from '../../schemas.js'
-import { campaignWindow, TzQuery, UNIQUES_NOTE, WindowQuery } from './common.js'
+import { TzQuery, UNIQUES_NOTE } from './common.js'
+import { campaignWindow, WindowQuery } from '../../../metrics/query.js'
 
 const Query = WindowQuery.extend({
   metric: z.enum(['opens', 'clicks', 'unique_openers', 'unique_clickers']).default('opens').openapi({ param: { name: 'metric', in: 'query' } }),

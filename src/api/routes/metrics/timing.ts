@@ -3,7 +3,8 @@ import { timing } from '../../../metrics/timing.js'
 import type { AppEnv } from '../../context.js'
 import { errorResponses } from '../../errors.js'
 import { CampaignIdParam, security } from '../../schemas.js'
-import { campaignWindow, TzQuery, UNIQUES_NOTE, WindowQuery } from './common.js'
+import { TzQuery, UNIQUES_NOTE } from './common.js'
+import { campaignWindow, WindowQuery } from '../../../metrics/query.js'
 
 const Query = WindowQuery.extend({
   by: z.enum(['segment', 'variant']).optional().openapi({ param: { name: 'by', in: 'query' }, description: 'Group by segment or variant; omitted: everyone (key "")' }),

@@ -1,12 +1,11 @@
 import { z } from '@hono/zod-openapi'
-import { audience, CSV_COLUMNS, csvLine, type AudienceFilter, type AudienceRow } from '../metrics/audience.js'
-import type { EventWindow } from '../metrics/sql.js'
+import type { AppDeps } from '../deps.js'
 import { listLinks } from '../services/campaigns.js'
 import { resolveLinkRef } from '../services/link-refs.js'
-import type { AppDeps } from './context.js'
-import { ApiError, describeIssues } from './errors.js'
-import { AttributionQuery, DurationSchema } from './routes/conversions/query.js'
-import { campaignWindow, multiValue } from './routes/metrics/common.js'
+import { describeIssues, invalid } from '../util/errors.js'
+import { audience, CSV_COLUMNS, csvLine, type AudienceFilter, type AudienceRow } from './audience.js'
+import { AttributionQuery, campaignWindow, DurationSchema, multiValue } from './query.js'
+import type { EventWindow } from './sql.js'
 
 /**
  * The filter parameters of an audience export, the one definition that both the REST endpoint
@@ -49,7 +48,7 @@ export function parseAudienceQuery(input: QueryInput): AudienceParams {
   const r = AudienceQuery.safeParse(input)
   if (!r.success) {
     const { message, details } = describeIssues('query', r.error.issues)
-    throw new ApiError('validation_failed', message, details)
+    throw invalid(message, details)
   }
   return r.data
 }
@@ -58,14 +57,14 @@ export function parseAudienceQuery(input: QueryInput): AudienceParams {
  * Parsed parameters → what the audience query takes: the window checked (400), then the campaign
  * (404), then the links, named by id, label or position (services/link-refs.ts), and the NAME:VALUE attributes (400 each).
  */
-export async function audienceSelection(deps: AppDeps, campaignId: string, q: AudienceParams): Promise<{ filter: AudienceFilter; window: EventWindow }> {
+export async function audienceSelection(deps: Pick<AppDeps, 'meta' | 'links'>, campaignId: string, q: AudienceParams): Promise<{ filter: AudienceFilter; window: EventWindow }> {
   const window = await campaignWindow(deps, campaignId, q)
   const links = await listLinks(deps, campaignId)
   const clicked = q.clicked.map((ref) => resolveLinkRef(links, ref, 'query.clicked', campaignId))
   const notClicked = q.notClicked.map((ref) => resolveLinkRef(links, ref, 'query.notClicked', campaignId))
   const attributes = q.attribute.map((a) => {
     const i = a.indexOf(':')
-    if (i <= 0) throw new ApiError('validation_failed', `query.attribute: expected NAME:VALUE, got ${JSON.stringify(a.slice(0, 80))}`)
+    if (i <= 0) throw invalid(`query.attribute: expected NAME:VALUE, got ${JSON.stringify(a.slice(0, 80))}`)
     return { name: a.slice(0, i), value: a.slice(i + 1) }
   })
   const converted = q.converted === undefined ? (q.convertedWithin === undefined ? undefined : true) : q.converted === 'true'
@@ -88,7 +87,7 @@ export async function audienceSelection(deps: AppDeps, campaignId: string, q: Au
  * is read before answering, so a query error is a proper error response and not a cut stream.
  */
 export async function audienceResponse(
-  deps: AppDeps,
+  deps: Pick<AppDeps, 'events'>,
   campaignId: string,
   sel: { filter: AudienceFilter; window: EventWindow },
   format: 'csv' | 'ndjson',

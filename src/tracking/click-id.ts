@@ -1,6 +1,6 @@
 import { createHmac, timingSafeEqual } from 'node:crypto'
 import type { Config } from '../config.js'
-import { loadOrCreateSecret } from '../tracking/token.js'
+import { loadOrCreateSecret } from './token.js'
 
 /** Bytes of HMAC-SHA256 kept: 96 bits, as for recipient tokens. */
 const MAC_BYTES = 12

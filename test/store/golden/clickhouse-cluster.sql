@@ -1,0 +1,106 @@
+-- 0001_events_and_sends.sql
+CREATE TABLE IF NOT EXISTS sillage.events ON CLUSTER 'events_cluster'
+(
+    event_id String COMMENT 'Unique per event; assigned at the edge and kept through journal replays',
+    type LowCardinality(String) COMMENT 'open | click | unsubscribe | conversion',
+    ts DateTime64(3, 'UTC') COMMENT 'When the edge received the request',
+    campaign_id String COMMENT 'Campaign the link or pixel belongs to',
+    link_id String COMMENT 'Tracked link id for clicks; empty otherwise',
+    recipient_id String COMMENT 'Sender''s opaque recipient id; empty when the token was invalid',
+    token_valid Bool COMMENT 'false: forged or damaged token, event unattributed',
+    method LowCardinality(String) COMMENT 'HTTP method of the request (HEAD is a machine signal)',
+    ip String COMMENT 'Client address, anonymised by default (IPv4 /24, IPv6 /48)',
+    user_agent String COMMENT 'Raw User-Agent header' CODEC(ZSTD(3)),
+    referer String COMMENT 'Raw Referer header' CODEC(ZSTD(3)),
+    prefetch LowCardinality(String) COMMENT 'Prefetch hints seen on the request',
+    class LowCardinality(String) COMMENT 'human | machine_open | scanner_click | crawler',
+    reasons Array(LowCardinality(String)) COMMENT 'Why the class was given (apple_mpp, head_request, burst, ...)',
+    proxy LowCardinality(String) COMMENT 'Mail proxy of a human open (gmail, yahoo)',
+    classifier_version UInt16 COMMENT 'Version of the rules that set class and reasons',
+    ua_client LowCardinality(String) COMMENT 'Browser or mail client parsed from user_agent',
+    ua_os LowCardinality(String) COMMENT 'Operating system parsed from user_agent',
+    ua_device LowCardinality(String) COMMENT 'desktop | mobile | tablet | bot | unknown',
+    amount Decimal(18, 4) COMMENT 'Conversion amount, exact decimal',
+    currency LowCardinality(String) COMMENT 'ISO 4217 code of amount',
+    order_id String COMMENT 'Conversion pivot id (order, basket); idempotency key of conversions',
+    extra String COMMENT 'JSON for type-specific fields' CODEC(ZSTD(3)),
+    INDEX idx_recipient recipient_id TYPE bloom_filter(0.01) GRANULARITY 4,
+    INDEX idx_event_id event_id TYPE bloom_filter(0.01) GRANULARITY 4
+)
+ENGINE = ReplicatedMergeTree('/clickhouse/tables/{shard}/sillage/events', '{replica}')
+PARTITION BY toYYYYMM(ts)
+ORDER BY (campaign_id, type, toDate(ts), recipient_id, ts)
+SETTINGS replicated_deduplication_window = 10000, replicated_deduplication_window_seconds = 604800;
+
+-- 0001_events_and_sends.sql
+CREATE TABLE IF NOT EXISTS sillage.sends ON CLUSTER 'events_cluster'
+(
+    campaign_id String COMMENT 'Campaign sent',
+    recipient_id String COMMENT 'Sender''s opaque recipient id',
+    sent_at DateTime64(3, 'UTC') COMMENT 'When the message was sent (given by the sender, else receipt time)',
+    variant LowCardinality(String) COMMENT 'A/B variant, empty when none',
+    segments Array(LowCardinality(String)) COMMENT 'Segments the recipient belongs to for this send',
+    attributes Map(LowCardinality(String), String) COMMENT 'Free attributes (country, plan, ...)',
+    INDEX idx_recipient recipient_id TYPE bloom_filter(0.01) GRANULARITY 4
+)
+ENGINE = ReplicatedReplacingMergeTree('/clickhouse/tables/{shard}/sillage/sends', '{replica}', sent_at)
+ORDER BY (campaign_id, recipient_id)
+SETTINGS replicated_deduplication_window = 10000, replicated_deduplication_window_seconds = 604800;
+
+-- 0300_recipient_facts_projection.sql
+ALTER TABLE sillage.events ON CLUSTER 'events_cluster' ADD PROJECTION IF NOT EXISTS p_recipient_facts
+(
+    SELECT campaign_id, recipient_id, type, class, count(), min(ts), max(ts)
+    GROUP BY campaign_id, recipient_id, type, class
+);
+
+-- 0300_recipient_facts_projection.sql
+ALTER TABLE sillage.events MATERIALIZE PROJECTION p_recipient_facts SETTINGS mutations_sync = 2;
+
+-- 0400_conversions_order_index.sql
+ALTER TABLE sillage.events ON CLUSTER 'events_cluster' ADD INDEX IF NOT EXISTS idx_order_id order_id TYPE bloom_filter(0.01) GRANULARITY 4;
+
+-- 0400_conversions_order_index.sql
+ALTER TABLE sillage.events MATERIALIZE INDEX idx_order_id;
+
+-- 0500_recipient_timeline_projection.sql
+ALTER TABLE sillage.events ON CLUSTER 'events_cluster' ADD PROJECTION IF NOT EXISTS p_by_recipient
+(
+    SELECT recipient_id, ts, event_id, type, campaign_id, link_id, class, reasons, proxy, ua_client, ua_os, ua_device, amount, currency, order_id
+    ORDER BY recipient_id, ts
+);
+
+-- 0500_recipient_timeline_projection.sql
+ALTER TABLE sillage.events MATERIALIZE PROJECTION p_by_recipient SETTINGS mutations_sync = 2;
+
+-- 0600_recipient_traffic_projection.sql
+ALTER TABLE sillage.events ON CLUSTER 'events_cluster' ADD PROJECTION IF NOT EXISTS p_recipient_traffic
+(
+    SELECT campaign_id, recipient_id,
+        countIf(type = 'open' AND class = 'human'), countIf(type = 'click' AND class = 'human'),
+        countIf(type = 'unsubscribe' AND class = 'human'),
+        minIf(ts, type = 'open' AND class = 'human'), minIf(ts, type = 'click' AND class = 'human'),
+        countIf(type = 'open' AND class != 'human'), countIf(type = 'click' AND class != 'human'),
+        countIf(type = 'unsubscribe' AND class != 'human'),
+        minIf(ts, type = 'open' AND class != 'human'), minIf(ts, type = 'click' AND class != 'human'),
+        countIf(type = 'open'), countIf(type = 'click'),
+        countIf(type = 'unsubscribe'),
+        minIf(ts, type = 'open'), minIf(ts, type = 'click')
+    GROUP BY campaign_id, recipient_id
+);
+
+-- 0600_recipient_traffic_projection.sql
+ALTER TABLE sillage.events MATERIALIZE PROJECTION p_recipient_traffic SETTINGS mutations_sync = 2;
+
+-- 0600_recipient_traffic_projection.sql
+ALTER TABLE sillage.events ON CLUSTER 'events_cluster' DROP PROJECTION IF EXISTS p_recipient_facts SETTINGS mutations_sync = 2;
+
+-- 0610_campaign_classes_projection.sql
+ALTER TABLE sillage.events ON CLUSTER 'events_cluster' ADD PROJECTION IF NOT EXISTS p_campaign_classes
+(
+    SELECT campaign_id, type, class, reasons, count(), min(ts), max(ts)
+    GROUP BY campaign_id, type, class, reasons
+);
+
+-- 0610_campaign_classes_projection.sql
+ALTER TABLE sillage.events MATERIALIZE PROJECTION p_campaign_classes SETTINGS mutations_sync = 2;
