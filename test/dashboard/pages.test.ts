@@ -223,6 +223,10 @@ describe('pages', () => {
     expect(human.opens.unique).toBeGreaterThan(40)
     expect(human.machine.opens.total).toBe(5)
     expect(human.machine.clicks.total).toBe(1)
+    // In plain words, with the reasons named as a person names them.
+    const all = human.opens.total + 5
+    const page = (await get('/dashboard/campaigns/spring')).text
+    expect(page).toContain(`<p id="machine-summary" class="muted">${Math.round((5 / all) * 100)}% of opens were machines (5 of ${all}: Apple Mail Privacy Protection 5); ${Math.round((1 / (human.clicks.total + 1)) * 100)}% of clicks were machines (1 of ${human.clicks.total + 1}: security scanners (address) 1).`)
   })
 
   it('answers an unknown campaign with a page, escaped', async () => {

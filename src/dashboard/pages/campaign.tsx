@@ -13,6 +13,7 @@ import { getTemplate } from '../../services/templates.js'
 import { clickMapHtml } from '../clickmap.js'
 import { fmtInt, fmtPct, fmtRevenue, fmtSeconds, IntervalBar, Layout, TrafficToggle, type PageContext } from '../layout.js'
 import { linkName } from './follow-up.js'
+import { reasonName } from './reasons.js'
 import { Verdict } from './verdict.js'
 
 export type LinkSort = 'position' | 'clicks' | 'unique'
@@ -220,8 +221,17 @@ export function CampaignPage(props: { view: CampaignView; page: PageContext }) {
   }
   const machineReasons = (r: Record<string, number>) =>
     Object.entries(r)
-      .map(([k, n]) => `${k} ${fmtInt(n)}`)
+      .map(([k, n]) => `${reasonName(k)} ${fmtInt(n)}`)
       .join(', ')
+  // Machine events are not in the human figures: their share of all, when the page can know it.
+  const machineShare = (kind: 'opens' | 'clicks') => {
+    const machine = s.machine[kind].total
+    const all = v.traffic === 'human' ? s[kind].total + machine : v.traffic === 'all' ? s[kind].total : null
+    if (machine === 0 || all === null || all === 0) return null
+    const reasons = machineReasons(s.machine[kind].byReason)
+    return `${fmtPct(machine / all, 0)} of ${kind} were machines (${fmtInt(machine)} of ${fmtInt(all)}${reasons ? `: ${reasons}` : ''})`
+  }
+  const machineSentences = [machineShare('opens'), machineShare('clicks')].filter((x) => x !== null)
   const links = sortLinks(v.links.links, v.sort)
   const sortHeader = (key: LinkSort, label: string) => (
     <th scope="col" aria-sort={v.sort === key ? (key === 'position' ? 'ascending' : 'descending') : undefined}>
@@ -260,6 +270,12 @@ export function CampaignPage(props: { view: CampaignView; page: PageContext }) {
           {hasRevenue && <Card id="revenue" label="Revenue" value={fmtRevenue(v.conversions.revenue)} />}
         </div>
       </section>
+
+      {machineSentences.length > 0 && (
+        <p id="machine-summary" class="muted">
+          {machineSentences.join('; ')}. They are kept, labelled and left out of the figures above; one event can have several reasons, so the reasons may add up to more.
+        </p>
+      )}
 
       <section aria-labelledby="h-time">
         <h2 id="h-time">Opens and clicks over time</h2>
