@@ -3,6 +3,7 @@ import { chartSeries, seriesInterval } from '../../src/dashboard/pages/campaign.
 import { mapBounded } from '../../src/dashboard/pages/campaigns.js'
 import { wallTimeToInstant } from '../../src/dashboard/wall-time.js'
 import { verdictText } from '../../src/dashboard/pages/verdict.js'
+import { fmtRevenue } from '../../src/dashboard/layout.js'
 import { compareGroups } from '../../src/metrics/compare.js'
 
 const bucket = (iso: string, value: number) => ({ start: iso, local: iso.slice(0, 19), value })
@@ -78,5 +79,12 @@ describe('verdictText', () => {
     expect(text([300, 28], [300, 20])).toBe('A leads on click rate, +2.7 points (\u22121.7 to +7.1), not significant yet (p = 0.23): about 2,700 more sends needed.')
     expect(text([10, 1], [10, 2])).toBe('B leads on click rate, +10.0 points (\u221223.6 to +42.1), not significant yet: about 380 more sends needed.')
     expect(text([100, 10], [100, 10])).toBe('No difference in click rate between A and B (10.0% each).')
+  })
+})
+
+describe('fmtRevenue', () => {
+  it('writes each currency with its own decimals', () => {
+    expect(fmtRevenue({ EUR: '60.0000', JPY: '1200.0000', BHD: '1.2500' })).toBe('60.00 EUR + 1,200 JPY + 1.250 BHD')
+    expect(fmtRevenue({})).toBe('–')
   })
 })

@@ -360,6 +360,25 @@ describe('pages', () => {
     expect(anonymous.status).toBe(303)
   })
 
+  it('sums links to the same destination, as the API\'s byUrl does, and tells repeated labels apart by position', async () => {
+    await s.api('POST', '/v1/campaigns', { id: 'dup', name: 'Duplicates' })
+    const t = await s.api('POST', '/v1/campaigns/dup/templates', {
+      html: '<body><a href="https://shop.example/p"><img alt="Shop"></a><a href="https://shop.example/p">Shop</a><a href="https://shop.example/q">Shop</a></body>',
+    })
+    const sent = await s.api('POST', '/v1/campaigns/dup/sends', { recipients: [{ id: 'a' }, { id: 'b' }] })
+    for (const r of sent.body.recipients) for (const l of r.links.slice(0, r.id === 'a' ? 2 : 1)) await (await readerFetch(l.url)).arrayBuffer()
+    await s.flush()
+    const api = (await s.api('GET', '/v1/campaigns/dup/links/stats')).body
+    const p = api.byUrl.find((u: { url: string }) => u.url === 'https://shop.example/p')
+    const html = (await get('/dashboard/campaigns/dup')).text
+    const table = html.slice(html.indexOf('id="destinations-table"'), html.indexOf('</table>', html.indexOf('id="destinations-table"')))
+    expect(table).toContain(`<td class="url">https://shop.example/p</td><td>Shop (#1), Shop (#2)</td><td class="num">${p.clicks}</td><td class="num">${p.uniqueClickers}</td>`)
+    expect(p).toMatchObject({ clicks: 3, uniqueClickers: 2 })
+    expect(t.body.links.map((l: { position: number }) => l.position)).toEqual([1, 2, 3])
+    // The export form names each link by label and position.
+    expect(html).toContain('>Shop (#3)</option>')
+  })
+
   it('shows the follow-up list before download: the API audience\'s count, rows opening the timeline, the filter in words', async () => {
     const link = seeded.links[0]!.id
     const api = (await s.api('GET', `/v1/campaigns/spring/audience?clicked=${link}&converted=false&convertedWithin=7d`)).body as string

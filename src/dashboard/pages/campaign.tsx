@@ -352,6 +352,35 @@ export function CampaignPage(props: { view: CampaignView; page: PageContext }) {
         </table>
       </section>
 
+      {v.links.byUrl.some((u) => u.linkIds.length > 1) && (
+        <section aria-labelledby="h-destinations">
+          <h2 id="h-destinations">By destination</h2>
+          <table id="destinations-table">
+            <caption>Links to the same page (an image and a button, say) summed; unique clickers counted once across them</caption>
+            <thead>
+              <tr>
+                <th scope="col">Destination</th>
+                <th scope="col">Links</th>
+                <th scope="col">Clicks</th>
+                <th scope="col">Unique clickers</th>
+                <th scope="col">Share of clickers</th>
+              </tr>
+            </thead>
+            <tbody>
+              {[...v.links.byUrl].sort((a, b) => b.clicks - a.clicks).map((u) => (
+                <tr>
+                  <td class="url">{u.url}</td>
+                  <td>{u.linkIds.map((lid) => v.links.links.find((l) => l.linkId === lid)).filter((l) => l !== undefined).map((l) => linkName(l)).join(', ')}</td>
+                  <td class="num">{fmtInt(u.clicks)}</td>
+                  <td class="num">{fmtInt(u.uniqueClickers)}</td>
+                  <td class="num">{fmtPct(u.shareOfClickers)}</td>
+                </tr>
+              ))}
+            </tbody>
+          </table>
+        </section>
+      )}
+
       <section aria-labelledby="h-map" id="click-map">
         <h2 id="h-map">Click map</h2>
         {v.clickMap === null ? (
