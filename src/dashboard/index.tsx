@@ -20,7 +20,7 @@ import { DomainError } from '../util/errors.js'
 import { canonicalTimeZone } from '../util/time-zone.js'
 import type { PageContext } from './layout.js'
 import { CampaignPage, loadCampaign, type LinkSort } from './pages/campaign.js'
-import { CampaignsPage, loadCampaigns } from './pages/campaigns.js'
+import { CAMPAIGN_SORTS, CampaignsPage, loadCampaigns, type CampaignSort } from './pages/campaigns.js'
 import { ComparePage, ErrorPage, RecipientPage, SignInPage } from './pages/other.js'
 import { wallTimeToInstant } from './wall-time.js'
 import { clearSessionCookie, fingerprintOf, sameOrigin, sessionCookie, Sessions, setSessionCookie, type Session } from './session.js'
@@ -182,7 +182,9 @@ export function registerDashboard(app: OpenAPIHono<AppEnv>): void {
     const traffic = parseTraffic(c.req.query('traffic'))
     const n = Math.max(0, Math.min(10_000, Number.parseInt(c.req.query('page') ?? '0', 10) || 0))
     const { rows, more } = await loadCampaigns(c.get('deps'), traffic, n)
-    return page(c, <CampaignsPage rows={rows} traffic={traffic} page={n} more={more} ctx={c.get('page')} />)
+    const sortq = c.req.query('sort')
+    const sort: CampaignSort = CAMPAIGN_SORTS.find((x) => x === sortq) ?? 'created'
+    return page(c, <CampaignsPage rows={rows} traffic={traffic} page={n} more={more} sort={sort} ctx={c.get('page')} />)
   })
 
   dash.get('/dashboard/campaigns/:id', async (c) => {

@@ -360,6 +360,26 @@ describe('pages', () => {
     expect(anonymous.status).toBe(303)
   })
 
+  it('lists campaigns with their first send and unsubscribes, sortable by column', async () => {
+    await s.api('POST', '/v1/campaigns', { id: 'unsub', name: 'Zz unsubscribed' })
+    const sent = await s.api('POST', '/v1/campaigns/unsub/sends', { sentAt: '2026-01-02T03:04:00Z', recipients: [{ id: 'u1' }, { id: 'u2' }] })
+    const token = new URL(sent.body.recipients[0].pixelUrl).pathname.split('/').pop()!.replace('.gif', '')
+    const r = await fetch(`${s.url}/u/unsub/${token}`, { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: 'List-Unsubscribe=One-Click' })
+    expect(r.status).toBeLessThan(400)
+    await s.flush()
+    const html = (await get('/dashboard?sort=unsubscribes')).text
+    const first = /<tbody>\s*<tr data-campaign-id="([^"]+)">/.exec(html)![1]
+    expect(first).toBe('unsub')
+    const row = html.slice(html.indexOf('data-campaign-id="unsub"'), html.indexOf('</tr>', html.indexOf('data-campaign-id="unsub"')))
+    expect(row).toContain('<td data-col="sent-at">2026-01-02 03:04 UTC</td>')
+    expect(row).toContain('<td class="num" data-col="unsubscribes">1</td>')
+    expect(html).toContain('<th scope="col" aria-sort="descending"><a href="/dashboard?traffic=human&amp;sort=unsubscribes">Unsubscribes</a></th>')
+    const byName = (await get('/dashboard?sort=name')).text
+    const names = [...byName.matchAll(/<tr data-campaign-id="[^"]+">\s*<th scope="row"><a [^>]+>([^<]+)<\/a>/g)].map((m) => m[1]!)
+    expect(names).toEqual([...names].sort((a, b) => a.localeCompare(b)))
+    expect(names.at(-1)).toBe('Zz unsubscribed')
+  })
+
   it('sums links to the same destination, as the API\'s byUrl does, and tells repeated labels apart by position', async () => {
     await s.api('POST', '/v1/campaigns', { id: 'dup', name: 'Duplicates' })
     const t = await s.api('POST', '/v1/campaigns/dup/templates', {
