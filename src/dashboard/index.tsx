@@ -11,6 +11,7 @@ import { hashKey, verifyApiKey } from '../services/auth-keys.js'
 import { audienceResponse, audienceSelection, parseAudienceQuery, type QueryInput } from '../metrics/audience-filter.js'
 import { compareCampaigns, type CompareMetric } from '../metrics/compare.js'
 import type { Traffic } from '../metrics/sql.js'
+import { recentRecipients, searchRecipients, type FoundRecipient, type RecentRecipient } from '../metrics/recipient-search.js'
 import { recipientTimeline } from '../metrics/timeline.js'
 import { audience, type AudienceRow } from '../metrics/audience.js'
 import { findCampaigns, getCampaign, listCampaigns, listLinks } from '../services/campaigns.js'
@@ -259,9 +260,14 @@ export function registerDashboard(app: OpenAPIHono<AppEnv>): void {
     const id = (c.req.query('id') ?? '').trim().slice(0, 512)
     const traffic = parseTraffic(c.req.query('traffic'))
     let timeline = null
+    let found: FoundRecipient[] = []
+    let recent: RecentRecipient[] = []
     if (id) {
       timeline = await recipientTimeline(deps.events, deps.meta, id, { traffic }, { limit: 50, cursor: c.req.query('cursor') || undefined })
+      found = await searchRecipients(deps.events, id)
+    } else {
+      recent = await recentRecipients(deps.events, traffic)
     }
-    return page(c, <RecipientPage id={id} traffic={traffic} timeline={timeline} ctx={c.get('page')} />)
+    return page(c, <RecipientPage id={id} traffic={traffic} timeline={timeline} found={found} recent={recent} ctx={c.get('page')} />)
   })
 }

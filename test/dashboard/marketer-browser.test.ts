@@ -62,7 +62,7 @@ describe.skipIf(!available && !required)('what a marketer meets, in a real brows
     expect(await page.locator('#follow-up-table tbody tr').count()).toBe(ids.length)
     await page.locator('#follow-up-table tbody tr').first().getByRole('link').click()
     await page.waitForURL(`**/dashboard/recipients?id=${ids[0]}`)
-    expect(await page.locator('h1').textContent()).toContain('timeline')
+    expect(await page.locator('#h-timeline').textContent()).toBe(`Events of ${ids[0]}, newest first`)
   })
 
   it('the A/B banner names the metric, the leader and the lift in points, significant or not', async () => {

@@ -360,6 +360,19 @@ describe('pages', () => {
     expect(anonymous.status).toBe(303)
   })
 
+  it('finds recipients by the beginning of their id, and lists the recently active', async () => {
+    const recent = (await get('/dashboard/recipients')).text
+    const ids = [...recent.matchAll(/<tr>\s*<th scope="row"><a href="\/dashboard\/recipients\?id=([^&]+)&amp;traffic=human">/g)].map((m) => decodeURIComponent(m[1]!))
+    // The seed's readers opened and clicked minutes ago.
+    expect(ids).toContain('r01')
+    expect(new Set(ids).size).toBe(ids.length)
+    const found = (await get('/dashboard/recipients?id=r0')).text
+    const list = found.slice(found.indexOf('<ul id="found-recipients">'), found.indexOf('</ul>', found.indexOf('<ul id="found-recipients">')))
+    expect([...list.matchAll(/>(r0\d)<\/a>/g)].map((m) => m[1])).toEqual(Array.from({ length: 10 }, (_, i) => `r0${i}`))
+    expect(found).not.toContain('id="h-timeline"')
+    expect((await get('/dashboard/recipients?id=r01')).text).toContain('id="h-timeline"')
+  })
+
   it('lists campaigns with their first send and unsubscribes, sortable by column', async () => {
     await s.api('POST', '/v1/campaigns', { id: 'unsub', name: 'Zz unsubscribed' })
     const sent = await s.api('POST', '/v1/campaigns/unsub/sends', { sentAt: '2026-01-02T03:04:00Z', recipients: [{ id: 'u1' }, { id: 'u2' }] })
