@@ -29,8 +29,20 @@ export function percent(share: number): string {
   return share < 0.1 ? `${(share * 100).toFixed(1)}%` : `${Math.round(share * 100)}%`
 }
 
+/**
+ * The heat scale of the badges: grey for a link nobody clicked, then from amber (few clicks) to
+ * deep red (the most clicked link), each step dark enough for white text.
+ */
+export function heat(relative: number): string {
+  if (!(relative > 0)) return '#5f6368'
+  const t = Math.min(1, relative)
+  // Amber #b06000 to red #8c1d18, both with white text above 4.5:1 contrast.
+  const mix = (a: number, b: number) => Math.round(a + (b - a) * t)
+  return `rgb(${mix(0xb0, 0x8c)},${mix(0x60, 0x1d)},${mix(0x00, 0x18)})`
+}
+
 const BADGE_STYLE =
-  'display:inline-block;margin:0 0 0 4px;padding:1px 6px;border-radius:9px;background:#b3261e;color:#fff;' +
+  'display:inline-block;margin:0 0 0 4px;padding:1px 6px;border-radius:9px;color:#fff;' +
   'font:bold 12px/16px system-ui,sans-serif;vertical-align:middle;text-decoration:none;white-space:nowrap'
 
 /**
@@ -51,10 +63,12 @@ export function clickMapHtml(compiled: CompiledTemplate, links: ClickMapLink[]):
   const total = links.reduce((s, l) => s + l.clicks, 0)
   const inserts: Array<{ at: number; text: string }> = []
   const open: Array<{ position: number | null }> = []
+  const most = Math.max(0, ...links.map((l) => l.clicks))
   const badge = (l: ClickMapLink) => {
     const share = total > 0 ? l.clicks / total : 0
     const title = `${l.label || l.url}: ${l.clicks} clicks (${percent(share)} of all clicks), ${l.uniqueClickers} unique clickers`
-    return `<span class="sillage-badge" data-position="${l.position}" title="${escapeHtml(title)}" style="${BADGE_STYLE}">${escapeHtml(percent(share))}</span>`
+    const style = `${BADGE_STYLE};background:${heat(most > 0 ? l.clicks / most : 0)}`
+    return `<span class="sillage-badge" data-position="${l.position}" title="${escapeHtml(title)}" style="${style}">${escapeHtml(`${l.clicks.toLocaleString('en-US')} · ${percent(share)}`)}</span>`
   }
   const parser = new Parser(
     {

@@ -103,7 +103,7 @@ describe.skipIf(!available && !required)('dashboard in a real browser', () => {
     const api = (await s.api('GET', `/v1/campaigns/${seeded.campaignId}/links/stats`)).body.links as Array<{ position: number; clicks: number }>
     const total = api.reduce((n, l) => n + l.clicks, 0)
     const first = api.find((l) => l.position === 1)!
-    expect(await frame.locator('.sillage-badge[data-position="1"]').textContent()).toBe(`${Math.round((first.clicks / total) * 100)}%`)
+    expect(await frame.locator('.sillage-badge[data-position="1"]').textContent()).toBe(`${first.clicks} · ${Math.round((first.clicks / total) * 100)}%`)
     // The label written with markup is text in the e-mail, never an element.
     expect(await frame.locator('img[src="x"]').count()).toBe(0)
     expect(await frame.locator('a', { hasText: '<img src=x' }).count()).toBe(1)

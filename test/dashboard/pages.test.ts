@@ -317,7 +317,7 @@ describe('pages', () => {
     for (const [, pos, text] of badges) {
       const l = api.find((x) => x.position === Number(pos))!
       const share = l.clicks / total
-      expect(unescape(text!)).toBe(share === 0 ? '0%' : share < 0.1 ? `${(share * 100).toFixed(1)}%` : `${Math.round(share * 100)}%`)
+      expect(unescape(text!)).toBe(`${l.clicks} · ${share === 0 ? '0%' : share < 0.1 ? `${(share * 100).toFixed(1)}%` : `${Math.round(share * 100)}%`}`)
     }
     expect(srcdoc).toContain('href="https://shop.example/new"')
     expect(srcdoc).not.toContain(`${s.url}/c/`)
@@ -325,6 +325,9 @@ describe('pages', () => {
     // The label with markup stays text inside the e-mail, and the badge comes right after its link.
     expect(srcdoc).not.toContain('<img src=x')
     expect(srcdoc).toMatch(/<\/a><span class="sillage-badge" data-position="1"/)
+    // The heat scale: the most clicked link is the deepest red, a link nobody clicked grey.
+    const most = api.reduce((a, b) => (b.clicks > a.clicks ? b : a))
+    expect(srcdoc).toMatch(new RegExp(`data-position="${most.position}"[^>]*background:rgb\\(140,29,24\\)`))
   })
 
   it('states the variant verdict from the compare function and shows segments with intervals', async () => {
