@@ -23,6 +23,22 @@ const BLANK_GIF = 'data:image/gif;base64,R0lGODlhAQABAIAAAAAAAP///yH5BAEAAAAALAA
 export const CLICK_MAP_CSP = "default-src 'none'; img-src data:; font-src data:; style-src 'unsafe-inline'"
 const CSP_META = `<meta http-equiv="Content-Security-Policy" content="${CLICK_MAP_CSP}">`
 
+/** A grey box standing for a remote image: the frame fetches nothing, but the layout keeps its shape. */
+const IMAGE_PLACEHOLDER =
+  'data:image/svg+xml,' +
+  encodeURIComponent('<svg xmlns="http://www.w3.org/2000/svg" width="100" height="100" preserveAspectRatio="none"><rect width="100" height="100" fill="#e3e5ea"/><path d="M0 0L100 100M100 0L0 100" stroke="#c4c7cf" stroke-width="1"/></svg>')
+
+/**
+ * Remote images (http, https, protocol-relative) pointed at the placeholder, keeping their width,
+ * height, alt and style: the report shows where each image sits without any request to the
+ * sender's image hosts (the frame's policy would block it anyway, leaving broken-image icons).
+ */
+export function placeholdImages(html: string): string {
+  return html.replace(/<img\b[^>]*>/gi, (tag) =>
+    tag.replace(/(\ssrc\s*=\s*)("\s*(?:https?:)?\/\/[^"]*"|'\s*(?:https?:)?\/\/[^']*'|(?:https?:)?\/\/[^\s>]+)/i, (_, before: string) => `${before}"${IMAGE_PLACEHOLDER}"`),
+  )
+}
+
 export function percent(share: number): string {
   if (share === 0) return '0%'
   if (share < 0.001) return '<0.1%'
@@ -99,9 +115,10 @@ export function clickMapHtml(compiled: CompiledTemplate, links: ClickMapLink[]):
   const page = out
     .replace(/https:\/\/sillage-clickmap\.invalid\/link\/(\d+)/g, (_, p: string) => escapeHtml(byPosition.get(Number(p))?.url ?? '#'))
     .replaceAll(HONEYPOT, '#')
+  const shown = placeholdImages(page)
   // After the doctype, if any (anything before it would switch the e-mail to quirks mode); a meta
   // before <html> lands in the document's head all the same.
-  const doctype = /^\s*<!doctype[^>]*>/i.exec(page)
+  const doctype = /^\s*<!doctype[^>]*>/i.exec(shown)
   const at = doctype ? doctype[0].length : 0
-  return page.slice(0, at) + CSP_META + page.slice(at)
+  return shown.slice(0, at) + CSP_META + shown.slice(at)
 }

@@ -4,6 +4,8 @@ import { mapBounded } from '../../src/dashboard/pages/campaigns.js'
 import { wallTimeToInstant } from '../../src/dashboard/wall-time.js'
 import { verdictText } from '../../src/dashboard/pages/verdict.js'
 import { fmtRevenue } from '../../src/dashboard/layout.js'
+import { clickMapHtml } from '../../src/dashboard/clickmap.js'
+import { compileTemplate } from '../../src/rewrite/index.js'
 import { compareGroups } from '../../src/metrics/compare.js'
 
 const bucket = (iso: string, value: number) => ({ start: iso, local: iso.slice(0, 19), value })
@@ -86,5 +88,19 @@ describe('fmtRevenue', () => {
   it('writes each currency with its own decimals', () => {
     expect(fmtRevenue({ EUR: '60.0000', JPY: '1200.0000', BHD: '1.2500' })).toBe('60.00 EUR + 1,200 JPY + 1.250 BHD')
     expect(fmtRevenue({})).toBe('–')
+  })
+})
+
+describe('click map images', () => {
+  it('stand as sized placeholders: nothing points at the sender\'s image hosts, width, height and alt kept', () => {
+    const compiled = compileTemplate({
+      html: '<body><a href="https://shop.example/"><img src="https://img.example/hero.png" width="600" height="200" alt="Hero"></a><img src=\'//cdn.example/b.png\' alt="b"><img src=http://x.example/c.gif><img src="data:image/gif;base64,R0lGOD"></body>',
+    })
+    const html = clickMapHtml(compiled, [{ position: 1, url: 'https://shop.example/', label: 'Hero', clicks: 3, uniqueClickers: 2 }])
+    expect(html).not.toMatch(/img\.example|cdn\.example|x\.example/)
+    expect(html.match(/src="data:image\/svg\+xml,/g)).toHaveLength(3)
+    expect(html).toContain('width="600" height="200" alt="Hero"')
+    // Data images and the blank open pixel are the e-mail's own bytes: kept.
+    expect(html).toContain('src="data:image/gif;base64,R0lGOD"')
   })
 })
