@@ -5,6 +5,7 @@ import { fileURLToPath } from 'node:url'
 import type { OpenAPIHono } from '@hono/zod-openapi'
 import type { Context } from 'hono'
 import { bodyLimit } from 'hono/body-limit'
+import { getCookie, setCookie } from 'hono/cookie'
 import { html } from 'hono/html'
 import type { AppEnv } from '../api/context.js'
 import { hashKey, verifyApiKey } from '../services/auth-keys.js'
@@ -82,6 +83,9 @@ function audienceFormQuery(queries: Record<string, string[]>): QueryInput {
   }
   return out
 }
+
+/** The time zone the pages show times in, once chosen. */
+const TZ_COOKIE = 'sillage_tz'
 
 /** Only paths inside the dashboard: `next` must never send a signed-in user to another site. */
 function safeNext(v: unknown): string {
@@ -189,8 +193,12 @@ export function registerDashboard(app: OpenAPIHono<AppEnv>): void {
   })
 
   dash.get('/dashboard/campaigns/:id', async (c) => {
-    const tzq = c.req.query('tz') ?? 'UTC'
-    const tz = canonicalTimeZone(tzq) ?? 'UTC'
+    // A zone chosen once is remembered (a cookie of this browser) until another is chosen.
+    const asked = c.req.query('tz')
+    const tz = canonicalTimeZone(asked ?? getCookie(c, TZ_COOKIE) ?? 'UTC') ?? 'UTC'
+    if (asked !== undefined && canonicalTimeZone(asked) !== null) {
+      setCookie(c, TZ_COOKIE, tz, { path: '/dashboard', sameSite: 'Strict', httpOnly: true, secure: new URL(c.req.url).protocol === 'https:', maxAge: 365 * 86_400 })
+    }
     const view = await loadCampaign(c.get('deps'), c.req.param('id'), parseTraffic(c.req.query('traffic')), tz, parseSort(c.req.query('sort')))
     return page(c, <CampaignPage view={view} page={c.get('page')} />)
   })

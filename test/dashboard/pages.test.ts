@@ -379,6 +379,18 @@ describe('pages', () => {
     expect((await get('/dashboard/recipients?id=r01')).text).toContain('id="h-timeline"')
   })
 
+  it('shows times in a time zone chosen on the page, and remembers it for this browser', async () => {
+    const chosen = await get('/dashboard/campaigns/spring?tz=europe/paris')
+    const set = chosen.headers.get('set-cookie')!
+    expect(set).toMatch(/^sillage_tz=Europe%2FParis; Max-Age=31536000; Path=\/dashboard; HttpOnly; SameSite=Strict/)
+    expect(chosen.text).toContain('<option value="Europe/Paris" selected="">Europe/Paris</option>')
+    const later = await get('/dashboard/campaigns/spring', { cookie: `${cookie}; ${set.split(';')[0]}` })
+    expect(later.text).toContain('When people react (Europe/Paris)')
+    expect(later.headers.get('set-cookie')).toBeNull()
+    // Without the cookie: UTC, the default.
+    expect((await get('/dashboard/campaigns/spring')).text).toContain('When people react (UTC)')
+  })
+
   it('lists campaigns with their first send and unsubscribes, sortable by column', async () => {
     await s.api('POST', '/v1/campaigns', { id: 'unsub', name: 'Zz unsubscribed' })
     const sent = await s.api('POST', '/v1/campaigns/unsub/sends', { sentAt: '2026-01-02T03:04:00Z', recipients: [{ id: 'u1' }, { id: 'u2' }] })

@@ -16,6 +16,9 @@ import { linkName } from './follow-up.js'
 import { reasonName } from './reasons.js'
 import { Verdict } from './verdict.js'
 
+/** Every zone the runtime knows, UTC first (the default). */
+const TIME_ZONES = ['UTC', ...Intl.supportedValuesOf('timeZone').filter((z) => z !== 'UTC')]
+
 export type LinkSort = 'position' | 'clicks' | 'unique'
 
 export interface CampaignView {
@@ -252,6 +255,21 @@ export function CampaignPage(props: { view: CampaignView; page: PageContext }) {
         {s.firstEventAt && ` · events from ${s.firstEventAt.slice(0, 16).replace('T', ' ')} to ${s.lastEventAt!.slice(0, 16).replace('T', ' ')} UTC`}
       </p>
       <TrafficToggle current={v.traffic} href={(t) => qs({ traffic: t })} />
+      <form method="get" action={base} class="tz-form" id="tz-form">
+        <input type="hidden" name="traffic" value={v.traffic} />
+        <input type="hidden" name="sort" value={v.sort} />
+        <label>
+          Time zone
+          <select name="tz">
+            {(TIME_ZONES.includes(v.tz) ? TIME_ZONES : [v.tz, ...TIME_ZONES]).map((z) => (
+              <option value={z} selected={z === v.tz}>
+                {z}
+              </option>
+            ))}
+          </select>
+        </label>
+        <button type="submit">Show</button>
+      </form>
 
       <section aria-labelledby="h-headline">
         <h2 id="h-headline">Headline</h2>
