@@ -408,7 +408,7 @@ export function CampaignPage(props: { view: CampaignView; page: PageContext }) {
             <p class="muted">
               The e-mail as sent; each badge gives the link's clicks and its share of all clicks on the template's links, coloured from amber (few)
               to deep red (the most clicked), grey when nobody clicked. Remote images are not loaded: fetching them
-              would tell their servers someone looked, and a tracking pixel among them would count an open.
+              would tell their servers someone looked, and a tracking pixel among them would count an open; grey boxes of their size stand in for them.
             </p>
             <iframe class="clickmap" title={`Click map of ${v.campaign.name}`} sandbox="" srcdoc={v.clickMap} referrerpolicy="no-referrer"></iframe>
           </>
