@@ -5,6 +5,8 @@ import { HTTPException } from 'hono/http-exception'
 import type { AppEnv } from './api/context.js'
 import type { AppDeps } from './deps.js'
 import { bearerAuth } from './api/auth.js'
+import { authRateLimit } from './api/auth-limit.js'
+import { bodyGuard } from './api/body-guard.js'
 import { ApiError, ERROR_STATUS, errorBody } from './api/errors.js'
 import { describeIssues, DomainError } from './util/errors.js'
 import { registerApiKeysRoutes } from './api/routes/api-keys/index.js'
@@ -13,7 +15,7 @@ import { registerGetCampaign } from './api/routes/campaigns/get.js'
 import { registerListCampaigns } from './api/routes/campaigns/list.js'
 import { registerCreateLink } from './api/routes/links/create.js'
 import { registerListLinks } from './api/routes/links/list.js'
-import { registerCreateSends } from './api/routes/sends/create.js'
+import { recipientLimit, registerCreateSends } from './api/routes/sends/create.js'
 import { registerClassificationRoutes } from './api/routes/classification/index.js'
 import { registerConversionsRoutes } from './api/routes/conversions/index.js'
 import { registerMetricsRoutes } from './api/routes/metrics/index.js'
@@ -70,7 +72,12 @@ export function createApp(deps: AppDeps) {
     }
     await next()
   })
+  app.use('/v1/*', authRateLimit())
   app.use('/v1/*', bearerAuth())
+  // Lists counted before anything walks or validates them: a huge body is refused in microseconds.
+  app.use('/v1/campaigns/:id/sends', recipientLimit())
+  app.use('/v1/campaigns/:id/render', recipientLimit())
+  app.use('/v1/*', bodyGuard())
 
   registerHealth(app)
   registerCreateCampaign(app)

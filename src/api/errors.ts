@@ -14,6 +14,7 @@ export const ERROR_STATUS = {
   conflict: 409,
   payload_too_large: 413,
   unsupported_media_type: 415,
+  too_many_requests: 429,
   unavailable: 503,
   internal: 500,
 } as const satisfies Record<string, ContentfulStatusCode>
@@ -60,7 +61,7 @@ export const publicOperation = {
   clientErrors: { 431: { description: 'Request headers larger than 16 KB (answered by node:http before the app, without a body)' } },
 }
 
-export function errorResponses(...statuses: Array<400 | 401 | 403 | 404 | 409 | 413 | 415 | 503>) {
+export function errorResponses(...statuses: Array<400 | 401 | 403 | 404 | 409 | 413 | 415 | 429 | 503>) {
   const descriptions: Record<number, string> = {
     400: 'Invalid input; the message names the field',
     401: 'Missing or invalid API key',
@@ -69,6 +70,7 @@ export function errorResponses(...statuses: Array<400 | 401 | 403 | 404 | 409 | 
     409: 'Conflict',
     413: 'Body too large',
     415: 'Body is not JSON',
+    429: 'Too many failed authentications from this address (Retry-After says when to try again)',
     503: 'A store is unavailable',
   }
   return Object.fromEntries(

@@ -7,6 +7,18 @@ export const CAMPAIGN_ID_PATTERN = /^[A-Za-z0-9_-]{1,64}$/
 
 export const CampaignIdSchema = z.string().regex(CAMPAIGN_ID_PATTERN, 'must be 1-64 letters, digits, _ or -')
 
+/**
+ * An instant given by a client for something that happened or will (a send, a conversion): ISO-8601
+ * with an offset, in 2000-2099. Years 0001 or 9999 are a client's mistake that would otherwise be
+ * stored (and sort every report's first or last event).
+ */
+export const EventTimeSchema = z.iso
+  .datetime({ offset: true })
+  .refine((v) => {
+    const t = Date.parse(v)
+    return t >= Date.UTC(2000, 0, 1) && t < Date.UTC(2100, 0, 1)
+  }, 'must be between 2000-01-01 and 2099-12-31')
+
 export const CampaignIdParam = z.object({
   id: CampaignIdSchema.openapi({ param: { name: 'id', in: 'path' }, example: 'spring-sale' }),
 })

@@ -1,5 +1,6 @@
+import { randomUUID } from 'node:crypto'
 import { Agent, request } from 'node:http'
-import type { IncomingMessage, ServerResponse } from 'node:http'
+import type { IncomingHttpHeaders, IncomingMessage, ServerResponse } from 'node:http'
 import type { Config } from '../config.js'
 import { Journal } from '../events/journal.js'
 import type { Logger } from '../logger.js'
@@ -53,12 +54,33 @@ export async function startWorker(config: Config, log: Logger, id: number, prima
 
   const agent = new Agent({ keepAlive: true, maxSockets: 64 })
   const forward = (req: IncomingMessage, res: ServerResponse) => {
+    // A body over the API's limit is refused here, as the single process refuses it (413, connection
+    // closed), rather than forwarded until the primary stops reading it and the write fails (a 502).
+    const limit = bodyLimitOf(req.url ?? '', config.maxBodyBytes)
+    const declared = Number(req.headers['content-length'] ?? 0)
+    if (limit !== null && declared > limit) return tooLarge(res, limit)
     // The primary trusts X-Forwarded-For from its workers only: set it to the address this worker vouches for.
-    const headers = { ...req.headers, 'x-forwarded-for': clientIp(req, config.trustProxy) }
+    const headers: Record<string, string | string[] | undefined> = { ...withoutHopByHop(req.headers), 'x-forwarded-for': clientIp(req, config.trustProxy) }
+    let refused = false
     const up = request({ host: '127.0.0.1', port: primaryPort, method: req.method, path: req.url, headers, agent }, (upRes) => {
-      res.writeHead(upRes.statusCode ?? 502, upRes.rawHeaders)
+      // Hop-by-hop headers describe the loopback connection, not the client's: node:http frames the
+      // answer for the client's own HTTP version (no chunked encoding to HTTP/1.0, its own Connection).
+      res.writeHead(upRes.statusCode ?? 502, withoutHopByHop(upRes.headers))
       upRes.pipe(res)
     })
+    if (limit !== null && req.headers['content-length'] === undefined) {
+      // A body of unknown length (chunked) is counted as it passes.
+      let seen = 0
+      req.on('data', (chunk: Buffer) => {
+        seen += chunk.length
+        if (seen > limit && !refused) {
+          refused = true
+          req.unpipe(up)
+          up.destroy()
+          if (!res.headersSent) tooLarge(res, limit)
+        }
+      })
+    }
     let timedOut = false
     // Idle time, not total: a long export keeps streaming. A stalled primary must not hold this worker's sockets.
     up.setTimeout(FORWARD_IDLE_TIMEOUT_MS, () => {
@@ -70,6 +92,7 @@ export async function startWorker(config: Config, log: Logger, id: number, prima
       if (!res.writableFinished) up.destroy()
     })
     up.on('error', (err) => {
+      if (refused) return
       log.warn('forward_failed', { message: err.message })
       if (!res.headersSent) {
         res.writeHead(timedOut ? 504 : 502, { 'Content-Type': 'application/json' })
@@ -97,4 +120,37 @@ export async function startWorker(config: Config, log: Logger, id: number, prima
   process.on('SIGTERM', stop)
   process.on('SIGINT', stop)
   process.on('disconnect', stop)
+}
+
+/**
+ * Hop-by-hop headers (RFC 9110 7.6.1): the standard ones and any the Connection header names.
+ * They are the business of one connection and are never forwarded.
+ */
+const HOP_BY_HOP = new Set(['connection', 'keep-alive', 'proxy-connection', 'transfer-encoding', 'te', 'trailer', 'upgrade', 'proxy-authenticate', 'proxy-authorization'])
+
+export function withoutHopByHop(headers: IncomingHttpHeaders): Record<string, string | string[] | undefined> {
+  const named = new Set(
+    String(headers.connection ?? '')
+      .split(',')
+      .map((t) => t.trim().toLowerCase())
+      .filter(Boolean),
+  )
+  const out: Record<string, string | string[] | undefined> = {}
+  for (const [k, v] of Object.entries(headers)) if (!HOP_BY_HOP.has(k) && !named.has(k)) out[k] = v
+  return out
+}
+
+/**
+ * The body limit src/app.ts applies to a path (MAX_BODY_BYTES under /v1/), or null. The dashboard's
+ * 16 KB forms are left to the primary: a socket's buffers take that much without a failed write.
+ */
+export function bodyLimitOf(url: string, maxBodyBytes: number): number | null {
+  return url.startsWith('/v1/') ? maxBodyBytes : null
+}
+
+/** What the single process answers to an over-limit body: 413, JSON, and the connection closed (the rest is never read). */
+function tooLarge(res: ServerResponse, limit: number): void {
+  const body = JSON.stringify({ error: { code: 'payload_too_large', message: `request body is larger than ${limit} bytes`, requestId: randomUUID() } })
+  res.writeHead(413, { 'Content-Type': 'application/json', 'Content-Length': Buffer.byteLength(body), Connection: 'close' })
+  res.end(body)
 }

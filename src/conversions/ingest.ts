@@ -1,9 +1,11 @@
 import { createHash } from 'node:crypto'
+import { inArray } from 'drizzle-orm'
 import type { AppDeps } from '../deps.js'
-import { DomainError } from '../util/errors.js'
 import { encodeEvent, makeEvent, type TrackedEvent } from '../events/event.js'
 import type { Journal } from '../events/journal.js'
 import { queryRows } from '../store/clickhouse.js'
+import { campaigns } from '../store/schema.js'
+import { DomainError, invalid as invalidInput } from '../util/errors.js'
 import { clickIdCodecFor, type ClickIdPayload } from '../tracking/click-id.js'
 
 /** A validated conversion (amount canonical, currency checked) as the API and the pixel hand it over. */
@@ -40,22 +42,37 @@ export interface ConversionResult {
   }
 }
 
-/** Same order id, same event id: a replayed or repeated insert is the same row. */
-export function conversionEventId(orderId: string): string {
-  return 'cv-' + createHash('sha256').update(orderId).digest('base64url').slice(0, 24)
+/**
+ * Who recorded a conversion. `api`: POST /v1/conversions, with an API key. `pixel`: the public
+ * /t/conversion.gif, which anyone can call. Their idempotency is kept apart so that a stranger who
+ * guesses an order id cannot suppress the shop's authenticated write: an `api` order is a duplicate
+ * only of an earlier `api` row; a `pixel` order is a duplicate of any earlier row. When both rows
+ * exist, the reports count the `api` one (stored rows tell them apart by method: GET is the pixel).
+ */
+export type ConversionSource = 'api' | 'pixel'
+
+/** Same order id and source, same event id: a replayed or repeated insert is the same row. */
+export function conversionEventId(orderId: string, source: ConversionSource = 'api'): string {
+  return 'cv-' + createHash('sha256').update(source === 'api' ? orderId : `pixel:${orderId}`).digest('base64url').slice(0, 24)
 }
 
-/** Orders journaled by this process, remembered until ClickHouse certainly has them (bounded). */
+/**
+ * Orders journaled (or being journaled) by this process, remembered until ClickHouse certainly has
+ * them (bounded): the strongest source seen for each.
+ */
 const RECENT_MAX = 200_000
-const recentByJournal = new WeakMap<Journal, Map<string, true>>()
+const recentByJournal = new WeakMap<Journal, Map<string, ConversionSource>>()
 
-function recentOrders(journal: Journal): Map<string, true> {
+function recentOrders(journal: Journal): Map<string, ConversionSource> {
   let m = recentByJournal.get(journal)
   if (!m) recentByJournal.set(journal, (m = new Map()))
   return m
 }
 
-type Deps = Pick<AppDeps, 'events' | 'journal' | 'config' | 'clock' | 'writer'>
+/** Earliest accepted conversion time: anything before is a client's mistake (year 0001, an epoch 0). */
+export const MIN_CONVERSION_TIME = Date.UTC(2000, 0, 1)
+
+type Deps = Pick<AppDeps, 'events' | 'journal' | 'config' | 'clock' | 'writer' | 'meta'>
 
 /** How far back ingest looks for a recipient-only conversion's touches: the longest attribution window a query can ask. */
 export const MAX_LOOKBACK_MS = 90 * 86_400_000
@@ -76,9 +93,9 @@ export interface Touches {
 }
 
 export interface RecordOptions {
+  source: ConversionSource
   /** The API rejects a click id that does not verify (400); the pixel, which nobody reads, stores it unattributed. */
   invalidClickId: 'reject' | 'unattributed'
-  method: 'POST' | 'GET'
   userAgent?: string
   referer?: string
   /** Field path prefix of each input in error messages (`body` or `body.conversions`). */
@@ -88,7 +105,9 @@ export interface RecordOptions {
 /**
  * Records conversions, all or nothing: every input is checked first, then the new ones are journaled
  * together and the call returns once the journal has them (durable before the 2xx, like the edge).
- * An order id already recorded, or repeated within the request, is reported as a duplicate.
+ * An order id already recorded (see ConversionSource), or repeated within the request, is reported
+ * as a duplicate. An order id counts as recorded only once its write succeeded: after any failure
+ * (a 5xx) the same request can be sent again and is recorded.
  */
 export async function recordConversions(deps: Deps, inputs: ConversionInput[], opts: RecordOptions): Promise<ConversionResult[]> {
   const codec = clickIdCodecFor(deps.config)
@@ -99,59 +118,106 @@ export async function recordConversions(deps: Deps, inputs: ConversionInput[], o
     if (input.clickId !== undefined) {
       click = codec.verify(input.clickId)
       if (!click) {
-        if (opts.invalidClickId === 'reject') throw new DomainError('validation_failed', `${opts.field(i)}.clickId: not a valid click id (forged, damaged or signed with an unknown secret)`)
+        if (opts.invalidClickId === 'reject') throw invalidInput(`${opts.field(i)}.clickId: not a valid click id (forged, damaged or signed with an unknown secret)`)
         invalid = true
       }
     }
     if (input.amount !== undefined && input.amount !== '0.0000' && !input.currency) {
-      throw new DomainError('validation_failed', `${opts.field(i)}.currency: required with a non-zero amount`)
+      throw invalidInput(`${opts.field(i)}.currency: required with a non-zero amount`)
     }
     if (input.at !== undefined && input.at > now + 24 * 3600_000) {
-      throw new DomainError('validation_failed', `${opts.field(i)}.at: more than a day in the future`)
+      throw invalidInput(`${opts.field(i)}.at: more than a day in the future`)
+    }
+    if (input.at !== undefined && !(input.at >= MIN_CONVERSION_TIME)) {
+      throw invalidInput(`${opts.field(i)}.at: before 2000-01-01`)
     }
     return { input, click, invalid }
   })
 
+  await checkCampaigns(deps, prepared.map(({ input, click }) => (click ? undefined : input.campaignId)), opts.field)
+
   const known = await existingOrders(deps, [...new Set(inputs.map((i) => i.orderId))])
   const touches = await lastTouches(deps, prepared.map(({ input, click, invalid }) => (!click && !invalid && input.recipientId ? { recipientId: input.recipientId, at: input.at ?? now, campaignId: input.campaignId ?? '' } : null)))
-  // Checked and marked with no await in between, so two concurrent requests cannot both journal an order.
-  const recent = recentOrders(deps.journal)
+  const isDuplicate = (seen: ConversionSource | undefined) => seen !== undefined && (opts.source === 'pixel' || seen === 'api')
   const results: ConversionResult[] = []
-  const lines: string[] = []
+  const inThisCall = new Set<string>()
+  // One line per result, null for a duplicate; encoded before anything is marked as recorded.
+  const lines: Array<string | null> = []
   for (const [i, { input, click, invalid }] of prepared.entries()) {
-    const eventId = conversionEventId(input.orderId)
-    const duplicate = known.has(input.orderId) || recent.has(input.orderId)
+    const eventId = conversionEventId(input.orderId, opts.source)
     const attribution: ConversionResult['attribution'] = click
       ? { status: 'click', campaignId: click.campaignId, linkId: click.linkId, ...(click.recipientId ? { recipientId: click.recipientId } : {}) }
       : !invalid && input.recipientId
         ? { status: 'recipient', recipientId: input.recipientId, ...(input.campaignId ? { campaignId: input.campaignId } : {}) }
         : { status: 'unattributed', reason: invalid ? 'invalid_click_id' : 'no_identity' }
+    const duplicate = isDuplicate(known.get(input.orderId)) || inThisCall.has(input.orderId)
+    inThisCall.add(input.orderId)
     results.push({ orderId: input.orderId, eventId, duplicate, attribution })
-    if (duplicate) continue
-    recent.set(input.orderId, true)
-    if (recent.size > RECENT_MAX) recent.delete(recent.keys().next().value!)
-    lines.push(encodeEvent(toEvent(input, eventId, click, invalid, now, opts, touches[i])))
+    lines.push(duplicate ? null : encodeEvent(toEvent(input, eventId, click, invalid, now, opts, touches[i])))
   }
-  if (lines.length) {
+  // Checked and marked with no await in between, so two concurrent requests cannot both journal an
+  // order; the marks are taken back if the write fails, so a retry is not refused as a duplicate.
+  const recent = recentOrders(deps.journal)
+  const marked: Array<[string, ConversionSource | undefined]> = []
+  for (const [i, r] of results.entries()) {
+    if (r.duplicate) continue
+    const seen = recent.get(r.orderId)
+    if (isDuplicate(seen)) {
+      r.duplicate = true
+      lines[i] = null
+      continue
+    }
+    marked.push([r.orderId, seen])
+    recent.set(r.orderId, opts.source === 'api' ? 'api' : (seen ?? 'pixel'))
+  }
+  const unmark = () => {
+    for (const [orderId, before] of marked.reverse()) {
+      if (before === undefined) recent.delete(orderId)
+      else recent.set(orderId, before)
+    }
+  }
+  const todo = lines.filter((l): l is string => l !== null)
+  if (todo.length) {
     const lostBefore = deps.journal.stats.lost
-    await Promise.all(lines.map((l) => deps.journal.appendAsync(l)))
+    try {
+      await Promise.all(todo.map((l) => deps.journal.appendAsync(l)))
+    } catch (err) {
+      unmark()
+      throw err
+    }
     // The journal drops lines when full or failing and still calls back: never acknowledge those.
     if (deps.journal.stats.lost !== lostBefore) {
-      for (const r of results) if (!r.duplicate) recent.delete(r.orderId)
+      unmark()
       throw new DomainError('unavailable', 'the event journal is full or failing; nothing was recorded, retry later')
     }
   }
+  while (recent.size > RECENT_MAX) recent.delete(recent.keys().next().value!)
   return results
 }
 
-async function existingOrders(deps: Pick<Deps, 'events'>, orderIds: string[]): Promise<Set<string>> {
-  if (orderIds.length === 0) return new Set()
-  const rows = await queryRows<{ order_id: string }>(
+/**
+ * A campaign named without a click id must exist: its conversion would otherwise be stored as the
+ * campaign's (campaign_id set) and never be counted anywhere. Refused (400), not stored unattributed:
+ * the caller can correct it and send it again. A click id's campaign was ours when it was signed.
+ */
+async function checkCampaigns(deps: Pick<Deps, 'meta'>, named: Array<string | undefined>, field: (i: number) => string): Promise<void> {
+  const ids = [...new Set(named.filter((c): c is string => c !== undefined))]
+  if (ids.length === 0) return
+  const found = new Set((await deps.meta.db.select({ id: campaigns.id }).from(campaigns).where(inArray(campaigns.id, ids))).map((r) => r.id))
+  const i = named.findIndex((c) => c !== undefined && !found.has(c))
+  if (i >= 0) throw invalidInput(`${field(i)}.campaignId: no campaign ${JSON.stringify(named[i])}`)
+}
+
+/** The strongest source already stored for each order id (api over pixel). */
+async function existingOrders(deps: Pick<Deps, 'events'>, orderIds: string[]): Promise<Map<string, ConversionSource>> {
+  if (orderIds.length === 0) return new Map()
+  const rows = await queryRows<{ order_id: string; api: number | string }>(
     deps.events,
-    `SELECT DISTINCT order_id FROM ${deps.events.db}.events WHERE type = 'conversion' AND order_id IN {orders:Array(String)}`,
+    `SELECT order_id, max(method != 'GET') AS api FROM ${deps.events.db}.events
+     WHERE type = 'conversion' AND order_id IN {orders:Array(String)} GROUP BY order_id`,
     { orders: orderIds },
   )
-  return new Set(rows.map((r) => r.order_id))
+  return new Map(rows.map((r) => [r.order_id, Number(r.api) === 1 ? 'api' : 'pixel']))
 }
 
 /**
@@ -215,7 +281,8 @@ function toEvent(input: ConversionInput, eventId: string, click: ClickIdPayload 
     linkId: click ? click.linkId : '',
     recipientId: click ? click.recipientId : invalid ? '' : (input.recipientId ?? ''),
     tokenValid: !invalid && (click ? click.recipientId !== '' : input.recipientId !== undefined),
-    method: opts.method,
+    // The pixel's rows are the GET ones: the reports tell the two sources apart by it.
+    method: opts.source === 'pixel' ? 'GET' : 'POST',
     userAgent: opts.userAgent ?? '',
     referer: opts.referer ?? '',
     amount: input.amount ?? '',

@@ -1,4 +1,5 @@
 import { readFileSync } from 'node:fs'
+import type { IncomingMessage } from 'node:http'
 import { createRequire } from 'node:module'
 import { dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
@@ -9,6 +10,8 @@ import { getCookie, setCookie } from 'hono/cookie'
 import { html } from 'hono/html'
 import type { AppEnv } from '../api/context.js'
 import { hashKey, verifyApiKey } from '../services/auth-keys.js'
+import { authLimiter } from '../services/auth-failures.js'
+import { clientIp } from '../tracking/ip.js'
 import { audienceResponse, audienceSelection, parseAudienceQuery, type QueryInput } from '../metrics/audience-filter.js'
 import { compareCampaigns, type CompareMetric } from '../metrics/compare.js'
 import type { Traffic } from '../metrics/sql.js'
@@ -87,9 +90,22 @@ function audienceFormQuery(queries: Record<string, string[]>): QueryInput {
 /** The time zone the pages show times in, once chosen. */
 const TZ_COOKIE = 'sillage_tz'
 
-/** Only paths inside the dashboard: `next` must never send a signed-in user to another site. */
+/**
+ * Only paths inside the dashboard: `next` must never send a signed-in user to another site. Printable
+ * ASCII only (a browser sends paths percent-encoded): a CR, LF or other control character would not
+ * go into a Location header.
+ */
 function safeNext(v: unknown): string {
-  return typeof v === 'string' && /^\/dashboard(?:[/?#]|$)/.test(v) && !v.includes('\\') ? v : '/dashboard'
+  return typeof v === 'string' && /^\/dashboard(?:[/?#]|$)[\x21-\x7e]*$/.test(v) && !v.includes('\\') ? v : '/dashboard'
+}
+
+/** A dashboard form's fields, or null when the body is not a readable form (a malformed multipart body). */
+async function readForm(c: Context<AppEnv>): Promise<Record<string, unknown> | null> {
+  try {
+    return await c.req.parseBody()
+  } catch {
+    return null
+  }
 }
 
 function page(c: Context<DashEnv>, node: unknown, status: 200 | 400 | 403 | 404 = 200) {
@@ -130,6 +146,8 @@ export function registerDashboard(app: OpenAPIHono<AppEnv>): void {
     const ctx = (c.get('page' as never) as PageContext | undefined) ?? { csrf: null, keyId: null }
     const doc = await html`<!DOCTYPE html>${<ErrorPage status={res.status} message={message} requestId={requestId} ctx={ctx} />}`
     c.res = new Response(String(doc), { status: res.status, headers: { 'Content-Type': 'text/html; charset=UTF-8', 'Cache-Control': 'no-store' } })
+    // Hono carries the failed response's headers over: a cookie set before the failure must not be.
+    c.res.headers.delete('set-cookie')
   })
 
   // Dashboard forms are a few fields: anything larger is refused before it is read.
@@ -146,12 +164,22 @@ export function registerDashboard(app: OpenAPIHono<AppEnv>): void {
 
   app.post('/dashboard/sign-in', async (c) => {
     if (!sameOrigin(c)) return c.text('cross-site request refused', 403)
-    const form = await c.req.parseBody()
+    const form = await readForm(c)
+    if (!form) return c.text('malformed form body', 400)
     const key = typeof form.key === 'string' ? form.key.trim() : ''
     const next = safeNext(form.next)
     const deps = c.get('deps')
+    // Wrong keys count against the address as on the API (401 and 403 alike).
+    const limiter = authLimiter(deps)
+    const incoming = (c.env as { incoming?: IncomingMessage } | undefined)?.incoming
+    const address = incoming ? clientIp(incoming, deps.config.trustProxy) : ''
+    const wait = limiter.retryAfter(address)
+    if (wait > 0) return c.text(`too many failed sign-ins from this address; retry in ${wait} s`, 429, { 'Retry-After': String(wait) })
     const found = key && key.length <= 512 ? await verifyApiKey(deps, key) : null
-    if (!found) return page(c as never, <SignInPage error="That API key is not valid." next={next} />, 403)
+    if (!found) {
+      limiter.fail(address)
+      return page(c as never, <SignInPage error="That API key is not valid." next={next} />, 403)
+    }
     // verifyApiKey found the key by this hash: it is the stored one.
     setSessionCookie(c, sessionsOf(c).issue(found.id, fingerprintOf(hashKey(key)), Date.now()))
     return c.redirect(next, 303)
@@ -177,8 +205,10 @@ export function registerDashboard(app: OpenAPIHono<AppEnv>): void {
   dash.use('/dashboard/*', auth)
 
   dash.post('/dashboard/sign-out', async (c) => {
-    const form = await c.req.parseBody()
+    const form = await readForm(c as never)
+    if (!form) return c.text('malformed form body', 400)
     if (!sameOrigin(c as never) || !sessionsOf(c as never).checkCsrf(c.get('session'), form._csrf)) return c.text('invalid form token', 403)
+    await sessionsOf(c as never).end(c.get('deps'), c.get('session'), Date.now())
     clearSessionCookie(c as never)
     return c.redirect('/dashboard/sign-in', 303)
   })

@@ -4,6 +4,7 @@ import { deleteCookie, getCookie, setCookie } from 'hono/cookie'
 import type { AppEnv } from '../api/context.js'
 import type { AppDeps } from '../deps.js'
 import { activeKeyHash, API_KEY_CACHE_MS, hashKey, revokedHereAlready } from '../services/auth-keys.js'
+import { isSignedOut, recordSignout } from '../services/dashboard-signouts.js'
 
 export const SESSION_COOKIE = 'sillage_session'
 export const SESSION_TTL_MS = 12 * 3_600_000
@@ -24,6 +25,8 @@ export interface Session {
 export class Sessions {
   private readonly key: Buffer
   private readonly active = new Map<string, { ok: boolean; until: number }>()
+  /** Nonces of sessions signed out through this process: refused at once, without asking the database. */
+  private readonly endedHere = new Map<string, number>()
 
   constructor(secret: string) {
     this.key = createHmac('sha256', secret).update('sillage dashboard session v1').digest()
@@ -69,18 +72,36 @@ export class Sessions {
     return a.length === b.length && timingSafeEqual(a, b)
   }
 
-  /** Whether the session's key still exists, unrevoked, with the same hash (checked at most every API_KEY_CACHE_MS per key, as API requests). */
+  /**
+   * Signs a session out for good: its cookie is refused from now on, even if kept or copied, until
+   * it would have expired. Recorded in the metadata store, so every instance and a restart agree.
+   */
+  async end(deps: Pick<AppDeps, 'meta'>, s: Session, now: number): Promise<void> {
+    this.endedHere.set(s.nonce, s.expires)
+    if (this.endedHere.size > 10_000) for (const [n, exp] of this.endedHere) if (exp <= now) this.endedHere.delete(n)
+    await recordSignout(deps, s.nonce, s.expires, now)
+  }
+
+  /**
+   * Whether the session's key still exists, unrevoked, with the same hash, and the session was not
+   * signed out (checked at most every API_KEY_CACHE_MS per session, as API keys are; at once for a
+   * sign-out or a revocation made through this process).
+   */
   async keyStillValid(deps: Pick<AppDeps, 'config' | 'meta' | 'clock'>, s: Session): Promise<boolean> {
-    if (s.keyId === 'admin') return !!deps.config.adminKey && fingerprintOf(hashKey(deps.config.adminKey)) === s.fingerprint
-    if (revokedHereAlready(s.keyId)) return false
-    const k = `${s.keyId}:${s.fingerprint}`
+    if (this.endedHere.has(s.nonce) || revokedHereAlready(s.keyId)) return false
+    const k = `${s.keyId}:${s.fingerprint}:${s.nonce}`
     const hit = this.active.get(k)
     if (hit && hit.until > deps.clock()) return hit.ok
-    const hash = await activeKeyHash(deps, s.keyId)
-    const ok = hash !== null && fingerprintOf(hash) === s.fingerprint
+    const ok = !(await isSignedOut(deps, s.nonce)) && (await this.keyValid(deps, s))
     if (this.active.size > 10_000) this.active.clear()
     this.active.set(k, { ok, until: deps.clock() + API_KEY_CACHE_MS })
     return ok
+  }
+
+  private async keyValid(deps: Pick<AppDeps, 'config' | 'meta' | 'clock'>, s: Session): Promise<boolean> {
+    if (s.keyId === 'admin') return !!deps.config.adminKey && fingerprintOf(hashKey(deps.config.adminKey)) === s.fingerprint
+    const hash = await activeKeyHash(deps, s.keyId)
+    return hash !== null && fingerprintOf(hash) === s.fingerprint
   }
 }
 

@@ -67,6 +67,20 @@ export const JOURNAL_FIELDS = [
   ['extra', 'String'],
 ] as const
 
+/**
+ * Characters of User-Agent and Referer kept in storage. Those headers come from anyone (a forged
+ * token included) and may be up to the 16 KB head limit: the classifier reads them whole first;
+ * what is stored and parsed afterwards is this much, enough for every real agent string.
+ */
+export const MAX_STORED_HEADER = 512
+
+/** A header value cut to MAX_STORED_HEADER characters, never in the middle of a surrogate pair. */
+export function clipHeader(s: string): string {
+  if (s.length <= MAX_STORED_HEADER) return s
+  const c = s.charCodeAt(MAX_STORED_HEADER - 1)
+  return s.slice(0, c >= 0xd800 && c <= 0xdbff ? MAX_STORED_HEADER - 1 : MAX_STORED_HEADER)
+}
+
 const NEEDS_ESCAPE = /[\t\n\r\\]/
 
 function esc(s: string): string {
@@ -103,9 +117,12 @@ export function encodeEvent(e: TrackedEvent): string {
   )
 }
 
-/** An event with the fields it names and every other one blank (off the hot path: the edge builds its own literal). */
+/**
+ * An event with the fields it names and every other one blank, User-Agent and Referer clipped
+ * (off the hot path: the edge builds its own literal).
+ */
 export function makeEvent(fields: Pick<TrackedEvent, 'eventId' | 'type' | 'ts' | 'campaignId'> & Partial<TrackedEvent>): TrackedEvent {
-  return {
+  const e: TrackedEvent = {
     linkId: '',
     recipientId: '',
     tokenValid: false,
@@ -124,4 +141,7 @@ export function makeEvent(fields: Pick<TrackedEvent, 'eventId' | 'type' | 'ts' |
     extra: '',
     ...fields,
   }
+  e.userAgent = clipHeader(e.userAgent)
+  e.referer = clipHeader(e.referer)
+  return e
 }

@@ -144,7 +144,8 @@ export class EventWriter {
       this.backoffMs = 0
     } catch (err) {
       this.stats.failures++
-      this.stats.lastError = (err as Error).message
+      // Bounded: a failed insert's message can quote its whole batch.
+      this.stats.lastError = (err as Error).message.slice(0, 2000)
       this.backoffMs = Math.min(MAX_BACKOFF_MS, this.backoffMs ? this.backoffMs * 2 : 250)
       this.retryAt = Date.now() + this.backoffMs
       this.opts.log.warn('insert_failed', { message: this.stats.lastError, retryInMs: this.backoffMs })

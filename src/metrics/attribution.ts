@@ -1,6 +1,6 @@
 import { divDecimal, fixed } from '../conversions/money.js'
 import { queryRows, type EventStore } from '../store/clickhouse.js'
-import { timeClauses, type Traffic } from './sql.js'
+import { PIXEL_LAST, timeClauses, type Traffic } from './sql.js'
 
 /*
  * Which orders a campaign gets: the attribution rules as SQL, and the grouping of attributed
@@ -39,7 +39,8 @@ export type Dimension = 'variant' | 'segment'
  *   named a campaign, only that campaign's touches count. link_id is then the last click's link ('' for an open).
  *   Ingest records those last touches on the row (src/conversions/ingest.ts, up to 90 days back); the
  *   window is applied here, so any window up to 90 days can be asked.
- * - An order posted twice counts once: the earliest row of each order id is kept.
+ * - An order posted twice counts once: the earliest row of each order id is kept, an authenticated
+ *   one (POST /v1/conversions) before any from the public pixel (see ConversionSource).
  * Binds {campaign:String}; the caller adds the returned params ({touchKey}, {window}, {from}, {to}).
  */
 export function attributedConversionsSql(db: string, opts: AttributionOptions = {}): { sql: string; params: Record<string, unknown> } {
@@ -50,7 +51,7 @@ export function attributedConversionsSql(db: string, opts: AttributionOptions = 
     FROM ${db}.events
     WHERE type = 'conversion'
       AND (campaign_id = {campaign:String} OR (campaign_id = '' AND link_id = '' AND recipient_id != ''))${t.sql}
-    ORDER BY order_id, ts, event_id
+    ORDER BY order_id, ${PIXEL_LAST}, ts, event_id
     LIMIT 1 BY order_id
   ),
   attributed AS (
@@ -80,7 +81,7 @@ export function attributedConversionsManySql(db: string, opts: AttributionOption
   const t = timeClauses({ from: opts.from, to: opts.to })
   const touch = (field: string) => `JSONExtractString(extra, {touchKey:String}, '${field}')`
   const recipientOnly = `campaign_id = '' AND link_id = '' AND recipient_id != ''`
-  const columns = `order_id, ts, event_id, link_id, recipient_id, amount, currency, ${touch('campaign')} AS t_campaign, ${touch('link')} AS t_link,
+  const columns = `order_id, ts, event_id, method, link_id, recipient_id, amount, currency, ${touch('campaign')} AS t_campaign, ${touch('link')} AS t_link,
         JSONExtractInt(extra, {touchKey:String}, 'ts') AS t_ts`
   const sql = `
   conv AS (
@@ -89,7 +90,7 @@ export function attributedConversionsManySql(db: string, opts: AttributionOption
       FROM ${db}.events
       WHERE type = 'conversion' AND campaign_id IN {campaigns:Array(String)}${t.sql}
       UNION ALL
-      SELECT for_campaign, order_id, ts, event_id, link_id, recipient_id, amount, currency, t_campaign, t_link, t_ts
+      SELECT for_campaign, order_id, ts, event_id, method, link_id, recipient_id, amount, currency, t_campaign, t_link, t_ts
       FROM (
         SELECT ${columns}
         FROM ${db}.events
@@ -102,7 +103,7 @@ export function attributedConversionsManySql(db: string, opts: AttributionOption
       )
       ARRAY JOIN {campaigns:Array(String)} AS for_campaign
     )
-    ORDER BY for_campaign, order_id, ts, event_id
+    ORDER BY for_campaign, order_id, ${PIXEL_LAST}, ts, event_id
     LIMIT 1 BY for_campaign, order_id
   ),
   attributed AS (

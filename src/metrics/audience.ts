@@ -107,13 +107,15 @@ export async function* audience(store: EventStore, campaignId: string, f: Audien
 export const CSV_COLUMNS = ['recipient_id', 'variant', 'segments', 'sent_at', 'opened', 'clicked', 'opens', 'clicks', 'first_open_at', 'first_click_at', 'clicked_links'] as const
 
 /**
- * RFC 4180 field: quoted when it holds a comma, quote or line break, quotes doubled. A cell a
- * spreadsheet would run as a formula (starting with =, +, -, @, tab or CR: recipient ids, segments
- * and variants come from senders' data) gets a leading ' first (OWASP CSV injection).
+ * RFC 4180 field: quoted when it holds a comma, semicolon, quote or line break, quotes doubled. A cell
+ * a spreadsheet would run as a formula gets a leading ' first (OWASP CSV injection; recipient ids,
+ * segments and variants come from senders' data): one starting with =, +, -, @, tab, CR or LF, or
+ * with whitespace or line breaks before one of =, +, -, @ (spreadsheets skip them). A semicolon is
+ * quoted too: French or German Excel splits on it, so `;=x` would be a cell `=x` there.
  */
 export function csvField(v: string): string {
-  const safe = /^[=+\-@\t\r]/.test(v) ? `'${v}` : v
-  return /[",\r\n]/.test(safe) ? `"${safe.replace(/"/g, '""')}"` : safe
+  const safe = /^[\t\r\n]|^[\s\u00a0]*[=+\-@]/.test(v) ? `'${v}` : v
+  return /[",;\r\n]/.test(safe) ? `"${safe.replace(/"/g, '""')}"` : safe
 }
 
 export function csvLine(r: AudienceRow): string {

@@ -1,6 +1,6 @@
 import { queryRows, type EventStore } from '../store/clickhouse.js'
 import { groupFacts } from './facts.js'
-import { isoFromCh, num, ratio, timeClauses, trafficCondition, type EventWindow } from './sql.js'
+import { classCondition, isoFromCh, num, ratio, timeClauses, type EventWindow, type Traffic } from './sql.js'
 
 export interface Rate {
   value: number
@@ -39,20 +39,23 @@ export interface CampaignStats {
 
 /**
  * The stats' per-recipient aggregates over groupFacts' everyEvent rows (one per recipient with an
- * event or a send, so sums are the totals, invalid tokens included as the recipient '', and
- * counts are the uniques), combined on the null dimension's rows (`everyone`, its index). What
- * needs no recipient (all events, first and last, machine traffic) is campaignTotals'.
+ * event or a send, so sums are the totals and counts are the uniques; the invalid tokens are the
+ * recipient '' row, in the totals only with traffic=all), combined on the null dimension's rows
+ * (`everyone`, its index). What needs no recipient (all events, first and last, machine traffic)
+ * is campaignTotals'.
  */
-export function statsColumns(everyone: number): { inner: string; outer: string } {
+export function statsColumns(everyone: number, traffic: Traffic): { inner: string; outer: string } {
+  // A forged token is nobody's open or click: out of the totals unless every stored event is asked for.
+  const sum = (col: string) => (traffic === 'all' ? `sum(${col})` : `sumIf(${col}, NOT invalid)`)
   const delay = (kind: 'open' | 'click') => `greatest(0, toUnixTimestamp64Milli(first_${kind}) - toUnixTimestamp64Milli(sent_at)) / 1000`
   const parts: Array<[string, string, string]> = [
     // [name, inner aggregate, how the outer level combines it]
-    ['opens_total', 'sum(opens)', 'sumIf'],
+    ['opens_total', sum('opens'), 'sumIf'],
     ['opens_unique', `countIf(opens > 0 AND NOT invalid)`, 'sumIf'],
-    ['clicks_total', 'sum(clicks)', 'sumIf'],
+    ['clicks_total', sum('clicks'), 'sumIf'],
     ['clicks_unique', `countIf(clicks > 0 AND NOT invalid)`, 'sumIf'],
     ['engaged_unique', `countIf((opens > 0 OR clicks > 0) AND NOT invalid)`, 'sumIf'],
-    ['unsub_total', 'sum(unsubscribes)', 'sumIf'],
+    ['unsub_total', sum('unsubscribes'), 'sumIf'],
     ['unsub_unique', `countIf(unsubscribes > 0 AND NOT invalid)`, 'sumIf'],
     ['invalid_opens', `sumIf(opens, invalid)`, 'sumIf'],
     ['invalid_clicks', `sumIf(clicks, invalid)`, 'sumIf'],
@@ -92,7 +95,7 @@ export interface CampaignTotals {
  * handful of rows per part instead of the campaign's events. The machine side ignores `traffic`.
  */
 export function campaignTotalsSql(db: string, w: EventWindow): { sql: string; params: Record<string, string> } {
-  const t = trafficCondition(w.traffic)
+  const t = classCondition(w.traffic)
   const time = timeClauses(w)
   const reasons = (type: 'open' | 'click') =>
     `sumMapIf(reasons, arrayResize(CAST([], 'Array(UInt64)'), length(reasons), n), type = '${type}' AND class != 'human') AS ${type}_reasons`
@@ -120,14 +123,15 @@ export async function campaignTotals(store: EventStore, campaignId: string, w: E
 }
 
 /**
- * Headline numbers of a campaign. Totals count every event of the selected traffic, invalid
- * tokens included; uniques and delays count recipients (exact, invalid tokens left out).
+ * Headline numbers of a campaign. Totals count the events of the selected traffic (forged and
+ * damaged tokens only with traffic=all, and always under invalidToken); uniques and delays count
+ * recipients (exact, invalid tokens left out).
  * The machine breakdown ignores `traffic`: it is always the machine side, by reason.
  */
 export async function campaignStats(store: EventStore, campaignId: string, w: EventWindow = { traffic: 'human' }): Promise<CampaignStats> {
   // Per recipient first (campaignFacts), joined to the sends for sent and the delays.
   const [[everyone], totals] = await Promise.all([
-    groupFacts(store, [campaignId], [null], w, { everyEvent: true, extra: { ...statsColumns(0), params: {} } }),
+    groupFacts(store, [campaignId], [null], w, { everyEvent: true, extra: { ...statsColumns(0, w.traffic), params: {} } }),
     campaignTotals(store, campaignId, w),
   ])
   return shapeStats(campaignId, w, everyone?.[0]?.row, totals)

@@ -1,6 +1,7 @@
 import { chDateTime, type EventStore, queryRows } from '../store/clickhouse.js'
 import { fixed, fromUnits, toUnits } from '../conversions/money.js'
 import { DAY_MS, type Revenue } from './attribution.js'
+import { PIXEL_LAST } from './sql.js'
 
 export interface LifecycleOptions {
   /** The instant the figures are computed at (epoch ms). */
@@ -92,7 +93,7 @@ export async function lifecycle(store: EventStore, o: LifecycleOptions): Promise
     SELECT order_id, ts, recipient_id, amount, currency FROM ${db}.events
     WHERE type = 'conversion' AND recipient_id != '' AND ts <= toDateTime64({now:String}, 3, 'UTC')
       AND JSONExtractString(extra, 'kind') = {kind:String}
-    ORDER BY order_id, ts, event_id
+    ORDER BY order_id, ${PIXEL_LAST}, ts, event_id
     LIMIT 1 BY order_id
   )`
   const params = {

@@ -1,6 +1,11 @@
 import { chDateTime } from '../store/clickhouse.js'
 
-/** Which events count: people (default), machines (MPP prefetches, scanners, crawlers), or both. */
+/**
+ * Which events count: people (default), machines (MPP prefetches, scanners, crawlers), or every
+ * stored event. `human` and `machine` leave out the hits whose token did not verify (forged or
+ * damaged, token_valid = false, recipient ''): anyone who has seen one tracked URL can make them,
+ * so they are nobody's open or click; they are reported apart (invalidToken), and `all` includes them.
+ */
 export type Traffic = 'human' | 'machine' | 'all'
 
 export interface EventWindow {
@@ -11,12 +16,28 @@ export interface EventWindow {
   to?: number | undefined
 }
 
-/** SQL condition on `class` for a traffic choice; fixed strings, never built from input. */
+/** SQL condition on `class` and `token_valid` for a traffic choice; fixed strings, never built from input. */
 export function trafficCondition(traffic: Traffic): string {
+  if (traffic === 'human') return `class = 'human' AND token_valid`
+  if (traffic === 'machine') return `class != 'human' AND token_valid`
+  return '1'
+}
+
+/**
+ * The class alone, for the queries that read p_campaign_classes (which has no token_valid): first
+ * and last event times and the machine breakdown by reason, which do not count recipients' actions.
+ */
+export function classCondition(traffic: Traffic): string {
   if (traffic === 'human') return `class = 'human'`
   if (traffic === 'machine') return `class != 'human'`
   return '1'
 }
+
+/**
+ * Sort key putting an order's rows from the public pixel (method GET) after the authenticated ones,
+ * so that `LIMIT 1 BY order_id` keeps the authenticated row when both exist.
+ */
+export const PIXEL_LAST = `method = 'GET'`
 
 /** ` AND …` clauses bounding `ts` by the window, with their parameters. */
 export function timeClauses(w: Pick<EventWindow, 'from' | 'to'>, prefix = ''): { sql: string; params: Record<string, string> } {

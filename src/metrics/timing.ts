@@ -81,8 +81,8 @@ export async function timingAndGroups(
     groupFacts(store, [campaignId], all, w, {
       everyEvent: opts.stats,
       extra: {
-        inner: [reaction('open').inner, reaction('click').inner, ...(opts.stats ? [statsColumns(everyone).inner] : [])].join(',\n'),
-        outer: [reaction('open').outer, reaction('click').outer, ...(opts.stats ? [statsColumns(everyone).outer] : [])].join(',\n'),
+        inner: [reaction('open').inner, reaction('click').inner, ...(opts.stats ? [statsColumns(everyone, w.traffic).inner] : [])].join(',\n'),
+        outer: [reaction('open').outer, reaction('click').outer, ...(opts.stats ? [statsColumns(everyone, w.traffic).outer] : [])].join(',\n'),
         params: { tz, bounds: HISTOGRAM_BOUNDS },
       },
     }),

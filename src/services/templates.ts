@@ -6,6 +6,7 @@ import { compileTemplate, renderTrackedTemplate, RewriteError, type CompiledTemp
 import type { RenderableTemplate } from '../sdk/render.js'
 import { links, templates } from '../store/schema.js'
 import { getCampaign, newLinkId, normaliseUrl } from './campaigns.js'
+import { invalid } from '../util/errors.js'
 import { clickUrl, pixelUrl, unsubscribeUrl } from '../tracking/urls.js'
 
 /** Label of the invisible link that catches link-scanning bots (the classifier looks for it). */
@@ -30,6 +31,10 @@ export function visibleLinks(): SQL {
 export const TOKEN_PLACEHOLDER = '{{sillage.token}}'
 
 const MAX_LABEL = 500
+/** Tracked links one template may register (each occurrence is a link and a row of the links table). */
+export const MAX_LINKS_PER_TEMPLATE = 10_000
+/** Link rows per INSERT: PostgreSQL takes at most 65,535 parameters per statement (6 a row here). */
+const LINK_INSERT_BATCH = 1_000
 
 export interface TemplateLink {
   id: string
@@ -81,6 +86,9 @@ export async function createTemplate(
     if (err instanceof RewriteError) throw toDomainError(err)
     throw err
   }
+  if (compiled.links.length > MAX_LINKS_PER_TEMPLATE) {
+    throw invalid(`body.html: ${compiled.links.length} tracked links; at most ${MAX_LINKS_PER_TEMPLATE} per template`)
+  }
   const id = nanoid(12)
   const rows = compiled.links.map((l) => ({
     id: newLinkId(),
@@ -96,7 +104,7 @@ export async function createTemplate(
   const createdAt = new Date(deps.clock())
   await deps.meta.db.transaction(async (tx) => {
     await tx.insert(templates).values({ id, campaignId, compiled, createdAt })
-    if (rows.length) await tx.insert(links).values(rows)
+    for (let i = 0; i < rows.length; i += LINK_INSERT_BATCH) await tx.insert(links).values(rows.slice(i, i + LINK_INSERT_BATCH))
   })
   for (const r of rows) deps.links.addLink({ id: r.id, campaignId, url: r.url, label: r.label })
   return toStored(id, campaignId, compiled, createdAt, rows)

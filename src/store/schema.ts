@@ -101,3 +101,18 @@ export const suppressions = pgTable(
   },
   (t) => [primaryKey({ columns: [t.recipientId, t.scope] })],
 )
+
+/**
+ * Dashboard sessions ended by signing out, until they would have expired anyway: sessions are
+ * stateless signed cookies, so ending one before its expiry needs this list (read by every
+ * instance sharing the database; pruned as rows expire).
+ */
+export const dashboardSignouts = pgTable(
+  'dashboard_signouts',
+  {
+    /** The session's nonce (random, 16 bytes base64url). */
+    nonce: text('nonce').primaryKey(),
+    expiresAt: timestamp('expires_at', { withTimezone: true, mode: 'date' }).notNull(),
+  },
+  (t) => [index('dashboard_signouts_expires').on(t.expiresAt)],
+)

@@ -1,6 +1,6 @@
 import type { IncomingMessage, ServerResponse } from 'node:http'
 import { nanoid } from 'nanoid'
-import { encodeEvent, type EventType, type TrackedEvent } from '../events/event.js'
+import { clipHeader, encodeEvent, MAX_STORED_HEADER, type EventType, type TrackedEvent } from '../events/event.js'
 import type { Journal } from '../events/journal.js'
 import { classify, CLASSIFIER_VERSION } from './classify.js'
 import { anonymizeIp, clientIp } from './ip.js'
@@ -145,8 +145,9 @@ export function createEdge(opts: EdgeOptions) {
       tokenValid: recipientId !== null,
       method,
       ip: anonymise(r.ip),
-      userAgent,
-      referer,
+      // Classified whole above, stored clipped: one length compare on the usual short header.
+      userAgent: userAgent.length > MAX_STORED_HEADER ? clipHeader(userAgent) : userAgent,
+      referer: referer.length > MAX_STORED_HEADER ? clipHeader(referer) : referer,
       prefetch,
       class: c.class,
       reasons: c.reasons,

@@ -101,6 +101,8 @@ export class FrontServer extends HttpServer {
       this.sweepTimer.unref()
     })
     this.on('close', () => clearInterval(this.sweepTimer))
+    // node:http has read a head on this socket: a deadline set at the hand-over no longer applies.
+    this.on('request', (req: IncomingMessage) => this.awaitingHead.delete(req.socket))
   }
 
   /** Stops accepting; idle front connections close now, busy ones after their answer (Connection: close). */
@@ -129,9 +131,15 @@ export class FrontServer extends HttpServer {
     for (const c of this.conns) if (c.idle) c.drop()
   }
 
-  handOff(c: Connection, socket: Socket, unread: Buffer | null): void {
+  /**
+   * `headSince`: when the head being read began arriving (0: none pending). node:http starts its own
+   * headers timer at the hand-over; the head keeps the deadline it had, so one head cannot get a
+   * headers timeout from the front and then a fresh one from node:http.
+   */
+  handOff(c: Connection, socket: Socket, unread: Buffer | null, headSince = 0): void {
     this.conns.delete(c)
     this.edge.stats.frontHandOffs++
+    if (headSince !== 0) this.keepHeadDeadline(socket, headSince + this.limits.headersTimeout)
     // The bytes read so far go back into the stream; resume() delivers them to node:http's 'data'
     // listener on the next tick, before the event loop reads the socket again (a later read goes to
     // node:http's parser directly, an EOF waits for the stream to be drained).
@@ -139,6 +147,20 @@ export class FrontServer extends HttpServer {
     if (unread) socket.unshift(unread)
     this.nodeListener.call(this, socket)
     socket.resume()
+  }
+
+  private readonly awaitingHead = new WeakSet<Socket>()
+
+  private keepHeadDeadline(socket: Socket, deadline: number): void {
+    this.awaitingHead.add(socket)
+    const timer = setTimeout(() => {
+      if (!this.awaitingHead.has(socket) || socket.destroyed) return
+      // node:http's own words for it (and nothing is being answered on this socket yet).
+      socket.end('HTTP/1.1 408 Request Timeout\r\nConnection: close\r\n\r\n', 'latin1')
+      setTimeout(() => socket.destroy(), 1_000).unref()
+    }, Math.max(0, deadline - Date.now()))
+    timer.unref()
+    socket.once('close', () => clearTimeout(timer))
   }
 
   forget(c: Connection): void {
@@ -333,7 +355,7 @@ class Connection implements HotReply {
     s.removeListener('drain', this.onDrain)
     s.removeListener('error', this.onError)
     s.removeListener('close', this.onClose)
-    this.server.handOff(this, s, unread)
+    this.server.handOff(this, s, unread, unread === null ? 0 : this.headSince)
   }
 
   /** Pauses reading while a request waits with many bytes behind it or the client does not read its answers. */

@@ -24,7 +24,7 @@ async function freePort(): Promise<number> {
 }
 
 /** sillage as a separate process (`node --import tsx src/main.ts`), so it can be killed for real. */
-export async function startChild(dataDir: string, env: Record<string, string> = {}, ownGroup = false): Promise<Child> {
+export async function startChild(dataDir: string, env: Record<string, string> = {}, ownGroup = false, readyWithinMs = 60_000): Promise<Child> {
   const port = await freePort()
   const proc = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts'], {
     cwd: ROOT,
@@ -35,10 +35,10 @@ export async function startChild(dataDir: string, env: Record<string, string> = 
   })
   const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((res) => proc.once('exit', (code, signal) => res({ code, signal })))
   const url = `http://127.0.0.1:${port}`
-  const until = Date.now() + 60_000
+  const until = Date.now() + readyWithinMs
   for (;;) {
     if (proc.exitCode !== null) throw new Error(`sillage exited with ${proc.exitCode} before it was ready`)
-    if (Date.now() > until) throw new Error('sillage not ready after 60 s')
+    if (Date.now() > until) throw new Error(`sillage not ready after ${readyWithinMs / 1000} s`)
     const ok = await fetch(url + '/healthz').then((r) => r.ok, () => false)
     if (ok) break
     await new Promise((r) => setTimeout(r, 100))

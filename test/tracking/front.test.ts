@@ -309,6 +309,23 @@ describe('the front keeps node:http limits', () => {
     expect(c.closed).toBe(true)
   })
 
+  it('one headers timeout per head: a head handed to node:http keeps the deadline it had', async () => {
+    const c = open(short)
+    const t0 = Date.now()
+    // It could be a hot path for 300 ms, then turns into an API request that never ends its head.
+    c.write('GET /')
+    await new Promise((r) => setTimeout(r, 300))
+    c.write('v1/campaigns HTTP/1.1\r\nHost: x\r\n')
+    const drip = setInterval(() => c.write('X-Slow: 1\r\n'), 100)
+    const [r] = await c.responses(1, 3_000)
+    clearInterval(drip)
+    expect(r!.status).toBe(408)
+    // node:http's fresh timer would have answered at 300 + 400 ms at the earliest.
+    expect(Date.now() - t0).toBeLessThan(300 + SHORT.headersTimeout)
+    await c.responses(2, 2_000)
+    expect(c.closed).toBe(true)
+  })
+
   it('closes a keep-alive connection idle past the keep-alive timeout, and answers what came before', async () => {
     const c = open(short)
     c.write(get(click('lnk1', 'k')))

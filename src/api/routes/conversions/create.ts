@@ -53,11 +53,11 @@ export function registerCreateConversion(app: OpenAPIHono<AppEnv>) {
     const body = c.req.valid('json')
     const deps = c.get('deps')
     if ('conversions' in body) {
-      const results = await recordConversions(deps, body.conversions.map(toInput), { invalidClickId: 'reject', method: 'POST', field: (i) => `body.conversions.${i}` })
+      const results = await recordConversions(deps, body.conversions.map(toInput), { invalidClickId: 'reject', source: 'api', field: (i) => `body.conversions.${i}` })
       const created = results.filter((r) => !r.duplicate).length
       return c.json({ created, duplicates: results.length - created, results }, created > 0 ? 201 : 200)
     }
-    const [result] = await recordConversions(deps, [toInput(body)], { invalidClickId: 'reject', method: 'POST', field: () => 'body' })
+    const [result] = await recordConversions(deps, [toInput(body)], { invalidClickId: 'reject', source: 'api', field: () => 'body' })
     return c.json(result!, result!.duplicate ? 200 : 201)
     },
     // A failed union names no field: validate again against the form the body is in, so the 400 names it.

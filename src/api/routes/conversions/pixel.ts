@@ -47,7 +47,7 @@ export function registerConversionPixel(app: OpenAPIHono<AppEnv>) {
       try {
         await recordConversions(deps, [{ ...parsed.data, at: undefined }], {
           invalidClickId: 'unattributed',
-          method: 'GET',
+          source: 'pixel',
           userAgent: c.req.header('user-agent') ?? '',
           referer: c.req.header('referer') ?? '',
           field: () => 'query',

@@ -1,8 +1,10 @@
 import { z } from '@hono/zod-openapi'
 import { isCurrency, parseAmount } from '../../../conversions/money.js'
-import { CampaignIdSchema } from '../../schemas.js'
+import { CampaignIdSchema, EventTimeSchema } from '../../schemas.js'
 
 export const MAX_BATCH = 10_000
+/** Line items per conversion. */
+export const MAX_ITEMS = 100
 
 export const AmountSchema = z
   .union([z.string(), z.number()])
@@ -21,6 +23,22 @@ export const CurrencySchema = z
   .refine(isCurrency, 'must be an ISO 4217 currency code (3 capital letters, e.g. EUR)')
   .openapi({ example: 'EUR' })
 
+/**
+ * One line item, bounded and flat: what the product reports read (sku, name, category, quantity,
+ * price). Unknown fields are refused, so a client's nested or oversized object is a 400 naming it,
+ * never something the event serialisation chokes on.
+ */
+export const ConversionItemSchema = z
+  .object({
+    sku: z.string().trim().min(1).max(100).optional().openapi({ example: 'TSHIRT-RED-M', description: 'Product or variant id, 1-100 characters' }),
+    name: z.string().max(200).optional().openapi({ example: 'T-shirt, red, M', description: 'At most 200 characters' }),
+    category: z.string().max(100).optional().openapi({ example: 'apparel', description: 'At most 100 characters' }),
+    quantity: z.number().int().min(1).max(1_000_000).default(1).openapi({ example: 2, description: 'Integer 1-1,000,000 (default 1)' }),
+    price: AmountSchema.optional().openapi({ type: 'string', example: '19.90', description: 'Unit price in the conversion\'s currency, exact decimal' }),
+  })
+  .strict()
+  .openapi('ConversionItem')
+
 export const ConversionSchema = z
   .object({
     orderId: z.string().trim().min(1).max(200).openapi({ example: 'order-10042', description: 'Idempotency key: the same order id counts once' }),
@@ -30,8 +48,8 @@ export const ConversionSchema = z
     amount: AmountSchema.optional(),
     currency: CurrencySchema.optional(),
     type: z.string().regex(/^[a-z0-9_-]{1,40}$/, 'must be 1-40 lowercase letters, digits, _ or -').optional().openapi({ example: 'purchase', description: 'Goal kind (default purchase); lifecycle figures use purchases' }),
-    at: z.iso.datetime({ offset: true }).optional().openapi({ example: '2026-11-23T10:15:00Z', description: 'When it happened (default: now)' }),
-    items: z.array(z.record(z.string(), z.unknown())).max(1000).optional().openapi({ description: 'Line items, stored as given' }),
+    at: EventTimeSchema.optional().openapi({ example: '2026-11-23T10:15:00Z', description: 'When it happened (default: now)' }),
+    items: z.array(ConversionItemSchema).max(MAX_ITEMS).optional().openapi({ description: `Line items, at most ${MAX_ITEMS} (stored in the event's extra.items)` }),
   })
   .strict()
   .openapi('ConversionInput')

@@ -2,7 +2,7 @@ import { createRoute, z, type OpenAPIHono } from '@hono/zod-openapi'
 import { prepareRender } from '../../../services/render.js'
 import type { AppEnv } from '../../context.js'
 import { errorResponses } from '../../errors.js'
-import { CampaignIdParam, jsonBody, security } from '../../schemas.js'
+import { CampaignIdParam, EventTimeSchema, jsonBody, security } from '../../schemas.js'
 import { checkRecipientCount, MAX_RECIPIENTS_PER_CALL, RecipientSchema } from '../sends/create.js'
 import { OnSuppressedSchema, SuppressedReportSchema } from './schemas.js'
 
@@ -47,7 +47,7 @@ const route = createRoute({
         .object({
           templateId: z.string().min(1).max(64).optional(),
           recipients: z.array(RecipientSchema).min(1),
-          sentAt: z.iso.datetime({ offset: true }).optional(),
+          sentAt: EventTimeSchema.optional(),
           onSuppressed: OnSuppressedSchema,
           unsubscribeMailto: z.string().min(3).max(500).optional().openapi({
             description: 'Adds <mailto:…> after the HTTPS URL in List-Unsubscribe, for mail clients without one-click',

@@ -1,6 +1,6 @@
 import { createRoute, z, type OpenAPIHono } from '@hono/zod-openapi'
 import { bodyLimit } from 'hono/body-limit'
-import { createTemplate, toTemplateResponse } from '../../../services/templates.js'
+import { createTemplate, MAX_LINKS_PER_TEMPLATE, toTemplateResponse } from '../../../services/templates.js'
 import type { AppEnv } from '../../context.js'
 import { errorBody, errorResponses } from '../../errors.js'
 import { CampaignIdParam, jsonBody, security } from '../../schemas.js'
@@ -28,7 +28,8 @@ const route = createRoute({
     'Parses the HTML (and text part) once, registers each tracked link occurrence as its own link (position, label from the anchor text, alt text or data-label), ' +
     'and stores the compiled template for /render and the SDK. `html`/`text` in the answer are the tracked template with `{{sillage.token}}` standing for each ' +
     'recipient\'s token (click URLs name their link ids). Links left alone are listed under `skipped` with the reason. ' +
-    '`{{sillage.unsubscribe}}`, written in an href, in visible text or in the text part, becomes each recipient\'s unsubscribe page URL (`/u/:campaign/:token`, the one List-Unsubscribe names) when rendered: the visible opt-out in the body; it is never a tracked link. Body limit 5 MB (413).',
+    '`{{sillage.unsubscribe}}`, written in an href, in visible text or in the text part, becomes each recipient\'s unsubscribe page URL (`/u/:campaign/:token`, the one List-Unsubscribe names) when rendered: the visible opt-out in the body; it is never a tracked link. Body limit 5 MB (413); ' +
+    `at most ${MAX_LINKS_PER_TEMPLATE} tracked links a template (more: 400 naming body.html).`,
   security,
   request: {
     params: CampaignIdParam,

@@ -1,9 +1,10 @@
 import { createRoute, z, type OpenAPIHono } from '@hono/zod-openapi'
 import { getCampaign, listLinks } from '../../../services/campaigns.js'
 import { recordSendsUnlessSuppressed, trackedUrls } from '../../../services/sends.js'
+import { arrayLimit } from '../../body-guard.js'
 import type { AppEnv } from '../../context.js'
 import { ApiError, errorResponses } from '../../errors.js'
-import { CampaignIdParam, jsonBody, security } from '../../schemas.js'
+import { CampaignIdParam, EventTimeSchema, jsonBody, security } from '../../schemas.js'
 import { OnSuppressedSchema, SuppressedReportSchema } from '../senders/schemas.js'
 
 export const MAX_RECIPIENTS_PER_CALL = 10_000
@@ -46,7 +47,7 @@ const route = createRoute({
       z
         .object({
           recipients: z.array(RecipientSchema).min(1),
-          sentAt: z.iso.datetime({ offset: true }).optional().openapi({ example: '2026-11-23T09:00:00Z' }),
+          sentAt: EventTimeSchema.optional().openapi({ example: '2026-11-23T09:00:00Z' }),
           onSuppressed: OnSuppressedSchema,
         })
         .strict(),
@@ -64,6 +65,9 @@ const route = createRoute({
     ...errorResponses(400, 401, 404, 409, 413, 415),
   },
 })
+
+/** Counted before the schema validates the list (see arrayLimit). */
+export const recipientLimit = () => arrayLimit('recipients', MAX_RECIPIENTS_PER_CALL, (n) => `at most ${MAX_RECIPIENTS_PER_CALL} recipients per call, got ${n}: split the list`)
 
 export function registerCreateSends(app: OpenAPIHono<AppEnv>) {
   app.openapi(route, async (c) => {

@@ -1,0 +1,93 @@
+import { mkdtempSync, rmSync } from 'node:fs'
+import { request } from 'node:http'
+import { connect } from 'node:net'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { afterAll, describe, expect, it } from 'vitest'
+import { ADMIN_KEY, startChild, type Child } from './child.js'
+
+/*
+ * The API over HTTP answers the same in the default cluster layout (a primary and edge workers
+ * forwarding to it) as in one process (WORKERS=1): the server as a real process, each mode in turn.
+ */
+// One data directory for both modes, in turn: the metadata store is initialised once (the slow part).
+const dir = mkdtempSync(join(tmpdir(), 'sillage-cluster-http-'))
+let current: Child | null = null
+afterAll(() => {
+  // A failed test must not leave a server behind.
+  if (current && current.proc.exitCode === null) process.kill(-current.proc.pid!, 'SIGKILL')
+  rmSync(dir, { recursive: true, force: true })
+})
+
+/** A POST with a Content-Length body, written whole; the status the server answered (a write error after the answer is expected). */
+function postBody(url: string, path: string, bytes: number): Promise<{ status: number; connection: string | undefined }> {
+  return new Promise((resolve, reject) => {
+    const u = new URL(url)
+    const req = request({ host: u.hostname, port: u.port, path, method: 'POST', headers: { authorization: `Bearer ${ADMIN_KEY}`, 'content-type': 'application/json', 'content-length': bytes } }, (res) => {
+      res.resume()
+      resolve({ status: res.statusCode!, connection: res.headers.connection })
+    })
+    req.on('error', (err) => setTimeout(() => reject(err), 500))
+    req.end(Buffer.alloc(bytes, 0x20))
+  })
+}
+
+/** One raw HTTP/1.0 exchange: everything the server wrote until it closed (the test fails if it does not close). */
+function http10(url: string, head: string): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const u = new URL(url)
+    const sock = connect(Number(u.port), u.hostname)
+    const chunks: Buffer[] = []
+    sock.on('data', (d) => chunks.push(d))
+    sock.on('error', reject)
+    sock.on('close', () => resolve(Buffer.concat(chunks).toString('latin1')))
+    sock.setTimeout(4_000, () => sock.destroy(new Error('HTTP/1.0 connection still open after 4 s')))
+    sock.write(head)
+  })
+}
+
+for (const [mode, env] of [
+  ['single process (WORKERS=1)', { WORKERS: '1' }],
+  ['cluster (WORKERS=2)', { WORKERS: '2' }],
+] as const) {
+  describe(`API over HTTP, ${mode}`, () => {
+    let c: Child
+    it('starts', async () => {
+      // A first start initialises the metadata store: slow on a loaded machine.
+      c = current = await startChild(dir, { ...env, MAX_BODY_BYTES: String(1024 * 1024) }, true, 150_000)
+      if (env.WORKERS === '1') await c.api('POST', '/v1/campaigns', { id: 'h', name: 'H' })
+    }, 180_000)
+
+    it('an over-limit body with Content-Length is a 413, and the connection is closed', async () => {
+      const r = await postBody(c.url, '/v1/campaigns/h/sends', 3 * 1024 * 1024)
+      expect(r).toEqual({ status: 413, connection: 'close' })
+      // The server still answers.
+      expect((await fetch(c.url + '/healthz')).status).toBe(200)
+    })
+
+    it('HTTP/1.0: no chunked encoding, no keep-alive, the connection closed after the answer', async () => {
+      const text = await http10(c.url, `GET /v1/campaigns HTTP/1.0\r\nHost: sillage\r\nAuthorization: Bearer ${ADMIN_KEY}\r\n\r\n`)
+      const [head, body] = text.split('\r\n\r\n', 2) as [string, string]
+      expect(head).toMatch(/^HTTP\/1\.[01] 200 /)
+      expect(head).not.toMatch(/^transfer-encoding:/im)
+      expect(head).not.toMatch(/^connection: keep-alive/im)
+      expect(head).not.toMatch(/^keep-alive:/im)
+      expect(JSON.parse(body).campaigns.map((x: { id: string }) => x.id)).toContain('h')
+    })
+
+    it('client mistakes are 400s naming the field, as in the other mode', async () => {
+      const r = await fetch(c.url + '/v1/campaigns/h/sends', {
+        method: 'POST',
+        headers: { authorization: `Bearer ${ADMIN_KEY}`, 'content-type': 'application/json' },
+        body: '{"recipients":[{"id":"\\ud800"}]}',
+      })
+      expect(r.status).toBe(400)
+      expect(((await r.json()) as { error: { message: string } }).error.message).toMatch(/^body\.recipients\.0\.id: /)
+    })
+
+    it('stops', async () => {
+      c.proc.kill('SIGTERM')
+      expect((await c.exited).code).toBe(0)
+    }, 30_000)
+  })
+}
