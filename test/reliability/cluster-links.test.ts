@@ -16,7 +16,7 @@ const dataDir = mkdtempSync(join(tmpdir(), 'sillage-cluster-links-'))
 let c: Child
 
 beforeAll(async () => {
-  c = await startChild(dataDir, { WORKERS: '1', CLUSTER: '1' }, true)
+  c = await startChild(dataDir, { WORKERS: '1', CLUSTER: '1', OWN_DOMAINS: 'shop.example' }, true)
 }, 90_000)
 afterAll(async () => {
   c?.proc.kill('SIGTERM')
