@@ -7,6 +7,7 @@ import type { AppDeps } from './deps.js'
 import { bearerAuth } from './api/auth.js'
 import { authRateLimit } from './api/auth-limit.js'
 import { bodyGuard } from './api/body-guard.js'
+import { retentionNotices } from './api/retention.js'
 import { ApiError, ERROR_STATUS, errorBody } from './api/errors.js'
 import { describeIssues, DomainError } from './util/errors.js'
 import { registerApiKeysRoutes } from './api/routes/api-keys/index.js'
@@ -15,14 +16,22 @@ import { registerGetCampaign } from './api/routes/campaigns/get.js'
 import { registerListCampaigns } from './api/routes/campaigns/list.js'
 import { registerCreateLink } from './api/routes/links/create.js'
 import { registerListLinks } from './api/routes/links/list.js'
+import { registerUpdateLink } from './api/routes/links/update.js'
+import { registerLinkHistory } from './api/routes/links/history.js'
+import { registerDomainsRoutes } from './api/routes/domains/index.js'
 import { recipientLimit, registerCreateSends } from './api/routes/sends/create.js'
 import { registerClassificationRoutes } from './api/routes/classification/index.js'
 import { registerConversionsRoutes } from './api/routes/conversions/index.js'
 import { registerMetricsRoutes } from './api/routes/metrics/index.js'
+import { registerPressureRoutes } from './api/routes/pressure/index.js'
 import { registerSendersRoutes } from './api/routes/senders/index.js'
 import { registerDashboard } from './dashboard/index.js'
+import { registerWebhooksRoutes } from './api/routes/webhooks/index.js'
+import { registerTriggersRoutes } from './api/routes/triggers/index.js'
+import { registerEventStream } from './api/routes/events/stream.js'
 import { registerDocs } from './api/routes/system/docs.js'
 import { registerHealth } from './api/routes/system/health.js'
+import { registerBackup } from './api/routes/system/backup.js'
 
 const OPENAPI_INFO = {
   openapi: '3.1.0',
@@ -78,19 +87,28 @@ export function createApp(deps: AppDeps) {
   app.use('/v1/campaigns/:id/sends', recipientLimit())
   app.use('/v1/campaigns/:id/render', recipientLimit())
   app.use('/v1/*', bodyGuard())
+  app.use('/v1/*', retentionNotices(app))
 
   registerHealth(app)
+  registerBackup(app)
   registerCreateCampaign(app)
   registerListCampaigns(app)
   registerGetCampaign(app)
   registerCreateLink(app)
   registerListLinks(app)
+  registerUpdateLink(app)
+  registerLinkHistory(app)
+  registerDomainsRoutes(app)
   registerCreateSends(app)
   registerApiKeysRoutes(app)
   registerMetricsRoutes(app)
   registerSendersRoutes(app)
   registerClassificationRoutes(app)
   registerConversionsRoutes(app)
+  registerPressureRoutes(app)
+  registerWebhooksRoutes(app)
+  registerTriggersRoutes(app)
+  registerEventStream(app)
   registerDashboard(app)
 
   app.openAPIRegistry.registerComponent('securitySchemes', 'bearer', { type: 'http', scheme: 'bearer' })

@@ -58,10 +58,33 @@ const EnvSchema = z.object({
     .default('')
     .transform((v) => v.split(',').map((d) => d.trim().toLowerCase().replace(/^\.+|\.+$/g, '')).filter(Boolean))
     .refine((ds) => ds.every((d) => /^[a-z0-9-]+(\.[a-z0-9-]+)*$/.test(d)), 'must be host names separated by commas (e.g. shop.example,example.com)'),
+  /** 1: webhook targets may resolve to loopback, private or link-local addresses (tests, a receiver on the same network). */
+  WEBHOOK_ALLOW_PRIVATE: bool.default(false),
+  /** Delays between delivery attempts, in ms, comma-separated; the default is the Standard Webhooks schedule. */
+  WEBHOOK_RETRY_SCHEDULE_MS: z
+    .string()
+    .regex(/^\d+(,\d+)*$/, 'must be comma-separated milliseconds')
+    .default([0, 5_000, 300_000, 1_800_000, 7_200_000, 18_000_000, 36_000_000, 50_400_000, 72_000_000, 86_400_000].join(',')),
+  WEBHOOK_TIMEOUT_MS: z.coerce.number().int().min(100).max(60_000).default(15_000),
+  /** An endpoint failing without a success for this long is disabled. */
+  WEBHOOK_DISABLE_AFTER_MS: z.coerce.number().int().min(1000).default(5 * 86_400_000),
+  /** How often a trigger without its own `every` is evaluated. */
+  TRIGGER_INTERVAL_MS: z.coerce.number().int().min(1000).max(86_400_000).default(15 * 60_000),
   LOG_LEVEL: z.enum(['debug', 'info', 'warn', 'error', 'silent']).default('info'),
+  /** Days events are kept (ClickHouse TTL); unset: forever. Sends and conversions follow unless set apart. At most 10 000 (27 years: a TTL past 2106 would overflow DateTime). */
+  EVENT_RETENTION_DAYS: z.coerce.number().int().min(1).max(10_000).optional(),
+  SEND_RETENTION_DAYS: z.coerce.number().int().min(1).max(10_000).optional(),
+  CONVERSION_RETENTION_DAYS: z.coerce.number().int().min(1).max(10_000).optional(),
 })
 
 export type Config = ReturnType<typeof parseConfig>
+
+/** How long each kind of row is kept, in days; null: forever. */
+export interface RetentionDays {
+  eventDays: number | null
+  sendDays: number | null
+  conversionDays: number | null
+}
 
 export class ConfigError extends Error {}
 
@@ -96,6 +119,8 @@ export function parseConfig(env: Record<string, string | undefined> = process.en
     databaseUrl: e.DATABASE_URL,
     metaPath: resolve(dataDir, 'meta'),
     journalDir: resolve(dataDir, 'journal'),
+    /** Where the server writes the backups it is asked for (POST /v1/admin/backup). */
+    backupsDir: resolve(dataDir, 'backups'),
     trackerSecret: e.TRACKER_SECRET,
     trackerOldSecrets: e.TRACKER_OLD_SECRETS.split(',').map((s) => s.trim()).filter(Boolean),
     adminKey: e.TRACKER_ADMIN_KEY,
@@ -114,6 +139,18 @@ export function parseConfig(env: Record<string, string | undefined> = process.en
     metricsToken: e.METRICS_TOKEN,
     classifyPass: { intervalMs: e.CLASSIFY_PASS_INTERVAL_MS, delayMs: e.CLASSIFY_PASS_DELAY_MS, lookbackMs: e.CLASSIFY_PASS_LOOKBACK_MS },
     ownDomains: e.OWN_DOMAINS,
+    webhooks: {
+      allowPrivate: e.WEBHOOK_ALLOW_PRIVATE,
+      retryScheduleMs: e.WEBHOOK_RETRY_SCHEDULE_MS.split(',').map(Number),
+      timeoutMs: e.WEBHOOK_TIMEOUT_MS,
+      disableAfterMs: e.WEBHOOK_DISABLE_AFTER_MS,
+    },
+    triggerIntervalMs: e.TRIGGER_INTERVAL_MS,
     logLevel: e.LOG_LEVEL,
+    retention: {
+      eventDays: e.EVENT_RETENTION_DAYS ?? null,
+      sendDays: e.SEND_RETENTION_DAYS ?? e.EVENT_RETENTION_DAYS ?? null,
+      conversionDays: e.CONVERSION_RETENTION_DAYS ?? e.EVENT_RETENTION_DAYS ?? null,
+    } as RetentionDays,
   }
 }

@@ -2,12 +2,17 @@ import type { AppDeps } from './deps.js'
 import type { Config } from './config.js'
 import { Journal } from './events/journal.js'
 import { EventWriter } from './events/writer.js'
+import { EventSequence } from './events/sequence.js'
+import { onStoredUpdates } from './classification/apply.js'
+import { Outbox } from './outbox/outbox.js'
+import { TriggerRunner } from './outbox/triggers.js'
 import { startSecondPass } from './classification/second-pass.js'
 import { createLogger, type Logger } from './logger.js'
 import { createEventStore, type EventStore } from './store/clickhouse.js'
 import { migrateClickHouse } from './store/clickhouse-migrate.js'
 import { checkClickHouse } from './store/clickhouse-check.js'
 import { exclusive } from './store/exclusive.js'
+import { applyRetention } from './store/retention.js'
 import { createMetaStore, type MetaStore } from './store/meta.js'
 import { edgeFromConfig } from './tracking/edge-from-config.js'
 import { LinkCache, linkDelta } from './tracking/links.js'
@@ -38,6 +43,7 @@ export async function startRuntime(opts: RuntimeOptions): Promise<AppDeps & { st
       path: config.clickhouse.path,
       cluster: config.clickhouse.cluster,
       requestTimeoutMs: config.clickhouse.requestTimeoutMs,
+      backupsPath: config.backupsDir,
     })
   // First, and before the metadata store's slower start: a wrong CLICKHOUSE_URL fails in a second.
   await checkClickHouse(events, { url: config.clickhouse.url })
@@ -46,15 +52,25 @@ export async function startRuntime(opts: RuntimeOptions): Promise<AppDeps & { st
   // Instances starting together on one PostgreSQL take turns; on PGlite there is one instance.
   const applied = await exclusive(meta, 'clickhouse-migrations', () => migrateClickHouse(events), { wait: true })
   if (applied.length) log.info('clickhouse_migrated', { applied })
+  // Under the same lock as the migrations: instances starting together alter the TTL once.
+  const ttl = await exclusive(meta, 'clickhouse-migrations', () => applyRetention(events, config.retention), { wait: true })
+  if (ttl.length) log.info('retention_applied', { tables: ttl, ...config.retention })
   const links = new LinkCache((since) => linkDelta(meta, since), { refreshMs: config.linkRefreshMs, onError: (err) => log.warn('link_refresh_failed', { message: err.message }) })
   await links.load()
   const journal = new Journal({ dir: config.journalDir, fsyncIntervalMs: config.fsyncIntervalMs, maxBytes: config.journalMaxBytes, log })
-  const writer = new EventWriter({ journal, store: events, batchSize: config.batchSize, flushIntervalMs: config.flushIntervalMs, log, beforeInsert: opts.beforeInsert })
+  // Before any writer starts: batches recorded in their checkpoints are held in flight until replayed.
+  const sequence = await EventSequence.load(events, config.journalDir, clock)
+  const writer = new EventWriter({ journal, store: events, batchSize: config.batchSize, flushIntervalMs: config.flushIntervalMs, log, beforeInsert: opts.beforeInsert, sequence })
   await writer.start()
+  const outbox = new Outbox({ events, meta, config, log, clock, sequence }, config.classifyPass.intervalMs > 0)
   const stopNice = deprioritiseBackgroundThreads(config.ingestNice, (err) => log.warn('ingest_nice_failed', { message: err.message }))
   // The second classification pass runs beside the writer: one per ClickHouse, never in cluster workers.
-  const secondPass = config.classifyPass.intervalMs > 0 ? startSecondPass({ events, meta, clock, log }, config.classifyPass) : null
+  const secondPass = config.classifyPass.intervalMs > 0 ? startSecondPass({ events, meta, clock, log }, { ...config.classifyPass, onSettled: (to) => outbox.settle.passCompleted(to) }) : null
+  await outbox.start((fn) => onStoredUpdates(events, fn))
   const { edge, tokens } = edgeFromConfig(config, journal, links, clock)
+  const deps: AppDeps = { config, events, meta, links, tokens, journal, writer, sequence, outbox, edge, log, clock }
+  const triggers = new TriggerRunner(deps)
+  triggers.start()
   return {
     config,
     events,
@@ -63,10 +79,14 @@ export async function startRuntime(opts: RuntimeOptions): Promise<AppDeps & { st
     tokens,
     journal,
     writer,
+    sequence,
+    outbox,
     edge,
     log,
     clock,
     async stop() {
+      await triggers.stop()
+      await outbox.stop()
       links.close()
       journal.close()
       stopNice()

@@ -87,7 +87,8 @@ export async function startSillage(env: Record<string, string> = {}, extraNodeAr
     stdio: ['ignore', 'inherit', 'inherit'],
   })
   const url = `http://127.0.0.1:${port}`
-  await waitFor(async () => (await fetch(url + '/healthz')).ok, 60_000, () => child.exitCode !== null)
+  // START_TIMEOUT_MS: a loaded machine can take longer than a minute to start the embedded engines.
+  await waitFor(async () => (await fetch(url + '/healthz')).ok, Number(process.env.START_TIMEOUT_MS ?? 60_000), () => child.exitCode !== null)
   const api = async (method: string, path: string, body?: unknown) => {
     const r = await fetch(url + path, {
       method,

@@ -23,6 +23,11 @@ export const CampaignIdParam = z.object({
   id: CampaignIdSchema.openapi({ param: { name: 'id', in: 'path' }, example: 'spring-sale' }),
 })
 
+/** A category of mail: lower-case letters, digits, _ or -. */
+export const CategorySchema = z.string().regex(/^[a-z0-9_-]{1,40}$/, 'must be 1-40 lower-case letters, digits, _ or -')
+
+const HexColor = z.string().regex(/^#(?:[0-9a-fA-F]{3}|[0-9a-fA-F]{6})$/, 'must be a colour as #rgb or #rrggbb').openapi({ example: '#0b5' })
+
 export const CampaignSettingsSchema = z
   .object({
     pixel: z.boolean().optional().openapi({ description: 'Open pixel in compiled templates (default true)' }),
@@ -47,6 +52,32 @@ export const CampaignSettingsSchema = z
     test: z.boolean().optional().openapi({
       description: 'A test send: clicks soon after the send are not marked too_soon_after_send (a person checking a test send clicks at once); the other machine rules still apply',
     }),
+    category: CategorySchema.optional().openapi({
+      description: 'Kind of mail: what pressure rules and readers\' preferences are about. `transactional` is exempt from caps and preferences',
+      example: 'promotion',
+    }),
+    brand: z
+      .object({
+        name: z.string().trim().min(1).max(200).optional().openapi({ description: 'The sender named on the reader\'s preference page (default: the campaign name)', example: 'Shop & Co' }),
+        accentColor: HexColor.optional(),
+        backgroundColor: HexColor.optional(),
+        textColor: HexColor.optional(),
+      })
+      .strict()
+      .optional()
+      .openapi({ description: 'How the reader\'s preference and unsubscribe page names and colours the sender' }),
+    fallbackUrl: z
+      .string()
+      .min(1)
+      .max(8192)
+      .optional()
+      .openapi({ description: 'Where clicks on a retired link without its own fallback go (default: an "offer ended" page, 410)', example: 'https://shop.example/' }),
+    trackingDomain: z
+      .string()
+      .min(1)
+      .max(253)
+      .optional()
+      .openapi({ description: 'A registered tracking domain (POST /v1/domains) its tracked URLs are rendered on; default: the default domain, else PUBLIC_BASE_URL', example: 'click.brand.example' }),
   })
   .strict()
   .openapi('CampaignSettings')
@@ -94,8 +125,16 @@ export const LinkSchema = z
     url: z.string().openapi({ example: 'https://shop.example/spring' }),
     label: z.string().openapi({ example: 'Hero button' }),
     position: z.number().int(),
+    version: z.number().int().openapi({ description: '0 as created, +1 per change (PATCH)' }),
+    disabled: z.boolean().openapi({ description: 'Retired: clicks are recorded and go to the fallback, or to an "offer ended" page (410)' }),
+    fallbackUrl: z.string().nullable(),
+    originalUrl: z.string().nullable().openapi({ description: 'The URL it was created with, once changed (null: never changed)' }),
   })
   .openapi('Link')
+
+export const LinkIdParam = CampaignIdParam.extend({
+  linkId: z.string().min(1).max(128).openapi({ param: { name: 'linkId', in: 'path' }, example: 'x7Kq2mB9aP0z' }),
+})
 
 /** What a paged list answers besides its items: the total, and the offset of the next page (null on the last). */
 export const PageInfo = {

@@ -25,7 +25,25 @@ const CHUNK = 5_000
  * another process) applies to nothing, and applying the same update twice changes nothing.
  * `ts` bounds let ClickHouse skip partitions and parts outside the window.
  */
-export async function applyStoredUpdates(store: EventStore, updates: readonly StoredUpdate[], tsRange: { from: number; to: number }): Promise<void> {
+/** Who changed a verdict: the periodic pass, or an administrator's reclassify. */
+export type UpdateOrigin = 'second_pass' | 'reclassify'
+
+export type AppliedListener = (updates: readonly StoredUpdate[], tsRange: { from: number; to: number }, origin: UpdateOrigin) => Promise<void>
+
+const appliedListeners = new WeakMap<EventStore, AppliedListener[]>()
+
+/** Told of every applied batch of updates (the outbox emits email.reclassified); a listener handles its own errors. */
+export function onStoredUpdates(store: EventStore, fn: AppliedListener): () => void {
+  const list = appliedListeners.get(store) ?? []
+  list.push(fn)
+  appliedListeners.set(store, list)
+  return () => {
+    const i = list.indexOf(fn)
+    if (i >= 0) list.splice(i, 1)
+  }
+}
+
+export async function applyStoredUpdates(store: EventStore, updates: readonly StoredUpdate[], tsRange: { from: number; to: number }, origin: UpdateOrigin = 'second_pass'): Promise<void> {
   const full = updates.some((u) => u.proxy !== undefined || u.classifierVersion !== undefined)
   if (full && !updates.every((u) => u.proxy !== undefined && u.classifierVersion !== undefined)) {
     throw new Error('applyStoredUpdates: proxy and classifierVersion must be given for every update or none')
@@ -60,6 +78,7 @@ export async function applyStoredUpdates(store: EventStore, updates: readonly St
       clickhouse_settings: { mutations_sync: '2' },
     })
   }
+  for (const l of appliedListeners.get(store) ?? []) await l(updates, tsRange, origin)
 }
 
 /** One queue per event store: the second pass and reclassify never interleave in a process. */

@@ -111,7 +111,7 @@ async function slice(deps: Deps, w: ReclassifyInput, opts: SecondPassOptions, re
     if (same) continue
     updates.push({ eventId: r.event_id, was: { class: r.class, reasons: r.reasons }, ...next, classifierVersion: CLASSIFIER_VERSION })
   }
-  if (updates.length > 0) await applyStoredUpdates(store, updates, { from: w.from, to: w.to })
+  if (updates.length > 0) await applyStoredUpdates(store, updates, { from: w.from, to: w.to }, 'reclassify')
   result.changed += updates.length
 }
 

@@ -203,12 +203,16 @@ export interface SecondPassJob {
  * ClickHouse, so passes never race across instances of the edge). A failed pass is logged
  * and the next one covers the same events: the lookback spans many intervals.
  */
-export function startSecondPass(deps: Deps & Pick<AppDeps, 'log'>, opts: SecondPassOptions & { intervalMs?: number } = {}): SecondPassJob {
+export function startSecondPass(
+  deps: Deps & Pick<AppDeps, 'log'>,
+  opts: SecondPassOptions & { intervalMs?: number; onSettled?: (to: number) => void } = {},
+): SecondPassJob {
   const intervalMs = opts.intervalMs ?? PASS_DEFAULTS.intervalMs
   let running: Promise<SecondPassResult | null> | null = null
   let stopped = false
   const runOnce = (): Promise<SecondPassResult | null> => {
     if (running) return running
+    const now = deps.clock()
     // Once for the deployment: one instance at a time (an advisory lock on a shared PostgreSQL),
     // and not while an earlier pass's mutation is still running on the server.
     running = exclusive(deps.meta, 'classification-pass', async () => {
@@ -217,11 +221,13 @@ export function startSecondPass(deps: Deps & Pick<AppDeps, 'log'>, opts: SecondP
         deps.log.info('second_pass_waiting', { pendingMutations: pending })
         return null
       }
-      return runSecondPass(deps, { ...opts, now: undefined })
+      return runSecondPass(deps, { ...opts, now })
     }, { wait: false })
       .then((outcome) => {
         const r = outcome.ran ? outcome.value : null
         if (r && r.updated > 0) deps.log.info('second_pass', { examined: r.examined, updated: r.updated, byReason: r.byReason })
+        // Events stored by now - delay have been judged (or were older than the lookback, never to be).
+        if (r) opts.onSettled?.(now - (opts.delayMs ?? PASS_DEFAULTS.delayMs))
         return r
       })
       .catch((err: unknown) => {

@@ -18,7 +18,7 @@ export async function startWorkerDirWriters(deps: AppDeps, ids: number[], before
   const out = new Map<number, { source: WorkerJournalDir; writer: EventWriter }>()
   for (const id of ids) {
     const source = new WorkerJournalDir(workerJournalDir(deps.config.journalDir, id))
-    const writer = new EventWriter({ journal: source, store: deps.events, batchSize: deps.config.batchSize, flushIntervalMs: deps.config.flushIntervalMs, log: deps.log, beforeInsert })
+    const writer = new EventWriter({ journal: source, store: deps.events, batchSize: deps.config.batchSize, flushIntervalMs: deps.config.flushIntervalMs, log: deps.log, beforeInsert, sequence: deps.sequence })
     await writer.start()
     out.set(id, { source, writer })
   }
@@ -88,6 +88,13 @@ export async function startPrimary(config: Config, log: Logger): Promise<{ stop(
   // A campaign's changed settings (UTM, click id) reach every worker's cache at once.
   runtime.links.onCampaign((campaign) => {
     for (const w of workers.values()) if (w.isConnected()) w.send({ t: 'campaign', campaign } satisfies PrimaryMessage)
+  })
+  // So do a link's new URL or retirement, and the set of tracking domains.
+  runtime.links.onLink((link) => {
+    for (const w of workers.values()) if (w.isConnected()) w.send({ t: 'link', link } satisfies PrimaryMessage)
+  })
+  runtime.links.onDomains((hosts) => {
+    for (const w of workers.values()) if (w.isConnected()) w.send({ t: 'domains', hosts } satisfies PrimaryMessage)
   })
   let started = false
   let startFailed: (err: Error) => void = () => undefined

@@ -8,9 +8,11 @@ export type WorkerMessage =
   | { t: 'stats'; edge: EdgeStats; journal: PeerJournalState }
 
 export type PrimaryMessage =
-  | { t: 'links'; req: number; links: CachedLink[]; campaigns: CachedCampaign[]; max: number }
+  | { t: 'links'; req: number; links: CachedLink[]; campaigns: CachedCampaign[]; domains?: string[]; max: number }
   | { t: 'pending'; bytes: number }
   | { t: 'campaign'; campaign: CachedCampaign }
+  | { t: 'link'; link: CachedLink }
+  | { t: 'domains'; hosts: string[] }
 
 /** The environment a worker is forked with. */
 export const WORKER_ID_ENV = 'SILLAGE_WORKER_ID'

@@ -30,6 +30,8 @@ export async function startWorker(config: Config, log: Logger, id: number, prima
       waiting.delete(m.req)
     } else if (m.t === 'pending') journal.setPendingBytes(m.bytes)
     else if (m.t === 'campaign') links.addCampaign(m.campaign)
+    else if (m.t === 'link') links.addLink(m.link)
+    else if (m.t === 'domains') links.setDomains(m.hosts)
   })
   // The embedded metadata store belongs to the primary: the cache asks it, over IPC, what linkDelta would say.
   const links = new LinkCache(

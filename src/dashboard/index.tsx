@@ -28,6 +28,9 @@ import { CampaignPage, loadCampaign, type LinkSort } from './pages/campaign.js'
 import { CAMPAIGN_SORTS, CampaignsPage, loadCampaigns, type CampaignSort } from './pages/campaigns.js'
 import { ComparePage, ErrorPage, RecipientPage, SignInPage } from './pages/other.js'
 import { wallTimeToInstant } from './wall-time.js'
+import { getEndpointRow, retryDelivery } from '../outbox/endpoints.js'
+import { replayEndpoint } from '../outbox/outbox.js'
+import { loadWebhook, loadWebhooks, WebhookPage, WebhooksPage } from './pages/webhooks.js'
 import { clearSessionCookie, fingerprintOf, sameOrigin, sessionCookie, Sessions, setSessionCookie, type Session } from './session.js'
 
 /**
@@ -307,5 +310,44 @@ export function registerDashboard(app: OpenAPIHono<AppEnv>): void {
       recent = await recentRecipients(deps.events, traffic)
     }
     return page(c, <RecipientPage id={id} traffic={traffic} timeline={timeline} found={found} recent={recent} ctx={c.get('page')} />)
+  })
+
+  dash.get('/dashboard/webhooks', async (c) => {
+    const { endpoints, triggers } = await loadWebhooks(c.get('deps'))
+    return page(c, <WebhooksPage endpoints={endpoints} triggers={triggers} ctx={c.get('page')} />)
+  })
+
+  const parseStatus = (v: string | undefined) => (v === 'pending' || v === 'succeeded' || v === 'failed' ? v : undefined)
+  dash.get('/dashboard/webhooks/:id', async (c) => {
+    const view = await loadWebhook(c.get('deps'), c.req.param('id'), parseStatus(c.req.query('status')))
+    const notice = c.req.query('replayed') !== undefined ? `Queued ${c.req.query('replayed')} events again.` : c.req.query('retried') !== undefined ? 'Delivery queued.' : null
+    return page(c, <WebhookPage view={view} ctx={c.get('page')} notice={notice} />)
+  })
+
+  /** A dashboard form's POST: same origin and the session's CSRF token, or 403. */
+  const checkedForm = async (c: Context<DashEnv>) => {
+    const form = await c.req.parseBody()
+    if (!sameOrigin(c as never) || !sessionsOf(c as never).checkCsrf(c.get('session'), form._csrf)) throw new DomainError('forbidden', 'invalid form token')
+    return form
+  }
+
+  dash.post('/dashboard/webhooks/:id/deliveries/:deliveryId/retry', async (c) => {
+    await checkedForm(c)
+    const id = c.req.param('id')
+    await retryDelivery(c.get('deps'), id, c.req.param('deliveryId'))
+    return c.redirect(`/dashboard/webhooks/${encodeURIComponent(id)}?retried`, 303)
+  })
+
+  dash.post('/dashboard/webhooks/:id/replay', async (c) => {
+    const form = await checkedForm(c)
+    const deps = c.get('deps')
+    const id = c.req.param('id')
+    const [from, to] = (['from', 'to'] as const).map((k) => {
+      const t = typeof form[k] === 'string' ? wallTimeToInstant(form[k], 'UTC') : null
+      if (t === null) throw new DomainError('validation_failed', `${k}: expected a date and time such as 2026-11-23T09:00`)
+      return t
+    })
+    const r = await replayEndpoint(deps, await getEndpointRow(deps, id), from!, to!)
+    return c.redirect(`/dashboard/webhooks/${encodeURIComponent(id)}?replayed=${r.queued}`, 303)
   })
 }

@@ -29,6 +29,7 @@ export function Layout(props: { title: string; page: PageContext; children: Chil
               <a href="/dashboard">Campaigns</a>
               <a href="/dashboard/compare">Compare</a>
               <a href="/dashboard/recipients">Recipients</a>
+              <a href="/dashboard/webhooks">Webhooks</a>
               <form method="post" action="/dashboard/sign-out" class="inline">
                 <input type="hidden" name="_csrf" value={props.page.csrf} />
                 <button type="submit">Sign out</button>

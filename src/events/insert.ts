@@ -115,7 +115,7 @@ export interface InsertStatement {
 }
 
 /** The insert of a scanned range (`buf` holds exactly `scan.end` bytes); null when no line is an event. */
-export function insertStatement(db: string, buf: Buffer, scan: BatchScan): InsertStatement | null {
+export function insertStatement(db: string, buf: Buffer, scan: BatchScan, seqBase?: number): InsertStatement | null {
   const rows = scan.lines - scan.skipped.length
   if (rows === 0) return null
   let data = buf
@@ -142,8 +142,11 @@ export function insertStatement(db: string, buf: Buffer, scan: BatchScan): Inser
     oses.push(p.os)
     devices.push(p.device)
   }
+  // The row number is unique within the statement; a replay under the same dedup token is dropped whole.
+  const seq = seqBase === undefined ? '' : ', seq'
+  const seqValue = seqBase === undefined ? '' : `, ${seqBase} + rowNumberInAllBlocks()`
   return {
-    query: `INSERT INTO ${db}.events (${COLUMNS}) SELECT ${SELECT} FROM format(TabSeparated, '${INPUT_STRUCTURE}', ${literal})`,
+    query: `INSERT INTO ${db}.events (${COLUMNS}${seq}) SELECT ${SELECT}${seqValue} FROM format(TabSeparated, '${INPUT_STRUCTURE}', ${literal})`,
     params: { uas, clients, oses, devices },
     rows,
   }

@@ -8,6 +8,12 @@ export interface JournalOptions {
   fsyncIntervalMs: number
   /** A new segment starts past this size, so consumed segments can be deleted. */
   segmentBytes?: number
+  /**
+   * A non-empty segment older than this is closed and a new one started (default one hour), so
+   * the writer deletes the finished one once it is in ClickHouse: at a low rate a segment would
+   * otherwise take months to reach `segmentBytes`, keeping events on disk past their retention.
+   */
+  segmentMaxAgeMs?: number
   /** Unconsumed bytes above which new events are refused (counted as lost) instead of filling the disk. */
   maxBytes: number
   log: Logger
@@ -77,6 +83,8 @@ export class Journal implements JournalSource {
   private closed = false
   private closeAfterSync: number[] = []
   private fsyncTimer: NodeJS.Timeout | undefined
+  private ageTimer: NodeJS.Timeout | undefined
+  private openedAt = 0
   private readonly segmentBytes: number
   private readonly write: (fd: number, buf: Buffer, offset: number, length: number) => number
   /** Bytes written but not yet consumed by the writer (kept current by the writer). */
@@ -97,6 +105,18 @@ export class Journal implements JournalSource {
     if (opts.fsyncIntervalMs > 0) {
       this.fsyncTimer = setInterval(() => this.syncInBackground(), opts.fsyncIntervalMs)
       this.fsyncTimer.unref()
+    }
+    const maxAge = opts.segmentMaxAgeMs ?? 3_600_000
+    this.ageTimer = setInterval(() => this.rotateIfOld(maxAge), Math.min(maxAge, 60_000))
+    this.ageTimer.unref()
+  }
+
+  private rotateIfOld(maxAge: number): void {
+    if (this.closed || this.fd < 0 || this.size === 0 || Date.now() - this.openedAt < maxAge) return
+    try {
+      this.rotate()
+    } catch {
+      /* fd < 0: the next write opens a segment and reports a failure */
     }
   }
 
@@ -223,6 +243,7 @@ export class Journal implements JournalSource {
     this.seq = seq
     this.fd = openSync(join(this.dir, segmentName(seq)), 'a')
     this.size = 0
+    this.openedAt = Date.now()
   }
 
   private rotate(): void {
@@ -274,6 +295,7 @@ export class Journal implements JournalSource {
     if (this.scheduled) this.flushTurn()
     this.closed = true
     if (this.fsyncTimer) clearInterval(this.fsyncTimer)
+    if (this.ageTimer) clearInterval(this.ageTimer)
     this.sync()
     this.closeFd()
   }

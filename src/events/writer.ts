@@ -4,6 +4,7 @@ import type { EventStore } from '../store/clickhouse.js'
 import type { Logger } from '../logger.js'
 import { insertStatement, scanBatch, type BatchScan } from './insert.js'
 import { listSegments, segmentName, type JournalSource } from './journal.js'
+import { seqBase, type EventSequence } from './sequence.js'
 
 export interface WriterOptions {
   journal: JournalSource
@@ -11,6 +12,8 @@ export interface WriterOptions {
   batchSize: number
   flushIntervalMs: number
   log: Logger
+  /** The process's insert order: each batch takes a number (stored as events.seq). Without it, seq stays 0. */
+  sequence?: EventSequence
   /** Test hook: runs before every insert and may throw to simulate a store outage. */
   beforeInsert?: () => void
 }
@@ -20,7 +23,7 @@ interface Checkpoint {
   segment: number
   offset: number
   /** A batch whose insert may or may not have happened: replayed with the same dedup token. */
-  pending: { segment: number; start: number; end: number } | null
+  pending: { segment: number; start: number; end: number; batch?: number } | null
 }
 
 export interface WriterStats {
@@ -86,6 +89,8 @@ export class EventWriter {
       }
       this.cp = { segment: listSegments(this.opts.journal.dir)[0] ?? 0, offset: 0, pending: null }
     }
+    // A batch recorded before a crash keeps its number: the outbox's readers wait for it.
+    if (this.cp.pending?.batch !== undefined) this.opts.sequence?.reserve(this.cp.pending.batch)
     await this.updatePending()
     this.opts.journal.onLines((n) => {
       this.linesSinceDrain += n
@@ -161,7 +166,7 @@ export class EventWriter {
     this.linesSinceDrain = 0
     if (this.cp.pending) {
       const p = this.cp.pending
-      await this.insertRange(p.segment, p.start, p.end, true)
+      await this.insertRange(p.segment, p.start, p.end, true, p.batch)
       return 'more'
     }
     const active = this.opts.journal.activeSegment
@@ -210,11 +215,17 @@ export class EventWriter {
     }
   }
 
-  private async insertRange(segment: number, start: number, end: number, replay: boolean): Promise<void> {
+  private async insertRange(segment: number, start: number, end: number, replay: boolean, recordedBatch?: number): Promise<void> {
     const file = join(this.opts.journal.dir, segmentName(segment))
-    if (!replay) {
-      this.cp.pending = { segment, start, end }
+    const sequence = this.opts.sequence
+    let batch = recordedBatch
+    if (!replay || (sequence && batch === undefined)) {
+      // Numbered and recorded before the insert: a replay of this range stores the same seq values.
+      batch = sequence?.reserve(recordedBatch)
+      this.cp.pending = { segment, start, end, ...(batch !== undefined ? { batch } : {}) }
       await this.saveCheckpoint()
+    } else if (batch !== undefined) {
+      sequence?.reserve(batch)
     }
     const cached = this.scanned
     this.scanned = null
@@ -233,7 +244,7 @@ export class EventWriter {
       scan = scanBatch(buf, Infinity, Infinity)
     }
     this.stats.skippedLines += scan.skipped.length
-    const stmt = insertStatement(this.opts.store.db, buf.subarray(0, scan.end), scan)
+    const stmt = insertStatement(this.opts.store.db, buf.subarray(0, scan.end), scan, batch === undefined ? undefined : seqBase(batch))
     if (stmt) {
       // A replay is the batch of a failed (or interrupted) attempt, inserted again under the same token.
       if (replay) this.stats.retries++
@@ -258,6 +269,7 @@ export class EventWriter {
     }
     this.cp = { segment, offset: end, pending: null }
     await this.saveCheckpoint()
+    if (batch !== undefined) sequence?.commit(batch)
     await this.updatePending()
   }
 

@@ -94,15 +94,26 @@ export async function audienceResponse(
   /** CSV for people (the dashboard): clicked links by these names (label and position) instead of their ids. */
   linkNames?: ReadonlyMap<string, string>,
 ): Promise<Response> {
-  const rows = audience(deps.events, campaignId, sel.filter, sel.window)
+  const line = linkNames ? (r: AudienceRow) => csvLine({ ...r, clickedLinks: r.clickedLinks.map((l) => linkNames.get(l) ?? l) }) : csvLine
+  return rowsResponse(audience(deps.events, campaignId, sel.filter, sel.window), { format, columns: CSV_COLUMNS, csvLine: line, filename: `${campaignId}-audience` })
+}
+
+/**
+ * Rows streamed as CSV (the header line, then `csvLine` of each, which guards formulas: metrics/audience.ts
+ * csvField) or NDJSON, pulled as the client reads. The first row is read before answering, so a
+ * query error is a proper error response and not a cut stream.
+ */
+export async function rowsResponse<T extends object>(
+  rows: AsyncGenerator<T>,
+  o: { format: 'csv' | 'ndjson'; columns: readonly string[]; csvLine: (r: T) => string; filename: string },
+): Promise<Response> {
   const first = await rows.next()
-  const csv = format === 'csv'
+  const csv = o.format === 'csv'
   const encoder = new TextEncoder()
-  const named = (r: AudienceRow): AudienceRow => (linkNames ? { ...r, clickedLinks: r.clickedLinks.map((l) => linkNames.get(l) ?? l) } : r)
-  const line = csv ? (r: AudienceRow) => csvLine(named(r)) : (r: object) => JSON.stringify(r) + '\n'
+  const line = csv ? o.csvLine : (r: T) => JSON.stringify(r) + '\n'
   const body = new ReadableStream<Uint8Array>({
     start(ctl) {
-      if (csv) ctl.enqueue(encoder.encode(CSV_COLUMNS.join(',') + '\r\n'))
+      if (csv) ctl.enqueue(encoder.encode(o.columns.join(',') + '\r\n'))
       if (first.done) ctl.close()
       else ctl.enqueue(encoder.encode(line(first.value)))
     },
@@ -116,6 +127,6 @@ export async function audienceResponse(
     },
   })
   const headers: Record<string, string> = { 'content-type': csv ? 'text/csv; charset=utf-8' : 'application/x-ndjson', 'cache-control': 'no-store' }
-  if (csv) headers['content-disposition'] = `attachment; filename="${campaignId.replace(/[^A-Za-z0-9_-]/g, '_')}-audience.csv"`
+  if (csv) headers['content-disposition'] = `attachment; filename="${o.filename.replace(/[^A-Za-z0-9_-]/g, '_')}.csv"`
   return new Response(body, { status: 200, headers })
 }

@@ -17,15 +17,26 @@ export interface LinkFigures {
 
 export interface LinkStats extends LinkFigures {
   linkId: string
+  /** Where it leads now. */
   url: string
   label: string
   position: number
+  /** 0: never changed; else the number of changes (GET …/links/:linkId/history). */
+  version: number
+  disabled: boolean
 }
 
 export interface UrlStats extends LinkFigures {
+  /** A destination clicks went to; '' is the "offer ended" page of a retired link. */
   url: string
+  /** The links whose clicks went there, or that lead there now. */
   linkIds: string[]
 }
+
+/** The ended page's URL inside the query: never a registered URL (those are absolute http(s)). */
+const ENDED = 'ended:'
+/** A click on a link id the campaign does not have: counted in no URL row. */
+const UNKNOWN = 'unknown:'
 
 export interface LinkStatsResult {
   campaignId: string
@@ -50,12 +61,14 @@ export interface LinkTotals {
 /**
  * Clicks per link (each position in the e-mail its own link) and per destination URL, every
  * registered link listed (zeros when never clicked). Uniques per URL are exact across its links.
+ * A click counts under the URL it went to: a changed link's clicks carry it in `extra` (the edge
+ * writes `{"to": …}` once a link has a version), earlier ones went to the URL it was created with.
  */
 export async function linkStats(store: EventStore, campaignId: string, links: Link[], w: EventWindow = { traffic: 'human' }, totals?: LinkTotals): Promise<LinkStatsResult> {
   const db = store.db
   const t = trafficCondition(w.traffic)
   const time = timeClauses(w)
-  const params = { campaign: campaignId, ids: links.map((l) => l.id), urls: links.map((l) => l.url), ...time.params }
+  const params = { campaign: campaignId, ids: links.map((l) => l.id), urls: links.map((l) => l.originalUrl ?? l.url), ...time.params }
   const base = `FROM ${db}.events WHERE campaign_id = {campaign:String} AND ${t}${time.sql}`
   // The campaign's openers: without a window from p_recipient_traffic (one row per recipient and
   // part), with one from the open events.
@@ -72,13 +85,17 @@ export async function linkStats(store: EventStore, campaignId: string, links: Li
       `WITH openers AS (${openersSql})
        SELECT link_id, url, sum(n) AS clicks, uniqExactIfMerge(uc_) AS uc, uniqExactIfMerge(oc_) AS openers_clicked
        FROM (
-         SELECT link_id, transform(link_id, {ids:Array(String)}, {urls:Array(String)}, '') AS url, count() AS n,
+         SELECT link_id, url, count() AS n,
                 uniqExactIfState(h, recipient_id != '') AS uc_,
                 uniqExactIfState(h, recipient_id != '' AND h IN openers) AS oc_
-         FROM (SELECT link_id, recipient_id, cityHash64(recipient_id) AS h ${base} AND type = 'click')
-         GROUP BY link_id
+         FROM (
+           SELECT link_id, recipient_id, cityHash64(recipient_id) AS h,
+                  if(extra = '', transform(link_id, {ids:Array(String)}, {urls:Array(String)}, '${UNKNOWN}'),
+                     if(JSONExtractString(extra, 'to') = '', '${ENDED}', JSONExtractString(extra, 'to'))) AS url
+           ${base} AND type = 'click')
+         GROUP BY link_id, url
        )
-       GROUP BY GROUPING SETS ((link_id), (url))`,
+       GROUP BY GROUPING SETS ((link_id), (url), (link_id, url))`,
       params,
     ),
     totals
@@ -107,19 +124,28 @@ export async function linkStats(store: EventStore, campaignId: string, links: Li
       shareOfOpenersNotClicked: ratio(notClicked, openers),
     }
   }
-  // Per-link rows have the url column at its default (''), per-URL rows the link_id column.
-  const byLink = new Map(rows.filter((r) => r.link_id !== '').map((r) => [r.link_id, r]))
+  // Per-link rows have the url column at its default (''), per-URL rows the link_id column, the
+  // (link, url) rows both: they say which links sent clicks where.
+  const byLink = new Map(rows.filter((r) => r.link_id !== '' && r.url === '').map((r) => [r.link_id, r]))
   const byUrlRow = new Map(rows.filter((r) => r.link_id === '').map((r) => [r.url, r]))
-  const urls = [...new Set(links.map((l) => l.url))]
+  const linksOf = new Map<string, Set<string>>()
+  const add = (url: string, id: string) => (linksOf.get(url) ?? linksOf.set(url, new Set()).get(url)!).add(id)
+  for (const l of links) add(l.url, l.id)
+  for (const r of rows) if (r.link_id !== '' && r.url !== '' && r.url !== UNKNOWN) add(r.url, r.link_id)
+  const order = new Map(links.map((l, i) => [l.id, i]))
   return {
     campaignId,
     traffic: w.traffic,
     sent,
     uniqueOpeners: openers,
     uniqueClickers: clickers,
-    links: links.map((l) => ({ linkId: l.id, url: l.url, label: l.label, position: l.position, ...figures(byLink.get(l.id)) })),
-    byUrl: urls
-      .map((url) => ({ url, linkIds: links.filter((l) => l.url === url).map((l) => l.id), ...figures(byUrlRow.get(url)) }))
+    links: links.map((l) => ({ linkId: l.id, url: l.url, label: l.label, position: l.position, version: l.version, disabled: l.disabled, ...figures(byLink.get(l.id)) })),
+    byUrl: [...linksOf]
+      .map(([url, ids]) => ({
+        url: url === ENDED ? '' : url,
+        linkIds: [...ids].sort((a, b) => (order.get(a) ?? 0) - (order.get(b) ?? 0)),
+        ...figures(byUrlRow.get(url)),
+      }))
       .sort((a, b) => b.uniqueClickers - a.uniqueClickers || b.clicks - a.clicks || a.url.localeCompare(b.url)),
   }
 }

@@ -14,7 +14,10 @@ import type { EventWindow, Traffic } from './sql.js'
 const isoInstant = (name: 'from' | 'to', example: string) =>
   z.iso.datetime({ offset: true }).optional().openapi({
     param: { name, in: 'query' },
-    description: name === 'from' ? 'Only events at or after this instant (ISO-8601)' : 'Only events before this instant (ISO-8601)',
+    description:
+      name === 'from'
+        ? 'Only events at or after this instant (ISO-8601). With a retention configured (EVENT_RETENTION_DAYS …) the answer has `retention: {cutoff, partial, days}` (headers Sillage-Retention-Cutoff and -Partial when it is not a JSON object): everything from `cutoff` on is kept, and `partial` is true when this range begins before it (or has no beginning).'
+        : 'Only events before this instant (ISO-8601)',
     example,
   })
 

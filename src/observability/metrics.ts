@@ -34,11 +34,13 @@ export function renderMetrics(s: MetricsSnapshot): string {
   metric('sillage_http_responses_total', 'counter', 'HTTP responses by route and status.', [
     ['route="click",status="302"', e((x) => x.click302)],
     ['route="click",status="404"', e((x) => x.click404)],
+    ['route="click",status="410"', e((x) => x.click410 ?? 0)],
     ['route="open",status="200"', e((x) => x.open200)],
     ...[...s.api].sort((a, b) => a[0] - b[0]).map(([status, n]): [string, number] => [`route="api",status="${status}"`, n]),
   ])
   metric('sillage_edge_invalid_tokens_total', 'counter', 'Clicks and opens whose token did not verify (recorded unattributed).', [['', e((x) => x.invalidTokens)]])
   metric('sillage_edge_unknown_campaign_opens_total', 'counter', 'Pixels of unknown campaigns (answered, not recorded).', [['', e((x) => x.unknownCampaigns)]])
+  metric('sillage_edge_unknown_host_requests_total', 'counter', 'Clicks and opens whose Host is neither PUBLIC_BASE_URL\'s nor a tracking domain (answered as any other).', [['', e((x) => x.unknownHosts ?? 0)]])
   metric('sillage_edge_front_answers_total', 'counter', 'Clicks and opens read from the socket and answered by the front, without node:http.', [['', e((x) => x.frontAnswers)]])
   metric('sillage_edge_front_handoffs_total', 'counter', 'Connections the front handed to node:http (a request other than a plain GET or HEAD of /c or /o).', [['', e((x) => x.frontHandOffs)]])
   metric('sillage_events_journaled_total', 'counter', 'Events appended to the journal.', [['', s.journal.appended]])

@@ -23,7 +23,7 @@ export interface SillageOptions {
   secret: string
   /** Former secrets, accepted by `verify` after a rotation. */
   oldSecrets?: string[]
-  /** The server's PUBLIC_BASE_URL. */
+  /** The server's PUBLIC_BASE_URL: tracked URLs start with it unless a template or call names a tracking domain's. */
   publicBaseUrl: string
   /** Adds `<mailto:…>` to List-Unsubscribe (RFC 2369). */
   unsubscribeMailto?: string
@@ -33,19 +33,25 @@ export function createSillage(options: SillageOptions) {
   const codec = new TokenCodec([options.secret, ...(options.oldSecrets ?? [])])
   const base = options.publicBaseUrl.replace(/\/+$/, '')
   const sign = (campaignId: string, recipientId: string) => codec.sign(campaignId, recipientId)
+  const trim = (u: string | undefined) => u?.replace(/\/+$/, '')
+  const baseFor = (t: RenderableTemplate, given?: string) => trim(given) ?? trim(t.trackingBaseUrl) ?? base
   return {
     /** The recipient's token for a campaign (the same as the server's). */
     token: sign,
     /** The recipient id a token carries, or null when it is not valid for the campaign. */
     verify: (campaignId: string, token: string) => codec.verify(campaignId, token),
-    clickUrl: (campaignId: string, linkId: string, recipientId: string) => clickUrl(base, linkId, sign(campaignId, recipientId)),
-    pixelUrl: (campaignId: string, recipientId: string) => pixelUrl(base, campaignId, sign(campaignId, recipientId)),
-    unsubscribeUrl: (campaignId: string, recipientId: string) => unsubscribeUrl(base, campaignId, sign(campaignId, recipientId)),
-    /** A renderer for one template: call it once per recipient. */
-    renderer: (template: RenderableTemplate, opts: { unsubscribeMailto?: string } = {}) =>
-      createRenderer(template, { publicBaseUrl: base, sign, unsubscribeMailto: opts.unsubscribeMailto ?? options.unsubscribeMailto }),
+    /** `baseUrl`: a tracking domain's (`https://click.brand.example`), else publicBaseUrl. */
+    clickUrl: (campaignId: string, linkId: string, recipientId: string, baseUrl?: string) => clickUrl(trim(baseUrl) ?? base, linkId, sign(campaignId, recipientId)),
+    pixelUrl: (campaignId: string, recipientId: string, baseUrl?: string) => pixelUrl(trim(baseUrl) ?? base, campaignId, sign(campaignId, recipientId)),
+    unsubscribeUrl: (campaignId: string, recipientId: string, baseUrl?: string) => unsubscribeUrl(trim(baseUrl) ?? base, campaignId, sign(campaignId, recipientId)),
+    /**
+     * A renderer for one template: call it once per recipient. Its URLs are on `opts.baseUrl`, else the template's
+     * trackingBaseUrl (the campaign's tracking domain, as the API returned the template), else publicBaseUrl.
+     */
+    renderer: (template: RenderableTemplate, opts: { unsubscribeMailto?: string; baseUrl?: string } = {}) =>
+      createRenderer(template, { publicBaseUrl: baseFor(template, opts.baseUrl), sign, unsubscribeMailto: opts.unsubscribeMailto ?? options.unsubscribeMailto }),
     render: (template: RenderableTemplate, recipientId: string): RenderedRecipient =>
-      createRenderer(template, { publicBaseUrl: base, sign, unsubscribeMailto: options.unsubscribeMailto })(recipientId),
+      createRenderer(template, { publicBaseUrl: baseFor(template), sign, unsubscribeMailto: options.unsubscribeMailto })(recipientId),
   }
 }
 

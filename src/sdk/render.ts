@@ -10,6 +10,8 @@ export interface RenderableTemplate {
   links: Array<{ id: string; position: number }>
   /** Link id of the honeypot, when the template has one. */
   honeypotLinkId?: string | null | undefined
+  /** The campaign's tracking base URL (its branded domain), as the API returns the template; the SDK renders on it. */
+  trackingBaseUrl?: string | undefined
 }
 
 export interface RenderedRecipient {

@@ -4,6 +4,7 @@ import { DomainError } from '../util/errors.js'
 import type { AppDeps } from '../deps.js'
 import { campaigns, links, type CampaignSettings } from '../store/schema.js'
 import { campaignVersion } from '../tracking/links.js'
+import { requireDomain } from './domains.js'
 
 /** Link ids: short, URL-safe, unguessable enough that enumerating them is pointless. */
 export const newLinkId = customAlphabet('0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz', 12)
@@ -18,22 +19,62 @@ export interface Campaign {
 export interface Link {
   id: string
   campaignId: string
+  /** Where it leads now (a retired link: where it led before it was retired). */
   url: string
   label: string
   position: number
+  /** 0 as created, +1 per change. */
+  version: number
+  disabled: boolean
+  fallbackUrl: string | null
+  /** The URL it was created with, when it has been changed since (else null: `url` is that one). */
+  originalUrl: string | null
+}
+
+/** A links row as the API shows it. */
+export function toLink(r: typeof links.$inferSelect): Link {
+  return {
+    id: r.id,
+    campaignId: r.campaignId,
+    url: r.url,
+    label: r.label,
+    position: r.position,
+    version: r.version,
+    disabled: r.disabled,
+    fallbackUrl: r.fallbackUrl,
+    originalUrl: r.originalUrl,
+  }
+}
+
+/** The link as the edge caches it. */
+export function toCachedLink(r: typeof links.$inferSelect) {
+  return { id: r.id, campaignId: r.campaignId, url: r.url, label: r.label, version: r.version, disabled: r.disabled, fallbackUrl: r.fallbackUrl }
 }
 
 type Deps = Pick<AppDeps, 'meta' | 'links'>
 
 const columns = { id: campaigns.id, name: campaigns.name, settings: campaigns.settings, createdAt: campaigns.createdAt }
 
-const isUniqueViolation = (err: unknown) => {
+export const isUniqueViolation = (err: unknown) => {
   const e = err as { code?: string; cause?: { code?: string } }
   return e?.code === '23505' || e?.cause?.code === '23505'
 }
 
+/**
+ * Settings checked beyond their shape: a tracking domain must be registered (compared in lower
+ * case), a fallback URL must be an http(s) URL like a link's.
+ */
+async function checkedSettings(deps: Pick<AppDeps, 'meta'>, settings: CampaignSettings | undefined): Promise<CampaignSettings | undefined> {
+  if (!settings) return settings
+  const out = { ...settings }
+  if (typeof out.trackingDomain === 'string') out.trackingDomain = await requireDomain(deps, out.trackingDomain, 'settings.trackingDomain')
+  if (typeof out.fallbackUrl === 'string') out.fallbackUrl = normaliseUrl(out.fallbackUrl, 'settings.fallbackUrl')
+  return out
+}
+
 export async function createCampaign(deps: Deps, input: { id?: string | undefined; name: string; settings?: CampaignSettings | undefined }): Promise<Campaign> {
   const id = input.id ?? nanoid(12)
+  input = { ...input, settings: await checkedSettings(deps, input.settings) }
   try {
     const [row] = await deps.meta.db
       .insert(campaigns)
@@ -55,6 +96,7 @@ export async function createCampaign(deps: Deps, input: { id?: string | undefine
  * row (the caches keep the version with the larger one).
  */
 export async function updateCampaign(deps: Deps, id: string, change: { name?: string | undefined; settings?: CampaignSettings | undefined }): Promise<Campaign> {
+  change = { ...change, settings: await checkedSettings(deps, change.settings) }
   const [row] = await deps.meta.db
     .update(campaigns)
     .set({
@@ -100,15 +142,15 @@ export async function countCampaigns(deps: Deps): Promise<number> {
 }
 
 /** Only absolute http(s) URLs, normalised, so the Location header is always well-formed. */
-export function normaliseUrl(raw: string): string {
+export function normaliseUrl(raw: string, field = 'body.url'): string {
   let u: URL
   try {
     u = new URL(raw)
   } catch {
-    throw new DomainError('validation_failed', `body.url: not an absolute URL: ${raw.slice(0, 200)}`)
+    throw new DomainError('validation_failed', `${field}: not an absolute URL: ${raw.slice(0, 200)}`)
   }
   if (u.protocol !== 'http:' && u.protocol !== 'https:') {
-    throw new DomainError('validation_failed', `body.url: only http and https URLs can be tracked, got ${u.protocol}`)
+    throw new DomainError('validation_failed', `${field}: only http and https URLs can be tracked, got ${u.protocol}`)
   }
   return u.href
 }
@@ -153,11 +195,11 @@ export async function upsertLink(
 }
 
 function cached(deps: Deps, row: typeof links.$inferSelect, created: boolean): { link: Link; created: boolean } {
-  deps.links.addLink({ id: row.id, campaignId: row.campaignId, url: row.url, label: row.label })
-  return { link: { id: row.id, campaignId: row.campaignId, url: row.url, label: row.label, position: row.position }, created }
+  deps.links.addLink(toCachedLink(row))
+  return { link: toLink(row), created }
 }
 
-export async function listLinks(deps: Deps, campaignId: string): Promise<Link[]> {
+export async function listLinks(deps: Pick<AppDeps, 'meta'>, campaignId: string): Promise<Link[]> {
   const rows = await deps.meta.db.select().from(links).where(eq(links.campaignId, campaignId)).orderBy(asc(links.position), asc(links.createdAt), asc(links.id))
-  return rows.map((l) => ({ id: l.id, campaignId: l.campaignId, url: l.url, label: l.label, position: l.position }))
+  return rows.map(toLink)
 }

@@ -1,7 +1,7 @@
 import { eq } from 'drizzle-orm'
 import type { AppDeps } from '../deps.js'
 import { queryRows } from '../store/clickhouse.js'
-import { suppressions } from '../store/schema.js'
+import { preferenceChanges, recipientPreferences, suppressions } from '../store/schema.js'
 
 export interface ErasureResult {
   recipientId: string
@@ -30,6 +30,9 @@ export async function eraseRecipient(deps: Pick<AppDeps, 'events' | 'meta' | 'wr
   )
   // The metadata store first: if it refuses the id, nothing has been erased yet.
   const kept = await deps.meta.db.select({ scope: suppressions.scope }).from(suppressions).where(eq(suppressions.recipientId, recipientId))
+  // Their preferences and the history of them go too: unlike a suppression, nothing needs them once the person is gone.
+  await deps.meta.db.delete(recipientPreferences).where(eq(recipientPreferences.recipientId, recipientId))
+  await deps.meta.db.delete(preferenceChanges).where(eq(preferenceChanges.recipientId, recipientId))
   // mutations_sync = 2 in the statement itself: it returns once the rows are gone, and a
   // setting in the SETTINGS clause does not stay on chDB's connection.
   await deps.events.client.command({ query: `ALTER TABLE ${db}.events DELETE WHERE recipient_id = {r:String} SETTINGS mutations_sync = 2`, query_params: params })

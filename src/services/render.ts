@@ -2,7 +2,9 @@ import type { AppDeps } from '../deps.js'
 import { DomainError } from '../util/errors.js'
 import { createJsonRenderer, normaliseMailto } from '../sdk/render.js'
 import { getCampaign } from './campaigns.js'
+import { trackingBaseUrl } from './domains.js'
 import { recordSendsUnlessSuppressed, type SendRecipient } from './sends.js'
+import type { PressureMode } from './pressure.js'
 import type { OnSuppressed, Suppression } from './suppressions.js'
 import { getTemplate, type StoredTemplate } from './templates.js'
 
@@ -10,6 +12,7 @@ export interface RenderRequest {
   templateId?: string | undefined
   recipients: SendRecipient[]
   onSuppressed: OnSuppressed
+  pressure?: PressureMode | undefined
   unsubscribeMailto?: string | undefined
   sentAt?: Date | undefined
 }
@@ -20,7 +23,7 @@ export interface RenderRequest {
  * caller can stream and memory stays flat however long the list.
  */
 export async function prepareRender(deps: Pick<AppDeps, 'meta' | 'links' | 'events' | 'tokens' | 'config' | 'clock'>, campaignId: string, req: RenderRequest) {
-  await getCampaign(deps, campaignId)
+  const campaign = await getCampaign(deps, campaignId)
   const template: StoredTemplate = await getTemplate(deps, campaignId, req.templateId)
   let mailto: string | undefined
   if (req.unsubscribeMailto !== undefined) {
@@ -28,13 +31,14 @@ export async function prepareRender(deps: Pick<AppDeps, 'meta' | 'links' | 'even
     if (m === null) throw new DomainError('validation_failed', `body.unsubscribeMailto: not an e-mail address or mailto: URL usable in a header`)
     mailto = m
   }
-  const { kept, report, suppressed } = await recordSendsUnlessSuppressed(deps, campaignId, req.recipients, {
+  const { kept, report, suppressed, pressure } = await recordSendsUnlessSuppressed(deps, campaignId, req.recipients, {
     onSuppressed: req.onSuppressed,
+    pressure: req.pressure,
     sentAt: req.sentAt,
     refused: 'nothing rendered or recorded',
   })
   const render = createJsonRenderer(template, {
-    publicBaseUrl: deps.config.publicBaseUrl,
+    publicBaseUrl: await trackingBaseUrl(deps, campaign.settings),
     sign: (c, r) => deps.tokens.sign(c, r),
     unsubscribeMailto: mailto,
   })
@@ -45,5 +49,5 @@ export async function prepareRender(deps: Pick<AppDeps, 'meta' | 'links' | 'even
       yield render(r.id, s ? { suppressed: { scope: s.scope, reason: s.reason } } : undefined)
     }
   }
-  return { template, report, count: kept.length, lines }
+  return { template, report, pressure, count: kept.length, lines }
 }

@@ -4,6 +4,7 @@ import { DomainError } from '../util/errors.js'
 import { chDateTime } from '../store/clickhouse.js'
 import { clickUrl, pixelUrl } from '../tracking/urls.js'
 import type { Link } from './campaigns.js'
+import { applyPressure, type PressureMode } from './pressure.js'
 import { partitionSuppressed, suppressedAmong, type OnSuppressed } from './suppressions.js'
 
 export interface SendRecipient {
@@ -22,10 +23,9 @@ export interface TrackedUrls {
 
 type Deps = Pick<AppDeps, 'events' | 'tokens' | 'config' | 'clock'>
 
-/** Tracked URLs of one recipient: the token, the pixel, and each link's redirect. */
-export function trackedUrls(deps: Pick<Deps, 'tokens' | 'config'>, campaignId: string, recipientId: string, links: Link[]): TrackedUrls {
+/** Tracked URLs of one recipient: the token, the pixel, and each link's redirect, on `base` (the campaign's tracking domain: trackingBaseUrl). */
+export function trackedUrls(deps: Pick<Deps, 'tokens' | 'config'>, campaignId: string, recipientId: string, links: Link[], base = deps.config.publicBaseUrl): TrackedUrls {
   const token = deps.tokens.sign(campaignId, recipientId)
-  const base = deps.config.publicBaseUrl
   return {
     id: recipientId,
     token,
@@ -57,19 +57,22 @@ export async function recordSends(deps: Deps, campaignId: string, recipients: Se
 /**
  * The sends of a call that names its recipients (POST /sends, a render): their suppressions looked
  * up, the suppressed skipped, included or refused as `onSuppressed` asks (a 409 before anything is
- * recorded, `refused` saying what was not done), the rest recorded in one insert.
+ * recorded, `refused` saying what was not done), then the pressure caps and readers' preferences
+ * applied as `pressure` asks (services/pressure.ts), the rest recorded in one insert.
  */
 export async function recordSendsUnlessSuppressed<R extends SendRecipient>(
   deps: Deps & Pick<AppDeps, 'meta'>,
   campaignId: string,
   recipients: R[],
-  opts: { onSuppressed: OnSuppressed; sentAt?: Date | undefined; refused: string },
+  opts: { onSuppressed: OnSuppressed; sentAt?: Date | undefined; refused: string; pressure?: PressureMode | undefined },
 ) {
   const suppressed = await suppressedAmong(deps, campaignId, recipients.map((r) => r.id))
   const { kept, report } = partitionSuppressed(recipients, suppressed, opts.onSuppressed)
   if (opts.onSuppressed === 'reject' && report.count > 0) {
     throw new DomainError('conflict', `${report.count} recipient(s) are suppressed (onSuppressed: reject): ${opts.refused}`, { suppressed: report })
   }
-  await recordSends(deps, campaignId, kept, opts.sentAt)
-  return { kept, report, suppressed }
+  // Suppression first: a suppressed recipient is reported as such, never as capped.
+  const held = await applyPressure(deps, campaignId, kept, { mode: opts.pressure ?? 'skip', at: (opts.sentAt ?? new Date(deps.clock())).getTime() })
+  await recordSends(deps, campaignId, held.kept, opts.sentAt)
+  return { kept: held.kept, report, suppressed, pressure: held.report }
 }

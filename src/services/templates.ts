@@ -161,8 +161,7 @@ export async function getTemplate(deps: Pick<AppDeps, 'meta'>, campaignId: strin
  * with `{{sillage.token}}` standing for the recipient's token (a merge tag, so compiling the
  * result again tracks nothing twice).
  */
-export function trackedTemplate(deps: Pick<AppDeps, 'config'>, t: StoredTemplate): { html: string; text: string | null } {
-  const base = deps.config.publicBaseUrl
+export function trackedTemplate(base: string, t: StoredTemplate): { html: string; text: string | null } {
   const byPosition = new Map(t.links.map((l) => [l.position, l.id]))
   return renderTrackedTemplate(t.compiled, {
     linkUrl: (p) => clickUrl(base, byPosition.get(p)!, TOKEN_PLACEHOLDER),
@@ -172,9 +171,11 @@ export function trackedTemplate(deps: Pick<AppDeps, 'config'>, t: StoredTemplate
   })
 }
 
-export function toTemplateResponse(deps: Pick<AppDeps, 'config'>, t: StoredTemplate) {
-  const tracked = trackedTemplate(deps, t)
+/** The template as the API answers it, its tracked URLs on `base` (the campaign's: trackingBaseUrl). */
+export function toTemplateResponse(base: string, t: StoredTemplate) {
+  const tracked = trackedTemplate(base, t)
   return {
+    trackingBaseUrl: base,
     id: t.id,
     campaignId: t.campaignId,
     createdAt: t.createdAt.toISOString(),

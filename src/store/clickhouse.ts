@@ -1,5 +1,6 @@
 import { mkdirSync } from 'node:fs'
 import { ClickHouseLogLevel, createClient, type ClickHouseClient } from '@clickhouse/client'
+import { Session } from 'chdb'
 import { createChdbConnection } from 'chdb/connection'
 import type { DdlTarget } from './clickhouse-ddl.js'
 
@@ -15,6 +16,11 @@ export interface ClickHouseOptions {
   cluster?: string | undefined
   /** How long one request to a server may take before it fails and the caller retries (default 30 s). */
   requestTimeoutMs?: number
+  /**
+   * The only directory the embedded engine may write a BACKUP to or RESTORE from (its
+   * backups.allowed_path, given when the engine starts: it is not a setting). Unset: none.
+   */
+  backupsPath?: string
 }
 
 /**
@@ -32,7 +38,7 @@ export interface EventStore {
 }
 
 /** libchdb accepts one data directory per process: share one connection for it. */
-let embedded: { path: string; client: ClickHouseClient; users: number } | undefined
+let embedded: { path: string; client: ClickHouseClient; users: number; engine?: Session } | undefined
 
 export function createEventStore(opts: ClickHouseOptions): EventStore {
   if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(opts.database)) throw new Error(`invalid ClickHouse database name: ${opts.database}`)
@@ -53,10 +59,13 @@ export function createEventStore(opts: ClickHouseOptions): EventStore {
   }
   if (!embedded) {
     mkdirSync(opts.path, { recursive: true })
+    // The engine takes its start-up arguments from the first session on a path (the client's
+    // connection below shares that engine); this session stays open with it, for the process's life.
+    const engine = opts.backupsPath ? new Session(opts.path, { connectionArgs: [`--backups.allowed_path=${opts.backupsPath}`] }) : undefined
     embedded = { path: opts.path, client: createClient({
         // chdb ships its own copy of the client-common types; the runtime contract is the same.
         connection: createChdbConnection({ path: opts.path }) as never,
-      }), users: 0 }
+      }), users: 0, engine }
   }
   const shared = embedded
   shared.users++

@@ -1,5 +1,5 @@
 import { sql } from 'drizzle-orm'
-import { boolean, check, index, integer, jsonb, pgTable, primaryKey, text, timestamp, uniqueIndex } from 'drizzle-orm/pg-core'
+import { bigint, boolean, check, index, integer, jsonb, pgTable, primaryKey, text, timestamp, uniqueIndex } from 'drizzle-orm/pg-core'
 
 export interface CampaignSettings {
   /** Turn the open pixel off for this campaign's templates. */
@@ -19,7 +19,27 @@ export interface CampaignSettings {
    * expected case. Every other rule still applies.
    */
   test?: boolean
+  /** Kind of mail (newsletter, promotion, transactional, …): what pressure rules and readers' preferences are about. */
+  category?: string
+  /** The sender as the reader's preference page names and styles it. */
+  brand?: CampaignBrand
+  /** Where a click on a retired (disabled) link without its own fallback goes; unset: the "offer ended" page. */
+  fallbackUrl?: string
+  /** Host of a registered tracking domain (tracking_domains) its tracked URLs are rendered on; unset: the default domain. */
+  trackingDomain?: string
 }
+
+export interface CampaignBrand {
+  /** Shown as the sender on the reader's page (default: the campaign's name). */
+  name?: string
+  /** Colours of the reader's page, #rgb or #rrggbb only (never raw CSS). */
+  accentColor?: string
+  backgroundColor?: string
+  textColor?: string
+}
+
+/** Transactional mail (receipts, password resets) is never capped nor opted out of by preferences. */
+export const TRANSACTIONAL = 'transactional'
 
 export const campaigns = pgTable(
   'campaigns',
@@ -34,7 +54,10 @@ export const campaigns = pgTable(
   (t) => [index('campaigns_updated').on(t.updatedAt)],
 )
 
-/** Immutable once created, so the edge caches them for the life of the process. */
+/**
+ * A link's id is forever (it is in sent e-mails); where it leads can change (PATCH): every change
+ * bumps `version` and `updated_at`, which is how the link caches of every instance find it.
+ */
 export const links = pgTable(
   'links',
   {
@@ -48,12 +71,57 @@ export const links = pgTable(
     position: integer('position').notNull().default(0),
     templateId: text('template_id'),
     createdAt: timestamp('created_at', { withTimezone: true, mode: 'date' }).notNull().defaultNow(),
+    /** 0 as created; +1 on every change of url, disabled or fallback_url (link_changes keeps each). */
+    version: integer('version').notNull().default(0),
+    /** Retired: clicks are still recorded, readers go to the fallback (or the "offer ended" page). */
+    disabled: boolean('disabled').notNull().default(false),
+    /** Where a click on the retired link goes; null: the campaign's fallbackUrl setting, else the ended page. */
+    fallbackUrl: text('fallback_url'),
+    /** The url it was created with, set at its first change: clicks journaled before any change went there. */
+    originalUrl: text('original_url'),
+    /** The database's clock at creation and at every change: the caches' refresh reads rows past their cursor. */
+    updatedAt: timestamp('updated_at', { withTimezone: true, mode: 'date' }).notNull().defaultNow(),
   },
   (t) => [
     uniqueIndex('links_identity').on(t.campaignId, t.url, t.label, t.position, sql`coalesce(${t.templateId}, '')`),
     index('links_campaign').on(t.campaignId),
     index('links_created').on(t.createdAt),
+    index('links_updated').on(t.updatedAt),
   ],
+)
+
+/** Every change of a link (PATCH), who made it and when: GET …/links/:linkId/history. */
+export const linkChanges = pgTable(
+  'link_changes',
+  {
+    linkId: text('link_id')
+      .notNull()
+      .references(() => links.id, { onDelete: 'cascade' }),
+    /** The link's version after this change (1 for the first). */
+    version: integer('version').notNull(),
+    /** The API key that made the change ('admin' for TRACKER_ADMIN_KEY). */
+    apiKeyId: text('api_key_id').notNull(),
+    at: timestamp('at', { withTimezone: true, mode: 'date' }).notNull().defaultNow(),
+    oldUrl: text('old_url').notNull(),
+    newUrl: text('new_url').notNull(),
+    disabled: boolean('disabled').notNull(),
+    fallbackUrl: text('fallback_url'),
+  },
+  (t) => [primaryKey({ columns: [t.linkId, t.version] })],
+)
+
+/**
+ * Branded tracking domains (`click.brand.example`, a CNAME to this server): tracked URLs of a
+ * campaign are rendered on its `trackingDomain` setting, else on the default one, else on PUBLIC_BASE_URL.
+ */
+export const trackingDomains = pgTable(
+  'tracking_domains',
+  {
+    host: text('host').primaryKey(),
+    isDefault: boolean('is_default').notNull().default(false),
+    createdAt: timestamp('created_at', { withTimezone: true, mode: 'date' }).notNull().defaultNow(),
+  },
+  (t) => [uniqueIndex('tracking_domains_one_default').on(t.isDefault).where(sql`${t.isDefault}`)],
 )
 
 export const templates = pgTable('templates', {
@@ -115,4 +183,139 @@ export const dashboardSignouts = pgTable(
     expiresAt: timestamp('expires_at', { withTimezone: true, mode: 'date' }).notNull(),
   },
   (t) => [index('dashboard_signouts_expires').on(t.expiresAt)],
+)
+
+/**
+ * Caps on marketing pressure: at most `max` sends in `windowDays` to one recipient, over the
+ * campaigns of `category` (null: every category but transactional, which caps never count or stop).
+ */
+export const pressureRules = pgTable(
+  'pressure_rules',
+  {
+    id: text('id').primaryKey(),
+    max: integer('max').notNull(),
+    windowDays: integer('window_days').notNull(),
+    category: text('category'),
+    createdAt: timestamp('created_at', { withTimezone: true, mode: 'date' }).notNull().defaultNow(),
+  },
+  (t) => [check('pressure_rules_max', sql`${t.max} > 0`), check('pressure_rules_window', sql`${t.windowDays} > 0`)],
+)
+
+/** What a reader chose: categories they want (false: not this one) and their own frequency cap. */
+export const recipientPreferences = pgTable('recipient_preferences', {
+  recipientId: text('recipient_id').primaryKey(),
+  /** Category → wanted; a category not named is wanted. */
+  categories: jsonb('categories').$type<Record<string, boolean>>().notNull().default({}),
+  /** The reader's own cap: at most maxPerWindow sends in windowDays (both null: none). */
+  maxPerWindow: integer('max_per_window'),
+  windowDays: integer('window_days'),
+  updatedAt: timestamp('updated_at', { withTimezone: true, mode: 'date' }).notNull().defaultNow(),
+})
+
+/**
+ * Every change of a reader's preferences, with the campaign whose page it came from (null: through
+ * the API): "chose fewer mails rather than leaving" is counted from here, apart from unsubscribes.
+ */
+export const preferenceChanges = pgTable(
+  'preference_changes',
+  {
+    id: text('id').primaryKey(),
+    recipientId: text('recipient_id').notNull(),
+    campaignId: text('campaign_id'),
+    /** reader: the reader's page; api: PUT /v1/recipients/:id/preferences. */
+    source: text('source').notNull(),
+    /** true when the change asks for less mail (a category turned off or a lower frequency). */
+    fewer: boolean('fewer').notNull(),
+    before: jsonb('before').notNull(),
+    after: jsonb('after').notNull(),
+    at: timestamp('at', { withTimezone: true, mode: 'date' }).notNull().defaultNow(),
+  },
+  (t) => [index('preference_changes_campaign').on(t.campaignId, t.at), index('preference_changes_recipient').on(t.recipientId)],
+)
+
+export const WEBHOOK_TRAFFIC = ['human', 'machine', 'all'] as const
+export const WEBHOOK_SETTLE = ['verdict', 'edge'] as const
+
+/** A receiver of events. Its secret signs every delivery and is returned once, at creation or rotation. */
+export const webhookEndpoints = pgTable('webhook_endpoints', {
+  id: text('id').primaryKey(),
+  url: text('url').notNull(),
+  /** Envelope types delivered (email.opened, …). */
+  events: text('events').array().notNull(),
+  /** Empty: every campaign. */
+  campaignIds: text('campaign_ids').array().notNull().default(sql`'{}'::text[]`),
+  traffic: text('traffic', { enum: WEBHOOK_TRAFFIC }).notNull().default('human'),
+  settle: text('settle', { enum: WEBHOOK_SETTLE }).notNull().default('verdict'),
+  /** Null: one event per request; else up to batchMax events, waiting at most batchWaitMs for them. */
+  batchMax: integer('batch_max'),
+  batchWaitMs: integer('batch_wait_ms'),
+  description: text('description').notNull().default(''),
+  secret: text('secret').notNull(),
+  /** After a rotation the old secret signs too, until this time. */
+  previousSecret: text('previous_secret'),
+  previousSecretExpiresAt: timestamp('previous_secret_expires_at', { withTimezone: true, mode: 'date' }),
+  /** events.seq up to which deliveries were created: the endpoint's place in the stream. */
+  cursor: bigint('cursor', { mode: 'number' }).notNull().default(0),
+  enabled: boolean('enabled').notNull().default(true),
+  disabledReason: text('disabled_reason'),
+  /** First failure since the last success: 5 days of it disables the endpoint. */
+  failingSince: timestamp('failing_since', { withTimezone: true, mode: 'date' }),
+  createdAt: timestamp('created_at', { withTimezone: true, mode: 'date' }).notNull().defaultNow(),
+  updatedAt: timestamp('updated_at', { withTimezone: true, mode: 'date' }).notNull().defaultNow(),
+})
+
+export const DELIVERY_STATUSES = ['pending', 'succeeded', 'failed'] as const
+
+/** One request's worth of events to one endpoint, with its body fixed at creation so every retry sends the same bytes. */
+export const webhookDeliveries = pgTable(
+  'webhook_deliveries',
+  {
+    id: text('id').primaryKey(),
+    endpointId: text('endpoint_id')
+      .notNull()
+      .references(() => webhookEndpoints.id, { onDelete: 'cascade' }),
+    /** The webhook-id header: the event's id (one event) or the batch's. */
+    msgId: text('msg_id').notNull(),
+    eventIds: text('event_ids').array().notNull(),
+    /** The envelope type, or 'batch'. */
+    type: text('type').notNull(),
+    body: text('body').notNull(),
+    status: text('status', { enum: DELIVERY_STATUSES }).notNull().default('pending'),
+    attempts: integer('attempts').notNull().default(0),
+    nextAttemptAt: timestamp('next_attempt_at', { withTimezone: true, mode: 'date' }),
+    lastStatus: integer('last_status'),
+    lastError: text('last_error'),
+    responseExcerpt: text('response_excerpt'),
+    replay: boolean('replay').notNull().default(false),
+    createdAt: timestamp('created_at', { withTimezone: true, mode: 'date' }).notNull().defaultNow(),
+    updatedAt: timestamp('updated_at', { withTimezone: true, mode: 'date' }).notNull().defaultNow(),
+  },
+  (t) => [index('webhook_deliveries_due').on(t.endpointId, t.status, t.nextAttemptAt), index('webhook_deliveries_created').on(t.endpointId, t.createdAt)],
+)
+
+/** An audience evaluated periodically; a recipient entering it emits audience.entered once. */
+export const triggers = pgTable('triggers', {
+  id: text('id').primaryKey(),
+  name: text('name').notNull(),
+  /** { campaignId, filter } (the campaign audience's parameters) or { inactiveDays, minSends } (cross-campaign). */
+  audience: jsonb('audience').notNull(),
+  everyMs: integer('every_ms').notNull(),
+  nextRunAt: timestamp('next_run_at', { withTimezone: true, mode: 'date' }).notNull().defaultNow(),
+  lastRunAt: timestamp('last_run_at', { withTimezone: true, mode: 'date' }),
+  lastError: text('last_error'),
+  createdAt: timestamp('created_at', { withTimezone: true, mode: 'date' }).notNull().defaultNow(),
+})
+
+export const triggerMembers = pgTable(
+  'trigger_members',
+  {
+    triggerId: text('trigger_id')
+      .notNull()
+      .references(() => triggers.id, { onDelete: 'cascade' }),
+    recipientId: text('recipient_id').notNull(),
+    enteredAt: timestamp('entered_at', { withTimezone: true, mode: 'date' }).notNull().defaultNow(),
+    /** False until its audience.entered event is stored: a crash in between re-emits it (same id) on the next run. */
+    emitted: boolean('emitted').notNull().default(false),
+  },
+  (t) => [primaryKey({ columns: [t.triggerId, t.recipientId] })],
 )

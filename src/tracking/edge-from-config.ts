@@ -22,6 +22,7 @@ export function edgeFromConfig(config: Config, journal: Journal, links: LinkCach
     ipV6Prefix: config.ipV6Prefix,
     clock,
     location: redirectLocation(links, clickIdCodecFor(config), config.ownDomains),
+    publicBaseUrl: () => config.publicBaseUrl,
   })
   return { edge, tokens }
 }

@@ -4,8 +4,9 @@ import { clipHeader, encodeEvent, MAX_STORED_HEADER, type EventType, type Tracke
 import type { Journal } from '../events/journal.js'
 import { classify, CLASSIFIER_VERSION } from './classify.js'
 import { anonymizeIp, clientIp } from './ip.js'
-import type { CachedLink, LinkCache } from './links.js'
+import { destinationOf, type CachedLink, type LinkCache } from './links.js'
 import type { TokenCodec } from './token.js'
+import type { CampaignSettings } from '../store/schema.js'
 import { BoundedMap } from '../util/bounded-map.js'
 
 /** The 43-byte transparent 1×1 GIF. */
@@ -35,12 +36,29 @@ export const NOT_FOUND_HEADERS = [
   'Cache-Control', 'no-store',
 ]
 
+/**
+ * A retired link without a fallback: 410 Gone (the offer is gone for good, which link checkers
+ * understand), with a page a browser shows like any other. Constant text: nothing to escape.
+ */
+export const ENDED_BODY = Buffer.from(
+  '<!doctype html><html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width">' +
+    '<title>This offer has ended</title></head><body><h1>This offer has ended</h1>' +
+    '<p>The page this link led to is no longer available.</p></body></html>',
+)
+export const ENDED_HEADERS = [
+  'Content-Type', 'text/html; charset=utf-8',
+  'Content-Length', String(ENDED_BODY.length),
+  'Cache-Control', 'no-store',
+]
+
 const MAX_ID_LENGTH = 128
 const MAX_TOKEN_LENGTH = 512
 /** Verified tokens kept: a reader's opens and clicks (and the scanners before them) reuse one token. */
 const TOKEN_CACHE_SIZE = 50_000
 /** Anonymised addresses kept: one per client address seen lately. */
 const IP_CACHE_SIZE = 10_000
+/** Distinct Host values remembered as configured or not. */
+const HOST_CACHE_SIZE = 1_000
 
 export interface EdgeOptions {
   journal: Journal
@@ -50,8 +68,13 @@ export interface EdgeOptions {
   ipV4Prefix: number
   ipV6Prefix: number
   clock?: () => number
-  /** The redirect target of a click; the conversions issue decorates it (UTM, click id). */
-  location?: (link: CachedLink, event: TrackedEvent) => string
+  /**
+   * The redirect target of a click (decorated: UTM, click id), or null for the "offer ended"
+   * page of a retired link without a fallback. Default: destinationOf, undecorated.
+   */
+  location?: (link: CachedLink, event: TrackedEvent) => string | null
+  /** PUBLIC_BASE_URL, read when a Host is first seen: a host the edge answers besides the tracking domains. */
+  publicBaseUrl?: () => string
 }
 
 export interface EdgeStats {
@@ -60,6 +83,10 @@ export interface EdgeStats {
   /** Responses by route and status, counted as plain integers on the hot path. */
   click302: number
   click404: number
+  /** Clicks on a retired link without a fallback (recorded, answered with the "offer ended" page). */
+  click410: number
+  /** Hot-path requests whose Host is neither PUBLIC_BASE_URL's nor a tracking domain (answered as any other). */
+  unknownHosts: number
   open200: number
   /** Hot-path requests read and answered by the raw-socket front (the rest went through node:http). */
   frontAnswers: number
@@ -68,7 +95,7 @@ export interface EdgeStats {
 }
 
 /** What the edge needs of the link cache (a worker's cache is filled by its primary). */
-export type LinkSource = Pick<LinkCache, 'link' | 'campaign' | 'lookupLink' | 'lookupCampaign'>
+export type LinkSource = Pick<LinkCache, 'link' | 'campaign' | 'lookupLink' | 'lookupCampaign' | 'domains'>
 
 /**
  * A hot-path request, as read by node:http (edge.handle) or by the raw-socket front
@@ -86,6 +113,8 @@ export interface HotRequest {
   prefetch: string
   /** The client's address (X-Forwarded-For already applied when the proxy is trusted). */
   ip: string
+  /** The Host header as sent ('' when absent). */
+  host: string
 }
 
 /** How the edge answers; HEAD is the reply's business (no body). */
@@ -93,6 +122,8 @@ export interface HotReply {
   redirect(location: string): void
   gif(): void
   notFound(): void
+  /** The "offer ended" page (410) of a retired link without a fallback. */
+  offerEnded(): void
 }
 
 /**
@@ -104,13 +135,33 @@ export interface HotReply {
  */
 export function createEdge(opts: EdgeOptions) {
   const clock = opts.clock ?? Date.now
-  const location = opts.location ?? ((l: CachedLink) => l.url)
+  // The campaign is looked up only for a retired link (its fallback setting).
+  const location = opts.location ?? ((l: CachedLink) => (l.disabled ? destinationOf(l, opts.links.campaign(l.campaignId)?.settings) : l.url))
   const idPrefix = nanoid(8) + '-'
   let seq = 0
-  const stats: EdgeStats = { unknownCampaigns: 0, invalidTokens: 0, click302: 0, click404: 0, open200: 0, frontAnswers: 0, frontHandOffs: 0 }
+  const stats: EdgeStats = { unknownCampaigns: 0, invalidTokens: 0, click302: 0, click404: 0, click410: 0, unknownHosts: 0, open200: 0, frontAnswers: 0, frontHandOffs: 0 }
   /** Keyed by the token alone (no concatenation to hash on every click); a hit counts only for its own campaign. */
   const verified = new BoundedMap<{ campaignId: string; recipientId: string }>(TOKEN_CACHE_SIZE)
   const anonymised = new BoundedMap<string>(IP_CACHE_SIZE)
+  /** Host header values seen → configured or not; emptied when the set of tracking domains changes. */
+  const hostSeen = new Map<string, boolean>()
+  let hostsOf: ReadonlySet<string> | undefined
+
+  function knownHost(raw: string): boolean {
+    const domains = opts.links.domains
+    if (domains !== hostsOf) {
+      hostSeen.clear()
+      hostsOf = domains
+    }
+    let known = hostSeen.get(raw)
+    if (known === undefined) {
+      known = isConfiguredHost(raw, domains, opts.publicBaseUrl?.())
+      // Bounded: a client can send any Host; forgetting only costs the next check.
+      if (hostSeen.size >= HOST_CACHE_SIZE) hostSeen.clear()
+      hostSeen.set(raw, known)
+    }
+    return known
+  }
 
   /** HMAC check, cached once valid (forged tokens never enter the cache). */
   function verify(campaignId: string, token: string): string | null {
@@ -160,12 +211,33 @@ export function createEdge(opts: EdgeOptions) {
     }
   }
 
+  /** A changed link's click `extra`, made once per link object (a change brings a new one) and campaign settings. */
+  const extras = new Map<string, { link: CachedLink; settings: CampaignSettings | undefined; extra: string }>()
+  function extraOf(link: CachedLink): string {
+    // Only a retired link's destination depends on the campaign (its fallbackUrl setting).
+    const settings = link.disabled ? opts.links.campaign(link.campaignId)?.settings : undefined
+    let x = extras.get(link.id)
+    if (x === undefined || x.link !== link || x.settings !== settings) {
+      x = { link, settings, extra: clickExtra(destinationOf(link, settings)) }
+      extras.set(link.id, x)
+    }
+    return x.extra
+  }
+
   function redirect(r: HotRequest, reply: HotReply, link: CachedLink, token: string): void {
     const e = event('click', r, link.campaignId, link.id, verify(link.campaignId, token))
+    // A changed link's click says where it went (byUrl counts it there); an unchanged one went to
+    // the URL it was created with, which the link row keeps: nothing to add to the event.
+    if (link.version) e.extra = extraOf(link)
     const target = location(link, e)
     opts.journal.append(encodeEvent(e), () => {
-      stats.click302++
-      reply.redirect(target)
+      if (target === null) {
+        stats.click410++
+        reply.offerEnded()
+      } else {
+        stats.click302++
+        reply.redirect(target)
+      }
     })
   }
 
@@ -217,6 +289,7 @@ export function createEdge(opts: EdgeOptions) {
 
   /** Answers a hot-path request read by either reader. */
   function serve(r: HotRequest, reply: HotReply): void {
+    if (!knownHost(r.host)) stats.unknownHosts++
     if (r.kind === 99) click(r, reply)
     else pixel(r, reply)
   }
@@ -240,21 +313,9 @@ export function createEdge(opts: EdgeOptions) {
         referer: h['referer'] ?? '',
         prefetch: prefetchHints(header(h['sec-purpose']), header(h['purpose']), header(h['x-moz'])),
         ip: clientIp(req, opts.trustProxy),
+        host: h.host ?? '',
       },
-      {
-        redirect(target) {
-          res.writeHead(302, ['Location', target, ...REDIRECT_HEADERS])
-          res.end()
-        },
-        gif() {
-          res.writeHead(200, GIF_HEADERS)
-          res.end(method === 'HEAD' ? undefined : GIF)
-        },
-        notFound() {
-          res.writeHead(404, NOT_FOUND_HEADERS)
-          res.end(method === 'HEAD' ? undefined : NOT_FOUND_BODY)
-        },
-      },
+      new NodeReply(res, method === 'HEAD'),
     )
     return true
   }
@@ -263,6 +324,55 @@ export function createEdge(opts: EdgeOptions) {
 }
 
 export type Edge = ReturnType<typeof createEdge>
+
+/** node:http's answers to a hot-path request: one object per request rather than a closure per kind of answer. */
+class NodeReply implements HotReply {
+  constructor(
+    private readonly res: ServerResponse,
+    private readonly head: boolean,
+  ) {}
+
+  redirect(target: string): void {
+    this.res.writeHead(302, ['Location', target, ...REDIRECT_HEADERS])
+    this.res.end()
+  }
+
+  gif(): void {
+    this.res.writeHead(200, GIF_HEADERS)
+    this.res.end(this.head ? undefined : GIF)
+  }
+
+  notFound(): void {
+    this.res.writeHead(404, NOT_FOUND_HEADERS)
+    this.res.end(this.head ? undefined : NOT_FOUND_BODY)
+  }
+
+  offerEnded(): void {
+    this.res.writeHead(410, ENDED_HEADERS)
+    this.res.end(this.head ? undefined : ENDED_BODY)
+  }
+}
+
+/** The `extra` of a click on a changed link: the destination it was sent to ('' for the "offer ended" page). */
+export function clickExtra(destination: string | null): string {
+  return JSON.stringify({ to: destination ?? '' })
+}
+
+/** Whether a Host header names PUBLIC_BASE_URL's host or a tracking domain (any case, any port, a trailing dot). */
+export function isConfiguredHost(raw: string, domains: ReadonlySet<string> | undefined, publicBaseUrl: string | undefined): boolean {
+  if (!raw) return false
+  const host = raw.toLowerCase()
+  let base: URL | null = null
+  try {
+    base = publicBaseUrl ? new URL(publicBaseUrl) : null
+  } catch {
+    base = null
+  }
+  if (base && host === base.host) return true
+  let name = host.startsWith('[') ? host.slice(0, host.indexOf(']') + 1) : host.replace(/:\d*$/, '')
+  if (name.endsWith('.')) name = name.slice(0, -1)
+  return (base !== null && name === base.hostname) || (domains !== undefined && domains.has(name))
+}
 
 function decodeSegment(s: string): string {
   if (!s.includes('%')) return s

@@ -15,7 +15,7 @@
  */
 import { Server as HttpServer, type ServerOptions as HttpServerOptions, type IncomingMessage, type ServerResponse } from 'node:http'
 import type { Socket } from 'node:net'
-import { GIF, GIF_HEADERS, NOT_FOUND_BODY, NOT_FOUND_HEADERS, REDIRECT_HEADERS, type Edge, type HotReply } from './edge.js'
+import { ENDED_BODY, ENDED_HEADERS, GIF, GIF_HEADERS, NOT_FOUND_BODY, NOT_FOUND_HEADERS, REDIRECT_HEADERS, type Edge, type HotReply } from './edge.js'
 import { hotPrefix, parseHotHead, type HotHead } from './hot-head.js'
 import { clientIpFrom } from './ip.js'
 
@@ -69,6 +69,7 @@ interface Canned {
   date: string
   gif: Buffer[]
   notFound: Buffer[]
+  ended: Buffer[]
 }
 
 /**
@@ -81,7 +82,7 @@ export class FrontServer extends HttpServer {
   private sweepTimer: NodeJS.Timeout | undefined
   private readonly keepAliveTail: string
   private readonly redirectMid = headerLines(REDIRECT_HEADERS)
-  private canned: Canned = { date: '', gif: [], notFound: [] }
+  private canned: Canned = { date: '', gif: [], notFound: [], ended: [] }
   /** node:http's own connection listener: where handed-over connections go. */
   private readonly nodeListener: (socket: Socket) => void
 
@@ -181,13 +182,18 @@ export class FrontServer extends HttpServer {
         const close = Buffer.from(head + 'Connection: close\r\n\r\n', 'latin1')
         return [Buffer.concat([ka, body]), ka, Buffer.concat([close, body]), close]
       }
-      this.canned = { date, gif: build('200 OK', GIF_HEADERS, GIF), notFound: build('404 Not Found', NOT_FOUND_HEADERS, NOT_FOUND_BODY) }
+      this.canned = {
+        date,
+        gif: build('200 OK', GIF_HEADERS, GIF),
+        notFound: build('404 Not Found', NOT_FOUND_HEADERS, NOT_FOUND_BODY),
+        ended: build('410 Gone', ENDED_HEADERS, ENDED_BODY),
+      }
     }
     return this.canned
   }
 
-  /** The bytes of an answer: the GIF or the 404 page, for a keep-alive or closing connection, to a GET or a HEAD. */
-  cannedResponse(which: 'gif' | 'notFound', close: boolean, head: boolean): Buffer {
+  /** The bytes of an answer: the GIF, the 404 or the 410 page, for a keep-alive or closing connection, to a GET or a HEAD. */
+  cannedResponse(which: 'gif' | 'notFound' | 'ended', close: boolean, head: boolean): Buffer {
     return this.cannedNow()[which][(close ? 2 : 0) + (head ? 1 : 0)]!
   }
 
@@ -309,6 +315,10 @@ class Connection implements HotReply {
 
   notFound(): void {
     this.send(this.server.cannedResponse('notFound', this.closing(), this.head))
+  }
+
+  offerEnded(): void {
+    this.send(this.server.cannedResponse('ended', this.closing(), this.head))
   }
 
   private closing(): boolean {

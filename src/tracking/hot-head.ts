@@ -73,6 +73,7 @@ export function parseHotHead(buf: Buffer, end: number): HotHead | null {
     referer: '',
     prefetch: '',
     ip: '',
+    host: '',
     xForwardedFor: undefined,
     forwarded: undefined,
     close: false,
@@ -82,7 +83,7 @@ export function parseHotHead(buf: Buffer, end: number): HotHead | null {
   let secPurpose: string | undefined
   let purpose: string | undefined
   let xMoz: string | undefined
-  let host = false
+  let host: string | undefined
   let lines = 1
   // Fields: one per line; every LF must end a CRLF (a bare CR is caught by the count below).
   for (let pos = lf + 1; pos < head.length; pos = lf + 1) {
@@ -103,7 +104,7 @@ export function parseHotHead(buf: Buffer, end: number): HotHead | null {
     // Only the fields of interest are read, told apart by first letter and length.
     switch (((head.charCodeAt(pos) | 0x20) << 5) | (colon - pos)) {
       case KEY_HOST:
-        if (is(head, pos, 'host')) host = true
+        if (is(head, pos, 'host') && host === undefined) host = value(head, colon + 1, lineEnd)
         break
       case KEY_USER_AGENT:
         if (is(head, pos, 'user-agent') && userAgent === undefined) userAgent = value(head, colon + 1, lineEnd)
@@ -151,7 +152,8 @@ export function parseHotHead(buf: Buffer, end: number): HotHead | null {
   // As many CRs as lines: none stands alone.
   let crs = 0
   for (let i = head.indexOf('\r'); i >= 0; i = head.indexOf('\r', i + 1)) crs++
-  if (crs !== lines || !host || CTL.test(head)) return null
+  if (crs !== lines || host === undefined || CTL.test(head)) return null
+  r.host = host
   if (userAgent !== undefined) r.userAgent = userAgent
   if (referer !== undefined) r.referer = referer
   if (secPurpose !== undefined || purpose !== undefined || xMoz !== undefined) r.prefetch = prefetchHints(secPurpose, purpose, xMoz)

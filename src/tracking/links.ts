@@ -1,6 +1,6 @@
 import { gte, sql } from 'drizzle-orm'
 import type { MetaStore } from '../store/meta.js'
-import { campaigns, links, type CampaignSettings } from '../store/schema.js'
+import { campaigns, links, trackingDomains, type CampaignSettings } from '../store/schema.js'
 
 export interface CachedLink {
   id: string
@@ -8,6 +8,21 @@ export interface CachedLink {
   url: string
   /** The link's label (utm_content when the campaign asks for UTM decoration). */
   label?: string
+  /** 0 as created, +1 per change (PATCH): the cache keeps the larger, whatever order refreshes arrive in. */
+  version?: number
+  /** Retired: the click is recorded and the reader goes to the fallback, or gets the "offer ended" page. */
+  disabled?: boolean
+  /** The retired link's own fallback (else the campaign's fallbackUrl setting). */
+  fallbackUrl?: string | null
+}
+
+/**
+ * Where a click on `link` goes before any decoration: its URL, or, retired, its fallback, the
+ * campaign's, or null for the "offer ended" page. Nothing comes from the request.
+ */
+export function destinationOf(link: CachedLink, settings: CampaignSettings | undefined): string | null {
+  if (!link.disabled) return link.url
+  return link.fallbackUrl || settings?.fallbackUrl || null
 }
 
 export interface CachedCampaign {
@@ -17,10 +32,12 @@ export interface CachedCampaign {
   version: number
 }
 
-/** What a refresh brings: links created and campaigns changed since a time, and the cursor to pass next (ms, the database's clock). */
+/** What a refresh brings: links created or changed and campaigns changed since a time, and the cursor to pass next (ms, the database's clock). */
 export interface LinkDelta {
   links: CachedLink[]
   campaigns: CachedCampaign[]
+  /** Every registered tracking domain (a handful of rows: read whole, so a deletion is seen too). */
+  domains?: string[]
   max: number
 }
 
@@ -36,20 +53,24 @@ const REFRESH_OVERLAP_MS = 10_000
 export const campaignVersion = sql<number>`(extract(epoch from ${campaigns.updatedAt}) * 1000000)::bigint`.mapWith(Number)
 
 /**
- * Links created and campaigns changed since `since` (ms, a cursor this function returned), read
- * from the metadata store: the one query every cache is filled from. The cursor is the database's
- * clock, read before the rows, so the instances' own clocks never matter.
+ * Links created or changed and campaigns changed since `since` (ms, a cursor this function
+ * returned), read from the metadata store: the one query every cache is filled from. The cursor is
+ * the database's clock, read before the rows, so the instances' own clocks never matter.
  */
 export async function linkDelta(meta: MetaStore, since: number): Promise<LinkDelta> {
   const clock = (await meta.db.execute(sql`select (extract(epoch from clock_timestamp()) * 1000)::float8 as now`)) as unknown as { rows: Array<{ now: number | string }> }
   const now = Number(clock.rows[0]!.now)
   const from = new Date(Math.max(0, since - REFRESH_OVERLAP_MS))
-  const [cs, ls] = await Promise.all([
+  const [cs, ls, ds] = await Promise.all([
     meta.db.select({ id: campaigns.id, settings: campaigns.settings, version: campaignVersion }).from(campaigns).where(gte(campaigns.updatedAt, from)),
-    meta.db.select({ id: links.id, campaignId: links.campaignId, url: links.url, label: links.label }).from(links).where(gte(links.createdAt, from)),
+    meta.db
+      .select({ id: links.id, campaignId: links.campaignId, url: links.url, label: links.label, version: links.version, disabled: links.disabled, fallbackUrl: links.fallbackUrl })
+      .from(links)
+      .where(gte(links.updatedAt, from)),
+    meta.db.select({ host: trackingDomains.host }).from(trackingDomains),
   ])
   // The label is the link's utm_content when its campaign asks for UTM parameters.
-  return { campaigns: cs, links: ls, max: Math.max(since, now) }
+  return { campaigns: cs, links: ls, domains: ds.map((d) => d.host), max: Math.max(since, now) }
 }
 
 export interface LinkCacheOptions {
@@ -63,18 +84,23 @@ export interface LinkCacheOptions {
 const MIN_REFRESH_INTERVAL_MS = 1_000
 
 /**
- * Every link and campaign, in memory. Links are immutable once created, so entries never go
- * stale; a link created by another instance is picked up by an incremental refresh that a miss
- * triggers at most once a second (a flood of unknown ids costs one query per second, not one each).
- * Campaigns change (their settings decide the redirect's decoration): this process's own changes
- * apply at once (addCampaign), other instances' within `refreshMs` plus one query, through the
- * periodic refresh. `pull` is linkDelta over the metadata store, or, in a cluster worker, the same
+ * Every link and campaign, in memory. A link created by another instance is picked up by an
+ * incremental refresh that a miss triggers at most once a second (a flood of unknown ids costs one
+ * query per second, not one each). Campaigns change (their settings decide the redirect's
+ * decoration) and so do links (PATCH: a new URL, retired): this process's own changes apply at once
+ * (addCampaign, addLink), other instances' within `refreshMs` plus one query, through the periodic
+ * refresh; the larger version wins, so a refresh answered late never undoes a newer change. `pull` is linkDelta over the metadata store, or, in a cluster worker, the same
  * asked of the primary (whose own periodic refresh pushes changes to its workers: see onCampaign).
  */
 export class LinkCache {
   private readonly links = new Map<string, CachedLink>()
   private readonly campaigns = new Map<string, CachedCampaign>()
   private readonly campaignListeners: Array<(c: CachedCampaign) => void> = []
+  private readonly linkListeners: Array<(l: CachedLink) => void> = []
+  private readonly domainListeners: Array<(hosts: string[]) => void> = []
+  private domainList: string[] = []
+  /** Registered tracking domains (lower case), for the edge's count of requests on unknown hosts. */
+  domains: ReadonlySet<string> = new Set()
   private since = 0
   private lastRefresh = 0
   private inflight: Promise<void> | null = null
@@ -109,8 +135,32 @@ export class LinkCache {
     return this.links.size
   }
 
+  /** Keeps the larger version (a changed link replaces the object: the redirect's caches see a new one). */
   addLink(link: CachedLink): void {
+    const known = this.links.get(link.id)
+    if (known && (known.version ?? 0) >= (link.version ?? 0)) return
     this.links.set(link.id, link)
+    // A changed link reaches a cluster's workers at once; new ones they fetch on a miss.
+    if ((link.version ?? 0) > 0) for (const l of this.linkListeners) l(link)
+  }
+
+  /** Called for every changed link this cache learns (version > 0), whoever changed it. */
+  onLink(listener: (l: CachedLink) => void): void {
+    this.linkListeners.push(listener)
+  }
+
+  /** Replaces the set of tracking domains (lower-cased hosts). */
+  setDomains(hosts: readonly string[]): void {
+    const sorted = [...new Set(hosts.map((h) => h.toLowerCase()))].sort()
+    if (sorted.length === this.domainList.length && sorted.every((h, i) => h === this.domainList[i])) return
+    this.domainList = sorted
+    this.domains = new Set(sorted)
+    for (const l of this.domainListeners) l(sorted)
+  }
+
+  /** Called when the set of tracking domains changes. */
+  onDomains(listener: (hosts: string[]) => void): void {
+    this.domainListeners.push(listener)
   }
 
   /**
@@ -177,7 +227,8 @@ export class LinkCache {
     this.lastRefresh = Date.now()
     const d = await this.pull(this.since)
     for (const c of d.campaigns) this.addCampaign(c)
-    for (const l of d.links) this.links.set(l.id, l)
+    for (const l of d.links) this.addLink(l)
+    if (d.domains) this.setDomains(d.domains)
     this.since = Math.max(this.since, d.max)
   }
 }

@@ -1,7 +1,7 @@
 import { ClickIdCodec } from './click-id.js'
 import type { TrackedEvent } from '../events/event.js'
 import type { CampaignSettings } from '../store/schema.js'
-import type { CachedLink, LinkCache } from './links.js'
+import { destinationOf, type CachedLink, type LinkCache } from './links.js'
 
 export const DEFAULT_CLICK_ID_PARAM = 'sl_cid'
 
@@ -99,34 +99,39 @@ function decodeName(s: string): string {
 }
 
 interface Entry {
-  url: string
+  /** The cached link object it was computed for: a change (PATCH) puts a new object in the cache. */
+  link: CachedLink
   settings: CampaignSettings | undefined
-  decorated: DecoratedUrl
+  /** Null: the "offer ended" page. */
+  decorated: DecoratedUrl | null
   /** The whole target when nothing varies per click. */
   fixed: string | null
 }
 
 /**
- * Where a click on `link` goes: the registered URL, and nothing taken from the request, plus the
- * campaign's UTM parameters and signed click id when it asks for them and the link goes to one
- * of the sender's own domains (`ownDomains`, OWN_DOMAINS, and the campaign's settings.domains). The decorated URL is computed
- * once per link (and again only if the campaign's settings object changes); a click then costs one
- * HMAC and a concatenation.
+ * Where a click on `link` goes: the registered URL (a retired link's fallback), and nothing taken
+ * from the request, plus the campaign's UTM parameters and signed click id when it asks for them and
+ * the destination is one of the sender's own domains (`ownDomains`, OWN_DOMAINS, and the campaign's
+ * settings.domains); null for the "offer ended" page. The decorated URL is computed once per link and
+ * recomputed when the link (a new object once changed) or the campaign's settings object changes; a
+ * click then costs one HMAC and a concatenation.
  */
-export function redirectLocation(links: LinkCache, clickIds?: ClickIdCodec, ownDomains: readonly string[] = []) {
+export function redirectLocation(links: Pick<LinkCache, 'campaign'>, clickIds?: ClickIdCodec, ownDomains: readonly string[] = []) {
   const cache = new Map<string, Entry>()
-  return (link: CachedLink, event: TrackedEvent): string => {
+  return (link: CachedLink, event: TrackedEvent): string | null => {
     const settings = links.campaign(link.campaignId)?.settings
     let e = cache.get(link.id)
-    if (!e || e.settings !== settings || e.url !== link.url) {
-      const own = isOwnDomain(link.url, settings?.domains?.length ? [...ownDomains, ...settings.domains] : ownDomains)
+    if (!e || e.settings !== settings || e.link !== link) {
+      const to = destinationOf(link, settings)
+      const own = to !== null && isOwnDomain(to, settings?.domains?.length ? [...ownDomains, ...settings.domains] : ownDomains)
       const d: Decoration = own ? decorationOf(link.campaignId, settings) : { utm: null, clickIdParam: null }
       if (!clickIds) d.clickIdParam = null
-      const decorated = decorateUrl(link.url, link.label ?? '', d)
-      e = { url: link.url, settings, decorated, fixed: decorated.param ? null : decorated.head + decorated.fragment }
+      const decorated = to === null ? null : decorateUrl(to, link.label ?? '', d)
+      e = { link, settings, decorated, fixed: decorated === null ? null : decorated.param ? null : decorated.head + decorated.fragment }
       cache.set(link.id, e)
     }
     if (e.fixed !== null) return e.fixed
+    if (e.decorated === null) return null
     const d = e.decorated
     const id = clickIds!.sign({ eventId: event.eventId, ts: event.ts, campaignId: link.campaignId, linkId: link.id, recipientId: event.recipientId })
     return d.head + d.sep + d.param + '=' + id + d.fragment

@@ -8,6 +8,10 @@ import { setPriority } from 'node:os'
  * burst that saturates the machine they yield to the edge, the journal holds what they have not
  * inserted yet, and they catch up once the burst is over.
  *
+ * Threads are told apart by id, never by name: Node's names change between versions (Node 20
+ * names every thread "node"; 24 names libuv's pool "libuv-worker" and the main thread
+ * "MainThread", 26 "node-MainThread"), the main thread's id is the process id on all of them.
+ *
  * Linux only (a thread id is a valid target of setpriority(2) there); raising nice needs no
  * privilege. Threads inherit their creator's nice, but some are created by the main thread
  * later (pools grow on demand), hence a pass every second over the ones not seen yet.

@@ -141,11 +141,11 @@ describe('GET /v1/campaigns/:id/links/stats', () => {
     expect(r.body).toMatchObject({ sent: 5, uniqueOpeners: 2, uniqueClickers: 2 })
     expect(r.body.links).toEqual([
       // L1: r1 twice. Openers r1, r2; r2 did not click it.
-      { linkId: L1, url: 'https://a.example/x', label: 'hero', position: 0, clicks: 2, uniqueClickers: 1, shareOfRecipients: 0.2, shareOfClickers: 0.5, openersNotClicked: 1, shareOfOpenersNotClicked: 0.5, conversions: noConversions(5, 1) },
+      { linkId: L1, url: 'https://a.example/x', label: 'hero', position: 0, version: 0, disabled: false, clicks: 2, uniqueClickers: 1, shareOfRecipients: 0.2, shareOfClickers: 0.5, openersNotClicked: 1, shareOfOpenersNotClicked: 0.5, conversions: noConversions(5, 1) },
       // L2: r3, who never opened: both openers ignored it.
-      { linkId: L2, url: 'https://a.example/x', label: 'footer', position: 1, clicks: 1, uniqueClickers: 1, shareOfRecipients: 0.2, shareOfClickers: 0.5, openersNotClicked: 2, shareOfOpenersNotClicked: 1, conversions: noConversions(5, 1) },
+      { linkId: L2, url: 'https://a.example/x', label: 'footer', position: 1, version: 0, disabled: false, clicks: 1, uniqueClickers: 1, shareOfRecipients: 0.2, shareOfClickers: 0.5, openersNotClicked: 2, shareOfOpenersNotClicked: 1, conversions: noConversions(5, 1) },
       // L3: r1 (and one invalid-token click, counted with traffic=all only).
-      { linkId: L3, url: 'https://b.example/', label: 'other', position: 2, clicks: 1, uniqueClickers: 1, shareOfRecipients: 0.2, shareOfClickers: 0.5, openersNotClicked: 1, shareOfOpenersNotClicked: 0.5, conversions: noConversions(5, 1) },
+      { linkId: L3, url: 'https://b.example/', label: 'other', position: 2, version: 0, disabled: false, clicks: 1, uniqueClickers: 1, shareOfRecipients: 0.2, shareOfClickers: 0.5, openersNotClicked: 1, shareOfOpenersNotClicked: 0.5, conversions: noConversions(5, 1) },
     ])
     expect(r.body.byUrl).toEqual([
       { url: 'https://a.example/x', linkIds: [L1, L2], clicks: 3, uniqueClickers: 2, shareOfRecipients: 0.4, shareOfClickers: 1, openersNotClicked: 1, shareOfOpenersNotClicked: 0.5, conversions: noConversions(5, 2) },

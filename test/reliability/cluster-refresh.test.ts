@@ -4,6 +4,7 @@ import { join } from 'node:path'
 import { scratchDatabase, type ScratchDatabase } from '../support/postgres.js'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { updateCampaign } from '../../src/services/campaigns.js'
+import { updateLink } from '../../src/services/links.js'
 import { createMetaStore, type MetaStore } from '../../src/store/meta.js'
 import { LinkCache } from '../../src/tracking/links.js'
 import { readerFetch } from '../support/server.js'
@@ -11,8 +12,8 @@ import { startChild, type Child } from './child.js'
 
 /*
  * A cluster (primary and an edge worker, separate processes) beside another instance on the same
- * PostgreSQL: a campaign that other instance changes reaches the worker's redirects through the
- * primary's periodic refresh and its push, within LINK_REFRESH_MS plus a query and the IPC hop.
+ * PostgreSQL: a campaign or a link that other instance changes reaches the worker's redirects
+ * through the primary's periodic refresh and its push, within LINK_REFRESH_MS plus a query and the IPC hop.
  */
 const PG_URL = process.env.TEST_DATABASE_URL
 const REFRESH_MS = 100
@@ -58,6 +59,31 @@ describe.skipIf(!PG_URL)('a cluster beside another instance on one PostgreSQL', 
     while ((await utmSource()) !== null) {
       expect(Date.now() - t0).toBeLessThan(BOUND_MS)
       await new Promise((r) => setTimeout(r, 10))
+    }
+  }, 30_000)
+
+  it("the worker follows the other instance's change of a link's URL, then its retirement, within LINK_REFRESH_MS", async () => {
+    await c.api('POST', '/v1/campaigns', { id: 'fix', name: 'Fix' })
+    const link = await c.api<{ id: string }>('POST', '/v1/campaigns/fix/links', { url: 'https://shop.example/sprnig' })
+    const sends = await c.api<{ recipients: { links: { url: string }[] }[] }>('POST', '/v1/campaigns/fix/sends', { recipients: [{ id: 'dupond' }] })
+    const click = sends.recipients[0]!.links[0]!.url.replace(/^https?:\/\/[^/]+/, c.url)
+    const answer = async () => {
+      const r = await readerFetch(click)
+      await r.arrayBuffer()
+      return r.status === 302 ? r.headers.get('location') : String(r.status)
+    }
+    expect(await answer()).toBe('https://shop.example/sprnig')
+    const otherInstance = { meta: other, links: new LinkCache(async () => ({ links: [], campaigns: [], max: 0 })) }
+    for (const [change, expected] of [
+      [{ url: 'https://shop.example/spring' }, 'https://shop.example/spring'],
+      [{ disabled: true }, '410'],
+    ] as const) {
+      await updateLink(otherInstance, 'fix', link.id, change, 'other-instance')
+      const t0 = Date.now()
+      while ((await answer()) !== expected) {
+        expect(Date.now() - t0).toBeLessThan(BOUND_MS)
+        await new Promise((r) => setTimeout(r, 10))
+      }
     }
   }, 30_000)
 })

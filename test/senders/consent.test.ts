@@ -46,7 +46,7 @@ describe('one-click unsubscribe', () => {
       const html = await r.text()
       expect(html).toContain('<html lang="en">')
       expect(html).toMatch(/<form method="post" action="\/u\/news\/[^"]+">/)
-      expect(html).toContain('<button type="submit">Unsubscribe</button>')
+      expect(html).toContain('<button type="submit">Unsubscribe from everything</button>')
       expect(html).toContain('name="List-Unsubscribe" value="One-Click"')
       expect(html).not.toMatch(/<img|<script/i)
     }

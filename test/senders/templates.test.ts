@@ -141,7 +141,7 @@ describe('POST /v1/campaigns/:id/templates', () => {
     expect(lines).toHaveLength(2001)
     expect(lines[1999].id).toBe('r1999')
     expect(lines[1999].html).toContain(s.deps.tokens.sign('tpl', 'r1999'))
-    expect(lines[2000]).toEqual({ summary: { templateId: t.id, rendered: 2000, suppressed: { mode: 'skip', count: 0, recipients: [] } } })
+    expect(lines[2000]).toEqual({ summary: { templateId: t.id, rendered: 2000, suppressed: { mode: 'skip', count: 0, recipients: [] }, pressure: { mode: 'skip', category: '', count: 0, recipients: [] } } })
     const plain = await ndjson(`/v1/campaigns/tpl/render`, { templateId: t.id, recipients: recipients.slice(0, 3) })
     expect(plain.lines).toHaveLength(3)
     expect(plain.lines.every((l) => typeof l.html === 'string' && l.headers['List-Unsubscribe-Post'] === 'List-Unsubscribe=One-Click')).toBe(true)

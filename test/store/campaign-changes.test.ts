@@ -214,6 +214,20 @@ describe('LinkCache', () => {
     expect((await stale)!.settings).toEqual({ utm: false })
   })
 
+  it('keeps a newer link version than a refresh that read the store before the change', async () => {
+    let answer!: (d: LinkDelta) => void
+    let calls = 0
+    const v0 = { id: 'l', campaignId: 'c', url: 'https://a.example/old', version: 0 }
+    const cache = new LinkCache((since) => (calls++ === 0 ? Promise.resolve({ links: [v0], campaigns: [], max: since }) : new Promise((r) => (answer = r))))
+    await cache.load()
+    const stale = cache.lookupLink('other')
+    await within(() => calls === 2)
+    cache.addLink({ ...v0, url: 'https://a.example/new', version: 1 })
+    answer({ links: [v0], campaigns: [], max: 5 })
+    await stale
+    expect(cache.link('l')!.url).toBe('https://a.example/new')
+  })
+
   it("pulls from the cursor the store's clock gave, never from this process's clock", async () => {
     const seen: number[] = []
     const cache = new LinkCache(async (since) => (seen.push(since), { links: [], campaigns: [], max: 1_000 }), { refreshMs: 20 })

@@ -22,6 +22,8 @@ const CAMPAIGN = 'camp1'
 const links = new Map<string, CachedLink>([
   ['lnk1', { id: 'lnk1', campaignId: CAMPAIGN, url: 'https://shop.example.com/p/1?utm_source=mail' }],
   ['lnk2', { id: 'lnk2', campaignId: CAMPAIGN, url: 'https://shop.example.com/p/2' }],
+  // Retired without a fallback: the "offer ended" page (410), and the click's destination in extra.
+  ['ended', { id: 'ended', campaignId: CAMPAIGN, url: 'https://shop.example.com/p/3', version: 1, disabled: true }],
 ])
 /** A link whose lookup waits for `releaseSlow`: an answer in flight for as long as a test wants. */
 const slowLink: CachedLink = { id: 'slow', campaignId: CAMPAIGN, url: 'https://shop.example.com/slow' }
@@ -162,7 +164,7 @@ const BROWSER =
 const get = (path: string, headers = BROWSER, method = 'GET') => `${method} ${path} HTTP/1.1\r\n${headers}\r\n`
 
 describe('the front answers the hot paths as node:http would', () => {
-  it('the same bytes (Date aside) and the same event, for clicks, pixels, HEAD, 404 and Connection: close', async () => {
+  it('the same bytes (Date aside) and the same event, for clicks, pixels, HEAD, 404, 410 and Connection: close', async () => {
     const cases = [
       get(click('lnk1', 'alice')),
       get(click('lnk2', 'bob') + '?x=1&y=%20'),
@@ -172,6 +174,8 @@ describe('the front answers the hot paths as node:http would', () => {
       get(`/o/unknown/${tokens.sign('unknown', 'x')}.gif`),
       get('/c/nope/x'),
       get('/c/nope/x', BROWSER, 'HEAD'),
+      get(click('ended', 'ivy')),
+      get(click('ended', 'ivy'), BROWSER, 'HEAD'),
       get('/c/'),
       get(click('lnk1', 'erin'), BROWSER.replace('keep-alive', 'close')),
       get(click('lnk1', 'fay'), 'host: x\r\nX-Forwarded-For: 203.0.113.9, 198.51.100.7\r\nx-forwarded-for: 10.0.0.1\r\nuser-agent: a\r\nUser-Agent: b\r\nPurpose: prefetch\r\nSec-Purpose: prefetch;prerender\r\n'),
@@ -188,6 +192,7 @@ describe('the front answers the hot paths as node:http would', () => {
       expect(fromFront).toEqual(fromNode)
       expect(front.edge.stats.frontAnswers).toBe(answered + 1)
     }
+    expect(front.edge.stats.click410).toBe(4)
   })
 
   it('pipelined requests are answered in order, and the first other request hands the connection to node:http', async () => {

@@ -15,6 +15,7 @@ const FLOOR: Record<string, number> = {
   'app.ts': 4,
   'runtime.ts': 4,
   cluster: 4,
+  cli: 4,
   // the two faces: HTTP API and dashboard
   api: 3,
   dashboard: 3,
@@ -23,6 +24,8 @@ const FLOOR: Record<string, number> = {
   metrics: 2,
   classification: 2,
   conversions: 2,
+  // webhooks, the event stream and triggers: fed by the write path, reads metrics' audiences
+  outbox: 2,
   // the parts: the edge and what it writes, stores, templates, the sender's SDK, process metrics
   tracking: 1,
   events: 1,

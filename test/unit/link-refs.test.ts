@@ -4,7 +4,7 @@ import { resolveLinkRef } from '../../src/services/link-refs.js'
 import { HONEYPOT_LABEL } from '../../src/services/templates.js'
 import { DomainError } from '../../src/util/errors.js'
 
-const link = (id: string, label: string, position: number): Link => ({ id, campaignId: 'c', url: 'https://shop.example/', label, position })
+const link = (id: string, label: string, position: number) => ({ id, campaignId: 'c', url: 'https://shop.example/', label, position }) as Link
 const links = [link('AAAA', 'hero', 1), link('BBBB', 'Shop now', 2), link('CCCC', 'Shop now', 3), link('DDDD', '3', 4), link('HHHH', HONEYPOT_LABEL, 0)]
 const resolve = (ref: string) => resolveLinkRef(links, ref, 'query.clicked', 'c')
 

@@ -350,6 +350,11 @@ export function CampaignPage(props: { view: CampaignView; page: PageContext }) {
                 <td class="url">
                   {l.label && <span class="label">{l.label}</span>}
                   <span class="dest">{l.url}</span>
+                  {l.version > 0 && (
+                    <span class="changed" title={`Changed ${l.version} time${l.version > 1 ? 's' : ''} since it was sent: GET /v1/campaigns/${v.campaign.id}/links/${l.linkId}/history`}>
+                      {l.disabled ? 'retired' : 'changed'}
+                    </span>
+                  )}
                 </td>
                 <td class="num" data-col="clicks">{fmtInt(l.clicks)}</td>
                 <td class="num" data-col="unique">{fmtInt(l.uniqueClickers)}</td>

@@ -104,3 +104,40 @@ ALTER TABLE sillage.events ON CLUSTER 'events_cluster' ADD PROJECTION IF NOT EXI
 
 -- 0610_campaign_classes_projection.sql
 ALTER TABLE sillage.events MATERIALIZE PROJECTION p_campaign_classes SETTINGS mutations_sync = 2;
+
+-- 0800_outbox.sql
+ALTER TABLE sillage.events ON CLUSTER 'events_cluster' ADD COLUMN IF NOT EXISTS seq UInt64 DEFAULT 0 COMMENT 'Insert order: writer batch << 17 | row in batch; 0 for rows inserted before the outbox existed';
+
+-- 0800_outbox.sql
+ALTER TABLE sillage.events ON CLUSTER 'events_cluster' ADD INDEX IF NOT EXISTS idx_seq seq TYPE minmax GRANULARITY 1;
+
+-- 0800_outbox.sql
+ALTER TABLE sillage.events MATERIALIZE INDEX idx_seq;
+
+-- 0800_outbox.sql
+CREATE TABLE IF NOT EXISTS sillage.outbox_events ON CLUSTER 'events_cluster'
+(
+    event_id String COMMENT 'Envelope id; derived deterministically (same change, same id)',
+    seq UInt64 COMMENT 'Same sequence as events.seq: one order for the stream',
+    type LowCardinality(String) COMMENT 'email.reclassified | audience.entered',
+    ts DateTime64(3, 'UTC') COMMENT 'When the change happened',
+    campaign_id String COMMENT 'Campaign of the event or of the trigger audience; empty for cross-campaign',
+    recipient_id String COMMENT 'Sender''s opaque recipient id',
+    class LowCardinality(String) COMMENT 'New class of a reclassified event; empty otherwise',
+    prev_class LowCardinality(String) COMMENT 'Class before a reclassification; empty otherwise',
+    after_settle UInt8 COMMENT '1: the event may have been delivered with its old verdict (settle: verdict endpoints get this change)',
+    data String COMMENT 'The envelope data, JSON' CODEC(ZSTD(3))
+)
+ENGINE = ReplicatedMergeTree('/clickhouse/tables/{shard}/sillage/outbox_events', '{replica}')
+ORDER BY seq
+SETTINGS replicated_deduplication_window = 10000, replicated_deduplication_window_seconds = 604800;
+
+-- 1100_applied_settings.sql
+CREATE TABLE IF NOT EXISTS sillage.applied_settings ON CLUSTER 'events_cluster'
+(
+    name String COMMENT 'What was applied: events_ttl, sends_ttl',
+    value String COMMENT 'The TTL clause applied (empty: none); compared with the one the configuration gives',
+    applied_at DateTime64(3, 'UTC') COMMENT 'When it was applied; the latest row of a name wins'
+)
+ENGINE = ReplicatedReplacingMergeTree('/clickhouse/tables/{shard}/sillage/applied_settings', '{replica}', applied_at)
+ORDER BY name;

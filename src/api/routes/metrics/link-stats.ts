@@ -27,8 +27,24 @@ const LinkStatsSchema = z
     sent: z.number().int(),
     uniqueOpeners: z.number().int(),
     uniqueClickers: z.number().int(),
-    links: z.array(z.object({ linkId: z.string(), url: z.string(), label: z.string(), position: z.number().int(), ...figures })),
-    byUrl: z.array(z.object({ url: z.string(), linkIds: z.array(z.string()), ...figures })),
+    links: z.array(
+      z.object({
+        linkId: z.string(),
+        url: z.string().openapi({ description: 'Where it leads now' }),
+        label: z.string(),
+        position: z.number().int(),
+        version: z.number().int().openapi({ description: '0: never changed (else GET …/links/:linkId/history)' }),
+        disabled: z.boolean(),
+        ...figures,
+      }),
+    ),
+    byUrl: z.array(
+      z.object({
+        url: z.string().openapi({ description: "Where the clicks went (a changed link's clicks count under the URL of their time); '' is the \"offer ended\" page" }),
+        linkIds: z.array(z.string()),
+        ...figures,
+      }),
+    ),
   })
   .openapi('LinkStats', {
     example: {

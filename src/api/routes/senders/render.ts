@@ -4,6 +4,7 @@ import type { AppEnv } from '../../context.js'
 import { errorResponses } from '../../errors.js'
 import { CampaignIdParam, EventTimeSchema, jsonBody, security } from '../../schemas.js'
 import { checkRecipientCount, MAX_RECIPIENTS_PER_CALL, RecipientSchema } from '../sends/create.js'
+import { PressureModeSchema, PressureReportSchema } from '../pressure/schemas.js'
 import { OnSuppressedSchema, SuppressedReportSchema } from './schemas.js'
 
 const HeadersSchema = z.object({
@@ -37,7 +38,7 @@ const route = createRoute({
     `Up to ${MAX_RECIPIENTS_PER_CALL} recipients a call (more: 413). Uses the campaign's latest template unless templateId is given. ` +
     'Each recipient gets the final HTML and text with their tracked URLs, and the List-Unsubscribe / List-Unsubscribe-Post header values (RFC 2369, RFC 8058) to put on the message. ' +
     'The answer is streamed as it renders. With `Accept: application/x-ndjson` it is one recipient object per line; the suppression report is then in the ' +
-    '`Sillage-Suppressed-Count` and `Sillage-Suppressed` (comma-separated, percent-encoded ids, omitted past 4 KB) headers, and `?summary=true` adds a last line `{"summary": {...}}`.',
+    '`Sillage-Suppressed-Count` and `Sillage-Suppressed` (comma-separated, percent-encoded ids, omitted past 4 KB) headers, the pressure report\'s count in `Sillage-Pressure-Count`, and `?summary=true` adds a last line `{"summary": {...}}` with both reports.',
   security,
   request: {
     params: CampaignIdParam,
@@ -49,6 +50,7 @@ const route = createRoute({
           recipients: z.array(RecipientSchema).min(1),
           sentAt: EventTimeSchema.optional(),
           onSuppressed: OnSuppressedSchema,
+          pressure: PressureModeSchema,
           unsubscribeMailto: z.string().min(3).max(500).optional().openapi({
             description: 'Adds <mailto:…> after the HTTPS URL in List-Unsubscribe, for mail clients without one-click',
             example: 'unsubscribe@news.example.com',
@@ -61,7 +63,7 @@ const route = createRoute({
     200: {
       description: 'Rendered messages (JSON, or NDJSON with Accept: application/x-ndjson)',
       content: {
-        'application/json': { schema: z.object({ campaignId: z.string(), templateId: z.string(), recipients: z.array(RenderedSchema), suppressed: SuppressedReportSchema }) },
+        'application/json': { schema: z.object({ campaignId: z.string(), templateId: z.string(), recipients: z.array(RenderedSchema), suppressed: SuppressedReportSchema, pressure: PressureReportSchema }) },
         'application/x-ndjson': { schema: RenderedSchema },
       },
     },
@@ -84,6 +86,7 @@ export function registerRender(app: OpenAPIHono<AppEnv>) {
       c.header('Sillage-Suppressed-Count', String(r.report.count))
       const ids = r.report.recipients.map((s) => encodeURIComponent(s.id)).join(',')
       if (ids && ids.length <= MAX_HEADER_IDS_BYTES) c.header('Sillage-Suppressed', ids)
+      c.header('Sillage-Pressure-Count', String(r.pressure.count))
     } else {
       c.header('Content-Type', 'application/json; charset=utf-8')
     }
@@ -104,8 +107,8 @@ export function registerRender(app: OpenAPIHono<AppEnv>) {
           const next = lines.next()
           if (next.done) {
             if (ndjson) {
-              if (summary === 'true') chunk += JSON.stringify({ summary: { templateId: r.template.id, rendered: r.count, suppressed: r.report } }) + '\n'
-            } else chunk += `],"suppressed":${JSON.stringify(r.report)}}`
+              if (summary === 'true') chunk += JSON.stringify({ summary: { templateId: r.template.id, rendered: r.count, suppressed: r.report, pressure: r.pressure } }) + '\n'
+            } else chunk += `],"suppressed":${JSON.stringify(r.report)},"pressure":${JSON.stringify(r.pressure)}}`
             if (chunk) controller.enqueue(encoder.encode(chunk))
             controller.close()
             return

@@ -4,6 +4,7 @@ export const TemplateSchema = z
   .object({
     id: z.string(),
     campaignId: z.string(),
+    trackingBaseUrl: z.string().openapi({ description: "Where the campaign's tracked URLs start (its tracking domain); the SDK renderer uses it", example: 'https://click.brand.example' }),
     createdAt: z.string(),
     html: z.string().openapi({ description: 'Tracked template; {{sillage.token}} stands for the recipient token' }),
     text: z.string().nullable(),

@@ -1,6 +1,8 @@
 import { createRoute, z, type OpenAPIHono } from '@hono/zod-openapi'
 import { bodyLimit } from 'hono/body-limit'
 import { createTemplate, MAX_LINKS_PER_TEMPLATE, toTemplateResponse } from '../../../services/templates.js'
+import { getCampaign } from '../../../services/campaigns.js'
+import { trackingBaseUrl } from '../../../services/domains.js'
 import type { AppEnv } from '../../context.js'
 import { errorBody, errorResponses } from '../../errors.js'
 import { CampaignIdParam, jsonBody, security } from '../../schemas.js'
@@ -62,6 +64,7 @@ export function registerCreateTemplate(app: OpenAPIHono<AppEnv>) {
     const { id } = c.req.valid('param')
     const body = c.req.valid('json')
     const t = await createTemplate(deps, id, body)
-    return c.json(toTemplateResponse(deps, t) as never, 201)
+    const base = await trackingBaseUrl(deps, (await getCampaign(deps, id)).settings)
+    return c.json(toTemplateResponse(base, t) as never, 201)
   })
 }

@@ -1,5 +1,7 @@
 import { createRoute, z, type OpenAPIHono } from '@hono/zod-openapi'
 import { getTemplate, toTemplateResponse } from '../../../services/templates.js'
+import { getCampaign } from '../../../services/campaigns.js'
+import { trackingBaseUrl } from '../../../services/domains.js'
 import type { AppEnv } from '../../context.js'
 import { errorResponses } from '../../errors.js'
 import { CampaignIdParam, security } from '../../schemas.js'
@@ -27,6 +29,7 @@ export function registerGetTemplate(app: OpenAPIHono<AppEnv>) {
   app.openapi(route, async (c) => {
     const deps = c.get('deps')
     const { id, templateId } = c.req.valid('param')
-    return c.json(toTemplateResponse(deps, await getTemplate(deps, id, templateId)) as never, 200)
+    const [t, campaign] = await Promise.all([getTemplate(deps, id, templateId), getCampaign(deps, id)])
+    return c.json(toTemplateResponse(await trackingBaseUrl(deps, campaign.settings), t) as never, 200)
   })
 }

@@ -1,10 +1,12 @@
 import { createRoute, z, type OpenAPIHono } from '@hono/zod-openapi'
 import { getCampaign, listLinks } from '../../../services/campaigns.js'
 import { recordSendsUnlessSuppressed, trackedUrls } from '../../../services/sends.js'
+import { trackingBaseUrl } from '../../../services/domains.js'
 import { arrayLimit } from '../../body-guard.js'
 import type { AppEnv } from '../../context.js'
 import { ApiError, errorResponses } from '../../errors.js'
 import { CampaignIdParam, EventTimeSchema, jsonBody, security } from '../../schemas.js'
+import { PressureModeSchema, PressureReportSchema } from '../pressure/schemas.js'
 import { OnSuppressedSchema, SuppressedReportSchema } from '../senders/schemas.js'
 
 export const MAX_RECIPIENTS_PER_CALL = 10_000
@@ -39,7 +41,7 @@ const route = createRoute({
   operationId: 'createSends',
   tags: ['sends'],
   summary: 'Record sends and get each recipient\'s tracked URLs',
-  description: `Up to ${MAX_RECIPIENTS_PER_CALL} recipients a call (more: 413). Sending again to a recipient replaces the earlier send. Suppressed recipients are skipped by default and listed under "suppressed" (see onSuppressed).`,
+  description: `Up to ${MAX_RECIPIENTS_PER_CALL} recipients a call (more: 413). Sending again to a recipient replaces the earlier send. Suppressed recipients are skipped by default and listed under "suppressed" (see onSuppressed); then recipients held back by pressure rules or their own preferences are skipped and listed under "pressure" (see pressure).`,
   security,
   request: {
     params: CampaignIdParam,
@@ -49,6 +51,7 @@ const route = createRoute({
           recipients: z.array(RecipientSchema).min(1),
           sentAt: EventTimeSchema.optional().openapi({ example: '2026-11-23T09:00:00Z' }),
           onSuppressed: OnSuppressedSchema,
+          pressure: PressureModeSchema,
         })
         .strict(),
     ),
@@ -58,7 +61,7 @@ const route = createRoute({
       description: 'Sends recorded',
       content: {
         'application/json': {
-          schema: z.object({ campaignId: z.string(), recipients: z.array(TrackedRecipientSchema), suppressed: SuppressedReportSchema }),
+          schema: z.object({ campaignId: z.string(), recipients: z.array(TrackedRecipientSchema), suppressed: SuppressedReportSchema, pressure: PressureReportSchema }),
         },
       },
     },
@@ -75,13 +78,14 @@ export function registerCreateSends(app: OpenAPIHono<AppEnv>) {
     const { id } = c.req.valid('param')
     const body = c.req.valid('json')
     checkRecipientCount(body.recipients.length)
-    await getCampaign(deps, id)
-    const { kept, report } = await recordSendsUnlessSuppressed(deps, id, body.recipients, {
+    const campaign = await getCampaign(deps, id)
+    const { kept, report, pressure } = await recordSendsUnlessSuppressed(deps, id, body.recipients, {
       onSuppressed: body.onSuppressed,
+      pressure: body.pressure,
       sentAt: body.sentAt ? new Date(body.sentAt) : undefined,
       refused: 'nothing recorded',
     })
-    const links = await listLinks(deps, id)
-    return c.json({ campaignId: id, recipients: kept.map((r) => trackedUrls(deps, id, r.id, links)), suppressed: report }, 201)
+    const [links, base] = await Promise.all([listLinks(deps, id), trackingBaseUrl(deps, campaign.settings)])
+    return c.json({ campaignId: id, recipients: kept.map((r) => trackedUrls(deps, id, r.id, links, base)), suppressed: report, pressure }, 201)
   })
 }

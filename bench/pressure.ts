@@ -1,0 +1,146 @@
+/*
+ * Pressure, fatigue and engagement across campaigns at the issue's scale: 1 M recipients, 10 M sends
+ * over 90 days (100 campaigns: 60 promotion, 30 newsletter, 10 transactional) and 30 M events,
+ * generated inside ClickHouse (INSERT … SELECT FROM numbers()). Then it times, in this process (the
+ * embedded engine runs in it): the cap check of a 10,000-recipient send (applyPressure, the sends
+ * path's check, with two rules), the pressure distribution, the fatigue curve, the engagement counts,
+ * and, for context, the recipient page and a whole POST /sends of 10,000 recipients.
+ *
+ *   npm run bench:pressure
+ *   BENCH_SCALE=0.1 npm run bench:pressure                  (a tenth of every size)
+ *   DATA_DIR=/tmp/bench-pressure BENCH_REUSE=1 npm run bench:pressure   (generate once, measure again)
+ */
+import { randomUUID } from 'node:crypto'
+import { createCampaign } from '../src/services/campaigns.js'
+import { applyPressure, createRule } from '../src/services/pressure.js'
+import { BENCH_KEY, startBenchServer } from './lib/bench-server.js'
+
+const SCALE = Number(process.env.BENCH_SCALE ?? 1)
+const RECIPIENTS = Math.round(1_000_000 * SCALE)
+const SENDS = Math.round(10_000_000 * SCALE)
+const EVENTS = Math.round(30_000_000 * SCALE)
+const CAMPAIGNS = 100
+const RUNS = Number(process.env.BENCH_RUNS ?? 9)
+/** The history ends here; campaign c is sent on day 0.9·c of the 90 days before. */
+const END = Date.parse('2026-11-30T00:00:00Z')
+const DAY = 86_400_000
+
+const bench = await startBenchServer('pressure')
+const { deps, base } = bench
+const db = deps.events.db
+const campaigns = Array.from({ length: CAMPAIGNS }, (_, c) => `p-${c}`)
+const category = (c: number) => (c < 60 ? 'promotion' : c < 90 ? 'newsletter' : 'transactional')
+
+const reuse = process.env.BENCH_REUSE && (await deps.meta.db.query.campaigns.findFirst({ where: (t, { eq }) => eq(t.id, 'p-0') }))
+if (reuse) {
+  console.log(`reusing the data in ${bench.dataDir}`)
+} else {
+  for (let c = 0; c < CAMPAIGNS; c++) await createCampaign(deps, { id: campaigns[c]!, name: `Pressure ${c}`, settings: { category: category(c) } })
+  await createCampaign(deps, { id: 'p-new', name: 'The next promotion', settings: { category: 'promotion' } })
+  await createRule(deps, { max: 3, windowDays: 7, category: 'promotion' })
+  await createRule(deps, { max: 12, windowDays: 30 })
+  const settings = () => ({ insert_deduplication_token: randomUUID(), async_insert: 0 as const })
+  let t = performance.now()
+  // Recipients drawn by hash: about 10 sends each over the 90 days, some many more (a repeated
+  // (campaign, recipient) draw is one send, as the table's replacing key makes it).
+  await deps.events.client.command({
+    query: `INSERT INTO ${db}.sends (campaign_id, recipient_id, sent_at, variant, segments, attributes)
+      SELECT {campaigns:Array(String)}[(number % 100) + 1],
+             concat('r', toString(cityHash64(number, 1) % {recipients:UInt64})),
+             fromUnixTimestamp64Milli(toInt64({start:Int64} + (number % 100) * 77760000 + cityHash64(number, 2) % 3600000), 'UTC'),
+             '', [], map()
+      FROM numbers({sends:UInt64})`,
+    query_params: { campaigns, recipients: RECIPIENTS, start: END - 90 * DAY, sends: SENDS },
+    clickhouse_settings: settings(),
+  })
+  console.log(`${SENDS} sends in ${((performance.now() - t) / 1000).toFixed(1)} s`)
+  t = performance.now()
+  // 60% of recipients ever react; 70% opens, 28% clicks, 2% unsubscribes; 75% human, 20% Apple MPP
+  // opens, 5% scanner clicks; within a week of their campaign's send.
+  await deps.events.client.command({
+    query: `INSERT INTO ${db}.events (event_id, type, ts, campaign_id, link_id, recipient_id, token_valid, method, class, reasons)
+      SELECT toString(generateUUIDv4(number)),
+             multiIf(h % 100 < 70, 'open', h % 100 < 98, 'click', 'unsubscribe') AS type,
+             fromUnixTimestamp64Milli(toInt64({start:Int64} + c * 77760000 + 3600000 + cityHash64(number, 7) % 604800000), 'UTC'),
+             {campaigns:Array(String)}[c + 1],
+             if(type = 'click', 'L1', ''),
+             concat('r', toString(cityHash64(number, 5) % {engaged:UInt64})),
+             1, 'GET',
+             multiIf(type = 'unsubscribe', 'human', k < 75, 'human', type = 'open', 'machine_open', 'scanner_click') AS class,
+             multiIf(class = 'machine_open', ['apple_mpp'], class = 'scanner_click', ['scanner_ua'], [])
+      FROM (SELECT number, cityHash64(number, 3) AS h, number % 100 AS c, cityHash64(number, 4) % 100 AS k FROM numbers({events:UInt64}))`,
+    query_params: { campaigns, engaged: Math.round(RECIPIENTS * 0.6), start: END - 90 * DAY, events: EVENTS },
+    clickhouse_settings: settings(),
+  })
+  console.log(`${EVENTS} events in ${((performance.now() - t) / 1000).toFixed(1)} s`)
+  t = performance.now()
+  for (;;) {
+    const rs = await deps.events.client.query({ query: `SELECT count() AS n FROM system.merges WHERE database = {db:String}`, query_params: { db }, format: 'JSONEachRow' })
+    const [row] = await rs.json<{ n: number }>()
+    if (Number(row?.n ?? 0) === 0 || performance.now() - t > 300_000) break
+    await new Promise((r) => setTimeout(r, 1000))
+  }
+  console.log(`merges settled in ${((performance.now() - t) / 1000).toFixed(1)} s`)
+}
+
+const quantile = (xs: number[], q: number) => [...xs].sort((a, b) => a - b)[Math.min(xs.length - 1, Math.floor(q * xs.length))]!
+
+async function time(name: string, run: () => Promise<unknown>): Promise<void> {
+  const ms: number[] = []
+  const cpu: number[] = []
+  for (let i = 0; i < RUNS + 2; i++) {
+    const t = performance.now()
+    const used = process.cpuUsage()
+    await run()
+    const spent = process.cpuUsage(used)
+    if (i >= 2) {
+      ms.push(performance.now() - t)
+      cpu.push((spent.user + spent.system) / 1000)
+    }
+  }
+  console.log(`${name.padEnd(44)} ${quantile(ms, 0.5).toFixed(1).padStart(9)} ${quantile(ms, 0.9).toFixed(1).padStart(8)} ${quantile(cpu, 0.5).toFixed(1).padStart(8)}`)
+}
+
+const get = async (path: string, accept = 'application/json') => {
+  const res = await fetch(base + path, { headers: { authorization: `Bearer ${BENCH_KEY}`, accept } })
+  const body = await res.arrayBuffer()
+  if (res.status !== 200) throw new Error(`${path}: ${res.status} ${Buffer.from(body).toString().slice(0, 300)}`)
+  return body.byteLength
+}
+
+const tenThousand = Array.from({ length: 10_000 }, (_, i) => ({ id: `r${(i * 97) % RECIPIENTS}` }))
+const iso = new Date(END).toISOString()
+const only = process.env.BENCH_ONLY ? new RegExp(process.env.BENCH_ONLY) : null
+const cases: Array<[string, () => Promise<unknown>]> = [
+  ['cap check, 10,000 recipients (applyPressure)', () => applyPressure(deps, 'p-new', tenThousand, { mode: 'skip', at: END })],
+  ['GET /v1/pressure?window=P7D', () => get(`/v1/pressure?window=P7D&at=${iso}`)],
+  ['GET /v1/pressure?window=P30D&category=promotion', () => get(`/v1/pressure?window=P30D&category=promotion&at=${iso}`)],
+  ['GET /v1/pressure/fatigue?window=P30D (90 days)', () => get(`/v1/pressure/fatigue?window=P30D&to=${iso}`)],
+  ['GET /v1/pressure/fatigue category=promotion', () => get(`/v1/pressure/fatigue?window=P30D&category=promotion&to=${iso}`)],
+  ['GET /v1/engagement', () => get(`/v1/engagement?at=${iso}`)],
+  ['GET /v1/recipients/r4242', () => get(`/v1/recipients/r4242?at=${iso}`)],
+  ['GET /v1/recipients/r4242/pressure', () => get(`/v1/recipients/r4242/pressure?at=${iso}`)],
+]
+console.log(`\n${'case'.padEnd(44)} ${'median ms'.padStart(9)} ${'p90 ms'.padStart(8)} ${'cpu ms'.padStart(8)}`)
+for (const [name, run] of cases) if (!only || only.test(name)) await time(name, run)
+if (!only || only.test('audience')) {
+  const t = performance.now()
+  const bytes = await get(`/v1/audience?status=inactive&at=${iso}`)
+  console.log(`${'GET /v1/audience?status=inactive (whole list)'.padEnd(44)} ${(performance.now() - t).toFixed(1).padStart(9)}  (one run, ${bytes} bytes)`)
+}
+if (!only || only.test('POST')) {
+  // Each run a campaign of its own, so every run checks the same history.
+  let n = 0
+  await time('POST /sends, 10,000 recipients (check + insert)', async () => {
+    const id = `p-post-${randomUUID().slice(0, 8)}-${n++}`
+    await createCampaign(deps, { id, name: id, settings: { category: 'promotion' } })
+    const res = await fetch(`${base}/v1/campaigns/${id}/sends`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${BENCH_KEY}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ recipients: tenThousand, sentAt: iso }),
+    })
+    if (res.status !== 201) throw new Error(`POST /sends: ${res.status}`)
+    await res.arrayBuffer()
+  })
+}
+await bench.stop()

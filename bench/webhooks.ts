@@ -1,0 +1,169 @@
+/*
+ * Webhook delivery rates to a local receiver, with the edge under load at the same time; memory while
+ * an endpoint is down and clicks keep coming; the latency settle: verdict adds (default pass settings).
+ *
+ *   npx tsx bench/webhooks.ts
+ *   DURATION=10 CONNECTIONS=20 BATCH=500 npx tsx bench/webhooks.ts
+ *   PHASES=batched,single npx tsx bench/webhooks.ts      (any of batched, single, down, settle)
+ *
+ * sillage runs as a child process (bench/lib/runner.ts); the receiver and autocannon run here.
+ * Rates: a backlog is built while the endpoint is disabled, then the endpoint is enabled while
+ * autocannon clicks again; rate = events received / time from enabling to the last one.
+ */
+import { readFileSync } from 'node:fs'
+import { createServer } from 'node:http'
+import type { AddressInfo } from 'node:net'
+import { ADMIN_KEY, log, makeFixture, round, runOptionsFromEnv, startSillage, waitFor, type Sillage } from './lib/runner.js'
+
+const opts = runOptionsFromEnv()
+const BATCH = Number(process.env.BATCH ?? 500)
+const PHASES = new Set((process.env.PHASES ?? 'batched,single,down,settle').split(','))
+
+/** User + system CPU seconds of a process (its threads included), from /proc. */
+function cpuSeconds(pid: number): number {
+  const f = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ')
+  return (Number(f[11]) + Number(f[12])) / 100
+}
+
+/** EDGE_DURING_DRAIN=0: drain without clicks at the same time, so the CPU per event is the delivery's alone. */
+const EDGE_DURING_DRAIN = process.env.EDGE_DURING_DRAIN !== '0'
+
+function rssMb(pid: number): number {
+  const m = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))
+  return m ? Number(m[1]) / 1024 : NaN
+}
+
+/** Counts distinct event ids received (a batch's items one by one), with the time of each first receipt. */
+async function startReceiver() {
+  const firstSeen = new Map<string, number>()
+  let requests = 0
+  const server = createServer((req, res) => {
+    const chunks: Buffer[] = []
+    req.on('data', (c: Buffer) => chunks.push(c))
+    req.on('end', () => {
+      requests++
+      const body = JSON.parse(Buffer.concat(chunks).toString('utf8')) as { id: string; type: string; data: unknown }
+      const now = performance.now()
+      const items = body.type === 'batch' ? (body.data as Array<{ id: string }>) : [body]
+      for (const e of items) if (!firstSeen.has(e.id)) firstSeen.set(e.id, now)
+      res.writeHead(204).end()
+    })
+  })
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r))
+  return {
+    url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/hook`,
+    firstSeen,
+    get requests() {
+      return requests
+    },
+    close: () => new Promise<void>((r) => server.close(() => r())),
+  }
+}
+
+/** DELETE answers 204 without a body (the runner's api() parses JSON). */
+async function deleteEndpoint(s: Sillage, id: string): Promise<void> {
+  const r = await fetch(`${s.url}/v1/webhooks/${id}`, { method: 'DELETE', headers: { authorization: `Bearer ${ADMIN_KEY}` } })
+  if (r.status !== 204) throw new Error(`DELETE webhook ${id}: ${r.status}`)
+}
+
+async function humanClicks(s: Sillage, campaign: string): Promise<number> {
+  return (await s.api('GET', `/v1/campaigns/${campaign}/stats`)).clicks.total as number
+}
+
+/** Builds a backlog while the endpoint is disabled, then enables it under a second round of clicks: events/s delivered. */
+async function drainRate(s: Sillage, paths: string[], campaign: string, batch: { maxEvents: number; maxWaitMs: number } | null): Promise<void> {
+  const rx = await startReceiver()
+  const ep = await s.api('POST', '/v1/webhooks', { url: rx.url, events: ['email.clicked'], ...(batch ? { batch } : {}) })
+  await s.api('PATCH', `/v1/webhooks/${ep.id}`, { enabled: false })
+  const before = await humanClicks(s, campaign)
+  await round({ name: 'edge', url: s.url, paths }, opts.durationS, opts.connections)
+  await waitFor(async () => (await humanClicks(s, campaign)) - before > 0, 30_000)
+  const pid = s.child.pid!
+  const cpu0 = cpuSeconds(pid)
+  const t0 = performance.now()
+  await s.api('PATCH', `/v1/webhooks/${ep.id}`, { enabled: true })
+  const edge = EDGE_DURING_DRAIN ? await round({ name: 'edge', url: s.url, paths }, opts.durationS, opts.connections) : null
+  // Everything clicked since the endpoint was created: the backlog and what came during the drain.
+  let expected = 0
+  await waitFor(async () => {
+    expected = (await humanClicks(s, campaign)) - before
+    return rx.firstSeen.size >= expected
+  }, 600_000)
+  const cpu = cpuSeconds(pid) - cpu0
+  const last = Math.max(...rx.firstSeen.values())
+  const seconds = (last - t0) / 1000
+  log(
+    `${batch ? `batched (${batch.maxEvents}/request)` : 'one event per request'}: ${expected} events in ${seconds.toFixed(1)} s = ` +
+      `${Math.round(expected / seconds)} events/s over ${rx.requests} requests; server CPU ${((cpu * 1e6) / expected).toFixed(0)} µs per event delivered` +
+      (edge ? ` (the edge's clicks included), while the edge served ${Math.round(edge.rps)} clicks/s (p99 ${edge.p99} ms)` : ', no clicks during the drain'),
+  )
+  await deleteEndpoint(s, ep.id)
+  await rx.close()
+}
+
+/** An endpoint whose receiver is gone: RSS of the server while clicks keep coming, and deliveries waiting (bounded). */
+async function downEndpoint(s: Sillage, paths: string[]): Promise<void> {
+  const rx = await startReceiver()
+  const url = rx.url
+  await rx.close()
+  const ep = await s.api('POST', '/v1/webhooks', { url, events: ['email.clicked'] })
+  const pid = s.child.pid!
+  for (let i = 0; i < 4; i++) {
+    const r = await round({ name: 'edge', url: s.url, paths }, opts.durationS, opts.connections)
+    const pending = (await s.api('GET', `/v1/webhooks/${ep.id}/deliveries?status=pending&limit=1`)).total
+    log(`endpoint down, round ${i + 1}: ${Math.round(r.rps)} clicks/s, server RSS ${rssMb(pid).toFixed(0)} MB, deliveries waiting ${pending}`)
+  }
+  await deleteEndpoint(s, ep.id)
+}
+
+/** Click-to-receipt latency for settle: edge and settle: verdict, with the second pass at its defaults. */
+async function settleLatency(): Promise<void> {
+  const s = await startSillage({ WEBHOOK_ALLOW_PRIVATE: '1' })
+  try {
+    const edgeRx = await startReceiver()
+    const verdictRx = await startReceiver()
+    await s.api('POST', '/v1/webhooks', { url: edgeRx.url, events: ['email.clicked'], settle: 'edge' })
+    await s.api('POST', '/v1/webhooks', { url: verdictRx.url, events: ['email.clicked'] })
+    const fx = await makeFixture(s, { campaign: 'settle', links: 1, recipients: 8, linkUrl: () => 'https://shop.example/' })
+    // A click within 5 s of its send is a scanner's (too_soon_after_send): a person clicks later.
+    await new Promise((res) => setTimeout(res, 6000))
+    const sentAt = new Map<string, number>()
+    for (const path of fx.clicks) {
+      const r = await fetch(s.url + path, { redirect: 'manual', headers: { 'user-agent': 'Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0.0.0 Safari/537.36' } })
+      await r.arrayBuffer()
+      sentAt.set(path, performance.now())
+      await new Promise((res) => setTimeout(res, 4000))
+    }
+    await waitFor(async () => verdictRx.firstSeen.size >= fx.clicks.length && edgeRx.firstSeen.size >= fx.clicks.length, 300_000)
+    // Clicks were made in order: receipt order matches.
+    const clickTimes = [...sentAt.values()]
+    const lat = (rx: { firstSeen: Map<string, number> }) => [...rx.firstSeen.values()].sort((a, b) => a - b).map((t, i) => (t - clickTimes[i]!) / 1000)
+    const fmt = (xs: number[]) => `median ${median(xs).toFixed(1)} s, min ${Math.min(...xs).toFixed(1)} s, max ${Math.max(...xs).toFixed(1)} s`
+    log(`settle: edge, click to receipt: ${fmt(lat(edgeRx))}`)
+    log(`settle: verdict (CLASSIFY_PASS_DELAY_MS 30 s, INTERVAL 30 s), click to receipt: ${fmt(lat(verdictRx))}`)
+    await edgeRx.close()
+    await verdictRx.close()
+  } finally {
+    await s.stop()
+  }
+}
+
+function median(xs: number[]): number {
+  const s = [...xs].sort((a, b) => a - b)
+  return s.length % 2 ? s[s.length >> 1]! : (s[s.length / 2 - 1]! + s[s.length / 2]!) / 2
+}
+
+if (PHASES.has('batched') || PHASES.has('single') || PHASES.has('down')) {
+  // No second pass: these phases measure delivery, and settle: verdict would wait for it.
+  const s = await startSillage({ WEBHOOK_ALLOW_PRIVATE: '1', CLASSIFY_PASS_INTERVAL_MS: '0' })
+  try {
+    const fx = await makeFixture(s, { campaign: 'hooks', links: 10, recipients: 3000, linkUrl: (i) => `https://shop.example/p/${i}` })
+    log(`load: ${opts.connections} connections, ${opts.durationS} s per round; receiver on loopback answers 204`)
+    if (PHASES.has('batched')) await drainRate(s, fx.clicks, 'hooks', { maxEvents: BATCH, maxWaitMs: 200 })
+    if (PHASES.has('single')) await drainRate(s, fx.clicks, 'hooks', null)
+    if (PHASES.has('down')) await downEndpoint(s, fx.clicks)
+  } finally {
+    await s.stop()
+  }
+}
+if (PHASES.has('settle')) await settleLatency()

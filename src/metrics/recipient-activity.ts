@@ -1,0 +1,184 @@
+import { queryRows, type EventStore } from '../store/clickhouse.js'
+import { DAY_MS } from '../util/window.js'
+
+/**
+ * "This recipient across campaigns": the queries pressure caps, engagement status, the wake-up
+ * audience, the recipient page and cross-campaign triggers share, so they all mean the same thing.
+ *
+ * - A send is the latest row of a (campaign, recipient) in `sends` (a repeated send replaces the
+ *   earlier one). Over everyone, the table read with FINAL (bench, 1 M sends: FINAL then GROUP BY
+ *   recipient ~100 ms CPU, GROUP BY (recipient, campaign) with max(sent_at) ~800); for a list of
+ *   recipients, their rows grouped by (recipient, campaign), which skips FINAL's merge of the whole table.
+ * - Engagement is a human open or click only: class = 'human' on an attributed event. An invalid
+ *   token's event has recipient_id = '' (the edge sets both together), so `recipient_id != ''` is
+ *   token_valid and never reaches anyone. Machine opens (Apple Mail Privacy Protection, prefetches,
+ *   scanners) never count.
+ */
+
+export interface RecipientSend {
+  recipientId: string
+  campaignId: string
+  /** epoch ms */
+  sentAt: number
+}
+
+/**
+ * The sends of these recipients with sent_at in [since, until], across campaigns (or only `campaigns`),
+ * oldest first per recipient. `excludeCampaign` leaves one campaign out (a send of the campaign
+ * being sent again would be replaced, not added).
+ */
+export async function recipientSends(
+  store: EventStore,
+  recipientIds: readonly string[],
+  w: { since: number; until: number; excludeCampaign?: string | undefined; campaigns?: readonly string[] | undefined },
+): Promise<RecipientSend[]> {
+  if (recipientIds.length === 0) return []
+  const rows = await queryRows<{ r: string; c: string; at: number }>(
+    store,
+    // Few recipients: grouping their rows costs less than FINAL's merge of the whole table.
+    `SELECT recipient_id AS r, campaign_id AS c, toUnixTimestamp64Milli(max(sent_at)) AS at
+     FROM ${store.db}.sends
+     WHERE recipient_id IN {ids:Array(String)}${w.excludeCampaign !== undefined ? ' AND campaign_id != {exclude:String}' : ''}${w.campaigns ? ' AND campaign_id IN {campaigns:Array(String)}' : ''}
+     GROUP BY recipient_id, campaign_id
+     HAVING at >= {since:Int64} AND at <= {until:Int64}
+     ORDER BY r, at`,
+    { ids: [...new Set(recipientIds)], since: w.since, until: w.until, exclude: w.excludeCampaign ?? '', campaigns: w.campaigns ?? [] },
+  )
+  return rows.map((x) => ({ recipientId: x.r, campaignId: x.c, sentAt: Number(x.at) }))
+}
+
+export const ENGAGEMENT_STATUSES = ['active', 'lapsing', 'inactive', 'never_engaged', 'dormant'] as const
+export type EngagementStatus = (typeof ENGAGEMENT_STATUSES)[number]
+
+export interface EngagementThresholds {
+  /** A human open or click within this many days: active (default 30). */
+  activeDays: number
+  /** Last human open or click between activeDays and this many days ago: lapsing (default 90). */
+  inactiveDays: number
+  /** Sends within inactiveDays needed to call a recipient without engagement there inactive (default 3). */
+  minSends: number
+}
+
+export const DEFAULT_THRESHOLDS: EngagementThresholds = { activeDays: 30, inactiveDays: 90, minSends: 3 }
+
+/** Each status in words, with the thresholds of the request: what the API states next to the counts. */
+export function statusDefinitions(t: EngagementThresholds): Record<EngagementStatus, string> {
+  return {
+    active: `a human open or click within the last ${t.activeDays} days`,
+    lapsing: `last human open or click between ${t.activeDays} and ${t.inactiveDays} days ago`,
+    inactive: `no human open or click within ${t.inactiveDays} days, and at least ${t.minSends} sends in that time`,
+    never_engaged: `no human open or click ever, and fewer than ${t.minSends} sends within ${t.inactiveDays} days (too early to say)`,
+    dormant: `a human open or click once, none within ${t.inactiveDays} days, and fewer than ${t.minSends} sends in that time (not mailed enough to say)`,
+  }
+}
+
+export interface StatusScope {
+  /** The instant the status is computed at (epoch ms): events and sends after it are ignored. */
+  at: number
+  thresholds: EngagementThresholds
+  /** Only these campaigns' sends and engagement (a category's campaigns); undefined: all. */
+  campaigns?: readonly string[] | undefined
+  /** Only these recipients; undefined: everyone ever sent to. */
+  recipientIds?: readonly string[] | undefined
+}
+
+/**
+ * SQL of one row per recipient sent to at or before `at`: `recipient_id`, `sends` (ever),
+ * `recent_sends` (within inactiveDays), `last_sent`, `last_open`, `last_click` (epoch ms, 0: none)
+ * and `status`. The one definition of the status: counts, audience and the recipient page all
+ * select from it. Every value is bound.
+ */
+export function engagementStatusSql(db: string, s: StatusScope): { sql: string; params: Record<string, unknown> } {
+  const t = s.thresholds
+  const scope = `${s.campaigns ? ' AND campaign_id IN {campaigns:Array(String)}' : ''}${s.recipientIds ? ' AND recipient_id IN {ids:Array(String)}' : ''}`
+  const sql = `
+    SELECT recipient_id, sends, recent_sends, last_sent, last_open, last_click,
+      multiIf(last_engaged > {activeFrom:Int64}, 'active',
+              last_engaged > {inactiveFrom:Int64}, 'lapsing',
+              recent_sends >= {minSends:UInt32}, 'inactive',
+              last_engaged = 0, 'never_engaged', 'dormant') AS status
+    FROM (
+      SELECT s.recipient_id AS recipient_id, s.sends AS sends, s.recent_sends AS recent_sends, s.last_sent AS last_sent,
+             e.last_open AS last_open, e.last_click AS last_click, greatest(e.last_open, e.last_click) AS last_engaged
+      FROM (
+        SELECT recipient_id, count() AS sends, countIf(sent > {inactiveFrom:Int64}) AS recent_sends, max(sent) AS last_sent
+        FROM (
+          SELECT recipient_id, toUnixTimestamp64Milli(sent_at) AS sent
+          FROM ${db}.sends FINAL
+          WHERE sent_at <= fromUnixTimestamp64Milli({at:Int64}, 'UTC')${scope}
+        )
+        GROUP BY recipient_id
+      ) AS s
+      LEFT JOIN (
+        SELECT recipient_id,
+               toUnixTimestamp64Milli(maxIf(ts, type = 'open')) AS last_open,
+               toUnixTimestamp64Milli(maxIf(ts, type = 'click')) AS last_click
+        FROM ${db}.events
+        WHERE type IN ('open', 'click') AND class = 'human' AND recipient_id != ''
+          AND ts <= fromUnixTimestamp64Milli({at:Int64}, 'UTC')${scope}
+        GROUP BY recipient_id
+      ) AS e USING (recipient_id)
+    )`
+  return {
+    sql,
+    params: {
+      at: s.at,
+      activeFrom: s.at - t.activeDays * DAY_MS,
+      inactiveFrom: s.at - t.inactiveDays * DAY_MS,
+      minSends: t.minSends,
+      campaigns: s.campaigns ?? [],
+      ids: s.recipientIds ? [...new Set(s.recipientIds)] : [],
+    },
+  }
+}
+
+export interface RecipientEngagement {
+  recipientId: string
+  status: EngagementStatus
+  lastOpenAt: string | null
+  lastClickAt: string | null
+  /** Sends ever (at or before `at`), and within inactiveDays. */
+  sends: number
+  recentSends: number
+  lastSentAt: string | null
+}
+
+export interface StatusRow {
+  recipient_id: string
+  sends: number
+  recent_sends: number
+  last_sent: number
+  last_open: number
+  last_click: number
+  status: EngagementStatus
+}
+
+const isoOrNull = (ms: number): string | null => (Number(ms) > 0 ? new Date(Number(ms)).toISOString() : null)
+
+export function toRecipientEngagement(r: StatusRow): RecipientEngagement {
+  return {
+    recipientId: r.recipient_id,
+    status: r.status,
+    lastOpenAt: isoOrNull(r.last_open),
+    lastClickAt: isoOrNull(r.last_click),
+    sends: Number(r.sends),
+    recentSends: Number(r.recent_sends),
+    lastSentAt: isoOrNull(r.last_sent),
+  }
+}
+
+/**
+ * The engagement of the named recipients at `at` (default thresholds: 30 / 90 days, 3 sends), one
+ * query. A recipient never sent to (within the campaigns, if given) is absent from the map. For
+ * cross-campaign triggers ("became inactive") and the recipient page.
+ */
+export async function recipientEngagement(
+  store: EventStore,
+  recipientIds: readonly string[],
+  opts: { at: number; thresholds?: EngagementThresholds | undefined; campaigns?: readonly string[] | undefined },
+): Promise<Map<string, RecipientEngagement>> {
+  if (recipientIds.length === 0) return new Map()
+  const q = engagementStatusSql(store.db, { at: opts.at, thresholds: opts.thresholds ?? DEFAULT_THRESHOLDS, campaigns: opts.campaigns, recipientIds })
+  const rows = await queryRows<StatusRow>(store, q.sql, q.params)
+  return new Map(rows.map((r) => [r.recipient_id, toRecipientEngagement(r)]))
+}

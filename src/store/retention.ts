@@ -1,0 +1,79 @@
+import { queryRows, type EventStore } from './clickhouse.js'
+import { renderStatement } from './clickhouse-ddl.js'
+import type { RetentionDays } from '../config.js'
+
+
+const DAY_MS = 86_400_000
+
+/**
+ * The TTL clauses the configuration asks for. Days are integers validated by the config (1 to
+ * 10 000), written into the DDL because ALTER … MODIFY TTL takes no query parameters.
+ *
+ * Events: when every row has the same retention, whole parts are dropped once all their rows are
+ * past it (ttl_only_drop_parts: no rewrite of the table; parts are monthly, so a row may outlive
+ * its day by up to a month). When conversions are kept for another time than opens and clicks, a
+ * part holds rows of both, so rows are deleted one by one by TTL merges instead.
+ */
+export function retentionClauses(r: RetentionDays): { events: string; eventsDropParts: boolean; sends: string } {
+  const at = (days: number) => `toDateTime(ts) + toIntervalDay(${Math.trunc(days)})`
+  let events = ''
+  const e = r.eventDays
+  const c = r.conversionDays
+  if (e !== null && c !== null) events = e === c ? at(e) : `toDateTime(ts) + toIntervalDay(if(type = 'conversion', ${Math.trunc(c)}, ${Math.trunc(e)}))`
+  else if (e !== null) events = `${at(e)} DELETE WHERE type != 'conversion'`
+  else if (c !== null) events = `${at(c)} DELETE WHERE type = 'conversion'`
+  const sends = r.sendDays === null ? '' : `toDateTime(sent_at) + toIntervalDay(${Math.trunc(r.sendDays)})`
+  return { events, eventsDropParts: e !== null && e === c, sends }
+}
+
+/**
+ * Applies the retention TTLs to `events` and `sends`, at start. Idempotent: the clause last
+ * applied is kept in `applied_settings`, and a table is altered only when its clause changed (a
+ * MODIFY TTL recomputes the TTL of every existing part in the background: worth doing once, not
+ * at every start). Returns what was altered.
+ */
+export async function applyRetention(store: EventStore, r: RetentionDays): Promise<string[]> {
+  const { db, client } = store
+  // ON CLUSTER on a cluster (every replica's table gets the TTL), unchanged on one node.
+  const alter = (statement: string) => client.command({ query: renderStatement(statement, store.ddl ?? {}) })
+  const want = retentionClauses(r)
+  const current = new Map(
+    (await queryRows<{ name: string; value: string }>(store, `SELECT name, argMax(value, applied_at) AS value FROM ${db}.applied_settings GROUP BY name`)).map((x) => [x.name, x.value]),
+  )
+  const changed: string[] = []
+  const targets = [
+    { name: 'events_ttl', table: 'events', clause: want.events, value: `${want.events}|drop_parts=${want.eventsDropParts ? 1 : 0}` },
+    { name: 'sends_ttl', table: 'sends', clause: want.sends, value: want.sends },
+  ]
+  for (const t of targets) {
+    const before = current.get(t.name) ?? ''
+    if (before === (t.clause ? t.value : '')) continue
+    if (t.clause) {
+      if (t.table === 'events') await alter(`ALTER TABLE ${db}.events MODIFY SETTING ttl_only_drop_parts = ${want.eventsDropParts ? 1 : 0}`)
+      await alter(`ALTER TABLE ${db}.${t.table} MODIFY TTL ${t.clause}`)
+    } else {
+      await alter(`ALTER TABLE ${db}.${t.table} REMOVE TTL`)
+    }
+    await client.insert({
+      table: `${db}.applied_settings`,
+      values: [{ name: t.name, value: t.clause ? t.value : '' }],
+      format: 'JSONEachRow',
+      // A fresh token: chDB keeps an earlier insert's token on the connection (see ARCHITECTURE.md).
+      clickhouse_settings: { insert_deduplication_token: `applied:${t.name}:${Date.now()}:${Math.random()}` },
+    })
+    changed.push(t.name)
+  }
+  return changed
+}
+
+/**
+ * What a metric over a range can count under retention: `cutoff` is the instant from which every
+ * kind of row (events, sends, conversions) is still kept; `partial` says the range asked for
+ * begins before it (or has no beginning), so part of it may already be deleted. Null without retention.
+ */
+export function retentionNotice(r: RetentionDays, now: number, from: number | undefined): { cutoff: string; partial: boolean; days: RetentionDays } | null {
+  const days = [r.eventDays, r.sendDays, r.conversionDays].filter((d): d is number => d !== null)
+  if (days.length === 0) return null
+  const cutoff = now - Math.min(...days) * DAY_MS
+  return { cutoff: new Date(cutoff).toISOString(), partial: from === undefined || from < cutoff, days: r }
+}

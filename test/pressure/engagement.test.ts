@@ -1,0 +1,177 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { ADMIN_KEY, BROWSER_UA, readerClick, startTestServer, type TestServer } from '../support/server.js'
+
+const DAY = 86_400_000
+const T0 = Date.parse('2026-06-01T08:00:00Z')
+const iso = (ms: number) => new Date(ms).toISOString()
+/** Apple Mail Privacy Protection fetches the pixel with a bare user agent: a machine open. */
+const MPP_UA = 'Mozilla/5.0'
+
+let s: TestServer
+let now = T0
+const at = (day: number) => T0 + day * DAY
+
+beforeAll(async () => {
+  s = await startTestServer({ clock: () => now, env: { CLASSIFY_PASS_INTERVAL_MS: '0' } })
+})
+afterAll(async () => {
+  await s.stop()
+})
+
+/** Records a send of `campaign` to each recipient on `day` and returns their tracked URLs. */
+async function send(campaign: string, ids: string[], day: number): Promise<Map<string, { pixelUrl: string; links: Array<{ url: string }> }>> {
+  now = at(day)
+  const r = await s.api('POST', `/v1/campaigns/${campaign}/sends`, { recipients: ids.map((id) => ({ id })), sentAt: iso(at(day)) })
+  expect(r.status).toBe(201)
+  return new Map(r.body.recipients.map((x: { id: string }) => [x.id, x]))
+}
+
+async function open(pixelUrl: string, day: number, ua: string) {
+  now = at(day)
+  const r = await fetch(pixelUrl, { headers: { 'user-agent': ua } })
+  expect(r.status).toBe(200)
+  await r.arrayBuffer()
+}
+
+/** An NDJSON answer's rows (the test server's api() would parse a one-line answer as JSON). */
+async function ndjson(path: string): Promise<any[]> {
+  const r = await fetch(s.url + path, { headers: { authorization: `Bearer ${ADMIN_KEY}` } })
+  expect(r.status).toBe(200)
+  return (await r.text()).split('\n').filter(Boolean).map((l) => JSON.parse(l))
+}
+
+describe('engagement status across campaigns (human opens and clicks only)', () => {
+  beforeAll(async () => {
+    for (const id of ['old', 'e0', 'e1', 'e2', 'e3']) await s.api('POST', '/v1/campaigns', { id, name: id, settings: { category: 'newsletter' } })
+    // old: engaged 100 days before, one send since: dormant.
+    const o = await send('old', ['old'], -100)
+    await open(o.get('old')!.pixelUrl, -99, BROWSER_UA)
+    for (const [i, day] of [0, 10, 20, 30].entries()) {
+      const ids = ['mpp', 'human', ...(i === 0 ? ['lapser'] : []), ...(day === 30 ? ['newbie', 'old'] : [])]
+      const urls = await send(`e${i}`, ids, day)
+      // Apple MPP fetches every pixel: machine opens, never engagement.
+      await open(urls.get('mpp')!.pixelUrl, day, MPP_UA)
+      if (i === 0) await open(urls.get('lapser')!.pixelUrl, 2, BROWSER_UA)
+      if (day === 30) await open(urls.get('human')!.pixelUrl, 33, BROWSER_UA)
+    }
+    await s.flush()
+  })
+
+  it('an Apple MPP reader who never clicks is inactive, not active; the others as defined', async () => {
+    const r = await s.api('GET', `/v1/engagement?at=${iso(at(45))}`)
+    expect(r.status).toBe(200)
+    expect(r.body.recipients).toBe(5)
+    expect(r.body.counts).toEqual({ active: 1, lapsing: 1, inactive: 1, never_engaged: 1, dormant: 1 })
+    expect(r.body.thresholds).toEqual({ activeDays: 30, inactiveDays: 90, minSends: 3 })
+
+    const mpp = await s.api('GET', `/v1/recipients/mpp?at=${iso(at(45))}`)
+    expect(mpp.status).toBe(200)
+    expect(mpp.body).toMatchObject({ status: 'inactive', lastOpenAt: null, lastClickAt: null, sends: 4, lastSentAt: iso(at(30)) })
+    expect(mpp.body.sendsLast30Days.map((x: { campaignId: string }) => x.campaignId)).toEqual(['e2', 'e3'])
+    const human = await s.api('GET', `/v1/recipients/human?at=${iso(at(45))}`)
+    expect(human.body).toMatchObject({ status: 'active', lastOpenAt: iso(at(33)), lastClickAt: null })
+    expect((await s.api('GET', `/v1/recipients/lapser?at=${iso(at(45))}`)).body.status).toBe('lapsing')
+    expect((await s.api('GET', `/v1/recipients/newbie?at=${iso(at(45))}`)).body.status).toBe('never_engaged')
+    expect((await s.api('GET', `/v1/recipients/old?at=${iso(at(45))}`)).body.status).toBe('dormant')
+    expect((await s.api('GET', '/v1/recipients/nobody')).status).toBe(404)
+
+    // Thresholds per request: with 5 sends needed, the MPP reader (4) is not called inactive yet.
+    const strict = await s.api('GET', `/v1/engagement?at=${iso(at(45))}&minSends=5`)
+    expect(strict.body.counts).toMatchObject({ inactive: 0, never_engaged: 2 })
+  })
+
+  it('weekly: the counts as they were at each point', async () => {
+    const r = await s.api('GET', `/v1/engagement?at=${iso(at(45))}&from=${iso(at(31))}`)
+    expect(r.body.weekly.map((w: { at: string }) => w.at)).toEqual([iso(at(31)), iso(at(38)), iso(at(45))])
+    // Day 31: lapser's open (day 2) is recent, human has not opened yet (day 33).
+    expect(r.body.weekly[0].counts).toEqual({ active: 1, lapsing: 0, inactive: 2, never_engaged: 1, dormant: 1 })
+    expect(r.body.weekly[2].counts).toEqual(r.body.counts)
+  })
+
+  it('the wake-up audience is exactly the recipients the counts count, as NDJSON and CSV', async () => {
+    const counts = (await s.api('GET', `/v1/engagement?at=${iso(at(45))}`)).body.counts
+    for (const status of ['active', 'lapsing', 'inactive', 'never_engaged', 'dormant']) {
+      const rows = await ndjson(`/v1/audience?status=${status}&at=${iso(at(45))}`)
+      expect(rows.length, status).toBe(counts[status])
+      for (const row of rows) expect(row.status).toBe(status)
+    }
+    expect(await ndjson(`/v1/audience?at=${iso(at(45))}`)).toEqual([{
+      recipientId: 'mpp',
+      status: 'inactive',
+      lastOpenAt: null,
+      lastClickAt: null,
+      sends: 4,
+      recentSends: 4,
+      lastSentAt: iso(at(30)),
+      lastPurchaseAt: null,
+    }])
+    const csv = await s.api('GET', `/v1/audience?status=active,lapsing&at=${iso(at(45))}`, undefined, { accept: 'text/csv' })
+    expect(csv.headers.get('content-type')).toContain('text/csv')
+    expect(csv.body).toBe(
+      'recipient_id,status,last_open_at,last_click_at,sends,recent_sends,last_sent_at,last_purchase_at\r\n' +
+        `human,active,${iso(at(33))},,4,4,${iso(at(30))},\r\n` +
+        `lapser,lapsing,${iso(at(2))},,1,1,${iso(at(0))},\r\n`,
+    )
+    expect(await ndjson(`/v1/audience?status=inactive&minSends=5&at=${iso(at(45))}`)).toEqual([])
+    expect((await s.api('GET', '/v1/audience?status=sleepy')).status).toBe(400)
+  })
+
+  it('lastPurchaseBefore keeps the customers whose last purchase is that old', async () => {
+    now = at(40)
+    await s.api('POST', '/v1/conversions', { orderId: 'o-1', recipientId: 'human', amount: '10.00', currency: 'EUR', at: iso(at(1)) })
+    await s.api('POST', '/v1/conversions', { orderId: 'o-2', recipientId: 'lapser', amount: '10.00', currency: 'EUR', at: iso(at(40)) })
+    await s.flush()
+    const rows = await ndjson(`/v1/audience?status=active,lapsing&lastPurchaseBefore=P30D&at=${iso(at(45))}`)
+    expect(rows.map((x) => [x.recipientId, x.lastPurchaseAt])).toEqual([['human', iso(at(1))]])
+  })
+})
+
+describe('fatigue', () => {
+  it('buckets each send by the sends before it in the window, rates computed by hand', async () => {
+    const B = 200 // days after T0, clear of the engagement history
+    for (const id of ['f1', 'f2', 'f3', 'f4']) await s.api('POST', '/v1/campaigns', { id, name: id, settings: { category: 'digest' } })
+    await s.api('POST', '/v1/campaigns/f2/links', { url: 'https://shop.example/f2' })
+    // r1: f1..f4 on days 0, 5, 10, 15 (0, 1, 2, 3 sends before each); r2: f1 on day 0, f4 on day 15 (0, 1).
+    const f1 = await send('f1', ['r1', 'r2'], B)
+    const f2 = await send('f2', ['r1'], B + 5)
+    await send('f3', ['r1'], B + 10)
+    const f4 = await send('f4', ['r1', 'r2'], B + 15)
+    await open(f1.get('r1')!.pixelUrl, B + 1, BROWSER_UA)
+    await open(f4.get('r2')!.pixelUrl, B + 15.5, BROWSER_UA)
+    await open(f4.get('r1')!.pixelUrl, B + 15.5, MPP_UA)
+    now = at(B + 6)
+    await readerClick(f2.get('r1')!.links[0]!.url)
+    await s.api('POST', '/v1/conversions', { orderId: 'f-1', recipientId: 'r1', amount: '5.00', currency: 'EUR', at: iso(at(B + 6.5)) })
+    now = at(B + 16)
+    const u = await fetch(`${s.url}/u/f4/${s.deps.tokens.sign('f4', 'r1')}`, { method: 'POST', body: 'List-Unsubscribe=One-Click', headers: { 'content-type': 'application/x-www-form-urlencoded' } })
+    expect(u.status).toBe(200)
+    await s.flush()
+
+    const r = await s.api('GET', `/v1/pressure/fatigue?window=P30D&category=digest&from=${iso(at(B - 1))}&to=${iso(at(B + 16))}`)
+    expect(r.status).toBe(200)
+    const [b01, b23, b46, b7] = r.body.buckets
+    expect(r.body.buckets.map((b: { label: string }) => b.label)).toEqual(['0-1', '2-3', '4-6', '7+'])
+    // 0-1: r1·f1 (opened), r1·f2 (clicked, converted), r2·f1, r2·f4 (opened).
+    expect(b01).toMatchObject({ sends: 4, opened: 2, clicked: 1, unsubscribed: 0, converted: 1 })
+    expect(b01.openRate.value).toBe(0.5)
+    expect(b01.openRate.low).toBeCloseTo(0.15, 2)
+    expect(b01.openRate.high).toBeCloseTo(0.85, 2)
+    // 2-3: r1·f3 (nothing), r1·f4 (an MPP open only, then an unsubscribe).
+    expect(b23).toMatchObject({ sends: 2, opened: 0, clicked: 0, unsubscribed: 1, converted: 0 })
+    expect(b23.unsubscribeRate.value).toBe(0.5)
+    expect(b46.sends + b7.sends).toBe(0)
+
+    // Chosen buckets: one per count.
+    const fine = await s.api('GET', `/v1/pressure/fatigue?window=P30D&category=digest&buckets=0,1,2,3&from=${iso(at(B - 1))}&to=${iso(at(B + 16))}`)
+    expect(fine.body.buckets.map((b: { label: string; sends: number }) => [b.label, b.sends])).toEqual([['0', 2], ['1', 2], ['2', 1], ['3+', 1]])
+
+    // The pressure distribution over the digest campaigns at day 16, 7-day window: r1 got f3 and f4,
+    // r2 f4; everyone else ever sent to (the tests above) is in the 0 bar.
+    const p = await s.api('GET', `/v1/pressure?window=P7D&category=digest&at=${iso(at(B + 16))}`)
+    expect(p.body.histogram).toEqual([{ sends: 0, recipients: p.body.recipients - 2 }, { sends: 1, recipients: 1 }, { sends: 2, recipients: 1 }])
+    expect(p.body.sends).toBe(3)
+    expect(p.body.percentiles.max).toBe(2)
+    const all = await s.api('GET', `/v1/pressure?window=P30D&at=${iso(at(B + 16))}`)
+    expect(all.body.histogram.at(-1)).toEqual({ sends: 4, recipients: 1 })
+  })
+})

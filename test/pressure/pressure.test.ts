@@ -1,0 +1,183 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { BROWSER_UA, startTestServer, type TestServer } from '../support/server.js'
+
+const DAY = 86_400_000
+const T0 = Date.parse('2026-10-01T09:00:00Z')
+const iso = (ms: number) => new Date(ms).toISOString()
+
+let s: TestServer
+let now = T0
+/** Apple Mail Privacy Protection fetches the pixel with a bare user agent. */
+const MPP_UA = 'Mozilla/5.0'
+
+beforeAll(async () => {
+  s = await startTestServer({ clock: () => now, env: { CLASSIFY_PASS_INTERVAL_MS: '0' } })
+  const campaigns: Array<[string, string | undefined]> = [
+    ['promo1', 'promotion'],
+    ['promo2', 'promotion'],
+    ['promo3', 'promotion'],
+    ['promo4', 'promotion'],
+    ['receipt', 'transactional'],
+    ['news1', 'newsletter'],
+    ['news2', 'newsletter'],
+  ]
+  for (const [id, category] of campaigns) {
+    const r = await s.api('POST', '/v1/campaigns', { id, name: id, settings: category ? { category } : {} })
+    expect(r.status).toBe(201)
+  }
+})
+afterAll(async () => {
+  await s.stop()
+})
+
+const send = (campaign: string, ids: string[], at: number, extra: Record<string, unknown> = {}) =>
+  s.api('POST', `/v1/campaigns/${campaign}/sends`, { recipients: ids.map((id) => ({ id })), sentAt: iso(at), ...extra })
+
+describe('caps across campaigns', () => {
+  it('skips the third promotional mail in 7 days, not the transactional one, and says when the recipient is eligible again', async () => {
+    const rule = await s.api('POST', '/v1/pressure/rules', { max: 2, window: 'P7D', category: 'promotion' })
+    expect(rule.status).toBe(201)
+    expect(rule.body).toMatchObject({ max: 2, window: 'P7D', category: 'promotion' })
+
+    expect((await send('promo1', ['ann', 'bob'], T0)).body.pressure.count).toBe(0)
+    // bob is only in the second promotion: one in the window, still under the cap on day 4.
+    expect((await send('promo2', ['ann'], T0 + 2 * DAY)).body.pressure.count).toBe(0)
+
+    const third = await send('promo3', ['ann', 'bob'], T0 + 4 * DAY)
+    expect(third.status).toBe(201)
+    expect(third.body.recipients.map((r: { id: string }) => r.id)).toEqual(['bob'])
+    expect(third.body.pressure).toEqual({
+      mode: 'skip',
+      category: 'promotion',
+      count: 1,
+      recipients: [{ id: 'ann', reason: 'rule', rule: { id: rule.body.id, max: 2, window: 'P7D', category: 'promotion' }, sends: 2, eligibleAt: iso(T0 + 7 * DAY) }],
+    })
+
+    // Transactional mail is exempt: ann gets her receipt, and it does not count toward the cap.
+    const receipt = await send('receipt', ['ann'], T0 + 4 * DAY)
+    expect(receipt.body.recipients).toHaveLength(1)
+    expect(receipt.body.pressure).toMatchObject({ category: 'transactional', count: 0 })
+
+    // reject refuses the whole call and records nothing; ignore sends anyway.
+    const rejected = await send('promo3', ['ann', 'cat'], T0 + 4 * DAY, { pressure: 'reject' })
+    expect(rejected.status).toBe(409)
+    expect(rejected.body.error.details.pressure.recipients[0]).toMatchObject({ id: 'ann', reason: 'rule' })
+    expect((await s.api('GET', `/v1/recipients/cat/pressure?at=${iso(T0 + 5 * DAY)}`)).body.total).toBe(0)
+
+    // After promo1 leaves the window (day 7), ann is eligible again.
+    const later = await send('promo4', ['ann'], T0 + 7 * DAY + 1000)
+    expect(later.body.pressure.count).toBe(0)
+
+    const mine = await s.api('GET', `/v1/recipients/ann/pressure?window=P7D&at=${iso(T0 + 7 * DAY + 1000)}`)
+    expect(mine.status).toBe(200)
+    // promo1 (day 0) has left the 7-day window; promo2, the receipt and promo4 are in it.
+    expect(mine.body.byCategory).toEqual({ promotion: 2, transactional: 1 })
+    expect(mine.body.caps).toEqual([
+      { source: 'rule', ruleId: rule.body.id, max: 2, window: 'P7D', category: 'promotion', sends: 2, reached: true, eligibleAt: iso(T0 + 9 * DAY) },
+    ])
+
+    // The render path applies the same check.
+    await s.api('POST', '/v1/campaigns/promo3/templates', { html: '<body><a href="https://shop.example/">Shop</a></body>' })
+    const render = await s.api('POST', '/v1/campaigns/promo3/render', { recipients: [{ id: 'ann' }], sentAt: iso(T0 + 8 * DAY) })
+    expect(render.status).toBe(200)
+    expect(render.body.recipients).toEqual([])
+    expect(render.body.pressure.recipients[0]).toMatchObject({ id: 'ann', reason: 'rule', eligibleAt: iso(T0 + 9 * DAY) })
+
+    expect((await s.api('DELETE', `/v1/pressure/rules/${rule.body.id}`)).status).toBe(200)
+    expect((await s.api('GET', '/v1/pressure/rules')).body.rules).toEqual([])
+    expect((await s.api('DELETE', `/v1/pressure/rules/${rule.body.id}`)).status).toBe(404)
+  })
+
+  it('refuses bad rules with a 400 naming the field', async () => {
+    for (const [body, field] of [
+      [{ max: 0, window: 'P7D' }, 'body.max'],
+      [{ max: -3, window: 'P7D' }, 'body.max'],
+      [{ max: 1.5, window: 'P7D' }, 'body.max'],
+      [{ max: 3, window: 'P1M' }, 'body.window'],
+      [{ max: 3, window: 'PT7H' }, 'body.window'],
+      [{ max: 3, window: '7d' }, 'body.window'],
+      [{ max: 3, window: 'P0D' }, 'body.window'],
+      [{ max: 3 }, 'body.window'],
+      [{ max: 3, window: 'P7D', category: 'Promo!' }, 'body.category'],
+      [{ max: 3, window: 'P7D', extra: 1 }, 'body'],
+    ] as const) {
+      const r = await s.api('POST', '/v1/pressure/rules', body)
+      expect(r.status, JSON.stringify(body)).toBe(400)
+      expect(r.body.error.code).toBe('validation_failed')
+      expect(r.body.error.message).toContain(field)
+    }
+    expect((await s.api('GET', '/v1/pressure?window=P1Y')).status).toBe(400)
+    expect((await s.api('GET', '/v1/pressure/fatigue?buckets=1,2')).status).toBe(400)
+    expect((await s.api('GET', '/v1/engagement?activeDays=90&inactiveDays=30')).status).toBe(400)
+  })
+})
+
+describe("the reader's preference page", () => {
+  it('opting out of promotions skips the next promotional send and keeps the newsletter; counted apart from unsubscribes', async () => {
+    // Colours are hex only: anything else (CSS) is refused before it can reach the page's style sheet.
+    const bad = await s.api('PATCH', '/v1/campaigns/promo1', { settings: { brand: { backgroundColor: 'red;}body{' } } })
+    expect(bad.status).toBe(400)
+    expect(bad.body.error.message).toContain('body.settings.brand.backgroundColor')
+    expect((await s.api('PATCH', '/v1/campaigns/promo1', { settings: { brand: { name: 'Shop & <Co>', accentColor: '#0a5' } } })).status).toBe(200)
+    const token = s.deps.tokens.sign('promo1', 'dan')
+    const url = `${s.url}/u/promo1/${token}`
+    const get = await fetch(url, { headers: { 'user-agent': BROWSER_UA } })
+    expect(get.status).toBe(200)
+    expect(get.headers.get('content-security-policy')).toContain("default-src 'none'")
+    const html = await get.text()
+    expect(html).toContain('Your e-mails from Shop &amp; &lt;Co&gt;')
+    expect(html).toContain('<strong>promotion</strong> e-mails')
+    expect(html).toContain('starting immediately')
+    expect(html).toContain('name="List-Unsubscribe" value="One-Click"')
+    for (const topic of ['newsletter', 'promotion']) expect(html).toContain(`name="topic" value="${topic}" checked`)
+    expect(html).not.toContain('transactional')
+    expect(html).toContain('background:#0a5')
+
+    const post = await fetch(url, {
+      method: 'POST',
+      headers: { 'content-type': 'application/x-www-form-urlencoded' },
+      body: 'action=preferences&topic=newsletter&frequency=any',
+    })
+    expect(post.status).toBe(200)
+    const saved = await post.text()
+    expect(saved).toContain('Your choices are saved')
+    expect(saved).toContain('name="topic" value="promotion">')
+    expect((await s.api('GET', '/v1/suppressions?recipientId=dan')).body.total).toBe(0)
+    expect((await s.api('GET', '/v1/recipients/dan/preferences')).body).toMatchObject({ categories: { newsletter: true, promotion: false }, maxPerWindow: null })
+
+    const promo = await send('promo2', ['dan', 'eve'], T0 + 20 * DAY)
+    expect(promo.body.recipients.map((r: { id: string }) => r.id)).toEqual(['eve'])
+    expect(promo.body.pressure.recipients).toEqual([{ id: 'dan', reason: 'preference', preference: { kind: 'category', category: 'promotion' }, sends: 0, eligibleAt: null }])
+    const news = await send('news1', ['dan'], T0 + 20 * DAY)
+    expect(news.body.recipients.map((r: { id: string }) => r.id)).toEqual(['dan'])
+
+    // eve unsubscribes from everything by one-click from the same campaign.
+    const eve = await fetch(`${s.url}/u/promo1/${s.deps.tokens.sign('promo1', 'eve')}`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/x-www-form-urlencoded' },
+      body: 'List-Unsubscribe=One-Click',
+    })
+    expect(await eve.text()).toContain('any more e-mails from <strong>Shop &amp; &lt;Co&gt;</strong>')
+    const stats = await s.api('GET', '/v1/pressure/preferences?campaignId=promo1')
+    expect(stats.body.campaigns).toEqual([{ campaignId: 'promo1', readersChangedPreferences: 1, readersChoseFewer: 1, readersUnsubscribed: 1 }])
+
+    // Suppression wins: eve, unsubscribed and capped by nothing, is reported as suppressed only.
+    const after = await send('news1', ['eve'], T0 + 21 * DAY)
+    expect(after.body.suppressed.count).toBe(1)
+    expect(after.body.pressure.count).toBe(0)
+  })
+
+  it("a reader's own frequency holds back the second mail of the week, with when they can be sent again", async () => {
+    const put = await s.api('PUT', '/v1/recipients/fay/preferences', { categories: {}, maxPerWindow: { max: 1, window: 'P7D' } })
+    expect(put.status).toBe(200)
+    expect(put.body.maxPerWindow).toEqual({ max: 1, window: 'P7D' })
+    await send('news1', ['fay'], T0 + 30 * DAY)
+    const second = await send('news2', ['fay'], T0 + 32 * DAY)
+    expect(second.body.pressure.recipients).toEqual([
+      { id: 'fay', reason: 'preference', preference: { kind: 'frequency', max: 1, window: 'P7D' }, sends: 1, eligibleAt: iso(T0 + 37 * DAY) },
+    ])
+    // Through the API: not counted as a reader's choice on a campaign page.
+    expect((await s.api('GET', '/v1/pressure/preferences?campaignId=news1')).body.campaigns[0].readersChangedPreferences).toBe(0)
+    expect((await s.api('PUT', '/v1/recipients/fay/preferences', { maxPerWindow: { max: 1, window: 'P1M' } })).status).toBe(400)
+  })
+})
