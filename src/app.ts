@@ -22,9 +22,12 @@ import { registerDomainsRoutes } from './api/routes/domains/index.js'
 import { recipientLimit, registerCreateSends } from './api/routes/sends/create.js'
 import { registerClassificationRoutes } from './api/routes/classification/index.js'
 import { registerConversionsRoutes } from './api/routes/conversions/index.js'
+import { registerLifecycleRoutes } from './api/routes/lifecycle/index.js'
+import { registerPurchasesRoutes } from './api/routes/purchases/index.js'
 import { registerMetricsRoutes } from './api/routes/metrics/index.js'
 import { registerPressureRoutes } from './api/routes/pressure/index.js'
 import { registerSendersRoutes } from './api/routes/senders/index.js'
+import { registerSequencesRoutes } from './api/routes/sequences/index.js'
 import { registerDashboard } from './dashboard/index.js'
 import { registerWebhooksRoutes } from './api/routes/webhooks/index.js'
 import { registerTriggersRoutes } from './api/routes/triggers/index.js'
@@ -105,6 +108,9 @@ export function createApp(deps: AppDeps) {
   registerSendersRoutes(app)
   registerClassificationRoutes(app)
   registerConversionsRoutes(app)
+  registerSequencesRoutes(app)
+  registerLifecycleRoutes(app)
+  registerPurchasesRoutes(app)
   registerPressureRoutes(app)
   registerWebhooksRoutes(app)
   registerTriggersRoutes(app)

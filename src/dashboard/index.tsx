@@ -20,13 +20,19 @@ import { recipientTimeline } from '../metrics/timeline.js'
 import { audience, type AudienceRow } from '../metrics/audience.js'
 import { findCampaigns, getCampaign, listCampaigns, listLinks } from '../services/campaigns.js'
 import { FOLLOW_UP_ROWS, FollowUpPage, linkName } from './pages/follow-up.js'
+import { lifecycle } from '../metrics/lifecycle.js'
+import { lifecycleTransitions, lifecycleValue } from '../metrics/lifecycle-flow.js'
+import { topPurchases } from '../metrics/purchases.js'
 import { loadOrCreateSecret } from '../tracking/token.js'
 import { DomainError } from '../util/errors.js'
 import { canonicalTimeZone } from '../util/time-zone.js'
 import type { PageContext } from './layout.js'
 import { CampaignPage, loadCampaign, type LinkSort } from './pages/campaign.js'
 import { CAMPAIGN_SORTS, CampaignsPage, loadCampaigns, type CampaignSort } from './pages/campaigns.js'
+import { HORIZONS, LifecyclePage } from './pages/lifecycle.js'
 import { ComparePage, ErrorPage, RecipientPage, SignInPage } from './pages/other.js'
+import { loadSequence, loadSequences, SequencePage, SequencesPage } from './pages/sequences.js'
+import { loadPressure, PressurePage } from './pages/pressure.js'
 import { wallTimeToInstant } from './wall-time.js'
 import { getEndpointRow, retryDelivery } from '../outbox/endpoints.js'
 import { replayEndpoint } from '../outbox/outbox.js'
@@ -294,6 +300,35 @@ export function registerDashboard(app: OpenAPIHono<AppEnv>): void {
     else if (selected.length === 1) error = 'Pick at least two campaigns.'
     else if (selected.length >= 2) comparison = await compareCampaigns(deps.events, selected, metric, 0.05, { traffic })
     return page(c, <ComparePage campaigns={campaigns} selected={selected} metric={metric} traffic={traffic} comparison={comparison} error={error} ctx={c.get('page')} />, error ? 400 : 200)
+  })
+
+  dash.get('/dashboard/sequences', async (c) => page(c, <SequencesPage rows={await loadSequences(c.get('deps'))} ctx={c.get('page')} />))
+
+  dash.get('/dashboard/sequences/:id', async (c) => {
+    const q = c.req.query('cohort')
+    const cohort = q === 'day' || q === 'month' ? q : 'week'
+    const view = await loadSequence(c.get('deps'), c.req.param('id'), parseTraffic(c.req.query('traffic')), cohort)
+    return page(c, <SequencePage view={view} page={c.get('page')} />)
+  })
+
+  // Same metrics as GET /v1/pressure, /v1/pressure/fatigue and /v1/engagement; bad input is a 400 page with the form.
+  dash.get('/dashboard/pressure', async (c) => {
+    const q = { window: (c.req.query('window') ?? 'P30D').trim().slice(0, 16), category: (c.req.query('category') ?? '').trim().slice(0, 64), weekly: c.req.query('weekly') === '1' }
+    const view = await loadPressure(c.get('deps'), q)
+    return page(c, <PressurePage view={view} ctx={c.get('page')} />, view.error ? 400 : 200)
+  })
+
+  dash.get('/dashboard/lifecycle', async (c) => {
+    const deps = c.get('deps')
+    const asked = Number(c.req.query('horizon'))
+    const horizonDays = (HORIZONS as readonly number[]).includes(asked) ? asked : 90
+    const now = deps.clock()
+    // One after the other: chDB runs one query at a time anyway.
+    const lifecycleNow = await lifecycle(deps.events, { now })
+    const value = await lifecycleValue(deps.events, { at: now, horizonDays, kind: 'purchase' })
+    const transitions = await lifecycleTransitions(deps.events, { at: now, horizonDays, windows: 1, kind: 'purchase' })
+    const products = await topPurchases(deps.events, { by: 'product', kind: 'purchase', to: now, limit: 20 })
+    return page(c, <LifecyclePage view={{ horizonDays, lifecycle: lifecycleNow, value, transitions, products: products.rows }} ctx={c.get('page')} />)
   })
 
   dash.get('/dashboard/recipients', async (c) => {

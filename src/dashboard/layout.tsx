@@ -27,9 +27,12 @@ export function Layout(props: { title: string; page: PageContext; children: Chil
           {props.page.csrf !== null && (
             <nav aria-label="Main">
               <a href="/dashboard">Campaigns</a>
+              <a href="/dashboard/sequences">Sequences</a>
               <a href="/dashboard/compare">Compare</a>
               <a href="/dashboard/recipients">Recipients</a>
+              <a href="/dashboard/pressure">Pressure</a>
               <a href="/dashboard/webhooks">Webhooks</a>
+              <a href="/dashboard/lifecycle">Lifecycle</a>
               <form method="post" action="/dashboard/sign-out" class="inline">
                 <input type="hidden" name="_csrf" value={props.page.csrf} />
                 <button type="submit">Sign out</button>

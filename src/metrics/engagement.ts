@@ -58,6 +58,8 @@ export interface WakeUpFilter extends EngagementScope {
   /** Only customers whose last purchase is at least this long before `at` (ms; kind `purchase`). */
   lastPurchaseBeforeMs?: number | undefined
   purchaseKind?: string | undefined
+  /** Recipients per query (default 10 000): chDB runs one query at a time, so each page is a short one. */
+  pageSize?: number | undefined
 }
 
 export interface WakeUpRow extends RecipientEngagement {
@@ -65,38 +67,41 @@ export interface WakeUpRow extends RecipientEngagement {
 }
 
 /**
- * The recipients in the given statuses at `at` (the wake-up list across campaigns), streamed in
- * recipient order; the status is engagementStatusSql's, so the list is exactly what the counts count.
+ * The recipients in the given statuses at `at` (the wake-up list across campaigns), in recipient
+ * order, page by page (each page starts after the last recipient of the previous one); the status
+ * is engagementStatusSql's, so the list is exactly what the counts count. The wake-up list and the
+ * cross-campaign triggers both read it: the same thresholds select the same people.
  */
 export async function* wakeUpAudience(store: EventStore, f: WakeUpFilter): AsyncGenerator<WakeUpRow> {
-  const q = engagementStatusSql(store.db, { at: f.at, thresholds: f.thresholds, campaigns: f.campaigns })
-  const params: Record<string, unknown> = { ...q.params, statuses: f.statuses, kind: f.purchaseKind ?? 'purchase' }
+  const pageSize = f.pageSize ?? 10_000
   const purchase = f.lastPurchaseBeforeMs !== undefined
-  if (purchase) params.purchaseBefore = f.at - f.lastPurchaseBeforeMs!
-  const rs = await store.client.query({
-    query: `SELECT st.*, ${purchase ? 'p.last_purchase' : '0'} AS last_purchase
-            FROM (${q.sql}) AS st
-            ${
-              purchase
-                ? `INNER JOIN (
-                     SELECT recipient_id, toUnixTimestamp64Milli(max(ts)) AS last_purchase FROM ${store.db}.events
-                     WHERE type = 'conversion' AND recipient_id != '' AND JSONExtractString(extra, 'kind') = {kind:String}
-                       AND ts <= fromUnixTimestamp64Milli({at:Int64}, 'UTC')
-                     GROUP BY recipient_id
-                   ) AS p USING (recipient_id)`
-                : ''
-            }
-            WHERE status IN {statuses:Array(String)}${purchase ? ' AND last_purchase <= {purchaseBefore:Int64}' : ''}
-            ORDER BY recipient_id`,
-    query_params: params,
-    format: 'JSONEachRow',
-    clickhouse_settings: { output_format_json_quote_64bit_integers: 0 },
-  })
-  for await (const batch of rs.stream()) {
-    for (const row of batch as Array<{ json<T>(): T }>) {
-      const r = row.json<StatusRow & { last_purchase: number }>()
-      yield { ...toRecipientEngagement(r), lastPurchaseAt: Number(r.last_purchase) > 0 ? new Date(Number(r.last_purchase)).toISOString() : null }
-    }
+  let after: string | undefined
+  for (;;) {
+    const q = engagementStatusSql(store.db, { at: f.at, thresholds: f.thresholds, campaigns: f.campaigns, after })
+    const params: Record<string, unknown> = { ...q.params, statuses: f.statuses, kind: f.purchaseKind ?? 'purchase', page: pageSize }
+    if (purchase) params.purchaseBefore = f.at - f.lastPurchaseBeforeMs!
+    const rows = await queryRows<StatusRow & { last_purchase: number }>(
+      store,
+      `SELECT st.*, ${purchase ? 'p.last_purchase' : '0'} AS last_purchase
+       FROM (${q.sql}) AS st
+       ${
+         purchase
+           ? `INNER JOIN (
+                SELECT recipient_id, toUnixTimestamp64Milli(max(ts)) AS last_purchase FROM ${store.db}.events
+                WHERE type = 'conversion' AND recipient_id != '' AND JSONExtractString(extra, 'kind') = {kind:String}
+                  AND ts <= fromUnixTimestamp64Milli({at:Int64}, 'UTC')${after !== undefined ? ' AND recipient_id > {after:String}' : ''}
+                GROUP BY recipient_id
+              ) AS p USING (recipient_id)`
+           : ''
+       }
+       WHERE status IN {statuses:Array(String)}${purchase ? ' AND last_purchase <= {purchaseBefore:Int64}' : ''}
+       ORDER BY recipient_id
+       LIMIT {page:UInt32}`,
+      params,
+    )
+    for (const r of rows) yield { ...toRecipientEngagement(r), lastPurchaseAt: Number(r.last_purchase) > 0 ? new Date(Number(r.last_purchase)).toISOString() : null }
+    if (rows.length < pageSize) return
+    after = rows[rows.length - 1]!.recipient_id
   }
 }
 

@@ -1,7 +1,9 @@
 import { chDateTime, type EventStore, queryRows } from '../store/clickhouse.js'
 import { fixed, fromUnits, toUnits } from '../conversions/money.js'
 import { DAY_MS, type Revenue } from './attribution.js'
-import { PIXEL_LAST } from './sql.js'
+import { ordersCte, STAGES, stageDefinitions, stageParams, stageSql, stageThresholds, type Stage, type StageThresholds } from './stages.js'
+
+export { STAGES, type Stage } from './stages.js'
 
 export interface LifecycleOptions {
   /** The instant the figures are computed at (epoch ms). */
@@ -18,9 +20,6 @@ export interface LifecycleOptions {
   /** The lapse day is the first where P(second purchase | none yet) falls below this (default 0.5). */
   lapseProbability?: number
 }
-
-export const STAGES = ['new', 'active', 'lapsing', 'lapsed'] as const
-export type Stage = (typeof STAGES)[number]
 
 const REVENUE_WINDOW_DAYS = 30
 
@@ -83,27 +82,18 @@ const round = (x: number | null) => (x === null ? null : Math.round(x * 1000) / 
 
 /** GET /v1/lifecycle: customers' purchase rhythm from the conversion history. */
 export async function lifecycle(store: EventStore, o: LifecycleOptions): Promise<Lifecycle> {
-  const newDays = o.newDays ?? 30
-  const activeDays = o.activeDays ?? 90
-  const lapsedDays = o.lapsedDays ?? 180
+  const thresholds: StageThresholds = stageThresholds(o)
+  const { newDays, activeDays, lapsedDays } = thresholds
   const horizonDays = o.horizonDays ?? 365
   const threshold = o.lapseProbability ?? 0.5
   const db = store.db
-  const orders = `orders AS (
-    SELECT order_id, ts, recipient_id, amount, currency FROM ${db}.events
-    WHERE type = 'conversion' AND recipient_id != '' AND ts <= toDateTime64({now:String}, 3, 'UTC')
-      AND JSONExtractString(extra, 'kind') = {kind:String}
-    ORDER BY order_id, ${PIXEL_LAST}, ts, event_id
-    LIMIT 1 BY order_id
-  )`
+  const orders = ordersCte(db)
   const params = {
     now: chDateTime(o.now),
     kind: o.kind ?? 'purchase',
     recent: chDateTime(o.now - REVENUE_WINDOW_DAYS * DAY_MS),
     nowMs: o.now,
-    newMs: newDays * DAY_MS,
-    activeMs: activeDays * DAY_MS,
-    lapsedMs: lapsedDays * DAY_MS,
+    ...stageParams(thresholds),
   }
   const money = (m: string) => `mapApply((c, v) -> (c, toString(v)), ${m})`
   const recentOf = (st: Stage) => `${money(`sumMapIf(recent, stage = '${st}')`)} AS recent_${st}, countIf(stage = '${st}') AS n_${st}`
@@ -128,8 +118,7 @@ export async function lifecycle(store: EventStore, o: LifecycleOptions): Promise
      FROM (
        SELECT toUnixTimestamp64Milli(min(ts)) AS first, toUnixTimestamp64Milli(max(ts)) AS last, count() AS n,
               if(count() > 1, toUnixTimestamp64Milli(arraySort(groupArray(ts))[2]), 0) AS second,
-              multiIf({nowMs:Int64} - first < {newMs:Int64}, 'new', {nowMs:Int64} - last < {activeMs:Int64}, 'active',
-                      {nowMs:Int64} - last < {lapsedMs:Int64}, 'lapsing', 'lapsed') AS stage,
+              ${stageSql('{nowMs:Int64}', 'first', 'last')} AS stage,
               argMin(currency, (ts, order_id)) AS first_currency,
               mapFilter((c, v) -> c != '', map(first_currency, argMin(amount, (ts, order_id)))) AS first_revenue,
               sumMapIf(map(currency, amount), currency != '') AS revenue,
@@ -171,12 +160,7 @@ export async function lifecycle(store: EventStore, o: LifecycleOptions): Promise
   const currency = o.currency ?? shares[0]?.[0] ?? null
   const main = currency ? byCurrency[currency] : undefined
 
-  const definitions: Record<Stage, string> = {
-    new: `first purchase less than ${newDays} days before asOf`,
-    active: `not new; last purchase less than ${activeDays} days before asOf`,
-    lapsing: `last purchase ${activeDays} to less than ${lapsedDays} days before asOf`,
-    lapsed: `last purchase ${lapsedDays} days or more before asOf`,
-  }
+  const definitions = stageDefinitions(thresholds)
   return {
     asOf: new Date(o.now).toISOString(),
     customers: customers.length,

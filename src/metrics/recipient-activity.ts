@@ -80,6 +80,8 @@ export interface StatusScope {
   campaigns?: readonly string[] | undefined
   /** Only these recipients; undefined: everyone ever sent to. */
   recipientIds?: readonly string[] | undefined
+  /** Only recipient ids after this one: a page starts where the previous one ended. */
+  after?: string | undefined
 }
 
 /**
@@ -90,7 +92,7 @@ export interface StatusScope {
  */
 export function engagementStatusSql(db: string, s: StatusScope): { sql: string; params: Record<string, unknown> } {
   const t = s.thresholds
-  const scope = `${s.campaigns ? ' AND campaign_id IN {campaigns:Array(String)}' : ''}${s.recipientIds ? ' AND recipient_id IN {ids:Array(String)}' : ''}`
+  const scope = `${s.campaigns ? ' AND campaign_id IN {campaigns:Array(String)}' : ''}${s.recipientIds ? ' AND recipient_id IN {ids:Array(String)}' : ''}${s.after !== undefined ? ' AND recipient_id > {after:String}' : ''}`
   const sql = `
     SELECT recipient_id, sends, recent_sends, last_sent, last_open, last_click,
       multiIf(last_engaged > {activeFrom:Int64}, 'active',
@@ -128,6 +130,7 @@ export function engagementStatusSql(db: string, s: StatusScope): { sql: string; 
       minSends: t.minSends,
       campaigns: s.campaigns ?? [],
       ids: s.recipientIds ? [...new Set(s.recipientIds)] : [],
+      after: s.after ?? '',
     },
   }
 }

@@ -3,15 +3,25 @@ import { and, asc, desc, eq, inArray, lte, sql } from 'drizzle-orm'
 import type { AppDeps } from '../deps.js'
 import { audience } from '../metrics/audience.js'
 import { audienceSelection, parseAudienceQuery } from '../metrics/audience-filter.js'
-import { inactiveRecipients } from '../metrics/inactive.js'
+import { wakeUpAudience } from '../metrics/engagement.js'
+import type { EngagementStatus, EngagementThresholds } from '../metrics/recipient-activity.js'
 import { triggerMembers, triggers } from '../store/schema.js'
 import { notFound } from '../util/errors.js'
 import { derivedId, storeDerived, storedDerivedIds, type DerivedEvent } from './derived.js'
 
-/** A campaign audience (the audience endpoint's query parameters) or a cross-campaign inactivity rule. */
+/**
+ * A campaign audience (the audience endpoint's query parameters) or a cross-campaign engagement
+ * status: the wake-up list's (GET /v1/audience) status and thresholds. Triggers stored before
+ * `status` and `activeDays` existed have neither: inactive, and activeDays' default.
+ */
 export type TriggerAudience =
   | { campaignId: string; filter: Record<string, string | string[]> }
-  | { inactiveDays: number; minSends: number }
+  | { inactiveDays: number; minSends: number; activeDays?: number | undefined; status?: EngagementStatus | undefined }
+
+/** activeDays defaults to 30, or to inactiveDays − 1 when that is less (it must stay below inactiveDays). */
+export function crossCampaignThresholds(a: { inactiveDays: number; minSends: number; activeDays?: number | undefined }): EngagementThresholds {
+  return { activeDays: a.activeDays ?? Math.min(30, a.inactiveDays - 1), inactiveDays: a.inactiveDays, minSends: a.minSends }
+}
 
 type Deps = Pick<AppDeps, 'events' | 'meta' | 'links' | 'config' | 'log' | 'clock' | 'sequence'>
 
@@ -173,7 +183,9 @@ export class TriggerRunner {
       for await (const r of audience(this.deps.events, a.campaignId, sel.filter, sel.window)) yield r.recipientId
       return
     }
-    yield* inactiveRecipients(this.deps.events, { inactiveMs: a.inactiveDays * 86_400_000, minSends: a.minSends, now: this.deps.clock() })
+    // The wake-up list's own query: the same thresholds give the same people as GET /v1/audience.
+    const rows = wakeUpAudience(this.deps.events, { at: this.deps.clock(), thresholds: crossCampaignThresholds(a), statuses: [a.status ?? 'inactive'] })
+    for await (const r of rows) yield r.recipientId
   }
 
   private async emit(t: TriggerRow, recipientIds: string[], retry: boolean): Promise<void> {

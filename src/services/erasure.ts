@@ -2,6 +2,7 @@ import { eq } from 'drizzle-orm'
 import type { AppDeps } from '../deps.js'
 import { queryRows } from '../store/clickhouse.js'
 import { preferenceChanges, recipientPreferences, suppressions } from '../store/schema.js'
+import { eraseFromSequences } from './sequences.js'
 
 export interface ErasureResult {
   recipientId: string
@@ -18,7 +19,7 @@ export interface ErasureResult {
  * that arrives (a late click on an old e-mail) between the flush and the end of the mutation,
  * or after it, is stored again; erasing twice, or after the mail can no longer be opened, closes it.
  */
-export async function eraseRecipient(deps: Pick<AppDeps, 'events' | 'meta' | 'writer'>, recipientId: string): Promise<ErasureResult> {
+export async function eraseRecipient(deps: Pick<AppDeps, 'events' | 'meta' | 'writer' | 'clock'>, recipientId: string): Promise<ErasureResult> {
   await deps.writer.flush()
   const { db } = deps.events
   const params = { r: recipientId }
@@ -37,5 +38,9 @@ export async function eraseRecipient(deps: Pick<AppDeps, 'events' | 'meta' | 'wr
   // setting in the SETTINGS clause does not stay on chDB's connection.
   await deps.events.client.command({ query: `ALTER TABLE ${db}.events DELETE WHERE recipient_id = {r:String} SETTINGS mutations_sync = 2`, query_params: params })
   await deps.events.client.command({ query: `ALTER TABLE ${db}.sends DELETE WHERE recipient_id = {r:String} SETTINGS mutations_sync = 2`, query_params: params })
+  await deps.events.client.command({ query: `ALTER TABLE ${db}.purchases DELETE WHERE recipient_id = {r:String} SETTINGS mutations_sync = 2`, query_params: params })
+  await deps.events.client.command({ query: `ALTER TABLE ${db}.holdouts DELETE WHERE recipient_id = {r:String} SETTINGS mutations_sync = 2`, query_params: params })
+  // Their sequence entries and history go too; their id stays, so no sequence enrols them again.
+  await eraseFromSequences(deps, recipientId)
   return { recipientId, events: Number(counted?.events ?? 0), sends: Number(counted?.sends ?? 0), suppressionsKept: kept.map((k) => k.scope) }
 }

@@ -15,6 +15,7 @@ export interface RenderRequest {
   pressure?: PressureMode | undefined
   unsubscribeMailto?: string | undefined
   sentAt?: Date | undefined
+  sequence?: { id: string; stepId: string } | undefined
 }
 
 /**
@@ -31,10 +32,11 @@ export async function prepareRender(deps: Pick<AppDeps, 'meta' | 'links' | 'even
     if (m === null) throw new DomainError('validation_failed', `body.unsubscribeMailto: not an e-mail address or mailto: URL usable in a header`)
     mailto = m
   }
-  const { kept, report, suppressed, pressure } = await recordSendsUnlessSuppressed(deps, campaignId, req.recipients, {
+  const { kept, report, suppressed, pressure, sequence } = await recordSendsUnlessSuppressed(deps, campaignId, req.recipients, {
     onSuppressed: req.onSuppressed,
     pressure: req.pressure,
     sentAt: req.sentAt,
+    sequence: req.sequence,
     refused: 'nothing rendered or recorded',
   })
   const render = createJsonRenderer(template, {
@@ -49,5 +51,5 @@ export async function prepareRender(deps: Pick<AppDeps, 'meta' | 'links' | 'even
       yield render(r.id, s ? { suppressed: { scope: s.scope, reason: s.reason } } : undefined)
     }
   }
-  return { template, report, pressure, count: kept.length, lines }
+  return { template, report, pressure, sequence, count: kept.length, lines }
 }

@@ -4,6 +4,7 @@ import { DomainError } from '../util/errors.js'
 import { chDateTime } from '../store/clickhouse.js'
 import { clickUrl, pixelUrl } from '../tracking/urls.js'
 import type { Link } from './campaigns.js'
+import { checkSequenceStep, markStepSent } from './sequences.js'
 import { applyPressure, type PressureMode } from './pressure.js'
 import { partitionSuppressed, suppressedAmong, type OnSuppressed } from './suppressions.js'
 
@@ -12,6 +13,8 @@ export interface SendRecipient {
   variant?: string | undefined
   segments?: string[] | undefined
   attributes?: Record<string, string> | undefined
+  /** Not mailed: recorded in `holdouts` (the control group of a lift), never in `sends`. */
+  holdout?: boolean | undefined
 }
 
 export interface TrackedUrls {
@@ -34,23 +37,23 @@ export function trackedUrls(deps: Pick<Deps, 'tokens' | 'config'>, campaignId: s
   }
 }
 
-/** One row per recipient in `sends`, in one insert. */
-export async function recordSends(deps: Deps, campaignId: string, recipients: SendRecipient[], sentAt?: Date): Promise<void> {
+/** One row per recipient in `sends` (or in `holdouts` for recipients held out), in one insert. */
+export async function recordSends(deps: Deps, campaignId: string, recipients: SendRecipient[], sentAt?: Date, table: 'sends' | 'holdouts' = 'sends'): Promise<void> {
   if (recipients.length === 0) return
   const at = chDateTime((sentAt ?? new Date(deps.clock())).getTime())
   await deps.events.client.insert({
-    table: `${deps.events.db}.sends`,
+    table: `${deps.events.db}.${table}`,
     values: recipients.map((r) => ({
       campaign_id: campaignId,
       recipient_id: r.id,
-      sent_at: at,
+      [table === 'sends' ? 'sent_at' : 'held_at']: at,
       variant: r.variant ?? '',
       segments: r.segments ?? [],
       attributes: r.attributes ?? {},
     })),
     format: 'JSONEachRow',
     // Every insert names its own token: chDB keeps a token set earlier on the connection.
-    clickhouse_settings: { insert_deduplication_token: `sends:${randomUUID()}`, async_insert: 0 },
+    clickhouse_settings: { insert_deduplication_token: `${table}:${randomUUID()}`, async_insert: 0 },
   })
 }
 
@@ -64,15 +67,19 @@ export async function recordSendsUnlessSuppressed<R extends SendRecipient>(
   deps: Deps & Pick<AppDeps, 'meta'>,
   campaignId: string,
   recipients: R[],
-  opts: { onSuppressed: OnSuppressed; sentAt?: Date | undefined; refused: string; pressure?: PressureMode | undefined },
+  opts: { onSuppressed: OnSuppressed; sentAt?: Date | undefined; refused: string; pressure?: PressureMode | undefined; sequence?: { id: string; stepId: string } | undefined },
 ) {
+  // A send that names a sequence step marks it sent (src/services/sequences.ts); checked before anything is recorded.
+  const step = opts.sequence ? await checkSequenceStep(deps, campaignId, opts.sequence) : null
   const suppressed = await suppressedAmong(deps, campaignId, recipients.map((r) => r.id))
   const { kept, report } = partitionSuppressed(recipients, suppressed, opts.onSuppressed)
   if (opts.onSuppressed === 'reject' && report.count > 0) {
     throw new DomainError('conflict', `${report.count} recipient(s) are suppressed (onSuppressed: reject): ${opts.refused}`, { suppressed: report })
   }
+  const sentAt = opts.sentAt ?? new Date(deps.clock())
   // Suppression first: a suppressed recipient is reported as such, never as capped.
-  const held = await applyPressure(deps, campaignId, kept, { mode: opts.pressure ?? 'skip', at: (opts.sentAt ?? new Date(deps.clock())).getTime() })
-  await recordSends(deps, campaignId, held.kept, opts.sentAt)
-  return { kept: held.kept, report, suppressed, pressure: held.report }
+  const held = await applyPressure(deps, campaignId, kept, { mode: opts.pressure ?? 'skip', at: sentAt.getTime() })
+  await recordSends(deps, campaignId, held.kept, sentAt)
+  const sequence = step ? await markStepSent(deps, step, held.kept.map((r) => r.id), sentAt) : undefined
+  return { kept: held.kept, report, suppressed, pressure: held.report, sequence }
 }

@@ -7,7 +7,8 @@
  *   `{shard}`/`{replica}` macros each server defines, and their dedup window is the replicated one
  *   (block hashes kept in Keeper, so a batch retried on another replica is still dropped);
  * - schema changes (CREATE, ADD/DROP PROJECTION or INDEX, MODIFY TTL) go `ON CLUSTER`, so every
- *   replica gets the table; ClickHouse runs an ALTER of a Replicated table once per shard;
+ *   replica gets the table, and every materialized view (it fires on the replica that took the
+ *   insert); ClickHouse runs an ALTER of a Replicated table once per shard;
  * - data changes (MATERIALIZE, UPDATE, DELETE) never go `ON CLUSTER`: a mutation of a Replicated
  *   table is replicated through Keeper, and sending it to every replica would run it N times;
  * - in a `Replicated` database nothing goes `ON CLUSTER` (the database replicates its DDL itself,
@@ -36,7 +37,7 @@ export function renderStatement(statement: string, target: DdlTarget): string {
   if (!target.cluster) return statement
   const onCluster = target.replicatedDatabase ? '' : ` ON CLUSTER ${quoteIdentifier(target.cluster)}`
   let s = statement
-  const create = /^(\s*CREATE\s+(?:TABLE|DATABASE)\s+(?:IF\s+NOT\s+EXISTS\s+)?)([A-Za-z_][\w.]*)/i.exec(s)
+  const create = /^(\s*CREATE\s+(?:TABLE|DATABASE|MATERIALIZED\s+VIEW)\s+(?:IF\s+NOT\s+EXISTS\s+)?)([A-Za-z_][\w.]*)/i.exec(s)
   if (create) {
     const [whole, head = '', name = ''] = create
     const dot = name.indexOf('.')

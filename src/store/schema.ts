@@ -170,6 +170,86 @@ export const suppressions = pgTable(
   (t) => [primaryKey({ columns: [t.recipientId, t.scope] })],
 )
 
+/** One step of a sequence: an existing campaign sent `offsetMs` after the recipient's entry. */
+export interface SequenceStep {
+  id: string
+  campaignId: string
+  /** The ISO-8601 duration as given (P3D, PT12H). */
+  offset: string
+  offsetMs: number
+}
+
+/** What makes an enrolled recipient leave: converting by the goal, unsubscribing, any other suppression. */
+export const SEQUENCE_EXIT_ON = ['converted', 'unsubscribed', 'suppressed'] as const
+export type SequenceExitOn = (typeof SEQUENCE_EXIT_ON)[number]
+
+export interface SequenceGoal {
+  /** The conversion type (`type` of POST /conversions; purchase by default). */
+  type: string
+  /** ISO-8601 duration after entry within which a conversion counts. */
+  within: string
+  withinMs: number
+}
+
+export const sequences = pgTable('sequences', {
+  id: text('id').primaryKey(),
+  name: text('name').notNull(),
+  /** In send order, offsets strictly increasing. */
+  steps: jsonb('steps').$type<SequenceStep[]>().notNull(),
+  exitOn: text('exit_on').array().$type<SequenceExitOn[]>().notNull(),
+  goal: jsonb('goal').$type<SequenceGoal | null>(),
+  createdAt: timestamp('created_at', { withTimezone: true, mode: 'date' }).notNull().defaultNow(),
+  updatedAt: timestamp('updated_at', { withTimezone: true, mode: 'date' }).notNull().defaultNow(),
+})
+
+export const ENROLLMENT_STATUSES = ['active', 'completed', 'exited'] as const
+export type EnrollmentStatus = (typeof ENROLLMENT_STATUSES)[number]
+
+/**
+ * A recipient's current place in a sequence (one row per sequence and recipient; a re-entry
+ * replaces it, the history of earlier entries stays in ClickHouse's sequence_enrollments).
+ * `reachedMs` is the offset of the last step sent or skipped (-1 before the first): the next
+ * step is the first whose offset is larger, so a change of steps applies to what is ahead only.
+ * `dueAt` and `nextStepId` are derived from it and the steps, kept here so `due` is one index range.
+ */
+export const sequenceEnrollments = pgTable(
+  'sequence_enrollments',
+  {
+    sequenceId: text('sequence_id')
+      .notNull()
+      .references(() => sequences.id, { onDelete: 'cascade' }),
+    recipientId: text('recipient_id').notNull(),
+    enteredAt: timestamp('entered_at', { withTimezone: true, mode: 'date' }).notNull(),
+    status: text('status', { enum: ENROLLMENT_STATUSES }).notNull().default('active'),
+    reachedMs: bigint('reached_ms', { mode: 'number' }).notNull().default(-1),
+    nextStepId: text('next_step_id'),
+    dueAt: timestamp('due_at', { withTimezone: true, mode: 'date' }),
+    exitReason: text('exit_reason'),
+    exitStepId: text('exit_step_id'),
+    exitedAt: timestamp('exited_at', { withTimezone: true, mode: 'date' }),
+    /** stepId → ISO time of its send, for the steps sent to this entry. */
+    sent: jsonb('sent').$type<Record<string, string>>().notNull().default({}),
+    variant: text('variant'),
+    segments: text('segments').array(),
+    attributes: jsonb('attributes').$type<Record<string, string>>(),
+  },
+  (t) => [
+    primaryKey({ columns: [t.sequenceId, t.recipientId] }),
+    index('sequence_enrollments_due').on(t.sequenceId, t.dueAt, t.recipientId).where(sql`${t.status} = 'active'`),
+    index('sequence_enrollments_recipient').on(t.recipientId),
+    check('sequence_enrollments_status', sql`${t.status} in ('active', 'completed', 'exited')`),
+  ],
+)
+
+/**
+ * Recipients erased (DELETE /v1/recipients/:id): the id only, so a sequence never enrols or
+ * sends to them again (their events, sends and enrolments are gone).
+ */
+export const recipientErasures = pgTable('recipient_erasures', {
+  recipientId: text('recipient_id').primaryKey(),
+  at: timestamp('at', { withTimezone: true, mode: 'date' }).notNull().defaultNow(),
+})
+
 /**
  * Dashboard sessions ended by signing out, until they would have expired anyway: sessions are
  * stateless signed cookies, so ending one before its expiry needs this list (read by every

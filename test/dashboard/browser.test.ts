@@ -177,6 +177,20 @@ describe.skipIf(!available && !required)('dashboard in a real browser', () => {
     }
   })
 
+  it("draws a sequence's funnel chart", async () => {
+    await s.api('POST', '/v1/campaigns', { id: 'drip-1', name: 'Drip 1' })
+    await s.api('POST', '/v1/campaigns', { id: 'drip-2', name: 'Drip 2' })
+    await s.api('POST', '/v1/sequences', { id: 'drip', name: 'Drip', steps: [{ id: 'd1', campaignId: 'drip-1', offset: 'P0D' }, { id: 'd2', campaignId: 'drip-2', offset: 'P2D' }] })
+    await s.api('POST', '/v1/sequences/drip/enrollments', { recipients: [{ id: 'u1' }, { id: 'u2' }] })
+    await s.api('POST', '/v1/campaigns/drip-1/sends', { recipients: [{ id: 'u1' }, { id: 'u2' }], sequence: { id: 'drip', stepId: 'd1' } })
+    await page.goto(`${s.url}/dashboard/sequences`)
+    await page.getByRole('link', { name: 'Drip' }).click()
+    await page.waitForURL('**/dashboard/sequences/drip')
+    await page.locator('#funnel-chart[data-ready="true"] canvas').waitFor()
+    expect(await page.locator('tr[data-row="sent"] td').allTextContents()).toEqual(['2', '0'])
+    await page.screenshot({ path: `${SHOTS}/sequence.png`, fullPage: true })
+  })
+
   it('is usable at phone width', async () => {
     await page.setViewportSize({ width: 390, height: 844 })
     await page.goto(`${s.url}/dashboard/campaigns/${seeded.campaignId}`)

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { readerFetch, startTestServer, type TestServer } from '../support/server.js'
+import { ADMIN_KEY, BROWSER_UA, readerFetch, startTestServer, type TestServer } from '../support/server.js'
 import { startReceiver, until } from './receiver.js'
 
 let s: TestServer
@@ -30,8 +30,6 @@ describe('audience triggers', () => {
     const created = await s.api('POST', '/v1/triggers', { name: 'Clicked the hero', audience: { campaignId: 'trig', filter: { clicked: hero } }, every: '1s' })
     expect(created.status).toBe(201)
     const id = created.body.id
-    // Cross-campaign: sent at least once, no human open or click for a day.
-    const idle = (await s.api('POST', '/v1/triggers', { name: 'Idle', audience: { inactiveDays: 1, minSends: 1 }, every: '1s' })).body.id
 
     await until(async () => (await s.api('GET', `/v1/triggers/${id}`)).body.members === 2, 20_000, 'two members')
     expect((await readerFetch(url(2))).status).toBe(302)
@@ -52,16 +50,47 @@ describe('audience triggers', () => {
     const stream = await s.api('GET', '/v1/events?types=audience.entered&limit=100')
     const streamed = stream.body.events.filter((e: any) => e.data.trigger.id === id)
     expect(streamed.map((e: any) => e.id).sort()).toEqual(entered.map((e) => e.id).sort())
-    // The idle audience: dan never clicked (cyd's click came after the first runs, so cyd may have entered before it).
-    const idleMembers = (await s.api('GET', `/v1/triggers/${idle}/members`)).body.items.map((m: { recipientId: string }) => m.recipientId)
-    expect(idleMembers).toContain('dan')
-    expect(idleMembers).not.toContain('ada')
-    expect(idleMembers).not.toContain('bob')
 
     const list = await s.api('GET', '/v1/triggers')
     expect(list.body.items.find((t: any) => t.id === id).members).toBe(3)
     expect((await s.api('DELETE', `/v1/triggers/${id}`)).status).toBe(204)
     expect((await s.api('GET', `/v1/triggers/${id}`)).status).toBe(404)
     await rx.close()
+  })
+
+  it('a cross-campaign trigger selects exactly the wake-up list of the same thresholds', async () => {
+    const day = (d: number) => new Date(Date.now() + d * 86_400_000).toISOString()
+    // Within 60 days mpp and human get 5 sends; spread 4 (its 5th is 100 days old: the old trigger rule counted it); few 2.
+    const history: Array<[number, string[]]> = [
+      [-100, ['spread']],
+      [-40, ['mpp', 'human', 'spread']],
+      [-30, ['mpp', 'human', 'spread']],
+      [-20, ['mpp', 'human', 'spread', 'few']],
+      [-10, ['mpp', 'human', 'spread', 'few']],
+      [-5, ['mpp', 'human']],
+    ]
+    const pixels: Record<string, string[]> = {}
+    for (const [i, [d, ids]] of history.entries()) {
+      await s.api('POST', '/v1/campaigns', { id: `wk${i}`, name: `wk${i}` })
+      const r = await s.api('POST', `/v1/campaigns/wk${i}/sends`, { sentAt: day(d), recipients: ids.map((id) => ({ id })) })
+      for (const x of r.body.recipients as Array<{ id: string; pixelUrl: string }>) (pixels[x.id] ??= []).push(x.pixelUrl)
+    }
+    const open = async (url: string, ua: string) => expect((await fetch(url, { headers: { 'user-agent': ua } })).status).toBe(200)
+    // Apple Mail Privacy Protection fetches every pixel (bare user agent): machine opens, never engagement.
+    for (const url of pixels.mpp!) await open(url, 'Mozilla/5.0')
+    await open(pixels.human![4]!, BROWSER_UA)
+    await s.flush()
+
+    expect((await s.api('POST', '/v1/triggers', { name: 'bad', audience: { status: 'asleep', inactiveDays: 60, minSends: 5 } })).status).toBe(400)
+    expect((await s.api('POST', '/v1/triggers', { name: 'bad', audience: { inactiveDays: 60, minSends: 5, activeDays: 60 } })).status).toBe(400)
+    const id = (await s.api('POST', '/v1/triggers', { name: 'Wake up', audience: { inactiveDays: 60, minSends: 5 }, every: '1s' })).body.id
+    await until(async () => (await s.api('GET', `/v1/triggers/${id}`)).body.lastRunAt !== null, 20_000, 'a run')
+    const members = (await s.api('GET', `/v1/triggers/${id}/members`)).body.items.map((m: { recipientId: string }) => m.recipientId).sort()
+
+    const r = await fetch(`${s.url}/v1/audience?status=inactive&inactiveDays=60&minSends=5`, { headers: { authorization: `Bearer ${ADMIN_KEY}` } })
+    expect(r.status).toBe(200)
+    const listed = (await r.text()).split('\n').filter(Boolean).map((l) => JSON.parse(l).recipientId).sort()
+    expect(listed).toEqual(['mpp'])
+    expect(members).toEqual(listed)
   })
 })

@@ -1,6 +1,7 @@
 import type { AppDeps } from '../../deps.js'
 import { endpointHealth, getEndpointRow, listDeliveries, listEndpoints, publicEndpoint, type PublicEndpoint } from '../../outbox/endpoints.js'
-import { listTriggers } from '../../outbox/triggers.js'
+import { statusDefinitions } from '../../metrics/recipient-activity.js'
+import { crossCampaignThresholds, listTriggers } from '../../outbox/triggers.js'
 import { fmtInt, fmtPct, Layout, type PageContext } from '../layout.js'
 
 type Health = Awaited<ReturnType<typeof endpointHealth>>
@@ -85,7 +86,7 @@ export function WebhooksPage(props: { endpoints: Array<{ endpoint: PublicEndpoin
                 <td>
                   {'campaignId' in t.audience
                     ? `campaign ${t.audience.campaignId}: ${Object.entries(t.audience.filter).map(([k, v]) => `${k}=${String(v)}`).join(', ') || 'everyone sent'}`
-                    : `no human open or click for ${t.audience.inactiveDays} days, at least ${t.audience.minSends} sends`}
+                    : `${t.audience.status ?? 'inactive'}: ${statusDefinitions(crossCampaignThresholds(t.audience))[t.audience.status ?? 'inactive']}`}
                 </td>
                 <td class="num">{fmtInt(t.members ?? 0)}</td>
                 <td>{t.lastError ? <span class="error">{t.lastError}</span> : (t.lastRunAt ?? 'not yet')}</td>

@@ -132,6 +132,38 @@ ENGINE = ReplicatedMergeTree('/clickhouse/tables/{shard}/sillage/outbox_events',
 ORDER BY seq
 SETTINGS replicated_deduplication_window = 10000, replicated_deduplication_window_seconds = 604800;
 
+-- 0900_sequences.sql
+CREATE TABLE IF NOT EXISTS sillage.sequence_enrollments ON CLUSTER 'events_cluster'
+(
+    sequence_id String COMMENT 'Sequence id',
+    recipient_id String COMMENT 'Sender''s opaque recipient id',
+    entered_at DateTime64(3, 'UTC') COMMENT 'When the recipient entered (the base of every step offset)',
+    status LowCardinality(String) COMMENT 'active | completed | exited',
+    exit_reason LowCardinality(String) COMMENT 'converted | unsubscribed | suppressed | removed | erased | reentered; empty unless exited',
+    exit_step_id String COMMENT 'The step the recipient was due for next when they left (skipped for exit_reason); empty unless exited',
+    exited_at DateTime64(3, 'UTC') COMMENT 'When the exit happened (the conversion, the suppression, the removal); 1970 unless exited',
+    version UInt64 COMMENT 'Write time in ms: ReplacingMergeTree keeps the row with the largest',
+    INDEX idx_recipient recipient_id TYPE bloom_filter(0.01) GRANULARITY 4
+)
+ENGINE = ReplicatedReplacingMergeTree('/clickhouse/tables/{shard}/sillage/sequence_enrollments', '{replica}', version)
+ORDER BY (sequence_id, recipient_id, entered_at)
+SETTINGS replicated_deduplication_window = 10000, replicated_deduplication_window_seconds = 604800;
+
+-- 0900_sequences.sql
+CREATE TABLE IF NOT EXISTS sillage.sequence_sends ON CLUSTER 'events_cluster'
+(
+    sequence_id String COMMENT 'Sequence id',
+    step_id String COMMENT 'Step id within the sequence',
+    campaign_id String COMMENT 'The step''s campaign (its opens and clicks are the step''s)',
+    recipient_id String COMMENT 'Sender''s opaque recipient id',
+    entered_at DateTime64(3, 'UTC') COMMENT 'The entry this send belongs to (its cohort)',
+    sent_at DateTime64(3, 'UTC') COMMENT 'When the step was sent',
+    INDEX idx_recipient recipient_id TYPE bloom_filter(0.01) GRANULARITY 4
+)
+ENGINE = ReplicatedReplacingMergeTree('/clickhouse/tables/{shard}/sillage/sequence_sends', '{replica}')
+ORDER BY (sequence_id, step_id, recipient_id, entered_at)
+SETTINGS replicated_deduplication_window = 10000, replicated_deduplication_window_seconds = 604800;
+
 -- 1100_applied_settings.sql
 CREATE TABLE IF NOT EXISTS sillage.applied_settings ON CLUSTER 'events_cluster'
 (
@@ -141,3 +173,48 @@ CREATE TABLE IF NOT EXISTS sillage.applied_settings ON CLUSTER 'events_cluster'
 )
 ENGINE = ReplicatedReplacingMergeTree('/clickhouse/tables/{shard}/sillage/applied_settings', '{replica}', applied_at)
 ORDER BY name;
+
+-- 1200_holdouts.sql
+CREATE TABLE IF NOT EXISTS sillage.holdouts ON CLUSTER 'events_cluster'
+(
+    campaign_id String COMMENT 'Campaign the recipient was held out of',
+    recipient_id String COMMENT 'Sender''s opaque recipient id (the id conversions carry)',
+    held_at DateTime64(3, 'UTC') COMMENT 'When the others were sent (the sends call''s sentAt, else receipt time)',
+    variant LowCardinality(String) COMMENT 'A/B variant the sender gave, empty when none',
+    segments Array(LowCardinality(String)) COMMENT 'Segments the recipient belongs to, as for a send',
+    attributes Map(LowCardinality(String), String) COMMENT 'Free attributes, as for a send',
+    INDEX idx_recipient recipient_id TYPE bloom_filter(0.01) GRANULARITY 4
+)
+ENGINE = ReplicatedReplacingMergeTree('/clickhouse/tables/{shard}/sillage/holdouts', '{replica}', held_at)
+ORDER BY (campaign_id, recipient_id)
+SETTINGS replicated_deduplication_window = 10000, replicated_deduplication_window_seconds = 604800;
+
+-- 1210_purchases.sql
+CREATE TABLE IF NOT EXISTS sillage.purchases ON CLUSTER 'events_cluster'
+(
+    kind LowCardinality(String) COMMENT 'Conversion type (extra.kind: purchase, refill, ...)',
+    recipient_id String COMMENT 'Sender''s opaque recipient id of the buyer',
+    order_id String COMMENT 'Conversion pivot id, the idempotency key',
+    ts DateTime64(3, 'UTC') COMMENT 'When the order happened',
+    amount Decimal(18, 4) COMMENT 'Order amount, exact decimal',
+    currency LowCardinality(String) COMMENT 'ISO 4217 code of amount; empty without amount',
+    items String COMMENT 'Line items as a JSON array (extra.items), empty when none' CODEC(ZSTD(3)),
+    ver UInt64 COMMENT '10^13 if not from the pixel, plus 10^13 - ts in ms: the row of an order id that is kept is the largest'
+)
+ENGINE = ReplicatedReplacingMergeTree('/clickhouse/tables/{shard}/sillage/purchases', '{replica}', ver)
+ORDER BY (kind, recipient_id, order_id)
+SETTINGS replicated_deduplication_window = 10000, replicated_deduplication_window_seconds = 604800;
+
+-- 1210_purchases.sql
+CREATE MATERIALIZED VIEW IF NOT EXISTS sillage.purchases_mv ON CLUSTER 'events_cluster' TO sillage.purchases AS
+SELECT JSONExtractString(extra, 'kind') AS kind, recipient_id, order_id, ts, amount, currency,
+       JSONExtractRaw(extra, 'items') AS items, toUInt64(if(method = 'GET', 0, 10000000000000) + 10000000000000 - toUnixTimestamp64Milli(ts)) AS ver
+FROM sillage.events
+WHERE type = 'conversion' AND recipient_id != '';
+
+-- 1210_purchases.sql
+INSERT INTO sillage.purchases
+SELECT JSONExtractString(extra, 'kind') AS kind, recipient_id, order_id, ts, amount, currency,
+       JSONExtractRaw(extra, 'items') AS items, toUInt64(if(method = 'GET', 0, 10000000000000) + 10000000000000 - toUnixTimestamp64Milli(ts)) AS ver
+FROM sillage.events
+WHERE type = 'conversion' AND recipient_id != '';

@@ -1,21 +1,16 @@
 import { createRoute, z, type OpenAPIHono } from '@hono/zod-openapi'
 import { lifecycle } from '../../../metrics/lifecycle.js'
 import type { AppEnv } from '../../context.js'
-import { ApiError, errorResponses } from '../../errors.js'
+import { errorResponses } from '../../errors.js'
 import { security } from '../../schemas.js'
+import { AtQuery, PurchaseTypeQuery, StageQuery } from '../lifecycle/schemas.js'
 import { CurrencySchema } from './schemas.js'
 
-const days = (name: string, def: number, description: string) =>
-  z.coerce.number().int().min(1).max(3650).default(def).openapi({ param: { name, in: 'query' }, example: def, description })
-
-const Query = z.object({
-  at: z.iso.datetime({ offset: true }).optional().openapi({ param: { name: 'at', in: 'query' }, description: 'Compute as of this instant (default now)' }),
-  type: z.string().regex(/^[a-z0-9_-]{1,40}$/).default('purchase').openapi({ param: { name: 'type', in: 'query' }, description: 'Conversion type that counts as a purchase' }),
+const Query = StageQuery.extend({
+  at: AtQuery,
+  type: PurchaseTypeQuery,
   currency: CurrencySchema.optional().openapi({ param: { name: 'currency', in: 'query' }, description: 'Currency of revenueShare (default: the one with most orders)' }),
-  newDays: days('newDays', 30, 'new: first purchase less than this many days ago'),
-  activeDays: days('activeDays', 90, 'active: last purchase less than this many days ago'),
-  lapsedDays: days('lapsedDays', 180, 'lapsed: last purchase at least this many days ago (lapsing in between)'),
-  horizonDays: days('horizonDays', 365, 'Customers first seen at least this long ago estimate lapseAfterDays'),
+  horizonDays: z.coerce.number().int().min(1).max(3650).default(365).openapi({ param: { name: 'horizonDays', in: 'query' }, example: 365, description: 'Customers first seen at least this long ago estimate lapseAfterDays' }),
   lapseProbability: z.coerce.number().gt(0).lt(1).default(0.5).openapi({ param: { name: 'lapseProbability', in: 'query' }, example: 0.5 }),
 })
 
@@ -60,8 +55,6 @@ export function registerLifecycle(app: OpenAPIHono<AppEnv>) {
   app.openapi(route, async (c) => {
     const deps = c.get('deps')
     const q = c.req.valid('query')
-    if (q.activeDays >= q.lapsedDays) throw new ApiError('validation_failed', `query.activeDays: must be less than lapsedDays (${q.activeDays} >= ${q.lapsedDays})`)
-    if (q.newDays > q.activeDays) throw new ApiError('validation_failed', `query.newDays: must not exceed activeDays (${q.newDays} > ${q.activeDays})`)
     const result = await lifecycle(deps.events, {
       now: q.at ? Date.parse(q.at) : deps.clock(),
       kind: q.type,

@@ -1,4 +1,5 @@
 import { createRoute, z, type OpenAPIHono } from '@hono/zod-openapi'
+import { recipientSequences } from '../../../metrics/sequence-timeline.js'
 import { recipientTimeline } from '../../../metrics/timeline.js'
 import type { AppEnv } from '../../context.js'
 import { errorResponses } from '../../errors.js'
@@ -65,6 +66,18 @@ const route = createRoute({
                 }),
               ),
               next: z.string().nullable(),
+              sequences: z
+                .array(
+                  z.object({
+                    sequenceId: z.string(),
+                    enteredAt: z.string(),
+                    status: z.string(),
+                    steps: z.array(z.object({ stepId: z.string(), campaignId: z.string(), sentAt: z.string() })),
+                    exit: z.object({ reason: z.string(), stepId: z.string(), at: z.string() }).nullable(),
+                  }),
+                )
+                .optional()
+                .openapi({ description: 'First page only: the recipient\'s entries into sequences, oldest first, with the steps sent and how each ended' }),
             })
             .openapi('Timeline', {
               example: {
@@ -121,6 +134,7 @@ export function registerTimeline(app: OpenAPIHono<AppEnv>) {
     const { recipientId } = c.req.valid('param')
     const q = c.req.valid('query')
     const w = toWindow(q, 'all')
-    return c.json(await recipientTimeline(deps.events, deps.meta, recipientId, w, { limit: q.limit, cursor: q.cursor, campaignId: q.campaignId, attribution: { windowMs: q.attributionWindow, model: q.attribution } }), 200)
+    const page = await recipientTimeline(deps.events, deps.meta, recipientId, w, { limit: q.limit, cursor: q.cursor, campaignId: q.campaignId, attribution: { windowMs: q.attributionWindow, model: q.attribution } })
+    return c.json(q.cursor ? page : { ...page, sequences: await recipientSequences(deps, recipientId) }, 200)
   })
 }

@@ -6,6 +6,7 @@ import { CampaignIdParam, EventTimeSchema, jsonBody, security } from '../../sche
 import { checkRecipientCount, MAX_RECIPIENTS_PER_CALL, RecipientSchema } from '../sends/create.js'
 import { PressureModeSchema, PressureReportSchema } from '../pressure/schemas.js'
 import { OnSuppressedSchema, SuppressedReportSchema } from './schemas.js'
+import { SequenceStepReportSchema, SequenceStepSchema } from '../sequences/step-schema.js'
 
 const HeadersSchema = z.object({
   'List-Unsubscribe': z.string().openapi({ example: '<https://t.example.com/u/spring/Y3VzdC00Mg.AbCdEfGhIjKlMnOp>' }),
@@ -51,6 +52,7 @@ const route = createRoute({
           sentAt: EventTimeSchema.optional(),
           onSuppressed: OnSuppressedSchema,
           pressure: PressureModeSchema,
+          sequence: SequenceStepSchema.optional(),
           unsubscribeMailto: z.string().min(3).max(500).optional().openapi({
             description: 'Adds <mailto:…> after the HTTPS URL in List-Unsubscribe, for mail clients without one-click',
             example: 'unsubscribe@news.example.com',
@@ -63,7 +65,7 @@ const route = createRoute({
     200: {
       description: 'Rendered messages (JSON, or NDJSON with Accept: application/x-ndjson)',
       content: {
-        'application/json': { schema: z.object({ campaignId: z.string(), templateId: z.string(), recipients: z.array(RenderedSchema), suppressed: SuppressedReportSchema, pressure: PressureReportSchema }) },
+        'application/json': { schema: z.object({ campaignId: z.string(), templateId: z.string(), recipients: z.array(RenderedSchema), suppressed: SuppressedReportSchema, pressure: PressureReportSchema, sequence: SequenceStepReportSchema.optional() }) },
         'application/x-ndjson': { schema: RenderedSchema },
       },
     },
@@ -107,8 +109,8 @@ export function registerRender(app: OpenAPIHono<AppEnv>) {
           const next = lines.next()
           if (next.done) {
             if (ndjson) {
-              if (summary === 'true') chunk += JSON.stringify({ summary: { templateId: r.template.id, rendered: r.count, suppressed: r.report, pressure: r.pressure } }) + '\n'
-            } else chunk += `],"suppressed":${JSON.stringify(r.report)},"pressure":${JSON.stringify(r.pressure)}}`
+              if (summary === 'true') chunk += JSON.stringify({ summary: { templateId: r.template.id, rendered: r.count, suppressed: r.report, pressure: r.pressure, ...(r.sequence ? { sequence: r.sequence } : {}) } }) + '\n'
+            } else chunk += `],"suppressed":${JSON.stringify(r.report)},"pressure":${JSON.stringify(r.pressure)}${r.sequence ? `,"sequence":${JSON.stringify(r.sequence)}` : ''}}`
             if (chunk) controller.enqueue(encoder.encode(chunk))
             controller.close()
             return

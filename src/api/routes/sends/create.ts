@@ -1,6 +1,6 @@
 import { createRoute, z, type OpenAPIHono } from '@hono/zod-openapi'
 import { getCampaign, listLinks } from '../../../services/campaigns.js'
-import { recordSendsUnlessSuppressed, trackedUrls } from '../../../services/sends.js'
+import { recordSends, recordSendsUnlessSuppressed, trackedUrls } from '../../../services/sends.js'
 import { trackingBaseUrl } from '../../../services/domains.js'
 import { arrayLimit } from '../../body-guard.js'
 import type { AppEnv } from '../../context.js'
@@ -8,6 +8,7 @@ import { ApiError, errorResponses } from '../../errors.js'
 import { CampaignIdParam, EventTimeSchema, jsonBody, security } from '../../schemas.js'
 import { PressureModeSchema, PressureReportSchema } from '../pressure/schemas.js'
 import { OnSuppressedSchema, SuppressedReportSchema } from '../senders/schemas.js'
+import { SequenceStepReportSchema, SequenceStepSchema } from '../sequences/step-schema.js'
 
 export const MAX_RECIPIENTS_PER_CALL = 10_000
 
@@ -25,6 +26,13 @@ export const RecipientSchema = z
   })
   .strict()
   .openapi('Recipient')
+
+/** A recipient of POST /sends, which alone records holdouts (a render always mails). */
+const SendRecipientSchema = RecipientSchema.extend({
+  holdout: z.boolean().optional().openapi({ description: 'Held out, NOT mailed: recorded apart as the control group of the campaign\'s lift (lifecycle transitions), never counted as sent, no tracked URLs' }),
+})
+  .strict()
+  .openapi('SendRecipient')
 
 export const TrackedRecipientSchema = z
   .object({
@@ -48,10 +56,11 @@ const route = createRoute({
     body: jsonBody(
       z
         .object({
-          recipients: z.array(RecipientSchema).min(1),
+          recipients: z.array(SendRecipientSchema).min(1),
           sentAt: EventTimeSchema.optional().openapi({ example: '2026-11-23T09:00:00Z' }),
           onSuppressed: OnSuppressedSchema,
           pressure: PressureModeSchema,
+          sequence: SequenceStepSchema.optional(),
         })
         .strict(),
     ),
@@ -61,7 +70,14 @@ const route = createRoute({
       description: 'Sends recorded',
       content: {
         'application/json': {
-          schema: z.object({ campaignId: z.string(), recipients: z.array(TrackedRecipientSchema), suppressed: SuppressedReportSchema, pressure: PressureReportSchema }),
+          schema: z.object({
+            campaignId: z.string(),
+            recipients: z.array(TrackedRecipientSchema),
+            suppressed: SuppressedReportSchema,
+            pressure: PressureReportSchema,
+            sequence: SequenceStepReportSchema.optional(),
+            holdouts: z.number().int().openapi({ description: 'Recipients recorded as held out (holdout: true): not mailed, not in recipients' }),
+          }),
         },
       },
     },
@@ -79,13 +95,18 @@ export function registerCreateSends(app: OpenAPIHono<AppEnv>) {
     const body = c.req.valid('json')
     checkRecipientCount(body.recipients.length)
     const campaign = await getCampaign(deps, id)
-    const { kept, report, pressure } = await recordSendsUnlessSuppressed(deps, id, body.recipients, {
+    const sentAt = body.sentAt ? new Date(body.sentAt) : undefined
+    // Held-out recipients are not mailed: no suppression check, no pressure, no send row.
+    const held = body.recipients.filter((r) => r.holdout)
+    const { kept, report, pressure, sequence } = await recordSendsUnlessSuppressed(deps, id, body.recipients.filter((r) => !r.holdout), {
       onSuppressed: body.onSuppressed,
       pressure: body.pressure,
-      sentAt: body.sentAt ? new Date(body.sentAt) : undefined,
+      sentAt,
       refused: 'nothing recorded',
+      sequence: body.sequence,
     })
+    await recordSends(deps, id, held, sentAt, 'holdouts')
     const [links, base] = await Promise.all([listLinks(deps, id), trackingBaseUrl(deps, campaign.settings)])
-    return c.json({ campaignId: id, recipients: kept.map((r) => trackedUrls(deps, id, r.id, links, base)), suppressed: report, pressure }, 201)
+    return c.json({ campaignId: id, recipients: kept.map((r) => trackedUrls(deps, id, r.id, links, base)), suppressed: report, pressure, holdouts: held.length, ...(sequence ? { sequence } : {}) }, 201)
   })
 }

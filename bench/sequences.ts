@@ -1,0 +1,224 @@
+/*
+ * Sequences at the issue's scale: 1 M enrolments in a four-step series (P0D, P3D, P7D, P14D) entered
+ * over 60 days, ~2.65 M step sends, their opens and clicks (people and machines) and conversions;
+ * then the latency of the funnel, of `due` for 10,000 recipients, of enrolling 10,000 in one call
+ * and of marking a step sent for 10,000 through POST /sends. `cpu ms` is the median CPU time of the
+ * whole process per call (the HTTP client, the server, PGlite and chDB all run in it), which moves
+ * less than wall time when other work shares the machine.
+ *
+ *   npx tsx bench/sequences.ts
+ *   BENCH_ENROLLMENTS=100000 npx tsx bench/sequences.ts
+ *
+ * With DATA_DIR set, a second run on that directory reuses the data the first one generated.
+ *
+ * The data is written straight into the stores (the metadata store in 50,000-row statements,
+ * ClickHouse by INSERT … SELECT), in the layout the API writes; the timed calls go through HTTP.
+ */
+import { randomUUID } from 'node:crypto'
+import { sql } from 'drizzle-orm'
+import { chDateTime } from '../src/store/clickhouse.js'
+import { BENCH_KEY, startBenchServer } from './lib/bench-server.js'
+
+const N = Number(process.env.BENCH_ENROLLMENTS ?? 1_000_000)
+const RUNS = Number(process.env.BENCH_RUNS ?? 9)
+const DAY = 86_400_000
+const OFFSETS = [0, 3 * DAY, 7 * DAY, 14 * DAY]
+const STEPS = ['s1', 's2', 's3', 's4']
+const SEQ = 'bench-seq'
+
+const bench = await startBenchServer('sequences')
+const { deps, base } = bench
+const db = deps.events.db
+const now = deps.clock()
+const start = now - 60 * DAY
+
+const api = async (method: string, path: string, body?: unknown) => {
+  const res = await fetch(base + path, {
+    method,
+    headers: { authorization: `Bearer ${BENCH_KEY}`, ...(body ? { 'content-type': 'application/json' } : {}) },
+    body: body ? JSON.stringify(body) : undefined,
+  })
+  const text = await res.text()
+  if (res.status >= 300) throw new Error(`${method} ${path}: ${res.status} ${text.slice(0, 300)}`)
+  return { bytes: text.length, body: JSON.parse(text) as any }
+}
+
+/** A deterministic 32-bit mix of i (so a re-run builds the same data). */
+const mix = (i: number) => {
+  let h = Math.imul(i ^ 0x9e3779b9, 0x85ebca6b)
+  h = Math.imul(h ^ (h >>> 13), 0xc2b2ae35)
+  return (h ^ (h >>> 16)) >>> 0
+}
+
+/** Ids of this run's new recipients, distinct from any earlier run's on the same data. */
+const tag = Date.now().toString(36)
+const reuse = (await fetch(`${base}/v1/sequences/${SEQ}`, { headers: { authorization: `Bearer ${BENCH_KEY}` } })).status === 200
+if (reuse) console.log(`reusing the data in ${bench.dataDir}`)
+else await generate()
+
+async function generate() {
+  for (const [i, s] of STEPS.entries()) await api('POST', '/v1/campaigns', { id: `bench-seq-${s}`, name: `Bench step ${i + 1}` })
+  await api('POST', '/v1/sequences', {
+    id: SEQ,
+    name: 'Bench series',
+    steps: STEPS.map((s, i) => ({ id: s, campaignId: `bench-seq-${s}`, offset: ['P0D', 'P3D', 'P7D', 'P14D'][i] })),
+    goal: { type: 'purchase', within: 'P30D' },
+  })
+  let t = performance.now()
+  const BATCH = 50_000
+  let sendsTotal = 0
+  for (let from = 0; from < N; from += BATCH) {
+    const ids: string[] = []
+    const entered: string[] = []
+    const status: string[] = []
+    const reached: number[] = []
+    const next: Array<string | null> = []
+    const due: Array<string | null> = []
+    const exitReason: Array<string | null> = []
+    const exitStep: Array<string | null> = []
+    const exitedAt: Array<string | null> = []
+    const sent: string[] = []
+    const chEnr: object[] = []
+    const chSends: object[] = []
+    for (let i = from; i < Math.min(N, from + BATCH); i++) {
+      const h = mix(i)
+      const b = h % 100
+      const x = (h >>> 8) % 20
+      const e = start + (i % 60) * DAY + ((h >>> 12) % 86_400) * 1000
+      // Steps sent: 4 for 40%, 3 for 15%, 2 for 20%, 1 for 20%, none for 5% (not all due yet for the latest cohorts).
+      let k = b < 40 ? 4 : b < 55 ? 3 : b < 75 ? 2 : b < 95 ? 1 : 0
+      while (k > 0 && e + OFFSETS[k - 1]! > now) k--
+      const sentMap: Record<string, string> = {}
+      for (let j = 0; j < k; j++) {
+        const at = e + OFFSETS[j]! + ((h >>> (j * 3)) % 3600) * 1000
+        sentMap[STEPS[j]!] = new Date(at).toISOString()
+        chSends.push({ sequence_id: SEQ, step_id: STEPS[j], campaign_id: `bench-seq-${STEPS[j]}`, recipient_id: `r${i}`, entered_at: chDateTime(e), sent_at: chDateTime(at) })
+      }
+      sendsTotal += k
+      const st = k === 4 ? 'completed' : x === 0 ? 'converted' : x === 1 ? 'unsubscribed' : x === 2 ? 'removed' : 'active'
+      const exitAt = k < 4 ? Math.min(now, e + OFFSETS[k]! - 3600_000 * (1 + (h % 20))) : 0
+      ids.push(`r${i}`)
+      entered.push(new Date(e).toISOString())
+      reached.push(k > 0 ? OFFSETS[k - 1]! : -1)
+      sent.push(JSON.stringify(sentMap))
+      if (st === 'completed' || st === 'active') {
+        status.push(st)
+        next.push(st === 'active' ? STEPS[k]! : null)
+        due.push(st === 'active' ? new Date(e + OFFSETS[k]!).toISOString() : null)
+        exitReason.push(null)
+        exitStep.push(null)
+        exitedAt.push(null)
+      } else {
+        status.push('exited')
+        next.push(STEPS[k]!)
+        due.push(null)
+        exitReason.push(st)
+        exitStep.push(STEPS[k]!)
+        exitedAt.push(new Date(exitAt).toISOString())
+      }
+      chEnr.push({
+        sequence_id: SEQ,
+        recipient_id: `r${i}`,
+        entered_at: chDateTime(e),
+        status: status[status.length - 1],
+        exit_reason: exitReason[exitReason.length - 1] ?? '',
+        exit_step_id: exitStep[exitStep.length - 1] ?? '',
+        exited_at: chDateTime(exitAt),
+        version: 1,
+      })
+    }
+    await deps.meta.db.execute(sql`
+      INSERT INTO sequence_enrollments (sequence_id, recipient_id, entered_at, status, reached_ms, next_step_id, due_at, exit_reason, exit_step_id, exited_at, sent)
+      SELECT ${SEQ}, u.id, u.entered, u.status, u.reached, u.next, u.due, u.reason, u.step, u.exited, u.sent::jsonb
+      FROM unnest(${sql.param(ids)}::text[], ${sql.param(entered)}::timestamptz[], ${sql.param(status)}::text[], ${sql.param(reached)}::bigint[],
+                  ${sql.param(next)}::text[], ${sql.param(due)}::timestamptz[], ${sql.param(exitReason)}::text[], ${sql.param(exitStep)}::text[],
+                  ${sql.param(exitedAt)}::timestamptz[], ${sql.param(sent)}::text[])
+        AS u(id, entered, status, reached, next, due, reason, step, exited, sent)`)
+    const token = () => ({ insert_deduplication_token: randomUUID(), async_insert: 0 as const })
+    await deps.events.client.insert({ table: `${db}.sequence_enrollments`, values: chEnr, format: 'JSONEachRow', clickhouse_settings: token() })
+    await deps.events.client.insert({ table: `${db}.sequence_sends`, values: chSends, format: 'JSONEachRow', clickhouse_settings: token() })
+  }
+  await deps.meta.db.execute(sql`ANALYZE sequence_enrollments`)
+  console.log(`enrolments: ${N} (${sendsTotal} step sends) in ${((performance.now() - t) / 1000).toFixed(1)} s`)
+
+  t = performance.now()
+  const insertEvents = (query: string) => deps.events.client.command({ query, clickhouse_settings: { insert_deduplication_token: randomUUID(), async_insert: 0 } })
+  // The sends table as the sends path fills it, then opens (45%: a third of them machine prefetches),
+  // clicks (10% human, 2% a scanner's), unsubscribes of those who left so, purchases of the converted
+  // and of 3% of the others.
+  await insertEvents(`INSERT INTO ${db}.sends (campaign_id, recipient_id, sent_at) SELECT campaign_id, recipient_id, sent_at FROM ${db}.sequence_sends`)
+  await insertEvents(`INSERT INTO ${db}.events (event_id, type, ts, campaign_id, recipient_id, token_valid, method, class, reasons)
+    SELECT toString(cityHash64(step_id, recipient_id, 'o')), 'open', sent_at + toIntervalSecond(60 + cityHash64(recipient_id, step_id, 2) % 86400), campaign_id, recipient_id, true, 'GET',
+           if(cityHash64(recipient_id, step_id, 1) % 100 < 15, 'machine_open', 'human'), if(cityHash64(recipient_id, step_id, 1) % 100 < 15, ['apple_mpp'], [])
+    FROM ${db}.sequence_sends WHERE cityHash64(recipient_id, step_id, 1) % 100 < 45`)
+  await insertEvents(`INSERT INTO ${db}.events (event_id, type, ts, campaign_id, link_id, recipient_id, token_valid, method, class, reasons)
+    SELECT toString(cityHash64(step_id, recipient_id, 'c')), 'click', sent_at + toIntervalSecond(if(h < 10, 120 + cityHash64(recipient_id, 3) % 172800, 2)), campaign_id, 'L1', recipient_id, true, 'GET',
+           if(h < 10, 'human', 'scanner_click'), if(h < 10, [], ['scanner_ua'])
+    FROM (SELECT *, cityHash64(recipient_id, step_id, 4) % 100 AS h FROM ${db}.sequence_sends) WHERE h < 12`)
+  await insertEvents(`INSERT INTO ${db}.events (event_id, type, ts, campaign_id, recipient_id, token_valid, method, class)
+    SELECT concat('u-', recipient_id), 'unsubscribe', exited_at, 'bench-seq-s1', recipient_id, true, 'POST', 'human'
+    FROM ${db}.sequence_enrollments WHERE exit_reason = 'unsubscribed'`)
+  await insertEvents(`INSERT INTO ${db}.events (event_id, type, ts, campaign_id, recipient_id, token_valid, method, class, amount, currency, order_id, extra)
+    SELECT concat('cv-', recipient_id), 'conversion', if(exit_reason = 'converted', exited_at, entered_at + toIntervalHour(1 + cityHash64(recipient_id) % 600)), '', recipient_id, true, 'POST', 'human',
+           toDecimal64(49.9, 4), 'EUR', concat('o-', recipient_id), '{"kind":"purchase","via":"recipient"}'
+    FROM ${db}.sequence_enrollments WHERE exit_reason = 'converted' OR (status != 'exited' AND cityHash64(recipient_id, 9) % 100 < 3)`)
+  const [counts] = (await (await deps.events.client.query({ query: `SELECT countIf(type IN ('open', 'click')) AS oc, countIf(type = 'conversion') AS cv FROM ${db}.events`, format: 'JSONEachRow' })).json()) as [{ oc: number; cv: number }]
+  console.log(`events: ${counts.oc} opens and clicks, ${counts.cv} conversions in ${((performance.now() - t) / 1000).toFixed(1)} s`)
+  // Global suppressions of 0.5% of the active recipients, for `due` to find.
+  await deps.meta.db.execute(sql`INSERT INTO suppressions (recipient_id, scope, reason, at)
+    SELECT recipient_id, '', 'hard_bounce', now() FROM sequence_enrollments WHERE sequence_id = ${SEQ} AND status = 'active' AND hashtext(recipient_id) % 200 = 0`)
+
+}
+
+const quantile = (xs: number[], q: number) => {
+  const s = [...xs].sort((a, b) => a - b)
+  return s[Math.min(s.length - 1, Math.floor(q * s.length))]!
+}
+async function timed(name: string, runs: number, call: (i: number) => Promise<{ bytes: number; note?: string }>) {
+  const times: number[] = []
+  const cpu: number[] = []
+  let last: { bytes: number; note?: string } = { bytes: 0 }
+  for (let i = 0; i < runs; i++) {
+    const c0 = process.cpuUsage()
+    const t0 = performance.now()
+    last = await call(i)
+    times.push(performance.now() - t0)
+    const c = process.cpuUsage(c0)
+    cpu.push((c.user + c.system) / 1000)
+  }
+  console.log(`${name.padEnd(40)} ${quantile(times, 0.5).toFixed(1).padStart(9)} ${quantile(times, 0.9).toFixed(1).padStart(8)} ${times[0]!.toFixed(1).padStart(8)} ${quantile(cpu, 0.5).toFixed(1).padStart(8)} ${String(last.bytes).padStart(9)}  ${last.note ?? ''}`)
+}
+
+console.log(`\n${'call'.padEnd(40)} ${'median ms'.padStart(9)} ${'p90 ms'.padStart(8)} ${'first'.padStart(8)} ${'cpu ms'.padStart(8)} ${'bytes'.padStart(9)}`)
+await timed('funnel (cohort=week)', RUNS, async () => {
+  const r = await api('GET', `/v1/sequences/${SEQ}/funnel`)
+  return { bytes: r.bytes, note: `entered ${r.body.entered}, sent ${r.body.steps.map((s: { sent: number }) => s.sent).join('/')}` }
+})
+await timed('funnel (cohort=day)', RUNS, async () => ({ bytes: (await api('GET', `/v1/sequences/${SEQ}/funnel?cohort=day`)).bytes }))
+await timed('funnel (traffic=all, cohort=month)', RUNS, async () => ({ bytes: (await api('GET', `/v1/sequences/${SEQ}/funnel?traffic=all&cohort=month`)).bytes }))
+// The first call finds and marks the exits (suppressed, converted); the next ones read the same page without them.
+await timed('due, limit=10000', RUNS, async () => {
+  const r = await api('GET', `/v1/sequences/${SEQ}/due?limit=10000`)
+  return { bytes: r.bytes, note: `${r.body.due.length} due, skipped ${JSON.stringify(r.body.skipped)}` }
+})
+let cursor = ''
+await timed('due, limit=10000, following pages', RUNS, async () => {
+  const r = await api('GET', `/v1/sequences/${SEQ}/due?limit=10000${cursor ? `&cursor=${cursor}` : ''}`)
+  cursor = r.body.next ?? ''
+  return { bytes: r.bytes, note: `${r.body.due.length} due, skipped ${JSON.stringify(r.body.skipped)}` }
+})
+await timed('enrol 10000 new recipients', RUNS, async (i) => {
+  const r = await api('POST', `/v1/sequences/${SEQ}/enrollments`, { recipients: Array.from({ length: 10_000 }, (_, j) => ({ id: `new-${tag}-${i}-${j}`, segments: ['bench'] })) })
+  return { bytes: r.bytes, note: `enrolled ${r.body.enrolled}` }
+})
+await timed('enrol the same 10000 again (unchanged)', 3, async () => {
+  const r = await api('POST', `/v1/sequences/${SEQ}/enrollments`, { recipients: Array.from({ length: 10_000 }, (_, j) => ({ id: `new-${tag}-0-${j}`, segments: ['bench'] })) })
+  return { bytes: r.bytes, note: `unchanged ${r.body.unchanged.length}` }
+})
+await timed('POST /sends of step 1 to 10000, sequence', RUNS, async (i) => {
+  const r = await api('POST', `/v1/campaigns/bench-seq-s1/sends`, { recipients: Array.from({ length: 10_000 }, (_, j) => ({ id: `new-${tag}-${i}-${j}` })), sequence: { id: SEQ, stepId: 's1' } })
+  return { bytes: r.bytes, note: `marked ${r.body.sequence.marked}` }
+})
+
+await bench.stop()
+process.exit(0)

@@ -1,0 +1,401 @@
+import { divDecimal, fixed, fromUnits, toUnits } from '../conversions/money.js'
+import { chDateTime, type EventStore, queryRows } from '../store/clickhouse.js'
+import { notFound } from '../util/errors.js'
+import { ordersCte, STAGES, stageDefinitions, stageParams, stageSql, stageThresholds, type Stage, type StageThresholds } from './stages.js'
+import { differenceInterval, normalQuantile, wilson } from './statistics.js'
+
+/*
+ * Where customers go and what they are worth, measured on the purchase history: the stage of every
+ * customer at a few instants one horizon apart (same rules as /v1/lifecycle, from the purchases up to
+ * each instant), the pairs of stages at consecutive instants, and the revenue between them.
+ */
+
+const DAY = 86_400_000
+
+export interface FlowOptions extends Partial<StageThresholds> {
+  /** End of the last window (epoch ms). */
+  at: number
+  horizonDays: number
+  /** Conversion kind that counts as a purchase. */
+  kind: string
+}
+
+type Group = 'all' | 'sent' | 'holdout' | 'other'
+
+interface CellRow {
+  i: number
+  grp: Group
+  from_stage: Stage | ''
+  to_stage: Stage
+  n: number
+}
+
+/** Revenue of window i of the customers in `from_stage` at its start, in one currency, and its sum of squares per customer. */
+interface MoneyRow {
+  i: number
+  from_stage: Stage
+  currency: string
+  sum: string
+  sq: number
+}
+
+interface Cohort {
+  campaignId?: string | undefined
+  segment?: string | undefined
+}
+
+/**
+ * One pass over the orders up to the last instant: per customer the first purchase, the last purchase at
+ * or before each instant (one maxIf per instant: half the CPU of a maxForEach over an array built per
+ * order, 2.4 s against 4.5 s on 5 M orders), and (for value) the revenue per window and
+ * currency; then the customer's stage at each instant as a number, and per window the pair (stage at its
+ * start, stage at its end) as one integer key, summed over customers with sumMap (no row per customer and
+ * window: an ARRAY JOIN there copied every customer's stages six times, 3 s of CPU on 1 M customers).
+ * `instants` ascending; window i (1-based) runs from instants[i-1] (excluded) to instants[i] (included).
+ */
+async function flowCells(
+  store: EventStore,
+  instants: number[],
+  t: StageThresholds,
+  kind: string,
+  cohort: Cohort,
+  revenue: boolean,
+): Promise<{ cells: CellRow[]; money: MoneyRow[] }> {
+  const db = store.db
+  const seg = cohort.segment !== undefined ? ' AND has(segments, {segment:String})' : ''
+  const groups = cohort.campaignId
+    ? `multiIf(recipient_id IN (SELECT recipient_id FROM ${db}.sends WHERE campaign_id = {campaign:String}${seg}), 'sent',
+               recipient_id IN (SELECT recipient_id FROM ${db}.holdouts WHERE campaign_id = {campaign:String}${seg}), 'holdout', 'other')`
+    : `'all'`
+  // With a segment, the customers the sender ever placed in it (in any campaign's sends or holdouts).
+  const population = cohort.segment !== undefined
+    ? `AND recipient_id IN (SELECT recipient_id FROM ${db}.sends WHERE has(segments, {segment:String})
+                            UNION ALL SELECT recipient_id FROM ${db}.holdouts WHERE has(segments, {segment:String}))`
+    : ''
+  const windows = instants.length - 1
+  const last = instants[windows]!
+  // Key of a cell: window × 64 + stage code at its start × 8 + at its end (0: not yet a customer).
+  // Revenue (value only): key (window × 8 + stage code at its start, currency), customers with a stage then.
+  const money = revenue
+    ? `, sumMap(mk, mv) AS money, sumMap(mk, arrayMap(v -> toFloat64(v) * toFloat64(v), mv)) AS squares`
+    : ''
+  const moneyKeys = revenue
+    ? `, arrayMap(k -> (toUInt32(k.1 * 8 + codes[k.1]), k.2), arrayFilter(k -> codes[k.1] != 0, revs.1)) AS mk,
+         arrayFilter((v, k) -> codes[k.1] != 0, revs.2, revs.1) AS mv`
+    : ''
+  const rows = await queryRows<{ grp: Group; cells: [number[], number[]]; money?: [Array<[number, string]>, string[]]; squares?: [Array<[number, string]>, number[]] }>(
+    store,
+    `WITH ${ordersCte(db)}
+     SELECT grp, sumMap(ck, arrayMap(x -> toUInt64(1), ck)) AS cells ${money}
+     FROM (
+       SELECT grp, arrayFilter(x -> x % 8 != 0, arrayMap(i -> toUInt32(i * 64 + codes[i] * 8 + codes[i + 1]), range(1, {count:UInt32}))) AS ck ${moneyKeys}
+       FROM (
+         SELECT grp${revenue ? ', revs' : ''},
+                arrayMap(k -> if(first > {instants:Array(Int64)}[k], 0, ${stageSql('{instants:Array(Int64)}[k]', 'first', 'lasts[k]', true)}),
+                         range(1, {count:UInt32} + 1)) AS codes
+         FROM (
+           SELECT any(${groups}) AS grp, min(ms) AS first,
+                  [${instants.map((_, k) => `maxIf(ms, ms <= {instants:Array(Int64)}[${k + 1}])`).join(', ')}] AS lasts
+                  ${revenue ? ", sumMapIf([(win, currency)], [amount], win >= 1 AND currency != '') AS revs" : ''}
+           FROM (SELECT recipient_id, toUnixTimestamp64Milli(ts) AS ms, amount, currency,
+                        {windows:Int64} - intDiv({last:Int64} - ms, {horizon:Int64}) AS win
+                 FROM orders)
+           WHERE 1 ${population}
+           -- A 64-bit hash groups faster than the id string (exact up to a collision, ~3e-8 at 1 M customers).
+           GROUP BY cityHash64(recipient_id)
+         )
+       )
+     )
+     GROUP BY grp`,
+    {
+      now: chDateTime(last),
+      kind,
+      instants,
+      count: instants.length,
+      windows,
+      last,
+      horizon: instants.length > 1 ? instants[1]! - instants[0]! : DAY,
+      ...stageParams(t),
+      ...(cohort.campaignId ? { campaign: cohort.campaignId } : {}),
+      ...(cohort.segment !== undefined ? { segment: cohort.segment } : {}),
+    },
+  )
+  const stageOf = (code: number): Stage | '' => (code === 0 ? '' : STAGES[code - 1]!)
+  const cells: CellRow[] = []
+  const moneyRows: MoneyRow[] = []
+  for (const r of rows) {
+    r.cells[0].forEach((key, j) => {
+      const k = Number(key)
+      const n = r.cells[1][j]
+      cells.push({ i: Math.floor(k / 64), grp: r.grp, from_stage: stageOf(Math.floor(k / 8) % 8), to_stage: stageOf(k % 8) as Stage, n: Number(n) })
+    })
+    r.money?.[0].forEach(([key, currency], j) => {
+      const k = Number(key)
+      moneyRows.push({ i: Math.floor(k / 8), from_stage: stageOf(k % 8) as Stage, currency, sum: String(r.money![1][j]), sq: Number(r.squares![1][j]) })
+    })
+  }
+  return { cells, money: moneyRows }
+}
+
+export interface Cell {
+  stage: Stage
+  count: number
+  /** count / customers of the row, with its Wilson 95% interval. */
+  share: number
+  low: number
+  high: number
+}
+
+export interface MatrixRow {
+  stage: Stage
+  /** Customers in `stage` at the window's start: the denominator of the row's shares. */
+  customers: number
+  to: Cell[]
+}
+
+function matrix(rows: CellRow[]): MatrixRow[] {
+  return STAGES.map((from) => {
+    const counts = Object.fromEntries(STAGES.map((to) => [to, 0])) as Record<Stage, number>
+    for (const r of rows) if (r.from_stage === from) counts[r.to_stage] += r.n
+    const customers = STAGES.reduce((a, s) => a + counts[s], 0)
+    return {
+      stage: from,
+      customers,
+      to: STAGES.map((to) => {
+        const w = wilson(counts[to], customers)
+        return { stage: to, count: counts[to], share: w.value, low: w.low, high: w.high }
+      }),
+    }
+  })
+}
+
+export const FLOW_METHOD = {
+  transitions:
+    'Each customer (recipient id with a purchase at or before the window\'s start) is placed in a stage at the start and at the end of each window, ' +
+    'from the purchases up to that instant, with the thresholds of /v1/lifecycle. share = count / customers of the row; Wilson 95% interval. ' +
+    'acquired: customers whose first purchase falls inside the window (no stage at its start).',
+  lift:
+    'Customers placed at the first send of the campaign (start) and one horizon later (end). sent: recipients of the campaign\'s sends; ' +
+    'comparison: its holdout (recipients recorded with holdout: true, not mailed) when there is one, else every other customer. ' +
+    'difference = sent share - comparison share, Newcombe hybrid score 95% interval.',
+  value:
+    'For the customers in each stage one horizon before asOf, the revenue of their purchases in the horizon that followed, per currency, divided by ' +
+    'their number (customers without a purchase count as 0): mean exact to 4 decimals, 95% normal interval (mean ± 1.96 × sd / √n, low clipped at 0). ' +
+    'backtest: the same figure one horizon earlier (predicted) against the one observed since (actual); error = predicted - actual.',
+}
+
+export interface Window {
+  from: string
+  to: string
+  /** Customers with a stage at the start (the sum of the rows' customers). */
+  customers: number
+  acquired: number
+  rows: MatrixRow[]
+}
+
+export interface Transitions {
+  asOf: string
+  horizonDays: number
+  thresholds: StageThresholds
+  definitions: Record<Stage, string>
+  /** Oldest first. */
+  windows: Window[]
+  campaign?: CampaignLift
+  method: string
+}
+
+export interface CampaignLift {
+  campaignId: string
+  segment: string | null
+  start: string
+  end: string
+  /** false when one horizon after the first send has not yet passed: end is asOf. */
+  complete: boolean
+  sent: { customers: number; rows: MatrixRow[] }
+  comparison: { group: 'holdout' | 'not_sent'; customers: number; rows: MatrixRow[] }
+  /** true only with a holdout: the difference is then the campaign's measured effect. */
+  measuredLift: boolean
+  note: string
+  lift: Array<{ from: Stage; to: Stage; sent: number; comparison: number; difference: number; low: number; high: number }>
+  method: string
+}
+
+export interface TransitionsOptions extends FlowOptions {
+  windows: number
+  campaignId?: string | undefined
+  segment?: string | undefined
+}
+
+/** GET /v1/lifecycle/transitions. */
+export async function lifecycleTransitions(store: EventStore, o: TransitionsOptions): Promise<Transitions> {
+  const t = stageThresholds(o)
+  const h = o.horizonDays * DAY
+  const instants = Array.from({ length: o.windows + 1 }, (_, k) => o.at - (o.windows - k) * h)
+  const cohort = { segment: o.segment }
+  const { cells } = await flowCells(store, instants, t, o.kind, cohort, false)
+  const windows = instants.slice(1).map((end, k) => {
+    const rows = cells.filter((c) => c.i === k + 1)
+    const m = matrix(rows)
+    return {
+      from: new Date(instants[k]!).toISOString(),
+      to: new Date(end).toISOString(),
+      customers: m.reduce((a, r) => a + r.customers, 0),
+      acquired: rows.filter((r) => r.from_stage === '').reduce((a, r) => a + r.n, 0),
+      rows: m,
+    }
+  })
+  const out: Transitions = {
+    asOf: new Date(o.at).toISOString(),
+    horizonDays: o.horizonDays,
+    thresholds: t,
+    definitions: stageDefinitions(t, 'the instant'),
+    windows,
+    method: FLOW_METHOD.transitions,
+  }
+  if (o.campaignId) out.campaign = await campaignLift(store, o, t)
+  return out
+}
+
+async function campaignLift(store: EventStore, o: TransitionsOptions, t: StageThresholds): Promise<CampaignLift> {
+  const campaignId = o.campaignId!
+  const [first] = await queryRows<{ start: number; held: number; n: number }>(
+    store,
+    `SELECT toUnixTimestamp64Milli(min(t)) AS start, countIf(held) AS held, count() AS n
+     FROM (SELECT sent_at AS t, false AS held FROM ${store.db}.sends WHERE campaign_id = {c:String}
+           UNION ALL SELECT held_at AS t, true AS held FROM ${store.db}.holdouts WHERE campaign_id = {c:String})`,
+    { c: campaignId },
+  )
+  if (!first || Number(first.n) === 0) throw notFound(`campaign ${campaignId}: no sends recorded`)
+  const start = Number(first.start)
+  const end = Math.min(start + o.horizonDays * DAY, o.at)
+  const { cells } = await flowCells(store, [start, end], t, o.kind, { campaignId, segment: o.segment }, false)
+  const sent = matrix(cells.filter((c) => c.grp === 'sent'))
+  const holdout = Number(first.held) > 0
+  const comparison = matrix(cells.filter((c) => c.grp === (holdout ? 'holdout' : 'other')))
+  const lift = sent.flatMap((row, r) =>
+    row.to.map((cell, k) => {
+      const cmp = comparison[r]!
+      const d = differenceInterval(cell.count, row.customers, cmp.to[k]!.count, cmp.customers)
+      return { from: row.stage, to: cell.stage, sent: cell.share, comparison: cmp.to[k]!.share, difference: d.value, low: d.low, high: d.high }
+    }),
+  )
+  const total = (m: MatrixRow[]) => m.reduce((a, r) => a + r.customers, 0)
+  return {
+    campaignId,
+    segment: o.segment ?? null,
+    start: new Date(start).toISOString(),
+    end: new Date(end).toISOString(),
+    complete: end === start + o.horizonDays * DAY,
+    sent: { customers: total(sent), rows: sent },
+    comparison: { group: holdout ? 'holdout' : 'not_sent', customers: total(comparison), rows: comparison },
+    measuredLift: holdout,
+    note: holdout
+      ? 'Compared with the campaign\'s holdout (recipients chosen not to be mailed): the difference is the measured effect of the campaign.'
+      : 'No holdout was recorded for this campaign: compared with the customers it was not sent to, whom the sender may have chosen differently. ' +
+        'This is not a measured lift; record a holdout (holdout: true in POST /v1/campaigns/{id}/sends) to measure one.',
+    lift,
+    method: FLOW_METHOD.lift,
+  }
+}
+
+export interface StageValue {
+  currency: string
+  /** Revenue of the stage's customers over the horizon, exact. */
+  revenue: string
+  /** revenue / customers, exact to 4 decimals (half up). */
+  mean: string
+  low: string
+  high: string
+}
+
+export interface BacktestRow {
+  currency: string
+  /** The figure one horizon earlier: what would have been predicted. */
+  predicted: string
+  /** What customers in that stage then did; null when no customer was in it. */
+  actual: string | null
+  /** predicted - actual, exact. */
+  error: string | null
+  /** error / actual; null when actual is 0 or null. */
+  relativeError: number | null
+  /** Whether actual lies inside the predicted figure's interval. */
+  withinInterval: boolean | null
+  /** Customers the prediction rests on (in the stage one horizon before the window). */
+  customers: number
+}
+
+export interface LifecycleValue {
+  asOf: string
+  horizonDays: number
+  thresholds: StageThresholds
+  window: { from: string; to: string }
+  backtestWindow: { from: string; to: string }
+  stages: Array<{ stage: Stage; customers: number; definition: string; value: StageValue[]; backtest: BacktestRow[] }>
+  method: string
+}
+
+const Z95 = normalQuantile(0.975)
+
+function stageValues(rows: CellRow[], money: MoneyRow[], stage: Stage, currencies: string[]): { customers: number; value: StageValue[] } {
+  const n = rows.filter((r) => r.from_stage === stage).reduce((a, r) => a + r.n, 0)
+  const sums = new Map<string, bigint>()
+  const squares = new Map<string, number>()
+  for (const m of money) {
+    if (m.from_stage !== stage) continue
+    sums.set(m.currency, (sums.get(m.currency) ?? 0n) + toUnits(m.sum))
+    squares.set(m.currency, (squares.get(m.currency) ?? 0) + m.sq)
+  }
+  if (n === 0) return { customers: 0, value: [] }
+  const value = currencies.map((currency) => {
+    const revenue = fromUnits(sums.get(currency) ?? 0n)
+    const mean = divDecimal(revenue, n)
+    const m = Number(revenue) / n
+    // Customers without a purchase in that currency are zeros of the sample.
+    const variance = n > 1 ? Math.max(0, ((squares.get(currency) ?? 0) - n * m * m) / (n - 1)) : 0
+    const half = n > 1 ? (Z95 * Math.sqrt(variance)) / Math.sqrt(n) : 0
+    return { currency, revenue, mean, low: fixed(Math.max(0, m - half).toFixed(4)), high: fixed((m + half).toFixed(4)) }
+  })
+  return { customers: n, value }
+}
+
+/** GET /v1/lifecycle/value: per stage, revenue per customer over the next horizon, and its back-test. */
+export async function lifecycleValue(store: EventStore, o: FlowOptions): Promise<LifecycleValue> {
+  const t = stageThresholds(o)
+  const h = o.horizonDays * DAY
+  const instants = [o.at - 2 * h, o.at - h, o.at]
+  const { cells, money } = await flowCells(store, instants, t, o.kind, {}, true)
+  const current = cells.filter((c) => c.i === 2)
+  const earlier = cells.filter((c) => c.i === 1)
+  // Every currency seen in either window, for every stage: a stage whose customers bought nothing in it shows 0.
+  const currencies = [...new Set(money.map((m) => m.currency))].sort()
+  const definitions = stageDefinitions(t, 'the window\'s start')
+  const iso = (ms: number) => new Date(ms).toISOString()
+  return {
+    asOf: iso(o.at),
+    horizonDays: o.horizonDays,
+    thresholds: t,
+    window: { from: iso(instants[1]!), to: iso(o.at) },
+    backtestWindow: { from: iso(instants[0]!), to: iso(instants[1]!) },
+    stages: STAGES.map((stage) => {
+      const now = stageValues(current, money.filter((m) => m.i === 2), stage, currencies)
+      const before = stageValues(earlier, money.filter((m) => m.i === 1), stage, currencies)
+      // No prediction without customers in the stage one horizon earlier.
+      const backtest = before.value.map((p): BacktestRow => {
+        const a = now.value.find((v) => v.currency === p.currency)
+        if (!a) return { currency: p.currency, predicted: p.mean, actual: null, error: null, relativeError: null, withinInterval: null, customers: before.customers }
+        const error = fromUnits(toUnits(p.mean) - toUnits(a.mean))
+        return {
+          currency: p.currency,
+          predicted: p.mean,
+          actual: a.mean,
+          error,
+          relativeError: toUnits(a.mean) === 0n ? null : Number(error) / Number(a.mean),
+          withinInterval: toUnits(a.mean) >= toUnits(p.low) && toUnits(a.mean) <= toUnits(p.high),
+          customers: before.customers,
+        }
+      })
+      return { stage, customers: now.customers, definition: definitions[stage], value: now.value, backtest }
+    }),
+    method: FLOW_METHOD.value,
+  }
+}
