@@ -42,6 +42,7 @@ const OPENAPI_INFO = {
     title: 'sillage',
     version: '0.1.0',
     description: 'Self-hosted e-mail tracking: campaigns, links, sends, and the metrics of what readers did.',
+    license: { name: 'MIT', identifier: 'MIT' },
   },
 }
 
@@ -122,7 +123,7 @@ export function createApp(deps: AppDeps) {
   let openApi: { document: ReturnType<typeof app.getOpenAPI31Document>; json: string } | null = null
   const openApiDocument = () => {
     if (!openApi) {
-      const document = app.getOpenAPI31Document(OPENAPI_INFO)
+      const document = app.getOpenAPI31Document({ ...OPENAPI_INFO, servers: [{ url: deps.config.publicBaseUrl, description: 'This server (PUBLIC_BASE_URL)' }] })
       openApi = { document, json: JSON.stringify(document) }
     }
     return openApi

@@ -52,6 +52,12 @@ const EnvSchema = z.object({
   CLASSIFY_PASS_INTERVAL_MS: z.coerce.number().int().min(0).max(3_600_000).default(30_000),
   CLASSIFY_PASS_DELAY_MS: z.coerce.number().int().min(0).max(3_600_000).default(30_000),
   CLASSIFY_PASS_LOOKBACK_MS: z.coerce.number().int().min(10_000).max(86_400_000).default(300_000),
+  /** The sender's own domains (comma-separated; each covers its subdomains): only links to them get UTM parameters and click ids. */
+  OWN_DOMAINS: z
+    .string()
+    .default('')
+    .transform((v) => v.split(',').map((d) => d.trim().toLowerCase().replace(/^\.+|\.+$/g, '')).filter(Boolean))
+    .refine((ds) => ds.every((d) => /^[a-z0-9-]+(\.[a-z0-9-]+)*$/.test(d)), 'must be host names separated by commas (e.g. shop.example,example.com)'),
   /** 1: webhook targets may resolve to loopback, private or link-local addresses (tests, a receiver on the same network). */
   WEBHOOK_ALLOW_PRIVATE: bool.default(false),
   /** Delays between delivery attempts, in ms, comma-separated; the default is the Standard Webhooks schedule. */
@@ -132,6 +138,7 @@ export function parseConfig(env: Record<string, string | undefined> = process.en
     linkRefreshMs: e.LINK_REFRESH_MS,
     metricsToken: e.METRICS_TOKEN,
     classifyPass: { intervalMs: e.CLASSIFY_PASS_INTERVAL_MS, delayMs: e.CLASSIFY_PASS_DELAY_MS, lookbackMs: e.CLASSIFY_PASS_LOOKBACK_MS },
+    ownDomains: e.OWN_DOMAINS,
     webhooks: {
       allowPrivate: e.WEBHOOK_ALLOW_PRIVATE,
       retryScheduleMs: e.WEBHOOK_RETRY_SCHEDULE_MS.split(',').map(Number),

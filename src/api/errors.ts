@@ -52,6 +52,15 @@ export function errorBody(c: Context, code: ErrorCode | string, message: string,
 }
 
 /** Response entries for the OpenAPI document, so every route lists its errors. */
+/**
+ * What a public (unauthenticated) operation declares besides its success: it has no security
+ * requirement, and the one client error every endpoint can get, which node:http answers itself.
+ */
+export const publicOperation = {
+  security: [] as Array<Record<string, string[]>>,
+  clientErrors: { 431: { description: 'Request headers larger than 16 KB (answered by node:http before the app, without a body)' } },
+}
+
 export function errorResponses(...statuses: Array<400 | 401 | 403 | 404 | 409 | 413 | 415 | 429 | 503>) {
   const descriptions: Record<number, string> = {
     400: 'Invalid input; the message names the field',

@@ -1,4 +1,6 @@
 import { z } from '@hono/zod-openapi'
+import { trackingToSettings } from '../tracking/click-id.js'
+import type { CampaignSettings } from '../store/schema.js'
 
 /** What a campaign id may be, wherever one is given (path, query, body, a list in a query). */
 export const CAMPAIGN_ID_PATTERN = /^[A-Za-z0-9_-]{1,64}$/
@@ -33,6 +35,23 @@ export const CampaignSettingsSchema = z
       .union([z.boolean(), z.object({ source: z.string().max(200).optional(), medium: z.string().max(200).optional(), campaign: z.string().max(200).optional() })])
       .optional(),
     clickId: z.union([z.boolean(), z.object({ param: z.string().regex(/^[A-Za-z0-9_.-]{1,40}$/).optional() })]).optional(),
+    domains: z
+      .array(
+        z
+          .string()
+          .trim()
+          .toLowerCase()
+          .regex(/^[a-z0-9-]+(\.[a-z0-9-]+)*$/, 'must be a host name such as shop.example'),
+      )
+      .max(100)
+      .optional()
+      .openapi({
+        description: 'The sender\'s own domains, each covering its subdomains (added to OWN_DOMAINS): only links to them get UTM parameters and the click id; other links redirect to their plain URL',
+        example: ['shop.example'],
+      }),
+    test: z.boolean().optional().openapi({
+      description: 'A test send: clicks soon after the send are not marked too_soon_after_send (a person checking a test send clicks at once); the other machine rules still apply',
+    }),
     category: CategorySchema.optional().openapi({
       description: 'Kind of mail: what pressure rules and readers\' preferences are about. `transactional` is exempt from caps and preferences',
       example: 'promotion',
@@ -65,7 +84,7 @@ export const CampaignSettingsSchema = z
 
 /**
  * The short input form of settings.clickId / settings.utm, accepted on create and update and
- * stored as those settings (conversions/click-id.ts trackingToSettings): never stored as is.
+ * stored as those settings (tracking/click-id.ts trackingToSettings): never stored as is.
  */
 export const CampaignTrackingSchema = z
   .object({
@@ -74,6 +93,21 @@ export const CampaignTrackingSchema = z
   })
   .strict()
   .openapi({ description: 'Redirect decoration: signed click id under clickIdParam (null: none), utm_* parameters' })
+
+/** Settings as given on create and update: the stored keys, plus `tracking`, the short form of clickId and utm. */
+export const CampaignSettingsInputSchema = CampaignSettingsSchema.extend({ tracking: CampaignTrackingSchema.optional() })
+  .strict()
+  .openapi('CampaignSettingsInput', { example: { tracking: { clickIdParam: 'sl_cid', utm: true }, domains: ['shop.example'] } })
+
+/** `settings` (with its `tracking` short form) and a top-level `tracking` → what is stored; the top-level form wins. */
+export function storedSettings(
+  settings: z.output<typeof CampaignSettingsInputSchema> | undefined,
+  tracking: z.output<typeof CampaignTrackingSchema> | undefined,
+): CampaignSettings | undefined {
+  if (!settings && !tracking) return undefined
+  const { tracking: inner, ...rest } = settings ?? {}
+  return { ...rest, ...trackingToSettings(inner), ...trackingToSettings(tracking) }
+}
 
 export const CampaignSchema = z
   .object({

@@ -1,11 +1,11 @@
-import { and, count, inArray } from 'drizzle-orm'
+import { and, count, inArray, sql } from 'drizzle-orm'
 import { pendingMutations } from '../store/clickhouse-check.js'
 import { exclusive } from '../store/exclusive.js'
 import type { AppDeps } from '../deps.js'
 import type { TrafficClass } from '../events/event.js'
 import { queryRows } from '../store/clickhouse.js'
 import { honeypotLinks, visibleLinks } from '../services/templates.js'
-import { links } from '../store/schema.js'
+import { campaigns, links } from '../store/schema.js'
 import { type BurstEvent, type BurstOptions, detectBursts } from '../tracking/classify.js'
 import { applyStoredUpdates, serialized, type StoredUpdate } from './apply.js'
 
@@ -19,7 +19,10 @@ export interface SecondPassOptions {
   delayMs?: number
   /** How far behind now - delayMs a pass looks; each event is seen by several passes. Default 5 min. */
   lookbackMs?: number
-  /** A click this soon after its send (sends.sent_at) is a scanner's. Default 5 s; 0 turns it off. */
+  /**
+   * A click this soon after its send (sends.sent_at) is a scanner's (gateways follow links on
+   * delivery), except in a campaign marked as a test send (settings.test). Default 5 s; 0 turns it off.
+   */
   tooSoonMs?: number
   /** Thresholds and windows of detectBursts (defaults there). */
   bursts?: Omit<BurstOptions, 'honeypotLinkIds' | 'linksPerCampaign'>
@@ -135,7 +138,9 @@ export async function passChanges(
   const tooSoonMs = opts.tooSoonMs ?? PASS_DEFAULTS.tooSoonMs
   if (tooSoonMs > 0) {
     const sentAt = await sendTimes(deps, clicks)
+    const tests = await testCampaigns(deps, campaignIds)
     for (const e of clicks) {
+      if (tests.has(e.campaignId)) continue
       const sent = sentAt.get(e.campaignId + '\u0000' + e.recipientId)
       if (sent === undefined || e.ts < sent || e.ts - sent > tooSoonMs) continue
       const cur = next.get(e.eventId) ?? { class: e.class, reasons: [...e.reasons] }
@@ -162,6 +167,15 @@ async function campaignLinks(deps: Deps, campaignIds: string[]): Promise<{ honey
     .where(and(inArray(links.campaignId, campaignIds), visibleLinks()))
     .groupBy(links.campaignId)
   return { honeypots: honeypots.map((h) => h.id), linksPerCampaign: new Map(counts.map((c) => [c.campaignId, Number(c.n)])) }
+}
+
+/** Campaigns marked as test sends (settings.test): a person checking one clicks at once, so too-soon does not apply. */
+async function testCampaigns(deps: Deps, campaignIds: string[]): Promise<Set<string>> {
+  const rows = await deps.meta.db
+    .select({ id: campaigns.id })
+    .from(campaigns)
+    .where(and(inArray(campaigns.id, campaignIds), sql`(${campaigns.settings} ->> 'test') = 'true'`))
+  return new Set(rows.map((r) => r.id))
 }
 
 async function sendTimes(deps: Deps, events: readonly BurstEvent[]): Promise<Map<string, number>> {

@@ -23,14 +23,42 @@ const BLANK_GIF = 'data:image/gif;base64,R0lGODlhAQABAIAAAAAAAP///yH5BAEAAAAALAA
 export const CLICK_MAP_CSP = "default-src 'none'; img-src data:; font-src data:; style-src 'unsafe-inline'"
 const CSP_META = `<meta http-equiv="Content-Security-Policy" content="${CLICK_MAP_CSP}">`
 
+/** A grey box standing for a remote image: the frame fetches nothing, but the layout keeps its shape. */
+const IMAGE_PLACEHOLDER =
+  'data:image/svg+xml,' +
+  encodeURIComponent('<svg xmlns="http://www.w3.org/2000/svg" width="100" height="100" preserveAspectRatio="none"><rect width="100" height="100" fill="#e3e5ea"/><path d="M0 0L100 100M100 0L0 100" stroke="#c4c7cf" stroke-width="1"/></svg>')
+
+/**
+ * Remote images (http, https, protocol-relative) pointed at the placeholder, keeping their width,
+ * height, alt and style: the report shows where each image sits without any request to the
+ * sender's image hosts (the frame's policy would block it anyway, leaving broken-image icons).
+ */
+export function placeholdImages(html: string): string {
+  return html.replace(/<img\b[^>]*>/gi, (tag) =>
+    tag.replace(/(\ssrc\s*=\s*)("\s*(?:https?:)?\/\/[^"]*"|'\s*(?:https?:)?\/\/[^']*'|(?:https?:)?\/\/[^\s>]+)/i, (_, before: string) => `${before}"${IMAGE_PLACEHOLDER}"`),
+  )
+}
+
 export function percent(share: number): string {
   if (share === 0) return '0%'
   if (share < 0.001) return '<0.1%'
   return share < 0.1 ? `${(share * 100).toFixed(1)}%` : `${Math.round(share * 100)}%`
 }
 
+/**
+ * The heat scale of the badges: grey for a link nobody clicked, then from amber (few clicks) to
+ * deep red (the most clicked link), each step dark enough for white text.
+ */
+export function heat(relative: number): string {
+  if (!(relative > 0)) return '#5f6368'
+  const t = Math.min(1, relative)
+  // Amber #b06000 to red #8c1d18, both with white text above 4.5:1 contrast.
+  const mix = (a: number, b: number) => Math.round(a + (b - a) * t)
+  return `rgb(${mix(0xb0, 0x8c)},${mix(0x60, 0x1d)},${mix(0x00, 0x18)})`
+}
+
 const BADGE_STYLE =
-  'display:inline-block;margin:0 0 0 4px;padding:1px 6px;border-radius:9px;background:#b3261e;color:#fff;' +
+  'display:inline-block;margin:0 0 0 4px;padding:1px 6px;border-radius:9px;color:#fff;' +
   'font:bold 12px/16px system-ui,sans-serif;vertical-align:middle;text-decoration:none;white-space:nowrap'
 
 /**
@@ -44,15 +72,19 @@ export function clickMapHtml(compiled: CompiledTemplate, links: ClickMapLink[]):
     linkUrl: (p) => `${SENTINEL}${p}`,
     pixelUrl: BLANK_GIF,
     honeypotUrl: HONEYPOT,
+    // The reader's unsubscribe page needs a token: the report shows no working link.
+    unsubscribeUrl: '#',
   }).html
   const byPosition = new Map(links.map((l) => [l.position, l]))
   const total = links.reduce((s, l) => s + l.clicks, 0)
   const inserts: Array<{ at: number; text: string }> = []
   const open: Array<{ position: number | null }> = []
+  const most = Math.max(0, ...links.map((l) => l.clicks))
   const badge = (l: ClickMapLink) => {
     const share = total > 0 ? l.clicks / total : 0
     const title = `${l.label || l.url}: ${l.clicks} clicks (${percent(share)} of all clicks), ${l.uniqueClickers} unique clickers`
-    return `<span class="sillage-badge" data-position="${l.position}" title="${escapeHtml(title)}" style="${BADGE_STYLE}">${escapeHtml(percent(share))}</span>`
+    const style = `${BADGE_STYLE};background:${heat(most > 0 ? l.clicks / most : 0)}`
+    return `<span class="sillage-badge" data-position="${l.position}" title="${escapeHtml(title)}" style="${style}">${escapeHtml(`${l.clicks.toLocaleString('en-US')} · ${percent(share)}`)}</span>`
   }
   const parser = new Parser(
     {
@@ -83,9 +115,10 @@ export function clickMapHtml(compiled: CompiledTemplate, links: ClickMapLink[]):
   const page = out
     .replace(/https:\/\/sillage-clickmap\.invalid\/link\/(\d+)/g, (_, p: string) => escapeHtml(byPosition.get(Number(p))?.url ?? '#'))
     .replaceAll(HONEYPOT, '#')
+  const shown = placeholdImages(page)
   // After the doctype, if any (anything before it would switch the e-mail to quirks mode); a meta
   // before <html> lands in the document's head all the same.
-  const doctype = /^\s*<!doctype[^>]*>/i.exec(page)
+  const doctype = /^\s*<!doctype[^>]*>/i.exec(shown)
   const at = doctype ? doctype[0].length : 0
-  return page.slice(0, at) + CSP_META + page.slice(at)
+  return shown.slice(0, at) + CSP_META + shown.slice(at)
 }

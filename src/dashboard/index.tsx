@@ -6,6 +6,7 @@ import { fileURLToPath } from 'node:url'
 import type { OpenAPIHono } from '@hono/zod-openapi'
 import type { Context } from 'hono'
 import { bodyLimit } from 'hono/body-limit'
+import { getCookie, setCookie } from 'hono/cookie'
 import { html } from 'hono/html'
 import type { AppEnv } from '../api/context.js'
 import { hashKey, verifyApiKey } from '../services/auth-keys.js'
@@ -14,17 +15,20 @@ import { clientIp } from '../tracking/ip.js'
 import { audienceResponse, audienceSelection, parseAudienceQuery, type QueryInput } from '../metrics/audience-filter.js'
 import { compareCampaigns, type CompareMetric } from '../metrics/compare.js'
 import type { Traffic } from '../metrics/sql.js'
+import { recentRecipients, searchRecipients, type FoundRecipient, type RecentRecipient } from '../metrics/recipient-search.js'
 import { recipientTimeline } from '../metrics/timeline.js'
+import { audience, type AudienceRow } from '../metrics/audience.js'
+import { findCampaigns, getCampaign, listCampaigns, listLinks } from '../services/campaigns.js'
+import { FOLLOW_UP_ROWS, FollowUpPage, linkName } from './pages/follow-up.js'
 import { lifecycle } from '../metrics/lifecycle.js'
 import { lifecycleTransitions, lifecycleValue } from '../metrics/lifecycle-flow.js'
 import { topPurchases } from '../metrics/purchases.js'
-import { findCampaigns, listCampaigns } from '../services/campaigns.js'
 import { loadOrCreateSecret } from '../tracking/token.js'
 import { DomainError } from '../util/errors.js'
 import { canonicalTimeZone } from '../util/time-zone.js'
 import type { PageContext } from './layout.js'
 import { CampaignPage, loadCampaign, type LinkSort } from './pages/campaign.js'
-import { CampaignsPage, loadCampaigns } from './pages/campaigns.js'
+import { CAMPAIGN_SORTS, CampaignsPage, loadCampaigns, type CampaignSort } from './pages/campaigns.js'
 import { HORIZONS, LifecyclePage } from './pages/lifecycle.js'
 import { ComparePage, ErrorPage, RecipientPage, SignInPage } from './pages/other.js'
 import { loadSequence, loadSequences, SequencePage, SequencesPage } from './pages/sequences.js'
@@ -75,7 +79,12 @@ function audienceFormQuery(queries: Record<string, string[]>): QueryInput {
   for (const [name, all] of Object.entries(queries)) {
     const values = all.filter((v) => v !== '')
     if (values.length === 0 || name === 'tz') continue
-    if (name === 'from' || name === 'to') {
+    if (name === 'convertedWithinDays') {
+      // The form asks for days; the API takes a duration.
+      const v = values[0]!
+      if (!/^[1-9][0-9]{0,3}$/.test(v)) throw new DomainError('validation_failed', `query.convertedWithinDays: a whole number of days (1-9999), got ${JSON.stringify(v.slice(0, 40))}`)
+      out.convertedWithin = `${v}d`
+    } else if (name === 'from' || name === 'to') {
       const v = values[0]!
       const t = wallTimeToInstant(v, tz)
       if (t === null) throw new DomainError('validation_failed', `query.${name}: expected a date and time such as 2026-11-23T09:00, got ${JSON.stringify(v.slice(0, 40))}`)
@@ -86,6 +95,9 @@ function audienceFormQuery(queries: Record<string, string[]>): QueryInput {
   }
   return out
 }
+
+/** The time zone the pages show times in, once chosen. */
+const TZ_COOKIE = 'sillage_tz'
 
 /**
  * Only paths inside the dashboard: `next` must never send a signed-in user to another site. Printable
@@ -214,12 +226,18 @@ export function registerDashboard(app: OpenAPIHono<AppEnv>): void {
     const traffic = parseTraffic(c.req.query('traffic'))
     const n = Math.max(0, Math.min(10_000, Number.parseInt(c.req.query('page') ?? '0', 10) || 0))
     const { rows, more } = await loadCampaigns(c.get('deps'), traffic, n)
-    return page(c, <CampaignsPage rows={rows} traffic={traffic} page={n} more={more} ctx={c.get('page')} />)
+    const sortq = c.req.query('sort')
+    const sort: CampaignSort = CAMPAIGN_SORTS.find((x) => x === sortq) ?? 'created'
+    return page(c, <CampaignsPage rows={rows} traffic={traffic} page={n} more={more} sort={sort} ctx={c.get('page')} />)
   })
 
   dash.get('/dashboard/campaigns/:id', async (c) => {
-    const tzq = c.req.query('tz') ?? 'UTC'
-    const tz = canonicalTimeZone(tzq) ?? 'UTC'
+    // A zone chosen once is remembered (a cookie of this browser) until another is chosen.
+    const asked = c.req.query('tz')
+    const tz = canonicalTimeZone(asked ?? getCookie(c, TZ_COOKIE) ?? 'UTC') ?? 'UTC'
+    if (asked !== undefined && canonicalTimeZone(asked) !== null) {
+      setCookie(c, TZ_COOKIE, tz, { path: '/dashboard', sameSite: 'Strict', httpOnly: true, secure: new URL(c.req.url).protocol === 'https:', maxAge: 365 * 86_400 })
+    }
     const view = await loadCampaign(c.get('deps'), c.req.param('id'), parseTraffic(c.req.query('traffic')), tz, parseSort(c.req.query('sort')))
     return page(c, <CampaignPage view={view} page={c.get('page')} />)
   })
@@ -229,7 +247,40 @@ export function registerDashboard(app: OpenAPIHono<AppEnv>): void {
     const deps = c.get('deps')
     const id = c.req.param('id')
     const params = parseAudienceQuery(audienceFormQuery(c.req.queries()))
-    return audienceResponse(deps, id, await audienceSelection(deps, id, params), 'csv')
+    const selection = await audienceSelection(deps, id, params)
+    const names = new Map((await listLinks(deps, id)).map((l) => [l.id, linkName(l)]))
+    return audienceResponse(deps, id, selection, 'csv', names)
+  })
+
+  // The same selection as the CSV, counted and shown before anyone downloads it.
+  dash.get('/dashboard/campaigns/:id/follow-up', async (c) => {
+    const deps = c.get('deps')
+    const id = c.req.param('id')
+    const query = c.req.queries()
+    const params = parseAudienceQuery(audienceFormQuery(query))
+    const campaign = await getCampaign(deps, id)
+    const sel = await audienceSelection(deps, id, params)
+    const links = await listLinks(deps, id)
+    const names = new Map(links.map((l) => [l.id, linkName(l)]))
+    const rows: AudienceRow[] = []
+    let count = 0
+    for await (const r of audience(deps.events, id, sel.filter, sel.window)) {
+      count++
+      if (rows.length < FOLLOW_UP_ROWS) rows.push(r)
+    }
+    const f = sel.filter
+    const conditions = [
+      ...f.clicked.map((l) => `clicked ${names.get(l)}`),
+      ...f.notClicked.map((l) => `did not click ${names.get(l)}`),
+      ...(f.opened === undefined ? [] : [f.opened ? 'opened' : 'never opened']),
+      ...(f.converted === undefined ? [] : [`${f.converted ? 'bought' : 'did not buy'}${f.convertedWithinMs ? ` within ${Math.round(f.convertedWithinMs / 86_400_000)} days of the send` : ''}`]),
+      ...(f.segment !== undefined ? [`segment ${f.segment}`] : []),
+      ...(f.variant !== undefined ? [`variant ${f.variant}`] : []),
+      ...f.attributes.map((a) => `${a.name} is ${a.value}`),
+    ]
+    const csvQuery = new URLSearchParams(Object.entries(query).flatMap(([k, vs]) => vs.map((v) => [k, v] as [string, string])))
+    const csvHref = `/dashboard/campaigns/${encodeURIComponent(id)}/audience.csv?${csvQuery}`
+    return page(c, <FollowUpPage view={{ campaign, conditions, count, rows, linkNames: names, csvHref }} page={c.get('page')} />)
   })
 
   dash.get('/dashboard/compare', async (c) => {
@@ -285,10 +336,15 @@ export function registerDashboard(app: OpenAPIHono<AppEnv>): void {
     const id = (c.req.query('id') ?? '').trim().slice(0, 512)
     const traffic = parseTraffic(c.req.query('traffic'))
     let timeline = null
+    let found: FoundRecipient[] = []
+    let recent: RecentRecipient[] = []
     if (id) {
       timeline = await recipientTimeline(deps.events, deps.meta, id, { traffic }, { limit: 50, cursor: c.req.query('cursor') || undefined })
+      found = await searchRecipients(deps.events, id)
+    } else {
+      recent = await recentRecipients(deps.events, traffic)
     }
-    return page(c, <RecipientPage id={id} traffic={traffic} timeline={timeline} ctx={c.get('page')} />)
+    return page(c, <RecipientPage id={id} traffic={traffic} timeline={timeline} found={found} recent={recent} ctx={c.get('page')} />)
   })
 
   dash.get('/dashboard/webhooks', async (c) => {

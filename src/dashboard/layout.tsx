@@ -76,8 +76,19 @@ export function fmtSeconds(s: number | null): string {
   return `${(s / 86400).toFixed(1)} d`
 }
 
+/** Money in its currency's own decimals (EUR 2, JPY 0, BHD 3), one format everywhere on the dashboard. */
+export function fmtMoney(amount: string, currency: string): string {
+  let digits = 2
+  try {
+    digits = new Intl.NumberFormat('en-US', { style: 'currency', currency }).resolvedOptions().maximumFractionDigits ?? 2
+  } catch {
+    // Not a currency the runtime knows: two decimals.
+  }
+  return `${Number(amount).toLocaleString('en-US', { minimumFractionDigits: digits, maximumFractionDigits: digits })} ${currency}`
+}
+
 export function fmtRevenue(r: Record<string, string>): string {
-  const parts = Object.entries(r).map(([cur, v]) => `${Number(v).toLocaleString('en-US', { minimumFractionDigits: 2, maximumFractionDigits: 2 })} ${cur}`)
+  const parts = Object.entries(r).map(([cur, v]) => fmtMoney(v, cur))
   return parts.length ? parts.join(' + ') : '–'
 }
 

@@ -1,8 +1,9 @@
 import { z } from '@hono/zod-openapi'
 import type { AppDeps } from '../deps.js'
 import { listLinks } from '../services/campaigns.js'
+import { resolveLinkRef } from '../services/link-refs.js'
 import { describeIssues, invalid } from '../util/errors.js'
-import { audience, CSV_COLUMNS, csvLine, type AudienceFilter } from './audience.js'
+import { audience, CSV_COLUMNS, csvLine, type AudienceFilter, type AudienceRow } from './audience.js'
 import { AttributionQuery, campaignWindow, DurationSchema, multiValue } from './query.js'
 import type { EventWindow } from './sql.js'
 
@@ -18,8 +19,8 @@ export const AudienceQuery = AttributionQuery.extend({
   }),
   convertedWithin: DurationSchema('convertedWithin', '7d', 'Only conversions at most this long after the recipient\'s send count: `clicked=LINK&converted=false&convertedWithin=7d` is "clicked but did not buy within a week"'),
   opened: z.enum(['true', 'false']).optional().openapi({ param: { name: 'opened', in: 'query' }, description: 'Opened (true) or never opened (false)' }),
-  clicked: multiValue('clicked', 'Clicked this link id (repeatable or comma-separated: all of them)', 'x7Kq2mB9aP0z'),
-  notClicked: multiValue('notClicked', 'Did not click this link id (repeatable or comma-separated: none of them)', 'Pz9aB2mK7xq0'),
+  clicked: multiValue('clicked', 'Clicked this link: its id, its label or its position in the e-mail (`2` or `#2`) when that names one link only (repeatable or comma-separated: all of them)', 'hero'),
+  notClicked: multiValue('notClicked', 'Did not click this link (id, label or position, as for clicked; repeatable or comma-separated: none of them)', 'Pz9aB2mK7xq0'),
   segment: z.string().max(128).optional().openapi({ param: { name: 'segment', in: 'query' }, example: 'vip' }),
   variant: z.string().max(64).optional().openapi({ param: { name: 'variant', in: 'query' }, example: 'B' }),
   // Not multiValue: an attribute value is the sender's data, commas and surrounding spaces included.
@@ -54,15 +55,13 @@ export function parseAudienceQuery(input: QueryInput): AudienceParams {
 
 /**
  * Parsed parameters → what the audience query takes: the window checked (400), then the campaign
- * (404), then the link ids, which must be the campaign's, and the NAME:VALUE attributes (400 each).
+ * (404), then the links, named by id, label or position (services/link-refs.ts), and the NAME:VALUE attributes (400 each).
  */
 export async function audienceSelection(deps: Pick<AppDeps, 'meta' | 'links'>, campaignId: string, q: AudienceParams): Promise<{ filter: AudienceFilter; window: EventWindow }> {
   const window = await campaignWindow(deps, campaignId, q)
-  const linkIds = new Set((await listLinks(deps, campaignId)).map((l) => l.id))
-  for (const [name, ids] of [['clicked', q.clicked], ['notClicked', q.notClicked]] as const) {
-    const unknown = ids.find((l) => !linkIds.has(l))
-    if (unknown !== undefined) throw invalid(`query.${name}: no link ${JSON.stringify(unknown.slice(0, 80))} in campaign ${campaignId}`)
-  }
+  const links = await listLinks(deps, campaignId)
+  const clicked = q.clicked.map((ref) => resolveLinkRef(links, ref, 'query.clicked', campaignId))
+  const notClicked = q.notClicked.map((ref) => resolveLinkRef(links, ref, 'query.notClicked', campaignId))
   const attributes = q.attribute.map((a) => {
     const i = a.indexOf(':')
     if (i <= 0) throw invalid(`query.attribute: expected NAME:VALUE, got ${JSON.stringify(a.slice(0, 80))}`)
@@ -71,8 +70,8 @@ export async function audienceSelection(deps: Pick<AppDeps, 'meta' | 'links'>, c
   const converted = q.converted === undefined ? (q.convertedWithin === undefined ? undefined : true) : q.converted === 'true'
   const filter: AudienceFilter = {
     opened: q.opened === undefined ? undefined : q.opened === 'true',
-    clicked: q.clicked,
-    notClicked: q.notClicked,
+    clicked,
+    notClicked,
     segment: q.segment,
     variant: q.variant,
     attributes,
@@ -87,8 +86,16 @@ export async function audienceSelection(deps: Pick<AppDeps, 'meta' | 'links'>, c
  * The matching recipients streamed as CSV (RFC 4180, with a header line) or NDJSON. The first row
  * is read before answering, so a query error is a proper error response and not a cut stream.
  */
-export async function audienceResponse(deps: Pick<AppDeps, 'events'>, campaignId: string, sel: { filter: AudienceFilter; window: EventWindow }, format: 'csv' | 'ndjson'): Promise<Response> {
-  return rowsResponse(audience(deps.events, campaignId, sel.filter, sel.window), { format, columns: CSV_COLUMNS, csvLine, filename: `${campaignId}-audience` })
+export async function audienceResponse(
+  deps: Pick<AppDeps, 'events'>,
+  campaignId: string,
+  sel: { filter: AudienceFilter; window: EventWindow },
+  format: 'csv' | 'ndjson',
+  /** CSV for people (the dashboard): clicked links by these names (label and position) instead of their ids. */
+  linkNames?: ReadonlyMap<string, string>,
+): Promise<Response> {
+  const line = linkNames ? (r: AudienceRow) => csvLine({ ...r, clickedLinks: r.clickedLinks.map((l) => linkNames.get(l) ?? l) }) : csvLine
+  return rowsResponse(audience(deps.events, campaignId, sel.filter, sel.window), { format, columns: CSV_COLUMNS, csvLine: line, filename: `${campaignId}-audience` })
 }
 
 /**

@@ -14,6 +14,22 @@ import { classifyHref } from './url.js'
 
 export const PIXEL_BEFORE = '<img src="'
 export const PIXEL_AFTER = '" width="1" height="1" alt="" style="display:block;border:0;width:1px;height:1px" />'
+/**
+ * Written anywhere in the HTML (an href, or visible text) or the text part, it becomes the
+ * recipient's unsubscribe URL (/u/:campaign/:token) when rendered: the visible opt-out laws and
+ * mailbox providers expect in the body, beside the List-Unsubscribe header. Never a tracked link.
+ */
+export const UNSUBSCRIBE_PLACEHOLDER = '{{sillage.unsubscribe}}'
+
+/** Edits putting the unsubscribe hole at each occurrence of the placeholder in `src`. */
+function unsubscribeEdits(src: string, encodingAt: (offset: number) => LinkEncoding): Edit[] {
+  const edits: Edit[] = []
+  for (let i = src.indexOf(UNSUBSCRIBE_PLACEHOLDER); i >= 0; i = src.indexOf(UNSUBSCRIBE_PLACEHOLDER, i + UNSUBSCRIBE_PLACEHOLDER.length)) {
+    edits.push({ start: i, end: i + UNSUBSCRIBE_PLACEHOLDER.length, with: [{ kind: 'unsubscribe', encoding: encodingAt(i) }] })
+  }
+  return edits
+}
+
 export const HONEYPOT_BEFORE = '<a href="'
 export const HONEYPOT_AFTER = '" style="display:none" aria-hidden="true" tabindex="-1"></a>'
 
@@ -93,6 +109,8 @@ export function compileTemplate(input: { html: string; text?: string; options?: 
   const edits: Edit[] = []
 
   for (const h of scan.hrefs) {
+    // The unsubscribe link is the reader's, not a tracked one: its hole comes from unsubscribeEdits.
+    if (h.raw.includes(UNSUBSCRIBE_PLACEHOLDER)) continue
     if (h.optOut) {
       skipped.push({ href: h.decoded, reason: 'opt_out', part: 'html' })
       continue
@@ -107,6 +125,12 @@ export function compileTemplate(input: { html: string; text?: string; options?: 
     edits.push({ start: h.valueStart, end: h.valueEnd, with: [{ kind: 'link', position, encoding: ENCODING[h.quote] }] })
   }
 
+  // Entity-encoded for a single-quoted value inside one, else as for a double-quoted value, which is
+  // also right in text and in an unquoted value (left unquoted: the placeholder may be part of it).
+  const singleQuoted = scan.hrefs.filter((h) => h.quote === QuoteType.Single)
+  const htmlUnsubscribe = unsubscribeEdits(html, (at) => (singleQuoted.some((h) => h.valueStart <= at && at < h.valueEnd) ? 'attr-single' : 'attr-double'))
+  edits.push(...htmlUnsubscribe)
+
   if (opts.honeypot) {
     // Without a <body> tag the document starts with body content anyway.
     const at = scan.bodyOpenEnd >= 0 ? scan.bodyOpenEnd : 0
@@ -117,6 +141,7 @@ export function compileTemplate(input: { html: string; text?: string; options?: 
     edits.push({ start: at, end: at, with: [PIXEL_BEFORE, { kind: 'pixel' }, PIXEL_AFTER] })
   }
 
+  let unsubscribe = htmlUnsubscribe.length > 0
   let text: Fragment[] | null = null
   if (input.text !== undefined) {
     const textEdits: Edit[] = []
@@ -130,8 +155,10 @@ export function compileTemplate(input: { html: string; text?: string; options?: 
       links.push({ position, url: c.url, label: '', part: 'text', raw: u.url })
       textEdits.push({ start: u.start, end: u.end, with: [{ kind: 'link', position, encoding: 'text' }] })
     }
-    text = fragmentsOf(input.text, textEdits)
+    const textUnsubscribe = unsubscribeEdits(input.text, () => 'text').filter((u) => !textEdits.some((e) => e.start < u.end && u.start < e.end))
+    unsubscribe ||= textUnsubscribe.length > 0
+    text = fragmentsOf(input.text, [...textEdits, ...textUnsubscribe])
   }
 
-  return { links, skipped, pixel: opts.pixel, honeypot: opts.honeypot, html: fragmentsOf(html, edits), text }
+  return { links, skipped, pixel: opts.pixel, honeypot: opts.honeypot, unsubscribe, html: fragmentsOf(html, edits), text }
 }

@@ -6,6 +6,7 @@ export type RewriteErrorCode =
   | 'not_text'
   | 'missing_pixel_url'
   | 'missing_honeypot_url'
+  | 'missing_unsubscribe_url'
 
 /** The one error this library throws; `code` is stable so the API can map it to a 4xx answer. */
 export class RewriteError extends Error {

@@ -1,4 +1,4 @@
-export { compileTemplate } from './compile.js'
+export { compileTemplate, UNSUBSCRIBE_PLACEHOLDER } from './compile.js'
 export { RewriteError, type RewriteErrorCode } from './errors.js'
 export { renderCompiled, renderTrackedTemplate, type Placeholders } from './render.js'
 export type {
@@ -13,4 +13,5 @@ export type {
   RenderedMessage,
   SkippedLink,
   SkipReason,
+  UnsubscribeHole,
 } from './types.js'

@@ -1,4 +1,5 @@
 import { RewriteError } from './errors.js'
+import { UNSUBSCRIBE_PLACEHOLDER } from './compile.js'
 import type { CompiledTemplate, Fragment, LinkEncoding, RenderUrls, RenderedMessage } from './types.js'
 
 const AMP = /&/g
@@ -21,7 +22,7 @@ function encode(url: string, encoding: LinkEncoding): string {
   }
 }
 
-function renderParts(parts: Fragment[], urls: RenderUrls, pixel: string, honeypot: string): string {
+function renderParts(parts: Fragment[], urls: RenderUrls, pixel: string, honeypot: string, unsubscribe: string): string {
   const verbatim = urls.verbatim === true
   let out = ''
   for (let i = 0; i < parts.length; i++) {
@@ -31,6 +32,7 @@ function renderParts(parts: Fragment[], urls: RenderUrls, pixel: string, honeypo
       const url = urls.linkUrl(p.position)
       out += verbatim ? url : encode(url, p.encoding)
     } else if (p.kind === 'pixel') out += pixel
+    else if (p.kind === 'unsubscribe') out += verbatim ? unsubscribe : encode(unsubscribe, p.encoding)
     else out += honeypot
   }
   return out
@@ -50,9 +52,16 @@ export function renderCompiled(compiled: CompiledTemplate, urls: RenderUrls): Re
     }
     honeypot = urls.verbatim ? urls.honeypotUrl : encode(urls.honeypotUrl, 'attr-double')
   }
+  let unsubscribe = ''
+  if (compiled.unsubscribe) {
+    if (urls.unsubscribeUrl === undefined) {
+      throw new RewriteError('missing_unsubscribe_url', 'the template has an unsubscribe placeholder: unsubscribeUrl is required')
+    }
+    unsubscribe = urls.unsubscribeUrl
+  }
   return {
-    html: renderParts(compiled.html, urls, pixel, honeypot),
-    text: compiled.text === null ? null : renderParts(compiled.text, urls, pixel, honeypot),
+    html: renderParts(compiled.html, urls, pixel, honeypot, unsubscribe),
+    text: compiled.text === null ? null : renderParts(compiled.text, urls, pixel, honeypot, unsubscribe),
   }
 }
 
@@ -60,6 +69,7 @@ export interface Placeholders {
   linkUrl?: (position: number) => string
   pixelUrl?: string
   honeypotUrl?: string
+  unsubscribeUrl?: string
 }
 
 /**
@@ -71,5 +81,6 @@ export function renderTrackedTemplate(compiled: CompiledTemplate, placeholders: 
     linkUrl: placeholders.linkUrl ?? ((position) => `{{sillage.link.${position}}}`),
     pixelUrl: placeholders.pixelUrl ?? '{{sillage.pixel}}',
     honeypotUrl: placeholders.honeypotUrl ?? '{{sillage.honeypot}}',
+    unsubscribeUrl: placeholders.unsubscribeUrl ?? UNSUBSCRIBE_PLACEHOLDER,
   })
 }

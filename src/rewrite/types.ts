@@ -56,7 +56,13 @@ export interface LinkHole {
   encoding: LinkEncoding
 }
 
-export type Fragment = string | LinkHole | { kind: 'pixel' } | { kind: 'honeypot' }
+/** Where `{{sillage.unsubscribe}}` was written: the recipient's unsubscribe URL, never a tracked link. */
+export interface UnsubscribeHole {
+  kind: 'unsubscribe'
+  encoding: LinkEncoding
+}
+
+export type Fragment = string | LinkHole | UnsubscribeHole | { kind: 'pixel' } | { kind: 'honeypot' }
 
 /** Plain data (JSON-serialisable), so it can be stored once and rendered per recipient. */
 export interface CompiledTemplate {
@@ -66,6 +72,8 @@ export interface CompiledTemplate {
   pixel: boolean
   /** True when `html` contains a honeypot hole: register it as a link labelled `__honeypot__`. */
   honeypot: boolean
+  /** True when the html or text holds `{{sillage.unsubscribe}}` (absent in templates compiled before it existed). */
+  unsubscribe?: boolean
   html: Fragment[]
   /** Null when no text part was given. */
   text: Fragment[] | null
@@ -77,6 +85,8 @@ export interface RenderUrls {
   pixelUrl?: string
   /** Required when the template has a honeypot. */
   honeypotUrl?: string
+  /** Required when the template has an unsubscribe placeholder. */
+  unsubscribeUrl?: string
   /**
    * Write values exactly as given, already encoded for where they go, and keep
    * unquoted hrefs unquoted. Meant for round-trip checks, not for sending.

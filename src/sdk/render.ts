@@ -68,13 +68,15 @@ export function createRenderer(template: RenderableTemplate, options: RendererOp
     token = options.sign(campaignId, recipientId)
     if (compiled.pixel) urls.pixelUrl = pixelUrl(base, campaignId, token)
     if (compiled.honeypot) urls.honeypotUrl = honeypotPrefix + token
+    const unsubscribe = unsubscribeUrl(base, campaignId, token)
+    if (compiled.unsubscribe) urls.unsubscribeUrl = unsubscribe
     const out = renderCompiled(compiled, urls)
     return {
       id: recipientId,
       html: out.html,
       text: out.text,
       headers: {
-        'List-Unsubscribe': `<${unsubscribeUrl(base, campaignId, token)}>${mailtoTail}`,
+        'List-Unsubscribe': `<${unsubscribe}>${mailtoTail}`,
         'List-Unsubscribe-Post': 'List-Unsubscribe=One-Click',
       },
     }

@@ -1,4 +1,4 @@
-import { and, asc, desc, eq, inArray, sql } from 'drizzle-orm'
+import { and, asc, desc, eq, inArray, isNull, sql } from 'drizzle-orm'
 import { customAlphabet, nanoid } from 'nanoid'
 import { DomainError } from '../util/errors.js'
 import type { AppDeps } from '../deps.js'
@@ -155,7 +155,12 @@ export function normaliseUrl(raw: string, field = 'body.url'): string {
   return u.href
 }
 
-/** Registers a link; the same url, label and position in a campaign is the same link (created false). */
+/**
+ * Registers a link; the same url, label and position in a campaign is the same link (created false).
+ * Positions count from 1 in a campaign: a template numbers its links in the order they occur, and
+ * a link registered by hand (no position given) takes the next number after the campaign's links,
+ * keeping it when registered again with the same url and label.
+ */
 export async function upsertLink(
   deps: Deps,
   campaignId: string,
@@ -163,8 +168,14 @@ export async function upsertLink(
 ): Promise<{ link: Link; created: boolean }> {
   const url = normaliseUrl(input.url)
   const label = input.label ?? ''
-  const position = input.position ?? 0
   const templateId = input.templateId ?? null
+  const same = and(eq(links.campaignId, campaignId), eq(links.url, url), eq(links.label, label))
+  if (input.position === undefined && templateId === null) {
+    const [existing] = await deps.meta.db.select().from(links).where(and(same, isNull(links.templateId))).orderBy(asc(links.position)).limit(1)
+    if (existing) return cached(deps, existing, false)
+  }
+  // Two hand links registered at the same instant may share a number; the link id stays their identity.
+  const position = input.position ?? sql<number>`(select coalesce(max(${links.position}), 0) + 1 from ${links} where ${links.campaignId} = ${campaignId})`
   const inserted = await deps.meta.db
     .insert(links)
     .values({ id: newLinkId(), campaignId, url, label, position, templateId })
@@ -176,10 +187,14 @@ export async function upsertLink(
     const found = await deps.meta.db
       .select()
       .from(links)
-      .where(and(eq(links.campaignId, campaignId), eq(links.url, url), eq(links.label, label), eq(links.position, position)))
+      .where(input.position === undefined ? same : and(same, eq(links.position, input.position)))
     row = found.find((l) => (l.templateId ?? null) === templateId)
     if (!row) throw new Error('link vanished after a conflicting insert')
   }
+  return cached(deps, row, created)
+}
+
+function cached(deps: Deps, row: typeof links.$inferSelect, created: boolean): { link: Link; created: boolean } {
   deps.links.addLink(toCachedLink(row))
   return { link: toLink(row), created }
 }

@@ -7,7 +7,7 @@ import type { RenderableTemplate } from '../sdk/render.js'
 import { links, templates } from '../store/schema.js'
 import { getCampaign, newLinkId, normaliseUrl } from './campaigns.js'
 import { invalid } from '../util/errors.js'
-import { clickUrl, pixelUrl } from '../tracking/urls.js'
+import { clickUrl, pixelUrl, unsubscribeUrl } from '../tracking/urls.js'
 
 /** Label of the invisible link that catches link-scanning bots (the classifier looks for it). */
 export const HONEYPOT_LABEL = '__honeypot__'
@@ -167,6 +167,7 @@ export function trackedTemplate(base: string, t: StoredTemplate): { html: string
     linkUrl: (p) => clickUrl(base, byPosition.get(p)!, TOKEN_PLACEHOLDER),
     pixelUrl: pixelUrl(base, t.campaignId, TOKEN_PLACEHOLDER),
     honeypotUrl: t.honeypotLinkId ? clickUrl(base, t.honeypotLinkId, TOKEN_PLACEHOLDER) : '',
+    unsubscribeUrl: unsubscribeUrl(base, t.campaignId, TOKEN_PLACEHOLDER),
   })
 }
 

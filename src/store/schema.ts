@@ -8,6 +8,17 @@ export interface CampaignSettings {
   utm?: { source?: string; medium?: string; campaign?: string } | boolean
   /** Append a signed click id on redirect, under this parameter name (default sl_cid). */
   clickId?: boolean | { param?: string }
+  /**
+   * The sender's own domains (each covering its subdomains), added to OWN_DOMAINS: only links to
+   * them get UTM parameters and the click id; a third party's link redirects to its plain URL.
+   */
+  domains?: string[]
+  /**
+   * A test send (the marketer checking the message before the big send): its clicks are not
+   * judged by how soon they follow the send, since a person reading a test right away is the
+   * expected case. Every other rule still applies.
+   */
+  test?: boolean
   /** Kind of mail (newsletter, promotion, transactional, …): what pressure rules and readers' preferences are about. */
   category?: string
   /** The sender as the reader's preference page names and styles it. */

@@ -21,7 +21,7 @@ export function edgeFromConfig(config: Config, journal: Journal, links: LinkCach
     ipV4Prefix: config.ipV4Prefix,
     ipV6Prefix: config.ipV6Prefix,
     clock,
-    location: redirectLocation(links, clickIdCodecFor(config)),
+    location: redirectLocation(links, clickIdCodecFor(config), config.ownDomains),
     publicBaseUrl: () => config.publicBaseUrl,
   })
   return { edge, tokens }

@@ -30,6 +30,23 @@ export function decorationOf(campaignId: string, settings: CampaignSettings | un
 }
 
 /**
+ * Is the URL's host one of `domains` or below one (`www.shop.example` is under `shop.example`)?
+ * Only such links are decorated: a click id carries the recipient id, and UTM parameters the
+ * campaign's name, which a third party's site (a social profile, a partner) has no business reading.
+ */
+export function isOwnDomain(url: string, domains: readonly string[]): boolean {
+  if (domains.length === 0) return false
+  let host: string
+  try {
+    host = new URL(url).hostname.toLowerCase().replace(/\.$/, '')
+  } catch {
+    return false
+  }
+  for (const d of domains) if (host === d || host.endsWith('.' + d)) return true
+  return false
+}
+
+/**
  * A link's URL split around where a click id goes: `head + sep + param + "=" + id + fragment`.
  * The URL's own text is kept byte for byte (no re-serialisation through URL, which would
  * re-encode parameters the destination may compare literally); additions go before the fragment.
@@ -93,20 +110,22 @@ interface Entry {
 
 /**
  * Where a click on `link` goes: the registered URL (a retired link's fallback), and nothing taken
- * from the request, plus the campaign's UTM parameters and signed click id when it asks for them;
- * null for the "offer ended" page. The decorated URL is computed once per link and recomputed when
- * the link (a new object once changed) or the campaign's settings object changes; a click then
- * costs one HMAC and a concatenation.
+ * from the request, plus the campaign's UTM parameters and signed click id when it asks for them and
+ * the destination is one of the sender's own domains (`ownDomains`, OWN_DOMAINS, and the campaign's
+ * settings.domains); null for the "offer ended" page. The decorated URL is computed once per link and
+ * recomputed when the link (a new object once changed) or the campaign's settings object changes; a
+ * click then costs one HMAC and a concatenation.
  */
-export function redirectLocation(links: Pick<LinkCache, 'campaign'>, clickIds?: ClickIdCodec) {
+export function redirectLocation(links: Pick<LinkCache, 'campaign'>, clickIds?: ClickIdCodec, ownDomains: readonly string[] = []) {
   const cache = new Map<string, Entry>()
   return (link: CachedLink, event: TrackedEvent): string | null => {
     const settings = links.campaign(link.campaignId)?.settings
     let e = cache.get(link.id)
     if (!e || e.settings !== settings || e.link !== link) {
-      const d = decorationOf(link.campaignId, settings)
-      if (!clickIds) d.clickIdParam = null
       const to = destinationOf(link, settings)
+      const own = to !== null && isOwnDomain(to, settings?.domains?.length ? [...ownDomains, ...settings.domains] : ownDomains)
+      const d: Decoration = own ? decorationOf(link.campaignId, settings) : { utm: null, clickIdParam: null }
+      if (!clickIds) d.clickIdParam = null
       const decorated = to === null ? null : decorateUrl(to, link.label ?? '', d)
       e = { link, settings, decorated, fixed: decorated === null ? null : decorated.param ? null : decorated.head + decorated.fragment }
       cache.set(link.id, e)

@@ -28,12 +28,12 @@ async function clickAt(at: number, recipient: string, label: string): Promise<vo
   expect(r.status).toBe(302)
 }
 
-async function rows(recipient: string): Promise<Row[]> {
+async function rows(recipient: string, campaign = 'bursty'): Promise<Row[]> {
   return queryRows<Row>(
     s.deps.events,
     `SELECT event_id, recipient_id, link_id, toUnixTimestamp64Milli(ts) AS ts_ms, class, reasons FROM ${s.deps.events.db}.events
-     WHERE campaign_id = 'bursty' AND recipient_id = {r:String} ORDER BY ts`,
-    { r: recipient },
+     WHERE campaign_id = {c:String} AND recipient_id = {r:String} ORDER BY ts`,
+    { r: recipient, c: campaign },
   )
 }
 
@@ -61,6 +61,11 @@ beforeAll(async () => {
   register(early.body)
   const late = await s.api('POST', '/v1/campaigns/bursty/sends', { sentAt: new Date(T0 + 20_000).toISOString(), recipients: [{ id: 'quick' }] })
   register(late.body)
+  // A test send: the marketer clicks it as soon as it arrives, which is not a scanner's haste.
+  await s.api('POST', '/v1/campaigns', { name: 'Test send', id: 'checked', settings: { test: true } })
+  const checkedLink = (await s.api('POST', '/v1/campaigns/checked/links', { url: 'https://shop.example/t', label: 't' })).body.id
+  labelOf.set(checkedLink, 'checked')
+  register((await s.api('POST', '/v1/campaigns/checked/sends', { sentAt: new Date(T0 + 20_000).toISOString(), recipients: [{ id: 'marketer' }] })).body)
 
   await clickAt(T0, 'fast', 'a')
   await clickAt(T0 + 600, 'fast', 'b')
@@ -73,6 +78,7 @@ beforeAll(async () => {
   await clickAt(T0 + 30_000, 'calm', 'a')
   await clickAt(T0 + 50_000, 'calm', 'decoy')
   await clickAt(T0 + 22_000, 'quick', 'b')
+  await clickAt(T0 + 22_000, 'marketer', 'checked')
   await s.flush()
 })
 afterAll(async () => {
@@ -88,12 +94,13 @@ describe('second pass over stored clicks', () => {
 
   it('marks a burst, a honeypot hit and a click too soon after its send; spread clicks stay human', async () => {
     const r = await runSecondPass(s.deps, { now: T0 + 90_000 })
-    expect(r).toMatchObject({ examined: 11, updated: 6, byReason: { burst: 3, honeypot: 2, too_soon_after_send: 1 } })
+    expect(r).toMatchObject({ examined: 12, updated: 6, byReason: { burst: 3, honeypot: 2, too_soon_after_send: 1 } })
     expect((await rows('fast')).map((e) => [e.class, e.reasons])).toEqual([['scanner_click', ['burst']], ['scanner_click', ['burst']], ['scanner_click', ['burst']]])
     expect((await rows('slow')).map((e) => [e.class, e.reasons])).toEqual([['human', []], ['human', []], ['human', []]])
     expect((await rows('trapped')).map((e) => [e.class, e.reasons])).toEqual([['scanner_click', ['honeypot']], ['scanner_click', ['honeypot']]])
     expect((await rows('calm')).map((e) => [e.class, e.reasons])).toEqual([['human', []], ['human', []]])
     expect((await rows('quick')).map((e) => [e.class, e.reasons])).toEqual([['scanner_click', ['too_soon_after_send']]])
+    expect((await rows('marketer', 'checked')).map((e) => [e.class, e.reasons])).toEqual([['human', []]])
   })
 
   it('changes nothing when run again', async () => {

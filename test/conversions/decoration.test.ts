@@ -106,6 +106,21 @@ describe('the redirect', () => {
     expect((await s.api('PATCH', '/v1/campaigns/nope', { tracking: { utm: true } })).status).toBe(404)
   })
 
+  it('decorates only the sender\'s own domains (OWN_DOMAINS and settings.domains): a third party gets the plain URL', async () => {
+    // The README's form: the tracking short form inside settings.
+    const c = await s.api('POST', '/v1/campaigns', { name: 'O', id: 'own', settings: { tracking: { clickIdParam: 'sl_cid', utm: true }, domains: ['Partner.Example'] } })
+    expect(c.status).toBe(201)
+    expect(c.body.settings).toEqual({ clickId: { param: 'sl_cid' }, utm: true, domains: ['partner.example'] })
+    const urls = ['https://www.shop.example/p', 'https://www.instagram.com/shop/', 'https://partner.example/x', 'https://notshop.example/y']
+    for (const url of urls) await s.api('POST', '/v1/campaigns/own/links', { url })
+    const sent = (await s.api('POST', '/v1/campaigns/own/sends', { recipients: [{ id: 'dupond' }] })).body.recipients[0].links as Array<{ url: string }>
+    const locations = await Promise.all(sent.map(async (l) => (await fetch(l.url, { redirect: 'manual' })).headers.get('location')!))
+    const decorated = locations.map((l) => new URL(l).searchParams.has('sl_cid') && new URL(l).searchParams.get('utm_campaign') === 'own')
+    expect(decorated).toEqual([true, false, true, false])
+    expect(locations[1]).toBe('https://www.instagram.com/shop/')
+    expect(locations[3]).toBe('https://notshop.example/y')
+  })
+
   it('rejects a bad clickIdParam naming the field', async () => {
     const r = await s.api('POST', '/v1/campaigns', { name: 'x', tracking: { clickIdParam: 'a b' } })
     expect(r.status).toBe(400)

@@ -103,7 +103,7 @@ describe.skipIf(!available && !required)('dashboard in a real browser', () => {
     const api = (await s.api('GET', `/v1/campaigns/${seeded.campaignId}/links/stats`)).body.links as Array<{ position: number; clicks: number }>
     const total = api.reduce((n, l) => n + l.clicks, 0)
     const first = api.find((l) => l.position === 1)!
-    expect(await frame.locator('.sillage-badge[data-position="1"]').textContent()).toBe(`${Math.round((first.clicks / total) * 100)}%`)
+    expect(await frame.locator('.sillage-badge[data-position="1"]').textContent()).toBe(`${first.clicks} · ${Math.round((first.clicks / total) * 100)}%`)
     // The label written with markup is text in the e-mail, never an element.
     expect(await frame.locator('img[src="x"]').count()).toBe(0)
     expect(await frame.locator('a', { hasText: '<img src=x' }).count()).toBe(1)
@@ -118,7 +118,10 @@ describe.skipIf(!available && !required)('dashboard in a real browser', () => {
     expect(download.suggestedFilename()).toBe('spring-audience.csv')
     const csv = readFileSync((await download.path())!, 'utf8')
     const api = await s.api('GET', `/v1/campaigns/${seeded.campaignId}/audience?clicked=${seeded.links[0]!.id}&segment=vip`, undefined, { accept: 'text/csv' })
-    expect(csv).toBe(api.body)
+    // The same rows as the API; for people, clicked links by label and position instead of ids.
+    let named = api.body as string
+    for (const l of seeded.links) named = named.replaceAll(l.id, `${l.label || l.url} (#${l.position})`)
+    expect(csv).toBe(named)
     expect(csv.split('\r\n')[0]).toMatch(/^recipient_id,/)
   })
 

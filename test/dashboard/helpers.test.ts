@@ -2,6 +2,11 @@ import { describe, expect, it } from 'vitest'
 import { chartSeries, seriesInterval } from '../../src/dashboard/pages/campaign.js'
 import { mapBounded } from '../../src/dashboard/pages/campaigns.js'
 import { wallTimeToInstant } from '../../src/dashboard/wall-time.js'
+import { verdictText } from '../../src/dashboard/pages/verdict.js'
+import { fmtRevenue } from '../../src/dashboard/layout.js'
+import { clickMapHtml } from '../../src/dashboard/clickmap.js'
+import { compileTemplate } from '../../src/rewrite/index.js'
+import { compareGroups } from '../../src/metrics/compare.js'
 
 const bucket = (iso: string, value: number) => ({ start: iso, local: iso.slice(0, 19), value })
 
@@ -64,5 +69,38 @@ describe('mapBounded', () => {
     expect(out).toEqual([100, 20, 60, 10, 40, 2, 30])
     expect(peak).toBe(3)
     expect(await mapBounded([], 3, async (x: number) => x)).toEqual([])
+  })
+})
+
+describe('verdictText', () => {
+  const g = (key: string, sent: number, clickers: number) => ({ key, sent, uniqueOpeners: clickers * 2, uniqueClickers: clickers, engaged: clickers * 2 })
+  const text = (a: [number, number], b: [number, number]) => verdictText(compareGroups([g('A', ...a), g('B', ...b)], 'click_rate', 0.05))
+
+  it('names the metric, the leader and its lift in points with the interval, significant or not', () => {
+    expect(text([1000, 90], [1000, 120])).toBe('B beats A on click rate, +3.0 points (+0.3 to +5.7), significant (p = 0.03, 95% interval).')
+    expect(text([300, 28], [300, 20])).toBe('A leads on click rate, +2.7 points (\u22121.7 to +7.1), not significant yet (p = 0.23): about 2,700 more sends needed.')
+    expect(text([10, 1], [10, 2])).toBe('B leads on click rate, +10.0 points (\u221223.6 to +42.1), not significant yet: about 380 more sends needed.')
+    expect(text([100, 10], [100, 10])).toBe('No difference in click rate between A and B (10.0% each).')
+  })
+})
+
+describe('fmtRevenue', () => {
+  it('writes each currency with its own decimals', () => {
+    expect(fmtRevenue({ EUR: '60.0000', JPY: '1200.0000', BHD: '1.2500' })).toBe('60.00 EUR + 1,200 JPY + 1.250 BHD')
+    expect(fmtRevenue({})).toBe('–')
+  })
+})
+
+describe('click map images', () => {
+  it('stand as sized placeholders: nothing points at the sender\'s image hosts, width, height and alt kept', () => {
+    const compiled = compileTemplate({
+      html: '<body><a href="https://shop.example/"><img src="https://img.example/hero.png" width="600" height="200" alt="Hero"></a><img src=\'//cdn.example/b.png\' alt="b"><img src=http://x.example/c.gif><img src="data:image/gif;base64,R0lGOD"></body>',
+    })
+    const html = clickMapHtml(compiled, [{ position: 1, url: 'https://shop.example/', label: 'Hero', clicks: 3, uniqueClickers: 2 }])
+    expect(html).not.toMatch(/img\.example|cdn\.example|x\.example/)
+    expect(html.match(/src="data:image\/svg\+xml,/g)).toHaveLength(3)
+    expect(html).toContain('width="600" height="200" alt="Hero"')
+    // Data images and the blank open pixel are the e-mail's own bytes: kept.
+    expect(html).toContain('src="data:image/gif;base64,R0lGOD"')
   })
 })

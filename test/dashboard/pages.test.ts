@@ -173,7 +173,9 @@ describe('pages', () => {
     const srcdoc = unescape(/<iframe class="clickmap"[^>]*srcdoc="([^"]*)"/.exec(r.text)![1]!)
     // The frame's own policy comes right after the doctype, which stays first (no quirks mode).
     expect(srcdoc).toMatch(/^<!DOCTYPE html><meta http-equiv="Content-Security-Policy" content="default-src 'none'; img-src data:; font-src data:; style-src 'unsafe-inline'">/)
-    expect(srcdoc).toContain('<img src="https://images.example/open.gif">')
+    // Not even pointed at: the image is a placeholder in the frame.
+    expect(srcdoc).not.toContain('images.example')
+    expect(srcdoc).toContain('<body><img src="data:image/svg+xml,')
     expect(r.text).toContain('Remote images are not loaded')
   })
 
@@ -223,6 +225,10 @@ describe('pages', () => {
     expect(human.opens.unique).toBeGreaterThan(40)
     expect(human.machine.opens.total).toBe(5)
     expect(human.machine.clicks.total).toBe(1)
+    // In plain words, with the reasons named as a person names them.
+    const all = human.opens.total + 5
+    const page = (await get('/dashboard/campaigns/spring')).text
+    expect(page).toContain(`<p id="machine-summary" class="muted">${Math.round((5 / all) * 100)}% of opens were machines (5 of ${all}: Apple Mail Privacy Protection 5); ${Math.round((1 / (human.clicks.total + 1)) * 100)}% of clicks were machines (1 of ${human.clicks.total + 1}: security scanners (address) 1).`)
   })
 
   it('answers an unknown campaign with a page, escaped', async () => {
@@ -313,7 +319,7 @@ describe('pages', () => {
     for (const [, pos, text] of badges) {
       const l = api.find((x) => x.position === Number(pos))!
       const share = l.clicks / total
-      expect(unescape(text!)).toBe(share === 0 ? '0%' : share < 0.1 ? `${(share * 100).toFixed(1)}%` : `${Math.round(share * 100)}%`)
+      expect(unescape(text!)).toBe(`${l.clicks} · ${share === 0 ? '0%' : share < 0.1 ? `${(share * 100).toFixed(1)}%` : `${Math.round(share * 100)}%`}`)
     }
     expect(srcdoc).toContain('href="https://shop.example/new"')
     expect(srcdoc).not.toContain(`${s.url}/c/`)
@@ -321,14 +327,17 @@ describe('pages', () => {
     // The label with markup stays text inside the e-mail, and the badge comes right after its link.
     expect(srcdoc).not.toContain('<img src=x')
     expect(srcdoc).toMatch(/<\/a><span class="sillage-badge" data-position="1"/)
+    // The heat scale: the most clicked link is the deepest red, a link nobody clicked grey.
+    const most = api.reduce((a, b) => (b.clicks > a.clicks ? b : a))
+    expect(srcdoc).toMatch(new RegExp(`data-position="${most.position}"[^>]*background:rgb\\(140,29,24\\)`))
   })
 
   it('states the variant verdict from the compare function and shows segments with intervals', async () => {
     const cmp = (await s.api('GET', '/v1/campaigns/spring/compare?by=variant')).body
     const html = (await get('/dashboard/campaigns/spring')).text
     const verdict = unescape(/<p class="verdict" id="variant-verdict"><strong>([^<]*)<\/strong>/.exec(html)![1]!)
-    if (cmp.test.winner) expect(verdict).toMatch(new RegExp(`^${cmp.test.winner} beats (A|B) on click rate, p [=<] `))
-    else expect(verdict).toMatch(/^No significant difference yet/)
+    if (cmp.test.winner) expect(verdict).toMatch(new RegExp(`^${cmp.test.winner} beats (A|B) on click rate, [+−][0-9.]+ points \\([+−]?[0-9.]+ to [+−]?[0-9.]+\\), significant \\(p [=<] `))
+    else expect(verdict).toMatch(/^(A|B) leads on click rate, [+−][0-9.]+ points \([+−]?[0-9.]+ to [+−]?[0-9.]+\), not (significant|enough data)|^No difference in click rate/)
     expect(html).toContain('id="variants-table"')
     expect(html).toContain('id="segments-table"')
     expect(html).toMatch(/role="img" aria-label="Click rate of B: [\d.]+% \(95% interval [\d.]+% to [\d.]+%\)"/)
@@ -343,12 +352,102 @@ describe('pages', () => {
     expect(mine.headers.get('content-type')).toContain('text/csv')
     expect(mine.headers.get('content-disposition')).toBe('attachment; filename="spring-audience.csv"')
     const api = await s.api('GET', `/v1/campaigns/spring/audience?clicked=${link}&segment=vip`, undefined, { accept: 'text/csv' })
-    expect(mine.text).toBe(api.body)
+    // The same rows; for people, clicked links by label and position rather than opaque ids.
+    const links = (await s.api('GET', '/v1/campaigns/spring/links')).body.links as Array<{ id: string; label: string; url: string; position: number }>
+    let named = api.body as string
+    for (const l of links) named = named.replaceAll(l.id, `${l.label || l.url} (#${l.position})`)
+    expect(mine.text).toBe(named)
+    expect(named).not.toBe(api.body)
     expect(mine.text.split('\r\n').length).toBeGreaterThan(3)
     const bad = await get('/dashboard/campaigns/spring/audience.csv?clicked=nope')
     expect(bad.status).toBe(400)
     const anonymous = await fetch(`${s.url}/dashboard/campaigns/spring/audience.csv`, { redirect: 'manual' })
     expect(anonymous.status).toBe(303)
+  })
+
+  it('finds recipients by the beginning of their id, and lists the recently active', async () => {
+    const recent = (await get('/dashboard/recipients')).text
+    const ids = [...recent.matchAll(/<tr>\s*<th scope="row"><a href="\/dashboard\/recipients\?id=([^&]+)&amp;traffic=human">/g)].map((m) => decodeURIComponent(m[1]!))
+    // The seed's readers opened and clicked minutes ago: the latest first, each once.
+    expect(ids.length).toBeGreaterThan(0)
+    expect(new Set(ids).size).toBe(ids.length)
+    const times = [...recent.matchAll(/<td>(\d{4}-\d\d-\d\d \d\d:\d\d:\d\d)<\/td>/g)].map((m) => m[1]!)
+    expect(times).toHaveLength(ids.length)
+    expect(times).toEqual([...times].sort().reverse())
+    const found = (await get('/dashboard/recipients?id=r0')).text
+    const list = found.slice(found.indexOf('<ul id="found-recipients">'), found.indexOf('</ul>', found.indexOf('<ul id="found-recipients">')))
+    expect([...list.matchAll(/>(r0\d)<\/a>/g)].map((m) => m[1])).toEqual(Array.from({ length: 10 }, (_, i) => `r0${i}`))
+    expect(found).not.toContain('id="h-timeline"')
+    expect((await get('/dashboard/recipients?id=r01')).text).toContain('id="h-timeline"')
+  })
+
+  it('shows times in a time zone chosen on the page, and remembers it for this browser', async () => {
+    const chosen = await get('/dashboard/campaigns/spring?tz=europe/paris')
+    const set = chosen.headers.get('set-cookie')!
+    expect(set).toMatch(/^sillage_tz=Europe%2FParis; Max-Age=31536000; Path=\/dashboard; HttpOnly; SameSite=Strict/)
+    expect(chosen.text).toContain('<option value="Europe/Paris" selected="">Europe/Paris</option>')
+    const later = await get('/dashboard/campaigns/spring', { cookie: `${cookie}; ${set.split(';')[0]}` })
+    expect(later.text).toContain('When people react (Europe/Paris)')
+    expect(later.headers.get('set-cookie')).toBeNull()
+    // Without the cookie: UTC, the default.
+    expect((await get('/dashboard/campaigns/spring')).text).toContain('When people react (UTC)')
+  })
+
+  it('lists campaigns with their first send and unsubscribes, sortable by column', async () => {
+    await s.api('POST', '/v1/campaigns', { id: 'unsub', name: 'Zz unsubscribed' })
+    const sent = await s.api('POST', '/v1/campaigns/unsub/sends', { sentAt: '2026-01-02T03:04:00Z', recipients: [{ id: 'u1' }, { id: 'u2' }] })
+    const token = new URL(sent.body.recipients[0].pixelUrl).pathname.split('/').pop()!.replace('.gif', '')
+    const r = await fetch(`${s.url}/u/unsub/${token}`, { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: 'List-Unsubscribe=One-Click' })
+    expect(r.status).toBeLessThan(400)
+    await s.flush()
+    const html = (await get('/dashboard?sort=unsubscribes')).text
+    const first = /<tbody>\s*<tr data-campaign-id="([^"]+)">/.exec(html)![1]
+    expect(first).toBe('unsub')
+    const row = html.slice(html.indexOf('data-campaign-id="unsub"'), html.indexOf('</tr>', html.indexOf('data-campaign-id="unsub"')))
+    expect(row).toContain('<td data-col="sent-at">2026-01-02 03:04 UTC</td>')
+    expect(row).toContain('<td class="num" data-col="unsubscribes">1</td>')
+    expect(html).toContain('<th scope="col" aria-sort="descending"><a href="/dashboard?traffic=human&amp;sort=unsubscribes">Unsubscribes</a></th>')
+    const byName = (await get('/dashboard?sort=name')).text
+    const names = [...byName.matchAll(/<tr data-campaign-id="[^"]+">\s*<th scope="row"><a [^>]+>([^<]+)<\/a>/g)].map((m) => m[1]!)
+    expect(names).toEqual([...names].sort((a, b) => a.localeCompare(b)))
+    expect(names.at(-1)).toBe('Zz unsubscribed')
+  })
+
+  it('sums links to the same destination, as the API\'s byUrl does, and tells repeated labels apart by position', async () => {
+    await s.api('POST', '/v1/campaigns', { id: 'dup', name: 'Duplicates' })
+    const t = await s.api('POST', '/v1/campaigns/dup/templates', {
+      html: '<body><a href="https://shop.example/p"><img alt="Shop"></a><a href="https://shop.example/p">Shop</a><a href="https://shop.example/q">Shop</a></body>',
+    })
+    const sent = await s.api('POST', '/v1/campaigns/dup/sends', { recipients: [{ id: 'a' }, { id: 'b' }] })
+    for (const r of sent.body.recipients) for (const l of r.links.slice(0, r.id === 'a' ? 2 : 1)) await (await readerFetch(l.url)).arrayBuffer()
+    await s.flush()
+    const api = (await s.api('GET', '/v1/campaigns/dup/links/stats')).body
+    const p = api.byUrl.find((u: { url: string }) => u.url === 'https://shop.example/p')
+    const html = (await get('/dashboard/campaigns/dup')).text
+    const table = html.slice(html.indexOf('id="destinations-table"'), html.indexOf('</table>', html.indexOf('id="destinations-table"')))
+    expect(table).toContain(`<td class="url">https://shop.example/p</td><td>Shop (#1), Shop (#2)</td><td class="num">${p.clicks}</td><td class="num">${p.uniqueClickers}</td>`)
+    expect(p).toMatchObject({ clicks: 3, uniqueClickers: 2 })
+    expect(t.body.links.map((l: { position: number }) => l.position)).toEqual([1, 2, 3])
+    // The export form names each link by label and position.
+    expect(html).toContain('>Shop (#3)</option>')
+  })
+
+  it('shows the follow-up list before download: the API audience\'s count, rows opening the timeline, the filter in words', async () => {
+    const link = seeded.links[0]!.id
+    const api = (await s.api('GET', `/v1/campaigns/spring/audience?clicked=${link}&converted=false&convertedWithin=7d`)).body as string
+    const expected = api.split('\n').filter(Boolean).map((l) => JSON.parse(l).recipientId as string)
+    expect(expected.length).toBeGreaterThan(0)
+    const r = await get(`/dashboard/campaigns/spring/follow-up?clicked=${link}&converted=false&convertedWithinDays=7&opened=`)
+    expect(r.status).toBe(200)
+    expect(r.text).toContain(`<strong id="follow-up-count">${expected.length}</strong>`)
+    for (const id of expected) expect(r.text).toContain(`<a href="/dashboard/recipients?id=${encodeURIComponent(id)}">${id}</a>`)
+    expect(r.text).toMatch(/<p id="follow-up-filter">clicked [^<]+ \(#\d+\), did not buy within 7 days of the send\.<\/p>/)
+    expect(r.text).toContain(`href="/dashboard/campaigns/spring/audience.csv?clicked=${link}&amp;converted=false&amp;convertedWithinDays=7&amp;opened="`)
+    const csv = await get(`/dashboard/campaigns/spring/audience.csv?clicked=${link}&converted=false&convertedWithinDays=7&opened=`)
+    expect(csv.text.trim().split('\r\n').length - 1).toBe(expected.length)
+    const campaign = (await get('/dashboard/campaigns/spring')).text
+    expect(campaign).toContain(`href="/dashboard/campaigns/spring/follow-up?clicked=${link}&amp;converted=false&amp;convertedWithinDays=7&amp;traffic=human"`)
+    expect((await get('/dashboard/campaigns/spring/follow-up?convertedWithinDays=week')).status).toBe(400)
   })
 
   it('filters the export by attribute and by an event window read in the page time zone, as the API does', async () => {
@@ -407,7 +506,8 @@ describe('pages', () => {
       const api = await s.api('GET', `/v1/campaigns/spaces/audience?${query}`, undefined, { accept: 'text/csv' })
       expect(mine.status, query).toBe(200)
       expect(api.status, query).toBe(200)
-      expect(mine.text, query).toBe(api.body)
+      // Clicked links by name for people, by id for programs: the only difference.
+      expect(mine.text, query).toBe((api.body as string).replaceAll(link, 'https://shop.example/ (#1)'))
       return people(mine.text)
     }
     expect(await both(`attribute=${encodeURIComponent('city: Paris ')}`)).toEqual(['spaced'])
@@ -425,7 +525,7 @@ describe('pages', () => {
     const api = (await s.api('GET', '/v1/compare?campaigns=spring,xss&metric=open_rate')).body
     expect(html).toContain('id="compare-table"')
     for (const r of api.rows) expect(html).toContain(`${fmtInt(r.successes)} / ${fmtInt(r.trials)}`)
-    expect(html).toMatch(/id="compare-verdict"><strong>(No significant difference yet|Not enough data|.* beats )/)
+    expect(html).toMatch(/id="compare-verdict"><strong>(.* leads on .* points|No difference in|.* beats .* significant)/)
     expect((await get('/dashboard/compare?campaigns=spring&campaigns=nope')).status).toBe(400)
   })
 

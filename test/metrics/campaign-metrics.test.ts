@@ -458,6 +458,9 @@ describe('GET /v1/campaigns/:id/audience', () => {
     expect(await ids(`notClicked=${L1}`)).toEqual(['r2', 'r3', 'r4', 'r5'])
     expect(await ids(`clicked=${L1}&clicked=${L2}`)).toEqual([])
     expect(await ids(`clicked=${L1},${L3}`)).toEqual(['r1'])
+    // Named as a person names them: by label, by position.
+    expect(await ids('clicked=hero')).toEqual(['r1'])
+    expect(await ids('clicked=%232&notClicked=footer')).toEqual(['r1'])
     expect(await ids(`opened=true&notClicked=${L1}`)).toEqual(['r2'])
     expect(await ids('segment=fr&opened=false')).toEqual(['r5'])
     expect(await ids('variant=B')).toEqual(['r3', 'r4', 'r5'])

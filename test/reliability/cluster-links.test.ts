@@ -16,7 +16,7 @@ const dataDir = mkdtempSync(join(tmpdir(), 'sillage-cluster-links-'))
 let c: Child
 
 beforeAll(async () => {
-  c = await startChild(dataDir, { WORKERS: '1', CLUSTER: '1' }, true)
+  c = await startChild(dataDir, { WORKERS: '1', CLUSTER: '1', OWN_DOMAINS: 'shop.example' }, true)
 }, 90_000)
 afterAll(async () => {
   c?.proc.kill('SIGTERM')
@@ -63,7 +63,7 @@ describe('cluster start-up', () => {
     try {
       const proc = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts'], {
         cwd: ROOT,
-        env: { ...process.env, DATA_DIR: dir, PORT: String(port), HOST: '127.0.0.1', TRACKER_ADMIN_KEY: ADMIN_KEY, WORKERS: '1', CLUSTER: '1', LOG_LEVEL: 'silent' },
+        env: { ...process.env, DATA_DIR: dir, PORT: String(port), HOST: '127.0.0.1', TRACKER_ADMIN_KEY: ADMIN_KEY, WORKERS: '1', CLUSTER: '1', LOG_LEVEL: 'silent', OWN_DOMAINS: 'shop.example' },
         stdio: ['ignore', 'ignore', 'pipe'],
       })
       let stderr = ''

@@ -29,7 +29,7 @@ describe.skipIf(!PG_URL)('a cluster beside another instance on one PostgreSQL', 
 
   beforeAll(async () => {
     db = await scratchDatabase(PG_URL!, 'sillage_cluster')
-    c = await startChild(dataDir, { WORKERS: '1', CLUSTER: '1', DATABASE_URL: db.url, LINK_REFRESH_MS: String(REFRESH_MS) }, true)
+    c = await startChild(dataDir, { WORKERS: '1', CLUSTER: '1', DATABASE_URL: db.url, LINK_REFRESH_MS: String(REFRESH_MS), OWN_DOMAINS: 'shop.example' }, true)
     other = await createMetaStore({ url: db.url, path: 'unused' })
   }, 90_000)
   afterAll(async () => {

@@ -110,3 +110,29 @@ describe('bad input', () => {
     }
   })
 })
+
+describe('unsubscribe placeholder', () => {
+  const UNSUB = 'https://t.test/u/c/tok?x=1&y=2'
+  const src =
+    '<body><a href="{{sillage.unsubscribe}}">Unsubscribe</a> <a href=\'{{sillage.unsubscribe}}\'>again</a> ' +
+    '<a href={{sillage.unsubscribe}}>bare</a><p>or paste {{sillage.unsubscribe}}</p><a href="https://shop.test/">shop</a></body>'
+
+  it('becomes the recipient unsubscribe URL wherever it is written, encoded for its place, and is no tracked link', () => {
+    const c = compileTemplate({ html: src, text: 'Shop https://shop.test/\nUnsubscribe: {{sillage.unsubscribe}}\n', options: { pixel: false } })
+    expect(c.unsubscribe).toBe(true)
+    expect(c.links.map((l) => l.url)).toEqual(['https://shop.test/', 'https://shop.test/'])
+    expect(c.skipped).toEqual([])
+    const out = renderCompiled(c, { ...urls, unsubscribeUrl: UNSUB })
+    const enc = 'https://t.test/u/c/tok?x=1&amp;y=2'
+    expect(out.html).toBe(
+      `<body><a href="${enc}">Unsubscribe</a> <a href='${enc}'>again</a> <a href=${enc}>bare</a><p>or paste ${enc}</p><a href="https://t.test/1">shop</a></body>`,
+    )
+    expect(out.text).toBe(`Shop https://t.test/2\nUnsubscribe: ${UNSUB}\n`)
+    expect(renderTrackedTemplate(c).html).toContain('<a href="{{sillage.unsubscribe}}">Unsubscribe</a>')
+  })
+
+  it('is required at render time when written, and templates without it need none', () => {
+    expect(() => renderCompiled(compileTemplate({ html: src }), urls)).toThrow(expect.objectContaining({ code: 'missing_unsubscribe_url' }))
+    expect(compileTemplate({ html: '<p>x</p>' }).unsubscribe).toBe(false)
+  })
+})

@@ -19,13 +19,14 @@ const HARD = [
   "<a href='https://x.example/?q=\"'>single</a>",
   '<p>lone \ud800 surrogate</p><a href="https://x.example/">x</a>',
   '<a href="https://x.example/">no body, pixel at the end',
+  '<a href="{{sillage.unsubscribe}}">Unsubscribe</a> or {{sillage.unsubscribe}} <a href={{sillage.unsubscribe}}>u</a>',
 ]
 
 describe('JSON line renderer', () => {
   const options = { publicBaseUrl: 'https://t.example.com/', sign: (c: string, r: string) => codec.sign(c, r), unsubscribeMailto: 'u@x.example' }
   const templates = [
     ...readdirSync(FIXTURES).filter((f) => f.endsWith('.html')).map((f) => renderable(readFileSync(join(FIXTURES, f), 'utf8'), 'See https://x.example/a "quoted"\n', true)),
-    ...HARD.map((h) => renderable(h, 'text \\ with "quotes" https://x.example/t\n')),
+    ...HARD.map((h) => renderable(h, 'text \\ with "quotes" https://x.example/t\nUnsubscribe: {{sillage.unsubscribe}}\n')),
   ]
 
   it('gives exactly JSON.stringify of the SDK renderer, for every template and odd recipient ids', () => {

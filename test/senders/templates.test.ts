@@ -163,6 +163,25 @@ describe('POST /v1/campaigns/:id/templates', () => {
     expect(r.status).toBe(302)
   })
 
+  it('writes each recipient\'s unsubscribe URL where the template says {{sillage.unsubscribe}}, through the API and the SDK, never as a tracked link', async () => {
+    const html = '<html><body><a href="https://shop.example/u">Shop</a><p><a href="{{sillage.unsubscribe}}">Unsubscribe</a></p></body></html>'
+    const t = (await s.api('POST', '/v1/campaigns/tpl/templates', { html, text: 'Unsubscribe: {{sillage.unsubscribe}}' })).body
+    expect(t.links.map((l: { url: string }) => l.url)).toEqual(['https://shop.example/u'])
+    expect(t.skipped).toEqual([])
+    expect(t.html).toContain(`<a href="${s.url}/u/tpl/{{sillage.token}}">Unsubscribe</a>`)
+    const api = await s.api('POST', '/v1/campaigns/tpl/render', { templateId: t.id, recipients: [{ id: 'erin' }] })
+    const token = s.deps.tokens.sign('tpl', 'erin')
+    const [erin] = api.body.recipients
+    expect(erin.html).toContain(`<a href="${s.url}/u/tpl/${token}">Unsubscribe</a>`)
+    expect(erin.text).toBe(`Unsubscribe: ${s.url}/u/tpl/${token}`)
+    expect(erin.headers['List-Unsubscribe']).toBe(`<${s.url}/u/tpl/${token}>`)
+    const secret = readFileSync(join(s.deps.config.dataDir, 'tracker-secret'), 'utf8').trim()
+    expect(JSON.stringify(createSillage({ secret, publicBaseUrl: s.url }).renderer(t)('erin'))).toBe(JSON.stringify(erin))
+    // The link is the reader's page (which never unsubscribes on GET), not a redirect.
+    const page = await fetch(`${s.url}/u/tpl/${token}`)
+    expect(page.status).toBe(200)
+  })
+
   it('leaves the pixel out when the campaign turns it off', async () => {
     const t = await s.api('POST', '/v1/campaigns/nopix/templates', { html: HTML })
     expect(t.status).toBe(201)

@@ -41,6 +41,8 @@ export async function startTestServer(opts: TestServerOptions = {}): Promise<Tes
     FLUSH_INTERVAL_MS: '50',
     FSYNC_INTERVAL_MS: '0',
     PORT: '0',
+    // The tests' shop: redirects decorate (UTM, click id) only the sender's own domains.
+    OWN_DOMAINS: 'shop.example',
     ...opts.env,
   })
   const events = opts.events ?? testEventStore()

@@ -12,7 +12,12 @@ import { getCampaign, listLinks, type Campaign } from '../../services/campaigns.
 import { getTemplate } from '../../services/templates.js'
 import { clickMapHtml } from '../clickmap.js'
 import { fmtInt, fmtPct, fmtRevenue, fmtSeconds, IntervalBar, Layout, TrafficToggle, type PageContext } from '../layout.js'
+import { linkName } from './follow-up.js'
+import { reasonName } from './reasons.js'
 import { Verdict } from './verdict.js'
+
+/** Every zone the runtime knows, UTC first (the default). */
+const TIME_ZONES = ['UTC', ...Intl.supportedValuesOf('timeZone').filter((z) => z !== 'UTC')]
 
 export type LinkSort = 'position' | 'clicks' | 'unique'
 
@@ -219,8 +224,17 @@ export function CampaignPage(props: { view: CampaignView; page: PageContext }) {
   }
   const machineReasons = (r: Record<string, number>) =>
     Object.entries(r)
-      .map(([k, n]) => `${k} ${fmtInt(n)}`)
+      .map(([k, n]) => `${reasonName(k)} ${fmtInt(n)}`)
       .join(', ')
+  // Machine events are not in the human figures: their share of all, when the page can know it.
+  const machineShare = (kind: 'opens' | 'clicks') => {
+    const machine = s.machine[kind].total
+    const all = v.traffic === 'human' ? s[kind].total + machine : v.traffic === 'all' ? s[kind].total : null
+    if (machine === 0 || all === null || all === 0) return null
+    const reasons = machineReasons(s.machine[kind].byReason)
+    return `${fmtPct(machine / all, 0)} of ${kind} were machines (${fmtInt(machine)} of ${fmtInt(all)}${reasons ? `: ${reasons}` : ''})`
+  }
+  const machineSentences = [machineShare('opens'), machineShare('clicks')].filter((x) => x !== null)
   const links = sortLinks(v.links.links, v.sort)
   const sortHeader = (key: LinkSort, label: string) => (
     <th scope="col" aria-sort={v.sort === key ? (key === 'position' ? 'ascending' : 'descending') : undefined}>
@@ -229,7 +243,7 @@ export function CampaignPage(props: { view: CampaignView; page: PageContext }) {
   )
   const seriesData = JSON.stringify(chartSeries(v.opens, v.clicks, v.interval))
   const hasRevenue = v.conversions.total > 0
-  const linkOptions = sortLinks(v.links.links, 'position').map((l) => <option value={l.linkId}>{`#${l.position} ${l.label || l.url}`}</option>)
+  const linkOptions = sortLinks(v.links.links, 'position').map((l) => <option value={l.linkId}>{linkName(l)}</option>)
   return (
     <Layout title={v.campaign.name} page={props.page}>
       <p class="crumbs">
@@ -241,6 +255,21 @@ export function CampaignPage(props: { view: CampaignView; page: PageContext }) {
         {s.firstEventAt && ` · events from ${s.firstEventAt.slice(0, 16).replace('T', ' ')} to ${s.lastEventAt!.slice(0, 16).replace('T', ' ')} UTC`}
       </p>
       <TrafficToggle current={v.traffic} href={(t) => qs({ traffic: t })} />
+      <form method="get" action={base} class="tz-form" id="tz-form">
+        <input type="hidden" name="traffic" value={v.traffic} />
+        <input type="hidden" name="sort" value={v.sort} />
+        <label>
+          Time zone
+          <select name="tz">
+            {(TIME_ZONES.includes(v.tz) ? TIME_ZONES : [v.tz, ...TIME_ZONES]).map((z) => (
+              <option value={z} selected={z === v.tz}>
+                {z}
+              </option>
+            ))}
+          </select>
+        </label>
+        <button type="submit">Show</button>
+      </form>
 
       <section aria-labelledby="h-headline">
         <h2 id="h-headline">Headline</h2>
@@ -259,6 +288,12 @@ export function CampaignPage(props: { view: CampaignView; page: PageContext }) {
           {hasRevenue && <Card id="revenue" label="Revenue" value={fmtRevenue(v.conversions.revenue)} />}
         </div>
       </section>
+
+      {machineSentences.length > 0 && (
+        <p id="machine-summary" class="muted">
+          {machineSentences.join('; ')}. They are kept, labelled and left out of the figures above; one event can have several reasons, so the reasons may add up to more.
+        </p>
+      )}
 
       <section aria-labelledby="h-time">
         <h2 id="h-time">Opens and clicks over time</h2>
@@ -305,6 +340,7 @@ export function CampaignPage(props: { view: CampaignView; page: PageContext }) {
               {sortHeader('unique', 'Unique clickers')}
               <th scope="col">Share of clickers</th>
               <th scope="col">Openers who did not click</th>
+              <th scope="col">Follow up</th>
             </tr>
           </thead>
           <tbody>
@@ -324,11 +360,49 @@ export function CampaignPage(props: { view: CampaignView; page: PageContext }) {
                 <td class="num" data-col="unique">{fmtInt(l.uniqueClickers)}</td>
                 <td class="num">{fmtPct(l.shareOfClickers)}</td>
                 <td class="num">{fmtPct(l.shareOfOpenersNotClicked)}</td>
+                <td class="follow">
+                  <a href={`${base}/follow-up?${new URLSearchParams({ clicked: l.linkId, traffic: v.traffic })}`} data-follow="clicked">
+                    clickers
+                  </a>
+                  {' · '}
+                  <a href={`${base}/follow-up?${new URLSearchParams({ clicked: l.linkId, converted: 'false', convertedWithinDays: '7', traffic: v.traffic })}`} data-follow="no-purchase">
+                    no purchase in 7 days
+                  </a>
+                </td>
               </tr>
             ))}
           </tbody>
         </table>
       </section>
+
+      {v.links.byUrl.some((u) => u.linkIds.length > 1) && (
+        <section aria-labelledby="h-destinations">
+          <h2 id="h-destinations">By destination</h2>
+          <table id="destinations-table">
+            <caption>Links to the same page (an image and a button, say) summed; unique clickers counted once across them</caption>
+            <thead>
+              <tr>
+                <th scope="col">Destination</th>
+                <th scope="col">Links</th>
+                <th scope="col">Clicks</th>
+                <th scope="col">Unique clickers</th>
+                <th scope="col">Share of clickers</th>
+              </tr>
+            </thead>
+            <tbody>
+              {[...v.links.byUrl].sort((a, b) => b.clicks - a.clicks).map((u) => (
+                <tr>
+                  <td class="url">{u.url}</td>
+                  <td>{u.linkIds.map((lid) => v.links.links.find((l) => l.linkId === lid)).filter((l) => l !== undefined).map((l) => linkName(l)).join(', ')}</td>
+                  <td class="num">{fmtInt(u.clicks)}</td>
+                  <td class="num">{fmtInt(u.uniqueClickers)}</td>
+                  <td class="num">{fmtPct(u.shareOfClickers)}</td>
+                </tr>
+              ))}
+            </tbody>
+          </table>
+        </section>
+      )}
 
       <section aria-labelledby="h-map" id="click-map">
         <h2 id="h-map">Click map</h2>
@@ -337,8 +411,9 @@ export function CampaignPage(props: { view: CampaignView; page: PageContext }) {
         ) : (
           <>
             <p class="muted">
-              The e-mail as sent; each badge is the link's share of all clicks on the template's links. Remote images are not loaded: fetching them
-              would tell their servers someone looked, and a tracking pixel among them would count an open.
+              The e-mail as sent; each badge gives the link's clicks and its share of all clicks on the template's links, coloured from amber (few)
+              to deep red (the most clicked), grey when nobody clicked. Remote images are not loaded: fetching them
+              would tell their servers someone looked, and a tracking pixel among them would count an open; grey boxes of their size stand in for them.
             </p>
             <iframe class="clickmap" title={`Click map of ${v.campaign.name}`} sandbox="" srcdoc={v.clickMap} referrerpolicy="no-referrer"></iframe>
           </>
@@ -369,7 +444,7 @@ export function CampaignPage(props: { view: CampaignView; page: PageContext }) {
       )}
 
       <section aria-labelledby="h-audience">
-        <h2 id="h-audience">Export an audience</h2>
+        <h2 id="h-audience">Follow up: find and export an audience</h2>
         <form method="get" action={`${base}/audience.csv`} class="audience" id="audience-form">
           <input type="hidden" name="traffic" value={v.traffic} />
           <input type="hidden" name="tz" value={v.tz} />
@@ -425,6 +500,21 @@ export function CampaignPage(props: { view: CampaignView; page: PageContext }) {
             Attribute
             <input type="text" name="attribute" placeholder="country:FR" maxlength={300} pattern="[^:]+:.*" title="NAME:VALUE, an attribute of the send" />
           </label>
+          <label>
+            Bought
+            <select name="converted">
+              <option value="">either</option>
+              <option value="false">did not buy</option>
+              <option value="true">bought</option>
+            </select>
+          </label>
+          <label>
+            within (days of the send)
+            <input type="number" name="convertedWithinDays" min="1" max="9999" step="1" placeholder="7" />
+          </label>
+          <button type="submit" formaction={`${base}/follow-up`}>
+            Show the list
+          </button>
           <button type="submit">Download CSV</button>
         </form>
       </section>

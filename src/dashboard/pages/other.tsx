@@ -1,6 +1,7 @@
 import type { Comparison, CompareMetric } from '../../metrics/compare.js'
 import type { Traffic } from '../../metrics/sql.js'
 import type { TimelinePage } from '../../metrics/timeline.js'
+import type { FoundRecipient, RecentRecipient } from '../../metrics/recipient-search.js'
 import type { Campaign } from '../../services/campaigns.js'
 import { fmtInt, fmtPct, IntervalBar, Layout, TrafficToggle, type PageContext } from '../layout.js'
 import { Verdict } from './verdict.js'
@@ -124,7 +125,15 @@ export function ComparePage(props: {
   )
 }
 
-export function RecipientPage(props: { id: string; traffic: Traffic; timeline: TimelinePage | null; ctx: PageContext }) {
+export function RecipientPage(props: {
+  id: string
+  traffic: Traffic
+  timeline: TimelinePage | null
+  /** Recipients whose id starts with the one asked (with an id), or the latest active (without). */
+  found: FoundRecipient[]
+  recent: RecentRecipient[]
+  ctx: PageContext
+}) {
   const t = props.timeline
   const qs = (traffic: Traffic, cursor?: string) => {
     const p = new URLSearchParams({ id: props.id, traffic })
@@ -133,14 +142,64 @@ export function RecipientPage(props: { id: string; traffic: Traffic; timeline: T
   }
   return (
     <Layout title={props.id ? `Recipient ${props.id}` : 'Recipients'} page={props.ctx}>
-      <h1>Recipient timeline</h1>
+      <h1>Recipients</h1>
       <form method="get" action="/dashboard/recipients" role="search">
         <input type="hidden" name="traffic" value={props.traffic} />
-        <label for="recipient-id">Recipient id</label>
+        <label for="recipient-id">Recipient id (or its beginning)</label>
         <input id="recipient-id" name="id" type="search" value={props.id} required maxlength={512} />
         <button type="submit">Show timeline</button>
       </form>
-      {t && (
+      {props.id !== '' && props.found.filter((f) => f.recipientId !== props.id).length > 0 && (
+        <section aria-labelledby="h-found">
+          <h2 id="h-found">Recipients whose id starts with “{props.id}”</h2>
+          <ul id="found-recipients">
+            {props.found.map((f) => (
+              <li>
+                <a href={`/dashboard/recipients?${new URLSearchParams({ id: f.recipientId, traffic: props.traffic })}`}>{f.recipientId}</a>
+                <span class="muted small">
+                  {' '}
+                  {f.campaigns} {f.campaigns === 1 ? 'campaign' : 'campaigns'}
+                  {f.lastSentAt ? `, last sent ${f.lastSentAt.slice(0, 16).replace('T', ' ')} UTC` : ''}
+                </span>
+              </li>
+            ))}
+          </ul>
+        </section>
+      )}
+      {props.id === '' && (
+        <section aria-labelledby="h-recent">
+          <h2 id="h-recent">Recent activity (7 days)</h2>
+          {props.recent.length === 0 ? (
+            <p>No opens, clicks or unsubscribes in the last 7 days.</p>
+          ) : (
+            <table id="recent-recipients">
+              <thead>
+                <tr>
+                  <th scope="col">Recipient</th>
+                  <th scope="col">Last event (UTC)</th>
+                  <th scope="col">In campaign</th>
+                  <th scope="col">Events</th>
+                </tr>
+              </thead>
+              <tbody>
+                {props.recent.map((r) => (
+                  <tr>
+                    <th scope="row">
+                      <a href={`/dashboard/recipients?${new URLSearchParams({ id: r.recipientId, traffic: props.traffic })}`}>{r.recipientId}</a>
+                    </th>
+                    <td>{r.lastAt.slice(0, 19).replace('T', ' ')}</td>
+                    <td>
+                      <a href={`/dashboard/campaigns/${encodeURIComponent(r.campaignId)}`}>{r.campaignId}</a>
+                    </td>
+                    <td class="num">{r.events}</td>
+                  </tr>
+                ))}
+              </tbody>
+            </table>
+          )}
+        </section>
+      )}
+      {t && (t.events.length > 0 || !props.found.some((f) => f.recipientId !== props.id)) && (
         <section aria-labelledby="h-timeline">
           <h2 id="h-timeline">Events of {t.recipientId}, newest first</h2>
           <TrafficToggle current={props.traffic} href={(x) => qs(x)} />

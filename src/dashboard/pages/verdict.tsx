@@ -1,10 +1,11 @@
-import type { Comparison } from '../../metrics/compare.js'
-import { sampleSizePerGroup } from '../../metrics/statistics.js'
+import type { Comparison, CompareRow } from '../../metrics/compare.js'
+import { differenceInterval, sampleSizePerGroup } from '../../metrics/statistics.js'
 
-const METRIC_WORDS: Record<Comparison['metric'], string> = {
+const METRIC_WORDS: Record<string, string> = {
   open_rate: 'open rate',
   click_rate: 'click rate',
   click_to_open_rate: 'click-to-open rate',
+  conversion_rate: 'conversion rate',
 }
 
 export function formatP(p: number): string {
@@ -12,33 +13,61 @@ export function formatP(p: number): string {
   return `p = ${p < 0.01 ? p.toFixed(3) : p.toFixed(2)}`
 }
 
-/** Sends still missing across the groups for the test to reach `needed` per group. */
-function moreSends(c: Comparison, needed: number): number {
-  return c.rows.reduce((s, r) => s + Math.max(0, needed - r.trials), 0)
+/** A difference of rates in percentage points, signed: +2.7, −3.1 (a true minus sign). */
+export function points(d: number): string {
+  const v = (d * 100).toFixed(1)
+  if (Number(v) === 0) return '0.0'
+  return d > 0 ? `+${v}` : `\u2212${v.slice(1)}`
 }
 
-/** The compare function's test result in words. */
+/** Sends still missing across the groups for the test to reach `needed` per group, rounded up to two significant digits (an estimate). */
+function moreSends(c: Comparison, needed: number): number {
+  const n = c.rows.reduce((s, r) => s + Math.max(0, needed - r.trials), 0)
+  if (n < 100) return n
+  const unit = 10 ** (Math.floor(Math.log10(n)) - 1)
+  return Math.ceil(n / unit) * unit
+}
+
+/** The best group and the runner-up on the rate, ties kept in the order given. */
+function leaderAndRunnerUp(rows: CompareRow[]): [CompareRow, CompareRow] | null {
+  if (rows.length < 2) return null
+  const sorted = [...rows].sort((a, b) => b.rate.value - a.rate.value)
+  return [sorted[0]!, sorted[1]!]
+}
+
+/**
+ * The comparison in words, as a marketer reads it: the metric, the leader, its lift over the
+ * runner-up in percentage points with the 95% interval, and whether it is significant — if not,
+ * about how many more sends would tell.
+ */
 export function verdictText(c: Comparison): string {
   const t = c.test
-  const metric = METRIC_WORDS[c.metric]
-  const keys = c.rows.map((r) => r.key)
+  const metric = METRIC_WORDS[c.metric] ?? c.metric.replace(/_/g, ' ')
   if (t.reason === 'single_group') return 'Only one group: nothing to compare.'
+  const pair = leaderAndRunnerUp(c.rows)
+  if (!pair) return 'Only one group: nothing to compare.'
+  const [lead, next] = pair
+  const d = differenceInterval(lead.successes, lead.trials, next.successes, next.trials, 1 - c.alpha)
+  const lift = `${points(d.value)} points (${points(d.low)} to ${points(d.high)})`
+  const confidence = `${Math.round((1 - c.alpha) * 100)}%`
+  if (t.reason === 'no_variation' || d.value === 0) return `No difference in ${metric} between ${lead.key} and ${next.key} (${(lead.rate.value * 100).toFixed(1)}% each).`
   if (t.winner !== null && t.pValue !== null) {
-    const others = keys.filter((k) => k !== t.winner)
-    const against = others.length === 1 ? others[0]! : 'the others'
-    return `${t.winner} beats ${against} on ${metric}, ${formatP(t.pValue)}.`
+    return `${t.winner} beats ${next.key === t.winner ? lead.key : next.key} on ${metric}, ${lift}, significant (${formatP(t.pValue)}, ${confidence} interval).`
   }
-  if (t.reason === 'no_single_winner' && t.pValue !== null) return `The groups differ on ${metric} (${formatP(t.pValue)}), but no single one is best.`
-  if (t.reason === 'no_variation') return `No difference in ${metric}.`
-  if (t.reason === 'not_enough_data') {
-    if (t.neededPerGroup === null) return `Not enough data yet to compare ${metric}.`
-    return `No significant difference yet — about ${moreSends(c, t.neededPerGroup).toLocaleString('en-US')} more sends needed.`
+  if (t.reason === 'no_single_winner' && t.pValue !== null) {
+    return `The groups differ on ${metric} (${formatP(t.pValue)}), but no single one is best: ${lead.key} leads ${next.key} by ${lift}.`
   }
-  const rates = c.rows.map((r) => r.rate.value)
-  const needed = sampleSizePerGroup(Math.max(...rates), Math.min(...rates), c.alpha)
+  let needed: number | null = t.neededPerGroup
+  if (t.reason !== 'not_enough_data') needed = sampleSizePerGroup(lead.rate.value, next.rate.value, c.alpha)
   const more = needed !== null ? moreSends(c, needed) : 0
   const p = t.pValue !== null ? ` (${formatP(t.pValue)})` : ''
-  return more > 0 ? `No significant difference yet${p} — about ${more.toLocaleString('en-US')} more sends needed.` : `No significant difference in ${metric}${p}.`
+  const tail =
+    more > 0
+      ? `not significant yet${p}: about ${more.toLocaleString('en-US')} more sends needed`
+      : t.reason === 'not_enough_data'
+        ? 'not enough data yet to tell'
+        : `not significant${p}`
+  return `${lead.key} leads on ${metric}, ${lift}, ${tail}.`
 }
 
 export function Verdict(props: { comparison: Comparison }) {

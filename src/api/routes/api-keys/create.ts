@@ -8,6 +8,7 @@ import { ADMIN_ONLY, ApiKeyRoleSchema, ApiKeySchema } from './schemas.js'
 const route = createRoute({
   method: 'post',
   path: '/v1/api-keys',
+  operationId: 'createApiKey',
   tags: ['api-keys'],
   summary: 'Create an API key (shown once; stored hashed)',
   description: ADMIN_ONLY,

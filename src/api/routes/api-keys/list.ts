@@ -8,6 +8,7 @@ import { ADMIN_ONLY, ApiKeySchema } from './schemas.js'
 const route = createRoute({
   method: 'get',
   path: '/v1/api-keys',
+  operationId: 'listApiKeys',
   tags: ['api-keys'],
   summary: 'List API keys, oldest first (names, prefixes and roles; never the keys)',
   description: ADMIN_ONLY,

@@ -9,6 +9,7 @@ import { ADMIN_ONLY, ApiKeyIdParam, ApiKeySchema } from './schemas.js'
 const route = createRoute({
   method: 'delete',
   path: '/v1/api-keys/{id}',
+  operationId: 'revokeApiKey',
   tags: ['api-keys'],
   summary: 'Revoke an API key',
   description:

@@ -9,6 +9,7 @@ import { ADMIN_ONLY, ApiKeyIdParam, ApiKeyRoleSchema, ApiKeySchema } from './sch
 const route = createRoute({
   method: 'patch',
   path: '/v1/api-keys/{id}',
+  operationId: 'updateApiKey',
   tags: ['api-keys'],
   summary: "Change an API key's role",
   description:

@@ -1,13 +1,13 @@
 import { createRoute, z, type OpenAPIHono } from '@hono/zod-openapi'
-import { trackingToSettings } from '../../../tracking/click-id.js'
 import { createCampaign } from '../../../services/campaigns.js'
 import type { AppEnv } from '../../context.js'
 import { errorResponses } from '../../errors.js'
-import { CampaignIdSchema, CampaignSchema, CampaignSettingsSchema, CampaignTrackingSchema, jsonBody, security, toCampaign } from '../../schemas.js'
+import { CampaignIdSchema, CampaignSchema, CampaignSettingsInputSchema, CampaignTrackingSchema, jsonBody, security, storedSettings, toCampaign } from '../../schemas.js'
 
 const route = createRoute({
   method: 'post',
   path: '/v1/campaigns',
+  operationId: 'createCampaign',
   tags: ['campaigns'],
   summary: 'Create a campaign',
   security,
@@ -17,7 +17,7 @@ const route = createRoute({
         .object({
           name: z.string().trim().min(1).max(500).openapi({ example: 'Spring sale 2026' }),
           id: CampaignIdSchema.optional().openapi({ example: 'spring-sale' }),
-          settings: CampaignSettingsSchema.optional(),
+          settings: CampaignSettingsInputSchema.optional(),
           tracking: CampaignTrackingSchema.optional(),
         })
         .strict(),
@@ -32,8 +32,7 @@ const route = createRoute({
 export function registerCreateCampaign(app: OpenAPIHono<AppEnv>) {
   app.openapi(route, async (c) => {
     const { tracking, ...input } = c.req.valid('json')
-    const settings = tracking ? { ...input.settings, ...trackingToSettings(tracking) } : input.settings
-    const campaign = await createCampaign(c.get('deps'), { ...input, settings })
+    const campaign = await createCampaign(c.get('deps'), { ...input, settings: storedSettings(input.settings, tracking) })
     return c.json(toCampaign(campaign), 201)
   })
 }

@@ -7,6 +7,7 @@ import { CampaignIdParam, CampaignSchema, security, toCampaign } from '../../sch
 const route = createRoute({
   method: 'get',
   path: '/v1/campaigns/{id}',
+  operationId: 'getCampaign',
   tags: ['campaigns'],
   summary: 'Get a campaign',
   security,

@@ -7,6 +7,7 @@ import { CampaignSchema, PageInfo, pageInfo, Pagination, security, toCampaign } 
 const route = createRoute({
   method: 'get',
   path: '/v1/campaigns',
+  operationId: 'listCampaigns',
   tags: ['campaigns'],
   summary: 'List campaigns, oldest first',
   description: 'Paged by limit and offset; `next` is the offset of the following page, null on the last one.',

@@ -13,6 +13,7 @@ const Entry = z.object({ name: z.string().openapi({ example: 'Outlook' }), opens
 const route = createRoute({
   method: 'get',
   path: '/v1/campaigns/{id}/clients',
+  operationId: 'getClients',
   tags: ['metrics'],
   summary: 'Opens and clicks by mail client, OS and device type',
   description:

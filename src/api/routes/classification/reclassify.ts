@@ -9,6 +9,7 @@ const PerClass = z.object({ human: z.number().int(), machine_open: z.number().in
 const route = createRoute({
   method: 'post',
   path: '/v1/admin/reclassify',
+  operationId: 'reclassifyEvents',
   tags: ['admin'],
   summary: 'Recompute the class of stored events with the current rules',
   description:

@@ -1,13 +1,13 @@
 import { createRoute, z, type OpenAPIHono } from '@hono/zod-openapi'
-import { trackingToSettings } from '../../../tracking/click-id.js'
 import { updateCampaign } from '../../../services/campaigns.js'
 import type { AppEnv } from '../../context.js'
 import { errorResponses } from '../../errors.js'
-import { CampaignIdParam, CampaignSchema, CampaignSettingsSchema, CampaignTrackingSchema, jsonBody, security, toCampaign } from '../../schemas.js'
+import { CampaignIdParam, CampaignSchema, CampaignSettingsInputSchema, CampaignTrackingSchema, jsonBody, security, storedSettings, toCampaign } from '../../schemas.js'
 
 const route = createRoute({
   method: 'patch',
   path: '/v1/campaigns/{id}',
+  operationId: 'updateCampaign',
   tags: ['campaigns'],
   summary: 'Change a campaign: name, settings, redirect decoration',
   description:
@@ -20,7 +20,7 @@ const route = createRoute({
       z
         .object({
           name: z.string().trim().min(1).max(500).optional(),
-          settings: CampaignSettingsSchema.optional(),
+          settings: CampaignSettingsInputSchema.optional(),
           tracking: CampaignTrackingSchema.optional(),
         })
         .strict()
@@ -36,8 +36,7 @@ const route = createRoute({
 export function registerUpdateCampaign(app: OpenAPIHono<AppEnv>) {
   app.openapi(route, async (c) => {
     const body = c.req.valid('json')
-    const settings = { ...body.settings, ...trackingToSettings(body.tracking) }
-    const campaign = await updateCampaign(c.get('deps'), c.req.valid('param').id, { name: body.name, settings })
+    const campaign = await updateCampaign(c.get('deps'), c.req.valid('param').id, { name: body.name, settings: storedSettings(body.settings, body.tracking) ?? {} })
     return c.json(toCampaign(campaign), 200)
   })
 }

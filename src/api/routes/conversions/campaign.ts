@@ -29,6 +29,7 @@ export const ConversionRowSchema = z
 const route = createRoute({
   method: 'get',
   path: '/v1/campaigns/{id}/conversions',
+  operationId: 'getCampaignConversions',
   tags: ['conversions'],
   summary: 'Conversions and revenue of a campaign: totals, by link, by variant, by segment',
   description:

@@ -18,6 +18,7 @@ const Query = AttributionQuery.extend({
 const route = createRoute({
   method: 'get',
   path: '/v1/campaigns/{id}/compare/conversions',
+  operationId: 'compareVariantConversions',
   tags: ['conversions'],
   summary: 'Variants (or segments) side by side on conversion rate or revenue per recipient, with a significance test',
   description:

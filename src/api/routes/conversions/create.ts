@@ -17,6 +17,7 @@ const ResultSchema = z.union([
 const route = createRoute({
   method: 'post',
   path: '/v1/conversions',
+  operationId: 'createConversion',
   tags: ['conversions'],
   summary: 'Record a conversion (purchase or any goal), or a batch of them',
   description:

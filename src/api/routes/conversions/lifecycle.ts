@@ -19,6 +19,7 @@ const Share = z.object({ firstPurchase: z.number(), repeat: z.number(), revenue:
 const route = createRoute({
   method: 'get',
   path: '/v1/lifecycle',
+  operationId: 'getLifecycle',
   tags: ['conversions'],
   summary: "Customers' purchase rhythm: first vs repeat revenue, time to second purchase, lapse day, stages",
   description:

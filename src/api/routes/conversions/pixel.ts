@@ -3,6 +3,7 @@ import { z } from '@hono/zod-openapi'
 import { recordConversions } from '../../../conversions/ingest.js'
 import { GIF, GIF_RESPONSE_HEADERS } from '../../../tracking/edge.js'
 import type { AppEnv } from '../../context.js'
+import { publicOperation } from '../../errors.js'
 import { ConversionSchema } from './schemas.js'
 
 const PATH = '/t/conversion.gif'
@@ -25,10 +26,12 @@ export function registerConversionPixel(app: OpenAPIHono<AppEnv>) {
   app.openAPIRegistry.registerPath({
     method: 'get',
     path: PATH,
+    operationId: 'conversionPixel',
     tags: ['conversions'],
     summary: 'Conversion pixel (public): always a 43-byte GIF; records the conversion when the parameters are valid',
     request: { query: PixelQuery },
-    responses: { 200: { description: 'The transparent GIF', content: { 'image/gif': { schema: z.string().openapi({ format: 'binary' }) } } } },
+    security: publicOperation.security,
+    responses: { 200: { description: 'The transparent GIF', content: { 'image/gif': { schema: z.string().openapi({ format: 'binary' }) } } }, ...publicOperation.clientErrors },
   })
   app.on(['GET', 'HEAD'], PATH, async (c) => {
     const deps = c.get('deps')

@@ -2,6 +2,7 @@ import type { OpenAPIHono } from '@hono/zod-openapi'
 import { z } from '@hono/zod-openapi'
 import { DEFAULT_CLICK_ID_PARAM } from '../../../tracking/redirect-location.js'
 import type { AppEnv } from '../../context.js'
+import { publicOperation } from '../../errors.js'
 import { LruCache } from '../../../util/lru.js'
 
 const PATH = '/t/sillage.js'
@@ -49,10 +50,12 @@ export function registerLandingScript(app: OpenAPIHono<AppEnv>) {
   app.openAPIRegistry.registerPath({
     method: 'get',
     path: PATH,
+    operationId: 'landingScript',
     tags: ['conversions'],
     summary: 'Landing-site script: keeps the click id and exposes sillage.convert({orderId, amount, currency})',
     request: { query: z.object({ param: z.string().optional().openapi({ description: 'Click-id parameter name (default sl_cid)' }) }) },
-    responses: { 200: { description: 'JavaScript', content: { 'text/javascript': { schema: z.string() } } } },
+    security: publicOperation.security,
+    responses: { 200: { description: 'JavaScript', content: { 'text/javascript': { schema: z.string() } } }, ...publicOperation.clientErrors },
   })
   // Bounded: the parameter name comes from a public URL, so its values are the caller's to choose.
   const cache = new LruCache<string, string>(64)

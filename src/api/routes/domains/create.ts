@@ -8,6 +8,7 @@ import { DomainSchema, toDomainResponse } from './schemas.js'
 const route = createRoute({
   method: 'post',
   path: '/v1/domains',
+  operationId: 'createTrackingDomain',
   tags: ['domains'],
   summary: 'Register a branded tracking domain (admin)',
   description:

@@ -8,6 +8,7 @@ import { HostParam } from './schemas.js'
 const route = createRoute({
   method: 'delete',
   path: '/v1/domains/{host}',
+  operationId: 'deleteTrackingDomain',
   tags: ['domains'],
   summary: 'Remove a tracking domain no campaign names (admin)',
   description: 'Links already sent on it keep working as long as its DNS points here: the edge answers every host (counted as unknown in /metrics).',

@@ -8,6 +8,7 @@ import { DomainSchema, toDomainResponse } from './schemas.js'
 const route = createRoute({
   method: 'get',
   path: '/v1/domains',
+  operationId: 'listTrackingDomains',
   tags: ['domains'],
   summary: 'Registered tracking domains, and PUBLIC_BASE_URL (used when none is the default)',
   security,

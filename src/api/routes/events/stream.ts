@@ -22,6 +22,7 @@ const EnvelopeSchema = z
 const route = createRoute({
   method: 'get',
   path: '/v1/events',
+  operationId: 'streamEvents',
   tags: ['events'],
   summary: 'Pull the event stream (the webhook envelopes) after a cursor',
   description:

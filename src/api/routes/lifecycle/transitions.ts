@@ -17,6 +17,7 @@ const Query = StageQuery.extend({
 const route = createRoute({
   method: 'get',
   path: '/v1/lifecycle/transitions',
+  operationId: 'getLifecycleTransitions',
   tags: ['conversions'],
   summary: 'Where customers in each lifecycle stage are one horizon later: counts, shares, Wilson intervals, per window',
   description:

@@ -12,6 +12,7 @@ const Span = z.object({ from: z.string(), to: z.string() })
 const route = createRoute({
   method: 'get',
   path: '/v1/lifecycle/value',
+  operationId: 'getLifecycleValue',
   tags: ['conversions'],
   summary: 'What a customer in each lifecycle stage is worth over the next horizon, measured, with its back-test',
   description:

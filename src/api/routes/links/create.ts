@@ -8,6 +8,7 @@ import { HONEYPOT_LABEL } from '../../../services/templates.js'
 const route = createRoute({
   method: 'post',
   path: '/v1/campaigns/{id}/links',
+  operationId: 'createLink',
   tags: ['links'],
   summary: 'Register a link (the same url and label again returns the same link)',
   security,

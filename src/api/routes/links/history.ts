@@ -19,6 +19,7 @@ const ChangeSchema = z
 const route = createRoute({
   method: 'get',
   path: '/v1/campaigns/{id}/links/{linkId}/history',
+  operationId: 'getLinkHistory',
   tags: ['links'],
   summary: "A link's changes, oldest first",
   security,

@@ -7,6 +7,7 @@ import { CampaignIdParam, LinkSchema, security } from '../../schemas.js'
 const route = createRoute({
   method: 'get',
   path: '/v1/campaigns/{id}/links',
+  operationId: 'listLinks',
   tags: ['links'],
   summary: "List a campaign's links",
   security,

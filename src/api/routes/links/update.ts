@@ -9,6 +9,7 @@ const Url = z.string().min(1).max(8192)
 const route = createRoute({
   method: 'patch',
   path: '/v1/campaigns/{id}/links/{linkId}',
+  operationId: 'updateLink',
   tags: ['links'],
   summary: 'Change where a sent link leads, or retire it',
   description:

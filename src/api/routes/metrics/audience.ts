@@ -26,6 +26,7 @@ const RowSchema = z
 const route = createRoute({
   method: 'get',
   path: '/v1/campaigns/{id}/audience',
+  operationId: 'getAudience',
   tags: ['metrics'],
   summary: 'Recipients matching a filter, streamed (NDJSON or CSV), for re-targeting',
   description: `Starts from the sends, so recipients who did nothing are included (e.g. \`opened=false\` is "never opened"). Filters combine with AND; \`traffic\` (default human) decides which events count as an open or a click, so an Apple MPP prefetch alone is not "opened". One JSON object per line (application/x-ndjson, default) or CSV with \`Accept: text/csv\` (RFC 4180; columns ${CSV_COLUMNS.join(', ')}; lists joined with |; a cell starting with =, +, -, @, tab, CR or LF, or with spaces or line breaks before one of =, +, -, @, gets a leading ' so spreadsheets do not run it as a formula; cells with ; are quoted), in recipient order. Invalid-token events are never attributed to anyone.`,

@@ -57,6 +57,7 @@ const CampaignStatsSchema = z
 const route = createRoute({
   method: 'get',
   path: '/v1/campaigns/{id}/stats',
+  operationId: 'getCampaignStats',
   tags: ['metrics'],
   summary: 'Headline numbers of a campaign',
   description: `Sent, opens, clicks, unsubscribes, rates with their numerator and denominator, first and last event, median and p90 time from send to first open and first click (per recipient, min(event time) − sent_at). ${UNIQUES_NOTE} \`from\`/\`to\` bound the events, not the sends. ${CONVERSIONS_NOTE}`,

@@ -72,6 +72,7 @@ const TESTS_NOTE =
 const acrossRoute = createRoute({
   method: 'get',
   path: '/v1/compare',
+  operationId: 'compareCampaigns',
   tags: ['metrics'],
   summary: 'Campaigns side by side, with a significance test',
   description: `${TESTS_NOTE} ${UNIQUES_NOTE}`,
@@ -90,6 +91,7 @@ const acrossRoute = createRoute({
 const variantRoute = createRoute({
   method: 'get',
   path: '/v1/campaigns/{id}/compare',
+  operationId: 'compareVariants',
   tags: ['metrics'],
   summary: 'Variants of a campaign side by side (A/B test)',
   description: `Variants sorted by name, the first the reference; recipients without a variant are left out. With \`listSize\`, each variant's expected openers and clickers on a list of that size. ${TESTS_NOTE} ${UNIQUES_NOTE}`,
@@ -110,6 +112,7 @@ const variantRoute = createRoute({
 const projectionRoute = createRoute({
   method: 'get',
   path: '/v1/campaigns/{id}/projection',
+  operationId: 'getProjection',
   tags: ['metrics'],
   summary: 'Test send before the big send: expected opens and clicks on a full list',
   description:

@@ -54,7 +54,7 @@ const LinkStatsSchema = z
       uniqueOpeners: 3120,
       uniqueClickers: 610,
       links: [
-        { linkId: 'x7Kq2mB9aP0z', url: 'https://shop.example/spring', label: 'Hero button', position: 0, clicks: 700, uniqueClickers: 450, shareOfRecipients: 0.045, shareOfClickers: 0.7377, openersNotClicked: 2700, shareOfOpenersNotClicked: 0.8654, conversions: { total: 30, converters: 29, rate: 0.0029, clickers: 450, clickerRate: 0.0644, revenue: { EUR: '1500.0000' }, revenuePerRecipient: { EUR: '0.1500' }, averageOrderValue: { EUR: '50.0000' } } },
+        { linkId: 'x7Kq2mB9aP0z', url: 'https://shop.example/spring', label: 'Hero button', position: 1, version: 0, disabled: false, clicks: 700, uniqueClickers: 450, shareOfRecipients: 0.045, shareOfClickers: 0.7377, openersNotClicked: 2700, shareOfOpenersNotClicked: 0.8654, conversions: { total: 30, converters: 29, rate: 0.0029, clickers: 450, clickerRate: 0.0644, revenue: { EUR: '1500.0000' }, revenuePerRecipient: { EUR: '0.1500' }, averageOrderValue: { EUR: '50.0000' } } },
       ],
       byUrl: [
         { url: 'https://shop.example/spring', linkIds: ['x7Kq2mB9aP0z'], clicks: 700, uniqueClickers: 450, shareOfRecipients: 0.045, shareOfClickers: 0.7377, openersNotClicked: 2700, shareOfOpenersNotClicked: 0.8654, conversions: { total: 30, converters: 29, rate: 0.0029, clickers: 450, clickerRate: 0.0644, revenue: { EUR: '1500.0000' }, revenuePerRecipient: { EUR: '0.1500' }, averageOrderValue: { EUR: '50.0000' } } },
@@ -65,6 +65,7 @@ const LinkStatsSchema = z
 const route = createRoute({
   method: 'get',
   path: '/v1/campaigns/{id}/links/stats',
+  operationId: 'getLinkStats',
   tags: ['metrics'],
   summary: 'Clicks per link and per destination URL',
   description: `Each registered link (a position in the e-mail) with clicks, unique clickers, share of recipients, share of clickers and the openers who did not click it; \`byUrl\` aggregates links with the same destination (uniques exact across them). ${UNIQUES_NOTE} ${CONVERSIONS_NOTE}`,

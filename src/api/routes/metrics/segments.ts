@@ -51,6 +51,7 @@ const SegmentsSchema = z
 const route = createRoute({
   method: 'get',
   path: '/v1/campaigns/{id}/segments',
+  operationId: 'getSegments',
   tags: ['metrics'],
   summary: 'Rates per segment, variant or attribute value',
   description: `Counted from the sends (recipients who did nothing count in \`sent\`): a recipient in several segments counts in each; recipients without segments appear in no row; by attribute, recipients without it are under key "". Rates with 95% Wilson intervals: openRate = openers/sent, clickRate = clickers/sent, clickToOpenRate = clickers/engaged (opened or clicked); conversionRate = converters/sent. ${UNIQUES_NOTE} ${CONVERSIONS_NOTE} Conversions count in the row of the converter's send (none for a converter the campaign was not sent to); with \`linkId\`, only orders attributed to that link, and clickers are that link's.`,

@@ -30,6 +30,7 @@ const Query = AttributionQuery.extend({
 const route = createRoute({
   method: 'get',
   path: '/v1/recipients/{recipientId}/timeline',
+  operationId: 'getRecipientTimeline',
   tags: ['metrics'],
   summary: 'Every event of one recipient across campaigns, newest first',
   description:

@@ -15,6 +15,7 @@ const Query = WindowQuery.extend({
 const route = createRoute({
   method: 'get',
   path: '/v1/campaigns/{id}/timeseries',
+  operationId: 'getTimeseries',
   tags: ['metrics'],
   summary: 'A metric per minute, hour or day, zero-filled, in a time zone',
   description: `Buckets are cut on the wall clock of \`tz\` (a local day is 23 or 25 hours across a DST change) from \`from\` (default: the first such event) to \`to\` (exclusive; default: the last event), empty buckets 0. At most ${MAX_BUCKETS} buckets. unique_* count distinct recipients within each bucket. ${UNIQUES_NOTE}`,

@@ -23,6 +23,7 @@ const Reaction = z.object({
 const route = createRoute({
   method: 'get',
   path: '/v1/campaigns/{id}/timing',
+  operationId: 'getTiming',
   tags: ['metrics'],
   summary: 'When people react: time to first open and click, hour of day, day of week',
   description: `Per recipient: first open and first click (min event time) minus sent_at, as quantiles (interpolated) and a histogram (5 min, 15 min, 30 min, 1 h, 2 h, 4 h, 8 h, 1 d, 2 d, 7 d, more), and the local hour and weekday of that first event in \`tz\`. Only recipients with a send row. ${UNIQUES_NOTE}`,

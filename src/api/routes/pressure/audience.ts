@@ -25,6 +25,7 @@ const RowSchema = z
 const route = createRoute({
   method: 'get',
   path: '/v1/audience',
+  operationId: 'getEngagementAudience',
   tags: ['pressure'],
   summary: 'The wake-up list across campaigns: recipients by engagement status, streamed (NDJSON or CSV)',
   description:

@@ -9,6 +9,7 @@ import { AtQuery, CategoryQuery, windowQuery } from './schemas.js'
 const route = createRoute({
   method: 'get',
   path: '/v1/pressure',
+  operationId: 'getPressure',
   tags: ['pressure'],
   summary: 'Marketing pressure: how many messages each recipient received in a window',
   description:

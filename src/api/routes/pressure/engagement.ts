@@ -16,6 +16,7 @@ const Counts = z.object({
 const route = createRoute({
   method: 'get',
   path: '/v1/engagement',
+  operationId: 'getEngagement',
   tags: ['pressure'],
   summary: 'Recipients per engagement status across campaigns (active, lapsing, inactive, never engaged, dormant), and weekly',
   description:

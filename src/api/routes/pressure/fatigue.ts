@@ -15,6 +15,7 @@ const instant = (name: string, description: string) =>
 const route = createRoute({
   method: 'get',
   path: '/v1/pressure/fatigue',
+  operationId: 'getFatigue',
   tags: ['pressure'],
   summary: 'The fatigue curve: how opens, clicks, unsubscribes and conversions change with the mail a recipient already got',
   description:

@@ -8,6 +8,7 @@ import { multiValue } from '../../../metrics/query.js'
 const route = createRoute({
   method: 'get',
   path: '/v1/pressure/preferences',
+  operationId: 'getPreferenceStats',
   tags: ['pressure'],
   summary: 'Per campaign: readers who chose fewer mails on its page, apart from those who unsubscribed',
   description:

@@ -9,6 +9,7 @@ import { toPreferences } from './to-response.js'
 const route = createRoute({
   method: 'get',
   path: '/v1/recipients/{id}/preferences',
+  operationId: 'getRecipientPreferences',
   tags: ['pressure'],
   summary: "A reader's preferences: the categories they want and their own frequency",
   description: 'A category not named is wanted; `maxPerWindow` null means no frequency of their own; `updatedAt` null means they never chose.',

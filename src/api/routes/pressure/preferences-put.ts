@@ -9,6 +9,7 @@ import { toPreferences } from './to-response.js'
 const route = createRoute({
   method: 'put',
   path: '/v1/recipients/{id}/preferences',
+  operationId: 'putRecipientPreferences',
   tags: ['pressure'],
   summary: "Set a reader's preferences (what they chose elsewhere, e.g. in your own preference centre)",
   description:

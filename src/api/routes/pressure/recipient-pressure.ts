@@ -8,6 +8,7 @@ import { AtQuery, RecipientIdParam, windowQuery } from './schemas.js'
 const route = createRoute({
   method: 'get',
   path: '/v1/recipients/{id}/pressure',
+  operationId: 'getRecipientPressure',
   tags: ['pressure'],
   summary: "One person's sends in a window, by campaign and category, and where each cap stands",
   security,

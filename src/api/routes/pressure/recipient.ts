@@ -12,6 +12,7 @@ import { toPreferences } from './to-response.js'
 const route = createRoute({
   method: 'get',
   path: '/v1/recipients/{id}',
+  operationId: 'getRecipient',
   tags: ['pressure'],
   summary: 'The person across campaigns: engagement status, last human open and click, recent sends, suppressions, preferences, sequences',
   description:

@@ -9,6 +9,7 @@ import { toRule } from './to-response.js'
 const route = createRoute({
   method: 'post',
   path: '/v1/pressure/rules',
+  operationId: 'createPressureRule',
   tags: ['pressure'],
   summary: 'Add a cap: at most max sends in window, over a category or every category',
   description:

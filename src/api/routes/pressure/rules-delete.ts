@@ -9,6 +9,7 @@ import { toRule } from './to-response.js'
 const route = createRoute({
   method: 'delete',
   path: '/v1/pressure/rules/{id}',
+  operationId: 'deletePressureRule',
   tags: ['pressure'],
   summary: 'Remove a cap',
   security,

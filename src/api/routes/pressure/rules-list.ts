@@ -9,6 +9,7 @@ import { toRule } from './to-response.js'
 const route = createRoute({
   method: 'get',
   path: '/v1/pressure/rules',
+  operationId: 'listPressureRules',
   tags: ['pressure'],
   summary: 'The caps in force',
   security,

@@ -16,6 +16,7 @@ const Query = z.object({
 const route = createRoute({
   method: 'get',
   path: '/v1/purchases/next',
+  operationId: 'getPurchasesNext',
   tags: ['conversions'],
   summary: 'What buyers of a product or category bought in their next order, and after how many days',
   description: 'To time a cross-sell: the share of buyers of `after` whose next order holds each product (Wilson interval) and the days until it (median, quartiles).',

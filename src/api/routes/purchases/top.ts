@@ -23,6 +23,7 @@ const stageCounts = z.object(Object.fromEntries(ORDER_STAGES.map((s) => [s, z.nu
 const route = createRoute({
   method: 'get',
   path: '/v1/purchases/top',
+  operationId: 'getPurchasesTop',
   tags: ['conversions'],
   summary: 'Products or categories by orders, buyers and revenue, and by the buyer\'s lifecycle stage',
   description: PURCHASES_METHOD.top,

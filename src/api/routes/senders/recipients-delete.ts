@@ -7,6 +7,7 @@ import { security } from '../../schemas.js'
 const route = createRoute({
   method: 'delete',
   path: '/v1/recipients/{id}',
+  operationId: 'eraseRecipient',
   tags: ['suppressions'],
   summary: "Erase a recipient's sends and events (right to erasure)",
   description:

@@ -32,6 +32,7 @@ const MAX_HEADER_IDS_BYTES = 4096
 const route = createRoute({
   method: 'post',
   path: '/v1/campaigns/{id}/render',
+  operationId: 'renderTemplate',
   tags: ['senders'],
   summary: 'Render a compiled template for each recipient, and record the sends',
   description:

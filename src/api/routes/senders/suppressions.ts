@@ -13,6 +13,7 @@ const Scope = z.string().max(64).openapi({ description: 'Empty (default): global
 const listRoute = createRoute({
   method: 'get',
   path: '/v1/suppressions',
+  operationId: 'listSuppressions',
   tags: ['suppressions'],
   summary: 'The suppression list, oldest first',
   security,
@@ -29,6 +30,7 @@ const listRoute = createRoute({
 const importRoute = createRoute({
   method: 'post',
   path: '/v1/suppressions',
+  operationId: 'createSuppressions',
   tags: ['suppressions'],
   summary: 'Import suppressions (opt-outs, bounces, complaints from another tool)',
   description: `Up to ${MAX_SUPPRESSIONS_PER_IMPORT} a call (more: 413). An entry that exists for (recipientId, scope) takes the imported reason and time.`,
@@ -63,6 +65,7 @@ const importRoute = createRoute({
 const deleteRoute = createRoute({
   method: 'delete',
   path: '/v1/suppressions/{recipientId}',
+  operationId: 'deleteSuppression',
   tags: ['suppressions'],
   summary: 'Re-subscribe a recipient',
   description: 'Removes the suppression of one scope (`?scope=`, empty for the global one) or all of them when scope is absent. The reason is written to the audit log.',

@@ -23,12 +23,14 @@ const CompileOptionsSchema = z
 const route = createRoute({
   method: 'post',
   path: '/v1/campaigns/{id}/templates',
+  operationId: 'createTemplate',
   tags: ['senders'],
   summary: 'Compile an e-mail template: track its links, add the pixel',
   description:
     'Parses the HTML (and text part) once, registers each tracked link occurrence as its own link (position, label from the anchor text, alt text or data-label), ' +
     'and stores the compiled template for /render and the SDK. `html`/`text` in the answer are the tracked template with `{{sillage.token}}` standing for each ' +
-    'recipient\'s token (click URLs name their link ids). Links left alone are listed under `skipped` with the reason. Body limit 5 MB (413); ' +
+    'recipient\'s token (click URLs name their link ids). Links left alone are listed under `skipped` with the reason. ' +
+    '`{{sillage.unsubscribe}}`, written in an href, in visible text or in the text part, becomes each recipient\'s unsubscribe page URL (`/u/:campaign/:token`, the one List-Unsubscribe names) when rendered: the visible opt-out in the body; it is never a tracked link. Body limit 5 MB (413); ' +
     `at most ${MAX_LINKS_PER_TEMPLATE} tracked links a template (more: 400 naming body.html).`,
   security,
   request: {
@@ -36,7 +38,7 @@ const route = createRoute({
     body: jsonBody(
       z
         .object({
-          html: z.string().openapi({ example: '<html><body><a href="https://shop.example/">Shop</a></body></html>' }),
+          html: z.string().openapi({ example: '<html><body><a href="https://shop.example/">Shop</a><p><a href="{{sillage.unsubscribe}}">Unsubscribe</a></p></body></html>' }),
           text: z.string().optional(),
           options: CompileOptionsSchema.optional(),
         })

@@ -10,6 +10,7 @@ import { TemplateSchema } from './template-schema.js'
 const route = createRoute({
   method: 'get',
   path: '/v1/campaigns/{id}/templates/{templateId}',
+  operationId: 'getTemplate',
   tags: ['senders'],
   summary: 'A compiled template, its links and skipped hrefs (input of the SDK renderer)',
   security,

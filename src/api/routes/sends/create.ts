@@ -46,6 +46,7 @@ export const TrackedRecipientSchema = z
 const route = createRoute({
   method: 'post',
   path: '/v1/campaigns/{id}/sends',
+  operationId: 'createSends',
   tags: ['sends'],
   summary: 'Record sends and get each recipient\'s tracked URLs',
   description: `Up to ${MAX_RECIPIENTS_PER_CALL} recipients a call (more: 413). Sending again to a recipient replaces the earlier send. Suppressed recipients are skipped by default and listed under "suppressed" (see onSuppressed); then recipients held back by pressure rules or their own preferences are skipped and listed under "pressure" (see pressure).`,

@@ -8,6 +8,7 @@ import { ExitOnSchema, GoalInputSchema, SequenceIdSchema, SequenceSchema, StepIn
 const route = createRoute({
   method: 'post',
   path: '/v1/sequences',
+  operationId: 'createSequence',
   tags: ['sequences'],
   summary: 'Create a sequence (a drip series of existing campaigns)',
   description:

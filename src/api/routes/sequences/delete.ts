@@ -8,6 +8,7 @@ import { SequenceIdParam } from './schemas.js'
 const route = createRoute({
   method: 'delete',
   path: '/v1/sequences/{id}',
+  operationId: 'deleteSequence',
   tags: ['sequences'],
   summary: 'Delete a sequence, its enrolments and its funnel history',
   description: 'The campaigns of its steps, their sends and events stay.',

@@ -8,6 +8,7 @@ import { SequenceIdParam } from './schemas.js'
 const route = createRoute({
   method: 'get',
   path: '/v1/sequences/{id}/due',
+  operationId: 'getSequenceDue',
   tags: ['sequences'],
   summary: 'Who is due for which step',
   description:

@@ -9,6 +9,7 @@ import { SequenceIdParam } from './schemas.js'
 const route = createRoute({
   method: 'post',
   path: '/v1/sequences/{id}/enrollments',
+  operationId: 'enrollInSequence',
   tags: ['sequences'],
   summary: 'Enrol recipients',
   description:

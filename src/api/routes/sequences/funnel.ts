@@ -57,6 +57,7 @@ export const FunnelSchema = SectionSchema.extend({
 const route = createRoute({
   method: 'get',
   path: '/v1/sequences/{id}/funnel',
+  operationId: 'getSequenceFunnel',
   tags: ['sequences'],
   summary: 'The sequence step by step: due, sent, skipped, opened, clicked, converted, drop-off; per cohort of entry date',
   description:

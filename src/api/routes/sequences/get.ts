@@ -8,6 +8,7 @@ import { SequenceIdParam, SequenceSchema, toSequence } from './schemas.js'
 const route = createRoute({
   method: 'get',
   path: '/v1/sequences/{id}',
+  operationId: 'getSequence',
   tags: ['sequences'],
   summary: 'Get a sequence and its enrolments by status',
   security,

@@ -8,6 +8,7 @@ import { SequenceSchema, toSequence } from './schemas.js'
 const route = createRoute({
   method: 'get',
   path: '/v1/sequences',
+  operationId: 'listSequences',
   tags: ['sequences'],
   summary: 'List sequences, oldest first',
   security,

@@ -8,6 +8,7 @@ import { EnrollmentSchema, RecipientIdParam } from './schemas.js'
 const removeRoute = createRoute({
   method: 'delete',
   path: '/v1/sequences/{id}/enrollments/{recipientId}',
+  operationId: 'unenrollFromSequence',
   tags: ['sequences'],
   summary: 'Take a recipient out of a sequence',
   description: 'An active recipient exits with reason `removed` and is never due again (re-entry only with `reenter: true`). Removing again, or removing someone who already left, answers their entry unchanged.',
@@ -22,6 +23,7 @@ const removeRoute = createRoute({
 const getRoute = createRoute({
   method: 'get',
   path: '/v1/sequences/{id}/enrollments/{recipientId}',
+  operationId: 'getSequenceEnrollment',
   tags: ['sequences'],
   summary: 'A recipient\'s entry: next step, due time, steps sent, exit',
   security,

@@ -8,6 +8,7 @@ import { ExitOnSchema, GoalInputSchema, SequenceIdParam, SequenceSchema, StepInp
 const route = createRoute({
   method: 'patch',
   path: '/v1/sequences/{id}',
+  operationId: 'updateSequence',
   tags: ['sequences'],
   summary: 'Change a sequence',
   description:

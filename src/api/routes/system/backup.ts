@@ -19,6 +19,7 @@ const Backup = z
 const route = createRoute({
   method: 'post',
   path: '/v1/admin/backup',
+  operationId: 'createBackup',
   tags: ['admin'],
   summary: 'Back up the embedded stores while the server runs',
   description:

@@ -1,12 +1,15 @@
 import { createRoute, z, type OpenAPIHono } from '@hono/zod-openapi'
 import type { AppEnv } from '../../context.js'
+import { publicOperation } from '../../errors.js'
 
 const healthz = createRoute({
   method: 'get',
   path: '/healthz',
+  operationId: 'getHealth',
   tags: ['system'],
   summary: 'The process is up',
-  responses: { 200: { description: 'Up', content: { 'application/json': { schema: z.object({ status: z.literal('ok') }) } } } },
+  security: publicOperation.security,
+  responses: { 200: { description: 'Up', content: { 'application/json': { schema: z.object({ status: z.literal('ok') }) } } }, ...publicOperation.clientErrors },
 })
 
 const Check = z.object({ ok: z.boolean(), message: z.string().optional() })
@@ -18,12 +21,15 @@ const Ready = z.object({
 const readyz = createRoute({
   method: 'get',
   path: '/readyz',
+  operationId: 'getReadiness',
+  security: publicOperation.security,
   tags: ['system'],
   summary: 'Both stores answer and the journal is writing',
   description: 'Public, so it says status only; the counters are behind /metrics and its token.',
   responses: {
     200: { description: 'Ready', content: { 'application/json': { schema: Ready } } },
     503: { description: 'A store does not answer, or events are being lost', content: { 'application/json': { schema: Ready } } },
+    ...publicOperation.clientErrors,
   },
 })
 

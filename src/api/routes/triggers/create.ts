@@ -11,6 +11,7 @@ const UNIT_MS = { s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 } as const
 const route = createRoute({
   method: 'post',
   path: '/v1/triggers',
+  operationId: 'createTrigger',
   tags: ['triggers'],
   summary: 'Create an audience trigger: audience.entered once per recipient who enters the audience',
   description:

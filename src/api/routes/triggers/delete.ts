@@ -8,6 +8,7 @@ import { TriggerIdParam } from './schemas.js'
 const route = createRoute({
   method: 'delete',
   path: '/v1/triggers/{id}',
+  operationId: 'deleteTrigger',
   tags: ['triggers'],
   summary: 'Delete a trigger and its members (events already emitted stay in the stream)',
   security,

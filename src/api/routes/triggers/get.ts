@@ -8,6 +8,7 @@ import { TriggerIdParam, TriggerSchema } from './schemas.js'
 const route = createRoute({
   method: 'get',
   path: '/v1/triggers/{id}',
+  operationId: 'getTrigger',
   tags: ['triggers'],
   summary: 'A trigger, with its member count and last run',
   security,

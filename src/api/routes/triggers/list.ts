@@ -8,6 +8,7 @@ import { TriggerSchema } from './schemas.js'
 const route = createRoute({
   method: 'get',
   path: '/v1/triggers',
+  operationId: 'listTriggers',
   tags: ['triggers'],
   summary: 'List triggers with their member counts',
   security,

@@ -8,6 +8,7 @@ import { TriggerIdParam } from './schemas.js'
 const route = createRoute({
   method: 'get',
   path: '/v1/triggers/{id}/members',
+  operationId: 'listTriggerMembers',
   tags: ['triggers'],
   summary: 'Recipients who entered the trigger, in order of entry',
   security,

@@ -8,6 +8,7 @@ import { WebhookInput, WebhookWithSecret } from './schemas.js'
 const route = createRoute({
   method: 'post',
   path: '/v1/webhooks',
+  operationId: 'createWebhook',
   tags: ['webhooks'],
   summary: 'Create a webhook endpoint (its signing secret is shown once)',
   description:

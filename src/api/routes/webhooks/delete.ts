@@ -8,6 +8,7 @@ import { WebhookIdParam } from './schemas.js'
 const route = createRoute({
   method: 'delete',
   path: '/v1/webhooks/{id}',
+  operationId: 'deleteWebhook',
   tags: ['webhooks'],
   summary: 'Delete a webhook endpoint and its delivery log',
   security,

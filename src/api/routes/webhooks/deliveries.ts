@@ -8,6 +8,7 @@ import { DeliverySchema, WebhookIdParam } from './schemas.js'
 const route = createRoute({
   method: 'get',
   path: '/v1/webhooks/{id}/deliveries',
+  operationId: 'listWebhookDeliveries',
   tags: ['webhooks'],
   summary: "An endpoint's delivery log, newest first",
   security,

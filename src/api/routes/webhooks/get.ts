@@ -8,6 +8,7 @@ import { WebhookIdParam, WebhookSchema } from './schemas.js'
 const route = createRoute({
   method: 'get',
   path: '/v1/webhooks/{id}',
+  operationId: 'getWebhook',
   tags: ['webhooks'],
   summary: 'A webhook endpoint (never its secret)',
   security,

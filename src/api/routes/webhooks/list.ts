@@ -8,6 +8,7 @@ import { WebhookSchema } from './schemas.js'
 const route = createRoute({
   method: 'get',
   path: '/v1/webhooks',
+  operationId: 'listWebhooks',
   tags: ['webhooks'],
   summary: 'List webhook endpoints (never their secrets)',
   security,

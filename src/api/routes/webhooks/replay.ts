@@ -9,6 +9,7 @@ import { EventTypeSchema, WebhookIdParam } from './schemas.js'
 const route = createRoute({
   method: 'post',
   path: '/v1/webhooks/{id}/replay',
+  operationId: 'replayWebhook',
   tags: ['webhooks'],
   summary: "Deliver again the endpoint's events with a timestamp in [from, to]",
   description: 'New deliveries of the same envelopes (same ids: a receiver that deduplicates on webhook-id sees nothing twice), with the current verdict of each event, at most 100,000 events per call (truncated: true says to call again with a later from).',

@@ -8,6 +8,7 @@ import { DeliverySchema, WebhookIdParam } from './schemas.js'
 const route = createRoute({
   method: 'post',
   path: '/v1/webhooks/{id}/deliveries/{deliveryId}/retry',
+  operationId: 'retryWebhookDelivery',
   tags: ['webhooks'],
   summary: 'Send a delivery again now (same body, same webhook-id)',
   security,

@@ -8,6 +8,7 @@ import { WebhookIdParam, WebhookWithSecret } from './schemas.js'
 const route = createRoute({
   method: 'post',
   path: '/v1/webhooks/{id}/rotate-secret',
+  operationId: 'rotateWebhookSecret',
   tags: ['webhooks'],
   summary: 'New signing secret (shown once); the old one also signs for 24 h',
   description: 'During the overlap every request carries two signatures in webhook-signature (space-separated), one per secret, as the Standard Webhooks specification allows: a receiver with either secret verifies.',

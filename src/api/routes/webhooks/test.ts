@@ -9,6 +9,7 @@ import { WebhookIdParam } from './schemas.js'
 const route = createRoute({
   method: 'post',
   path: '/v1/webhooks/{id}/test',
+  operationId: 'testWebhook',
   tags: ['webhooks'],
   summary: 'Send a signed webhook.test event now and report the answer',
   security,

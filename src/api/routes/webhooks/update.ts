@@ -8,6 +8,7 @@ import { WebhookIdParam, WebhookInput, WebhookSchema } from './schemas.js'
 const route = createRoute({
   method: 'patch',
   path: '/v1/webhooks/{id}',
+  operationId: 'updateWebhook',
   tags: ['webhooks'],
   summary: 'Change a webhook endpoint; enabled: true re-enables a disabled one (its backlog resumes)',
   security,
