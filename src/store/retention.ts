@@ -1,4 +1,4 @@
-import { queryRows, type EventStore } from './clickhouse.js'
+import { chDateTime, queryRows, type EventStore } from './clickhouse.js'
 import { renderStatement } from './clickhouse-ddl.js'
 import type { RetentionDays } from '../config.js'
 
@@ -37,9 +37,13 @@ export async function applyRetention(store: EventStore, r: RetentionDays): Promi
   // ON CLUSTER on a cluster (every replica's table gets the TTL), unchanged on one node.
   const alter = (statement: string) => client.command({ query: renderStatement(statement, store.ddl ?? {}) })
   const want = retentionClauses(r)
-  const current = new Map(
-    (await queryRows<{ name: string; value: string }>(store, `SELECT name, argMax(value, applied_at) AS value FROM ${db}.applied_settings GROUP BY name`)).map((x) => [x.name, x.value]),
+  const rows = await queryRows<{ name: string; value: string; at: number }>(
+    store,
+    `SELECT name, argMax(value, applied_at) AS value, toUnixTimestamp64Milli(max(applied_at)) AS at FROM ${db}.applied_settings GROUP BY name`,
   )
+  const current = new Map(rows.map((x) => [x.name, x.value]))
+  // The latest row of a name wins: each new one is stamped after every earlier one, even within a millisecond.
+  let stamp = Math.max(Date.now(), ...rows.map((x) => Number(x.at) + 1))
   const changed: string[] = []
   const targets = [
     { name: 'events_ttl', table: 'events', clause: want.events, value: `${want.events}|drop_parts=${want.eventsDropParts ? 1 : 0}` },
@@ -56,7 +60,7 @@ export async function applyRetention(store: EventStore, r: RetentionDays): Promi
     }
     await client.insert({
       table: `${db}.applied_settings`,
-      values: [{ name: t.name, value: t.clause ? t.value : '' }],
+      values: [{ name: t.name, value: t.clause ? t.value : '', applied_at: chDateTime(stamp++) }],
       format: 'JSONEachRow',
       // A fresh token: chDB keeps an earlier insert's token on the connection (see ARCHITECTURE.md).
       clickhouse_settings: { insert_deduplication_token: `applied:${t.name}:${Date.now()}:${Math.random()}` },

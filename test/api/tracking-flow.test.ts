@@ -87,11 +87,13 @@ describe('campaign → links → sends → clicks and opens → stats', () => {
     expect(rows).toHaveLength(4)
     expect(rows.filter((r) => !r.token_valid).map((r) => r.recipient_id)).toEqual(['', '', ''])
     expect(rows.find((r) => r.token_valid)).toMatchObject({ recipient_id: 'alice', method: 'HEAD' })
-    // Totals count unattributed clicks; uniques only recipients whose token verified. The HEAD is machine traffic.
+    // traffic=all counts unattributed clicks; the human figures never do (a stranger with one tracked
+    // link cannot inflate them): they are listed under invalidToken. The HEAD is machine traffic.
     const all = await s.api('GET', '/v1/campaigns/forgery/stats?traffic=all')
     expect(all.body.clicks).toMatchObject({ total: 4, unique: 1 })
     const human = await s.api('GET', '/v1/campaigns/forgery/stats')
-    expect(human.body.clicks).toMatchObject({ total: 3, unique: 0 })
+    expect(human.body.clicks).toMatchObject({ total: 0, unique: 0 })
+    expect(human.body.invalidToken).toEqual({ opens: 0, clicks: 3 })
   })
 
   it("does not accept a token verified for one campaign on another campaign's link or pixel (the edge caches verified tokens)", async () => {
