@@ -432,7 +432,7 @@ describe('GET /v1/recipients/:id/timeline', () => {
       ['scanner_click', ['scanner_ip', 'head_request']],
       ['machine_open', ['apple_mpp']],
     ])
-    expect((await s.api('GET', '/v1/recipients/r4/timeline?traffic=human')).body).toEqual({ recipientId: 'r4', traffic: 'human', events: [], next: null })
+    expect((await s.api('GET', '/v1/recipients/r4/timeline?traffic=human')).body).toEqual({ recipientId: 'r4', traffic: 'human', events: [], sequences: [], next: null })
     const bad = await s.api('GET', '/v1/recipients/r1/timeline?cursor=nonsense')
     expect(bad.status).toBe(400)
     expect(bad.body.error.message).toMatch(/^query\.cursor/)
