@@ -55,7 +55,7 @@ describe('webhook endpoints', () => {
       data: {
         campaign: { id: 'spring', name: 'Spring sale' },
         recipientId: 'r0',
-        link: { id: heroId, url: 'https://shop.example/spring', label: 'hero', position: 0 },
+        link: { id: heroId, url: 'https://shop.example/spring', label: 'hero', position: 1 },
         variant: 'A',
         segments: ['vip'],
         first: true,
