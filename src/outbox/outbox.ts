@@ -16,7 +16,7 @@ type Deps = Pick<AppDeps, 'events' | 'meta' | 'config' | 'log' | 'clock' | 'sequ
 /** Deliveries waiting (new or retrying) per endpoint above which no new ones are made: a dead endpoint's backlog stays in the stores. */
 const MAX_PENDING = 4000
 /** Requests in flight per endpoint: one event each, or batches. */
-const SINGLE_CONCURRENCY = 64
+export const SINGLE_CONCURRENCY = 64
 const BATCH_CONCURRENCY = 4
 /** Events read per page for one-event endpoints. */
 const SINGLE_PAGE = 2000

@@ -2,6 +2,7 @@ import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterAll, describe, expect, it } from 'vitest'
+import { SINGLE_CONCURRENCY } from '../../src/outbox/outbox.js'
 import { clickFixture, clickLoad, startChild } from '../reliability/child.js'
 import { startReceiver, until } from './receiver.js'
 
@@ -31,7 +32,7 @@ describe('kill -9 during deliveries', () => {
       const ids = rx.received.map((r) => String(r.headers['webhook-id']))
       expect(new Set(ids).size).toBe(200)
       // Re-sent: only what was in flight when the process died (at most one round of concurrent requests).
-      expect(ids.length - 200).toBeLessThanOrEqual(32)
+      expect(ids.length - 200).toBeLessThanOrEqual(SINGLE_CONCURRENCY)
     } finally {
       again.proc.kill('SIGTERM')
       await again.exited
