@@ -73,7 +73,7 @@ beforeAll(async () => {
   for (const p of tracked.slice(0, 2)) expect(await click(a.url, p)).toBe(302)
   const opened = sent.body.recipients[0].pixelUrl as string
   await fetch(a.url + new URL(opened).pathname, { headers: { 'user-agent': UA } })
-}, 180_000)
+}, 420_000)
 
 afterAll(async () => {
   for (const p of procs) if (p.exitCode === null) p.kill('SIGKILL')
@@ -116,7 +116,7 @@ describe('backup and restore', () => {
     before = await snapshot(a)
     expect((before.stats as { clicks: { total: number } }).clicks.total).toBe(2)
     a.proc.kill('SIGTERM')
-  }, 180_000)
+  }, 420_000)
 
   it('restores into an empty data directory: same metrics, same keys, the tokens already sent verify', async () => {
     const restored = await cli('restore', [join(tmp, 'backup')], env(join(tmp, 'b')))
@@ -139,5 +139,5 @@ describe('backup and restore', () => {
     const again = await cli('restore', [join(tmp, 'backup')], env(join(tmp, 'b')))
     expect(again.code).toBe(2)
     expect(again.stderr).toMatch(/not empty/)
-  }, 180_000)
+  }, 420_000)
 })
