@@ -49,3 +49,8 @@ export const MatrixSchema = z.array(
 )
 
 export const ThresholdsSchema = z.object({ newDays: z.number(), activeDays: z.number(), lapsedDays: z.number() })
+
+/** The options every stage question shares, from its query: the instant (default now), the conversion type, the thresholds. */
+export function stageOptions(q: { at?: string | undefined; type: string; newDays: number; activeDays: number; lapsedDays: number }, clock: () => number) {
+  return { at: q.at ? Date.parse(q.at) : clock(), kind: q.type, newDays: q.newDays, activeDays: q.activeDays, lapsedDays: q.lapsedDays }
+}

@@ -3,7 +3,7 @@ import { lifecycleTransitions } from '../../../metrics/lifecycle-flow.js'
 import type { AppEnv } from '../../context.js'
 import { errorResponses } from '../../errors.js'
 import { CampaignIdSchema, security } from '../../schemas.js'
-import { AtQuery, HorizonQuery, MatrixSchema, PurchaseTypeQuery, StageQuery, ThresholdsSchema } from './schemas.js'
+import { AtQuery, HorizonQuery, MatrixSchema, PurchaseTypeQuery, StageQuery, ThresholdsSchema, stageOptions } from './schemas.js'
 
 const Query = StageQuery.extend({
   horizon: HorizonQuery('P30D'),
@@ -65,13 +65,9 @@ export function registerLifecycleTransitions(app: OpenAPIHono<AppEnv>) {
     const deps = c.get('deps')
     const q = c.req.valid('query')
     const result = await lifecycleTransitions(deps.events, {
-      at: q.at ? Date.parse(q.at) : deps.clock(),
+      ...stageOptions(q, deps.clock),
       horizonDays: q.horizon,
       windows: q.windows,
-      kind: q.type,
-      newDays: q.newDays,
-      activeDays: q.activeDays,
-      lapsedDays: q.lapsedDays,
       campaignId: q.campaignId,
       segment: q.segment,
     })

@@ -3,7 +3,7 @@ import { lifecycleValue } from '../../../metrics/lifecycle-flow.js'
 import type { AppEnv } from '../../context.js'
 import { errorResponses } from '../../errors.js'
 import { security } from '../../schemas.js'
-import { AtQuery, HorizonQuery, PurchaseTypeQuery, StageQuery, ThresholdsSchema } from './schemas.js'
+import { AtQuery, HorizonQuery, PurchaseTypeQuery, StageQuery, ThresholdsSchema, stageOptions } from './schemas.js'
 
 const Query = StageQuery.extend({ horizon: HorizonQuery('P90D'), at: AtQuery, type: PurchaseTypeQuery })
 
@@ -64,12 +64,8 @@ export function registerLifecycleValue(app: OpenAPIHono<AppEnv>) {
     const deps = c.get('deps')
     const q = c.req.valid('query')
     const result = await lifecycleValue(deps.events, {
-      at: q.at ? Date.parse(q.at) : deps.clock(),
+      ...stageOptions(q, deps.clock),
       horizonDays: q.horizon,
-      kind: q.type,
-      newDays: q.newDays,
-      activeDays: q.activeDays,
-      lapsedDays: q.lapsedDays,
     })
     return c.json(result, 200)
   })
