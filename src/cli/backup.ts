@@ -29,7 +29,11 @@ const res = await fetch(`${base}/v1/admin/backup`, {
   method: 'POST',
   headers: { authorization: `Bearer ${config.adminKey}`, 'content-type': 'application/json' },
   body: JSON.stringify({ name }),
-}).catch((err: Error) => fail(`cannot reach ${base}: ${err.message} (is the server running? it takes the backup)`))
+}).catch((err: Error) => {
+  // fetch's own message is "fetch failed"; the reason (refused, reset, timed out) is its cause.
+  const cause = (err.cause as Error | undefined)?.message
+  return fail(`cannot reach ${base}: ${err.message}${cause ? ` (${cause})` : ''} (is the server running? it takes the backup)`)
+})
 const body = (await res.json()) as { path: string } & Record<string, unknown>
 if (!res.ok) fail(`${res.status} ${JSON.stringify(body)}`)
 

@@ -116,7 +116,7 @@ describe('backup and restore', () => {
     before = await snapshot(a)
     expect((before.stats as { clicks: { total: number } }).clicks.total).toBe(2)
     a.proc.kill('SIGTERM')
-  }, 420_000)
+  }, 120_000)
 
   it('restores into an empty data directory: same metrics, same keys, the tokens already sent verify', async () => {
     const restored = await cli('restore', [join(tmp, 'backup')], env(join(tmp, 'b')))
@@ -139,5 +139,5 @@ describe('backup and restore', () => {
     const again = await cli('restore', [join(tmp, 'backup')], env(join(tmp, 'b')))
     expect(again.code).toBe(2)
     expect(again.stderr).toMatch(/not empty/)
-  }, 420_000)
+  }, 120_000)
 })
