@@ -2,6 +2,7 @@ import { queryRows, type EventStore } from '../store/clickhouse.js'
 import { invalid } from '../util/errors.js'
 import { DAY_MS } from '../util/window.js'
 import { attributedConversionsManySql } from './attribution.js'
+import { sendsByRecipient } from './recipient-activity.js'
 import { trafficAggregate } from './sql.js'
 import { wilson, type Interval } from './statistics.js'
 
@@ -223,7 +224,7 @@ export async function capsReached(
            -- GROUP BY rather than FINAL here: only these recipients' rows are grouped, where FINAL
            -- merges the whole table first (bench: ~110 against ~380 ms CPU for 10,000 recipients).
            SELECT recipient_id, transform(campaign_id, {cids:Array(String)}, {cats:Array(String)}, '') AS k, toUnixTimestamp64Milli(max(sent_at)) AS sent
-           FROM ${store.db}.sends
+           FROM ${sendsByRecipient(store.db)}
            WHERE recipient_id IN {ids:Array(String)} AND sent_at > fromUnixTimestamp64Milli({since:Int64}, 'UTC') AND campaign_id != {exclude:String}
            GROUP BY recipient_id, campaign_id
            HAVING sent <= {at:Int64}
