@@ -2,7 +2,6 @@ import { queryRows, type EventStore } from '../store/clickhouse.js'
 import { invalid } from '../util/errors.js'
 import { DAY_MS } from '../util/window.js'
 import { attributedConversionsManySql } from './attribution.js'
-import { sendsByRecipient } from './recipient-activity.js'
 import { trafficAggregate } from './sql.js'
 import { wilson, type Interval } from './statistics.js'
 
@@ -224,7 +223,9 @@ export async function capsReached(
            -- GROUP BY rather than FINAL here: only these recipients' rows are grouped, where FINAL
            -- merges the whole table first (bench: ~110 against ~380 ms CPU for 10,000 recipients).
            SELECT recipient_id, transform(campaign_id, {cids:Array(String)}, {cats:Array(String)}, '') AS k, toUnixTimestamp64Milli(max(sent_at)) AS sent
-           FROM ${sendsByRecipient(store.db)}
+           -- The table, not p_pressure_by_recipient: 10,000 recipients of a million hit every
+           -- compressed block of the projection too (bench: 791 against 488 ms CPU).
+           FROM ${store.db}.sends
            WHERE recipient_id IN {ids:Array(String)} AND sent_at > fromUnixTimestamp64Milli({since:Int64}, 'UTC') AND campaign_id != {exclude:String}
            GROUP BY recipient_id, campaign_id
            HAVING sent <= {at:Int64}

@@ -1,5 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { applyStoredUpdates } from '../../src/classification/apply.js'
+import { DEFAULT_THRESHOLDS, engagementStatusSql } from '../../src/metrics/recipient-activity.js'
+import { queryRows } from '../../src/store/clickhouse.js'
 import { ADMIN_KEY, BROWSER_UA, readerClick, startTestServer, type TestServer } from '../support/server.js'
 
 const DAY = 86_400_000
@@ -137,6 +139,16 @@ describe('the per-recipient projections follow reclassification and erasure', ()
     const q = `at=${iso(at(D + 2))}`
     expect((await s.api('GET', `/v1/recipients/rc1?${q}`)).body).toMatchObject({ status: 'active', lastOpenAt: iso(at(D + 1)) })
     const before = (await s.api('GET', `/v1/engagement?${q}`)).body.counts
+
+    // The projection's path stays exact when an event is later than the instant (one that arrived
+    // after the check): those recipients are recomputed from their events. Same rows as the events' path.
+    for (const instant of [at(31), at(D + 0.5), at(D + 2)]) {
+      const rows = async (noEventAfter: boolean) => {
+        const st = engagementStatusSql(s.deps.events.db, { at: instant, thresholds: DEFAULT_THRESHOLDS, noEventAfter })
+        return queryRows(s.deps.events, `SELECT * FROM (${st.sql}) ORDER BY recipient_id`, st.params)
+      }
+      expect(await rows(true), iso(instant)).toEqual(await rows(false))
+    }
 
     // The second pass (or an administrator) decides the open was a machine's: an ALTER TABLE … UPDATE.
     const rs = await s.deps.events.client.query({ query: `SELECT event_id FROM ${s.deps.events.db}.events WHERE recipient_id = 'rc1' AND type = 'open'`, format: 'JSONEachRow' })
