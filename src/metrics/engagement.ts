@@ -5,7 +5,6 @@ import { csvField } from './audience.js'
 import {
   ENGAGEMENT_STATUSES,
   engagementStatusSql,
-  noEventAfter,
   toRecipientEngagement,
   type EngagementStatus,
   type EngagementThresholds,
@@ -28,7 +27,7 @@ export interface EngagementCounts {
 
 /** Recipients per status at `at`, one query. */
 export async function engagementCounts(store: EventStore, at: number, scope: EngagementScope): Promise<EngagementCounts> {
-  const q = engagementStatusSql(store.db, { at, ...scope, noEventAfter: await noEventAfter(store, at) })
+  const q = engagementStatusSql(store.db, { at, ...scope })
   const rows = await queryRows<{ status: EngagementStatus; n: number }>(store, `SELECT status, count() AS n FROM (${q.sql}) GROUP BY status`, q.params)
   const counts = Object.fromEntries(ENGAGEMENT_STATUSES.map((s) => [s, 0])) as Record<EngagementStatus, number>
   for (const r of rows) counts[r.status] = Number(r.n)
@@ -77,9 +76,8 @@ export async function* wakeUpAudience(store: EventStore, f: WakeUpFilter): Async
   const pageSize = f.pageSize ?? 10_000
   const purchase = f.lastPurchaseBeforeMs !== undefined
   let after: string | undefined
-  const later = await noEventAfter(store, f.at)
   for (;;) {
-    const q = engagementStatusSql(store.db, { at: f.at, thresholds: f.thresholds, campaigns: f.campaigns, after, noEventAfter: later })
+    const q = engagementStatusSql(store.db, { at: f.at, thresholds: f.thresholds, campaigns: f.campaigns, after })
     const params: Record<string, unknown> = { ...q.params, statuses: f.statuses, kind: f.purchaseKind ?? 'purchase', page: pageSize }
     if (purchase) params.purchaseBefore = f.at - f.lastPurchaseBeforeMs!
     const rows = await queryRows<StatusRow & { last_purchase: number }>(

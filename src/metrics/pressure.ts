@@ -223,8 +223,6 @@ export async function capsReached(
            -- GROUP BY rather than FINAL here: only these recipients' rows are grouped, where FINAL
            -- merges the whole table first (bench: ~110 against ~380 ms CPU for 10,000 recipients).
            SELECT recipient_id, transform(campaign_id, {cids:Array(String)}, {cats:Array(String)}, '') AS k, toUnixTimestamp64Milli(max(sent_at)) AS sent
-           -- The table, not p_pressure_by_recipient: 10,000 recipients of a million hit every
-           -- compressed block of the projection too (bench: 791 against 488 ms CPU).
            FROM ${store.db}.sends
            WHERE recipient_id IN {ids:Array(String)} AND sent_at > fromUnixTimestamp64Milli({since:Int64}, 'UTC') AND campaign_id != {exclude:String}
            GROUP BY recipient_id, campaign_id

@@ -15,19 +15,6 @@ import { DAY_MS } from '../util/window.js'
  *   scanners) never count.
  */
 
-/**
- * The sends read in recipient order, for queries about one or a few recipients (the person page,
- * a recipient's pressure): the projection p_pressure_by_recipient of migration 1800 read directly
- * (mergeTreeProjection). Left to itself the planner keeps the table, whose sort key (campaign,
- * recipient) puts a recipient in every campaign's range: it compares marks, and the table's
- * 8192-row granules count fewer than the projection's 64-row ones even for one recipient
- * (bench, a recipient's pressure: 44 → 24 ms CPU). Not for thousands of recipients: spread over a
- * million, they hit every compressed block of the projection as of the table (the cap check of
- * 10,000 measured 791 against 488 ms CPU). Rows as in the table (a replaced send may still be
- * there until a merge): group by (recipient, campaign) and keep the latest, as everywhere.
- */
-export const sendsByRecipient = (db: string) => `mergeTreeProjection(${db}, sends, p_pressure_by_recipient)`
-
 export interface RecipientSend {
   recipientId: string
   campaignId: string
@@ -50,7 +37,7 @@ export async function recipientSends(
     store,
     // Few recipients: grouping their rows costs less than FINAL's merge of the whole table.
     `SELECT recipient_id AS r, campaign_id AS c, toUnixTimestamp64Milli(max(sent_at)) AS at
-     FROM ${sendsByRecipient(store.db)}
+     FROM ${store.db}.sends
      WHERE recipient_id IN {ids:Array(String)}${w.excludeCampaign !== undefined ? ' AND campaign_id != {exclude:String}' : ''}${w.campaigns ? ' AND campaign_id IN {campaigns:Array(String)}' : ''}
      GROUP BY recipient_id, campaign_id
      HAVING at >= {since:Int64} AND at <= {until:Int64}
@@ -95,23 +82,6 @@ export interface StatusScope {
   recipientIds?: readonly string[] | undefined
   /** Only recipient ids after this one: a page starts where the previous one ended. */
   after?: string | undefined
-  /**
-   * No event is later than `at` (noEventAfter): the last human open and click come from the
-   * projection p_pressure_engaged instead of every event. Without it, the events are read.
-   */
-  noEventAfter?: boolean | undefined
-}
-
-/**
- * Whether no event is stored after `at` (the usual case when `at` is now): one look at the parts'
- * min-max index of ts, no row read. Decides whether engagementStatusSql reads the per-recipient
- * projection: for an instant with later engagement it would recompute those recipients from their
- * events, which on the bench (30 M events, the last week's after the instant) cost more than
- * reading the events once (12.0 against 7.7 s CPU).
- */
-export async function noEventAfter(store: EventStore, at: number): Promise<boolean> {
-  const [row] = await queryRows<{ later: number }>(store, `SELECT max(ts) > fromUnixTimestamp64Milli({at:Int64}, 'UTC') AS later FROM ${store.db}.events`, { at })
-  return Number(row?.later ?? 0) === 0
 }
 
 /**
@@ -122,8 +92,7 @@ export async function noEventAfter(store: EventStore, at: number): Promise<boole
  */
 export function engagementStatusSql(db: string, s: StatusScope): { sql: string; params: Record<string, unknown> } {
   const t = s.thresholds
-  const who = `${s.recipientIds ? ' AND recipient_id IN {ids:Array(String)}' : ''}${s.after !== undefined ? ' AND recipient_id > {after:String}' : ''}`
-  const scope = `${s.campaigns ? ' AND campaign_id IN {campaigns:Array(String)}' : ''}${who}`
+  const scope = `${s.campaigns ? ' AND campaign_id IN {campaigns:Array(String)}' : ''}${s.recipientIds ? ' AND recipient_id IN {ids:Array(String)}' : ''}${s.after !== undefined ? ' AND recipient_id > {after:String}' : ''}`
   const sql = `
     SELECT recipient_id, sends, recent_sends, last_sent, last_open, last_click,
       multiIf(last_engaged > {activeFrom:Int64}, 'active',
@@ -135,10 +104,22 @@ export function engagementStatusSql(db: string, s: StatusScope): { sql: string; 
              e.last_open AS last_open, e.last_click AS last_click, greatest(e.last_open, e.last_click) AS last_engaged
       FROM (
         SELECT recipient_id, count() AS sends, countIf(sent > {inactiveFrom:Int64}) AS recent_sends, max(sent) AS last_sent
-        FROM (${s.recipientIds ? namedRecipientsSends(db, scope) : everyonesSends(db, scope)})
+        FROM (
+          SELECT recipient_id, toUnixTimestamp64Milli(sent_at) AS sent
+          FROM ${db}.sends FINAL
+          WHERE sent_at <= fromUnixTimestamp64Milli({at:Int64}, 'UTC')${scope}
+        )
         GROUP BY recipient_id
       ) AS s
-      LEFT JOIN (${s.campaigns || !s.noEventAfter ? lastEngagedInCampaigns(db, scope) : lastEngaged(db, who)}) AS e USING (recipient_id)
+      LEFT JOIN (
+        SELECT recipient_id,
+               toUnixTimestamp64Milli(maxIf(ts, type = 'open')) AS last_open,
+               toUnixTimestamp64Milli(maxIf(ts, type = 'click')) AS last_click
+        FROM ${db}.events
+        WHERE type IN ('open', 'click') AND class = 'human' AND recipient_id != ''
+          AND ts <= fromUnixTimestamp64Milli({at:Int64}, 'UTC')${scope}
+        GROUP BY recipient_id
+      ) AS e USING (recipient_id)
     )`
   return {
     sql,
@@ -153,58 +134,6 @@ export function engagementStatusSql(db: string, s: StatusScope): { sql: string; 
     },
   }
 }
-
-/** Everyone's sends at or before {at}: the table read FINAL (see the top of this file). */
-const everyonesSends = (db: string, scope: string) => `
-  SELECT recipient_id, toUnixTimestamp64Milli(sent_at) AS sent
-  FROM ${db}.sends FINAL
-  WHERE sent_at <= fromUnixTimestamp64Milli({at:Int64}, 'UTC')${scope}`
-
-/** The named recipients' sends at or before {at}: their rows in recipient order, the latest per campaign. */
-const namedRecipientsSends = (db: string, scope: string) => `
-  SELECT recipient_id, toUnixTimestamp64Milli(max(sent_at)) AS sent
-  FROM ${sendsByRecipient(db)}
-  WHERE 1${scope}
-  GROUP BY recipient_id, campaign_id
-  HAVING sent <= {at:Int64}`
-
-/** The last human open and click at or before {at} within {campaigns}, from the events. */
-const lastEngagedInCampaigns = (db: string, scope: string) => `
-  SELECT recipient_id,
-         toUnixTimestamp64Milli(maxIf(ts, type = 'open')) AS last_open,
-         toUnixTimestamp64Milli(maxIf(ts, type = 'click')) AS last_click
-  FROM ${db}.events
-  WHERE type IN ('open', 'click') AND class = 'human' AND recipient_id != ''
-    AND ts <= fromUnixTimestamp64Milli({at:Int64}, 'UTC')${scope}
-  GROUP BY recipient_id`
-
-/**
- * The last human open and click at or before {at}, across campaigns. The projection
- * p_pressure_engaged (migration 1800) holds each recipient's last ones ever: where both are at or
- * before {at} they are the answer, one row per recipient instead of every event (the aggregates are
- * spelled as in the projection, which is how ClickHouse matches them). Used when no event was later
- * than {at} a moment before; the recipients with a human open or click after {at} (one that arrived
- * since) are recomputed from their events, so the answer stays exact.
- */
-const lastEngaged = (db: string, who: string) => `
-  SELECT recipient_id, toUnixTimestamp64Milli(lo) AS last_open, toUnixTimestamp64Milli(lc) AS last_click
-  FROM (
-    SELECT recipient_id,
-           maxIf(ts, type = 'open' AND class = 'human') AS lo,
-           maxIf(ts, type = 'click' AND class = 'human') AS lc
-    FROM ${db}.events
-    WHERE recipient_id != ''${who}
-    GROUP BY recipient_id
-  )
-  WHERE lo <= fromUnixTimestamp64Milli({at:Int64}, 'UTC') AND lc <= fromUnixTimestamp64Milli({at:Int64}, 'UTC')
-  UNION ALL
-  ${lastEngagedInCampaigns(
-    db,
-    `${who} AND recipient_id IN (
-      SELECT recipient_id FROM ${db}.events
-      WHERE type IN ('open', 'click') AND class = 'human' AND recipient_id != ''
-        AND ts > fromUnixTimestamp64Milli({at:Int64}, 'UTC')${who})`,
-  )}`
 
 export interface RecipientEngagement {
   recipientId: string
@@ -252,7 +181,7 @@ export async function recipientEngagement(
   opts: { at: number; thresholds?: EngagementThresholds | undefined; campaigns?: readonly string[] | undefined },
 ): Promise<Map<string, RecipientEngagement>> {
   if (recipientIds.length === 0) return new Map()
-  const q = engagementStatusSql(store.db, { at: opts.at, thresholds: opts.thresholds ?? DEFAULT_THRESHOLDS, campaigns: opts.campaigns, recipientIds, noEventAfter: await noEventAfter(store, opts.at) })
+  const q = engagementStatusSql(store.db, { at: opts.at, thresholds: opts.thresholds ?? DEFAULT_THRESHOLDS, campaigns: opts.campaigns, recipientIds })
   const rows = await queryRows<StatusRow>(store, q.sql, q.params)
   return new Map(rows.map((r) => [r.recipient_id, toRecipientEngagement(r)]))
 }

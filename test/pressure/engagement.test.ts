@@ -1,7 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { applyStoredUpdates } from '../../src/classification/apply.js'
-import { DEFAULT_THRESHOLDS, engagementStatusSql } from '../../src/metrics/recipient-activity.js'
-import { queryRows } from '../../src/store/clickhouse.js'
 import { ADMIN_KEY, BROWSER_UA, readerClick, startTestServer, type TestServer } from '../support/server.js'
 
 const DAY = 86_400_000
@@ -129,7 +127,9 @@ describe('engagement status across campaigns (human opens and clicks only)', () 
   })
 })
 
-describe('the per-recipient projections follow reclassification and erasure', () => {
+describe('status and send history follow reclassification and erasure', () => {
+  // Guards any per-recipient rollup added for speed: a materialized view would miss the ALTER TABLE … UPDATE
+  // of reclassification and the ALTER TABLE … DELETE of erasure.
   it('an open reclassified as a machine one stops counting; an erased recipient is gone from the status and the cap history', async () => {
     const D = 300 // clear of the histories above
     await s.api('POST', '/v1/campaigns', { id: 'rc', name: 'rc', settings: { category: 'newsletter' } })
@@ -139,16 +139,6 @@ describe('the per-recipient projections follow reclassification and erasure', ()
     const q = `at=${iso(at(D + 2))}`
     expect((await s.api('GET', `/v1/recipients/rc1?${q}`)).body).toMatchObject({ status: 'active', lastOpenAt: iso(at(D + 1)) })
     const before = (await s.api('GET', `/v1/engagement?${q}`)).body.counts
-
-    // The projection's path stays exact when an event is later than the instant (one that arrived
-    // after the check): those recipients are recomputed from their events. Same rows as the events' path.
-    for (const instant of [at(31), at(D + 0.5), at(D + 2)]) {
-      const rows = async (noEventAfter: boolean) => {
-        const st = engagementStatusSql(s.deps.events.db, { at: instant, thresholds: DEFAULT_THRESHOLDS, noEventAfter })
-        return queryRows(s.deps.events, `SELECT * FROM (${st.sql}) ORDER BY recipient_id`, st.params)
-      }
-      expect(await rows(true), iso(instant)).toEqual(await rows(false))
-    }
 
     // The second pass (or an administrator) decides the open was a machine's: an ALTER TABLE … UPDATE.
     const rs = await s.deps.events.client.query({ query: `SELECT event_id FROM ${s.deps.events.db}.events WHERE recipient_id = 'rc1' AND type = 'open'`, format: 'JSONEachRow' })

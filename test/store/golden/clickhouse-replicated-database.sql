@@ -218,28 +218,3 @@ SELECT JSONExtractString(extra, 'kind') AS kind, recipient_id, order_id, ts, amo
        JSONExtractRaw(extra, 'items') AS items, toUInt64(if(method = 'GET', 0, 10000000000000) + 10000000000000 - toUnixTimestamp64Milli(ts)) AS ver
 FROM sillage.events
 WHERE type = 'conversion' AND recipient_id != '';
-
--- 1800_pressure_projections.sql
-ALTER TABLE sillage.sends MODIFY SETTING deduplicate_merge_projection_mode = 'rebuild';
-
--- 1800_pressure_projections.sql
-ALTER TABLE sillage.sends ADD PROJECTION IF NOT EXISTS p_pressure_by_recipient
-(
-    SELECT recipient_id, campaign_id, sent_at
-    ORDER BY recipient_id, campaign_id, sent_at
-) WITH SETTINGS (index_granularity = 64);
-
--- 1800_pressure_projections.sql
-ALTER TABLE sillage.sends MATERIALIZE PROJECTION p_pressure_by_recipient SETTINGS mutations_sync = 2;
-
--- 1800_pressure_projections.sql
-ALTER TABLE sillage.events ADD PROJECTION IF NOT EXISTS p_pressure_engaged
-(
-    SELECT recipient_id,
-        maxIf(ts, type = 'open' AND class = 'human'),
-        maxIf(ts, type = 'click' AND class = 'human')
-    GROUP BY recipient_id
-);
-
--- 1800_pressure_projections.sql
-ALTER TABLE sillage.events MATERIALIZE PROJECTION p_pressure_engaged SETTINGS mutations_sync = 2;
