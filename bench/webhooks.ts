@@ -17,6 +17,8 @@ import { ADMIN_KEY, log, makeFixture, round, runOptionsFromEnv, startSillage, wa
 
 const opts = runOptionsFromEnv()
 const BATCH = Number(process.env.BATCH ?? 500)
+/** CPU_PROF=<dir>: the server runs with --cpu-prof (the profile is written when it stops). */
+const cpuProf = process.env.CPU_PROF ? ['--cpu-prof', `--cpu-prof-dir=${process.env.CPU_PROF}`] : []
 const PHASES = new Set((process.env.PHASES ?? 'batched,single,down,settle').split(','))
 
 /** User + system CPU seconds of a process (its threads included), from /proc. */
@@ -155,7 +157,7 @@ function median(xs: number[]): number {
 
 if (PHASES.has('batched') || PHASES.has('single') || PHASES.has('down')) {
   // No second pass: these phases measure delivery, and settle: verdict would wait for it.
-  const s = await startSillage({ WEBHOOK_ALLOW_PRIVATE: '1', CLASSIFY_PASS_INTERVAL_MS: '0' })
+  const s = await startSillage({ WEBHOOK_ALLOW_PRIVATE: '1', CLASSIFY_PASS_INTERVAL_MS: '0' }, cpuProf)
   try {
     const fx = await makeFixture(s, { campaign: 'hooks', links: 10, recipients: 3000, linkUrl: (i) => `https://shop.example/p/${i}` })
     log(`load: ${opts.connections} connections, ${opts.durationS} s per round; receiver on loopback answers 204`)
