@@ -532,7 +532,9 @@ class EndpointWorker {
         if (!storing && !halted) {
           let end = stored
           while (end < launched && results[end]) end++
-          if (end > stored) {
+          // Stored in chunks of at least half the window (or all that is done once nothing is in
+          // flight): a transaction per response would cost more than the response.
+          if (end > stored && (end - stored >= concurrency / 2 || inFlight === 0 || end === made.length)) {
             storing = true
             const upToI = end
             this.commit(ep, made.slice(stored, upToI), results.slice(stored, upToI) as PostResult[], cursorAfter(upToI - 1))
