@@ -307,6 +307,8 @@ class EndpointWorker {
   private needsReload = true
   /** When the first not-yet-batched event was seen: a batch goes out full or after maxWaitMs. */
   private batchSince: number | null = null
+  /** The next page, read while the current one is sent (dropped when the endpoint changes). */
+  private ahead: { after: number; limit: number; page: ReturnType<typeof readPage> } | null = null
 
   constructor(private readonly deps: Deps, private readonly settle: SettleWatermark, readonly id: string, private readonly onExit: () => void) {}
 
@@ -324,6 +326,7 @@ class EndpointWorker {
 
   reload(): void {
     this.needsReload = true
+    this.ahead = null
     this.wake()
   }
 
@@ -493,7 +496,7 @@ class EndpointWorker {
     const upTo = waitsForPass ? this.settle.value : this.deps.sequence.committed
     if (upTo <= ep.cursor) return false
     const limit = Math.min(room, ep.batchMax ? ep.batchMax * 8 : SINGLE_PAGE)
-    const page = await readPage(this.deps, filterOf(ep), ep.cursor, upTo, limit)
+    const page = await this.page(ep, upTo, limit)
     let take = page.events
     let cursor = page.last
     if (ep.batchMax) {
@@ -511,6 +514,8 @@ class EndpointWorker {
       if (take.length === page.events.length) this.batchSince = null
     }
     const from = ep.cursor
+    // The next page is read from ClickHouse while this one is sent.
+    if (cursor < upTo) this.prefetch(ep, cursor, upTo, limit)
     const at = new Date(this.deps.clock())
     const groups = chunks(take, per)
     const made = groups.map((g) => newDelivery(g.map((e) => e.envelope), ep.batchMax !== null, at))
@@ -568,6 +573,23 @@ class EndpointWorker {
       pump()
     })
     return stored > 0
+  }
+
+  /** The page after the endpoint's cursor: the one read ahead if it starts there, else read now. */
+  private async page(ep: EndpointRow, upTo: number, limit: number): Promise<Awaited<ReturnType<typeof readPage>>> {
+    const ahead = this.ahead
+    this.ahead = null
+    if (ahead && ahead.after === ep.cursor && ahead.limit <= limit) {
+      const page = await ahead.page.catch(() => null)
+      if (page) return page
+    }
+    return readPage(this.deps, filterOf(ep), ep.cursor, upTo, limit)
+  }
+
+  private prefetch(ep: EndpointRow, after: number, upTo: number, limit: number): void {
+    const page = readPage(this.deps, filterOf(ep), after, upTo, limit)
+    page.catch(() => undefined)
+    this.ahead = { after, limit, page }
   }
 
   /**
