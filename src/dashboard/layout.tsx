@@ -1,4 +1,5 @@
 import type { Child } from 'hono/jsx'
+import { inCurrency } from '../conversions/money.js'
 import type { Traffic } from '../metrics/sql.js'
 
 export interface PageContext {
@@ -76,15 +77,12 @@ export function fmtSeconds(s: number | null): string {
   return `${(s / 86400).toFixed(1)} d`
 }
 
-/** Money in its currency's own decimals (EUR 2, JPY 0, BHD 3), one format everywhere on the dashboard. */
+/** Money in its currency's own decimals (EUR 2, JPY 0, BHD 3) as the API gives it, with thousands grouped: one format everywhere. */
 export function fmtMoney(amount: string, currency: string): string {
-  let digits = 2
-  try {
-    digits = new Intl.NumberFormat('en-US', { style: 'currency', currency }).resolvedOptions().maximumFractionDigits ?? 2
-  } catch {
-    // Not a currency the runtime knows: two decimals.
-  }
-  return `${Number(amount).toLocaleString('en-US', { minimumFractionDigits: digits, maximumFractionDigits: digits })} ${currency}`
+  const s = inCurrency(amount, currency)
+  const neg = s.startsWith('-')
+  const [i, f] = (neg ? s.slice(1) : s).split('.')
+  return `${neg ? '-' : ''}${i!.replace(/\B(?=(\d{3})+$)/g, ',')}${f === undefined ? '' : '.' + f} ${currency}`
 }
 
 export function fmtRevenue(r: Record<string, string>): string {

@@ -1,7 +1,7 @@
 import type { Lifecycle } from '../../metrics/lifecycle.js'
 import type { LifecycleValue, Transitions } from '../../metrics/lifecycle-flow.js'
 import type { TopRow } from '../../metrics/purchases.js'
-import { fmtInt, fmtPct, fmtRevenue, Layout, type PageContext } from '../layout.js'
+import { fmtInt, fmtMoney, fmtPct, fmtRevenue, Layout, type PageContext } from '../layout.js'
 
 export const HORIZONS = [30, 60, 90, 180] as const
 
@@ -13,7 +13,6 @@ export interface LifecycleView {
   products: TopRow[]
 }
 
-const money = (v: string, cur: string) => `${Number(v).toLocaleString('en-US', { minimumFractionDigits: 2, maximumFractionDigits: 2 })} ${cur}`
 
 /** Heat of a share: the darker, the more of the row went there (text stays readable on both ends). */
 function heat(share: number): string {
@@ -71,14 +70,14 @@ export function LifecyclePage(props: { view: LifecycleView; ctx: PageContext }) 
                     ? '–'
                     : s.value.map((v) => (
                         <div>
-                          {money(v.mean, v.currency)} <span class="ci">({money(v.low, v.currency)} – {money(v.high, v.currency)})</span>
+                          {fmtMoney(v.mean, v.currency)} <span class="ci">({fmtMoney(v.low, v.currency)} – {fmtMoney(v.high, v.currency)})</span>
                         </div>
                       ))}
                 </td>
                 <td class="num">
                   {s.backtest.length === 0
                     ? '–'
-                    : s.backtest.map((b) => <div>{b.error === null ? `${b.currency}: nothing to check against` : `${Number(b.error) >= 0 ? '+' : ''}${money(b.error, b.currency)}`}</div>)}
+                    : s.backtest.map((b) => <div>{b.error === null ? `${b.currency}: nothing to check against` : `${Number(b.error) >= 0 ? '+' : ''}${fmtMoney(b.error, b.currency)}`}</div>)}
                 </td>
               </tr>
             ))}

@@ -3,7 +3,7 @@ import type { Traffic } from '../../metrics/sql.js'
 import type { TimelinePage } from '../../metrics/timeline.js'
 import type { FoundRecipient, RecentRecipient } from '../../metrics/recipient-search.js'
 import type { Campaign } from '../../services/campaigns.js'
-import { fmtInt, fmtPct, IntervalBar, Layout, TrafficToggle, type PageContext } from '../layout.js'
+import { fmtInt, fmtMoney, fmtPct, IntervalBar, Layout, TrafficToggle, type PageContext } from '../layout.js'
 import { Verdict } from './verdict.js'
 
 export function SignInPage(props: { error: string | null; next: string }) {
@@ -221,7 +221,7 @@ export function RecipientPage(props: {
                 {t.events.map((e) => (
                   <tr>
                     <td>{e.at.slice(0, 19).replace('T', ' ')}</td>
-                    <td>{e.type === 'conversion' && e.amount ? `conversion ${e.amount} ${e.currency ?? ''}` : e.type}</td>
+                    <td>{e.type === 'conversion' && e.amount ? `conversion ${e.currency ? fmtMoney(e.amount, e.currency) : e.amount}` : e.type}</td>
                     <td>
                       <a href={`/dashboard/campaigns/${encodeURIComponent(e.campaignId)}`}>{e.campaignId}</a>
                     </td>

@@ -43,7 +43,7 @@ const SegmentsSchema = z
       by: 'segment',
       linkId: null,
       rows: [
-        { key: 'vip', sent: 1000, uniqueOpeners: 420, uniqueClickers: 90, engaged: 430, openRate: { value: 0.42, low: 0.3897, high: 0.4509 }, clickRate: { value: 0.09, low: 0.0738, high: 0.1093 }, clickToOpenRate: { value: 0.2093, low: 0.1737, high: 0.25 }, conversionRate: { value: 0.012, low: 0.0069, high: 0.0208 }, conversions: { total: 13, converters: 12, rate: 0.012, clickers: 90, clickerRate: 0.1333, revenue: { EUR: '650.0000' }, revenuePerRecipient: { EUR: '0.6500' }, averageOrderValue: { EUR: '50.0000' } } },
+        { key: 'vip', sent: 1000, uniqueOpeners: 420, uniqueClickers: 90, engaged: 430, openRate: { value: 0.42, low: 0.3897, high: 0.4509 }, clickRate: { value: 0.09, low: 0.0738, high: 0.1093 }, clickToOpenRate: { value: 0.2093, low: 0.1737, high: 0.25 }, conversionRate: { value: 0.012, low: 0.0069, high: 0.0208 }, conversions: { total: 13, converters: 12, rate: 0.012, clickers: 90, clickerRate: 0.1333, revenue: { EUR: '650.00' }, revenuePerRecipient: { EUR: '0.65' }, averageOrderValue: { EUR: '50.00' } } },
       ],
     },
   })
