@@ -16,7 +16,7 @@ const route = createRoute({
   tags: ['conversions'],
   summary: 'What a customer in each lifecycle stage is worth over the next horizon, measured, with its back-test',
   description:
-    'For the customers in each stage one horizon before asOf: their revenue over the horizon since, per customer and currency (from exact sums, in the currency's own decimals), with a 95% interval and the count it rests on. ' +
+    'For the customers in each stage one horizon before asOf: their revenue over the horizon since, per customer and currency (from exact sums, in the currency\'s own decimals), with a 95% interval and the count it rests on. ' +
     '`backtest` is the same figure one horizon earlier set against what then happened.',
   security,
   request: { query: Query },
