@@ -1,9 +1,7 @@
 import { createRoute, z, type OpenAPIHono } from '@hono/zod-openapi'
-import { attributedOrders, groupOrders, type AttributedOrder } from '../../../metrics/attributed-orders.js'
-import { conversionBlock } from '../../../metrics/conversion-summary.js'
+import { attributedOrders } from '../../../metrics/attributed-orders.js'
 import { parseDimension } from '../../../metrics/facts.js'
-import { segmentStats } from '../../../metrics/segments.js'
-import { wilson } from '../../../metrics/statistics.js'
+import { segmentStats, withConversions } from '../../../metrics/segments.js'
 import { getCampaign, listLinks } from '../../../services/campaigns.js'
 import type { AppEnv } from '../../context.js'
 import { ApiError, errorResponses } from '../../errors.js'
@@ -79,22 +77,6 @@ export function registerSegments(app: OpenAPIHono<AppEnv>) {
       segmentStats(deps.events, id, d, w, q.linkId),
       attributedOrders(deps.events, id, toAttribution(q), d.kind === 'attribute' ? d.name : undefined),
     ])
-    const keysOf = (o: AttributedOrder): readonly string[] => {
-      if (!o.hasSend || (q.linkId !== undefined && o.linkId !== q.linkId)) return []
-      return d.kind === 'segment' ? o.segments : d.kind === 'variant' ? [o.variant] : [o.attribute]
-    }
-    const conv = groupOrders(orders, keysOf)
-    return c.json(
-      {
-        campaignId: id,
-        by: q.by,
-        linkId: q.linkId ?? null,
-        rows: rows.map((r) => {
-          const conversions = conversionBlock(conv.get(r.key), r.sent, r.uniqueClickers)
-          return { ...r, conversionRate: wilson(Math.min(conversions.converters, r.sent), r.sent), conversions }
-        }),
-      },
-      200,
-    )
+    return c.json({ campaignId: id, by: q.by, linkId: q.linkId ?? null, rows: withConversions(rows, orders, d, q.linkId) }, 200)
   })
 }
