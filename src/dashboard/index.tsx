@@ -45,7 +45,9 @@ import { clearSessionCookie, fingerprintOf, sameOrigin, sessionCookie, Sessions,
  * e-mail shown in the click map is styled inline and a srcdoc frame inherits this policy. Images only
  * from this origin and data: URLs: the click map shows the e-mail as sent, and its remote images
  * (a sender's tracking pixel among them) must not be fetched when someone looks at it, which would
- * tell third parties and count opens. The frame narrows this further and runs no script (sandbox="").
+ * tell third parties and count opens. The frame narrows this further and runs no script: its sandbox
+ * allows only same-origin (so this page's script can measure the e-mail and size the frame to it),
+ * never scripts, and its own policy (CLICK_MAP_CSP) refuses every script and fetch.
  */
 export const CSP =
   "default-src 'none'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; font-src 'self' data:; " +

@@ -130,7 +130,25 @@
     el.setAttribute('data-ready', 'true')
     window.addEventListener('resize', function () { chart.setSize({ width: width(), height: 280 }) })
   }
+  // The click map's frame as tall as the e-mail, so no inner scroll bar cuts it. The frame runs no
+  // script (its sandbox allows same-origin only): this page measures the e-mail's document once it
+  // has loaded (placeholders included) and again when the width changes the layout.
+  function fitFrame(frame) {
+    function fit() {
+      var doc = frame.contentDocument
+      if (!doc || !doc.documentElement) return
+      // Shrunk first: a document never reports less than the frame's own height.
+      frame.style.height = '1px'
+      frame.style.height = doc.documentElement.scrollHeight + 'px'
+      frame.setAttribute('data-fitted', 'true')
+    }
+    frame.addEventListener('load', fit)
+    if (frame.contentDocument && frame.contentDocument.readyState === 'complete') fit()
+    window.addEventListener('resize', fit)
+  }
   function init() {
+    var frames = document.querySelectorAll('iframe.clickmap')
+    for (var k = 0; k < frames.length; k++) fitFrame(frames[k])
     var charts = document.querySelectorAll('[data-series]')
     for (var i = 0; i < charts.length; i++) drawSeries(charts[i])
     var fatigue = document.querySelectorAll('[data-fatigue]')

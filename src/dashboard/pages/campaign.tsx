@@ -475,7 +475,7 @@ export function CampaignPage(props: { view: CampaignView; page: PageContext }) {
               to deep red (the most clicked), grey when nobody clicked. Remote images are not loaded: fetching them
               would tell their servers someone looked, and a tracking pixel among them would count an open; grey boxes of their size stand in for them.
             </p>
-            <iframe class="clickmap" title={`Click map of ${v.campaign.name}`} sandbox="" srcdoc={v.clickMap} referrerpolicy="no-referrer"></iframe>
+            <iframe class="clickmap" title={`Click map of ${v.campaign.name}`} sandbox="allow-same-origin" srcdoc={v.clickMap} referrerpolicy="no-referrer"></iframe>
           </>
         )}
       </section>

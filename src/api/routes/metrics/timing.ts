@@ -18,6 +18,7 @@ const Reaction = z.object({
   histogram: z.array(z.object({ fromSeconds: z.number(), toSeconds: z.number().nullable(), count: z.number().int() })),
   byHour: z.array(z.number().int()).openapi({ description: '24 counts, local hour 0–23 of the first event' }),
   byWeekday: z.array(z.number().int()).openapi({ description: '7 counts, Monday first' }),
+  byWeekdayHour: z.array(z.array(z.number().int())).openapi({ description: '7 rows (Monday first) of 24 counts (local hour 0–23): the first events by weekday and hour; byHour and byWeekday are its sums' }),
 })
 
 const route = createRoute({
@@ -50,6 +51,7 @@ const route = createRoute({
                       histogram: [{ fromSeconds: 0, toSeconds: 300, count: 40 }],
                       byHour: [0, 0, 0, 0, 0, 0, 3, 20, 60, 80, 50, 30, 40, 30, 20, 15, 12, 20, 15, 10, 8, 5, 2, 0],
                       byWeekday: [200, 80, 50, 30, 30, 15, 15],
+                      byWeekdayHour: [[0, 0, 0, 0, 0, 0, 1, 8, 25, 40, 30, 20, 20, 15, 10, 8, 5, 10, 5, 3, 1, 0, 0, 0], ...new Array(6).fill(new Array(24).fill(0))],
                     },
                     firstClick: {
                       count: 90,
@@ -57,6 +59,7 @@ const route = createRoute({
                       histogram: [{ fromSeconds: 0, toSeconds: 300, count: 5 }],
                       byHour: new Array(24).fill(0),
                       byWeekday: [50, 20, 10, 5, 5, 0, 0],
+                      byWeekdayHour: new Array(7).fill(new Array(24).fill(0)),
                     },
                   },
                 ],
