@@ -211,7 +211,7 @@ export function registerDashboard(app: OpenAPIHono<AppEnv>): void {
       return c.text('sign in first', 401) as never
     }
     c.set('session', s)
-    c.set('page', { csrf: ss.csrfToken(s), keyId: s.keyId })
+    c.set('page', { csrf: ss.csrfToken(s), keyId: s.keyId, tz: canonicalTimeZone(getCookie(c, TZ_COOKIE) ?? 'UTC') ?? 'UTC' })
     return next()
   }
   const dash = app as unknown as OpenAPIHono<DashEnv>
@@ -243,7 +243,7 @@ export function registerDashboard(app: OpenAPIHono<AppEnv>): void {
       setCookie(c, TZ_COOKIE, tz, { path: '/dashboard', sameSite: 'Strict', httpOnly: true, secure: new URL(c.req.url).protocol === 'https:', maxAge: 365 * 86_400 })
     }
     const view = await loadCampaign(c.get('deps'), c.req.param('id'), parseTraffic(c.req.query('traffic')), tz, parseSort(c.req.query('sort')))
-    return page(c, <CampaignPage view={view} page={c.get('page')} />)
+    return page(c, <CampaignPage view={view} page={{ ...c.get('page'), tz }} />)
   })
 
   // The REST audience endpoint's parser and query: the same parameters select the same people.

@@ -341,7 +341,7 @@ describe('pages', () => {
     expect(html).toContain('id="variants-table"')
     expect(html).toContain('id="segments-table"')
     expect(html).toMatch(/role="img" aria-label="Click rate of B: [\d.]+% \(95% interval [\d.]+% to [\d.]+%\)"/)
-    expect(html).toContain('id="timing-hour"')
+    expect(html).toContain('id="heat-opens"')
     expect(html).toContain('id="series-table"')
   })
 
@@ -404,7 +404,12 @@ describe('pages', () => {
     const first = /<tbody>\s*<tr data-campaign-id="([^"]+)">/.exec(html)![1]
     expect(first).toBe('unsub')
     const row = html.slice(html.indexOf('data-campaign-id="unsub"'), html.indexOf('</tr>', html.indexOf('data-campaign-id="unsub"')))
-    expect(row).toContain('<td data-col="sent-at">2026-01-02 03:04 UTC</td>')
+    // One time format on every page, in the remembered zone (UTC by default), the zone in the heading.
+    expect(row).toMatch(/<td data-col="sent-at"><time datetime="2026-01-02T03:04[^"]*" title="2026-01-02 03:04:00 UTC">2026-01-02 03:04<\/time><\/td>/)
+    expect(html).toContain('First sent (UTC)')
+    const paris = (await get('/dashboard?sort=unsubscribes', { cookie: `${cookie}; sillage_tz=Europe%2FParis` })).text
+    expect(paris).toContain('First sent (Europe/Paris)')
+    expect(paris).toMatch(/data-col="sent-at"><time [^>]*>2026-01-02 04:04<\/time>/)
     expect(row).toContain('<td class="num" data-col="unsubscribes">1</td>')
     expect(html).toContain('<th scope="col" aria-sort="descending"><a href="/dashboard?traffic=human&amp;sort=unsubscribes">Unsubscribes</a></th>')
     const byName = (await get('/dashboard?sort=name')).text

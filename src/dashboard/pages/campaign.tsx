@@ -13,7 +13,7 @@ import { timingAndGroups, type TimingGroup } from '../../metrics/timing.js'
 import { getCampaign, listLinks, type Campaign } from '../../services/campaigns.js'
 import { getTemplate } from '../../services/templates.js'
 import { clickMapHtml } from '../clickmap.js'
-import { fmtInt, fmtMoney, fmtPct, fmtRevenue, fmtSeconds, IntervalBar, Layout, TrafficToggle, type PageContext } from '../layout.js'
+import { fmtInt, fmtMoney, fmtPct, fmtRevenue, fmtSeconds, fmtTime, IntervalBar, Layout, TrafficToggle, type PageContext } from '../layout.js'
 import { linkName } from './follow-up.js'
 import { reasonName } from './reasons.js'
 import { Verdict } from './verdict.js'
@@ -172,34 +172,47 @@ function Card(props: { label: string; value: string; detail?: string; id: string
 
 const WEEKDAYS = ['Mon', 'Tue', 'Wed', 'Thu', 'Fri', 'Sat', 'Sun']
 
-function Histogram(props: { caption: string; labels: string[]; opens: number[]; clicks: number[]; id: string }) {
-  const max = Math.max(1, ...props.opens, ...props.clicks)
+/**
+ * First events by weekday (rows, Monday first) and local hour (columns): one cell per hour of the
+ * week, its colour from the largest cell, its count written in it (blank for none, so the hours
+ * people act stand out). The counts are the timing endpoint's byWeekdayHour.
+ */
+function WeekHeatMap(props: { id: string; caption: string; week: number[][]; rgb: string; what: string }) {
+  const max = Math.max(1, ...props.week.flat())
   return (
-    <table class="hist" id={props.id}>
-      <caption>{props.caption}</caption>
-      <thead>
-        <tr>
-          <th scope="col">When</th>
-          <th scope="col">First opens</th>
-          <th scope="col">First clicks</th>
-        </tr>
-      </thead>
-      <tbody>
-        {props.labels.map((label, i) => (
+    <div class="scroll">
+      <table class="heat" id={props.id}>
+        <caption>{props.caption}</caption>
+        <thead>
           <tr>
-            <th scope="row">{label}</th>
-            <td>
-              <span class="hbar open" style={`width:${((props.opens[i]! / max) * 100).toFixed(1)}%`}></span>
-              <span class="num">{fmtInt(props.opens[i]!)}</span>
-            </td>
-            <td>
-              <span class="hbar click" style={`width:${((props.clicks[i]! / max) * 100).toFixed(1)}%`}></span>
-              <span class="num">{fmtInt(props.clicks[i]!)}</span>
-            </td>
+            <th scope="col">Day</th>
+            {Array.from({ length: 24 }, (_, h) => (
+              <th scope="col">{String(h).padStart(2, '0')}</th>
+            ))}
+            <th scope="col">All day</th>
           </tr>
-        ))}
-      </tbody>
-    </table>
+        </thead>
+        <tbody>
+          {props.week.map((day, d) => (
+            <tr>
+              <th scope="row">{WEEKDAYS[d]}</th>
+              {day.map((n, h) => (
+                <td
+                  data-day={d}
+                  data-hour={h}
+                  data-count={n}
+                  title={`${WEEKDAYS[d]} ${String(h).padStart(2, '0')}:00–${String(h + 1).padStart(2, '0')}:00: ${fmtInt(n)} ${props.what}`}
+                  style={n > 0 ? `background:rgba(${props.rgb},${(0.12 + 0.88 * (n / max)).toFixed(2)})${n / max > 0.55 ? ';color:#fff' : ''}` : undefined}
+                >
+                  {n > 0 ? fmtInt(n) : ''}
+                </td>
+              ))}
+              <td class="num">{fmtInt(day.reduce((a, b) => a + b, 0))}</td>
+            </tr>
+          ))}
+        </tbody>
+      </table>
+    </div>
   )
 }
 
@@ -312,7 +325,7 @@ export function CampaignPage(props: { view: CampaignView; page: PageContext }) {
       <h1 id="campaign-name">{v.campaign.name}</h1>
       <p class="muted">
         Campaign <code>{id}</code>
-        {s.firstEventAt && ` · events from ${s.firstEventAt.slice(0, 16).replace('T', ' ')} to ${s.lastEventAt!.slice(0, 16).replace('T', ' ')} UTC`}
+        {s.firstEventAt && ` · events from ${fmtTime(s.firstEventAt, v.tz)} to ${fmtTime(s.lastEventAt!, v.tz)} (${v.tz})`}
       </p>
       <TrafficToggle current={v.traffic} href={(t) => qs({ traffic: t })} />
       <form method="get" action={base} class="tz-form" id="tz-form">
@@ -361,7 +374,15 @@ export function CampaignPage(props: { view: CampaignView; page: PageContext }) {
           <p>No opens or clicks yet.</p>
         ) : (
           <>
-            <div class="chart" id="series-chart" data-series={seriesData} role="img" aria-label={`Opens and clicks per ${v.interval}; the table below has the same numbers`}></div>
+            <div
+              class="chart"
+              id="series-chart"
+              data-series={seriesData}
+              data-tz={v.tz}
+              data-interval={v.interval}
+              role="img"
+              aria-label={`Opens and clicks per ${v.interval} (${v.tz}); the table below has the same numbers`}
+            ></div>
             <details>
               <summary>Opens and clicks per {v.interval} (table)</summary>
               <table id="series-table">
@@ -376,7 +397,7 @@ export function CampaignPage(props: { view: CampaignView; page: PageContext }) {
                 <tbody>
                   {v.opens.map((b, i) => (
                     <tr>
-                      <th scope="row">{b.local.replace('T', ' ').slice(0, 16)}</th>
+                      <th scope="row">{fmtTime(b.start, v.tz)}</th>
                       <td class="num">{fmtInt(b.value)}</td>
                       <td class="num">{fmtInt(v.clicks[i]?.value ?? 0)}</td>
                     </tr>
@@ -496,10 +517,8 @@ export function CampaignPage(props: { view: CampaignView; page: PageContext }) {
       {v.timing && (
         <section aria-labelledby="h-timing">
           <h2 id="h-timing">When people react ({v.tz})</h2>
-          <div class="two">
-            <Histogram id="timing-hour" caption="First open and first click by hour of day" labels={Array.from({ length: 24 }, (_, h) => `${String(h).padStart(2, '0')}:00`)} opens={v.timing.firstOpen.byHour} clicks={v.timing.firstClick.byHour} />
-            <Histogram id="timing-weekday" caption="First open and first click by day of week" labels={WEEKDAYS} opens={v.timing.firstOpen.byWeekday} clicks={v.timing.firstClick.byWeekday} />
-          </div>
+          <WeekHeatMap id="heat-opens" caption={`First opens by day and hour (${v.tz}), ${v.traffic === 'human' ? 'people only' : v.traffic === 'machine' ? 'machines only' : 'people and machines'}`} week={v.timing.firstOpen.byWeekdayHour} rgb="21,101,192" what="first opens" />
+          <WeekHeatMap id="heat-clicks" caption={`First clicks by day and hour (${v.tz}), ${v.traffic === 'human' ? 'people only' : v.traffic === 'machine' ? 'machines only' : 'people and machines'}`} week={v.timing.firstClick.byWeekdayHour} rgb="179,38,30" what="first clicks" />
         </section>
       )}
 

@@ -4,7 +4,7 @@ import type { Traffic } from '../../metrics/sql.js'
 import type { TimelinePage } from '../../metrics/timeline.js'
 import type { FoundRecipient, RecentRecipient } from '../../metrics/recipient-search.js'
 import type { Campaign } from '../../services/campaigns.js'
-import { fmtInt, fmtMoney, fmtPct, IntervalBar, Layout, TrafficToggle, type PageContext } from '../layout.js'
+import { fmtInt, fmtMoney, fmtPct, fmtTime, IntervalBar, Layout, Time, TrafficToggle, type PageContext } from '../layout.js'
 import { revenueVerdictText, Verdict } from './verdict.js'
 
 export function SignInPage(props: { error: string | null; next: string }) {
@@ -183,6 +183,7 @@ export function RecipientPage(props: {
   ctx: PageContext
 }) {
   const t = props.timeline
+  const tz = props.ctx.tz ?? 'UTC'
   const qs = (traffic: Traffic, cursor?: string) => {
     const p = new URLSearchParams({ id: props.id, traffic })
     if (cursor) p.set('cursor', cursor)
@@ -207,7 +208,7 @@ export function RecipientPage(props: {
                 <span class="muted small">
                   {' '}
                   {f.campaigns} {f.campaigns === 1 ? 'campaign' : 'campaigns'}
-                  {f.lastSentAt ? `, last sent ${f.lastSentAt.slice(0, 16).replace('T', ' ')} UTC` : ''}
+                  {f.lastSentAt ? `, last sent ${fmtTime(f.lastSentAt, tz)} ${tz}` : ''}
                 </span>
               </li>
             ))}
@@ -224,7 +225,7 @@ export function RecipientPage(props: {
               <thead>
                 <tr>
                   <th scope="col">Recipient</th>
-                  <th scope="col">Last event (UTC)</th>
+                  <th scope="col">Last event ({tz})</th>
                   <th scope="col">In campaign</th>
                   <th scope="col">Events</th>
                 </tr>
@@ -235,7 +236,9 @@ export function RecipientPage(props: {
                     <th scope="row">
                       <a href={`/dashboard/recipients?${new URLSearchParams({ id: r.recipientId, traffic: props.traffic })}`}>{r.recipientId}</a>
                     </th>
-                    <td>{r.lastAt.slice(0, 19).replace('T', ' ')}</td>
+                    <td>
+                      <Time at={r.lastAt} tz={tz} />
+                    </td>
                     <td>
                       <a href={`/dashboard/campaigns/${encodeURIComponent(r.campaignId)}`}>{r.campaignId}</a>
                     </td>
@@ -257,7 +260,7 @@ export function RecipientPage(props: {
             <table id="timeline-table">
               <thead>
                 <tr>
-                  <th scope="col">When (UTC)</th>
+                  <th scope="col">When ({tz})</th>
                   <th scope="col">Event</th>
                   <th scope="col">Campaign</th>
                   <th scope="col">Link</th>
@@ -268,7 +271,9 @@ export function RecipientPage(props: {
               <tbody>
                 {t.events.map((e) => (
                   <tr>
-                    <td>{e.at.slice(0, 19).replace('T', ' ')}</td>
+                    <td>
+                      <Time at={e.at} tz={tz} />
+                    </td>
                     <td>{e.type === 'conversion' && e.amount ? `conversion ${e.currency ? fmtMoney(e.amount, e.currency) : e.amount}` : e.type}</td>
                     <td>
                       <a href={`/dashboard/campaigns/${encodeURIComponent(e.campaignId)}`}>{e.campaignId}</a>
