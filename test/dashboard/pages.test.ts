@@ -371,7 +371,8 @@ describe('pages', () => {
     // The seed's readers opened and clicked minutes ago: the latest first, each once.
     expect(ids.length).toBeGreaterThan(0)
     expect(new Set(ids).size).toBe(ids.length)
-    const times = [...recent.matchAll(/<td>(\d{4}-\d\d-\d\d \d\d:\d\d:\d\d)<\/td>/g)].map((m) => m[1]!)
+    // Shown as 2026-12-05 14:03 (the one format), the exact instant in the element, newest first.
+    const times = [...recent.matchAll(/<td><time datetime="([^"]+)"[^>]*>\d{4}-\d\d-\d\d \d\d:\d\d<\/time><\/td>/g)].map((m) => m[1]!)
     expect(times).toHaveLength(ids.length)
     expect(times).toEqual([...times].sort().reverse())
     const found = (await get('/dashboard/recipients?id=r0')).text
@@ -537,7 +538,7 @@ describe('pages', () => {
   it('shows a recipient timeline, newest first', async () => {
     const api = (await s.api('GET', '/v1/recipients/r01/timeline')).body
     const html = (await get('/dashboard/recipients?id=r01')).text
-    const rows = [...html.matchAll(/<tr><td>([^<]+)<\/td><td>([^<]+)<\/td>/g)].map((m) => m[2])
+    const rows = [...html.matchAll(/<tr><td><time [^>]*>\d{4}-\d\d-\d\d \d\d:\d\d<\/time><\/td><td>([^<]+)<\/td>/g)].map((m) => m[1])
     expect(rows).toEqual(api.events.map((e: { type: string }) => e.type))
     expect(rows.length).toBeGreaterThan(0)
   })
