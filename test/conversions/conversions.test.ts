@@ -221,7 +221,7 @@ describe('the conversion pixel and the landing script', () => {
 })
 
 describe("amounts in the currency's own decimals", () => {
-  it('answers 60.00 for EUR and 1000 for JPY, on the campaign figures and the timeline', async () => {
+  it('answers 60.00 for EUR and 1000 for JPY, on the campaign figures, the timeline and the event stream', async () => {
     await s.api('POST', '/v1/campaigns', { name: 'Yen', id: 'yen', tracking: { clickIdParam: 'sl_cid', utm: false } })
     await s.api('POST', '/v1/campaigns/yen/links', { url: 'https://shop.example/jp' })
     const sent = await s.api('POST', '/v1/campaigns/yen/sends', { recipients: [{ id: 'sato' }] })
@@ -239,5 +239,9 @@ describe("amounts in the currency's own decimals", () => {
     expect((await s.api('GET', '/v1/campaigns/yen/stats')).body.conversions.revenue).toEqual({ EUR: '60.00', JPY: '1000' })
     const events = (await s.api('GET', '/v1/recipients/sato/timeline')).body.events as Array<{ type: string; amount: string | null; currency: string | null }>
     expect(events.filter((e) => e.type === 'conversion').map((e) => [e.amount, e.currency]).sort()).toEqual([['1000', 'JPY'], ['60.00', 'EUR']])
+    // The event stream (the webhook envelopes) says it the same way.
+    // settle=edge: what is committed, without waiting for the second classification pass (the default waits).
+    const stream = (await s.api('GET', '/v1/events?types=conversion.created&settle=edge&limit=5000')).body.events as Array<{ data: { orderId: string; amount: string; currency: string } }>
+    expect(stream.filter((e) => e.data.orderId.startsWith('y')).map((e) => [e.data.orderId, e.data.amount, e.data.currency])).toEqual([['y1', '60.00', 'EUR'], ['y2', '1000', 'JPY']])
   })
 })
