@@ -180,7 +180,7 @@ export const FLOW_METHOD = {
     'difference = sent share - comparison share, Newcombe hybrid score 95% interval.',
   value:
     'For the customers in each stage one horizon before asOf, the revenue of their purchases in the horizon that followed, per currency, divided by ' +
-    'their number (customers without a purchase count as 0): mean exact to 4 decimals, 95% normal interval (mean ± 1.96 × sd / √n, low clipped at 0). ' +
+    'their number (customers without a purchase count as 0): mean from the exact sum in the currency\'s own decimals, 95% normal interval (mean ± 1.96 × sd / √n, low clipped at 0). ' +
     'backtest: the same figure one horizon earlier (predicted) against the one observed since (actual); error = predicted - actual.',
 }
 
