@@ -55,7 +55,7 @@ interface Cohort {
 function customerOrdersSql(db: string, groups: string, population: string, money: boolean): string {
   const msOf = (v: string) => `toInt64(if(${v} > 10000000000000, 20000000000000, 10000000000000) - ${v})`
   const zipped = money ? 'arrayZip(order_keys, vers, amounts, currencies)' : 'arrayZip(order_keys, vers)'
-  const deduped = `arrayFilter((x, prev) -> x.1 != prev, arraySort(${zipped}) AS s, arrayPushFront(arrayPopBack(tupleElement(s, 1)), bitNot(tupleElement(s, 1)[1])))`
+  const deduped = `arrayFilter((x, prev) -> x.1 != prev, arrayReverseSort(${zipped}) AS s, arrayPushFront(arrayPopBack(tupleElement(s, 1)), bitNot(tupleElement(s, 1)[1])))`
   const unique = 'length(arrayDistinct(order_keys)) = length(order_keys)'
   const inner = `FROM ${db}.customer_orders FINAL WHERE kind = {kind:String} ${population}`
   if (!money) {
