@@ -1,4 +1,4 @@
-import { divDecimal, fixed, fromUnits, toUnits } from '../conversions/money.js'
+import { divDecimal, fixed, fromUnits, inCurrency, toUnits } from '../conversions/money.js'
 import { chDateTime, type EventStore, queryRows } from '../store/clickhouse.js'
 import { notFound } from '../util/errors.js'
 import { STAGES, stageDefinitions, stageParams, stageSql, stageThresholds, type Stage, type StageThresholds } from './stages.js'
@@ -209,7 +209,7 @@ export const FLOW_METHOD = {
     'difference = sent share - comparison share, Newcombe hybrid score 95% interval.',
   value:
     'For the customers in each stage one horizon before asOf, the revenue of their purchases in the horizon that followed, per currency, divided by ' +
-    'their number (customers without a purchase count as 0): mean exact to 4 decimals, 95% normal interval (mean ± 1.96 × sd / √n, low clipped at 0). ' +
+    'their number (customers without a purchase count as 0): mean from the exact sum in the currency\'s own decimals, 95% normal interval (mean ± 1.96 × sd / √n, low clipped at 0). ' +
     'backtest: the same figure one horizon earlier (predicted) against the one observed since (actual); error = predicted - actual.',
 }
 
@@ -329,9 +329,9 @@ async function campaignLift(store: EventStore, o: TransitionsOptions, t: StageTh
 
 export interface StageValue {
   currency: string
-  /** Revenue of the stage's customers over the horizon, exact. */
+  /** Revenue of the stage's customers over the horizon (exact sum, in the currency's decimals). */
   revenue: string
-  /** revenue / customers, exact to 4 decimals (half up). */
+  /** revenue / customers, from the exact sum, in the currency's decimals (half up). */
   mean: string
   low: string
   high: string
@@ -343,7 +343,7 @@ export interface BacktestRow {
   predicted: string
   /** What customers in that stage then did; null when no customer was in it. */
   actual: string | null
-  /** predicted - actual, exact. */
+  /** predicted - actual, from the exact figures, in the currency's decimals. */
   error: string | null
   /** error / actual; null when actual is 0 or null. */
   relativeError: number | null
@@ -411,19 +411,21 @@ export async function lifecycleValue(store: EventStore, o: FlowOptions): Promise
       // No prediction without customers in the stage one horizon earlier.
       const backtest = before.value.map((p): BacktestRow => {
         const a = now.value.find((v) => v.currency === p.currency)
-        if (!a) return { currency: p.currency, predicted: p.mean, actual: null, error: null, relativeError: null, withinInterval: null, customers: before.customers }
+        if (!a) return { currency: p.currency, predicted: inCurrency(p.mean, p.currency), actual: null, error: null, relativeError: null, withinInterval: null, customers: before.customers }
         const error = fromUnits(toUnits(p.mean) - toUnits(a.mean))
         return {
           currency: p.currency,
-          predicted: p.mean,
-          actual: a.mean,
-          error,
+          predicted: inCurrency(p.mean, p.currency),
+          actual: inCurrency(a.mean, a.currency),
+          error: inCurrency(error, p.currency),
           relativeError: toUnits(a.mean) === 0n ? null : Number(error) / Number(a.mean),
           withinInterval: toUnits(a.mean) >= toUnits(p.low) && toUnits(a.mean) <= toUnits(p.high),
           customers: before.customers,
         }
       })
-      return { stage, customers: now.customers, definition: definitions[stage], value: now.value, backtest }
+      // Compared above on the 4-decimal figures; shown in each currency's own decimals.
+      const value = now.value.map((v) => ({ currency: v.currency, revenue: inCurrency(v.revenue, v.currency), mean: inCurrency(v.mean, v.currency), low: inCurrency(v.low, v.currency), high: inCurrency(v.high, v.currency) }))
+      return { stage, customers: now.customers, definition: definitions[stage], value, backtest }
     }),
     method: FLOW_METHOD.value,
   }

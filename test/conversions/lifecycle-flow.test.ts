@@ -125,27 +125,27 @@ describe('GET /v1/lifecycle/value', () => {
     // Active at s1: A B C F G I; since then C 40 EUR, F 25 USD, I 50 USD.
     expect(st.active.customers).toBe(6)
     const eur = st.active.value.find((v: { currency: string }) => v.currency === 'EUR')
-    expect(eur).toMatchObject({ revenue: '40.0000', mean: '6.6667', low: '0.0000' })
+    expect(eur).toMatchObject({ revenue: '40.00', mean: '6.67', low: '0.00' })
     // sd of (40, 0, 0, 0, 0, 0) = √(266.67); high = 6.667 + 1.96 sd / √6.
     const sd = Math.sqrt((1600 - 6 * (40 / 6) ** 2) / 5)
-    expect(Number(eur.high)).toBeCloseTo(40 / 6 + 1.959964 * sd / Math.sqrt(6), 3)
-    expect(st.active.value.find((v: { currency: string }) => v.currency === 'USD')).toMatchObject({ revenue: '75.0000', mean: '12.5000' })
-    expect(st.lapsing).toMatchObject({ customers: 2, value: [{ currency: 'EUR', mean: '0.0000' }, { currency: 'USD', mean: '0.0000' }] })
+    expect(eur.high).toBe((40 / 6 + 1.959964 * sd / Math.sqrt(6)).toFixed(2))
+    expect(st.active.value.find((v: { currency: string }) => v.currency === 'USD')).toMatchObject({ revenue: '75.00', mean: '12.50' })
+    expect(st.lapsing).toMatchObject({ customers: 2, value: [{ currency: 'EUR', mean: '0.00' }, { currency: 'USD', mean: '0.00' }] })
     expect(st.new).toMatchObject({ customers: 0, value: [] })
     // Back-test: one horizon earlier, lapsing at s0 (A G H J) then bought 20 + 30 EUR: 12.5 predicted, 0 observed since.
     expect(st.lapsing.backtest).toEqual([
-      { currency: 'EUR', predicted: '12.5000', actual: '0.0000', error: '12.5000', relativeError: null, withinInterval: true, customers: 4 },
-      { currency: 'USD', predicted: '0.0000', actual: '0.0000', error: '0.0000', relativeError: null, withinInterval: true, customers: 4 },
+      { currency: 'EUR', predicted: '12.50', actual: '0.00', error: '12.50', relativeError: null, withinInterval: true, customers: 4 },
+      { currency: 'USD', predicted: '0.00', actual: '0.00', error: '0.00', relativeError: null, withinInterval: true, customers: 4 },
     ])
     // Active at s0: B alone, who bought nothing: predicted 0 against 6.6667 EUR and 12.5 USD observed.
     expect(st.active.backtest).toEqual([
-      { currency: 'EUR', predicted: '0.0000', actual: '6.6667', error: '-6.6667', relativeError: -1, withinInterval: false, customers: 1 },
-      { currency: 'USD', predicted: '0.0000', actual: '12.5000', error: '-12.5000', relativeError: -1, withinInterval: false, customers: 1 },
+      { currency: 'EUR', predicted: '0.00', actual: '6.67', error: '-6.67', relativeError: -1, withinInterval: false, customers: 1 },
+      { currency: 'USD', predicted: '0.00', actual: '12.50', error: '-12.50', relativeError: -1, withinInterval: false, customers: 1 },
     ])
     // New at s0: C F I (15 USD from F); nobody is new at s1, so nothing to check it against.
     expect(st.new.backtest).toEqual([
-      { currency: 'EUR', predicted: '0.0000', actual: null, error: null, relativeError: null, withinInterval: null, customers: 3 },
-      { currency: 'USD', predicted: '5.0000', actual: null, error: null, relativeError: null, withinInterval: null, customers: 3 },
+      { currency: 'EUR', predicted: '0.00', actual: null, error: null, relativeError: null, withinInterval: null, customers: 3 },
+      { currency: 'USD', predicted: '5.00', actual: null, error: null, relativeError: null, withinInterval: null, customers: 3 },
     ])
   })
 })
