@@ -1,5 +1,5 @@
 import { divDecimal, fixed, fromUnits, inCurrency, toUnits } from '../conversions/money.js'
-import { chDateTime, type EventStore, queryRows } from '../store/clickhouse.js'
+import { type EventStore, queryRows } from '../store/clickhouse.js'
 import { notFound } from '../util/errors.js'
 import { STAGES, stageDefinitions, stageParams, stageSql, stageThresholds, type Stage, type StageThresholds } from './stages.js'
 import { differenceInterval, normalQuantile, wilson } from './statistics.js'
