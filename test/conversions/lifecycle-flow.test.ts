@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { differenceInterval, wilson } from '../../src/metrics/statistics.js'
-import { startTestServer, type TestServer } from '../support/server.js'
+import { readerClick, startTestServer, type TestServer } from '../support/server.js'
 import { DAY } from './shop.js'
 
 const NOW = Date.parse('2026-06-01T00:00:00Z')
@@ -159,5 +159,45 @@ describe('erasure', () => {
     expect(b.comparison).toMatchObject({ group: 'holdout', customers: 1 })
     const held = await s.deps.events.client.query({ query: `SELECT count() AS n FROM ${s.deps.events.db}.holdouts WHERE recipient_id = 'J'`, format: 'JSONEachRow' })
     expect(await held.json()).toEqual([{ n: 0 }])
+  })
+})
+
+describe('the per-customer summary (customer_orders)', () => {
+  it('counts the API row of an order the pixel also recorded, and forgets an erased customer', async () => {
+    // K bought gift K-1 40 days ago (API, 70 EUR); the public pixel recorded the same order id now, for 999 EUR.
+    expect((await s.api('POST', '/v1/campaigns', { name: 'Pixel', id: 'pix', tracking: { clickIdParam: 'sl_cid', utm: false } })).status).toBe(201)
+    expect((await s.api('POST', '/v1/campaigns/pix/links', { url: 'https://shop.example/' })).status).toBe(201)
+    const sent = await s.api('POST', '/v1/campaigns/pix/sends', { recipients: [{ id: 'K' }, { id: 'L' }] })
+    const cid = await readerClick(sent.body.recipients[0].links[0].url)
+    expect(cid).toBeTruthy()
+    expect((await fetch(`${s.url}/t/conversion.gif?cid=${encodeURIComponent(cid!)}&order=K-1&amount=999&currency=EUR&type=gift`)).status).toBe(200)
+    await s.flush()
+    const api = await s.api('POST', '/v1/conversions', {
+      conversions: [
+        { recipientId: 'K', orderId: 'K-1', amount: '70', currency: 'EUR', type: 'gift', at: new Date(NOW - 40 * DAY).toISOString() },
+        // L: 45 and 10 days ago, so active at both ends of the window and 25 EUR inside it.
+        { recipientId: 'L', orderId: 'L-1', amount: '5', currency: 'EUR', type: 'gift', at: new Date(NOW - 45 * DAY).toISOString() },
+        { recipientId: 'L', orderId: 'L-2', amount: '25', currency: 'EUR', type: 'gift', at: new Date(NOW - 10 * DAY).toISOString() },
+      ],
+    })
+    expect(api.body.created).toBe(3)
+    await s.flush()
+    const rows = await s.deps.events.client.query({ query: `SELECT count() AS n FROM ${s.deps.events.db}.purchases WHERE order_id = 'K-1'`, format: 'JSONEachRow' })
+    expect(await rows.json()).toEqual([{ n: 2 }])
+
+    // The API row: K new 30 days ago (first purchase 10 days before), active now; with the pixel's row K would be acquired now.
+    const w = (await s.api('GET', '/v1/lifecycle/transitions?type=gift&horizon=P30D&windows=1')).body.windows[0]
+    expect(w).toMatchObject({ customers: 2, acquired: 0 })
+    expect(counts(w.rows)).toEqual({ new: { active: 2 }, active: {}, lapsing: {}, lapsed: {} })
+    const v = Object.fromEntries((await s.api('GET', '/v1/lifecycle/value?type=gift&horizon=P30D')).body.stages.map((x: { stage: string }) => [x.stage, x]))
+    // New 30 days ago: K (nothing since) and L (25 EUR since): 12.50 each, not (999 + 25) / 2.
+    expect(v.new).toMatchObject({ customers: 2, value: [{ currency: 'EUR', revenue: '25.00', mean: '12.50' }] })
+
+    expect((await s.api('DELETE', '/v1/recipients/K')).status).toBe(200)
+    const after = (await s.api('GET', '/v1/lifecycle/transitions?type=gift&horizon=P30D&windows=1')).body.windows[0]
+    expect(after).toMatchObject({ customers: 1, acquired: 0 })
+    const left = await s.deps.events.client.query({ query: `SELECT count() AS n FROM ${s.deps.events.db}.customer_orders WHERE recipient_id = 'K'`, format: 'JSONEachRow' })
+    expect(await left.json()).toEqual([{ n: 0 }])
+    expect((await s.api('GET', '/v1/lifecycle/value?type=gift&horizon=P30D')).body.stages[0]).toMatchObject({ customers: 1, value: [{ currency: 'EUR', mean: '25.00' }] })
   })
 })
