@@ -5,6 +5,8 @@
  *   npx tsx bench/webhooks.ts
  *   DURATION=10 CONNECTIONS=20 BATCH=500 npx tsx bench/webhooks.ts
  *   PHASES=batched,single npx tsx bench/webhooks.ts      (any of batched, single, down, settle)
+ *   CLASSIFY_PASS_INTERVAL_MS=10000 PHASES=settle npx tsx bench/webhooks.ts   (the pass's settings pass through)
+ *   CPU_PROF=/tmp/prof PHASES=single EDGE_DURING_DRAIN=0 npx tsx bench/webhooks.ts   (server profile, written when it stops)
  *
  * sillage runs as a child process (bench/lib/runner.ts); the receiver and autocannon run here.
  * Rates: a backlog is built while the endpoint is disabled, then the endpoint is enabled while
@@ -17,6 +19,8 @@ import { ADMIN_KEY, log, makeFixture, round, runOptionsFromEnv, startSillage, wa
 
 const opts = runOptionsFromEnv()
 const BATCH = Number(process.env.BATCH ?? 500)
+/** CPU_PROF=<dir>: the server runs with --cpu-prof (the profile is written when it stops). */
+const cpuProf = process.env.CPU_PROF ? ['--cpu-prof', `--cpu-prof-dir=${process.env.CPU_PROF}`] : []
 const PHASES = new Set((process.env.PHASES ?? 'batched,single,down,settle').split(','))
 
 /** User + system CPU seconds of a process (its threads included), from /proc. */
@@ -140,7 +144,8 @@ async function settleLatency(): Promise<void> {
     const lat = (rx: { firstSeen: Map<string, number> }) => [...rx.firstSeen.values()].sort((a, b) => a - b).map((t, i) => (t - clickTimes[i]!) / 1000)
     const fmt = (xs: number[]) => `median ${median(xs).toFixed(1)} s, min ${Math.min(...xs).toFixed(1)} s, max ${Math.max(...xs).toFixed(1)} s`
     log(`settle: edge, click to receipt: ${fmt(lat(edgeRx))}`)
-    log(`settle: verdict (CLASSIFY_PASS_DELAY_MS 30 s, INTERVAL 30 s), click to receipt: ${fmt(lat(verdictRx))}`)
+    const pass = (name: string) => `${Number(process.env[name] ?? 30_000) / 1000} s`
+    log(`settle: verdict (CLASSIFY_PASS_DELAY_MS ${pass('CLASSIFY_PASS_DELAY_MS')}, INTERVAL ${pass('CLASSIFY_PASS_INTERVAL_MS')}), click to receipt: ${fmt(lat(verdictRx))}`)
     await edgeRx.close()
     await verdictRx.close()
   } finally {
@@ -155,7 +160,7 @@ function median(xs: number[]): number {
 
 if (PHASES.has('batched') || PHASES.has('single') || PHASES.has('down')) {
   // No second pass: these phases measure delivery, and settle: verdict would wait for it.
-  const s = await startSillage({ WEBHOOK_ALLOW_PRIVATE: '1', CLASSIFY_PASS_INTERVAL_MS: '0' })
+  const s = await startSillage({ WEBHOOK_ALLOW_PRIVATE: '1', CLASSIFY_PASS_INTERVAL_MS: '0' }, cpuProf)
   try {
     const fx = await makeFixture(s, { campaign: 'hooks', links: 10, recipients: 3000, linkUrl: (i) => `https://shop.example/p/${i}` })
     log(`load: ${opts.connections} connections, ${opts.durationS} s per round; receiver on loopback answers 204`)

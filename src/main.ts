@@ -26,16 +26,16 @@ async function main() {
     const log = withFields(baseLog, { worker: id })
     return startWorker(config, log, id, Number(process.env[PRIMARY_PORT_ENV]))
   }
-  if (config.cluster) {
-    const primary = await startPrimary(config, baseLog)
-    onSignals(baseLog, async () => primary.stop())
-    return
-  }
-  await single(config, baseLog)
+  // Signals are taken from the first moment: a SIGTERM while the stores open (or while the last
+  // worker starts, after a first one already answers) stops the server once it has started,
+  // instead of killing it half-started with the default action.
+  const started = config.cluster ? startPrimary(config, baseLog) : single(config, baseLog)
+  onSignals(baseLog, async () => (await started).stop())
+  await started
 }
 
 /** WORKERS=1 (without CLUSTER=1): one process serves everything and owns the stores. */
-async function single(config: Config, log: Logger) {
+async function single(config: Config, log: Logger): Promise<{ stop(): Promise<void> }> {
   const runtime = await startRuntime({ config, log })
   // Journals left by an earlier run in cluster mode are drained too: nothing is orphaned.
   const leftovers = await startWorkerDirWriters(runtime, existingWorkerIds(config.journalDir))
@@ -53,22 +53,28 @@ async function single(config: Config, log: Logger) {
       adminKey: config.adminKey ? 'set' : 'not set (TRACKER_ADMIN_KEY): only keys created earlier are accepted, and without an admin one no key can be created',
     })
   })
-  onSignals(log, async () => {
-    // Stop accepting, let in-flight requests finish, then flush the journal into ClickHouse.
-    await new Promise<void>((resolve) => {
-      server.close(() => resolve())
-      server.closeIdleConnections()
-      setTimeout(() => server.closeAllConnections(), 5_000).unref()
-    })
-    for (const { writer } of leftovers.values()) await writer.stop()
-    await runtime.stop()
-  })
+  return {
+    async stop() {
+      // Stop accepting, let in-flight requests finish, then flush the journal into ClickHouse.
+      await new Promise<void>((resolve) => {
+        server.close(() => resolve())
+        server.closeIdleConnections()
+        setTimeout(() => server.closeAllConnections(), 5_000).unref()
+      })
+      for (const { writer } of leftovers.values()) await writer.stop()
+      await runtime.stop()
+    },
+  }
 }
 
 function onSignals(log: Logger, stop: () => Promise<void>) {
   let stopping = false
   const shutdown = (signal: string) => {
-    if (stopping) return
+    if (stopping) {
+      // A second signal while a start or a stop hangs (a store that never answers): leave now.
+      log.warn('forced_exit', { signal })
+      process.exit(1)
+    }
     stopping = true
     log.info('shutting_down', { signal })
     stop().then(

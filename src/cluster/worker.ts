@@ -20,7 +20,9 @@ const FORWARD_IDLE_TIMEOUT_MS = 60_000
  * and forwards every other request to the primary, which owns the stores.
  */
 export async function startWorker(config: Config, log: Logger, id: number, primaryPort: number): Promise<void> {
-  const send = (m: WorkerMessage) => process.send?.(m)
+  // A send to a primary that is gone fails with EPIPE: without a callback that is an unhandled
+  // 'error' event and a crash; the 'disconnect' handler below stops this worker instead.
+  const send = (m: WorkerMessage) => process.send?.(m, undefined, {}, (err) => err && log.debug('primary_unreachable', { message: err.message }))
   let nextReq = 0
   const waiting = new Map<number, (d: LinkDelta) => void>()
   const journal = new Journal({ dir: workerJournalDir(config.journalDir, id), fsyncIntervalMs: config.fsyncIntervalMs, maxBytes: config.journalMaxBytes, log })

@@ -58,3 +58,43 @@ const CURRENCIES = new Set(Intl.supportedValuesOf('currency'))
 export function isCurrency(code: string): boolean {
   return /^[A-Z]{3}$/.test(code) && CURRENCIES.has(code)
 }
+
+const DECIMALS = new Map<string, number>()
+
+/**
+ * Minor-unit digits of a currency (EUR and USD 2, JPY 0, BHD 3), from the runtime's ICU data;
+ * 2 for a code it does not know. How every amount is shown, in the API and on the dashboard.
+ */
+export function currencyDecimals(currency: string): number {
+  let d = DECIMALS.get(currency)
+  if (d === undefined) {
+    try {
+      d = new Intl.NumberFormat('en-US', { style: 'currency', currency }).resolvedOptions().maximumFractionDigits ?? 2
+    } catch {
+      d = 2
+    }
+    DECIMALS.set(currency, d)
+  }
+  return d
+}
+
+/**
+ * An exact amount in its currency's own decimals, rounded half away from zero, without a float:
+ * "60.0000" EUR is "60.00", "1000.0000" JPY is "1000", "1.2345" BHD is "1.235". The one way an
+ * amount leaves the metrics (sums and divisions run on the 4-decimal strings before it).
+ */
+export function inCurrency(amount: string, currency: string): string {
+  const digits = Math.min(SCALE, currencyDecimals(currency))
+  const units = toUnits(amount)
+  const step = 10n ** BigInt(SCALE - digits)
+  const neg = units < 0n
+  const abs = neg ? -units : units
+  const rounded = ((abs + step / 2n) / step) * step
+  const s = fromUnits(neg && rounded > 0n ? -rounded : rounded)
+  return digits === 0 ? s.slice(0, s.indexOf('.')) : s.slice(0, s.length - (SCALE - digits))
+}
+
+/** inCurrency for each entry of a per-currency map (`{EUR: "12.3400", JPY: "500.0000"}` → `{EUR: "12.34", JPY: "500"}`). */
+export function revenueInCurrency(r: Record<string, string>): Record<string, string> {
+  return Object.fromEntries(Object.entries(r).map(([c, v]) => [c, inCurrency(v, c)]))
+}

@@ -13,7 +13,8 @@ import { hashKey, verifyApiKey } from '../services/auth-keys.js'
 import { authLimiter } from '../services/auth-failures.js'
 import { clientIp } from '../tracking/ip.js'
 import { audienceResponse, audienceSelection, parseAudienceQuery, type QueryInput } from '../metrics/audience-filter.js'
-import { compareCampaigns, type CompareMetric } from '../metrics/compare.js'
+import { compareCampaigns } from '../metrics/compare.js'
+import { compareCampaignConversions } from '../metrics/conversion-compare.js'
 import type { Traffic } from '../metrics/sql.js'
 import { recentRecipients, searchRecipients, type FoundRecipient, type RecentRecipient } from '../metrics/recipient-search.js'
 import { recipientTimeline } from '../metrics/timeline.js'
@@ -30,7 +31,7 @@ import type { PageContext } from './layout.js'
 import { CampaignPage, loadCampaign, type LinkSort } from './pages/campaign.js'
 import { CAMPAIGN_SORTS, CampaignsPage, loadCampaigns, type CampaignSort } from './pages/campaigns.js'
 import { HORIZONS, LifecyclePage } from './pages/lifecycle.js'
-import { ComparePage, ErrorPage, RecipientPage, SignInPage } from './pages/other.js'
+import { ComparePage, ErrorPage, RecipientPage, SignInPage, type DashboardCompareMetric } from './pages/other.js'
 import { loadSequence, loadSequences, SequencePage, SequencesPage } from './pages/sequences.js'
 import { loadPressure, PressurePage } from './pages/pressure.js'
 import { wallTimeToInstant } from './wall-time.js'
@@ -44,7 +45,9 @@ import { clearSessionCookie, fingerprintOf, sameOrigin, sessionCookie, Sessions,
  * e-mail shown in the click map is styled inline and a srcdoc frame inherits this policy. Images only
  * from this origin and data: URLs: the click map shows the e-mail as sent, and its remote images
  * (a sender's tracking pixel among them) must not be fetched when someone looks at it, which would
- * tell third parties and count opens. The frame narrows this further and runs no script (sandbox="").
+ * tell third parties and count opens. The frame narrows this further and runs no script: its sandbox
+ * allows only same-origin (so this page's script can measure the e-mail and size the frame to it),
+ * never scripts, and its own policy (CLICK_MAP_CSP) refuses every script and fetch.
  */
 export const CSP =
   "default-src 'none'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; font-src 'self' data:; " +
@@ -66,7 +69,8 @@ interface DashEnv extends AppEnv {
 
 const parseTraffic = (v: string | undefined): Traffic => (v === 'machine' || v === 'all' ? v : 'human')
 const parseSort = (v: string | undefined): LinkSort => (v === 'clicks' || v === 'unique' ? v : 'position')
-const parseMetric = (v: string | undefined): CompareMetric => (v === 'open_rate' || v === 'click_to_open_rate' ? v : 'click_rate')
+const parseMetric = (v: string | undefined): DashboardCompareMetric =>
+  v === 'open_rate' || v === 'click_to_open_rate' || v === 'conversion_rate' || v === 'revenue_per_recipient' ? v : 'click_rate'
 
 /**
  * The export form's query as the REST endpoint would get it: a field left blank ("either", "all")
@@ -207,7 +211,7 @@ export function registerDashboard(app: OpenAPIHono<AppEnv>): void {
       return c.text('sign in first', 401) as never
     }
     c.set('session', s)
-    c.set('page', { csrf: ss.csrfToken(s), keyId: s.keyId })
+    c.set('page', { csrf: ss.csrfToken(s), keyId: s.keyId, tz: canonicalTimeZone(getCookie(c, TZ_COOKIE) ?? 'UTC') ?? 'UTC' })
     return next()
   }
   const dash = app as unknown as OpenAPIHono<DashEnv>
@@ -239,7 +243,7 @@ export function registerDashboard(app: OpenAPIHono<AppEnv>): void {
       setCookie(c, TZ_COOKIE, tz, { path: '/dashboard', sameSite: 'Strict', httpOnly: true, secure: new URL(c.req.url).protocol === 'https:', maxAge: 365 * 86_400 })
     }
     const view = await loadCampaign(c.get('deps'), c.req.param('id'), parseTraffic(c.req.query('traffic')), tz, parseSort(c.req.query('sort')))
-    return page(c, <CampaignPage view={view} page={c.get('page')} />)
+    return page(c, <CampaignPage view={view} page={{ ...c.get('page'), tz }} />)
   })
 
   // The REST audience endpoint's parser and query: the same parameters select the same people.
@@ -298,7 +302,19 @@ export function registerDashboard(app: OpenAPIHono<AppEnv>): void {
     let comparison = null
     if (unknown.length) error = `Unknown campaign: ${unknown.join(', ')}`
     else if (selected.length === 1) error = 'Pick at least two campaigns.'
-    else if (selected.length >= 2) comparison = await compareCampaigns(deps.events, selected, metric, 0.05, { traffic })
+    else if (selected.length >= 2) {
+      try {
+        // The functions behind GET /v1/compare, conversion metrics included.
+        comparison =
+          metric === 'conversion_rate' || metric === 'revenue_per_recipient'
+            ? await compareCampaignConversions(deps.events, selected, metric, 0.05, { traffic })
+            : await compareCampaigns(deps.events, selected, metric, 0.05, { traffic })
+      } catch (err) {
+        // No revenue in these campaigns: said on the page, with the form to pick another metric.
+        if (!(err instanceof DomainError) || err.code !== 'validation_failed') throw err
+        error = 'No revenue recorded for these campaigns: nothing to compare per recipient.'
+      }
+    }
     return page(c, <ComparePage campaigns={campaigns} selected={selected} metric={metric} traffic={traffic} comparison={comparison} error={error} ctx={c.get('page')} />, error ? 400 : 200)
   })
 

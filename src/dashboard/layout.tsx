@@ -1,10 +1,43 @@
 import type { Child } from 'hono/jsx'
+import { inCurrency } from '../conversions/money.js'
 import type { Traffic } from '../metrics/sql.js'
 
 export interface PageContext {
   /** The CSRF token of the session, for the sign-out form (null on the sign-in page). */
   csrf: string | null
   keyId: string | null
+  /** The time zone times are shown in (chosen on a campaign page, remembered); UTC when none. */
+  tz?: string
+}
+
+const WALL = new Map<string, Intl.DateTimeFormat>()
+
+/**
+ * An instant as the dashboard shows every time: `2026-12-05 14:03` in `tz` (24 h, minutes), one
+ * format on every page; the zone is named once beside it (a caption, a heading).
+ */
+export function fmtTime(at: string | number | Date, tz = 'UTC'): string {
+  const d = at instanceof Date ? at : new Date(at)
+  if (Number.isNaN(d.getTime())) return '–'
+  let f = WALL.get(tz)
+  if (!f) {
+    f = new Intl.DateTimeFormat('en-US', { timeZone: tz, year: 'numeric', month: '2-digit', day: '2-digit', hour: '2-digit', minute: '2-digit', hourCycle: 'h23' })
+    WALL.set(tz, f)
+  }
+  const p = Object.fromEntries(f.formatToParts(d).map((x) => [x.type, x.value]))
+  return `${p.year}-${p.month}-${p.day} ${p.hour}:${p.minute}`
+}
+
+/** The date part of fmtTime: `2026-12-05` in `tz`. */
+export const fmtDate = (at: string | number | Date, tz = 'UTC'): string => fmtTime(at, tz).slice(0, 10)
+
+/** A time in the one format, with the exact instant (seconds, UTC) in the element for whoever needs it. */
+export function Time(props: { at: string; tz?: string | undefined }) {
+  return (
+    <time datetime={props.at} title={`${props.at.replace('T', ' ').replace(/\.\d+Z$|Z$/, '')} UTC`}>
+      {fmtTime(props.at, props.tz)}
+    </time>
+  )
 }
 
 export function Layout(props: { title: string; page: PageContext; children: Child; wide?: boolean }) {
@@ -76,15 +109,12 @@ export function fmtSeconds(s: number | null): string {
   return `${(s / 86400).toFixed(1)} d`
 }
 
-/** Money in its currency's own decimals (EUR 2, JPY 0, BHD 3), one format everywhere on the dashboard. */
+/** Money in its currency's own decimals (EUR 2, JPY 0, BHD 3) as the API gives it, with thousands grouped: one format everywhere. */
 export function fmtMoney(amount: string, currency: string): string {
-  let digits = 2
-  try {
-    digits = new Intl.NumberFormat('en-US', { style: 'currency', currency }).resolvedOptions().maximumFractionDigits ?? 2
-  } catch {
-    // Not a currency the runtime knows: two decimals.
-  }
-  return `${Number(amount).toLocaleString('en-US', { minimumFractionDigits: digits, maximumFractionDigits: digits })} ${currency}`
+  const s = inCurrency(amount, currency)
+  const neg = s.startsWith('-')
+  const [i, f] = (neg ? s.slice(1) : s).split('.')
+  return `${neg ? '-' : ''}${i!.replace(/\B(?=(\d{3})+$)/g, ',')}${f === undefined ? '' : '.' + f} ${currency}`
 }
 
 export function fmtRevenue(r: Record<string, string>): string {

@@ -1,4 +1,4 @@
-import { divDecimal, fixed } from '../conversions/money.js'
+import { divDecimal, fixed, revenueInCurrency } from '../conversions/money.js'
 import { queryRows, type EventStore } from '../store/clickhouse.js'
 import { PIXEL_LAST, timeClauses, type Traffic } from './sql.js'
 
@@ -24,7 +24,7 @@ export interface AttributionOptions {
   to?: number | undefined
 }
 
-/** Revenue per currency, exact decimal strings with 4 decimals: `{EUR: "123.4500"}`. */
+/** Revenue per currency, decimal strings: exact with 4 decimals inside the metrics (`{EUR: "123.4500"}`), in the currency's own decimals once out (moneyFigures). */
 export type Revenue = Record<string, string>
 
 export type Dimension = 'variant' | 'segment'
@@ -122,7 +122,20 @@ function revenueOf(m: Record<string, string> | undefined): Revenue {
   return out
 }
 
-export const perEach = (r: Revenue, n: number): Revenue => Object.fromEntries(Object.entries(r).map(([c, v]) => [c, divDecimal(v, n)]))
+const perEach = (r: Revenue, n: number): Revenue => Object.fromEntries(Object.entries(r).map(([c, v]) => [c, divDecimal(v, n)]))
+
+/**
+ * The money of a row of conversion figures, in each currency's own decimals (EUR "60.00", JPY "1000"):
+ * revenue, revenue / sent, revenue / orders. Divided on the exact sums, then rounded once.
+ */
+export function moneyFigures(g: GroupRow | undefined, sent: number): { revenue: Revenue; revenuePerRecipient: Revenue; averageOrderValue: Revenue } {
+  const revenue = g?.revenue ?? {}
+  return {
+    revenue: revenueInCurrency(revenue),
+    revenuePerRecipient: revenueInCurrency(perEach(revenue, sent)),
+    averageOrderValue: revenueInCurrency(Object.fromEntries(Object.entries(revenue).map(([cur, v]) => [cur, divDecimal(v, g?.orders[cur] ?? 0)]))),
+  }
+}
 
 export interface GroupRow {
   key: string

@@ -1,6 +1,5 @@
-import { divDecimal } from '../conversions/money.js'
 import { queryRows, type EventStore } from '../store/clickhouse.js'
-import { DAY_MS, DEFAULT_WINDOW_MS, perEach, type AttributionModel, type AttributionOptions, type GroupRow, type Revenue } from './attribution.js'
+import { DAY_MS, DEFAULT_WINDOW_MS, moneyFigures, type AttributionModel, type AttributionOptions, type GroupRow, type Revenue } from './attribution.js'
 import { attributedOrders, Tally, tallyIn } from './attributed-orders.js'
 import { clicksWhere } from './conversion-groups.js'
 import { wilson, type Interval } from './statistics.js'
@@ -23,7 +22,6 @@ export interface ConversionRow {
 function shape(key: string, d: { sent: number; clickers: number }, g: GroupRow | undefined): ConversionRow {
   const conversions = g?.conversions ?? 0
   const converters = g?.converters ?? 0
-  const revenue = g?.revenue ?? {}
   return {
     key,
     sent: d.sent,
@@ -32,9 +30,7 @@ function shape(key: string, d: { sent: number; clickers: number }, g: GroupRow |
     converters,
     conversionRate: { ...wilson(Math.min(converters, d.sent), d.sent), numerator: 'converters', denominator: 'sent' },
     clickerConversionRate: { ...wilson(Math.min(converters, d.clickers), d.clickers), numerator: 'converters', denominator: 'clickers' },
-    revenue,
-    revenuePerRecipient: perEach(revenue, d.sent),
-    averageOrderValue: Object.fromEntries(Object.entries(revenue).map(([cur, v]) => [cur, divDecimal(v, g?.orders[cur] ?? 0)])),
+    ...moneyFigures(g, d.sent),
   }
 }
 

@@ -1,4 +1,4 @@
-import { divDecimal } from '../conversions/money.js'
+import { divDecimal, inCurrency } from '../conversions/money.js'
 import type { EventStore } from '../store/clickhouse.js'
 import type { AttributionOptions, Dimension, GroupRow } from './attribution.js'
 import { conversionsByCampaign, conversionsByDimension, denominators, denominatorsByCampaign } from './conversion-groups.js'
@@ -26,7 +26,7 @@ export interface ConversionCompareRow {
   /** Converters for the rates; null for revenue per recipient (not a proportion). */
   successes: number | null
   rate: Interval
-  /** revenue_per_recipient: the exact revenue / sent, a decimal string. */
+  /** revenue_per_recipient: revenue / sent from the exact sums, in the currency's decimals. */
   exact?: string
 }
 
@@ -87,7 +87,7 @@ export async function compareConversionGroups(
   })
   const rows = stats.map((s) => {
     const half = s.n > 0 ? z * Math.sqrt(s.variance / s.n) : 0
-    return { key: s.key, sent: s.n, trials: s.n, successes: null, rate: { value: s.mean, low: s.mean - half, high: s.mean + half }, exact: divDecimal(s.exact ?? '0', s.n) }
+    return { key: s.key, sent: s.n, trials: s.n, successes: null, rate: { value: s.mean, low: s.mean - half, high: s.mean + half }, exact: inCurrency(divDecimal(s.exact ?? '0', s.n), currency) }
   })
   const welch = (a: (typeof stats)[number], b: (typeof stats)[number]) => {
     const se = Math.sqrt(a.variance / a.n + b.variance / b.n)

@@ -1,6 +1,5 @@
-import { divDecimal } from '../conversions/money.js'
 import { queryRows, type EventStore } from '../store/clickhouse.js'
-import { attributedConversionsSql, grouped, perEach, type AttributionOptions, type GroupRow, type Revenue } from './attribution.js'
+import { attributedConversionsSql, grouped, moneyFigures, type AttributionOptions, type GroupRow, type Revenue } from './attribution.js'
 import { timeClauses } from './sql.js'
 
 export interface ConversionFigures {
@@ -28,16 +27,13 @@ export interface ConversionBlock extends ConversionFigures {
 
 export function conversionBlock(g: GroupRow | undefined, sent: number, clickers: number): ConversionBlock {
   const converters = g?.converters ?? 0
-  const revenue = g?.revenue ?? {}
   return {
     total: g?.conversions ?? 0,
     converters,
     rate: sent > 0 ? converters / sent : 0,
     clickers,
     clickerRate: clickers > 0 ? converters / clickers : 0,
-    revenue,
-    revenuePerRecipient: perEach(revenue, sent),
-    averageOrderValue: Object.fromEntries(Object.entries(revenue).map(([cur, v]) => [cur, divDecimal(v, g?.orders[cur] ?? 0)])),
+    ...moneyFigures(g, sent),
   }
 }
 

@@ -1,5 +1,5 @@
 import { chDateTime, type EventStore, queryRows } from '../store/clickhouse.js'
-import { fixed, fromUnits, toUnits } from '../conversions/money.js'
+import { fromUnits, inCurrency, revenueInCurrency, toUnits } from '../conversions/money.js'
 import { DAY_MS, type Revenue } from './attribution.js'
 import { ordersCte, STAGES, stageDefinitions, stageParams, stageSql, stageThresholds, type Stage, type StageThresholds } from './stages.js'
 
@@ -76,8 +76,6 @@ export function lapseDay(gaps: Array<number | null>, horizonDays: number, thresh
   return horizonDays
 }
 
-const revenueFixed = (m: Record<string, string> | undefined): Revenue => Object.fromEntries(Object.entries(m ?? {}).map(([c, v]) => [c, fixed(v)]))
-
 const round = (x: number | null) => (x === null ? null : Math.round(x * 1000) / 1000)
 
 /** GET /v1/lifecycle: customers' purchase rhythm from the conversion history. */
@@ -131,7 +129,7 @@ export async function lifecycle(store: EventStore, o: LifecycleOptions): Promise
   const customers = row?.customers ?? []
 
   const counts = Object.fromEntries(STAGES.map((st) => [st, Number(row?.[`n_${st}`] ?? 0)])) as Record<Stage, number>
-  const recentByStage = Object.fromEntries(STAGES.map((st) => [st, revenueFixed(row?.[`recent_${st}`])])) as Record<Stage, Revenue>
+  const recentByStage = Object.fromEntries(STAGES.map((st) => [st, revenueInCurrency(row?.[`recent_${st}`] ?? {})])) as Record<Stage, Revenue>
   const gaps: number[] = []
   const observed: Array<number | null> = []
   for (const [f, sec] of customers) {
@@ -155,7 +153,7 @@ export async function lifecycle(store: EventStore, o: LifecycleOptions): Promise
     const f = fromUnits(first)
     const rp = fromUnits(total - first)
     const t = Number(fromUnits(total))
-    byCurrency[cur] = { firstPurchase: t > 0 ? Number(f) / t : 0, repeat: t > 0 ? Number(rp) / t : 0, revenue: { firstPurchase: f, repeat: rp } }
+    byCurrency[cur] = { firstPurchase: t > 0 ? Number(f) / t : 0, repeat: t > 0 ? Number(rp) / t : 0, revenue: { firstPurchase: inCurrency(f, cur), repeat: inCurrency(rp, cur) } }
   }
   const currency = o.currency ?? shares[0]?.[0] ?? null
   const main = currency ? byCurrency[currency] : undefined
@@ -169,7 +167,7 @@ export async function lifecycle(store: EventStore, o: LifecycleOptions): Promise
       currency,
       firstPurchase: main?.firstPurchase ?? 0,
       repeat: main?.repeat ?? 0,
-      revenue: main?.revenue ?? { firstPurchase: fixed('0'), repeat: fixed('0') },
+      revenue: main?.revenue ?? { firstPurchase: inCurrency('0', currency ?? ''), repeat: inCurrency('0', currency ?? '') },
       method: LIFECYCLE_METHOD.revenueShare,
     },
     revenueShareByCurrency: byCurrency,

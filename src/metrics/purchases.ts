@@ -1,4 +1,4 @@
-import { fixed } from '../conversions/money.js'
+import { revenueInCurrency } from '../conversions/money.js'
 import { chDateTime, type EventStore, queryRows } from '../store/clickhouse.js'
 import { attributedConversionsSql, DAY_MS, type Revenue } from './attribution.js'
 import { ordersCte, STAGES, stageParams, stageSql, stageThresholds, type Stage, type StageThresholds } from './stages.js'
@@ -114,7 +114,7 @@ export async function topPurchases(store: EventStore, o: TopOptions): Promise<{ 
       orders: Number(r.orders),
       buyers: Number(r.buyers),
       quantity: Number(r.quantity),
-      revenue: Object.fromEntries(Object.entries(r.revenue).map(([c, v]) => [c, fixed(v)])),
+      revenue: revenueInCurrency(r.revenue),
       ordersByStage: Object.fromEntries(ORDER_STAGES.map((s) => [s, Number(r.stages[s] ?? 0)])) as Record<OrderStage, number>,
     })),
   }

@@ -2,7 +2,7 @@ import type { AppDeps } from '../deps.js'
 import { queryRows } from '../store/clickhouse.js'
 import type { SequenceGoal, SequenceStep } from '../store/schema.js'
 import { wilson, type Interval } from './statistics.js'
-import { num, RECIPIENT_KEY, trafficAggregate, type Traffic } from './sql.js'
+import { classCondition, num, RECIPIENT_KEY, type Traffic } from './sql.js'
 
 export type Cohort = 'day' | 'week' | 'month'
 
@@ -85,12 +85,11 @@ function conversionsSql(db: string): string {
 }
 
 /**
- * The funnel of a sequence, per step and per cohort of entry date, in three ClickHouse queries:
+ * The funnel of a sequence, per step and per cohort of entry date, in two ClickHouse queries:
  * the entries (sequence_enrollments: status, exits by step and reason, how many reached each
- * step's time), the step sends joined to the per-recipient facts of the steps' campaigns (read from
- * the p_recipient_traffic projection, keyed as recipientFacts keys them) and to the goal's
- * conversions, and the entries joined to the conversions. Machine opens and clicks count only
- * with traffic=machine|all.
+ * step's time) joined to the goal's conversions, and the step sends with the opens, clicks and
+ * unsubscribes of the steps' campaigns (keyed as recipientFacts keys them) and the conversions.
+ * Machine opens and clicks count only with traffic=machine|all.
  */
 export async function sequenceFunnel(
   deps: Pick<AppDeps, 'events' | 'clock'>,
@@ -113,59 +112,60 @@ export async function sequenceFunnel(
   const t = q.traffic
   const hasGoal = seq.goal !== null
 
-  const entries = queryRows<{ cohort: string; status: string; exit_reason: string; exit_step_id: string; n: number; reached: number[] }>(
+  const convs = (entered: string, after: string) =>
+    hasGoal ? `arrayFirst(x -> x >= ${after} AND x <= ${entered} + {within:Int64}, c.convs)` : '0'
+  const convJoin = (side: string) => (hasGoal ? `LEFT JOIN (${conversionsSql(db)}) AS c ON c.recipient_id = ${side}.recipient_id` : '')
+  // The entries by cohort and state, and the goal's conversions within the window after entry
+  // (rows where g = 1: per cohort, g = 3: all; grouping() sets a bit per column rolled up): one
+  // pass over the entries, joined to the buyers' conversions.
+  const entries = queryRows<{ g: number; cohort: string; status: string; exit_reason: string; exit_step_id: string; n: number; reached: number[]; converted: number; conv_ms: number }>(
     deps.events,
-    `SELECT ${cohortExpr} AS cohort, status, exit_reason, exit_step_id, count() AS n,
-            sumForEach(arrayMap(x -> toUInt64(toUnixTimestamp64Milli(entered_at) <= x), {thresholds:Array(Int64)})) AS reached
-     FROM ${db}.sequence_enrollments FINAL
-     WHERE sequence_id = {s:String}${entryWindow}
-     GROUP BY cohort, status, exit_reason, exit_step_id`,
+    `SELECT grouping(cohort, status) AS g, cohort, status, exit_reason, exit_step_id, count() AS n,
+            sumForEach(arrayMap(x -> toUInt64(entered_ms <= x), {thresholds:Array(Int64)})) AS reached,
+            countIf(conv_at > 0) AS converted, quantileExactIf(0.5)(conv_at - entered_ms, conv_at > 0) AS conv_ms
+     FROM (
+       SELECT e.cohort AS cohort, e.status AS status, e.exit_reason AS exit_reason, e.exit_step_id AS exit_step_id, e.entered_ms AS entered_ms,
+              ${convs('entered_ms', 'entered_ms')} AS conv_at
+       FROM (SELECT ${cohortExpr} AS cohort, recipient_id, status, exit_reason, exit_step_id, toUnixTimestamp64Milli(entered_at) AS entered_ms
+             FROM ${db}.sequence_enrollments FINAL WHERE sequence_id = {s:String}${entryWindow}) AS e
+       ${convJoin('e')}
+     )
+     GROUP BY GROUPING SETS ((cohort, status, exit_reason, exit_step_id), (cohort), ())`,
     params,
   )
-  const convArg = hasGoal
-    ? `arrayFirst(x -> x >= greatest(sent_ms, entered_ms) AND x <= entered_ms + {within:Int64}, c.convs)`
-    : '0'
+  // Per step and cohort, in one pass over the step sends: who opened, clicked, unsubscribed (sets
+  // of (campaign, recipient) hashes keyed as RECIPIENT_KEY, read from the events' primary key
+  // (campaign, type)), each clicker's first click and each buyer's conversions (joined: a tenth of
+  // the sends find a row). Joining every send to a per-recipient aggregate of all four campaigns
+  // cost twice as much (see bench/README.md, Sixth session).
+  const actors = (type: 'open' | 'unsubscribe') =>
+    `SELECT ${RECIPIENT_KEY} FROM ${db}.events WHERE campaign_id IN {campaigns:Array(String)} AND type = '${type}' AND ${classCondition(t)} AND recipient_id != ''`
   const steps = queryRows<{ cohort: string; step_id: string; sent: number; opened: number; clicked: number; unsubscribed: number; converted: number; click_ms: number; conv_ms: number }>(
     deps.events,
-    `SELECT cohort, step_id, count() AS sent, countIf(opens > 0) AS opened, countIf(clicks > 0) AS clicked, countIf(unsubs > 0) AS unsubscribed,
-            countIf(conv_at > 0) AS converted,
-            quantileExactIf(0.5)(toUnixTimestamp64Milli(first_click) - sent_ms, clicks > 0) AS click_ms,
+    `SELECT cohort, step_id, count() AS sent, countIf(h IN (${actors('open')})) AS opened, countIf(clicker = 1) AS clicked,
+            countIf(h IN (${actors('unsubscribe')})) AS unsubscribed, countIf(conv_at > 0) AS converted,
+            quantileExactIf(0.5)(toUnixTimestamp64Milli(first_click) - sent_ms, clicker = 1) AS click_ms,
             quantileExactIf(0.5)(conv_at - entered_ms, conv_at > 0) AS conv_ms
      FROM (
-       SELECT ${cohortExpr} AS cohort, s.step_id AS step_id, f.opens AS opens, f.clicks AS clicks, f.unsubs AS unsubs, f.first_click AS first_click,
-              toUnixTimestamp64Milli(s.sent_at) AS sent_ms, toUnixTimestamp64Milli(s.entered_at) AS entered_ms, ${convArg} AS conv_at
-       FROM (SELECT step_id, campaign_id, recipient_id, entered_at, sent_at FROM ${db}.sequence_sends FINAL WHERE sequence_id = {s:String}${entryWindow}) AS s
+       SELECT s.cohort AS cohort, s.step_id AS step_id, s.h AS h, s.sent_ms AS sent_ms, s.entered_ms AS entered_ms, f.first_click AS first_click, f.clicker AS clicker,
+              ${convs('entered_ms', 'greatest(sent_ms, entered_ms)')} AS conv_at
+       FROM (SELECT ${cohortExpr} AS cohort, step_id, recipient_id, ${RECIPIENT_KEY} AS h, toUnixTimestamp64Milli(sent_at) AS sent_ms, toUnixTimestamp64Milli(entered_at) AS entered_ms
+             FROM ${db}.sequence_sends FINAL WHERE sequence_id = {s:String}${entryWindow}) AS s
        LEFT JOIN (
-         SELECT ${RECIPIENT_KEY} AS h,
-                ${trafficAggregate('count', t, 'open')} AS opens,
-                ${trafficAggregate('count', t, 'click')} AS clicks,
-                ${trafficAggregate('count', t, 'unsubscribe')} AS unsubs,
-                ${trafficAggregate('min', t, 'click')} AS first_click
+         SELECT ${RECIPIENT_KEY} AS h, min(ts) AS first_click, 1 AS clicker
          FROM ${db}.events
-         WHERE campaign_id IN {campaigns:Array(String)} AND recipient_id != ''
+         WHERE campaign_id IN {campaigns:Array(String)} AND type = 'click' AND ${classCondition(t)} AND recipient_id != ''
          GROUP BY h
-       ) AS f ON f.h = cityHash64(s.campaign_id, s.recipient_id)
-       ${hasGoal ? `LEFT JOIN (${conversionsSql(db)}) AS c ON c.recipient_id = s.recipient_id` : ''}
+       ) AS f ON f.h = s.h
+       ${convJoin('s')}
      )
      GROUP BY GROUPING SETS ((cohort, step_id), (step_id))`,
     params,
   )
-  const conversions = hasGoal
-    ? queryRows<{ cohort: string; converted: number; conv_ms: number }>(
-        deps.events,
-        `SELECT cohort, countIf(conv_at > 0) AS converted, quantileExactIf(0.5)(conv_at - entered_ms, conv_at > 0) AS conv_ms
-         FROM (
-           SELECT ${cohortExpr} AS cohort, toUnixTimestamp64Milli(e.entered_at) AS entered_ms,
-                  arrayFirst(x -> x >= entered_ms AND x <= entered_ms + {within:Int64}, c.convs) AS conv_at
-           FROM (SELECT recipient_id, entered_at FROM ${db}.sequence_enrollments FINAL WHERE sequence_id = {s:String}${entryWindow}) AS e
-           INNER JOIN (${conversionsSql(db)}) AS c ON c.recipient_id = e.recipient_id
-         )
-         GROUP BY GROUPING SETS ((cohort), ())`,
-        params,
-      )
-    : Promise.resolve([])
   // chDB answers one query at a time: these run one after the other whatever the order here.
-  const [entryRows, stepRows, convRows] = [await entries, await steps, await conversions]
+  const [allEntryRows, stepRows] = [await entries, await steps]
+  const entryRows = allEntryRows.filter((r) => num(r.g) === 0)
+  const convRows = allEntryRows.filter((r) => num(r.g) !== 0).map((r) => ({ ...r, cohort: num(r.g) === 3 ? '' : r.cohort }))
 
   const stepIndex = new Map(seq.steps.map((s, i) => [s.id, i]))
   const cohortNames = [...new Set(entryRows.map((r) => r.cohort))].sort()

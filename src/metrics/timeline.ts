@@ -1,4 +1,5 @@
 import { inArray } from 'drizzle-orm'
+import { inCurrency } from '../conversions/money.js'
 import { queryRows, type EventStore } from '../store/clickhouse.js'
 import type { MetaStore } from '../store/meta.js'
 import { links } from '../store/schema.js'
@@ -163,7 +164,7 @@ export async function recipientTimeline(
         reasons: r.reasons,
         proxy: r.proxy,
         client: { name: r.ua_client, os: r.ua_os, device: r.ua_device },
-        amount: r.type === 'conversion' ? r.amount : null,
+        amount: r.type === 'conversion' ? (r.currency ? inCurrency(r.amount, r.currency) : r.amount) : null,
         currency: r.type === 'conversion' ? r.currency : null,
         conversion: t
           ? { orderId: r.order_id, type: kindOf(extras.get(r.event_id) ?? ''), attribution: t.attribution, touch: t.touch ? { ...t.touch, link: linkOf(t.touch.linkId) } : null }

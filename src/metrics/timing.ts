@@ -15,6 +15,8 @@ export interface Reaction {
   byHour: number[]
   /** Recipients by local weekday of their first event, Monday first. */
   byWeekday: number[]
+  /** Recipients by local weekday (Monday first) and hour (0–23) of their first event: 7 rows of 24; byHour and byWeekday are its sums. */
+  byWeekdayHour: number[][]
 }
 
 export interface TimingGroup {
@@ -64,13 +66,11 @@ export async function timingAndGroups(
       inner: `countIf(${has}) AS ${kind}_n_,
          quantilesExactInclusiveIfState(0.25, 0.5, 0.75, 0.9)(${d}, ${has}) AS ${kind}_q_,
          countIfResample(0, ${HISTOGRAM_BOUNDS.length + 1}, 1)(${has}, if(${has}, arrayFirstIndex(b -> ${d} < b, {bounds:Array(Float64)}), 0)) AS ${kind}_hist_,
-         countIfResample(0, 24, 1)(${has}, if(${has}, toHour(first_${kind}, {tz:String}), 0)) AS ${kind}_hour_,
-         countIfResample(1, 8, 1)(${has}, if(${has}, toDayOfWeek(first_${kind}, 0, {tz:String}), 1)) AS ${kind}_dow_`,
+         countIfResample(0, 168, 1)(${has}, if(${has}, (toDayOfWeek(first_${kind}, 0, {tz:String}) - 1) * 24 + toHour(first_${kind}, {tz:String}), 0)) AS ${kind}_week_`,
       outer: `sumIf(${kind}_n_, dim = ${t}) AS ${kind}_n,
        quantilesExactInclusiveIfMergeIf(0.25, 0.5, 0.75, 0.9)(${kind}_q_, dim = ${t}) AS ${kind}_q,
        sumForEachIf(${kind}_hist_, dim = ${t}) AS ${kind}_hist,
-       sumForEachIf(${kind}_hour_, dim = ${t}) AS ${kind}_hour,
-       sumForEachIf(${kind}_dow_, dim = ${t}) AS ${kind}_dow`,
+       sumForEachIf(${kind}_week_, dim = ${t}) AS ${kind}_week`,
     }
   }
   // by null is one group of the single campaign: its key is the campaign id, "" to the caller.
@@ -94,12 +94,16 @@ export async function timingAndGroups(
     // arrayFirstIndex is 1-based and 0 past the last bound: shift so the overflow bucket comes last.
     const raw = counts(r[`${kind}_hist`], HISTOGRAM_BOUNDS.length + 1)
     const hist = [...raw.slice(1), raw[0]!]
+    // One count per (weekday, hour) cell: the two marginals are sums of it, not two more columns.
+    const cells = counts(r[`${kind}_week`], 168)
+    const week = Array.from({ length: 7 }, (_, d) => cells.slice(d * 24, d * 24 + 24))
     return {
       count: n,
       quantiles: n > 0 ? { p25: num(q[0]), p50: num(q[1]), p75: num(q[2]), p90: num(q[3]) } : { p25: null, p50: null, p75: null, p90: null },
       histogram: hist.map((count, i) => ({ fromSeconds: i === 0 ? 0 : HISTOGRAM_BOUNDS[i - 1]!, toSeconds: HISTOGRAM_BOUNDS[i] ?? null, count })),
-      byHour: counts(r[`${kind}_hour`], 24),
-      byWeekday: counts(r[`${kind}_dow`], 7),
+      byHour: Array.from({ length: 24 }, (_, h) => week.reduce((s, day) => s + day[h]!, 0)),
+      byWeekday: week.map((day) => day.reduce((s, n) => s + n, 0)),
+      byWeekdayHour: week,
     }
   }
   const timed = lists[t]!

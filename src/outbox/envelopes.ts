@@ -1,4 +1,5 @@
 import { inArray } from 'drizzle-orm'
+import { inCurrency } from '../conversions/money.js'
 import type { AppDeps } from '../deps.js'
 import { queryRows } from '../store/clickhouse.js'
 import { campaigns, links } from '../store/schema.js'
@@ -141,7 +142,7 @@ async function envelopes(deps: Deps, rows: Row[]): Promise<PageEvent[]> {
         /* a malformed extra is left out */
       }
       const { kind, ...attribution } = extra
-      Object.assign(data, { orderId: r.order_id, amount: r.amount, currency: r.currency, kind: kind ?? 'purchase', attribution })
+      Object.assign(data, { orderId: r.order_id, amount: r.currency ? inCurrency(r.amount, r.currency) : r.amount, currency: r.currency, kind: kind ?? 'purchase', attribution })
     } else {
       const link = r.link_id ? linkById.get(r.link_id) : undefined
       if (r.type === 'click') data.link = link ? { id: link.id, url: link.url, label: link.label, position: link.position } : { id: r.link_id, url: null, label: null, position: null }

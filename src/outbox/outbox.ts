@@ -1,8 +1,9 @@
 import { randomBytes } from 'node:crypto'
-import { and, asc, eq, gt, inArray, isNotNull, lt, lte, sql } from 'drizzle-orm'
+import { and, asc, eq, gt, isNotNull, lt, lte, sql } from 'drizzle-orm'
 import type { AppDeps, OutboxHandle } from '../deps.js'
 import type { EventSequence } from '../events/sequence.js'
 import { queryRows } from '../store/clickhouse.js'
+import { anyOf } from '../store/meta.js'
 import { webhookDeliveries, webhookEndpoints } from '../store/schema.js'
 import { invalid } from '../util/errors.js'
 import { derivedId, storeDerived, type DerivedEvent } from './derived.js'
@@ -212,17 +213,84 @@ function chunks<T>(xs: T[], n: number): T[][] {
 
 type Tx = Parameters<Parameters<Deps['meta']['db']['transaction']>[0]>[0]
 
-/** One delivery per group: to a one-event endpoint the envelope as is (webhook-id = event id); else {id, type: 'batch', timestamp, data: [envelopes]}. */
-async function insertDeliveries(tx: Tx, endpointId: string, groups: Envelope[][], batched: boolean, replay: boolean, now: number): Promise<number> {
-  if (groups.length === 0) return 0
-  const at = new Date(now)
-  const rows = groups.map((g) => {
-    const id = 'dlv_' + randomBytes(12).toString('base64url')
-    const msgId = batched ? 'batch_' + id.slice(4) : g[0]!.id
-    const body = batched ? JSON.stringify({ id: msgId, type: 'batch', timestamp: at.toISOString(), data: g }) : JSON.stringify(g[0])
-    return { id, endpointId, msgId, eventIds: g.map((e) => e.id), type: batched ? 'batch' : g[0]!.type, body, replay, nextAttemptAt: at, createdAt: at, updatedAt: at }
-  })
-  for (let i = 0; i < rows.length; i += 500) await tx.insert(webhookDeliveries).values(rows.slice(i, i + 500))
+/** A delivery's request, serialised once: the same bytes are signed, sent and stored. */
+interface NewDelivery {
+  id: string
+  msgId: string
+  eventIds: string[]
+  type: string
+  body: string
+}
+
+/** Where a delivery stands after an attempt. */
+interface Outcome {
+  status: 'pending' | 'succeeded' | 'failed'
+  attempts: number
+  nextAttemptAt: Date | null
+  lastStatus: number | null
+  lastError: string | null
+  responseExcerpt: string | null
+}
+
+/** To a one-event endpoint the envelope as is (webhook-id = event id); else {id, type: 'batch', timestamp, data: [envelopes]}. */
+function newDelivery(group: Envelope[], batched: boolean, at: Date): NewDelivery {
+  const id = 'dlv_' + randomBytes(12).toString('base64url')
+  const msgId = batched ? 'batch_' + id.slice(4) : group[0]!.id
+  const body = batched ? JSON.stringify({ id: msgId, type: 'batch', timestamp: at.toISOString(), data: group }) : JSON.stringify(group[0])
+  return { id, msgId, eventIds: group.map((e) => e.id), type: batched ? 'batch' : group[0]!.type, body }
+}
+
+/** The outcome of attempt number `attempts`: retried on the schedule (or Retry-After on 429 and 503), failed after the last or on 410. */
+function outcomeOf(r: PostResult, attempts: number, schedule: readonly number[], now: number): Outcome {
+  if (r.status >= 200 && r.status < 300) return { status: 'succeeded', attempts, nextAttemptAt: null, lastStatus: r.status, lastError: null, responseExcerpt: null }
+  let status: 'pending' | 'failed' = 'pending'
+  let next: Date | null = null
+  if (r.status === 410 || attempts >= schedule.length) status = 'failed'
+  else {
+    const planned = jitter(schedule[attempts]!)
+    const wait = (r.status === 429 || r.status === 503) && r.retryAfterMs !== null ? Math.min(r.retryAfterMs, 86_400_000) : planned
+    next = new Date(now + wait)
+  }
+  return {
+    status,
+    attempts,
+    nextAttemptAt: next,
+    lastStatus: r.status || null,
+    lastError: r.error ?? (r.status ? `HTTP ${r.status}` : null),
+    responseExcerpt: r.excerpt.slice(0, 1024) || null,
+  }
+}
+
+/** Rows per INSERT, and body bytes: a batched delivery's body can be hundreds of kilobytes. */
+const INSERT_ROWS = 500
+const INSERT_BYTES = 8 << 20
+
+/**
+ * Inserts deliveries, each with its first attempt's outcome when it was made before the row (new
+ * events) or due now (a replay). One statement per chunk with each column as one array parameter:
+ * drizzle's multi-row VALUES binds one parameter per value, and building and planning those cost
+ * more than the rows themselves.
+ */
+async function insertDeliveries(tx: Tx, endpointId: string, rows: NewDelivery[], outcomes: Array<Outcome | null>, replay: boolean, now: number): Promise<number> {
+  const at = new Date(now).toISOString()
+  for (let i = 0; i < rows.length; ) {
+    let j = i
+    let bytes = 0
+    while (j < rows.length && j - i < INSERT_ROWS && (j === i || bytes + rows[j]!.body.length <= INSERT_BYTES)) bytes += rows[j++]!.body.length
+    const part = rows.slice(i, j)
+    const out = outcomes.slice(i, j)
+    const col = <T>(f: (d: NewDelivery, o: Outcome | null) => T) => sql.param(part.map((d, k) => f(d, out[k]!)))
+    await tx.execute(sql`
+      INSERT INTO webhook_deliveries (id, endpoint_id, msg_id, event_ids, type, body, status, attempts, next_attempt_at, last_status, last_error, response_excerpt, replay, created_at, updated_at)
+      SELECT u.id, ${endpointId}, u.msg_id, ARRAY(SELECT jsonb_array_elements_text(u.event_ids::jsonb)), u.type, u.body, u.status, u.attempts, u.next_at,
+             u.last_status, u.last_error, u.excerpt, ${replay}, ${at}::timestamptz, ${at}::timestamptz
+      FROM unnest(${col((d) => d.id)}::text[], ${col((d) => d.msgId)}::text[], ${col((d) => JSON.stringify(d.eventIds))}::text[], ${col((d) => d.type)}::text[],
+                  ${col((d) => d.body)}::text[], ${col((_, o) => o?.status ?? 'pending')}::text[], ${col((_, o) => o?.attempts ?? 0)}::int[],
+                  ${col((_, o) => (o ? (o.nextAttemptAt?.toISOString() ?? null) : at))}::timestamptz[], ${col((_, o) => o?.lastStatus ?? null)}::int[],
+                  ${col((_, o) => o?.lastError ?? null)}::text[], ${col((_, o) => o?.responseExcerpt ?? null)}::text[])
+        AS u(id, msg_id, event_ids, type, body, status, attempts, next_at, last_status, last_error, excerpt)`)
+    i = j
+  }
   return rows.length
 }
 
@@ -239,6 +307,8 @@ class EndpointWorker {
   private needsReload = true
   /** When the first not-yet-batched event was seen: a batch goes out full or after maxWaitMs. */
   private batchSince: number | null = null
+  /** The next page, read while the current one is sent (dropped when the endpoint changes). */
+  private ahead: { after: number; limit: number; page: ReturnType<typeof readPage> } | null = null
 
   constructor(private readonly deps: Deps, private readonly settle: SettleWatermark, readonly id: string, private readonly onExit: () => void) {}
 
@@ -256,6 +326,7 @@ class EndpointWorker {
 
   reload(): void {
     this.needsReload = true
+    this.ahead = null
     this.wake()
   }
 
@@ -276,7 +347,7 @@ class EndpointWorker {
         }
         this.woken = false
         const sent = await this.sendDue()
-        const made = await this.makeDeliveries()
+        const made = await this.deliverNew()
         backoff = 0
         if (sent || made) continue
         await this.sleep(await this.untilNextAttempt())
@@ -314,7 +385,7 @@ class EndpointWorker {
     return Math.min(next?.at ? next.at.getTime() - this.deps.clock() : 5_000, waitBatch)
   }
 
-  /** Sends the due deliveries (one round, bounded); true when there were any. */
+  /** Sends the due deliveries (retries, replays, a retry asked for; one round, bounded); true when there were any. */
   private async sendDue(): Promise<boolean> {
     const ep = this.endpoint!
     const now = this.deps.clock()
@@ -328,62 +399,53 @@ class EndpointWorker {
     if (due.length === 0) return false
     const url = parseTargetUrl(ep.url)
     const secrets = signingSecrets(ep, now)
-    const results = await Promise.all(
-      due.map((d) =>
-        postJson(url, d.body, signatureHeaders(d.msgId, d.body, secrets, new Date(this.deps.clock())), {
-          timeoutMs: this.deps.config.webhooks.timeoutMs,
-          allowPrivate: this.deps.config.webhooks.allowPrivate,
-        }),
-      ),
-    )
+    const results = await Promise.all(due.map((d) => this.post(url, d.msgId, d.body, secrets)))
     await this.record(ep, due, results)
     return true
   }
 
+  private post(url: URL, msgId: string, body: string, secrets: readonly string[]): Promise<PostResult> {
+    return postJson(url, body, signatureHeaders(msgId, body, secrets, new Date(this.deps.clock())), {
+      timeoutMs: this.deps.config.webhooks.timeoutMs,
+      allowPrivate: this.deps.config.webhooks.allowPrivate,
+    })
+  }
+
+  /** Stores the outcome of attempts of stored deliveries. */
   private async record(ep: EndpointRow, due: DeliveryRow[], results: PostResult[]): Promise<void> {
     const now = this.deps.clock()
     const at = new Date(now)
     const schedule = this.deps.config.webhooks.retryScheduleMs
-    const ok: string[] = []
-    let gone: PostResult | null = null
-    const db = this.deps.meta.db
-    await db.transaction(async (tx) => {
+    await this.deps.meta.db.transaction(async (tx) => {
+      const okByStatus = new Map<number, string[]>()
       for (let i = 0; i < due.length; i++) {
         const d = due[i]!
-        const r = results[i]!
-        const excerpt = r.excerpt.slice(0, 1024) || null
-        if (r.status >= 200 && r.status < 300) {
-          ok.push(d.id)
+        const o = outcomeOf(results[i]!, d.attempts + 1, schedule, now)
+        if (o.status === 'succeeded') {
+          okByStatus.set(o.lastStatus!, [...(okByStatus.get(o.lastStatus!) ?? []), d.id])
           continue
-        }
-        const attempts = d.attempts + 1
-        if (r.status === 410) gone = r
-        let status: 'pending' | 'failed' = 'pending'
-        let next: Date | null = null
-        if (r.status === 410 || attempts >= schedule.length) status = 'failed'
-        else {
-          const planned = jitter(schedule[attempts]!)
-          const wait = (r.status === 429 || r.status === 503) && r.retryAfterMs !== null ? Math.min(r.retryAfterMs, 86_400_000) : planned
-          next = new Date(now + wait)
         }
         await tx
           .update(webhookDeliveries)
-          .set({ status, attempts, nextAttemptAt: next, lastStatus: r.status || null, lastError: r.error ?? (r.status ? `HTTP ${r.status}` : null), responseExcerpt: excerpt, updatedAt: at })
+          .set({ status: o.status, attempts: o.attempts, nextAttemptAt: o.nextAttemptAt, lastStatus: o.lastStatus, lastError: o.lastError, responseExcerpt: o.responseExcerpt, updatedAt: at })
           .where(eq(webhookDeliveries.id, d.id))
-      }
-      const okByStatus = new Map<number, string[]>()
-      for (let i = 0; i < due.length; i++) {
-        const st = results[i]!.status
-        if (st >= 200 && st < 300) okByStatus.set(st, [...(okByStatus.get(st) ?? []), due[i]!.id])
       }
       for (const [st, ids] of okByStatus) {
         await tx
           .update(webhookDeliveries)
           .set({ status: 'succeeded', attempts: sql`${webhookDeliveries.attempts} + 1`, nextAttemptAt: null, lastStatus: st, lastError: null, updatedAt: at })
-          .where(inArray(webhookDeliveries.id, ids))
+          .where(anyOf(webhookDeliveries.id, ids))
       }
     })
-    if (ok.length && ep.failingSince) {
+    await this.health(ep, results, now)
+  }
+
+  /** The endpoint's state after a round of attempts: failing since when, disabled on 410 or after failing for disableAfterMs. */
+  private async health(ep: EndpointRow, results: readonly PostResult[], now: number): Promise<void> {
+    const db = this.deps.meta.db
+    const at = new Date(now)
+    const ok = results.some((r) => r.status >= 200 && r.status < 300)
+    if (ok && ep.failingSince) {
       // The receiver is back: what waits for a later attempt goes now, not hours from now.
       await db
         .update(webhookDeliveries)
@@ -391,8 +453,9 @@ class EndpointWorker {
         .where(and(eq(webhookDeliveries.endpointId, ep.id), eq(webhookDeliveries.status, 'pending'), gt(webhookDeliveries.nextAttemptAt, at)))
       await db.update(webhookEndpoints).set({ failingSince: null }).where(eq(webhookEndpoints.id, ep.id))
       ep.failingSince = null
-    } else if (ok.length === 0) {
+    } else if (!ok && results.length > 0) {
       const since = ep.failingSince ?? at
+      const gone = results.some((r) => r.status === 410)
       const reason = gone
         ? `the receiver answered 410 Gone at ${at.toISOString()}`
         : now - since.getTime() >= this.deps.config.webhooks.disableAfterMs
@@ -410,8 +473,14 @@ class EndpointWorker {
     }
   }
 
-  /** Turns the next events after the cursor into deliveries; true when it made some. */
-  private async makeDeliveries(): Promise<boolean> {
+  /**
+   * Sends the next events after the cursor and stores each request with its outcome, moving the
+   * cursor in the same transaction; true when it did anything. The first attempt needs no row
+   * before it: a row written, read back and updated per event cost more than the request.
+   * At most `concurrency` requests are sent and not yet stored at any time, and the cursor only
+   * covers stored ones, so a crash re-sends at most that many.
+   */
+  private async deliverNew(): Promise<boolean> {
     const ep = this.endpoint!
     const db = this.deps.meta.db
     const [{ n } = { n: 0 }] = await db
@@ -419,15 +488,15 @@ class EndpointWorker {
       .from(webhookDeliveries)
       .where(and(eq(webhookDeliveries.endpointId, ep.id), eq(webhookDeliveries.status, 'pending')))
     const per = ep.batchMax ?? 1
-    // Refilled from half empty: reading a page of events costs a few ClickHouse queries whatever its
-    // size, so topping up a few deliveries after every round would read pages of a few events.
+    // Read from half empty: a page of events costs a few ClickHouse queries whatever its size,
+    // so topping up after every failed round would read pages of a few events.
     if (Number(n) > MAX_PENDING / 2) return false
     const room = (MAX_PENDING - Number(n)) * per
     const waitsForPass = ep.settle === 'verdict' && (ep.events.includes('email.opened') || ep.events.includes('email.clicked') || ep.events.includes('email.reclassified'))
     const upTo = waitsForPass ? this.settle.value : this.deps.sequence.committed
     if (upTo <= ep.cursor) return false
     const limit = Math.min(room, ep.batchMax ? ep.batchMax * 8 : SINGLE_PAGE)
-    const page = await readPage(this.deps, filterOf(ep), ep.cursor, upTo, limit)
+    const page = await this.page(ep, upTo, limit)
     let take = page.events
     let cursor = page.last
     if (ep.batchMax) {
@@ -445,22 +514,109 @@ class EndpointWorker {
       if (take.length === page.events.length) this.batchSince = null
     }
     const from = ep.cursor
-    const made = await db.transaction(async (tx) => {
-      const moved = await tx
+    // The next page is read from ClickHouse while this one is sent.
+    if (cursor < upTo) this.prefetch(ep, cursor, upTo, limit)
+    const at = new Date(this.deps.clock())
+    const groups = chunks(take, per)
+    const made = groups.map((g) => newDelivery(g.map((e) => e.envelope), ep.batchMax !== null, at))
+    // The cursor after the i-th group: its last event, or for the last group where the page ends.
+    const cursorAfter = (i: number) => (i === groups.length - 1 ? cursor : groups[i]![groups[i]!.length - 1]!.seq)
+    if (made.length === 0) return (await this.commit(ep, [], [], cursor)) && cursor > from
+
+    const url = parseTargetUrl(ep.url)
+    const secrets = signingSecrets(ep, at.getTime())
+    const concurrency = ep.batchMax ? BATCH_CONCURRENCY : SINGLE_CONCURRENCY
+    const results: Array<PostResult | undefined> = new Array(made.length)
+    let launched = 0
+    let stored = 0
+    let inFlight = 0
+    let storing = false
+    let halted = false
+    await new Promise<void>((resolve) => {
+      const pump = () => {
+        if (!storing && !halted) {
+          let end = stored
+          while (end < launched && results[end]) end++
+          // Stored in chunks of at least half the window (or all that is done once nothing is in
+          // flight): a transaction per response would cost more than the response.
+          if (end > stored && (end - stored >= concurrency / 2 || inFlight === 0 || end === made.length)) {
+            storing = true
+            const upToI = end
+            this.commit(ep, made.slice(stored, upToI), results.slice(stored, upToI) as PostResult[], cursorAfter(upToI - 1))
+              .then(
+                (ok) => {
+                  if (ok) stored = upToI
+                  else halted = true
+                },
+                (err: unknown) => {
+                  halted = true
+                  this.deps.log.warn('outbox_store_failed', { endpoint: ep.id, message: (err as Error).message })
+                },
+              )
+              .finally(() => {
+                storing = false
+                pump()
+              })
+          }
+        }
+        while (!halted && !this.stopped && launched < made.length && launched - stored < concurrency) {
+          const i = launched++
+          inFlight++
+          void this.post(url, made[i]!.msgId, made[i]!.body, secrets).then((r) => {
+            results[i] = r
+            inFlight--
+            pump()
+          })
+        }
+        if (!storing && inFlight === 0 && (halted || stored === launched)) resolve()
+      }
+      pump()
+    })
+    return stored > 0
+  }
+
+  /** The page after the endpoint's cursor: the one read ahead if it starts there, else read now. */
+  private async page(ep: EndpointRow, upTo: number, limit: number): Promise<Awaited<ReturnType<typeof readPage>>> {
+    const ahead = this.ahead
+    this.ahead = null
+    if (ahead && ahead.after === ep.cursor && ahead.limit <= limit) {
+      const page = await ahead.page.catch(() => null)
+      if (page) return page
+    }
+    return readPage(this.deps, filterOf(ep), ep.cursor, upTo, limit)
+  }
+
+  private prefetch(ep: EndpointRow, after: number, upTo: number, limit: number): void {
+    const page = readPage(this.deps, filterOf(ep), after, upTo, limit)
+    page.catch(() => undefined)
+    this.ahead = { after, limit, page }
+  }
+
+  /**
+   * Stores attempted deliveries and moves the cursor past their events, in one transaction, if no
+   * other process moved it meanwhile (two primaries on one metadata store: the page is theirs).
+   */
+  private async commit(ep: EndpointRow, made: NewDelivery[], results: PostResult[], cursor: number): Promise<boolean> {
+    const now = this.deps.clock()
+    const schedule = this.deps.config.webhooks.retryScheduleMs
+    const from = ep.cursor
+    const moved = await this.deps.meta.db.transaction(async (tx) => {
+      const m = await tx
         .update(webhookEndpoints)
         .set({ cursor })
         .where(and(eq(webhookEndpoints.id, ep.id), eq(webhookEndpoints.cursor, from)))
         .returning({ id: webhookEndpoints.id })
-      // Another process moved it (two primaries on one metadata store): this page is theirs.
-      if (moved.length === 0) return -1
-      return insertDeliveries(tx, ep.id, chunks(take.map((e) => e.envelope), per), ep.batchMax !== null, false, this.deps.clock())
+      if (m.length === 0) return false
+      await insertDeliveries(tx, ep.id, made, results.map((r) => outcomeOf(r, 1, schedule, now)), false, now)
+      return true
     })
-    if (made < 0) {
+    if (!moved) {
       this.needsReload = true
       return false
     }
     ep.cursor = cursor
-    return made > 0 || cursor > from
+    await this.health(ep, results, now)
+    return true
   }
 }
 
@@ -484,7 +640,9 @@ export async function replayEndpoint(
   for (;;) {
     const page = await readPage(deps, f, after, upTo, 1000)
     const inRange = page.events
-    const made = await deps.meta.db.transaction(async (tx) => insertDeliveries(tx, endpoint.id, chunks(inRange.map((e) => e.envelope), per), endpoint.batchMax !== null, true, deps.clock()))
+    const now = deps.clock()
+    const rows = chunks(inRange.map((e) => e.envelope), per).map((g) => newDelivery(g, endpoint.batchMax !== null, new Date(now)))
+    const made = await deps.meta.db.transaction(async (tx) => insertDeliveries(tx, endpoint.id, rows, rows.map(() => null), true, now))
     queued += inRange.length
     deliveries += made
     after = page.last

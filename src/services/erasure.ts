@@ -39,6 +39,8 @@ export async function eraseRecipient(deps: Pick<AppDeps, 'events' | 'meta' | 'wr
   await deps.events.client.command({ query: `ALTER TABLE ${db}.events DELETE WHERE recipient_id = {r:String} SETTINGS mutations_sync = 2`, query_params: params })
   await deps.events.client.command({ query: `ALTER TABLE ${db}.sends DELETE WHERE recipient_id = {r:String} SETTINGS mutations_sync = 2`, query_params: params })
   await deps.events.client.command({ query: `ALTER TABLE ${db}.purchases DELETE WHERE recipient_id = {r:String} SETTINGS mutations_sync = 2`, query_params: params })
+  // The per-customer summary of purchases (migration 1700) holds their order times and amounts: gone with the rest.
+  await deps.events.client.command({ query: `ALTER TABLE ${db}.customer_orders DELETE WHERE recipient_id = {r:String} SETTINGS mutations_sync = 2`, query_params: params })
   await deps.events.client.command({ query: `ALTER TABLE ${db}.holdouts DELETE WHERE recipient_id = {r:String} SETTINGS mutations_sync = 2`, query_params: params })
   // Their sequence entries and history go too; their id stays, so no sequence enrols them again.
   await eraseFromSequences(deps, recipientId)

@@ -52,8 +52,8 @@ describe('conversions: no order lost or hijacked', () => {
     ])
     const stats = await s.api('GET', '/v1/campaigns/hard/conversions')
     expect(stats.status).toBe(200)
-    expect(JSON.stringify(stats.body)).toContain('500.0000')
-    expect(JSON.stringify(stats.body)).not.toContain('0.0100')
+    expect(JSON.stringify(stats.body)).toContain('"500.00"')
+    expect(JSON.stringify(stats.body)).not.toContain('"0.01"')
   })
 
   it('a batch with a deeply nested item is a 400 naming it, and the valid orders can be posted again', async () => {

@@ -48,7 +48,7 @@ describe('GET /v1/campaigns/:id/compare/conversions', () => {
     const r = await s.api('GET', '/v1/campaigns/ab/compare/conversions?by=variant&metric=revenue_per_recipient')
     expect(r.status).toBe(200)
     expect(r.body.currency).toBe('EUR')
-    expect(r.body.rows.map((x: { exact: string }) => x.exact)).toEqual(['5.0000', '0.5000'])
+    expect(r.body.rows.map((x: { exact: string }) => x.exact)).toEqual(['5.00', '0.50'])
     // A: mean 5, variance (20·100 − 40·25)/39; B: mean 0.5, variance (2·100 − 40·0.25)/39.
     const se = Math.sqrt(1000 / 39 / 40 + 190 / 39 / 40)
     const zStat = 4.5 / se
@@ -73,7 +73,7 @@ describe('GET /v1/campaigns/:id/compare/conversions', () => {
     const clickers = await s.api('GET', '/v1/campaigns/ab/compare?metric=clicker_conversion_rate')
     expect(clickers.body.rows.map((x: { trials: number; successes: number }) => [x.trials, x.successes])).toEqual([[20, 20], [2, 2]])
     const rev = await s.api('GET', '/v1/campaigns/ab/compare?metric=revenue_per_recipient&currency=USD')
-    expect(rev.body.rows.map((x: { exact: string }) => x.exact)).toEqual(['0.0000', '0.0000'])
+    expect(rev.body.rows.map((x: { exact: string }) => x.exact)).toEqual(['0.00', '0.00'])
     expect((await s.api('GET', '/v1/campaigns/ab/compare?metric=conversion_rate&listSize=1000')).status).toBe(400)
   })
 })

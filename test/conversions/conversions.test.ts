@@ -80,29 +80,29 @@ describe('POST /v1/conversions', () => {
       clickers: 4,
       conversions: 4,
       converters: 3,
-      revenue: { EUR: '2.3000', USD: '10.0000' },
-      revenuePerRecipient: { EUR: '0.5750', USD: '2.5000' },
-      averageOrderValue: { EUR: '0.7667', USD: '10.0000' },
+      revenue: { EUR: '2.30', USD: '10.00' },
+      revenuePerRecipient: { EUR: '0.58', USD: '2.50' },
+      averageOrderValue: { EUR: '0.77', USD: '10.00' },
     })
     expect(m.body.totals.conversionRate).toMatchObject({ value: 0.75, numerator: 'converters', denominator: 'sent' })
     expect(m.body.totals.clickerConversionRate.value).toBe(0.75)
     const links = Object.fromEntries(m.body.byLink.map((l: { linkId: string }) => [l.linkId, l]))
-    expect(links[hero]).toMatchObject({ conversions: 3, converters: 2, revenue: { EUR: '2.3000' }, clickers: 3 })
-    expect(links[footer]).toMatchObject({ conversions: 1, converters: 1, revenue: { USD: '10.0000' }, clickers: 1 })
+    expect(links[hero]).toMatchObject({ conversions: 3, converters: 2, revenue: { EUR: '2.30' }, clickers: 3 })
+    expect(links[footer]).toMatchObject({ conversions: 1, converters: 1, revenue: { USD: '10.00' }, clickers: 1 })
     const variants = Object.fromEntries(m.body.byVariant.map((v: { key: string }) => [v.key, v]))
-    expect(variants.A).toMatchObject({ sent: 2, conversions: 2, converters: 1, revenue: { EUR: '0.3000' } })
-    expect(variants.B).toMatchObject({ sent: 2, conversions: 2, converters: 2, revenue: { EUR: '2.0000', USD: '10.0000' } })
+    expect(variants.A).toMatchObject({ sent: 2, conversions: 2, converters: 1, revenue: { EUR: '0.30' } })
+    expect(variants.B).toMatchObject({ sent: 2, conversions: 2, converters: 2, revenue: { EUR: '2.00', USD: '10.00' } })
     const segments = Object.fromEntries(m.body.bySegment.map((v: { key: string }) => [v.key, v]))
-    expect(segments.vip).toMatchObject({ sent: 2, converters: 2, revenue: { EUR: '2.3000' } })
+    expect(segments.vip).toMatchObject({ sent: 2, converters: 2, revenue: { EUR: '2.30' } })
 
     const wide = await s.api('GET', '/v1/campaigns/shop/conversions?attributionWindow=8d')
-    expect(wide.body.totals).toMatchObject({ conversions: 5, converters: 4, revenue: { EUR: '3.3000', USD: '10.0000' } })
+    expect(wide.body.totals).toMatchObject({ conversions: 5, converters: 4, revenue: { EUR: '3.30', USD: '10.00' } })
     expect(wide.body.attribution).toMatchObject({ model: 'click', windowDays: 8 })
     const open = await s.api('GET', '/v1/campaigns/shop/conversions?attribution=open')
-    expect(open.body.totals).toMatchObject({ conversions: 5, converters: 4, revenue: { EUR: '3.3000', USD: '10.0000' } })
+    expect(open.body.totals).toMatchObject({ conversions: 5, converters: 4, revenue: { EUR: '3.30', USD: '10.00' } })
     expect(open.body.attribution.model).toBe('open')
     const other = await s.api('GET', '/v1/campaigns/other/conversions')
-    expect(other.body.totals).toMatchObject({ conversions: 1, converters: 1, revenue: { EUR: '4.0000' } })
+    expect(other.body.totals).toMatchObject({ conversions: 1, converters: 1, revenue: { EUR: '4.00' } })
     const bad = await s.api('GET', '/v1/campaigns/shop/conversions?attributionWindow=soon')
     expect(bad.status).toBe(400)
     expect(bad.body.error.message).toContain('query.attributionWindow')
@@ -153,7 +153,7 @@ describe('the timeline and audiences', () => {
       ((await s.api('GET', `/v1/recipients/${recipient}/timeline?${query}`)).body.events as Event[]).filter((e) => e.type === 'conversion')
     const durand = await conversions('durand')
     expect(durand).toHaveLength(1)
-    expect(durand[0]).toMatchObject({ at: iso(T0 + HOUR + 7 * DAY - 60_000), amount: '10', currency: 'USD' })
+    expect(durand[0]).toMatchObject({ at: iso(T0 + HOUR + 7 * DAY - 60_000), amount: '10.00', currency: 'USD' })
     expect(durand[0]!.conversion).toEqual({
       orderId: 'o3',
       type: 'purchase',
@@ -162,7 +162,7 @@ describe('the timeline and audiences', () => {
     })
     const dupond = await conversions('dupond')
     expect(dupond.map((e) => e.conversion!.orderId)).toEqual(['o2', 'o1'])
-    expect(dupond[0]).toMatchObject({ amount: '0.2', conversion: { attribution: 'click', touch: { type: 'click', campaignId: 'shop', linkId: hero, at: iso(T0) } } })
+    expect(dupond[0]).toMatchObject({ amount: '0.20', conversion: { attribution: 'click', touch: { type: 'click', campaignId: 'shop', linkId: hero, at: iso(T0) } } })
     expect(await conversions('martin')).toMatchObject([{ conversion: { orderId: 'o4', attribution: 'unattributed', touch: null } }])
     expect((await conversions('martin', 'attributionWindow=8d'))[0]!.conversion!.attribution).toBe('recipient')
     expect(await conversions('dupond', `to=${encodeURIComponent(iso(T0 + 2 * HOUR))}`)).toMatchObject([{ conversion: { orderId: 'o1' } }])
@@ -217,5 +217,31 @@ describe('the conversion pixel and the landing script', () => {
     expect(js).toContain(`${s.url}`)
     expect(js).toContain('/t/conversion.gif?')
     expect(() => new Function(js)).not.toThrow()
+  })
+})
+
+describe("amounts in the currency's own decimals", () => {
+  it('answers 60.00 for EUR and 1000 for JPY, on the campaign figures, the timeline and the event stream', async () => {
+    await s.api('POST', '/v1/campaigns', { name: 'Yen', id: 'yen', tracking: { clickIdParam: 'sl_cid', utm: false } })
+    await s.api('POST', '/v1/campaigns/yen/links', { url: 'https://shop.example/jp' })
+    const sent = await s.api('POST', '/v1/campaigns/yen/sends', { recipients: [{ id: 'sato' }] })
+    const yenCid = (await shop.click(sent.body.recipients[0].links[0].url, T0 + 20 * DAY))!
+    expect(yenCid).toBeTruthy()
+    for (const [orderId, amount, currency] of [['y1', '60', 'EUR'], ['y2', 1000, 'JPY']] as const)
+      expect((await s.api('POST', '/v1/conversions', { clickId: yenCid, orderId, amount, currency, at: iso(T0 + 20 * DAY + HOUR) })).status).toBe(201)
+    await s.flush()
+    const m = await s.api('GET', '/v1/campaigns/yen/conversions')
+    expect(m.body.totals).toMatchObject({
+      revenue: { EUR: '60.00', JPY: '1000' },
+      revenuePerRecipient: { EUR: '60.00', JPY: '1000' },
+      averageOrderValue: { EUR: '60.00', JPY: '1000' },
+    })
+    expect((await s.api('GET', '/v1/campaigns/yen/stats')).body.conversions.revenue).toEqual({ EUR: '60.00', JPY: '1000' })
+    const events = (await s.api('GET', '/v1/recipients/sato/timeline')).body.events as Array<{ type: string; amount: string | null; currency: string | null }>
+    expect(events.filter((e) => e.type === 'conversion').map((e) => [e.amount, e.currency]).sort()).toEqual([['1000', 'JPY'], ['60.00', 'EUR']])
+    // The event stream (the webhook envelopes) says it the same way.
+    // settle=edge: what is committed, without waiting for the second classification pass (the default waits).
+    const stream = (await s.api('GET', '/v1/events?types=conversion.created&settle=edge&limit=5000')).body.events as Array<{ data: { orderId: string; amount: string; currency: string } }>
+    expect(stream.filter((e) => e.data.orderId.startsWith('y')).map((e) => [e.data.orderId, e.data.amount, e.data.currency])).toEqual([['y1', '60.00', 'EUR'], ['y2', '1000', 'JPY']])
   })
 })

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { differenceInterval, wilson } from '../../src/metrics/statistics.js'
-import { startTestServer, type TestServer } from '../support/server.js'
+import { readerClick, startTestServer, type TestServer } from '../support/server.js'
 import { DAY } from './shop.js'
 
 const NOW = Date.parse('2026-06-01T00:00:00Z')
@@ -125,27 +125,27 @@ describe('GET /v1/lifecycle/value', () => {
     // Active at s1: A B C F G I; since then C 40 EUR, F 25 USD, I 50 USD.
     expect(st.active.customers).toBe(6)
     const eur = st.active.value.find((v: { currency: string }) => v.currency === 'EUR')
-    expect(eur).toMatchObject({ revenue: '40.0000', mean: '6.6667', low: '0.0000' })
+    expect(eur).toMatchObject({ revenue: '40.00', mean: '6.67', low: '0.00' })
     // sd of (40, 0, 0, 0, 0, 0) = √(266.67); high = 6.667 + 1.96 sd / √6.
     const sd = Math.sqrt((1600 - 6 * (40 / 6) ** 2) / 5)
-    expect(Number(eur.high)).toBeCloseTo(40 / 6 + 1.959964 * sd / Math.sqrt(6), 3)
-    expect(st.active.value.find((v: { currency: string }) => v.currency === 'USD')).toMatchObject({ revenue: '75.0000', mean: '12.5000' })
-    expect(st.lapsing).toMatchObject({ customers: 2, value: [{ currency: 'EUR', mean: '0.0000' }, { currency: 'USD', mean: '0.0000' }] })
+    expect(eur.high).toBe((40 / 6 + 1.959964 * sd / Math.sqrt(6)).toFixed(2))
+    expect(st.active.value.find((v: { currency: string }) => v.currency === 'USD')).toMatchObject({ revenue: '75.00', mean: '12.50' })
+    expect(st.lapsing).toMatchObject({ customers: 2, value: [{ currency: 'EUR', mean: '0.00' }, { currency: 'USD', mean: '0.00' }] })
     expect(st.new).toMatchObject({ customers: 0, value: [] })
     // Back-test: one horizon earlier, lapsing at s0 (A G H J) then bought 20 + 30 EUR: 12.5 predicted, 0 observed since.
     expect(st.lapsing.backtest).toEqual([
-      { currency: 'EUR', predicted: '12.5000', actual: '0.0000', error: '12.5000', relativeError: null, withinInterval: true, customers: 4 },
-      { currency: 'USD', predicted: '0.0000', actual: '0.0000', error: '0.0000', relativeError: null, withinInterval: true, customers: 4 },
+      { currency: 'EUR', predicted: '12.50', actual: '0.00', error: '12.50', relativeError: null, withinInterval: true, customers: 4 },
+      { currency: 'USD', predicted: '0.00', actual: '0.00', error: '0.00', relativeError: null, withinInterval: true, customers: 4 },
     ])
     // Active at s0: B alone, who bought nothing: predicted 0 against 6.6667 EUR and 12.5 USD observed.
     expect(st.active.backtest).toEqual([
-      { currency: 'EUR', predicted: '0.0000', actual: '6.6667', error: '-6.6667', relativeError: -1, withinInterval: false, customers: 1 },
-      { currency: 'USD', predicted: '0.0000', actual: '12.5000', error: '-12.5000', relativeError: -1, withinInterval: false, customers: 1 },
+      { currency: 'EUR', predicted: '0.00', actual: '6.67', error: '-6.67', relativeError: -1, withinInterval: false, customers: 1 },
+      { currency: 'USD', predicted: '0.00', actual: '12.50', error: '-12.50', relativeError: -1, withinInterval: false, customers: 1 },
     ])
     // New at s0: C F I (15 USD from F); nobody is new at s1, so nothing to check it against.
     expect(st.new.backtest).toEqual([
-      { currency: 'EUR', predicted: '0.0000', actual: null, error: null, relativeError: null, withinInterval: null, customers: 3 },
-      { currency: 'USD', predicted: '5.0000', actual: null, error: null, relativeError: null, withinInterval: null, customers: 3 },
+      { currency: 'EUR', predicted: '0.00', actual: null, error: null, relativeError: null, withinInterval: null, customers: 3 },
+      { currency: 'USD', predicted: '5.00', actual: null, error: null, relativeError: null, withinInterval: null, customers: 3 },
     ])
   })
 })
@@ -159,5 +159,45 @@ describe('erasure', () => {
     expect(b.comparison).toMatchObject({ group: 'holdout', customers: 1 })
     const held = await s.deps.events.client.query({ query: `SELECT count() AS n FROM ${s.deps.events.db}.holdouts WHERE recipient_id = 'J'`, format: 'JSONEachRow' })
     expect(await held.json()).toEqual([{ n: 0 }])
+  })
+})
+
+describe('the per-customer summary (customer_orders)', () => {
+  it('counts the API row of an order the pixel also recorded, and forgets an erased customer', async () => {
+    // K bought gift K-1 40 days ago (API, 70 EUR); the public pixel recorded the same order id now, for 999 EUR.
+    expect((await s.api('POST', '/v1/campaigns', { name: 'Pixel', id: 'pix', tracking: { clickIdParam: 'sl_cid', utm: false } })).status).toBe(201)
+    expect((await s.api('POST', '/v1/campaigns/pix/links', { url: 'https://shop.example/' })).status).toBe(201)
+    const sent = await s.api('POST', '/v1/campaigns/pix/sends', { recipients: [{ id: 'K' }, { id: 'L' }] })
+    const cid = await readerClick(sent.body.recipients[0].links[0].url)
+    expect(cid).toBeTruthy()
+    expect((await fetch(`${s.url}/t/conversion.gif?cid=${encodeURIComponent(cid!)}&order=K-1&amount=999&currency=EUR&type=gift`)).status).toBe(200)
+    await s.flush()
+    const api = await s.api('POST', '/v1/conversions', {
+      conversions: [
+        { recipientId: 'K', orderId: 'K-1', amount: '70', currency: 'EUR', type: 'gift', at: new Date(NOW - 40 * DAY).toISOString() },
+        // L: 45 and 10 days ago, so active at both ends of the window and 25 EUR inside it.
+        { recipientId: 'L', orderId: 'L-1', amount: '5', currency: 'EUR', type: 'gift', at: new Date(NOW - 45 * DAY).toISOString() },
+        { recipientId: 'L', orderId: 'L-2', amount: '25', currency: 'EUR', type: 'gift', at: new Date(NOW - 10 * DAY).toISOString() },
+      ],
+    })
+    expect(api.body.created).toBe(3)
+    await s.flush()
+    const rows = await s.deps.events.client.query({ query: `SELECT count() AS n FROM ${s.deps.events.db}.purchases WHERE order_id = 'K-1'`, format: 'JSONEachRow' })
+    expect(await rows.json()).toEqual([{ n: 2 }])
+
+    // The API row: K new 30 days ago (first purchase 10 days before), active now; with the pixel's row K would be acquired now.
+    const w = (await s.api('GET', '/v1/lifecycle/transitions?type=gift&horizon=P30D&windows=1')).body.windows[0]
+    expect(w).toMatchObject({ customers: 2, acquired: 0 })
+    expect(counts(w.rows)).toEqual({ new: { active: 2 }, active: {}, lapsing: {}, lapsed: {} })
+    const v = Object.fromEntries((await s.api('GET', '/v1/lifecycle/value?type=gift&horizon=P30D')).body.stages.map((x: { stage: string }) => [x.stage, x]))
+    // New 30 days ago: K (nothing since) and L (25 EUR since): 12.50 each, not (999 + 25) / 2.
+    expect(v.new).toMatchObject({ customers: 2, value: [{ currency: 'EUR', revenue: '25.00', mean: '12.50' }] })
+
+    expect((await s.api('DELETE', '/v1/recipients/K')).status).toBe(200)
+    const after = (await s.api('GET', '/v1/lifecycle/transitions?type=gift&horizon=P30D&windows=1')).body.windows[0]
+    expect(after).toMatchObject({ customers: 1, acquired: 0 })
+    const left = await s.deps.events.client.query({ query: `SELECT count() AS n FROM ${s.deps.events.db}.customer_orders WHERE recipient_id = 'K'`, format: 'JSONEachRow' })
+    expect(await left.json()).toEqual([{ n: 0 }])
+    expect((await s.api('GET', '/v1/lifecycle/value?type=gift&horizon=P30D')).body.stages[0]).toMatchObject({ customers: 1, value: [{ currency: 'EUR', mean: '25.00' }] })
   })
 })

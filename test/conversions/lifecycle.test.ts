@@ -57,7 +57,7 @@ describe('GET /v1/lifecycle', () => {
     expect(b.customers).toBe(7)
     expect(b.orders).toBe(12)
     // First orders 100+20+60+10+70+25+10 = 295, later ones 50+30+40+10+5 = 135, of 430.
-    expect(b.revenueShare).toMatchObject({ currency: 'EUR', revenue: { firstPurchase: '295.0000', repeat: '135.0000' } })
+    expect(b.revenueShare).toMatchObject({ currency: 'EUR', revenue: { firstPurchase: '295.00', repeat: '135.00' } })
     expect(b.revenueShare.firstPurchase).toBeCloseTo(295 / 430, 12)
     expect(b.revenueShare.repeat).toBeCloseTo(135 / 430, 12)
     // Gaps 3, 10, 20, 40: median (10+20)/2, p90 = 20 + 0.7 × 20.
@@ -66,8 +66,8 @@ describe('GET /v1/lifecycle', () => {
     expect(b.lapseAfterDays).toBe(20)
     expect(b.lapse).toMatchObject({ threshold: 0.5, horizonDays: 60, observedCustomers: 5 })
     const stages = Object.fromEntries(b.stages.map((x: { stage: string }) => [x.stage, x]))
-    expect(stages.new).toMatchObject({ customers: 2, revenueLast30Days: { EUR: '85.0000' } })
-    expect(stages.active).toMatchObject({ customers: 3, revenueLast30Days: { EUR: '40.0000' } })
+    expect(stages.new).toMatchObject({ customers: 2, revenueLast30Days: { EUR: '85.00' } })
+    expect(stages.active).toMatchObject({ customers: 3, revenueLast30Days: { EUR: '40.00' } })
     expect(stages.lapsing).toMatchObject({ customers: 1, revenueLast30Days: {} })
     expect(stages.lapsed).toMatchObject({ customers: 1, revenueLast30Days: {} })
     expect(b.thresholds).toEqual({ newDays: 30, activeDays: 90, lapsedDays: 180, revenueWindowDays: 30 })
@@ -89,7 +89,7 @@ describe('GET /v1/lifecycle', () => {
   it('answers zeros for a type nobody bought', async () => {
     const b = (await s.api('GET', '/v1/lifecycle?type=gift')).body
     expect(b).toMatchObject({ customers: 0, orders: 0, revenueShareByCurrency: {}, lapseAfterDays: null })
-    expect(b.revenueShare).toMatchObject({ currency: null, firstPurchase: 0, repeat: 0, revenue: { firstPurchase: '0.0000', repeat: '0.0000' } })
+    expect(b.revenueShare).toMatchObject({ currency: null, firstPurchase: 0, repeat: 0, revenue: { firstPurchase: '0.00', repeat: '0.00' } })
     expect(b.timeToSecondPurchase).toMatchObject({ customers: 0, median: null })
     expect(b.stages.map((x: { customers: number; revenueLast30Days: object }) => [x.customers, x.revenueLast30Days])).toEqual([[0, {}], [0, {}], [0, {}], [0, {}]])
   })
@@ -101,11 +101,11 @@ describe('GET /v1/lifecycle, several currencies', () => {
     expect(b.customers).toBe(3)
     expect(b.orders).toBe(8)
     // USD has the most orders (4 to 3): the headline currency.
-    expect(b.revenueShare).toMatchObject({ currency: 'USD', revenue: { firstPurchase: '12.0000', repeat: '43.0000' } })
+    expect(b.revenueShare).toMatchObject({ currency: 'USD', revenue: { firstPurchase: '12.00', repeat: '43.00' } })
     expect(b.revenueShare.firstPurchase).toBeCloseTo(12 / 55, 12)
     expect(b.revenueShareByCurrency).toEqual({
-      EUR: { firstPurchase: 20 / 42, repeat: 22 / 42, revenue: { firstPurchase: '20.0000', repeat: '22.0000' } },
-      USD: { firstPurchase: 12 / 55, repeat: 43 / 55, revenue: { firstPurchase: '12.0000', repeat: '43.0000' } },
+      EUR: { firstPurchase: 20 / 42, repeat: 22 / 42, revenue: { firstPurchase: '20.00', repeat: '22.00' } },
+      USD: { firstPurchase: 12 / 55, repeat: 43 / 55, revenue: { firstPurchase: '12.00', repeat: '43.00' } },
     })
     // Gaps 0 (P, same instant), 10 (Q), 17 (R).
     expect(b.timeToSecondPurchase).toMatchObject({ customers: 3, median: 10, p25: 5, p75: 13.5, p90: 15.6 })
@@ -113,12 +113,12 @@ describe('GET /v1/lifecycle, several currencies', () => {
     expect(b.lapseAfterDays).toBe(0)
     expect(b.lapse.observedCustomers).toBe(1)
     const stages = Object.fromEntries(b.stages.map((x: { stage: string }) => [x.stage, x]))
-    expect(stages.new).toMatchObject({ customers: 1, revenueLast30Days: { USD: '20.0000' } })
+    expect(stages.new).toMatchObject({ customers: 1, revenueLast30Days: { USD: '20.00' } })
     expect(stages.active.customers).toBe(2)
-    expect(stages.active.revenueLast30Days).toEqual({ EUR: '7.0000', USD: '5.0000' })
+    expect(stages.active.revenueLast30Days).toEqual({ EUR: '7.00', USD: '5.00' })
     expect(stages.lapsing.customers + stages.lapsed.customers).toBe(0)
     const eur = (await s.api('GET', '/v1/lifecycle?type=refill&currency=EUR')).body.revenueShare
-    expect(eur).toMatchObject({ currency: 'EUR', revenue: { firstPurchase: '20.0000', repeat: '22.0000' } })
+    expect(eur).toMatchObject({ currency: 'EUR', revenue: { firstPurchase: '20.00', repeat: '22.00' } })
     expect(eur.firstPurchase).toBeCloseTo(20 / 42, 12)
   })
 })

@@ -71,19 +71,19 @@ describe('conversions in the metrics API', () => {
       rate: 0.75,
       clickers: 4,
       clickerRate: 0.75,
-      revenue: { EUR: '4.3000', USD: '10.0000' },
-      revenuePerRecipient: { EUR: '1.0750', USD: '2.5000' },
-      averageOrderValue: { EUR: '1.4333', USD: '10.0000' },
+      revenue: { EUR: '4.30', USD: '10.00' },
+      revenuePerRecipient: { EUR: '1.08', USD: '2.50' },
+      averageOrderValue: { EUR: '1.43', USD: '10.00' },
     })
     expect(r.body.rates.conversion).toEqual({ value: 0.75, numerator: 3, denominator: 4, definition: 'converters / sent' })
     expect(r.body.rates.clickerConversion).toMatchObject({ numerator: 3, denominator: 4 })
     expect(r.body.opens.unique).toBe(0)
     const wide = await s.api('GET', '/v1/campaigns/shop/stats?attributionWindow=9d')
-    expect(wide.body.conversions).toMatchObject({ total: 5, converters: 4, rate: 1, revenue: { EUR: '5.3000', USD: '10.0000' } })
+    expect(wide.body.conversions).toMatchObject({ total: 5, converters: 4, rate: 1, revenue: { EUR: '5.30', USD: '10.00' } })
     // from/to bound the conversion time: only o1 and o2 before T0+2h30.
     const early = await s.api('GET', `/v1/campaigns/shop/stats?to=${iso(T0 + 2.5 * HOUR)}`)
-    expect(early.body.conversions).toMatchObject({ total: 2, converters: 1, revenue: { EUR: '0.3000' } })
-    expect((await s.api('GET', '/v1/campaigns/other/stats')).body.conversions).toMatchObject({ total: 1, converters: 1, revenue: { EUR: '7.0000' } })
+    expect(early.body.conversions).toMatchObject({ total: 2, converters: 1, revenue: { EUR: '0.30' } })
+    expect((await s.api('GET', '/v1/campaigns/other/stats')).body.conversions).toMatchObject({ total: 1, converters: 1, revenue: { EUR: '7.00' } })
     const bad = await s.api('GET', '/v1/campaigns/shop/stats?attributionWindow=forever')
     expect(bad.status).toBe(400)
     expect(bad.body.error.message).toContain('query.attributionWindow')
@@ -113,17 +113,17 @@ describe('conversions in the metrics API', () => {
       rate: 0.5,
       clickers: 2,
       clickerRate: 1,
-      revenue: { EUR: '4.3000' },
-      revenuePerRecipient: { EUR: '1.0750' },
-      averageOrderValue: { EUR: '1.4333' },
+      revenue: { EUR: '4.30' },
+      revenuePerRecipient: { EUR: '1.08' },
+      averageOrderValue: { EUR: '1.43' },
     })
     expect(links[hero2].conversions).toMatchObject({ total: 0, converters: 0, clickers: 1, clickerRate: 0, revenue: {} })
-    expect(links[footer].conversions).toMatchObject({ total: 1, converters: 1, clickers: 1, revenue: { USD: '10.0000' }, averageOrderValue: { USD: '10.0000' } })
+    expect(links[footer].conversions).toMatchObject({ total: 1, converters: 1, clickers: 1, revenue: { USD: '10.00' }, averageOrderValue: { USD: '10.00' } })
     const wide = await s.api('GET', '/v1/campaigns/shop/links/stats?attributionWindow=9d')
     const urls = Object.fromEntries(wide.body.byUrl.map((u: { url: string }) => [u.url, u]))
     // o4 now credits martin's hero2 click: the URL has 3 converters of its 3 clickers.
-    expect(urls['https://shop.example/a'].conversions).toMatchObject({ total: 4, converters: 3, clickers: 3, clickerRate: 1, revenue: { EUR: '5.3000' } })
-    expect(urls['https://shop.example/b'].conversions).toMatchObject({ total: 1, converters: 1, revenue: { USD: '10.0000' } })
+    expect(urls['https://shop.example/a'].conversions).toMatchObject({ total: 4, converters: 3, clickers: 3, clickerRate: 1, revenue: { EUR: '5.30' } })
+    expect(urls['https://shop.example/b'].conversions).toMatchObject({ total: 1, converters: 1, revenue: { USD: '10.00' } })
   })
 
   it('segments rows gain conversions by segment, variant and attribute', async () => {
@@ -131,21 +131,21 @@ describe('conversions in the metrics API', () => {
     const key = (rows: Array<{ key: string }>): Record<string, any> => Object.fromEntries(rows.map((x) => [x.key, x]))
     const seg = key((await s.api('GET', '/v1/campaigns/shop/segments?by=segment')).body.rows)
     expect(Object.keys(seg)).toEqual(['vip'])
-    expect(seg.vip.conversions).toMatchObject({ total: 3, converters: 2, rate: 1, clickers: 2, revenue: { EUR: '4.3000' } })
+    expect(seg.vip.conversions).toMatchObject({ total: 3, converters: 2, rate: 1, clickers: 2, revenue: { EUR: '4.30' } })
     expect(seg.vip.conversionRate.value).toBe(1)
     const variant = key((await s.api('GET', '/v1/campaigns/shop/segments?by=variant')).body.rows)
-    expect(variant.A.conversions).toMatchObject({ total: 2, converters: 1, rate: 0.5, revenue: { EUR: '0.3000' }, averageOrderValue: { EUR: '0.1500' } })
-    expect(variant.B.conversions).toMatchObject({ total: 2, converters: 2, rate: 1, revenue: { EUR: '4.0000', USD: '10.0000' }, revenuePerRecipient: { EUR: '2.0000', USD: '5.0000' } })
+    expect(variant.A.conversions).toMatchObject({ total: 2, converters: 1, rate: 0.5, revenue: { EUR: '0.30' }, averageOrderValue: { EUR: '0.15' } })
+    expect(variant.B.conversions).toMatchObject({ total: 2, converters: 2, rate: 1, revenue: { EUR: '4.00', USD: '10.00' }, revenuePerRecipient: { EUR: '2.00', USD: '5.00' } })
     expect(variant.A.conversionRate).toMatchObject({ value: 0.5 })
     expect(variant.A.conversionRate.low).toBeLessThan(0.5)
     const country = key((await s.api('GET', '/v1/campaigns/shop/segments?by=attribute:country')).body.rows)
-    expect(country.FR.conversions).toMatchObject({ total: 3, converters: 2, revenue: { EUR: '4.3000' } })
-    expect(country.DE.conversions).toMatchObject({ total: 1, converters: 1, revenue: { USD: '10.0000' } })
+    expect(country.FR.conversions).toMatchObject({ total: 3, converters: 2, revenue: { EUR: '4.30' } })
+    expect(country.DE.conversions).toMatchObject({ total: 1, converters: 1, revenue: { USD: '10.00' } })
     expect(country[''].conversions).toMatchObject({ total: 0, converters: 0 })
     // Narrowed to the footer link: only o3 counts.
     const footerOnly = key((await s.api('GET', `/v1/campaigns/shop/segments?by=variant&linkId=${footer}`)).body.rows)
     expect(footerOnly.A.conversions.total).toBe(0)
-    expect(footerOnly.B.conversions).toMatchObject({ total: 1, converters: 1, clickers: 1, revenue: { USD: '10.0000' } })
+    expect(footerOnly.B.conversions).toMatchObject({ total: 1, converters: 1, clickers: 1, revenue: { USD: '10.00' } })
   })
 
   it('/v1/compare compares campaigns on conversion rate and revenue per recipient', async () => {
@@ -159,11 +159,11 @@ describe('conversions in the metrics API', () => {
     const rev = await s.api('GET', '/v1/compare?campaigns=shop,other&metric=revenue_per_recipient')
     expect(rev.status).toBe(200)
     expect(rev.body.currency).toBe('EUR')
-    expect(rev.body.rows.map((x: { exact: string }) => x.exact)).toEqual(['1.0750', '7.0000'])
+    expect(rev.body.rows.map((x: { exact: string }) => x.exact)).toEqual(['1.08', '7.00'])
     expect(rev.body.rows[1].rate.value).toBe(7)
     expect(rev.body.test).toMatchObject({ name: 'welch_z', reason: 'not_enough_data', winner: null })
     const usd = await s.api('GET', '/v1/compare?campaigns=shop,other&metric=revenue_per_recipient&currency=USD')
-    expect(usd.body.rows.map((x: { exact: string }) => x.exact)).toEqual(['2.5000', '0.0000'])
+    expect(usd.body.rows.map((x: { exact: string }) => x.exact)).toEqual(['2.50', '0.00'])
     expect((await s.api('GET', '/v1/compare?campaigns=shop,other&metric=revenue')).status).toBe(400)
   })
 

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { addDecimal, divDecimal, fixed, isCurrency, parseAmount } from '../../src/conversions/money.js'
+import { addDecimal, currencyDecimals, divDecimal, fixed, inCurrency, isCurrency, parseAmount, revenueInCurrency } from '../../src/conversions/money.js'
 
 describe('money', () => {
   it('parses non-negative decimals with at most 4 places, from strings or numbers', () => {
@@ -26,5 +26,19 @@ describe('money', () => {
     expect(isCurrency('JPY')).toBe(true)
     expect(isCurrency('XYZ')).toBe(false)
     expect(isCurrency('eur')).toBe(false)
+  })
+
+  it("shows an amount in its currency's own decimals, half up, without a float", () => {
+    expect([currencyDecimals('EUR'), currencyDecimals('USD'), currencyDecimals('JPY'), currencyDecimals('BHD'), currencyDecimals('XYZ')]).toEqual([2, 2, 0, 3, 2])
+    expect(inCurrency('60.0000', 'EUR')).toBe('60.00')
+    expect(inCurrency('1000.0000', 'JPY')).toBe('1000')
+    expect(inCurrency('999.5000', 'JPY')).toBe('1000')
+    expect(inCurrency('1.2345', 'BHD')).toBe('1.235')
+    // 10.005 is 10.004999… as a double: exact strings round it up.
+    expect(inCurrency('10.005', 'EUR')).toBe('10.01')
+    expect(inCurrency('0.0049', 'EUR')).toBe('0.00')
+    expect(inCurrency('-6.6667', 'EUR')).toBe('-6.67')
+    expect(inCurrency('-0.0040', 'EUR')).toBe('0.00')
+    expect(revenueInCurrency({ EUR: '2.3000', JPY: '500.4000' })).toEqual({ EUR: '2.30', JPY: '500' })
   })
 })

@@ -9,7 +9,7 @@ let s: TestServer
 
 const COFFEE = { sku: 'SKU-COF', name: 'Coffee 1 kg', category: 'drinks', price: '12.50' }
 const MUG = { sku: 'SKU-MUG', name: 'Mug', category: 'kitchen', price: 8 }
-const FILTER = { sku: 'SKU-FIL', name: 'Filters', category: 'kitchen', price: '3.3333' }
+const FILTER = { sku: 'SKU-FIL', name: 'Filters', category: 'kitchen', price: '3.335' }
 const TEA = { name: 'Green tea', category: 'drinks', price: '5' }
 const XSS = '<img src=x onerror=alert(1)>'
 
@@ -50,13 +50,13 @@ describe('GET /v1/purchases/top', () => {
     const [coffee, filter, tea, mug] = r.body.rows
     // Coffee: P1 twice, P2, P3, P4; 6 units; 5 × 12.50 EUR and 14 USD. Stage before: first (P1, P2, P3), active (P1's third), new (P4).
     expect(coffee).toEqual({
-      key: 'SKU-COF', name: 'Coffee 1 kg', orders: 5, buyers: 4, quantity: 6, revenue: { EUR: '62.5000', USD: '14.0000' },
+      key: 'SKU-COF', name: 'Coffee 1 kg', orders: 5, buyers: 4, quantity: 6, revenue: { EUR: '62.50', USD: '14.00' },
       ordersByStage: { first: 3, new: 1, active: 1, lapsing: 0, lapsed: 0 },
     })
-    // Filters: 3 × 3.3333 EUR (exact, not 9.9999000001) and 3 × 3.5 USD. P1 active, P2 new (10 days after its first), P3 active (30 days).
-    expect(filter).toMatchObject({ orders: 3, buyers: 3, quantity: 6, revenue: { EUR: '9.9999', USD: '10.5000' }, ordersByStage: { active: 2, new: 1 } })
-    expect(tea).toMatchObject({ name: 'Green tea', orders: 2, quantity: 3, revenue: { EUR: '15.0000' } })
-    expect(mug).toMatchObject({ orders: 2, revenue: { EUR: '16.0000' } })
+    // Filters: 3 × 3.335 EUR = 10.005 exactly, half up to 10.01 (through floats 10.004999… would show 10.00) and 3 × 3.5 USD. P1 active, P2 new (10 days after its first), P3 active (30 days).
+    expect(filter).toMatchObject({ orders: 3, buyers: 3, quantity: 6, revenue: { EUR: '10.01', USD: '10.50' }, ordersByStage: { active: 2, new: 1 } })
+    expect(tea).toMatchObject({ name: 'Green tea', orders: 2, quantity: 3, revenue: { EUR: '15.00' } })
+    expect(mug).toMatchObject({ orders: 2, revenue: { EUR: '16.00' } })
   })
 
   it('by category, per stage, within dates', async () => {

@@ -97,7 +97,7 @@ describe.skipIf(!available && !required)('dashboard in a real browser', () => {
   it('shows the click map in a sandboxed frame with a badge on each link', async () => {
     const frameEl = page.locator('iframe.clickmap')
     await frameEl.scrollIntoViewIfNeeded()
-    expect(await frameEl.getAttribute('sandbox')).toBe('')
+    expect(await frameEl.getAttribute('sandbox')).toBe('allow-same-origin')
     const frame = page.frameLocator('iframe.clickmap')
     await expect.poll(() => frame.locator('.sillage-badge').count()).toBe(seeded.links.length)
     const api = (await s.api('GET', `/v1/campaigns/${seeded.campaignId}/links/stats`)).body.links as Array<{ position: number; clicks: number }>

@@ -87,6 +87,7 @@ describe('verdictText', () => {
 describe('fmtRevenue', () => {
   it('writes each currency with its own decimals', () => {
     expect(fmtRevenue({ EUR: '60.0000', JPY: '1200.0000', BHD: '1.2500' })).toBe('60.00 EUR + 1,200 JPY + 1.250 BHD')
+    expect(fmtRevenue({ EUR: '1234567.00', JPY: '1000' })).toBe('1,234,567.00 EUR + 1,000 JPY')
     expect(fmtRevenue({})).toBe('–')
   })
 })

@@ -310,7 +310,7 @@ describe('pages', () => {
   it('draws the click map: the e-mail in a sandboxed frame, destinations, one badge per link with its share', async () => {
     const html = (await get('/dashboard/campaigns/spring')).text
     const m = /<iframe class="clickmap"([^>]*)>/.exec(html)!
-    expect(m[1]).toContain('sandbox=""')
+    expect(m[1]).toContain('sandbox="allow-same-origin"')
     const srcdoc = unescape(/srcdoc="([^"]*)"/.exec(m[1]!)![1]!)
     const api = (await s.api('GET', '/v1/campaigns/spring/links/stats')).body.links as Array<{ linkId: string; clicks: number; url: string; position: number }>
     const total = api.reduce((n, l) => n + l.clicks, 0)
@@ -341,7 +341,7 @@ describe('pages', () => {
     expect(html).toContain('id="variants-table"')
     expect(html).toContain('id="segments-table"')
     expect(html).toMatch(/role="img" aria-label="Click rate of B: [\d.]+% \(95% interval [\d.]+% to [\d.]+%\)"/)
-    expect(html).toContain('id="timing-hour"')
+    expect(html).toContain('id="heat-opens"')
     expect(html).toContain('id="series-table"')
   })
 
@@ -371,7 +371,8 @@ describe('pages', () => {
     // The seed's readers opened and clicked minutes ago: the latest first, each once.
     expect(ids.length).toBeGreaterThan(0)
     expect(new Set(ids).size).toBe(ids.length)
-    const times = [...recent.matchAll(/<td>(\d{4}-\d\d-\d\d \d\d:\d\d:\d\d)<\/td>/g)].map((m) => m[1]!)
+    // Shown as 2026-12-05 14:03 (the one format), the exact instant in the element, newest first.
+    const times = [...recent.matchAll(/<td><time datetime="([^"]+)"[^>]*>\d{4}-\d\d-\d\d \d\d:\d\d<\/time><\/td>/g)].map((m) => m[1]!)
     expect(times).toHaveLength(ids.length)
     expect(times).toEqual([...times].sort().reverse())
     const found = (await get('/dashboard/recipients?id=r0')).text
@@ -404,7 +405,12 @@ describe('pages', () => {
     const first = /<tbody>\s*<tr data-campaign-id="([^"]+)">/.exec(html)![1]
     expect(first).toBe('unsub')
     const row = html.slice(html.indexOf('data-campaign-id="unsub"'), html.indexOf('</tr>', html.indexOf('data-campaign-id="unsub"')))
-    expect(row).toContain('<td data-col="sent-at">2026-01-02 03:04 UTC</td>')
+    // One time format on every page, in the remembered zone (UTC by default), the zone in the heading.
+    expect(row).toMatch(/<td data-col="sent-at"><time datetime="2026-01-02T03:04[^"]*" title="2026-01-02 03:04:00 UTC">2026-01-02 03:04<\/time><\/td>/)
+    expect(html).toContain('First sent (UTC)')
+    const paris = (await get('/dashboard?sort=unsubscribes', { cookie: `${cookie}; sillage_tz=Europe%2FParis` })).text
+    expect(paris).toContain('First sent (Europe/Paris)')
+    expect(paris).toMatch(/data-col="sent-at"><time [^>]*>2026-01-02 04:04<\/time>/)
     expect(row).toContain('<td class="num" data-col="unsubscribes">1</td>')
     expect(html).toContain('<th scope="col" aria-sort="descending"><a href="/dashboard?traffic=human&amp;sort=unsubscribes">Unsubscribes</a></th>')
     const byName = (await get('/dashboard?sort=name')).text
@@ -532,7 +538,7 @@ describe('pages', () => {
   it('shows a recipient timeline, newest first', async () => {
     const api = (await s.api('GET', '/v1/recipients/r01/timeline')).body
     const html = (await get('/dashboard/recipients?id=r01')).text
-    const rows = [...html.matchAll(/<tr><td>([^<]+)<\/td><td>([^<]+)<\/td>/g)].map((m) => m[2])
+    const rows = [...html.matchAll(/<tr><td><time [^>]*>\d{4}-\d\d-\d\d \d\d:\d\d<\/time><\/td><td>([^<]+)<\/td>/g)].map((m) => m[1])
     expect(rows).toEqual(api.events.map((e: { type: string }) => e.type))
     expect(rows.length).toBeGreaterThan(0)
   })

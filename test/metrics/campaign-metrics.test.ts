@@ -373,6 +373,13 @@ describe('GET /v1/campaigns/:id/timing', () => {
     return a
   }
 
+  /** 7 weekdays (Monday first) of 24 hours, zero but the [weekday, hour, count] given. */
+  const week = (...cells: Array<[number, number, number]>) => {
+    const w = Array.from({ length: 7 }, () => new Array(24).fill(0))
+    for (const [d, h, v] of cells) w[d]![h] = v
+    return w
+  }
+
   it('quantiles, histogram, hour and weekday of first open and click', async () => {
     const r = await s.api('GET', '/v1/campaigns/hand/timing')
     expect(r.status).toBe(200)
@@ -384,9 +391,9 @@ describe('GET /v1/campaigns/:id/timing', () => {
         {
           key: '',
           // first opens after 600 s and 1800 s
-          firstOpen: { count: 2, quantiles: { p25: 900, p50: 1200, p75: 1500, p90: 1680 }, histogram: hist([1, 1], [3, 1]), byHour: at(24, [10, 2]), byWeekday: at(7, [0, 2]) },
+          firstOpen: { count: 2, quantiles: { p25: 900, p50: 1200, p75: 1500, p90: 1680 }, histogram: hist([1, 1], [3, 1]), byHour: at(24, [10, 2]), byWeekday: at(7, [0, 2]), byWeekdayHour: week([0, 10, 2]) },
           // first clicks after 1200 s and 3600 s (exactly on a bound: the upper bucket)
-          firstClick: { count: 2, quantiles: { p25: 1800, p50: 2400, p75: 3000, p90: 3360 }, histogram: hist([2, 1], [4, 1]), byHour: at(24, [10, 1], [11, 1]), byWeekday: at(7, [0, 2]) },
+          firstClick: { count: 2, quantiles: { p25: 1800, p50: 2400, p75: 3000, p90: 3360 }, histogram: hist([2, 1], [4, 1]), byHour: at(24, [10, 1], [11, 1]), byWeekday: at(7, [0, 2]), byWeekdayHour: week([0, 10, 1], [0, 11, 1]) },
         },
       ],
     })

@@ -169,8 +169,15 @@ describe('random fixture, recomputed in JS', () => {
     expect(g.firstOpen.count).toBe(firstOpens.size)
     expect(g.firstOpen.histogram.reduce((a: number, b: { count: number }) => a + b.count, 0)).toBe(firstOpens.size)
     const hours = new Array(24).fill(0)
-    for (const at of firstOpens.values()) hours[Number(new Intl.DateTimeFormat('en-US', { timeZone: 'America/New_York', hour: 'numeric', hourCycle: 'h23' }).format(at))]++
+    const week = Array.from({ length: 7 }, () => new Array(24).fill(0))
+    const local = new Intl.DateTimeFormat('en-US', { timeZone: 'America/New_York', weekday: 'short', hour: 'numeric', hourCycle: 'h23' })
+    for (const at of firstOpens.values()) {
+      const parts = Object.fromEntries(local.formatToParts(at).map((p) => [p.type, p.value]))
+      hours[Number(parts.hour)]++
+      week[['Mon', 'Tue', 'Wed', 'Thu', 'Fri', 'Sat', 'Sun'].indexOf(parts.weekday!)]![Number(parts.hour)]++
+    }
     expect(g.firstOpen.byHour).toEqual(hours)
+    expect(g.firstOpen.byWeekdayHour).toEqual(week)
   })
 
   it('audience', async () => {

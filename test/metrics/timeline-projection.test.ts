@@ -50,7 +50,7 @@ describe('p_by_recipient projection (migration 0500)', () => {
   it('gives a conversion its extra read from the table', async () => {
     const page = await timeline()
     expect(page.events.map((e) => [e.type, e.campaignId])).toEqual([['conversion', 'tb'], ['open', 'tb'], ['click', 'ta'], ['open', 'ta']])
-    expect(page.events[0]).toMatchObject({ eventId: conversionId, amount: '12.5', conversion: { orderId: 'o-1', type: 'signup' } })
+    expect(page.events[0]).toMatchObject({ eventId: conversionId, amount: '12.50', conversion: { orderId: 'o-1', type: 'signup' } })
   })
 
   it('follows reclassification (ALTER UPDATE) and erasure (ALTER DELETE)', async () => {

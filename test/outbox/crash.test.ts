@@ -4,7 +4,7 @@ import { join } from 'node:path'
 import { afterAll, describe, expect, it } from 'vitest'
 import { SINGLE_CONCURRENCY } from '../../src/outbox/outbox.js'
 import { clickFixture, clickLoad, startChild } from '../reliability/child.js'
-import { startReceiver, until } from './receiver.js'
+import { startReceiver, until, verifyAll } from './receiver.js'
 
 const dataDir = mkdtempSync(join(tmpdir(), 'sillage-outbox-crash-'))
 afterAll(() => rmSync(dataDir, { recursive: true, force: true }))
@@ -15,7 +15,7 @@ describe('kill -9 during deliveries', () => {
   it('loses nothing: after a restart every acknowledged click is delivered, re-sending at most what was in flight', async () => {
     const rx = await startReceiver()
     const server = await startChild(dataDir, ENV, true)
-    await server.api('POST', '/v1/webhooks', { url: rx.url, events: ['email.clicked'] })
+    const { secret } = await server.api('POST', '/v1/webhooks', { url: rx.url, events: ['email.clicked'] })
     const targets = await clickFixture(server, 'crash-outbox', 200)
     const { acked } = await clickLoad(server.url, targets, 16, () => false)
     expect(acked.length).toBe(200)
@@ -33,6 +33,7 @@ describe('kill -9 during deliveries', () => {
       expect(new Set(ids).size).toBe(200)
       // Re-sent: only what was in flight when the process died (at most one round of concurrent requests).
       expect(ids.length - 200).toBeLessThanOrEqual(SINGLE_CONCURRENCY)
+      expect(verifyAll(secret, rx.received)).toBe(ids.length)
     } finally {
       again.proc.kill('SIGTERM')
       await again.exited

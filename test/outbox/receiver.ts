@@ -1,6 +1,7 @@
 import { createHmac, timingSafeEqual } from 'node:crypto'
 import { createServer, type IncomingHttpHeaders, type Server } from 'node:http'
 import type { AddressInfo } from 'node:net'
+import { Webhook } from 'standardwebhooks'
 
 export interface Received {
   headers: IncomingHttpHeaders
@@ -58,6 +59,20 @@ export function verifyFromSpec(secret: string, headers: IncomingHttpHeaders, bod
       const got = Buffer.from(b64, 'base64')
       return got.length === expected.length && timingSafeEqual(got, expected)
     })
+}
+
+/**
+ * Every request verified by the `standardwebhooks` package (an implementation that is not ours:
+ * sillage signs with node:crypto from the specification) and by the check above; throws naming
+ * the first request that fails.
+ */
+export function verifyAll(secret: string, received: readonly Received[]): number {
+  const lib = new Webhook(secret)
+  received.forEach((r, i) => {
+    lib.verify(r.body, r.headers as Record<string, string>)
+    if (!verifyFromSpec(secret, r.headers, r.body)) throw new Error(`request ${i}: signature does not match the specification's`)
+  })
+  return received.length
 }
 
 export async function until(cond: () => boolean | Promise<boolean>, ms = 15_000, what = 'condition'): Promise<void> {

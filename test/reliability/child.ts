@@ -1,6 +1,7 @@
 import { spawn, type ChildProcess } from 'node:child_process'
 import { createServer } from 'node:net'
 import { resolve } from 'node:path'
+import { seedMetaDir } from '../support/meta-seed.js'
 
 export const ROOT = resolve(import.meta.dirname, '../..')
 export const ADMIN_KEY = 'reliability-admin-key-0123456789'
@@ -25,6 +26,7 @@ async function freePort(): Promise<number> {
 
 /** sillage as a separate process (`node --import tsx src/main.ts`), so it can be killed for real. */
 export async function startChild(dataDir: string, env: Record<string, string> = {}, ownGroup = false, readyWithinMs = 60_000): Promise<Child> {
+  seedMetaDir(dataDir)
   const port = await freePort()
   const proc = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts'], {
     cwd: ROOT,

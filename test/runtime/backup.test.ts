@@ -4,6 +4,7 @@ import { createServer } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join, resolve } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { seedMetaDir } from '../support/meta-seed.js'
 
 /*
  * npm run backup / npm run restore on the real engines, with the compiled entry points the npm
@@ -64,6 +65,7 @@ let memberKey: string
 
 beforeAll(async () => {
   execFileSync(process.execPath, [join(ROOT, 'scripts/build.mjs'), '--if-stale'], { cwd: ROOT, stdio: ['ignore', 'ignore', 'inherit'] })
+  seedMetaDir(join(tmp, 'a'))
   a = await server(join(tmp, 'a'))
   await a.api('POST', '/v1/campaigns', { id: 'spring', name: 'Spring' })
   await a.api('POST', '/v1/campaigns/spring/links', { url: 'https://shop.example/spring' })

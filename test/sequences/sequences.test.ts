@@ -171,6 +171,10 @@ describe('enrolment, due, sends, exits', () => {
     expect(ok.body).toMatchObject({ enrolled: 1, skipped: { count: 1, recipients: [{ id: 'd', reason: 'unsubscribed' }] } })
     const page = (await s.api('GET', `/v1/sequences/nogoal/due?until=${encodeURIComponent(iso(now + 3600_000))}`)).body
     expect(page.due.map((x: { recipientId: string }) => x.recipientId)).toEqual(['c'])
+    // A funnel without a goal: nobody converted, whatever they bought.
+    const f = (await s.api('GET', '/v1/sequences/nogoal/funnel')).body
+    expect(f).toMatchObject({ goal: null, entered: 1, active: 1, converted: 0, medianEntryToConversionMs: null })
+    expect(f.steps[0]).toMatchObject({ stepId: 'n1', sent: 0, converted: 0 })
     expect((await s.api('DELETE', '/v1/sequences/nogoal')).status).toBe(204)
   })
 
@@ -203,6 +207,13 @@ describe('funnel', () => {
     expect(f.cohorts[0]).toMatchObject({ cohort: '2026-11-02', entered: 5 })
     const all = (await s.api('GET', '/v1/sequences/welcome/funnel?traffic=all')).body
     expect(all.steps[0]).toMatchObject({ clicked: 2, opened: 1 })
+    // The scanner's click alone, with its own first-click time (the send to b at T0, the click an hour later).
+    const machine = (await s.api('GET', '/v1/sequences/welcome/funnel?traffic=machine')).body
+    expect(machine.steps[0]).toMatchObject({ sent: 5, opened: 0, clicked: 1, unsubscribed: 0, converted: 1, medianSendToFirstClickMs: 3600_000 })
+    // An entry window after everyone's entry: nothing.
+    const later = (await s.api('GET', `/v1/sequences/welcome/funnel?from=${encodeURIComponent(iso(T0 + 1))}`)).body
+    expect(later).toMatchObject({ entered: 0, converted: 0, cohorts: [] })
+    expect(later.steps[0]).toMatchObject({ sent: 0, opened: 0, clicked: 0 })
   })
 
   it('shows the funnel on the dashboard: the chart data, the steps side by side, the cohorts, names escaped', async () => {

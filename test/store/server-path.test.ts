@@ -17,8 +17,10 @@ import { readerFetch, startTestServer, type TestServer } from '../support/server
 // through a transport double: see test/support/clickhouse-http-double.ts.
 let double: ClickHouseHttpDouble
 const silent = createLogger('silent')
-const serverStore = (timeoutMs = 30_000): EventStore =>
-  createEventStore({ url: double.url, database: `h_${randomUUID().replaceAll('-', '')}`, path: '', requestTimeoutMs: timeoutMs })
+// One database for the file: the server below starts on the one the first test migrated (each
+// migration over the double is a few dozen statements, seconds on a loaded machine).
+const database = `h_${randomUUID().replaceAll('-', '')}`
+const serverStore = (timeoutMs = 30_000): EventStore => createEventStore({ url: double.url, database, path: '', requestTimeoutMs: timeoutMs })
 
 beforeAll(async () => {
   double = await startClickHouseHttpDouble()

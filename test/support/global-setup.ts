@@ -7,6 +7,7 @@ import { createMetaStore } from '../../src/store/meta.js'
 declare module 'vitest' {
   export interface ProvidedContext {
     metaDump: string
+    metaTemplateDir: string
   }
 }
 
@@ -24,4 +25,12 @@ export default async function setup(project: TestProject): Promise<void> {
   writeFileSync(file, Buffer.from(await (await client.dumpDataDir('gzip')).arrayBuffer()))
   await meta.close()
   project.provide('metaDump', file)
+  // The same migrated database as a PGlite data directory, for the tests that start sillage as a
+  // process: copied to DATA_DIR/meta, their start skips initdb (seconds, tens of them on a loaded
+  // machine). The server still runs its migrations on it (none left to apply).
+  const templateDir = join(dir, 'meta-template')
+  const onDisk = await createMetaStore({ path: templateDir })
+  await onDisk.migrate()
+  await onDisk.close()
+  project.provide('metaTemplateDir', templateDir)
 }

@@ -1,17 +1,19 @@
 import type { AppDeps } from '../../deps.js'
 import { DomainError } from '../../util/errors.js'
 import type { CampaignStats } from '../../metrics/campaign-stats.js'
+import { attributedOrders } from '../../metrics/attributed-orders.js'
 import { compareGroups, type Comparison } from '../../metrics/compare.js'
+import { compareConversionsBy } from '../../metrics/conversion-compare.js'
 import { conversionSummary, type ConversionFigures } from '../../metrics/conversion-summary.js'
 import { linkStats, type LinkStats, type LinkStatsResult } from '../../metrics/link-stats.js'
-import { withIntervals, type SegmentRow } from '../../metrics/segments.js'
+import { withConversions, withIntervals, type SegmentConversionRow, type SegmentRow } from '../../metrics/segments.js'
 import type { EventWindow, Traffic } from '../../metrics/sql.js'
 import { timeseriesEach, type Bucket, type SeriesInterval } from '../../metrics/timeseries.js'
 import { timingAndGroups, type TimingGroup } from '../../metrics/timing.js'
 import { getCampaign, listLinks, type Campaign } from '../../services/campaigns.js'
 import { getTemplate } from '../../services/templates.js'
 import { clickMapHtml } from '../clickmap.js'
-import { fmtInt, fmtPct, fmtRevenue, fmtSeconds, IntervalBar, Layout, TrafficToggle, type PageContext } from '../layout.js'
+import { fmtInt, fmtMoney, fmtPct, fmtRevenue, fmtSeconds, fmtTime, IntervalBar, Layout, TrafficToggle, type PageContext } from '../layout.js'
 import { linkName } from './follow-up.js'
 import { reasonName } from './reasons.js'
 import { Verdict } from './verdict.js'
@@ -32,11 +34,19 @@ export interface CampaignView {
   interval: SeriesInterval
   opens: Bucket[]
   clicks: Bucket[]
-  segments: SegmentRow[]
-  variants: SegmentRow[]
+  /** With their conversions when the campaign has any (the segments endpoint's rows). */
+  segments: Array<SegmentRow | SegmentConversionRow>
+  variants: Array<SegmentRow | SegmentConversionRow>
+  /** Revenue per recipient of each variant in the campaign's main currency, with its 95% interval (compare's revenue_per_recipient); null without revenue. */
+  variantRevenue: VariantRevenue | null
   comparison: Comparison
   timing: TimingGroup | null
   clickMap: string | null
+}
+
+export interface VariantRevenue {
+  currency: string
+  byKey: Map<string, { exact: string; low: number; high: number }>
 }
 
 const HOUR = 3_600_000
@@ -85,6 +95,18 @@ export async function loadCampaign(deps: AppDeps, id: string, traffic: Traffic, 
   ])
   // The variant counts are already here: the test is compareVariants' own, without counting twice.
   const comparison = compareGroups(variants.filter((g) => g.key !== ''), 'click_rate', 0.05)
+  // Conversions per variant and segment as GET /v1/campaigns/:id/segments gives them: one query for
+  // both tables, none for a campaign without conversions.
+  let groupsWithConversions: { segments: Array<SegmentRow | SegmentConversionRow>; variants: Array<SegmentRow | SegmentConversionRow> } = { segments, variants }
+  let variantRevenue: VariantRevenue | null = null
+  if (conversions.total > 0) {
+    const orders = await attributedOrders(events, id, { traffic })
+    groupsWithConversions = { segments: withConversions(segments, orders, { kind: 'segment' }), variants: withConversions(variants, orders, { kind: 'variant' }) }
+    if (Object.keys(conversions.revenue).length > 0 && variants.some((g) => g.key !== '')) {
+      const rpr = await compareConversionsBy(events, id, 'variant', 'revenue_per_recipient', 0.05, { traffic, dropEmptyKey: true })
+      variantRevenue = { currency: rpr.currency!, byKey: new Map(rpr.rows.map((r) => [r.key, { exact: r.exact ?? '0', low: r.rate.low, high: r.rate.high }])) }
+    }
+  }
   let clickMap: string | null = null
   if (template) {
     const figures = new Map(links.links.map((l) => [l.linkId, l]))
@@ -106,8 +128,9 @@ export async function loadCampaign(deps: AppDeps, id: string, traffic: Traffic, 
     interval,
     opens,
     clicks,
-    segments,
-    variants: variants.filter((v) => v.key !== ''),
+    segments: groupsWithConversions.segments,
+    variants: groupsWithConversions.variants.filter((v) => v.key !== ''),
+    variantRevenue,
     comparison,
     timing: timingGroups[0] ?? null,
     clickMap,
@@ -149,39 +172,61 @@ function Card(props: { label: string; value: string; detail?: string; id: string
 
 const WEEKDAYS = ['Mon', 'Tue', 'Wed', 'Thu', 'Fri', 'Sat', 'Sun']
 
-function Histogram(props: { caption: string; labels: string[]; opens: number[]; clicks: number[]; id: string }) {
-  const max = Math.max(1, ...props.opens, ...props.clicks)
+/**
+ * First events by weekday (rows, Monday first) and local hour (columns): one cell per hour of the
+ * week, its colour from the largest cell, its count written in it (blank for none, so the hours
+ * people act stand out). The counts are the timing endpoint's byWeekdayHour.
+ */
+function WeekHeatMap(props: { id: string; caption: string; week: number[][]; rgb: string; what: string }) {
+  const max = Math.max(1, ...props.week.flat())
   return (
-    <table class="hist" id={props.id}>
-      <caption>{props.caption}</caption>
-      <thead>
-        <tr>
-          <th scope="col">When</th>
-          <th scope="col">First opens</th>
-          <th scope="col">First clicks</th>
-        </tr>
-      </thead>
-      <tbody>
-        {props.labels.map((label, i) => (
+    <div class="scroll">
+      <table class="heat" id={props.id}>
+        <caption>{props.caption}</caption>
+        <thead>
           <tr>
-            <th scope="row">{label}</th>
-            <td>
-              <span class="hbar open" style={`width:${((props.opens[i]! / max) * 100).toFixed(1)}%`}></span>
-              <span class="num">{fmtInt(props.opens[i]!)}</span>
-            </td>
-            <td>
-              <span class="hbar click" style={`width:${((props.clicks[i]! / max) * 100).toFixed(1)}%`}></span>
-              <span class="num">{fmtInt(props.clicks[i]!)}</span>
-            </td>
+            <th scope="col">Day</th>
+            {Array.from({ length: 24 }, (_, h) => (
+              <th scope="col">{String(h).padStart(2, '0')}</th>
+            ))}
+            <th scope="col">All day</th>
           </tr>
-        ))}
-      </tbody>
-    </table>
+        </thead>
+        <tbody>
+          {props.week.map((day, d) => (
+            <tr>
+              <th scope="row">{WEEKDAYS[d]}</th>
+              {day.map((n, h) => (
+                <td
+                  data-day={d}
+                  data-hour={h}
+                  data-count={n}
+                  title={`${WEEKDAYS[d]} ${String(h).padStart(2, '0')}:00–${String(h + 1).padStart(2, '0')}:00: ${fmtInt(n)} ${props.what}`}
+                  style={n > 0 ? `background:rgba(${props.rgb},${(0.12 + 0.88 * (n / max)).toFixed(2)})${n / max > 0.55 ? ';color:#fff' : ''}` : undefined}
+                >
+                  {n > 0 ? fmtInt(n) : ''}
+                </td>
+              ))}
+              <td class="num">{fmtInt(day.reduce((a, b) => a + b, 0))}</td>
+            </tr>
+          ))}
+        </tbody>
+      </table>
+    </div>
   )
 }
 
-function GroupTable(props: { caption: string; rows: SegmentRow[]; id: string }) {
+const hasConversions = (r: SegmentRow | SegmentConversionRow): r is SegmentConversionRow => 'conversions' in r
+
+/** An amount as a 4-decimal string for fmtMoney (interval bounds are floats from the metric). */
+const moneyOf = (x: number, currency: string) => fmtMoney(Math.max(0, x).toFixed(4), currency)
+
+function GroupTable(props: { caption: string; rows: Array<SegmentRow | SegmentConversionRow>; id: string; revenue?: VariantRevenue | null }) {
   const max = Math.max(0.0001, ...props.rows.flatMap((r) => [r.openRate.high, r.clickRate.high]))
+  const withConv = props.rows.length > 0 && props.rows.every(hasConversions)
+  const convRows = withConv ? (props.rows as SegmentConversionRow[]) : []
+  const convMax = Math.max(0.0001, ...convRows.map((r) => r.conversionRate.high))
+  const revenue = props.revenue ?? null
   return (
     <table id={props.id} class="groups">
       <caption>{props.caption}</caption>
@@ -191,11 +236,13 @@ function GroupTable(props: { caption: string; rows: SegmentRow[]; id: string }) 
           <th scope="col">Sent</th>
           <th scope="col">Open rate (95% interval)</th>
           <th scope="col">Click rate (95% interval)</th>
+          {withConv && <th scope="col">Conversion rate: buyers / sent (95% interval)</th>}
+          {withConv && <th scope="col">{revenue ? `Revenue per recipient, ${revenue.currency} (95% interval)` : 'Revenue per recipient: revenue / sent'}</th>}
         </tr>
       </thead>
       <tbody>
         {props.rows.map((r) => (
-          <tr>
+          <tr data-group={r.key}>
             <th scope="row">{r.key || '(none)'}</th>
             <td class="num">{fmtInt(r.sent)}</td>
             <td>
@@ -206,6 +253,32 @@ function GroupTable(props: { caption: string; rows: SegmentRow[]; id: string }) 
               <IntervalBar {...r.clickRate} max={max} label={`Click rate of ${r.key || 'no group'}`} />
               <span class="num">{fmtPct(r.clickRate.value)}</span> <span class="ci">({fmtPct(r.clickRate.low)}–{fmtPct(r.clickRate.high)})</span>
             </td>
+            {hasConversions(r) && withConv && (
+              <td data-col="conversion-rate">
+                <IntervalBar {...r.conversionRate} max={convMax} label={`Conversion rate of ${r.key || 'no group'}`} />
+                <span class="num">{fmtPct(r.conversionRate.value, 2)}</span> <span class="ci">({fmtPct(r.conversionRate.low, 2)}–{fmtPct(r.conversionRate.high, 2)})</span>{' '}
+                <span class="ci" data-col="converters">
+                  {fmtInt(r.conversions.converters)} / {fmtInt(r.sent)}
+                </span>
+              </td>
+            )}
+            {hasConversions(r) && withConv && (
+              <td data-col="revenue-per-recipient">
+                {revenue && revenue.byKey.has(r.key) ? (
+                  <>
+                    <span class="num">{fmtMoney(revenue.byKey.get(r.key)!.exact, revenue.currency)}</span>{' '}
+                    <span class="ci">
+                      ({moneyOf(revenue.byKey.get(r.key)!.low, revenue.currency)}–{moneyOf(revenue.byKey.get(r.key)!.high, revenue.currency)})
+                    </span>
+                  </>
+                ) : (
+                  <span class="num">{fmtRevenue(r.conversions.revenuePerRecipient)}</span>
+                )}{' '}
+                <span class="ci">
+                  {fmtRevenue(r.conversions.revenue)} / {fmtInt(r.sent)}
+                </span>
+              </td>
+            )}
           </tr>
         ))}
       </tbody>
@@ -252,7 +325,7 @@ export function CampaignPage(props: { view: CampaignView; page: PageContext }) {
       <h1 id="campaign-name">{v.campaign.name}</h1>
       <p class="muted">
         Campaign <code>{id}</code>
-        {s.firstEventAt && ` · events from ${s.firstEventAt.slice(0, 16).replace('T', ' ')} to ${s.lastEventAt!.slice(0, 16).replace('T', ' ')} UTC`}
+        {s.firstEventAt && ` · events from ${fmtTime(s.firstEventAt, v.tz)} to ${fmtTime(s.lastEventAt!, v.tz)} (${v.tz})`}
       </p>
       <TrafficToggle current={v.traffic} href={(t) => qs({ traffic: t })} />
       <form method="get" action={base} class="tz-form" id="tz-form">
@@ -301,7 +374,15 @@ export function CampaignPage(props: { view: CampaignView; page: PageContext }) {
           <p>No opens or clicks yet.</p>
         ) : (
           <>
-            <div class="chart" id="series-chart" data-series={seriesData} role="img" aria-label={`Opens and clicks per ${v.interval}; the table below has the same numbers`}></div>
+            <div
+              class="chart"
+              id="series-chart"
+              data-series={seriesData}
+              data-tz={v.tz}
+              data-interval={v.interval}
+              role="img"
+              aria-label={`Opens and clicks per ${v.interval} (${v.tz}); the table below has the same numbers`}
+            ></div>
             <details>
               <summary>Opens and clicks per {v.interval} (table)</summary>
               <table id="series-table">
@@ -316,7 +397,7 @@ export function CampaignPage(props: { view: CampaignView; page: PageContext }) {
                 <tbody>
                   {v.opens.map((b, i) => (
                     <tr>
-                      <th scope="row">{b.local.replace('T', ' ').slice(0, 16)}</th>
+                      <th scope="row">{fmtTime(b.start, v.tz)}</th>
                       <td class="num">{fmtInt(b.value)}</td>
                       <td class="num">{fmtInt(v.clicks[i]?.value ?? 0)}</td>
                     </tr>
@@ -415,7 +496,7 @@ export function CampaignPage(props: { view: CampaignView; page: PageContext }) {
               to deep red (the most clicked), grey when nobody clicked. Remote images are not loaded: fetching them
               would tell their servers someone looked, and a tracking pixel among them would count an open; grey boxes of their size stand in for them.
             </p>
-            <iframe class="clickmap" title={`Click map of ${v.campaign.name}`} sandbox="" srcdoc={v.clickMap} referrerpolicy="no-referrer"></iframe>
+            <iframe class="clickmap" title={`Click map of ${v.campaign.name}`} sandbox="allow-same-origin" srcdoc={v.clickMap} referrerpolicy="no-referrer"></iframe>
           </>
         )}
       </section>
@@ -428,7 +509,7 @@ export function CampaignPage(props: { view: CampaignView; page: PageContext }) {
               <Verdict comparison={v.comparison} />
             </p>
           )}
-          {v.variants.length > 0 && <GroupTable id="variants-table" caption="Variants" rows={v.variants} />}
+          {v.variants.length > 0 && <GroupTable id="variants-table" caption="Variants" rows={v.variants} revenue={v.variantRevenue} />}
           {v.segments.some((r) => r.key !== '') && <GroupTable id="segments-table" caption="Segments" rows={v.segments.filter((r) => r.key !== '')} />}
         </section>
       )}
@@ -436,10 +517,8 @@ export function CampaignPage(props: { view: CampaignView; page: PageContext }) {
       {v.timing && (
         <section aria-labelledby="h-timing">
           <h2 id="h-timing">When people react ({v.tz})</h2>
-          <div class="two">
-            <Histogram id="timing-hour" caption="First open and first click by hour of day" labels={Array.from({ length: 24 }, (_, h) => `${String(h).padStart(2, '0')}:00`)} opens={v.timing.firstOpen.byHour} clicks={v.timing.firstClick.byHour} />
-            <Histogram id="timing-weekday" caption="First open and first click by day of week" labels={WEEKDAYS} opens={v.timing.firstOpen.byWeekday} clicks={v.timing.firstClick.byWeekday} />
-          </div>
+          <WeekHeatMap id="heat-opens" caption={`First opens by day and hour (${v.tz}), ${v.traffic === 'human' ? 'people only' : v.traffic === 'machine' ? 'machines only' : 'people and machines'}`} week={v.timing.firstOpen.byWeekdayHour} rgb="21,101,192" what="first opens" />
+          <WeekHeatMap id="heat-clicks" caption={`First clicks by day and hour (${v.tz}), ${v.traffic === 'human' ? 'people only' : v.traffic === 'machine' ? 'machines only' : 'people and machines'}`} week={v.timing.firstClick.byWeekdayHour} rgb="179,38,30" what="first clicks" />
         </section>
       )}
 

@@ -4,7 +4,7 @@ import { groupCounts, type GroupCounts } from '../../metrics/facts.js'
 import { campaignListFacts, type CampaignListFacts } from '../../metrics/campaign-list.js'
 import type { Traffic } from '../../metrics/sql.js'
 import { listCampaigns, type Campaign } from '../../services/campaigns.js'
-import { fmtInt, fmtPct, fmtRevenue, Layout, TrafficToggle, type PageContext } from '../layout.js'
+import { fmtInt, fmtPct, fmtRevenue, Layout, Time, TrafficToggle, type PageContext } from '../layout.js'
 
 export const PAGE_SIZE = 50
 
@@ -68,6 +68,7 @@ export async function mapBounded<T, R>(items: readonly T[], limit: number, fn: (
 }
 
 export function CampaignsPage(props: { rows: CampaignRow[]; traffic: Traffic; page: number; more: boolean; sort: CampaignSort; ctx: PageContext }) {
+  const tz = props.ctx.tz ?? 'UTC'
   const hasConversions = props.rows.some((r) => r.conversions.total > 0)
   const ratio = rate
   const href = (over: { sort?: CampaignSort; page?: number; traffic?: Traffic }) => {
@@ -95,7 +96,7 @@ export function CampaignsPage(props: { rows: CampaignRow[]; traffic: Traffic; pa
           <thead>
             <tr>
               {header('name', 'Campaign')}
-              {header('sent-at', 'First sent')}
+              {header('sent-at', `First sent (${tz})`)}
               {header('sent', 'Sent')}
               {header('open-rate', 'Open rate')}
               {header('click-rate', 'Click rate')}
@@ -111,7 +112,7 @@ export function CampaignsPage(props: { rows: CampaignRow[]; traffic: Traffic; pa
                   <a href={`/dashboard/campaigns/${encodeURIComponent(r.campaign.id)}?traffic=${props.traffic}`}>{r.campaign.name}</a>
                   <span class="muted small"> {r.campaign.id}</span>
                 </th>
-                <td data-col="sent-at">{r.facts.firstSentAt ? r.facts.firstSentAt.slice(0, 16).replace('T', ' ') + ' UTC' : '–'}</td>
+                <td data-col="sent-at">{r.facts.firstSentAt ? <Time at={r.facts.firstSentAt} tz={tz} /> : '–'}</td>
                 <td class="num" data-col="sent">{fmtInt(r.counts.sent)}</td>
                 <td class="num" data-col="open-rate">{fmtPct(ratio(r.counts.uniqueOpeners, r.counts.sent))}</td>
                 <td class="num" data-col="click-rate">{fmtPct(ratio(r.counts.uniqueClickers, r.counts.sent))}</td>

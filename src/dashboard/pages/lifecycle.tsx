@@ -1,7 +1,7 @@
 import type { Lifecycle } from '../../metrics/lifecycle.js'
 import type { LifecycleValue, Transitions } from '../../metrics/lifecycle-flow.js'
 import type { TopRow } from '../../metrics/purchases.js'
-import { fmtInt, fmtPct, fmtRevenue, Layout, type PageContext } from '../layout.js'
+import { fmtInt, fmtMoney, fmtPct, fmtRevenue, fmtTime, Layout, type PageContext } from '../layout.js'
 
 export const HORIZONS = [30, 60, 90, 180] as const
 
@@ -13,7 +13,6 @@ export interface LifecycleView {
   products: TopRow[]
 }
 
-const money = (v: string, cur: string) => `${Number(v).toLocaleString('en-US', { minimumFractionDigits: 2, maximumFractionDigits: 2 })} ${cur}`
 
 /** Heat of a share: the darker, the more of the row went there (text stays readable on both ends). */
 function heat(share: number): string {
@@ -22,6 +21,7 @@ function heat(share: number): string {
 }
 
 export function LifecyclePage(props: { view: LifecycleView; ctx: PageContext }) {
+  const tz = props.ctx.tz ?? 'UTC'
   const { value, transitions, lifecycle, products, horizonDays } = props.view
   const window = transitions.windows[transitions.windows.length - 1]
   const counts = Object.fromEntries(lifecycle.stages.map((s) => [s.stage, s.customers]))
@@ -46,7 +46,7 @@ export function LifecyclePage(props: { view: LifecycleView; ctx: PageContext }) 
         <h2 id="h-stages">What a customer in each stage is worth over the next {horizonDays} days</h2>
         <table id="stages-table">
           <caption>
-            {`Customers in each stage on ${value.window.from.slice(0, 10)} and their revenue per customer until ${value.window.to.slice(0, 10)} (95% interval); ` +
+            {`Customers in each stage on ${fmtTime(value.window.from, tz)} and their revenue per customer until ${fmtTime(value.window.to, tz)} (${tz}; 95% interval); ` +
               `back-test: the same figure one horizon earlier against what then happened.`}
           </caption>
           <thead>
@@ -71,14 +71,14 @@ export function LifecyclePage(props: { view: LifecycleView; ctx: PageContext }) 
                     ? '–'
                     : s.value.map((v) => (
                         <div>
-                          {money(v.mean, v.currency)} <span class="ci">({money(v.low, v.currency)} – {money(v.high, v.currency)})</span>
+                          {fmtMoney(v.mean, v.currency)} <span class="ci">({fmtMoney(v.low, v.currency)} – {fmtMoney(v.high, v.currency)})</span>
                         </div>
                       ))}
                 </td>
                 <td class="num">
                   {s.backtest.length === 0
                     ? '–'
-                    : s.backtest.map((b) => <div>{b.error === null ? `${b.currency}: nothing to check against` : `${Number(b.error) >= 0 ? '+' : ''}${money(b.error, b.currency)}`}</div>)}
+                    : s.backtest.map((b) => <div>{b.error === null ? `${b.currency}: nothing to check against` : `${Number(b.error) >= 0 ? '+' : ''}${fmtMoney(b.error, b.currency)}`}</div>)}
                 </td>
               </tr>
             ))}
@@ -90,7 +90,7 @@ export function LifecyclePage(props: { view: LifecycleView; ctx: PageContext }) 
         <section aria-labelledby="h-transitions">
           <h2 id="h-transitions">Where customers went in {horizonDays} days</h2>
           <table id="transitions-table" class="heat">
-            <caption>{`Stage on ${window.from.slice(0, 10)} (rows) and on ${window.to.slice(0, 10)} (columns): share of the row, with its count; ${fmtInt(window.acquired)} new customers since.`}</caption>
+            <caption>{`Stage on ${fmtTime(window.from, tz)} (rows) and on ${fmtTime(window.to, tz)} (columns, ${tz}): share of the row, with its count; ${fmtInt(window.acquired)} new customers since.`}</caption>
             <thead>
               <tr>
                 <th scope="col">From \ to</th>

@@ -1,10 +1,11 @@
 import type { Comparison, CompareMetric } from '../../metrics/compare.js'
+import type { ConversionComparison, ConversionMetric } from '../../metrics/conversion-compare.js'
 import type { Traffic } from '../../metrics/sql.js'
 import type { TimelinePage } from '../../metrics/timeline.js'
 import type { FoundRecipient, RecentRecipient } from '../../metrics/recipient-search.js'
 import type { Campaign } from '../../services/campaigns.js'
-import { fmtInt, fmtPct, IntervalBar, Layout, TrafficToggle, type PageContext } from '../layout.js'
-import { Verdict } from './verdict.js'
+import { fmtInt, fmtMoney, fmtPct, fmtTime, IntervalBar, Layout, Time, TrafficToggle, type PageContext } from '../layout.js'
+import { revenueVerdictText, Verdict } from './verdict.js'
 
 export function SignInPage(props: { error: string | null; next: string }) {
   return (
@@ -26,24 +27,36 @@ export function SignInPage(props: { error: string | null; next: string }) {
   )
 }
 
-const METRICS: Array<[CompareMetric, string]> = [
+export type DashboardCompareMetric = CompareMetric | Exclude<ConversionMetric, 'clicker_conversion_rate'>
+
+const METRICS: Array<[DashboardCompareMetric, string]> = [
   ['click_rate', 'Click rate'],
   ['open_rate', 'Open rate'],
   ['click_to_open_rate', 'Click-to-open rate'],
+  ['conversion_rate', 'Conversion rate'],
+  ['revenue_per_recipient', 'Revenue per recipient'],
 ]
+
+/** A conversion rate comparison has the rate comparison's shape (successes are converters): the same table and verdict. */
+const asRates = (c: Comparison | ConversionComparison): Comparison =>
+  ({ ...c, rows: c.rows.map((r) => ({ ...r, successes: r.successes ?? 0 })) }) as Comparison
 
 export function ComparePage(props: {
   campaigns: Campaign[]
   selected: string[]
-  metric: CompareMetric
+  metric: DashboardCompareMetric
   traffic: Traffic
-  comparison: Comparison | null
+  comparison: Comparison | ConversionComparison | null
   error: string | null
   ctx: PageContext
 }) {
   const names = new Map(props.campaigns.map((c) => [c.id, c.name]))
-  const c = props.comparison
+  const money = props.comparison && props.metric === 'revenue_per_recipient' ? (props.comparison as ConversionComparison) : null
+  const c = props.comparison && !money ? asRates(props.comparison) : null
   const max = c ? Math.max(0.0001, ...c.rows.map((r) => r.rate.high)) : 1
+  const cur = money?.currency ?? ''
+  const amount = (x: number) => fmtMoney(Math.max(0, x).toFixed(4), cur)
+  const signed = (x: number) => `${x >= 0 ? '+' : '\u2212'}${fmtMoney(Math.abs(x).toFixed(4), cur)}`
   const qs = (t: Traffic) => {
     const p = new URLSearchParams({ metric: props.metric, traffic: t })
     for (const id of props.selected) p.append('campaigns', id)
@@ -121,6 +134,41 @@ export function ComparePage(props: {
           </table>
         </section>
       )}
+      {money && (
+        <section aria-labelledby="h-result">
+          <h2 id="h-result">Result</h2>
+          <TrafficToggle current={props.traffic} href={qs} />
+          <p class="verdict" id="compare-verdict">
+            <strong>{revenueVerdictText(money)}</strong>
+          </p>
+          <table id="compare-table">
+            <caption>{`Revenue per recipient in ${cur}: ${money.definition}, with 95% intervals (Welch)`}</caption>
+            <thead>
+              <tr>
+                <th scope="col">Campaign</th>
+                <th scope="col">Sent</th>
+                <th scope="col">Revenue per recipient</th>
+                <th scope="col">Difference from the first</th>
+              </tr>
+            </thead>
+            <tbody>
+              {money.rows.map((r) => {
+                const d = money.differences.find((x) => x.key === r.key)
+                return (
+                  <tr data-campaign-id={r.key}>
+                    <th scope="row">{names.get(r.key) ?? r.key}</th>
+                    <td class="num">{fmtInt(r.sent)}</td>
+                    <td>
+                      <span class="num">{fmtMoney(r.exact ?? '0', cur)}</span> <span class="ci">({amount(r.rate.low)}–{amount(r.rate.high)})</span>
+                    </td>
+                    <td class="num">{d ? `${signed(d.absolute.value)} (${signed(d.absolute.low)} to ${signed(d.absolute.high)})` : 'reference'}</td>
+                  </tr>
+                )
+              })}
+            </tbody>
+          </table>
+        </section>
+      )}
     </Layout>
   )
 }
@@ -135,6 +183,7 @@ export function RecipientPage(props: {
   ctx: PageContext
 }) {
   const t = props.timeline
+  const tz = props.ctx.tz ?? 'UTC'
   const qs = (traffic: Traffic, cursor?: string) => {
     const p = new URLSearchParams({ id: props.id, traffic })
     if (cursor) p.set('cursor', cursor)
@@ -159,7 +208,7 @@ export function RecipientPage(props: {
                 <span class="muted small">
                   {' '}
                   {f.campaigns} {f.campaigns === 1 ? 'campaign' : 'campaigns'}
-                  {f.lastSentAt ? `, last sent ${f.lastSentAt.slice(0, 16).replace('T', ' ')} UTC` : ''}
+                  {f.lastSentAt ? `, last sent ${fmtTime(f.lastSentAt, tz)} ${tz}` : ''}
                 </span>
               </li>
             ))}
@@ -176,7 +225,7 @@ export function RecipientPage(props: {
               <thead>
                 <tr>
                   <th scope="col">Recipient</th>
-                  <th scope="col">Last event (UTC)</th>
+                  <th scope="col">Last event ({tz})</th>
                   <th scope="col">In campaign</th>
                   <th scope="col">Events</th>
                 </tr>
@@ -187,7 +236,9 @@ export function RecipientPage(props: {
                     <th scope="row">
                       <a href={`/dashboard/recipients?${new URLSearchParams({ id: r.recipientId, traffic: props.traffic })}`}>{r.recipientId}</a>
                     </th>
-                    <td>{r.lastAt.slice(0, 19).replace('T', ' ')}</td>
+                    <td>
+                      <Time at={r.lastAt} tz={tz} />
+                    </td>
                     <td>
                       <a href={`/dashboard/campaigns/${encodeURIComponent(r.campaignId)}`}>{r.campaignId}</a>
                     </td>
@@ -209,7 +260,7 @@ export function RecipientPage(props: {
             <table id="timeline-table">
               <thead>
                 <tr>
-                  <th scope="col">When (UTC)</th>
+                  <th scope="col">When ({tz})</th>
                   <th scope="col">Event</th>
                   <th scope="col">Campaign</th>
                   <th scope="col">Link</th>
@@ -220,8 +271,10 @@ export function RecipientPage(props: {
               <tbody>
                 {t.events.map((e) => (
                   <tr>
-                    <td>{e.at.slice(0, 19).replace('T', ' ')}</td>
-                    <td>{e.type === 'conversion' && e.amount ? `conversion ${e.amount} ${e.currency ?? ''}` : e.type}</td>
+                    <td>
+                      <Time at={e.at} tz={tz} />
+                    </td>
+                    <td>{e.type === 'conversion' && e.amount ? `conversion ${e.currency ? fmtMoney(e.amount, e.currency) : e.amount}` : e.type}</td>
                     <td>
                       <a href={`/dashboard/campaigns/${encodeURIComponent(e.campaignId)}`}>{e.campaignId}</a>
                     </td>

@@ -5,7 +5,7 @@ import { ENGAGEMENT_STATUSES, statusDefinitions, type EngagementThresholds } fro
 import type { Interval } from '../../metrics/statistics.js'
 import { campaignCategories, campaignsOfCategory, listAllCampaignIds } from '../../services/pressure.js'
 import { DAY_MS, MAX_WINDOW_DAYS, parseWindowDays, windowName } from '../../util/window.js'
-import { fmtInt, fmtPct, Layout, type PageContext } from '../layout.js'
+import { fmtDate, fmtInt, fmtPct, fmtTime, Layout, type PageContext } from '../layout.js'
 
 /** The API's defaults (GET /v1/engagement), so the page and the API count the same people. */
 const THRESHOLDS: EngagementThresholds = { activeDays: 30, inactiveDays: 90, minSends: 3 }
@@ -86,6 +86,7 @@ const rateCell = (r: Interval, digits: number) => (
 )
 
 export function PressurePage(props: { view: PressureView; ctx: PageContext }) {
+  const tz = props.ctx.tz ?? 'UTC'
   const { q, categories, error, data } = props.view
   return (
     <Layout title="Pressure" page={props.ctx}>
@@ -117,13 +118,14 @@ export function PressurePage(props: { view: PressureView; ctx: PageContext }) {
           {error}
         </p>
       )}
-      {data && <PressureSections data={data} />}
+      {data && <PressureSections data={data} tz={tz} />}
     </Layout>
   )
 }
 
-function PressureSections(props: { data: NonNullable<PressureView['data']> }) {
+function PressureSections(props: { data: NonNullable<PressureView['data']>; tz: string }) {
   const { fatigue: f, distribution: d, engagement: e, weekly } = props.data
+  const tz = props.tz
   const win = windowName(f.windowDays)
   const maxHist = Math.max(1, ...d.histogram.map((h) => h.recipients))
   return (
@@ -132,7 +134,7 @@ function PressureSections(props: { data: NonNullable<PressureView['data']> }) {
       <section aria-labelledby="h-fatigue">
         <h2 id="h-fatigue">Fatigue curve</h2>
         <p class="muted">
-          {`Each send from ${f.from.slice(0, 10)} to ${f.to.slice(0, 10)}, by the sends its recipient had received in the ${win} before it. Each rate: sends in the bucket whose recipient did it / sends in the bucket, with its 95% Wilson interval.`}
+          {`Each send from ${fmtTime(f.from, tz)} to ${fmtTime(f.to, tz)} (${tz}), by the sends its recipient had received in the ${win} before it. Each rate: sends in the bucket whose recipient did it / sends in the bucket, with its 95% Wilson interval.`}
         </p>
         <div class="chart" id="fatigue-chart" data-fatigue={fatigueChart(f.buckets)} role="img" aria-label="Rates per bucket with their 95% intervals; the table below has the same numbers"></div>
         <table id="fatigue-table">
@@ -168,7 +170,7 @@ function PressureSections(props: { data: NonNullable<PressureView['data']> }) {
       <section aria-labelledby="h-distribution">
         <h2 id="h-distribution">Messages per recipient</h2>
         <p id="distribution-summary">
-          {`${fmtInt(d.sends)} sends to ${fmtInt(d.recipients)} recipients in the ${win} before ${d.at.slice(0, 16).replace('T', ' ')} UTC (everyone ever sent to, so those with none are the 0 row). Mean ${d.mean.toFixed(2)}; median ${d.percentiles.p50}, p90 ${d.percentiles.p90}, p99 ${d.percentiles.p99}, max ${d.percentiles.max}.`}
+          {`${fmtInt(d.sends)} sends to ${fmtInt(d.recipients)} recipients in the ${win} before ${fmtTime(d.at, tz)} ${tz} (everyone ever sent to, so those with none are the 0 row). Mean ${d.mean.toFixed(2)}; median ${d.percentiles.p50}, p90 ${d.percentiles.p90}, p99 ${d.percentiles.p99}, max ${d.percentiles.max}.`}
         </p>
         <table id="distribution-table">
           <thead>
@@ -197,11 +199,11 @@ function PressureSections(props: { data: NonNullable<PressureView['data']> }) {
       <section aria-labelledby="h-engagement">
         <h2 id="h-engagement">Engagement</h2>
         <table id="engagement-table">
-          <caption>{`${fmtInt(e.recipients)} recipients at ${e.at.slice(0, 16).replace('T', ' ')} UTC`}</caption>
+          <caption>{`${fmtInt(e.recipients)} recipients at ${fmtTime(e.at, tz)} ${tz}`}</caption>
           <thead>
             <tr>
               <th scope="col">Status</th>
-              {weekly ? weekly.map((w) => <th scope="col">{w.at.slice(0, 10)}</th>) : <th scope="col">Recipients</th>}
+              {weekly ? weekly.map((w) => <th scope="col">{fmtDate(w.at, tz)}</th>) : <th scope="col">Recipients</th>}
               <th scope="col">Meaning</th>
             </tr>
           </thead>

@@ -1,5 +1,7 @@
 import type { Comparison, CompareRow } from '../../metrics/compare.js'
-import { differenceInterval, sampleSizePerGroup } from '../../metrics/statistics.js'
+import type { ConversionComparison } from '../../metrics/conversion-compare.js'
+import { differenceInterval, normalQuantile, sampleSizePerGroup } from '../../metrics/statistics.js'
+import { fmtMoney } from '../layout.js'
 
 const METRIC_WORDS: Record<string, string> = {
   open_rate: 'open rate',
@@ -68,6 +70,32 @@ export function verdictText(c: Comparison): string {
         ? 'not enough data yet to tell'
         : `not significant${p}`
   return `${lead.key} leads on ${metric}, ${lift}, ${tail}.`
+}
+
+/** A signed amount per recipient in the currency's decimals, with a true minus sign. */
+function signedMoney(x: number, currency: string): string {
+  const m = fmtMoney(Math.abs(x).toFixed(4), currency)
+  return Number(m.split(' ')[0]!.replace(/,/g, '')) === 0 ? m : x > 0 ? `+${m}` : `\u2212${m}`
+}
+
+/**
+ * Revenue per recipient in words: the leader, its lead over the runner-up per recipient with the
+ * 95% interval of the difference (Welch, from each row's interval), and the Welch test's verdict.
+ */
+export function revenueVerdictText(c: ConversionComparison): string {
+  const t = c.test
+  const cur = c.currency ?? ''
+  if (c.rows.length < 2) return 'Only one group: nothing to compare.'
+  const [lead, next] = [...c.rows].sort((a, b) => b.rate.value - a.rate.value) as [ConversionComparison['rows'][number], ConversionComparison['rows'][number]]
+  const z = normalQuantile(1 - c.alpha / 2)
+  const se = Math.hypot((lead.rate.high - lead.rate.value) / z, (next.rate.high - next.rate.value) / z)
+  const d = lead.rate.value - next.rate.value
+  const lift = `${signedMoney(d, cur)} per recipient (${signedMoney(d - z * se, cur)} to ${signedMoney(d + z * se, cur)})`
+  if (d === 0) return `No difference in revenue per recipient between ${lead.key} and ${next.key}.`
+  const p = t.pValue !== null ? ` (${formatP(t.pValue)})` : ''
+  if (t.winner !== null) return `${t.winner} beats ${next.key} on revenue per recipient, ${lift}, significant${p}.`
+  if (t.reason === 'not_enough_data') return `${lead.key} leads on revenue per recipient, ${lift}, not enough data yet to tell.`
+  return `${lead.key} leads on revenue per recipient, ${lift}, not significant${p}.`
 }
 
 export function Verdict(props: { comparison: Comparison }) {

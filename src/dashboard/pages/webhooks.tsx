@@ -2,7 +2,7 @@ import type { AppDeps } from '../../deps.js'
 import { endpointHealth, getEndpointRow, listDeliveries, listEndpoints, publicEndpoint, type PublicEndpoint } from '../../outbox/endpoints.js'
 import { statusDefinitions } from '../../metrics/recipient-activity.js'
 import { crossCampaignThresholds, listTriggers } from '../../outbox/triggers.js'
-import { fmtInt, fmtPct, Layout, type PageContext } from '../layout.js'
+import { fmtInt, fmtPct, Layout, Time, type PageContext } from '../layout.js'
 
 type Health = Awaited<ReturnType<typeof endpointHealth>>
 type Trigger = Awaited<ReturnType<typeof listTriggers>>[number]
@@ -76,7 +76,7 @@ export function WebhooksPage(props: { endpoints: Array<{ endpoint: PublicEndpoin
               <th scope="col">Trigger</th>
               <th scope="col">Audience</th>
               <th scope="col">Members</th>
-              <th scope="col">Last run</th>
+              <th scope="col">Last run ({props.ctx.tz ?? 'UTC'})</th>
             </tr>
           </thead>
           <tbody>
@@ -89,7 +89,7 @@ export function WebhooksPage(props: { endpoints: Array<{ endpoint: PublicEndpoin
                     : `${t.audience.status ?? 'inactive'}: ${statusDefinitions(crossCampaignThresholds(t.audience))[t.audience.status ?? 'inactive']}`}
                 </td>
                 <td class="num">{fmtInt(t.members ?? 0)}</td>
-                <td>{t.lastError ? <span class="error">{t.lastError}</span> : (t.lastRunAt ?? 'not yet')}</td>
+                <td>{t.lastError ? <span class="error">{t.lastError}</span> : (t.lastRunAt ? <Time at={t.lastRunAt} tz={props.ctx.tz} /> : 'not yet')}</td>
               </tr>
             ))}
           </tbody>
@@ -124,7 +124,7 @@ export function WebhookPage(props: { view: Awaited<ReturnType<typeof loadWebhook
         <caption>The {fmtInt(deliveries.items.length)} newest of {fmtInt(deliveries.total)}</caption>
         <thead>
           <tr>
-            <th scope="col">Created</th>
+            <th scope="col">Created ({props.ctx.tz ?? 'UTC'})</th>
             <th scope="col">Type</th>
             <th scope="col">webhook-id</th>
             <th scope="col">Status</th>
@@ -137,7 +137,9 @@ export function WebhookPage(props: { view: Awaited<ReturnType<typeof loadWebhook
         <tbody>
           {deliveries.items.map((d) => (
             <tr data-delivery-id={d.id} data-status={d.status}>
-              <td>{d.createdAt}</td>
+              <td>
+                <Time at={d.createdAt} tz={props.ctx.tz} />
+              </td>
               <td>{d.type}{d.replay ? ' (replay)' : ''}</td>
               <td class="small">{d.msgId}</td>
               <td>{d.status}</td>
@@ -146,7 +148,7 @@ export function WebhookPage(props: { view: Awaited<ReturnType<typeof loadWebhook
                 {d.lastStatus ?? ''} {d.lastError && d.status !== 'succeeded' ? d.lastError : ''}
                 {d.responseExcerpt && d.status !== 'succeeded' && <pre class="small">{d.responseExcerpt}</pre>}
               </td>
-              <td>{d.nextAttemptAt ?? ''}</td>
+              <td>{d.nextAttemptAt ? <Time at={d.nextAttemptAt} tz={props.ctx.tz} /> : ''}</td>
               <td>
                 {d.status !== 'succeeded' && (
                   <form method="post" action={`${base}/deliveries/${encodeURIComponent(d.id)}/retry`} class="inline">

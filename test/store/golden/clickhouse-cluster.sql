@@ -218,3 +218,31 @@ SELECT JSONExtractString(extra, 'kind') AS kind, recipient_id, order_id, ts, amo
        JSONExtractRaw(extra, 'items') AS items, toUInt64(if(method = 'GET', 0, 10000000000000) + 10000000000000 - toUnixTimestamp64Milli(ts)) AS ver
 FROM sillage.events
 WHERE type = 'conversion' AND recipient_id != '';
+
+-- 1700_customer_orders.sql
+CREATE TABLE IF NOT EXISTS sillage.customer_orders ON CLUSTER 'events_cluster'
+(
+    kind LowCardinality(String) COMMENT 'Conversion type (extra.kind), as in purchases',
+    recipient_id String COMMENT 'Sender''s opaque recipient id of the buyer',
+    order_keys SimpleAggregateFunction(groupArrayArray, Array(UInt64)) COMMENT 'cityHash64 of each row''s order id',
+    vers SimpleAggregateFunction(groupArrayArray, Array(UInt64)) COMMENT 'Each row''s ver as in purchases (10^13 if not from the pixel, plus 10^13 - order time in ms): the order time is read back from it',
+    amounts SimpleAggregateFunction(groupArrayArray, Array(Decimal(18, 4))) COMMENT 'Each row''s order amount, exact decimal',
+    currencies SimpleAggregateFunction(groupArrayArray, Array(String)) COMMENT 'Each row''s ISO 4217 currency; empty without amount'
+)
+ENGINE = ReplicatedAggregatingMergeTree('/clickhouse/tables/{shard}/sillage/customer_orders', '{replica}')
+ORDER BY (kind, recipient_id)
+SETTINGS replicated_deduplication_window = 10000, replicated_deduplication_window_seconds = 604800;
+
+-- 1700_customer_orders.sql
+CREATE MATERIALIZED VIEW IF NOT EXISTS sillage.customer_orders_mv ON CLUSTER 'events_cluster' TO sillage.customer_orders AS
+SELECT kind, recipient_id, groupArray(cityHash64(order_id)) AS order_keys, groupArray(ver) AS vers, groupArray(amount) AS amounts,
+       groupArray(toString(currency)) AS currencies
+FROM sillage.purchases
+GROUP BY kind, recipient_id;
+
+-- 1700_customer_orders.sql
+INSERT INTO sillage.customer_orders
+SELECT kind, recipient_id, groupArray(cityHash64(order_id)) AS order_keys, groupArray(ver) AS vers, groupArray(amount) AS amounts,
+       groupArray(toString(currency)) AS currencies
+FROM sillage.purchases
+GROUP BY kind, recipient_id;

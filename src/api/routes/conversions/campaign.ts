@@ -9,7 +9,7 @@ import { AttributionQuery, toAttribution } from '../../../metrics/query.js'
 const Rate = (num: string, den: string) =>
   z.object({ value: z.number(), low: z.number(), high: z.number(), numerator: z.literal(num), denominator: z.literal(den) })
 
-const Revenue = z.record(z.string(), z.string()).openapi({ example: { EUR: '1234.5000' }, description: 'Per currency, exact decimal strings' })
+const Revenue = z.record(z.string(), z.string()).openapi({ example: { EUR: '1234.50' }, description: "Per currency, decimal strings in the currency's own decimals (EUR 2, JPY 0)" })
 
 export const ConversionRowSchema = z
   .object({
@@ -34,7 +34,8 @@ const route = createRoute({
   summary: 'Conversions and revenue of a campaign: totals, by link, by variant, by segment',
   description:
     'Rates state numerator and denominator, with 95% Wilson intervals. Revenue is per currency (never summed across currencies), exact. ' +
-    'Revenue per recipient = revenue / sent; average order value = revenue / orders in that currency (rounded half-up to 4 decimals).',
+    'Revenue per recipient = revenue / sent; average order value = revenue / orders in that currency. ' +
+    "Amounts are computed on the exact sums and shown in each currency's own decimals (EUR \"60.00\", JPY \"1000\"), rounded half up.",
   security,
   request: { params: CampaignIdParam, query: AttributionQuery },
   responses: {

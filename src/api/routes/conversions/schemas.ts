@@ -73,7 +73,7 @@ export const ConversionResultSchema = z
   })
   .openapi('ConversionResult')
 
-const RevenueSchema = z.record(z.string(), z.string()).openapi({ example: { EUR: '1234.5000' }, description: 'Per currency, exact decimal strings with 4 decimals' })
+const RevenueSchema = z.record(z.string(), z.string()).openapi({ example: { EUR: '1234.50' }, description: "Per currency, decimal strings in the currency's own decimals (EUR \"60.00\", JPY \"1000\"), from the exact sums" })
 
 /** The `conversions` object of stats, links/stats and segments rows. */
 export const ConversionBlockSchema = z
@@ -88,7 +88,7 @@ export const ConversionBlockSchema = z
     averageOrderValue: RevenueSchema.openapi({ description: 'revenue / orders in that currency' }),
   })
   .openapi('ConversionFigures', {
-    example: { total: 42, converters: 40, rate: 0.004, clickers: 610, clickerRate: 0.0656, revenue: { EUR: '2100.0000' }, revenuePerRecipient: { EUR: '0.2100' }, averageOrderValue: { EUR: '50.0000' } },
+    example: { total: 42, converters: 40, rate: 0.004, clickers: 610, clickerRate: 0.0656, revenue: { EUR: '2100.00' }, revenuePerRecipient: { EUR: '0.21' }, averageOrderValue: { EUR: '50.00' } },
   })
 
 export const CONVERSIONS_NOTE =

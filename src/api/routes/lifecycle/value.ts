@@ -16,7 +16,7 @@ const route = createRoute({
   tags: ['conversions'],
   summary: 'What a customer in each lifecycle stage is worth over the next horizon, measured, with its back-test',
   description:
-    'For the customers in each stage one horizon before asOf: their revenue over the horizon since, per customer and currency (exact), with a 95% interval and the count it rests on. ' +
+    'For the customers in each stage one horizon before asOf: their revenue over the horizon since, per customer and currency (from exact sums, in the currency\'s own decimals), with a 95% interval and the count it rests on. ' +
     '`backtest` is the same figure one horizon earlier set against what then happened.',
   security,
   request: { query: Query },
@@ -36,7 +36,7 @@ const route = createRoute({
                 stage: z.enum(['new', 'active', 'lapsing', 'lapsed']),
                 customers: z.number().int(),
                 definition: z.string(),
-                value: z.array(z.object({ currency: z.string(), revenue: z.string(), mean: z.string().openapi({ example: '41.2500' }), low: z.string(), high: z.string() })),
+                value: z.array(z.object({ currency: z.string(), revenue: z.string(), mean: z.string().openapi({ example: '41.25' }), low: z.string(), high: z.string() })),
                 backtest: z.array(
                   z.object({
                     currency: z.string(),

@@ -50,7 +50,7 @@ const CampaignStatsSchema = z
       timeToFirstClick: { count: 610, medianSeconds: 7200, p90Seconds: 100800 },
       machine: { opens: { total: 1900, byReason: { apple_mpp: 1850, gmail_prefetch: 50 } }, clicks: { total: 140, byReason: { scanner_ip: 120, head_request: 20 } } },
       invalidToken: { opens: 3, clicks: 1 },
-      conversions: { total: 42, converters: 40, rate: 0.004, clickers: 610, clickerRate: 0.0656, revenue: { EUR: '2100.0000' }, revenuePerRecipient: { EUR: '0.2100' }, averageOrderValue: { EUR: '50.0000' } },
+      conversions: { total: 42, converters: 40, rate: 0.004, clickers: 610, clickerRate: 0.0656, revenue: { EUR: '2100.00' }, revenuePerRecipient: { EUR: '0.21' }, averageOrderValue: { EUR: '50.00' } },
     },
   })
 

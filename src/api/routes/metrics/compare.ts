@@ -36,7 +36,7 @@ export const ComparisonSchema = z
         trials: z.number().int(),
         successes: z.number().int().nullable().openapi({ description: 'Null for revenue_per_recipient (not a proportion): `rate` is then the mean revenue per recipient' }),
         rate: IntervalSchema,
-        exact: z.string().optional().openapi({ description: 'revenue_per_recipient: revenue / sent as an exact decimal string' }),
+        exact: z.string().optional().openapi({ description: "revenue_per_recipient: revenue / sent from the exact sums, a decimal string in the currency's own decimals" }),
       }),
     ),
     differences: z.array(z.object({ key: z.string(), versus: z.string(), absolute: IntervalSchema, relative: IntervalSchema.nullable() })),

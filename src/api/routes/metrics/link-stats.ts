@@ -54,10 +54,10 @@ const LinkStatsSchema = z
       uniqueOpeners: 3120,
       uniqueClickers: 610,
       links: [
-        { linkId: 'x7Kq2mB9aP0z', url: 'https://shop.example/spring', label: 'Hero button', position: 1, version: 0, disabled: false, clicks: 700, uniqueClickers: 450, shareOfRecipients: 0.045, shareOfClickers: 0.7377, openersNotClicked: 2700, shareOfOpenersNotClicked: 0.8654, conversions: { total: 30, converters: 29, rate: 0.0029, clickers: 450, clickerRate: 0.0644, revenue: { EUR: '1500.0000' }, revenuePerRecipient: { EUR: '0.1500' }, averageOrderValue: { EUR: '50.0000' } } },
+        { linkId: 'x7Kq2mB9aP0z', url: 'https://shop.example/spring', label: 'Hero button', position: 1, version: 0, disabled: false, clicks: 700, uniqueClickers: 450, shareOfRecipients: 0.045, shareOfClickers: 0.7377, openersNotClicked: 2700, shareOfOpenersNotClicked: 0.8654, conversions: { total: 30, converters: 29, rate: 0.0029, clickers: 450, clickerRate: 0.0644, revenue: { EUR: '1500.00' }, revenuePerRecipient: { EUR: '0.15' }, averageOrderValue: { EUR: '50.00' } } },
       ],
       byUrl: [
-        { url: 'https://shop.example/spring', linkIds: ['x7Kq2mB9aP0z'], clicks: 700, uniqueClickers: 450, shareOfRecipients: 0.045, shareOfClickers: 0.7377, openersNotClicked: 2700, shareOfOpenersNotClicked: 0.8654, conversions: { total: 30, converters: 29, rate: 0.0029, clickers: 450, clickerRate: 0.0644, revenue: { EUR: '1500.0000' }, revenuePerRecipient: { EUR: '0.1500' }, averageOrderValue: { EUR: '50.0000' } } },
+        { url: 'https://shop.example/spring', linkIds: ['x7Kq2mB9aP0z'], clicks: 700, uniqueClickers: 450, shareOfRecipients: 0.045, shareOfClickers: 0.7377, openersNotClicked: 2700, shareOfOpenersNotClicked: 0.8654, conversions: { total: 30, converters: 29, rate: 0.0029, clickers: 450, clickerRate: 0.0644, revenue: { EUR: '1500.00' }, revenuePerRecipient: { EUR: '0.15' }, averageOrderValue: { EUR: '50.00' } } },
       ],
     },
   })

@@ -1,9 +1,7 @@
 import { createRoute, z, type OpenAPIHono } from '@hono/zod-openapi'
-import { attributedOrders, groupOrders, type AttributedOrder } from '../../../metrics/attributed-orders.js'
-import { conversionBlock } from '../../../metrics/conversion-summary.js'
+import { attributedOrders } from '../../../metrics/attributed-orders.js'
 import { parseDimension } from '../../../metrics/facts.js'
-import { segmentStats } from '../../../metrics/segments.js'
-import { wilson } from '../../../metrics/statistics.js'
+import { segmentStats, withConversions } from '../../../metrics/segments.js'
 import { getCampaign, listLinks } from '../../../services/campaigns.js'
 import type { AppEnv } from '../../context.js'
 import { ApiError, errorResponses } from '../../errors.js'
@@ -43,7 +41,7 @@ const SegmentsSchema = z
       by: 'segment',
       linkId: null,
       rows: [
-        { key: 'vip', sent: 1000, uniqueOpeners: 420, uniqueClickers: 90, engaged: 430, openRate: { value: 0.42, low: 0.3897, high: 0.4509 }, clickRate: { value: 0.09, low: 0.0738, high: 0.1093 }, clickToOpenRate: { value: 0.2093, low: 0.1737, high: 0.25 }, conversionRate: { value: 0.012, low: 0.0069, high: 0.0208 }, conversions: { total: 13, converters: 12, rate: 0.012, clickers: 90, clickerRate: 0.1333, revenue: { EUR: '650.0000' }, revenuePerRecipient: { EUR: '0.6500' }, averageOrderValue: { EUR: '50.0000' } } },
+        { key: 'vip', sent: 1000, uniqueOpeners: 420, uniqueClickers: 90, engaged: 430, openRate: { value: 0.42, low: 0.3897, high: 0.4509 }, clickRate: { value: 0.09, low: 0.0738, high: 0.1093 }, clickToOpenRate: { value: 0.2093, low: 0.1737, high: 0.25 }, conversionRate: { value: 0.012, low: 0.0069, high: 0.0208 }, conversions: { total: 13, converters: 12, rate: 0.012, clickers: 90, clickerRate: 0.1333, revenue: { EUR: '650.00' }, revenuePerRecipient: { EUR: '0.65' }, averageOrderValue: { EUR: '50.00' } } },
       ],
     },
   })
@@ -79,22 +77,6 @@ export function registerSegments(app: OpenAPIHono<AppEnv>) {
       segmentStats(deps.events, id, d, w, q.linkId),
       attributedOrders(deps.events, id, toAttribution(q), d.kind === 'attribute' ? d.name : undefined),
     ])
-    const keysOf = (o: AttributedOrder): readonly string[] => {
-      if (!o.hasSend || (q.linkId !== undefined && o.linkId !== q.linkId)) return []
-      return d.kind === 'segment' ? o.segments : d.kind === 'variant' ? [o.variant] : [o.attribute]
-    }
-    const conv = groupOrders(orders, keysOf)
-    return c.json(
-      {
-        campaignId: id,
-        by: q.by,
-        linkId: q.linkId ?? null,
-        rows: rows.map((r) => {
-          const conversions = conversionBlock(conv.get(r.key), r.sent, r.uniqueClickers)
-          return { ...r, conversionRate: wilson(Math.min(conversions.converters, r.sent), r.sent), conversions }
-        }),
-      },
-      200,
-    )
+    return c.json({ campaignId: id, by: q.by, linkId: q.linkId ?? null, rows: withConversions(rows, orders, d, q.linkId) }, 200)
   })
 }

@@ -108,7 +108,7 @@ const route = createRoute({
                     reasons: [],
                     proxy: '',
                     client: { name: '', os: '', device: '' },
-                    amount: '49.9000',
+                    amount: '49.90',
                     currency: 'EUR',
                     conversion: {
                       orderId: 'A-1043',

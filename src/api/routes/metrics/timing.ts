@@ -18,6 +18,28 @@ const Reaction = z.object({
   histogram: z.array(z.object({ fromSeconds: z.number(), toSeconds: z.number().nullable(), count: z.number().int() })),
   byHour: z.array(z.number().int()).openapi({ description: '24 counts, local hour 0–23 of the first event' }),
   byWeekday: z.array(z.number().int()).openapi({ description: '7 counts, Monday first' }),
+  byWeekdayHour: z.array(z.array(z.number().int())).openapi({ description: '7 rows (Monday first) of 24 counts (local hour 0–23): the first events by weekday and hour; byHour and byWeekday are its sums' }),
+})
+
+/** An example's hour-of-week counts and the two sums the answer also gives, consistent with each other. */
+function exampleWeek(rows: Record<number, number[]>) {
+  const byWeekdayHour = Array.from({ length: 7 }, (_, d) => Array.from({ length: 24 }, (_, h) => rows[d]?.[h] ?? 0))
+  return {
+    count: byWeekdayHour.flat().reduce((a, b) => a + b, 0),
+    byHour: Array.from({ length: 24 }, (_, h) => byWeekdayHour.reduce((a, day) => a + day[h]!, 0)),
+    byWeekday: byWeekdayHour.map((day) => day.reduce((a, b) => a + b, 0)),
+    byWeekdayHour,
+  }
+}
+const OPENS = exampleWeek({
+  0: [0, 0, 0, 0, 0, 0, 2, 14, 40, 52, 33, 20, 26, 20, 13, 10, 8, 13, 10, 7, 5, 3, 1, 0],
+  1: [0, 0, 0, 0, 0, 0, 1, 5, 15, 20, 12, 8, 10, 8, 5, 4, 3, 5, 4, 3, 2, 1, 1, 0],
+  2: [0, 0, 0, 0, 0, 0, 0, 1, 5, 8, 7, 2, 4, 2, 2, 1, 1, 2, 1, 0, 1, 1, 0, 0],
+})
+const CLICKS = exampleWeek({
+  0: [0, 0, 0, 0, 0, 0, 0, 3, 9, 12, 8, 4, 5, 3, 2, 1, 1, 2, 0, 0, 0, 0, 0, 0],
+  1: [0, 0, 0, 0, 0, 0, 0, 1, 4, 5, 3, 2, 2, 1, 1, 0, 0, 1, 0, 0, 0, 0, 0, 0],
+  2: [0, 0, 0, 0, 0, 0, 0, 0, 2, 3, 2, 1, 1, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0],
 })
 
 const route = createRoute({
@@ -45,18 +67,14 @@ const route = createRoute({
                   {
                     key: 'vip',
                     firstOpen: {
-                      count: 420,
+                      ...OPENS,
                       quantiles: { p25: 900, p50: 3600, p75: 14400, p90: 86400 },
                       histogram: [{ fromSeconds: 0, toSeconds: 300, count: 40 }],
-                      byHour: [0, 0, 0, 0, 0, 0, 3, 20, 60, 80, 50, 30, 40, 30, 20, 15, 12, 20, 15, 10, 8, 5, 2, 0],
-                      byWeekday: [200, 80, 50, 30, 30, 15, 15],
                     },
                     firstClick: {
-                      count: 90,
+                      ...CLICKS,
                       quantiles: { p25: 1200, p50: 5400, p75: 18000, p90: 90000 },
                       histogram: [{ fromSeconds: 0, toSeconds: 300, count: 5 }],
-                      byHour: new Array(24).fill(0),
-                      byWeekday: [50, 20, 10, 5, 5, 0, 0],
                     },
                   },
                 ],

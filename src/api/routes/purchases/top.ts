@@ -44,7 +44,7 @@ const route = createRoute({
                 orders: z.number().int(),
                 buyers: z.number().int(),
                 quantity: z.number().int(),
-                revenue: z.record(z.string(), z.string()).openapi({ example: { EUR: '1234.5000' } }),
+                revenue: z.record(z.string(), z.string()).openapi({ example: { EUR: '1234.50' } }),
                 ordersByStage: stageCounts,
               }),
             ),
