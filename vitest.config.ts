@@ -1,3 +1,4 @@
+import { availableParallelism } from 'node:os'
 import { defineConfig } from 'vitest/config'
 
 // chDB binds one data directory per process and crashes inside worker threads,
@@ -5,6 +6,10 @@ import { defineConfig } from 'vitest/config'
 export default defineConfig({
   test: {
     pool: 'forks',
+    // Vitest's default is one file fewer than the cores: one at a time on a 2-core CI machine,
+    // where most files wait on child processes, sockets and timers more than they compute
+    // (the serial run's wall time was above the sum of its files' test times).
+    maxWorkers: Math.max(2, availableParallelism()),
     include: ['test/**/*.test.ts'],
     globalSetup: ['test/support/global-setup.ts'],
     testTimeout: 30_000,
