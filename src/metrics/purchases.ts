@@ -74,11 +74,11 @@ export async function topPurchases(store: EventStore, o: TopOptions): Promise<{ 
      staged AS (
        SELECT recipient_id, order_id, if(prev = 0, 'first', ${stageSql('ms', 'first', 'prev')}) AS stage
        FROM (
-         SELECT recipient_id, order_id, ms,
-                min(ms) OVER (PARTITION BY recipient_id) AS first,
-                lagInFrame(ms, 1, toInt64(0)) OVER (PARTITION BY recipient_id ORDER BY ms, order_id ROWS BETWEEN UNBOUNDED PRECEDING AND UNBOUNDED FOLLOWING) AS prev
+         SELECT recipient_id, order_id, ms, min(ms) OVER w AS first, lagInFrame(ms, 1, toInt64(0)) OVER w AS prev
          FROM (SELECT recipient_id, order_id, toUnixTimestamp64Milli(ts) AS ms FROM ${db}.purchases FINAL
                WHERE kind = {kind:String} AND ts < toDateTime64({to:String}, 3, 'UTC'))
+         -- One sort for both (the frame is the whole partition, so min is the buyer's first order).
+         WINDOW w AS (PARTITION BY recipient_id ORDER BY ms, order_id ROWS BETWEEN UNBOUNDED PRECEDING AND UNBOUNDED FOLLOWING)
        )
        WHERE ms >= {fromMs:Int64}
          ${o.stage ? 'AND stage = {stage:String}' : ''}
