@@ -160,13 +160,16 @@ export interface NextPurchases {
 /** GET /v1/purchases/next. */
 export async function nextPurchases(store: EventStore, o: NextOptions): Promise<NextPurchases> {
   const db = store.db
-  const params = { now: chDateTime(o.to), kind: o.kind, after: o.after, limit: o.limit }
   // Only recipients with a purchases row whose items' text holds `after` can be its buyers (a key is a string or a number
   // as written in the JSON): their orders alone are parsed, not every order (28 s of CPU on 5 M orders, bench/lifecycle.ts).
   // The items are stored as ClickHouse re-serialised them (JSONExtractRaw: escapes decoded, numbers normalised, as
   // `field` reads them); not when a character of `after` might be escaped there: then every order is read.
   const literal = !/["\\/\u0000-\u001f\u007f\u2028\u2029]/.test(o.after)
-  const candidates = literal ? `AND recipient_id IN (SELECT recipient_id FROM ${db}.purchases WHERE kind = {kind:String} AND position(items, {after:String}) > 0)` : ''
+  // A string key is written between quotes (SKU-7 must not pick the buyers of SKU-70); a number bare (so for anything
+  // that might be a number, the bare text: it is in the quoted form too).
+  const needle = /^[-0-9]/.test(o.after) ? o.after : `"${o.after}"`
+  const params = { now: chDateTime(o.to), kind: o.kind, after: o.after, limit: o.limit, needle }
+  const candidates = literal ? `AND recipient_id IN (SELECT recipient_id FROM ${db}.purchases WHERE kind = {kind:String} AND position(items, {needle:String}) > 0)` : ''
   // Per buyer of `after`: its orders in time order, the first naming it, and the next one.
   const buyers = `WITH orders AS (
        SELECT order_id, ts, recipient_id, items FROM ${db}.purchases FINAL
