@@ -118,6 +118,8 @@ const cases: Array<[string, () => Promise<unknown>]> = [
   ['GET /v1/pressure/fatigue?window=P30D (90 days)', () => get(`/v1/pressure/fatigue?window=P30D&to=${iso}`)],
   ['GET /v1/pressure/fatigue category=promotion', () => get(`/v1/pressure/fatigue?window=P30D&category=promotion&to=${iso}`)],
   ['GET /v1/engagement', () => get(`/v1/engagement?at=${iso}`)],
+  // The history's last events come up to a week after its end: at "now", none is later than `at`.
+  ['GET /v1/engagement at=now (after every event)', () => get(`/v1/engagement?at=${new Date(END + 8 * DAY).toISOString()}`)],
   ['GET /v1/recipients/r4242', () => get(`/v1/recipients/r4242?at=${iso}`)],
   ['GET /v1/recipients/r4242/pressure', () => get(`/v1/recipients/r4242/pressure?at=${iso}`)],
 ]

@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { applyStoredUpdates } from '../../src/classification/apply.js'
 import { ADMIN_KEY, BROWSER_UA, readerClick, startTestServer, type TestServer } from '../support/server.js'
 
 const DAY = 86_400_000
@@ -123,6 +124,35 @@ describe('engagement status across campaigns (human opens and clicks only)', () 
     await s.flush()
     const rows = await ndjson(`/v1/audience?status=active,lapsing&lastPurchaseBefore=P30D&at=${iso(at(45))}`)
     expect(rows.map((x) => [x.recipientId, x.lastPurchaseAt])).toEqual([['human', iso(at(1))]])
+  })
+})
+
+describe('status and send history follow reclassification and erasure', () => {
+  // Guards any per-recipient rollup added for speed: a materialized view would miss the ALTER TABLE … UPDATE
+  // of reclassification and the ALTER TABLE … DELETE of erasure.
+  it('an open reclassified as a machine one stops counting; an erased recipient is gone from the status and the cap history', async () => {
+    const D = 300 // clear of the histories above
+    await s.api('POST', '/v1/campaigns', { id: 'rc', name: 'rc', settings: { category: 'newsletter' } })
+    const urls = await send('rc', ['rc1', 'rc2'], D)
+    await open(urls.get('rc1')!.pixelUrl, D + 1, BROWSER_UA)
+    await s.flush()
+    const q = `at=${iso(at(D + 2))}`
+    expect((await s.api('GET', `/v1/recipients/rc1?${q}`)).body).toMatchObject({ status: 'active', lastOpenAt: iso(at(D + 1)) })
+    const before = (await s.api('GET', `/v1/engagement?${q}`)).body.counts
+
+    // The second pass (or an administrator) decides the open was a machine's: an ALTER TABLE … UPDATE.
+    const rs = await s.deps.events.client.query({ query: `SELECT event_id FROM ${s.deps.events.db}.events WHERE recipient_id = 'rc1' AND type = 'open'`, format: 'JSONEachRow' })
+    const [row] = await rs.json<{ event_id: string }>()
+    await applyStoredUpdates(s.deps.events, [{ eventId: row!.event_id, was: { class: 'human', reasons: [] }, class: 'machine_open', reasons: ['burst'] }], { from: at(D), to: at(D + 2) }, 'reclassify')
+    expect((await s.api('GET', `/v1/recipients/rc1?${q}`)).body).toMatchObject({ status: 'never_engaged', lastOpenAt: null })
+    const after = (await s.api('GET', `/v1/engagement?${q}`)).body.counts
+    expect(after).toEqual({ ...before, active: before.active - 1, never_engaged: before.never_engaged + 1 })
+
+    expect((await s.api('GET', `/v1/recipients/rc2/pressure?${q}`)).body.total).toBe(1)
+    expect((await s.api('DELETE', '/v1/recipients/rc2')).status).toBe(200)
+    expect((await s.api('GET', `/v1/recipients/rc2?${q}`)).status).toBe(404)
+    expect((await s.api('GET', `/v1/recipients/rc2/pressure?${q}`)).body.total).toBe(0)
+    expect((await s.api('GET', `/v1/engagement?${q}`)).body.recipients).toBe(after.active + after.lapsing + after.inactive + after.never_engaged + after.dormant - 1)
   })
 })
 
