@@ -1,7 +1,7 @@
 import { revenueInCurrency } from '../conversions/money.js'
 import { chDateTime, type EventStore, queryRows } from '../store/clickhouse.js'
 import { attributedConversionsSql, DAY_MS, type Revenue } from './attribution.js'
-import { ordersCte, STAGES, stageParams, stageSql, stageThresholds, type Stage, type StageThresholds } from './stages.js'
+import { STAGES, stageParams, stageSql, stageThresholds, type Stage, type StageThresholds } from './stages.js'
 import { wilson } from './statistics.js'
 
 /*
@@ -63,42 +63,48 @@ export async function topPurchases(store: EventStore, o: TopOptions): Promise<{ 
   const t = stageThresholds(o)
   const db = store.db
   const attributed = o.campaignId ? attributedConversionsSql(db, { from: o.from, to: o.to }) : null
-  const rows = await queryRows<{ key: string; name: string; orders: number; buyers: number; quantity: number; revenue: Record<string, string>; stages: Record<string, number>; total: number }>(
+  // The stage before each order needs every earlier order of its buyer: computed over the narrow columns
+  // only, then joined to the line items of the orders in the window. Carrying `items` through the window
+  // functions' sort, and evaluating the whole chain a second time for the total, cost ≈ 30 s of CPU on
+  // 5 M orders (bench/lifecycle.ts); the total is now the grand-total grouping set of the same
+  // grouping (key '', sorted first; real keys are never empty).
+  const all = await queryRows<{ key: string; name: string; orders: number; buyers: number; quantity: number; revenue: Record<string, string>; stages: Record<string, number> }>(
     store,
-    `WITH ${ordersCte(db, { items: true })},
-     ${attributed ? `${attributed.sql},` : ''}
+    `WITH ${attributed ? `${attributed.sql},` : ''}
      staged AS (
-       SELECT order_id, recipient_id, ts, currency, items,
-              if(prev = 0, 'first', ${stageSql('ms', 'first', 'prev')}) AS stage
+       SELECT recipient_id, order_id, if(prev = 0, 'first', ${stageSql('ms', 'first', 'prev')}) AS stage
        FROM (
-         SELECT order_id, recipient_id, ts, currency, items, toUnixTimestamp64Milli(ts) AS ms,
-                min(ms) OVER (PARTITION BY recipient_id) AS first,
-                lagInFrame(ms, 1, toInt64(0)) OVER (PARTITION BY recipient_id ORDER BY ms, order_id ROWS BETWEEN UNBOUNDED PRECEDING AND UNBOUNDED FOLLOWING) AS prev
-         FROM orders
+         SELECT recipient_id, order_id, ms, min(ms) OVER w AS first, lagInFrame(ms, 1, toInt64(0)) OVER w AS prev
+         FROM (SELECT recipient_id, order_id, toUnixTimestamp64Milli(ts) AS ms FROM ${db}.purchases FINAL
+               WHERE kind = {kind:String} AND ts < toDateTime64({to:String}, 3, 'UTC'))
+         -- One sort for both (the frame is the whole partition, so min is the buyer's first order).
+         WINDOW w AS (PARTITION BY recipient_id ORDER BY ms, order_id ROWS BETWEEN UNBOUNDED PRECEDING AND UNBOUNDED FOLLOWING)
        )
-       WHERE ts >= toDateTime64({from:String}, 3, 'UTC') AND ts < toDateTime64({to:String}, 3, 'UTC')
+       WHERE ms >= {fromMs:Int64}
          ${o.stage ? 'AND stage = {stage:String}' : ''}
          ${attributed ? 'AND order_id IN (SELECT order_id FROM attributed)' : ''}
      ),
      lines AS (
        SELECT order_id, recipient_id, currency, stage, ${keySql(o.by, 'item')} AS key, ${field('item', 'name')} AS name,
               ${quantitySql('item')} AS quantity, ${lineSql('item')} AS line
-       FROM staged ARRAY JOIN JSONExtractArrayRaw(items) AS item
+       FROM (SELECT recipient_id, order_id, currency, items FROM ${db}.purchases FINAL
+             WHERE kind = {kind:String} AND ts >= toDateTime64({from:String}, 3, 'UTC') AND ts < toDateTime64({to:String}, 3, 'UTC')) AS p
+       INNER JOIN staged AS s USING (recipient_id, order_id)
+       ARRAY JOIN JSONExtractArrayRaw(items) AS item
      )
      SELECT key, topK(1)(name)[1] AS name, uniqExact(order_id) AS orders, uniqExact(recipient_id) AS buyers, sum(quantity) AS quantity,
             mapApply((c, v) -> (c, toString(v)), sumMapIf(map(currency, line), currency != '')) AS revenue,
-            (SELECT uniqExact(order_id) FROM lines WHERE key != '') AS total,
             mapApply((s, n) -> (s, toUInt64(n)), sumMap(map(stage, 1))) AS stages
      FROM (SELECT key, any(name) AS name, order_id, any(recipient_id) AS recipient_id, any(currency) AS currency, any(stage) AS stage,
                   sum(quantity) AS quantity, sum(line) AS line
            FROM lines WHERE key != '' GROUP BY key, order_id)
-     GROUP BY key
-     ORDER BY orders DESC, buyers DESC, key
-     LIMIT {limit:UInt32}`,
+     GROUP BY GROUPING SETS ((key), ())
+     ORDER BY key != '', orders DESC, buyers DESC, key
+     LIMIT {limit:UInt32} + 1`,
     {
-      now: chDateTime(o.to),
       kind: o.kind,
       from: chDateTime(o.from ?? 0),
+      fromMs: o.from ?? 0,
       to: chDateTime(o.to),
       limit: o.limit,
       ...stageParams(t),
@@ -106,8 +112,10 @@ export async function topPurchases(store: EventStore, o: TopOptions): Promise<{ 
       ...(attributed ? { ...attributed.params, campaign: o.campaignId } : {}),
     },
   )
+  const total = all[0]?.key === '' ? all[0] : undefined
+  const rows = all.filter((r) => r.key !== '')
   return {
-    orders: Number(rows[0]?.total ?? 0),
+    orders: Number(total?.orders ?? 0),
     rows: rows.map((r) => ({
       key: r.key,
       name: o.by === 'product' ? r.name : null,
@@ -152,9 +160,21 @@ export interface NextPurchases {
 /** GET /v1/purchases/next. */
 export async function nextPurchases(store: EventStore, o: NextOptions): Promise<NextPurchases> {
   const db = store.db
-  const params = { now: chDateTime(o.to), kind: o.kind, after: o.after, limit: o.limit }
+  // Only recipients with a purchases row whose items' text holds `after` can be its buyers (a key is a string or a number
+  // as written in the JSON): their orders alone are parsed, not every order (28 s of CPU on 5 M orders, bench/lifecycle.ts).
+  // The items are stored as ClickHouse re-serialised them (JSONExtractRaw: escapes decoded, numbers normalised, as
+  // `field` reads them); not when a character of `after` might be escaped there: then every order is read.
+  const literal = !/["\\/\u0000-\u001f\u007f\u2028\u2029]/.test(o.after)
+  // A string key is written between quotes (SKU-7 must not pick the buyers of SKU-70); a number bare (so for anything
+  // that might be a number, the bare text: it is in the quoted form too).
+  const needle = /^[-0-9]/.test(o.after) ? o.after : `"${o.after}"`
+  const params = { now: chDateTime(o.to), kind: o.kind, after: o.after, limit: o.limit, needle }
+  const candidates = literal ? `AND recipient_id IN (SELECT recipient_id FROM ${db}.purchases WHERE kind = {kind:String} AND position(items, {needle:String}) > 0)` : ''
   // Per buyer of `after`: its orders in time order, the first naming it, and the next one.
-  const buyers = `WITH ${ordersCte(db, { items: true })}
+  const buyers = `WITH orders AS (
+       SELECT order_id, ts, recipient_id, items FROM ${db}.purchases FINAL
+       WHERE kind = {kind:String} AND ts <= toDateTime64({now:String}, 3, 'UTC') ${candidates}
+     )
      SELECT recipient_id, os[i].1 AS at, if(i < length(os), os[i + 1], (toInt64(0), '', [], [])) AS nx
      FROM (
        SELECT recipient_id, os, arrayFirstIndex(x -> has(x.3, {after:String}), os) AS i

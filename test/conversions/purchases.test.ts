@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { wilson } from '../../src/metrics/statistics.js'
-import { ADMIN_KEY, startTestServer, type TestServer } from '../support/server.js'
+import { ADMIN_KEY, readerClick, startTestServer, type TestServer } from '../support/server.js'
 import { signIn } from '../dashboard/seed.js'
 import { DAY } from './shop.js'
 
@@ -68,6 +68,33 @@ describe('GET /v1/purchases/top', () => {
     expect(recent.rows.map((x: { key: string; orders: number }) => [x.key, x.orders])).toEqual([['SKU-COF', 2], ['Green tea', 1], ['SKU-FIL', 1], ['SKU-MUG', 1]])
     expect((await s.api('GET', '/v1/purchases/top?campaignId=none')).body).toMatchObject({ orders: 0, rows: [] })
     expect((await s.api('GET', '/v1/purchases/top?by=brand')).status).toBe(400)
+  })
+})
+
+describe('GET /v1/purchases/top, an order recorded twice and an erased buyer', () => {
+  it('counts the API row of an order the pixel also recorded, once, and forgets an erased buyer', async () => {
+    // Kind gift, apart from the orders above. K's order K-1: the API's row 40 days ago with its items; the public
+    // pixel recorded the same order id now, without items. G: another gift order.
+    expect((await s.api('POST', '/v1/campaigns', { name: 'Pixel', id: 'pix', tracking: { clickIdParam: 'sl_cid', utm: false } })).status).toBe(201)
+    expect((await s.api('POST', '/v1/campaigns/pix/links', { url: 'https://shop.example/' })).status).toBe(201)
+    const sent = await s.api('POST', '/v1/campaigns/pix/sends', { recipients: [{ id: 'K' }] })
+    const cid = await readerClick(sent.body.recipients[0].links[0].url)
+    expect(cid).toBeTruthy()
+    expect((await fetch(`${s.url}/t/conversion.gif?cid=${encodeURIComponent(cid!)}&order=K-1&amount=999&currency=EUR&type=gift`)).status).toBe(200)
+    await s.flush()
+    const gift = (who: string, id: string, sku: string, d: number) => ({ recipientId: who, orderId: id, amount: '70', currency: 'EUR', type: 'gift', items: [{ sku, price: '70' }], at: new Date(NOW - d * DAY).toISOString() })
+    expect((await s.api('POST', '/v1/conversions', { conversions: [gift('K', 'K-1', 'SKU-BOX', 40), gift('G', 'G-1', 'SKU-CARD', 20)] })).status).toBe(201)
+    await s.flush()
+    const top = async () => (await s.api('GET', '/v1/purchases/top?type=gift')).body
+    const before = await top()
+    expect(before.orders).toBe(2)
+    // Once, with the API's items and time (first order 40 days ago); the pixel's row (no items, now) would drop it from the list.
+    expect(before.rows.find((r: { key: string }) => r.key === 'SKU-BOX')).toMatchObject({ orders: 1, buyers: 1, revenue: { EUR: '70.00' }, ordersByStage: { first: 1 } })
+
+    expect((await s.api('DELETE', '/v1/recipients/K')).status).toBe(200)
+    const after = await top()
+    expect(after.orders).toBe(1)
+    expect(after.rows.map((r: { key: string }) => r.key)).toEqual(['SKU-CARD'])
   })
 })
 

@@ -44,6 +44,10 @@ beforeAll(async () => {
   await click('old', REAL_NOW - 60 * DAY)
   await click('new', REAL_NOW - DAY)
   now = REAL_NOW
+  // Two purchases (conversions with a recipient and items): the old one past the retention.
+  const order = (who: string, sku: string, at: number) => ({ recipientId: who, orderId: `o-${who}`, amount: '5', currency: 'EUR', items: [{ sku, price: '5' }], at: new Date(at).toISOString() })
+  const r = await s.api('POST', '/v1/conversions', { conversions: [order('old', 'SKU-OLD', REAL_NOW - 60 * DAY), order('new', 'SKU-NEW', REAL_NOW - DAY)] })
+  expect(r.status, JSON.stringify(r.body)).toBe(201)
   await s.flush()
 })
 
@@ -53,33 +57,45 @@ describe('retention', () => {
     expect(await ddl('events')).toMatch(/TTL toDateTime\(ts\) \+ toIntervalDay\(30\)/)
     expect(await ddl('events')).toMatch(/ttl_only_drop_parts = 1/)
     expect(await ddl('sends')).toMatch(/TTL toDateTime\(sent_at\) \+ toIntervalDay\(30\)/)
+    expect(await ddl('purchases')).toMatch(/TTL toDateTime\(ts\) \+ toIntervalDay\(30\)/)
+    expect(await ddl('customer_orders')).toMatch(/TTL toDateTime\(intDiv\(arrayMax/)
   })
 
   it('deletes events and sends older than the retention', async () => {
     // Both clicks reached ClickHouse (a background TTL merge may already have dropped the old one).
-    expect(s.deps.writer.stats.inserted).toBe(2)
+    expect(s.deps.writer.stats.inserted).toBe(4)
     // TTL runs in merges; FINAL makes it happen now instead of within merge_with_ttl_timeout.
     await s.deps.events.client.command({ query: `OPTIMIZE TABLE ${s.deps.events.db}.events FINAL` })
     await s.deps.events.client.command({ query: `OPTIMIZE TABLE ${s.deps.events.db}.sends FINAL` })
-    const left = async (table: string) => (await queryRows<{ r: string }>(s.deps.events, `SELECT recipient_id AS r FROM ${s.deps.events.db}.${table}`)).map((x) => x.r)
-    expect(await left('events')).toEqual(['new'])
+    const left = async (table: string) => (await queryRows<{ r: string }>(s.deps.events, `SELECT recipient_id AS r FROM ${s.deps.events.db}.${table} ORDER BY r`)).map((x) => x.r)
+    expect(await left('events')).toEqual(['new', 'new'])
     expect(await left('sends')).toEqual(['new'])
     const after = await s.api('GET', '/v1/campaigns/ret/stats')
     expect(after.body.clicks.total).toBe(1)
     expect(after.body.sent).toBe(1)
   })
 
+  it('deletes purchases older than the retention, and the summary of a customer whose last order is', async () => {
+    const db = s.deps.events.db
+    const top = async () => (await s.api('GET', `/v1/purchases/top?from=${new Date(REAL_NOW - 90 * DAY).toISOString()}`)).body.rows.map((x: { key: string }) => x.key)
+    for (const table of ['purchases', 'customer_orders']) await s.deps.events.client.command({ query: `OPTIMIZE TABLE ${db}.${table} FINAL` })
+    const left = async (table: string) => (await queryRows<{ r: string }>(s.deps.events, `SELECT recipient_id AS r FROM ${db}.${table} ORDER BY r`)).map((x) => x.r)
+    expect(await left('purchases')).toEqual(['new'])
+    expect(await left('customer_orders')).toEqual(['new'])
+    expect(await top()).toEqual(['SKU-NEW'])
+  })
+
   it('is applied once: a restart with the same setting alters nothing, a changed one alters once', async () => {
     const same = { eventDays: 30, sendDays: 30, conversionDays: 30 }
     expect(await applyRetention(s.deps.events, same)).toEqual([])
     const apart = { eventDays: 30, sendDays: 30, conversionDays: 400 }
-    expect(await applyRetention(s.deps.events, apart)).toEqual(['events_ttl'])
+    expect(await applyRetention(s.deps.events, apart)).toEqual(['events_ttl', 'purchases_ttl', 'customer_orders_ttl'])
     expect(await applyRetention(s.deps.events, apart)).toEqual([])
     const q = (await queryRows<{ q: string }>(s.deps.events, `SELECT create_table_query AS q FROM system.tables WHERE database = {db:String} AND name = 'events'`, { db: s.deps.events.db }))[0]!.q
     // Conversions kept longer share parts with clicks: rows go one by one, not whole parts.
     expect(q).toMatch(/if\(type = 'conversion', 400, 30\)/)
     expect(q).toMatch(/ttl_only_drop_parts = 0/)
-    expect(await applyRetention(s.deps.events, same)).toEqual(['events_ttl'])
+    expect(await applyRetention(s.deps.events, same)).toEqual(['events_ttl', 'purchases_ttl', 'customer_orders_ttl'])
     // On a cluster every replica's table is altered (the statements go through the DDL renderer).
     expect(renderStatement('ALTER TABLE sillage.events REMOVE TTL', { cluster: 'c' })).toBe("ALTER TABLE sillage.events ON CLUSTER 'c' REMOVE TTL")
   })
