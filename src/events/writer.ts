@@ -110,14 +110,15 @@ export class EventWriter {
   }
 
   /**
-   * Inserts everything journaled before the call (tests, backups and shutdown use it). Throws if
-   * the store refuses. Lines written meanwhile are left to the usual drains: chasing them would
-   * never end under steady traffic (a backup taken while readers click waited minutes for a gap).
+   * Inserts everything journaled before the call (tests and backups use it). Throws if the store
+   * refuses. Lines written meanwhile are left to the usual drains: chasing them would never end
+   * under steady traffic (a backup taken while readers click waited minutes for a gap). `toEnd`
+   * (shutdown, when nothing appends any more) drains until the journal is empty.
    */
-  async flush(): Promise<void> {
+  async flush(opts: { toEnd?: boolean } = {}): Promise<void> {
     const segment = this.opts.journal.activeSegment
-    const offset = await stat(join(this.opts.journal.dir, segmentName(segment))).then((s) => s.size, () => 0)
-    const reached = () => !this.cp.pending && (this.cp.segment > segment || (this.cp.segment === segment && this.cp.offset >= offset))
+    const offset = opts.toEnd ? 0 : await stat(join(this.opts.journal.dir, segmentName(segment))).then((s) => s.size, () => 0)
+    const reached = () => !opts.toEnd && !this.cp.pending && (this.cp.segment > segment || (this.cp.segment === segment && this.cp.offset >= offset))
     // Drains never overlap: wait for the running one, then hold the slot while flushing.
     while (this.running) await this.running.catch(() => undefined)
     let release!: () => void
@@ -137,7 +138,9 @@ export class EventWriter {
     this.stopped = true
     if (this.timer) clearInterval(this.timer)
     try {
-      await this.flush()
+      // At shutdown the edge no longer appends: everything in the journal, lines written while
+      // this stop began included.
+      await this.flush({ toEnd: true })
     } catch (err) {
       this.opts.log.warn('writer_stop_unflushed', { message: (err as Error).message })
     }
