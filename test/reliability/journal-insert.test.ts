@@ -136,6 +136,38 @@ describe('writer batching', () => {
   })
 })
 
+describe('writer flush', () => {
+  it('inserts what was journaled before the call and returns while appends go on (a backup under steady clicks)', async () => {
+    const j = new Journal({ dir: join(dir, 'j-flush'), fsyncIntervalMs: 1000, maxBytes: 1 << 30, log })
+    // No background drain meanwhile (interval and batch far away): the flush alone inserts. Each of
+    // its inserts takes what is there; lines keep arriving during each, so chasing them never ends.
+    const w = new EventWriter({ journal: j, store, batchSize: 1_000_000, flushIntervalMs: 600_000, log })
+    await w.start()
+    let n = 0
+    const append = () => j.appendAsync(encodeEvent(ev(300_000 + n++, { campaignId: 'flushing' })))
+    for (let i = 0; i < 20; i++) await append()
+    const before = n
+    let appending = true
+    const stream = (async () => {
+      while (appending) await append()
+    })()
+    const t0 = Date.now()
+    await w.flush()
+    const took = Date.now() - t0
+    appending = false
+    await stream
+    const [row] = await queryRows<{ c: number }>(store, `SELECT count() AS c FROM ${store.db}.events WHERE campaign_id = 'flushing'`)
+    expect(Number(row!.c)).toBeGreaterThanOrEqual(before)
+    expect(n - before).toBeGreaterThan(0)
+    // The shutdown's flush takes the rest.
+    await w.stop()
+    j.close()
+    const [all] = await queryRows<{ c: number }>(store, `SELECT count() AS c FROM ${store.db}.events WHERE campaign_id = 'flushing'`)
+    expect(Number(all!.c)).toBe(n)
+    expect(took).toBeLessThan(20_000)
+  })
+})
+
 describe('writer checkpoint', () => {
   it('says loudly when its checkpoint is unreadable (it reads the journal again from the start)', async () => {
     const errors: string[] = []
