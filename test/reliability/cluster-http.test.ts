@@ -1,10 +1,12 @@
+import { spawn } from 'node:child_process'
 import { mkdtempSync, rmSync } from 'node:fs'
 import { request } from 'node:http'
 import { connect } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterAll, describe, expect, it } from 'vitest'
-import { ADMIN_KEY, startChild, type Child } from './child.js'
+import { seedMetaDir } from '../support/meta-seed.js'
+import { ADMIN_KEY, ROOT, startChild, type Child } from './child.js'
 
 /*
  * The API over HTTP answers the same in the default cluster layout (a primary and edge workers
@@ -91,3 +93,35 @@ for (const [mode, env] of [
     }, 30_000)
   })
 }
+
+describe('a signal while the server starts', () => {
+  it('stops it cleanly once started (exit 0), instead of killing it half-started', async () => {
+    // The stores are open (ClickHouse migrated), the workers not yet listening: the moment a
+    // first worker may already answer while the primary has not finished starting.
+    const d = mkdtempSync(join(tmpdir(), 'sillage-early-signal-'))
+    seedMetaDir(d)
+    const proc = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts'], {
+      cwd: ROOT,
+      env: { ...process.env, DATA_DIR: d, PORT: '0', HOST: '127.0.0.1', WORKERS: '2', LOG_LEVEL: 'info' },
+      stdio: ['ignore', 'ignore', 'pipe'],
+      detached: true,
+    })
+    const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((res) => proc.once('exit', (code, signal) => res({ code, signal })))
+    let log = ''
+    let signalled = false
+    proc.stderr!.on('data', (b: Buffer) => {
+      log += b.toString()
+      if (!signalled && log.includes('"clickhouse_migrated"')) {
+        signalled = true
+        proc.kill('SIGTERM')
+      }
+    })
+    try {
+      expect(await exited).toEqual({ code: 0, signal: null })
+      expect(log).toContain('"msg":"stopped"')
+    } finally {
+      if (proc.exitCode === null && proc.signalCode === null) process.kill(-proc.pid!, 'SIGKILL')
+      rmSync(d, { recursive: true, force: true })
+    }
+  }, 120_000)
+})
