@@ -210,8 +210,10 @@ describe('slow and malformed clients', () => {
     }
     const seconds = (performance.now() - t0) / 1000
     // A refresh is three selects (campaigns, links, tracking domains): at most one refresh a second
-    // for the misses, plus the periodic one (LINK_REFRESH_MS, 5 s).
-    expect(queries).toBeLessThanOrEqual(3 * (Math.ceil(seconds) + 1 + Math.ceil(seconds / 5)))
+    // for the misses, plus the periodic one (LINK_REFRESH_MS, 5 s). Over T seconds each can fire
+    // at both ends of the span: ⌈T⌉ + 1 and ⌈T/5⌉ + 1 (CI once counted 46 selects against a bound
+    // of 45 that left out the periodic one's second end).
+    expect(queries).toBeLessThanOrEqual(3 * (Math.ceil(seconds) + 1 + Math.ceil(seconds / 5) + 1))
     expect(s.deps.links.size).toBe(sizeBefore)
     expect(process.memoryUsage().heapUsed - heapBefore).toBeLessThan(64 * 1024 * 1024)
   }, 30_000)
