@@ -29,7 +29,9 @@ function postBody(url: string, path: string, bytes: number): Promise<{ status: n
       res.resume()
       resolve({ status: res.statusCode!, connection: res.headers.connection })
     })
-    req.on('error', (err) => setTimeout(() => reject(err), 500))
+    // The server answers 413 and closes while the body is still being written: the write fails
+    // (EPIPE) before the answer is read, which can take longer than a moment on a loaded machine.
+    req.on('error', (err) => setTimeout(() => reject(err), 5_000))
     req.end(Buffer.alloc(bytes, 0x20))
   })
 }
