@@ -31,6 +31,8 @@ function cpuSeconds(pid: number): number {
 
 /** EDGE_DURING_DRAIN=0: drain without clicks at the same time, so the CPU per event is the delivery's alone. */
 const EDGE_DURING_DRAIN = process.env.EDGE_DURING_DRAIN !== '0'
+/** WORKERS=2 (or CLUSTER=1): the layout `npm start` takes on a multi-core machine, the edge in worker processes; the runner's default is one process. */
+const layout = { ...(process.env.WORKERS ? { WORKERS: process.env.WORKERS } : {}), ...(process.env.CLUSTER ? { CLUSTER: process.env.CLUSTER } : {}) }
 
 function rssMb(pid: number): number {
   const m = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))
@@ -160,7 +162,7 @@ function median(xs: number[]): number {
 
 if (PHASES.has('batched') || PHASES.has('single') || PHASES.has('down')) {
   // No second pass: these phases measure delivery, and settle: verdict would wait for it.
-  const s = await startSillage({ WEBHOOK_ALLOW_PRIVATE: '1', CLASSIFY_PASS_INTERVAL_MS: '0' }, cpuProf)
+  const s = await startSillage({ WEBHOOK_ALLOW_PRIVATE: '1', CLASSIFY_PASS_INTERVAL_MS: '0', ...layout }, cpuProf)
   try {
     const fx = await makeFixture(s, { campaign: 'hooks', links: 10, recipients: 3000, linkUrl: (i) => `https://shop.example/p/${i}` })
     log(`load: ${opts.connections} connections, ${opts.durationS} s per round; receiver on loopback answers 204`)
