@@ -125,9 +125,8 @@ async function flowCells(
   // orders inside a window only (one or two per customer), so summing them per pair reads short arrays.
   const perCustomer = revenue
     ? `, [${instants.map((_, k) => code(k)).join(', ')}] AS codes,
-         arrayMap(m -> ${windowOf('m')}, ms) AS ws,
-         arrayMap((w, c) -> w >= 1 AND w <= {windows:Int64} AND c != '', ws, currencies) AS inside,
-         arrayFilter((w, f) -> f, ws, inside) AS iw, arrayFilter((c, f) -> f, currencies, inside) AS ic, arrayFilter((a, f) -> f, amounts, inside) AS ia,
+         arrayFilter(x -> x.1 > {first:Int64} AND x.1 <= {last:Int64} AND x.2 != '', arrayZip(ms, currencies, amounts)) AS inside,
+         arrayMap(x -> ${windowOf('x.1')}, inside) AS iw, tupleElement(inside, 2) AS ic, tupleElement(inside, 3) AS ia,
          arrayFilter(e -> e.1 % 8 != 0, arrayMap(p -> (toUInt32(p.1 * 8 + codes[p.1]), p.2, toDecimal128(arraySum((w, c, a) -> if(w = p.1 AND c = p.2, a, 0), iw, ic, ia), 4)),
                                                  arrayDistinct(arrayZip(iw, ic)))) AS entries`
     : ''
