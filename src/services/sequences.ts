@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto'
 import { and, asc, desc, eq, inArray, sql } from 'drizzle-orm'
 import { nanoid } from 'nanoid'
 import type { AppDeps } from '../deps.js'
-import { chDateTime } from '../store/clickhouse.js'
+import { chDateTime, insertRows } from '../store/clickhouse.js'
 import { anyOf, type MetaDb } from '../store/meta.js'
 import {
   campaigns,
@@ -225,21 +225,13 @@ interface MirrorRow {
 async function mirrorEnrollments(deps: Pick<AppDeps, 'events' | 'clock'>, sequenceId: string, rows: MirrorRow[]): Promise<void> {
   if (rows.length === 0) return
   const version = deps.clock()
-  await deps.events.client.insert({
-    table: `${deps.events.db}.sequence_enrollments`,
-    values: rows.map((r) => ({
-      sequence_id: sequenceId,
-      recipient_id: r.recipientId,
-      entered_at: chDateTime(r.enteredAt.getTime()),
-      status: r.status,
-      exit_reason: r.exitReason ?? '',
-      exit_step_id: r.exitStepId ?? '',
-      exited_at: chDateTime(r.exitedAt?.getTime() ?? 0),
-      version,
-    })),
-    format: 'JSONEachRow',
-    clickhouse_settings: { insert_deduplication_token: `seq-enr:${randomUUID()}`, async_insert: 0 },
-  })
+  await insertRows(
+    deps.events,
+    'sequence_enrollments',
+    ['sequence_id', 'recipient_id', 'entered_at', 'status', 'exit_reason', 'exit_step_id', 'exited_at', 'version'],
+    rows.map((r) => [sequenceId, r.recipientId, chDateTime(r.enteredAt.getTime()), r.status, r.exitReason ?? '', r.exitStepId ?? '', chDateTime(r.exitedAt?.getTime() ?? 0), version]),
+    { insert_deduplication_token: `seq-enr:${randomUUID()}`, async_insert: 0 },
+  )
 }
 
 interface EntryState {
@@ -744,19 +736,13 @@ export async function markStepSent(deps: Deps, checked: { sequence: Sequence; st
     } else report.notActive.push(id)
   }
   if (sends.length) {
-    await deps.events.client.insert({
-      table: `${deps.events.db}.sequence_sends`,
-      values: sends.map((s) => ({
-        sequence_id: sequence.id,
-        step_id: step.id,
-        campaign_id: step.campaignId,
-        recipient_id: s.recipientId,
-        entered_at: chDateTime(s.enteredAt.getTime()),
-        sent_at: chDateTime(Date.parse(s.sentAt)),
-      })),
-      format: 'JSONEachRow',
-      clickhouse_settings: { insert_deduplication_token: `seq-send:${randomUUID()}`, async_insert: 0 },
-    })
+    await insertRows(
+      deps.events,
+      'sequence_sends',
+      ['sequence_id', 'step_id', 'campaign_id', 'recipient_id', 'entered_at', 'sent_at'],
+      sends.map((x) => [sequence.id, step.id, step.campaignId, x.recipientId, chDateTime(x.enteredAt.getTime()), chDateTime(Date.parse(x.sentAt))]),
+      { insert_deduplication_token: `seq-send:${randomUUID()}`, async_insert: 0 },
+    )
   }
   const completed = marked.filter((m) => m.status === 'completed')
   await mirrorEnrollments(deps, sequence.id, completed.map((m) => ({ recipientId: m.recipientId, enteredAt: m.enteredAt, status: 'completed' as const })))

@@ -317,3 +317,18 @@ describe('changes, timeline, erasure', () => {
     expect(Number(row!.n)).toBe(0)
   })
 })
+
+describe('ids with the text format escapes', () => {
+  it('records an id holding a tab, a line break and a backslash as sent, in both stores', async () => {
+    const odd = 'x\ty\nz\\w'
+    await s.api('POST', '/v1/sequences', { id: 'odd', name: 'Odd', steps: [{ id: 'o1', campaignId: 'other', offset: 'P0D' }] })
+    expect((await s.api('POST', '/v1/sequences/odd/enrollments', { recipients: [{ id: odd }] })).body.enrolled).toBe(1)
+    const sent = await s.api('POST', '/v1/campaigns/other/sends', { recipients: [{ id: odd }], sequence: { id: 'odd', stepId: 'o1' } })
+    expect(sent.body.sequence.marked).toBe(1)
+    const db = s.deps.events.db
+    const [enr] = await queryRows<{ recipient_id: string; status: string }>(s.deps.events, `SELECT recipient_id, status FROM ${db}.sequence_enrollments FINAL WHERE sequence_id = 'odd'`)
+    expect(enr).toEqual({ recipient_id: odd, status: 'completed' })
+    const sends = await queryRows<{ recipient_id: string }>(s.deps.events, `SELECT recipient_id FROM ${db}.sequence_sends WHERE sequence_id = 'odd'`)
+    expect(sends).toEqual([{ recipient_id: odd }])
+  })
+})
