@@ -6,3 +6,7 @@ CREATE TABLE IF NOT EXISTS "sequence_goal_cursor" (
 );
 --> statement-breakpoint
 INSERT INTO "sequence_goal_cursor" ("id", "seq") VALUES (1, -1) ON CONFLICT DO NOTHING;
+--> statement-breakpoint
+CREATE TABLE IF NOT EXISTS "sequence_goal_recipients" (
+	"recipient_id" text PRIMARY KEY NOT NULL
+);

@@ -10,6 +10,7 @@ import {
   SEQUENCE_EXIT_ON,
   sequenceEnrollments,
   sequenceGoalCursor,
+  sequenceGoalRecipients,
   sequences,
   suppressions,
   type EnrollmentStatus,
@@ -281,9 +282,10 @@ export async function applyStoredConversions(deps: GoalDeps & Pick<AppDeps, 'seq
     const from = await lockGoalCursor(tx, 'update')
     if (from >= to) return
     const withGoal = (await tx.select({ id: sequences.id, goal: sequences.goal, exitOn: sequences.exitOn }).from(sequences)).filter(exitsOnGoal)
-    if (withGoal.length > 0) {
-      const conversions = await storedConversions(deps, from, to)
-      for (const s of withGoal) await applyConversions(tx, s, conversions)
+    const conversions = await storedConversions(deps, from, to)
+    for (const s of withGoal) await applyConversions(tx, s, conversions)
+    if (conversions.length > 0) {
+      await tx.execute(sql`INSERT INTO sequence_goal_recipients (recipient_id) SELECT DISTINCT id FROM unnest(${sql.param(conversions.map((c) => c.id))}::text[]) AS x(id) ON CONFLICT DO NOTHING`)
     }
     await tx.update(sequenceGoalCursor).set({ seq: to }).where(eq(sequenceGoalCursor.id, 1))
   })
@@ -442,7 +444,10 @@ export async function enroll(deps: Deps, sequenceId: string, recipients: EnrollI
       const goal = seq.goal
       const firstIn = new Map<string, number>()
       const entered = new Map(rows.map((r) => [r.recipientId, Date.parse(r.enteredAt)]))
-      for (const c of await storedConversions(deps, -1, goalCursor, rows.map((r) => r.recipientId))) {
+      // Only the recipients known to have converted are looked up in ClickHouse (most have not).
+      const ids = rows.map((r) => r.recipientId)
+      const buyers = (await tx.select({ id: sequenceGoalRecipients.recipientId }).from(sequenceGoalRecipients).where(anyOf(sequenceGoalRecipients.recipientId, ids))).map((r) => r.id)
+      for (const c of buyers.length ? await storedConversions(deps, -1, goalCursor, buyers) : []) {
         const e = entered.get(c.id)!
         if (c.kind !== goal.type || c.at < e || c.at > e + goal.withinMs) continue
         firstIn.set(c.id, Math.min(c.at, firstIn.get(c.id) ?? Infinity))
@@ -838,6 +843,7 @@ export async function markStepSent(deps: Deps, checked: { sequence: Sequence; st
 export async function eraseFromSequences(deps: Pick<AppDeps, 'meta' | 'events' | 'clock'>, recipientId: string): Promise<number> {
   const removed = await deps.meta.db.transaction(async (tx) => {
     await tx.insert(recipientErasures).values({ recipientId, at: new Date(deps.clock()) }).onConflictDoNothing()
+    await tx.delete(sequenceGoalRecipients).where(eq(sequenceGoalRecipients.recipientId, recipientId))
     return tx.delete(sequenceEnrollments).where(eq(sequenceEnrollments.recipientId, recipientId)).returning({ s: sequenceEnrollments.sequenceId })
   })
   const { db } = deps.events

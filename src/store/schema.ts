@@ -415,3 +415,11 @@ export const sequenceGoalCursor = pgTable('sequence_goal_cursor', {
   id: integer('id').primaryKey(),
   seq: bigint('seq', { mode: 'number' }).notNull(),
 })
+
+/**
+ * Recipients with a conversion among those sequence_goal_cursor covers (the id only): enrolment
+ * asks ClickHouse for the conversions of these alone. Deleted with the recipient on erasure.
+ */
+export const sequenceGoalRecipients = pgTable('sequence_goal_recipients', {
+  recipientId: text('recipient_id').primaryKey(),
+})
