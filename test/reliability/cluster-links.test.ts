@@ -4,6 +4,7 @@ import { createServer } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { seedMetaDir } from '../support/meta-seed.js'
 import { readerFetch } from '../support/server.js'
 import { ADMIN_KEY, ROOT, startChild, type Child } from './child.js'
 
@@ -51,7 +52,7 @@ describe('cluster workers redirect with what the primary knows', () => {
     }
     expect(after.searchParams.get('utm_source')).toBeNull()
     expect(after.searchParams.get('cid')).toMatch(/.{10,}/)
-  }, 60_000)
+  }, 120_000)
 })
 
 describe('cluster start-up', () => {
@@ -60,6 +61,9 @@ describe('cluster start-up', () => {
     await new Promise<void>((r) => taken.listen(0, '127.0.0.1', () => r()))
     const port = (taken.address() as { port: number }).port
     const dir = mkdtempSync(join(tmpdir(), 'sillage-cluster-port-'))
+    // The stores open before the workers fork: start from the migrated metadata (initdb alone took
+    // most of the 60 s on 2 cores at load 17).
+    seedMetaDir(dir)
     try {
       const proc = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts'], {
         cwd: ROOT,
@@ -75,5 +79,5 @@ describe('cluster start-up', () => {
       taken.close()
       rmSync(dir, { recursive: true, force: true })
     }
-  }, 60_000)
+  }, 120_000)
 })
