@@ -92,7 +92,8 @@ export interface StatusScope {
  */
 export function engagementStatusSql(db: string, s: StatusScope): { sql: string; params: Record<string, unknown> } {
   const t = s.thresholds
-  const scope = `${s.campaigns ? ' AND campaign_id IN {campaigns:Array(String)}' : ''}${s.recipientIds ? ' AND recipient_id IN {ids:Array(String)}' : ''}${s.after !== undefined ? ' AND recipient_id > {after:String}' : ''}`
+  const recipientScope = `${s.recipientIds ? ' AND recipient_id IN {ids:Array(String)}' : ''}${s.after !== undefined ? ' AND recipient_id > {after:String}' : ''}`
+  const scope = `${s.campaigns ? ' AND campaign_id IN {campaigns:Array(String)}' : ''}${recipientScope}`
   const sql = `
     SELECT recipient_id, sends, recent_sends, last_sent, last_open, last_click,
       multiIf(last_engaged > {activeFrom:Int64}, 'active',
@@ -103,13 +104,15 @@ export function engagementStatusSql(db: string, s: StatusScope): { sql: string; 
       SELECT s.recipient_id AS recipient_id, s.sends AS sends, s.recent_sends AS recent_sends, s.last_sent AS last_sent,
              e.last_open AS last_open, e.last_click AS last_click, greatest(e.last_open, e.last_click) AS last_engaged
       FROM (
-        SELECT recipient_id, count() AS sends, countIf(sent > {inactiveFrom:Int64}) AS recent_sends, max(sent) AS last_sent
+        -- Each campaign's latest send per recipient (recipient_sends, migration 2300: what sends
+        -- FINAL keeps), those sent at or before the instant asked.
+        SELECT recipient_id, length(ts) AS sends, arrayCount(t -> t > {inactiveFrom:Int64}, ts) AS recent_sends, arrayMax(ts) AS last_sent
         FROM (
-          SELECT recipient_id, toUnixTimestamp64Milli(sent_at) AS sent
-          FROM ${db}.sends FINAL
-          WHERE sent_at <= fromUnixTimestamp64Milli({at:Int64}, 'UTC')${scope}
+          SELECT recipient_id, arrayFilter((t, c) -> t <= {at:Int64}${s.campaigns ? ' AND has({campaigns:Array(String)}, c)' : ''}, sends.2, sends.1) AS ts
+          FROM ${db}.recipient_sends FINAL
+          WHERE 1${recipientScope}
         )
-        GROUP BY recipient_id
+        WHERE notEmpty(ts)
       ) AS s
       LEFT JOIN (
         SELECT recipient_id,
