@@ -6,9 +6,11 @@ import { DAY_MS } from '../util/window.js'
  * audience, the recipient page and cross-campaign triggers share, so they all mean the same thing.
  *
  * - A send is the latest row of a (campaign, recipient) in `sends` (a repeated send replaces the
- *   earlier one). Over everyone, the table read with FINAL (bench, 1 M sends: FINAL then GROUP BY
- *   recipient ~100 ms CPU, GROUP BY (recipient, campaign) with max(sent_at) ~800); for a list of
- *   recipients, their rows grouped by (recipient, campaign), which skips FINAL's merge of the whole table.
+ *   earlier one). The engagement status, the distribution and the cap check read it from
+ *   `recipient_sends` (migration 2300: per recipient, each campaign's latest send time, the same
+ *   thing kept by a view on sends), one row per recipient instead of ten sends: on 10 M sends the
+ *   sends side of engagement went from ~1.8 s to ~0.16 s CPU. The recipient page's list of sends
+ *   groups that recipient's rows of `sends` by (recipient, campaign).
  * - Engagement is a human open or click only: class = 'human' on an attributed event. An invalid
  *   token's event has recipient_id = '' (the edge sets both together), so `recipient_id != ''` is
  *   token_valid and never reaches anyone. Machine opens (Apple Mail Privacy Protection, prefetches,
