@@ -5,17 +5,6 @@ import { attributedConversionsManySql } from './attribution.js'
 import { trafficAggregate } from './sql.js'
 import { wilson, type Interval } from './statistics.js'
 
-/**
- * The sends of every recipient, one per (campaign, recipient), the latest (sends FINAL; see
- * recipient-activity.ts for why not a GROUP BY), at or before {at:Int64}, optionally within
- * {campaigns:Array(String)}: `recipient_id`, `campaign_id`, `sent` (epoch ms).
- */
-function latestSends(db: string, opts: { campaigns: boolean; since?: boolean }): string {
-  return `SELECT recipient_id, campaign_id, toUnixTimestamp64Milli(sent_at) AS sent
-    FROM ${db}.sends FINAL
-    WHERE sent_at <= fromUnixTimestamp64Milli({at:Int64}, 'UTC')${opts.since ? ` AND sent_at >= fromUnixTimestamp64Milli({since:Int64}, 'UTC')` : ''}${opts.campaigns ? ' AND campaign_id IN {campaigns:Array(String)}' : ''}`
-}
-
 export interface PressureDistribution {
   at: string
   windowDays: number
@@ -33,11 +22,15 @@ export interface PressureDistribution {
  * ever sent to (those with none in the window are the 0 bar), counting only `campaigns` when given.
  */
 export async function pressureDistribution(store: EventStore, o: { at: number; windowDays: number; campaigns?: readonly string[] | undefined }): Promise<PressureDistribution> {
-  const inCampaigns = o.campaigns ? ' AND has({campaigns:Array(String)}, campaign_id)' : ''
+  const inCampaigns = o.campaigns ? ' AND has({campaigns:Array(String)}, c)' : ''
+  // One row per recipient (recipient_sends, migration 2300): each campaign's latest send, the one
+  // sends FINAL keeps; a recipient is in the population when one of them is at or before `at`.
   const rows = await queryRows<{ n: number; recipients: number }>(
     store,
     `SELECT n, count() AS recipients FROM (
-       SELECT recipient_id, countIf(sent > {since:Int64}${inCampaigns}) AS n FROM (${latestSends(store.db, { campaigns: false })}) GROUP BY recipient_id
+       SELECT arrayCount((t, c) -> t > {since:Int64} AND t <= {at:Int64}${inCampaigns}, sends.2, sends.1) AS n
+       FROM ${store.db}.recipient_sends FINAL
+       WHERE arrayExists(t -> t <= {at:Int64}, sends.2)
      ) GROUP BY n ORDER BY n`,
     { at: o.at, since: o.at - o.windowDays * DAY_MS, campaigns: o.campaigns ?? [] },
   )
@@ -110,8 +103,8 @@ export const DEFAULT_FATIGUE_BUCKETS = [0, 2, 4, 7]
  * number of sends (of the same campaigns) its recipient had in the `windowDays` before it (that send
  * excluded); per bucket, the share of those sends whose recipient opened (human), clicked (human),
  * unsubscribed from that campaign, or converted (attributed to it, click attribution, 7-day window),
- * each with its 95% Wilson interval. Prior sends are counted by a window function over each
- * recipient's sends in time order: one pass, no self-join.
+ * each with its 95% Wilson interval. Prior sends are counted within each recipient's row of
+ * recipient_sends (a few sends each): one pass, no self-join, no sort of every send.
  */
 export async function fatigueCurve(
   store: EventStore,
@@ -132,15 +125,22 @@ export async function fatigueCurve(
                 countIf(f.opens > 0) AS opened, countIf(f.clicks > 0) AS clicked, countIf(f.unsubscribes > 0) AS unsubscribed,
                 countIf(s.h IN (SELECT h FROM converted)) AS converted
          FROM (
-           -- upto counts the sends in [sent − window, sent], ties included; same, those in the very
-           -- second of this one (itself included), which are not "before" it. In seconds: a RANGE
-           -- offset must fit 32 bits.
-           SELECT h, sent, upto - same AS prior FROM (
-             SELECT cityHash64(campaign_id, recipient_id) AS h, sent, intDiv(sent, 1000) AS sec,
-                    count() OVER (PARTITION BY recipient_id ORDER BY sec RANGE BETWEEN {windowS:UInt32} PRECEDING AND CURRENT ROW) AS upto,
-                    count() OVER (PARTITION BY recipient_id ORDER BY sec RANGE BETWEEN CURRENT ROW AND CURRENT ROW) AS same
-             FROM (${latestSends(db, { campaigns: true, since: true })})
-           )
+           -- Per recipient (recipient_sends: each campaign's latest send, what sends FINAL keeps),
+           -- the sends of these campaigns in [since, at]; each one's prior is the number of them in
+           -- the window before its second, [sec − window, sec): those in its very second (itself
+           -- included) are not "before" it. Over the arrays rather than a window function over
+           -- 10 M sends read with FINAL: that side 8-9 s -> 1.7-2.1 s CPU (bench/pressure.ts).
+           SELECT cityHash64(c, recipient_id) AS h, sent, prior FROM (
+             SELECT recipient_id, ts, cs, arrayMap(t -> intDiv(t, 1000), ts) AS secs,
+                    arrayMap(x -> arrayCount(y -> y >= x - {windowS:UInt32} AND y < x, secs), secs) AS priors
+             FROM (
+               SELECT recipient_id,
+                      arrayFilter((t, c) -> t >= {since:Int64} AND t <= {at:Int64} AND has({campaigns:Array(String)}, c), sends.2, sends.1) AS ts,
+                      arrayFilter((c, t) -> t >= {since:Int64} AND t <= {at:Int64} AND has({campaigns:Array(String)}, c), sends.1, sends.2) AS cs
+               FROM ${db}.recipient_sends FINAL
+             )
+             WHERE notEmpty(ts)
+           ) ARRAY JOIN ts AS sent, cs AS c, priors AS prior
          ) AS s
          LEFT JOIN (
            SELECT cityHash64(campaign_id, recipient_id) AS h,
@@ -219,15 +219,16 @@ export async function capsReached(
                                 if(n >= maxes[i], arraySort(arrayFilter(${counted}, ts, ks))[n - maxes[i] + 1] + wins[i], 0)),
                           arrayEnumerate(wins)) AS caps
        FROM (
-         SELECT recipient_id AS r, groupArray(sent) AS ts, groupArray(k) AS ks FROM (
-           -- GROUP BY rather than FINAL here: only these recipients' rows are grouped, where FINAL
-           -- merges the whole table first (bench: ~110 against ~380 ms CPU for 10,000 recipients).
-           SELECT recipient_id, transform(campaign_id, {cids:Array(String)}, {cats:Array(String)}, '') AS k, toUnixTimestamp64Milli(max(sent_at)) AS sent
-           FROM ${store.db}.sends
-           WHERE recipient_id IN {ids:Array(String)} AND sent_at > fromUnixTimestamp64Milli({since:Int64}, 'UTC') AND campaign_id != {exclude:String}
-           GROUP BY recipient_id, campaign_id
-           HAVING sent <= {at:Int64}
-         ) GROUP BY recipient_id
+         -- Each campaign's latest send (maxMap), kept when in (since, at] and not of the campaign being sent.
+         SELECT r, arrayFilter((t, c) -> t > {since:Int64} AND t <= {at:Int64} AND c != {exclude:String}, m.2, m.1) AS ts,
+                arrayMap(c -> transform(c, {cids:Array(String)}, {cats:Array(String)}, ''),
+                         arrayFilter((c, t) -> t > {since:Int64} AND t <= {at:Int64} AND c != {exclude:String}, m.1, m.2)) AS ks
+         FROM (
+           -- maxMap again rather than FINAL: only these recipients' rows are merged (rows not merged yet).
+           SELECT recipient_id AS r, maxMap(sends) AS m FROM ${store.db}.recipient_sends
+           WHERE recipient_id IN {ids:Array(String)}
+           GROUP BY recipient_id
+         )
        )
      ) WHERE notEmpty(caps)`,
     {

@@ -6,9 +6,11 @@ import { DAY_MS } from '../util/window.js'
  * audience, the recipient page and cross-campaign triggers share, so they all mean the same thing.
  *
  * - A send is the latest row of a (campaign, recipient) in `sends` (a repeated send replaces the
- *   earlier one). Over everyone, the table read with FINAL (bench, 1 M sends: FINAL then GROUP BY
- *   recipient ~100 ms CPU, GROUP BY (recipient, campaign) with max(sent_at) ~800); for a list of
- *   recipients, their rows grouped by (recipient, campaign), which skips FINAL's merge of the whole table.
+ *   earlier one). The engagement status, the distribution and the cap check read it from
+ *   `recipient_sends` (migration 2300: per recipient, each campaign's latest send time, the same
+ *   thing kept by a view on sends), one row per recipient instead of ten sends: on 10 M sends the
+ *   sends side of engagement went from ~1.8 s to ~0.16 s CPU. The recipient page's list of sends
+ *   groups that recipient's rows of `sends` by (recipient, campaign).
  * - Engagement is a human open or click only: class = 'human' on an attributed event. An invalid
  *   token's event has recipient_id = '' (the edge sets both together), so `recipient_id != ''` is
  *   token_valid and never reaches anyone. Machine opens (Apple Mail Privacy Protection, prefetches,
@@ -92,7 +94,8 @@ export interface StatusScope {
  */
 export function engagementStatusSql(db: string, s: StatusScope): { sql: string; params: Record<string, unknown> } {
   const t = s.thresholds
-  const scope = `${s.campaigns ? ' AND campaign_id IN {campaigns:Array(String)}' : ''}${s.recipientIds ? ' AND recipient_id IN {ids:Array(String)}' : ''}${s.after !== undefined ? ' AND recipient_id > {after:String}' : ''}`
+  const recipientScope = `${s.recipientIds ? ' AND recipient_id IN {ids:Array(String)}' : ''}${s.after !== undefined ? ' AND recipient_id > {after:String}' : ''}`
+  const scope = `${s.campaigns ? ' AND campaign_id IN {campaigns:Array(String)}' : ''}${recipientScope}`
   const sql = `
     SELECT recipient_id, sends, recent_sends, last_sent, last_open, last_click,
       multiIf(last_engaged > {activeFrom:Int64}, 'active',
@@ -103,13 +106,15 @@ export function engagementStatusSql(db: string, s: StatusScope): { sql: string; 
       SELECT s.recipient_id AS recipient_id, s.sends AS sends, s.recent_sends AS recent_sends, s.last_sent AS last_sent,
              e.last_open AS last_open, e.last_click AS last_click, greatest(e.last_open, e.last_click) AS last_engaged
       FROM (
-        SELECT recipient_id, count() AS sends, countIf(sent > {inactiveFrom:Int64}) AS recent_sends, max(sent) AS last_sent
+        -- Each campaign's latest send per recipient (recipient_sends, migration 2300: what sends
+        -- FINAL keeps), those sent at or before the instant asked.
+        SELECT recipient_id, length(ts) AS sends, arrayCount(t -> t > {inactiveFrom:Int64}, ts) AS recent_sends, arrayMax(ts) AS last_sent
         FROM (
-          SELECT recipient_id, toUnixTimestamp64Milli(sent_at) AS sent
-          FROM ${db}.sends FINAL
-          WHERE sent_at <= fromUnixTimestamp64Milli({at:Int64}, 'UTC')${scope}
+          SELECT recipient_id, arrayFilter((t, c) -> t <= {at:Int64}${s.campaigns ? ' AND has({campaigns:Array(String)}, c)' : ''}, sends.2, sends.1) AS ts
+          FROM ${db}.recipient_sends FINAL
+          WHERE 1${recipientScope}
         )
-        GROUP BY recipient_id
+        WHERE notEmpty(ts)
       ) AS s
       LEFT JOIN (
         SELECT recipient_id,

@@ -180,4 +180,23 @@ describe("the reader's preference page", () => {
     expect((await s.api('GET', '/v1/pressure/preferences?campaignId=news1')).body.campaigns[0].readersChangedPreferences).toBe(0)
     expect((await s.api('PUT', '/v1/recipients/fay/preferences', { maxPerWindow: { max: 1, window: 'P1M' } })).status).toBe(400)
   })
+
+  it('a send recorded again counts once, at its latest time, in the cap, the engagement sends and the distribution', async () => {
+    // The per-recipient summary (recipient_sends) keeps each campaign's latest send, as sends does.
+    await s.api('PUT', '/v1/recipients/gus/preferences', { categories: {}, maxPerWindow: { max: 2, window: 'P7D' } })
+    await send('news1', ['gus'], T0 + 41 * DAY)
+    await send('news1', ['gus'], T0 + 40 * DAY) // recorded later with an earlier time: the later send stays
+    await send('news1', ['gus'], T0 + 42 * DAY) // a re-send replaces it
+    expect((await send('news2', ['gus'], T0 + 43 * DAY)).body.pressure.count).toBe(0)
+    const third = await send('promo4', ['gus'], T0 + 44 * DAY)
+    expect(third.body.pressure.recipients).toEqual([
+      { id: 'gus', reason: 'preference', preference: { kind: 'frequency', max: 2, window: 'P7D' }, sends: 2, eligibleAt: iso(T0 + 49 * DAY) },
+    ])
+    const at = iso(T0 + 44 * DAY)
+    const profile = await s.api('GET', `/v1/recipients/gus?at=${at}`)
+    expect(profile.body).toMatchObject({ sends: 2, lastSentAt: iso(T0 + 43 * DAY) })
+    // Nobody else was sent anything in the 3 days before: gus alone, with 2 sends.
+    const dist = await s.api('GET', `/v1/pressure?window=P3D&at=${at}`)
+    expect(dist.body.histogram.filter((h: { sends: number }) => h.sends > 0)).toEqual([{ sends: 2, recipients: 1 }])
+  })
 })

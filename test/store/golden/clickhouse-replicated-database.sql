@@ -254,3 +254,25 @@ ALTER TABLE sillage.customer_orders ADD COLUMN IF NOT EXISTS kept SimpleAggregat
 
 -- 2200_customer_orders_kept.sql
 ALTER TABLE sillage.customer_orders MATERIALIZE COLUMN kept SETTINGS mutations_sync = 2;
+
+-- 2300_recipient_sends.sql
+CREATE TABLE IF NOT EXISTS sillage.recipient_sends
+(
+    recipient_id String COMMENT 'Sender''s opaque recipient id',
+    sends SimpleAggregateFunction(maxMap, Tuple(Array(String), Array(Int64))) COMMENT 'Campaign ids sent to this recipient (sorted) and the latest send time of each, epoch ms'
+)
+ENGINE = ReplicatedAggregatingMergeTree()
+ORDER BY recipient_id
+SETTINGS replicated_deduplication_window = 10000, replicated_deduplication_window_seconds = 604800;
+
+-- 2300_recipient_sends.sql
+CREATE MATERIALIZED VIEW IF NOT EXISTS sillage.recipient_sends_mv TO sillage.recipient_sends AS
+SELECT recipient_id, maxMap(([campaign_id], [toUnixTimestamp64Milli(sent_at)])) AS sends
+FROM sillage.sends
+GROUP BY recipient_id;
+
+-- 2300_recipient_sends.sql
+INSERT INTO sillage.recipient_sends
+SELECT recipient_id, maxMap(([campaign_id], [toUnixTimestamp64Milli(sent_at)])) AS sends
+FROM sillage.sends
+GROUP BY recipient_id;
