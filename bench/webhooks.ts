@@ -15,6 +15,7 @@
 import { readFileSync } from 'node:fs'
 import { createServer } from 'node:http'
 import type { AddressInfo } from 'node:net'
+import { CLOCK_TICKS, threadTicks } from './lib/threads.js'
 import { ADMIN_KEY, log, makeFixture, round, runOptionsFromEnv, startSillage, waitFor, type Sillage } from './lib/runner.js'
 
 const opts = runOptionsFromEnv()
@@ -22,6 +23,12 @@ const BATCH = Number(process.env.BATCH ?? 500)
 /** CPU_PROF=<dir>: the server runs with --cpu-prof (the profile is written when it stops). */
 const cpuProf = process.env.CPU_PROF ? ['--cpu-prof', `--cpu-prof-dir=${process.env.CPU_PROF}`] : []
 const PHASES = new Set((process.env.PHASES ?? 'batched,single,down,settle').split(','))
+
+/** The server's threads' CPU over a span, as % of a core by thread name (the event loop apart), largest first. */
+function threadShares(before: Map<string, number>, after: Map<string, number>, seconds: number): string {
+  const rows = [...after].map(([k, v]) => [k, v - (before.get(k) ?? 0)] as const).filter(([, v]) => v > 0).sort((x, y) => y[1] - x[1])
+  return rows.slice(0, 5).map(([k, v]) => `${k} ${((v / CLOCK_TICKS / seconds) * 100).toFixed(0)} %`).join(', ')
+}
 
 /** User + system CPU seconds of a process (its threads included), from /proc. */
 function cpuSeconds(pid: number): number {
@@ -82,13 +89,21 @@ async function drainRate(s: Sillage, paths: string[], campaign: string, batch: {
   const ep = await s.api('POST', '/v1/webhooks', { url: rx.url, events: ['email.clicked'], ...(batch ? { batch } : {}) })
   await s.api('PATCH', `/v1/webhooks/${ep.id}`, { enabled: false })
   const before = await humanClicks(s, campaign)
-  await round({ name: 'edge', url: s.url, paths }, opts.durationS, opts.connections)
+  // The backlog's round: the edge's rate with no drain running, to compare with the round during the drain.
+  const th0 = threadTicks(s.child.pid!)
+  const ta = performance.now()
+  const alone = await round({ name: 'edge', url: s.url, paths, pid: s.child.pid! }, opts.durationS, opts.connections)
+  log(`backlog round, no drain: the edge served ${Math.round(alone.rps)} clicks/s (p99 ${alone.p99} ms); server CPU ${((alone.cpuUs * alone.rps) / 1e4).toFixed(0)} % of a core (${threadShares(th0, threadTicks(s.child.pid!), (performance.now() - ta) / 1000)})`)
   await waitFor(async () => (await humanClicks(s, campaign)) - before > 0, 30_000)
   const pid = s.child.pid!
   const cpu0 = cpuSeconds(pid)
+  const th1 = threadTicks(pid)
   const t0 = performance.now()
   await s.api('PATCH', `/v1/webhooks/${ep.id}`, { enabled: true })
   const edge = EDGE_DURING_DRAIN ? await round({ name: 'edge', url: s.url, paths }, opts.durationS, opts.connections) : null
+  const edgeEnd = performance.now()
+  const cpuEdge = cpuSeconds(pid) - cpu0
+  const threadsDuring = threadShares(th1, threadTicks(pid), (edgeEnd - t0) / 1000)
   // Everything clicked since the endpoint was created: the backlog and what came during the drain.
   let expected = 0
   await waitFor(async () => {
@@ -99,6 +114,18 @@ async function drainRate(s: Sillage, paths: string[], campaign: string, batch: {
   let last = 0
   for (const t of rx.firstSeen.values()) if (t > last) last = t // spread overflows the stack past ~120 k events
   const seconds = (last - t0) / 1000
+  let during = 0
+  for (const t of rx.firstSeen.values()) if (t <= edgeEnd) during++
+  if (process.env.TIMELINE) {
+    // Events received per second from enabling: where the drain went fast or stalled.
+    const perS: number[] = []
+    for (const t of rx.firstSeen.values()) {
+      const k = Math.floor((t - t0) / 1000)
+      perS[k] = (perS[k] ?? 0) + 1
+    }
+    log(`  per second from enabling: ${Array.from(perS, (n) => n ?? 0).join(' ')}`)
+  }
+  if (edge) log(`  while the edge clicked (${((edgeEnd - t0) / 1000).toFixed(1)} s): ${during} events delivered = ${Math.round(during / ((edgeEnd - t0) / 1000))} events/s; server CPU ${(cpuEdge / ((edgeEnd - t0) / 1000) * 100).toFixed(0)} % of a core (${threadsDuring})`)
   log(
     `${batch ? `batched (${batch.maxEvents}/request)` : 'one event per request'}: ${expected} events in ${seconds.toFixed(1)} s = ` +
       `${Math.round(expected / seconds)} events/s over ${rx.requests} requests; server CPU ${((cpu * 1e6) / expected).toFixed(0)} µs per event delivered` +
