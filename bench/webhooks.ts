@@ -9,8 +9,10 @@
  *   CPU_PROF=/tmp/prof PHASES=single EDGE_DURING_DRAIN=0 npx tsx bench/webhooks.ts   (server profile, written when it stops)
  *
  * sillage runs as a child process (bench/lib/runner.ts); the receiver and autocannon run here.
- * Rates: a backlog is built while the endpoint is disabled, then the endpoint is enabled while
- * autocannon clicks again; rate = events received / time from enabling to the last one.
+ * Rates: a backlog is built while the endpoint is disabled (that round is the edge's rate without a
+ * drain), then the endpoint is enabled and, once the first events arrive, autocannon clicks again;
+ * rate = events received / time from enabling to the last one, and the rate during the clicks apart.
+ * TIMELINE=1 prints the events received in each second from enabling.
  */
 import { readFileSync } from 'node:fs'
 import { createServer } from 'node:http'
@@ -97,13 +99,20 @@ async function drainRate(s: Sillage, paths: string[], campaign: string, batch: {
   await waitFor(async () => (await humanClicks(s, campaign)) - before > 0, 30_000)
   const pid = s.child.pid!
   const cpu0 = cpuSeconds(pid)
-  const th1 = threadTicks(pid)
   const t0 = performance.now()
   await s.api('PATCH', `/v1/webhooks/${ep.id}`, { enabled: true })
-  const edge = EDGE_DURING_DRAIN ? await round({ name: 'edge', url: s.url, paths }, opts.durationS, opts.connections) : null
+  // The clicks start once the drain is under way: the first page waits behind the writer's inserts
+  // (chDB runs one query at a time), which would otherwise decide what "during" measures.
+  await waitFor(async () => rx.firstSeen.size > 0, 120_000)
+  const edgeStart = performance.now()
+  const cpuStart = cpuSeconds(pid)
+  const thStart = threadTicks(pid)
+  const receivedAtStart = rx.firstSeen.size
+  const edge = EDGE_DURING_DRAIN ? await round({ name: 'edge', url: s.url, paths, pid }, opts.durationS, opts.connections) : null
   const edgeEnd = performance.now()
-  const cpuEdge = cpuSeconds(pid) - cpu0
-  const threadsDuring = threadShares(th1, threadTicks(pid), (edgeEnd - t0) / 1000)
+  const edgeSeconds = (edgeEnd - edgeStart) / 1000
+  const cpuEdge = cpuSeconds(pid) - cpuStart
+  const threadsDuring = threadShares(thStart, threadTicks(pid), edgeSeconds)
   // Everything clicked since the endpoint was created: the backlog and what came during the drain.
   let expected = 0
   await waitFor(async () => {
@@ -115,7 +124,7 @@ async function drainRate(s: Sillage, paths: string[], campaign: string, batch: {
   for (const t of rx.firstSeen.values()) if (t > last) last = t // spread overflows the stack past ~120 k events
   const seconds = (last - t0) / 1000
   let during = 0
-  for (const t of rx.firstSeen.values()) if (t <= edgeEnd) during++
+  for (const t of rx.firstSeen.values()) if (t > edgeStart && t <= edgeEnd) during++
   if (process.env.TIMELINE) {
     // Events received per second from enabling: where the drain went fast or stalled.
     const perS: number[] = []
@@ -125,7 +134,11 @@ async function drainRate(s: Sillage, paths: string[], campaign: string, batch: {
     }
     log(`  per second from enabling: ${Array.from(perS, (n) => n ?? 0).join(' ')}`)
   }
-  if (edge) log(`  while the edge clicked (${((edgeEnd - t0) / 1000).toFixed(1)} s): ${during} events delivered = ${Math.round(during / ((edgeEnd - t0) / 1000))} events/s; server CPU ${(cpuEdge / ((edgeEnd - t0) / 1000) * 100).toFixed(0)} % of a core (${threadsDuring})`)
+  if (edge)
+    log(
+      `  first receipt ${((edgeStart - t0) / 1000).toFixed(1)} s after enabling (${receivedAtStart} events by then); while the edge clicked (${edgeSeconds.toFixed(1)} s): ` +
+        `${during} events delivered = ${Math.round(during / edgeSeconds)} events/s; server CPU ${((cpuEdge / edgeSeconds) * 100).toFixed(0)} % of a core (${threadsDuring})`,
+    )
   log(
     `${batch ? `batched (${batch.maxEvents}/request)` : 'one event per request'}: ${expected} events in ${seconds.toFixed(1)} s = ` +
       `${Math.round(expected / seconds)} events/s over ${rx.requests} requests; server CPU ${((cpu * 1e6) / expected).toFixed(0)} µs per event delivered` +
