@@ -155,6 +155,8 @@ describe('dashboard lifecycle page', () => {
     for (const stage of ['new', 'active', 'lapsing', 'lapsed']) expect(html).toContain(`<tr data-stage="${stage}">`)
     // 16 cells of the heat map, each coloured by its share.
     expect(html.match(/<td class="num" style="background: hsl\(212, 70%, \d+%\)/g)?.length).toBe(16)
+    // A long product list scrolls inside its box, not the page.
+    expect(html).toContain('<div class="scroll"><table id="products-table">')
     const coffee = /<tr data-key="SKU-COF">(.*?)<\/tr>/s.exec(html)![1]!
     expect(coffee).toContain('Coffee 1 kg')
     expect([...coffee.matchAll(/<td class="num">([^<]*)<\/td>/g)].map((m) => m[1])).toEqual(['5', '4', '6', '62.50 EUR + 14.00 USD', '3'])

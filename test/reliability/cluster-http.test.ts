@@ -40,6 +40,30 @@ function postBody(url: string, path: string, bytes: number): Promise<{ status: n
   })
 }
 
+/** POSTs `bytes` of body, all of it, whatever the server answers meanwhile: `status code` or the socket error's code. */
+function postWhole(url: string, path: string, bytes: number): Promise<string> {
+  return new Promise((resolve) => {
+    const u = new URL(url)
+    const req = request({ host: u.hostname, port: u.port, path, method: 'POST', headers: { authorization: `Bearer ${ADMIN_KEY}`, 'content-type': 'application/json', 'content-length': bytes } }, (res) => {
+      let body = ''
+      res.setEncoding('utf8')
+      res.on('data', (d: string) => (body += d))
+      res.on('end', () => resolve(`${res.statusCode} ${(JSON.parse(body) as { error: { code: string } }).error.code}`))
+    })
+    req.on('error', (e: NodeJS.ErrnoException) => resolve(e.code ?? e.message))
+    const chunk = Buffer.alloc(64 * 1024, 0x20)
+    let sent = 0
+    const pump = (): void => {
+      while (sent < bytes) {
+        sent += chunk.length
+        if (!req.write(chunk)) return void req.once('drain', pump)
+      }
+      req.end()
+    }
+    pump()
+  })
+}
+
 /** One raw HTTP/1.0 exchange: everything the server wrote until it closed (the test fails if it does not close). */
 function http10(url: string, head: string): Promise<string> {
   return new Promise((resolve, reject) => {
@@ -71,6 +95,14 @@ for (const [mode, env] of [
       expect(r).toEqual({ status: 413, connection: 'close' })
       // The server still answers.
       expect((await fetch(c.url + '/healthz')).status).toBe(200)
+    })
+
+    it('a client that keeps writing an over-limit body still reads its 413 (the server drains before it closes)', async () => {
+      // 24 MB against a 1 MB limit, written whole as fast as loopback takes it: closing with the rest
+      // unread resets the connection, and the client saw EPIPE or ECONNRESET (3 in 10), not the answer.
+      const outcomes: string[] = []
+      for (let i = 0; i < 8; i++) outcomes.push(await postWhole(c.url, '/v1/campaigns/h/sends', 24 * 1024 * 1024))
+      expect(outcomes).toEqual(Array(8).fill('413 payload_too_large'))
     })
 
     it('HTTP/1.0: no chunked encoding, no keep-alive, the connection closed after the answer', async () => {

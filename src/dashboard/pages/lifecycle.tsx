@@ -119,38 +119,40 @@ export function LifecyclePage(props: { view: LifecycleView; ctx: PageContext }) 
 
       <section aria-labelledby="h-products">
         <h2 id="h-products">Products</h2>
-        <table id="products-table">
-          <caption>Products in purchases (line items), most orders first; revenue from line prices.</caption>
-          <thead>
-            <tr>
-              <th scope="col">Product</th>
-              <th scope="col">Orders</th>
-              <th scope="col">Buyers</th>
-              <th scope="col">Units</th>
-              <th scope="col">Revenue</th>
-              <th scope="col">First orders</th>
-            </tr>
-          </thead>
-          <tbody>
-            {products.length === 0 && (
+        <div class="scroll">
+          <table id="products-table">
+            <caption>Products in purchases (line items), most orders first; revenue from line prices.</caption>
+            <thead>
               <tr>
-                <td colspan={6}>No purchase with line items yet.</td>
+                <th scope="col">Product</th>
+                <th scope="col">Orders</th>
+                <th scope="col">Buyers</th>
+                <th scope="col">Units</th>
+                <th scope="col">Revenue</th>
+                <th scope="col">First orders</th>
               </tr>
-            )}
-            {products.map((p) => (
-              <tr data-key={p.key}>
-                <th scope="row">
-                  {p.name ?? p.key} {p.name && p.name !== p.key && <span class="ci">{p.key}</span>}
-                </th>
-                <td class="num">{fmtInt(p.orders)}</td>
-                <td class="num">{fmtInt(p.buyers)}</td>
-                <td class="num">{fmtInt(p.quantity)}</td>
-                <td class="num">{fmtRevenue(p.revenue)}</td>
-                <td class="num">{fmtInt(p.ordersByStage.first)}</td>
-              </tr>
-            ))}
-          </tbody>
-        </table>
+            </thead>
+            <tbody>
+              {products.length === 0 && (
+                <tr>
+                  <td colspan={6}>No purchase with line items yet.</td>
+                </tr>
+              )}
+              {products.map((p) => (
+                <tr data-key={p.key}>
+                  <th scope="row">
+                    {p.name ?? p.key} {p.name && p.name !== p.key && <span class="ci">{p.key}</span>}
+                  </th>
+                  <td class="num">{fmtInt(p.orders)}</td>
+                  <td class="num">{fmtInt(p.buyers)}</td>
+                  <td class="num">{fmtInt(p.quantity)}</td>
+                  <td class="num">{fmtRevenue(p.revenue)}</td>
+                  <td class="num">{fmtInt(p.ordersByStage.first)}</td>
+                </tr>
+              ))}
+            </tbody>
+          </table>
+        </div>
       </section>
     </Layout>
   )
