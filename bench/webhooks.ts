@@ -9,12 +9,15 @@
  *   CPU_PROF=/tmp/prof PHASES=single EDGE_DURING_DRAIN=0 npx tsx bench/webhooks.ts   (server profile, written when it stops)
  *
  * sillage runs as a child process (bench/lib/runner.ts); the receiver and autocannon run here.
- * Rates: a backlog is built while the endpoint is disabled, then the endpoint is enabled while
- * autocannon clicks again; rate = events received / time from enabling to the last one.
+ * Rates: a backlog is built while the endpoint is disabled (that round is the edge's rate without a
+ * drain), then the endpoint is enabled and, once the first events arrive, autocannon clicks again;
+ * rate = events received / time from enabling to the last one, and the rate during the clicks apart.
+ * TIMELINE=1 prints the events received in each second from enabling.
  */
 import { readFileSync } from 'node:fs'
 import { createServer } from 'node:http'
 import type { AddressInfo } from 'node:net'
+import { CLOCK_TICKS, threadTicks } from './lib/threads.js'
 import { ADMIN_KEY, log, makeFixture, round, runOptionsFromEnv, startSillage, waitFor, type Sillage } from './lib/runner.js'
 
 const opts = runOptionsFromEnv()
@@ -22,6 +25,12 @@ const BATCH = Number(process.env.BATCH ?? 500)
 /** CPU_PROF=<dir>: the server runs with --cpu-prof (the profile is written when it stops). */
 const cpuProf = process.env.CPU_PROF ? ['--cpu-prof', `--cpu-prof-dir=${process.env.CPU_PROF}`] : []
 const PHASES = new Set((process.env.PHASES ?? 'batched,single,down,settle').split(','))
+
+/** The server's threads' CPU over a span, as % of a core by thread name (the event loop apart), largest first. */
+function threadShares(before: Map<string, number>, after: Map<string, number>, seconds: number): string {
+  const rows = [...after].map(([k, v]) => [k, v - (before.get(k) ?? 0)] as const).filter(([, v]) => v > 0).sort((x, y) => y[1] - x[1])
+  return rows.slice(0, 5).map(([k, v]) => `${k} ${((v / CLOCK_TICKS / seconds) * 100).toFixed(0)} %`).join(', ')
+}
 
 /** User + system CPU seconds of a process (its threads included), from /proc. */
 function cpuSeconds(pid: number): number {
@@ -82,13 +91,28 @@ async function drainRate(s: Sillage, paths: string[], campaign: string, batch: {
   const ep = await s.api('POST', '/v1/webhooks', { url: rx.url, events: ['email.clicked'], ...(batch ? { batch } : {}) })
   await s.api('PATCH', `/v1/webhooks/${ep.id}`, { enabled: false })
   const before = await humanClicks(s, campaign)
-  await round({ name: 'edge', url: s.url, paths }, opts.durationS, opts.connections)
+  // The backlog's round: the edge's rate with no drain running, to compare with the round during the drain.
+  const th0 = threadTicks(s.child.pid!)
+  const ta = performance.now()
+  const alone = await round({ name: 'edge', url: s.url, paths, pid: s.child.pid! }, opts.durationS, opts.connections)
+  log(`backlog round, no drain: the edge served ${Math.round(alone.rps)} clicks/s (p99 ${alone.p99} ms); server CPU ${((alone.cpuUs * alone.rps) / 1e4).toFixed(0)} % of a core (${threadShares(th0, threadTicks(s.child.pid!), (performance.now() - ta) / 1000)})`)
   await waitFor(async () => (await humanClicks(s, campaign)) - before > 0, 30_000)
   const pid = s.child.pid!
   const cpu0 = cpuSeconds(pid)
   const t0 = performance.now()
   await s.api('PATCH', `/v1/webhooks/${ep.id}`, { enabled: true })
-  const edge = EDGE_DURING_DRAIN ? await round({ name: 'edge', url: s.url, paths }, opts.durationS, opts.connections) : null
+  // The clicks start once the drain is under way: the first page waits behind the writer's inserts
+  // (chDB runs one query at a time), which would otherwise decide what "during" measures.
+  await waitFor(async () => rx.firstSeen.size > 0, 120_000)
+  const edgeStart = performance.now()
+  const cpuStart = cpuSeconds(pid)
+  const thStart = threadTicks(pid)
+  const receivedAtStart = rx.firstSeen.size
+  const edge = EDGE_DURING_DRAIN ? await round({ name: 'edge', url: s.url, paths, pid }, opts.durationS, opts.connections) : null
+  const edgeEnd = performance.now()
+  const edgeSeconds = (edgeEnd - edgeStart) / 1000
+  const cpuEdge = cpuSeconds(pid) - cpuStart
+  const threadsDuring = threadShares(thStart, threadTicks(pid), edgeSeconds)
   // Everything clicked since the endpoint was created: the backlog and what came during the drain.
   let expected = 0
   await waitFor(async () => {
@@ -99,6 +123,22 @@ async function drainRate(s: Sillage, paths: string[], campaign: string, batch: {
   let last = 0
   for (const t of rx.firstSeen.values()) if (t > last) last = t // spread overflows the stack past ~120 k events
   const seconds = (last - t0) / 1000
+  let during = 0
+  for (const t of rx.firstSeen.values()) if (t > edgeStart && t <= edgeEnd) during++
+  if (process.env.TIMELINE) {
+    // Events received per second from enabling: where the drain went fast or stalled.
+    const perS: number[] = []
+    for (const t of rx.firstSeen.values()) {
+      const k = Math.floor((t - t0) / 1000)
+      perS[k] = (perS[k] ?? 0) + 1
+    }
+    log(`  per second from enabling: ${Array.from(perS, (n) => n ?? 0).join(' ')}`)
+  }
+  if (edge)
+    log(
+      `  first receipt ${((edgeStart - t0) / 1000).toFixed(1)} s after enabling (${receivedAtStart} events by then); while the edge clicked (${edgeSeconds.toFixed(1)} s): ` +
+        `${during} events delivered = ${Math.round(during / edgeSeconds)} events/s; server CPU ${((cpuEdge / edgeSeconds) * 100).toFixed(0)} % of a core (${threadsDuring})`,
+    )
   log(
     `${batch ? `batched (${batch.maxEvents}/request)` : 'one event per request'}: ${expected} events in ${seconds.toFixed(1)} s = ` +
       `${Math.round(expected / seconds)} events/s over ${rx.requests} requests; server CPU ${((cpu * 1e6) / expected).toFixed(0)} µs per event delivered` +

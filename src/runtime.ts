@@ -5,6 +5,7 @@ import { EventWriter } from './events/writer.js'
 import { EventSequence } from './events/sequence.js'
 import { onStoredUpdates } from './classification/apply.js'
 import { Outbox } from './outbox/outbox.js'
+import { LoopPacer } from './outbox/pace.js'
 import { TriggerRunner } from './outbox/triggers.js'
 import { startSecondPass } from './classification/second-pass.js'
 import { createLogger, type Logger } from './logger.js'
@@ -62,12 +63,15 @@ export async function startRuntime(opts: RuntimeOptions): Promise<AppDeps & { st
   const sequence = await EventSequence.load(events, config.journalDir, clock)
   const writer = new EventWriter({ journal, store: events, batchSize: config.batchSize, flushIntervalMs: config.flushIntervalMs, log, beforeInsert: opts.beforeInsert, sequence })
   await writer.start()
-  const outbox = new Outbox({ events, meta, config, log, clock, sequence }, config.classifyPass.intervalMs > 0)
+  const { edge, tokens } = edgeFromConfig(config, journal, links, clock)
+  // One process (no cluster): the edge shares this event loop with delivery, which leaves it room.
+  const s = edge.stats
+  const pacer = config.cluster ? null : new LoopPacer(() => s.click302 + s.click404 + s.click410 + s.open200)
+  const outbox = new Outbox({ events, meta, config, log, clock, sequence }, config.classifyPass.intervalMs > 0, pacer)
   const stopNice = deprioritiseBackgroundThreads(config.ingestNice, (err) => log.warn('ingest_nice_failed', { message: err.message }))
   // The second classification pass runs beside the writer: one per ClickHouse, never in cluster workers.
   const secondPass = config.classifyPass.intervalMs > 0 ? startSecondPass({ events, meta, clock, log }, { ...config.classifyPass, onSettled: (to) => outbox.settle.passCompleted(to) }) : null
   await outbox.start((fn) => onStoredUpdates(events, fn))
-  const { edge, tokens } = edgeFromConfig(config, journal, links, clock)
   const deps: AppDeps = { config, events, meta, links, tokens, journal, writer, sequence, outbox, edge, log, clock }
   const triggers = new TriggerRunner(deps)
   triggers.start()

@@ -9,6 +9,7 @@ import { invalid } from '../util/errors.js'
 import { derivedId, storeDerived, type DerivedEvent } from './derived.js'
 import { signingSecrets, type DeliveryRow, type EndpointRow } from './endpoints.js'
 import { readPage, type EventFilter } from './envelopes.js'
+import type { LoopPacer } from './pace.js'
 import { signatureHeaders } from './sign.js'
 import { parseTargetUrl, postJson, type PostResult } from './target.js'
 
@@ -70,7 +71,8 @@ export class Outbox implements OutboxHandle {
   private timer: NodeJS.Timeout | undefined
   private unlisten: (() => void) | undefined
 
-  constructor(private readonly deps: Deps, passRuns: boolean) {
+  /** `pacer`: the edge runs in this process (no cluster), and delivery leaves it the loop when it is busy. */
+  constructor(private readonly deps: Deps, passRuns: boolean, private readonly pacer: LoopPacer | null = null) {
     this.settle = new SettleWatermark(deps.sequence, passRuns)
     deps.sequence.onCommit(() => this.wakeAll())
     this.settle.onChange(() => this.wakeAll())
@@ -128,7 +130,7 @@ export class Outbox implements OutboxHandle {
     }
     for (const id of enabled) {
       if (!this.workers.has(id) && !this.stopped) {
-        const w = new EndpointWorker(this.deps, this.settle, id, () => {
+        const w = new EndpointWorker(this.deps, this.settle, this.pacer, id, () => {
           if (this.workers.get(id) === w) this.workers.delete(id)
         })
         this.workers.set(id, w)
@@ -310,7 +312,17 @@ class EndpointWorker {
   /** The next page, read while the current one is sent (dropped when the endpoint changes). */
   private ahead: { after: number; limit: number; page: ReturnType<typeof readPage> } | null = null
 
-  constructor(private readonly deps: Deps, private readonly settle: SettleWatermark, readonly id: string, private readonly onExit: () => void) {}
+  /** Where the current slice of work began (performance.now()), for the pacer's rest after it. */
+  private sliceStart = 0
+  private restTimer: { timer: NodeJS.Timeout; done: () => void } | null = null
+
+  constructor(
+    private readonly deps: Deps,
+    private readonly settle: SettleWatermark,
+    private readonly pacer: LoopPacer | null,
+    readonly id: string,
+    private readonly onExit: () => void,
+  ) {}
 
   start(): void {
     this.loop = this.run()
@@ -321,6 +333,10 @@ class EndpointWorker {
   async stop(): Promise<void> {
     this.stopped = true
     this.wake()
+    if (this.restTimer) {
+      clearTimeout(this.restTimer.timer)
+      this.restTimer.done()
+    }
     await this.loop
   }
 
@@ -346,10 +362,14 @@ class EndpointWorker {
           this.endpoint = row
         }
         this.woken = false
+        this.sliceStart = performance.now()
         const sent = await this.sendDue()
         const made = await this.deliverNew()
         backoff = 0
-        if (sent || made) continue
+        if (sent || made) {
+          await this.rest()
+          continue
+        }
         await this.sleep(await this.untilNextAttempt())
       } catch (err) {
         this.deps.log.warn('outbox_worker_error', { endpoint: this.id, message: (err as Error).message })
@@ -357,6 +377,23 @@ class EndpointWorker {
         await this.sleep(backoff)
       }
     }
+  }
+
+  /**
+   * The pacer's rest after a slice of work (none when the loop has room or the edge is idle). A
+   * wake does not cut it short (new events arrive every flush), a stop does.
+   */
+  private rest(): Promise<void> {
+    const ms = this.pacer?.restAfter(this.sliceStart) ?? 0
+    if (ms <= 0 || this.stopped) return Promise.resolve()
+    return new Promise<void>((resolve) => {
+      const done = () => {
+        this.restTimer = null
+        this.sliceStart = performance.now()
+        resolve()
+      }
+      this.restTimer = { timer: setTimeout(done, ms), done }
+    })
   }
 
   private sleep(ms: number): Promise<void> {
@@ -518,10 +555,12 @@ class EndpointWorker {
     if (cursor < upTo) this.prefetch(ep, cursor, upTo, limit)
     const at = new Date(this.deps.clock())
     const groups = chunks(take, per)
-    const made = groups.map((g) => newDelivery(g.map((e) => e.envelope), ep.batchMax !== null, at))
+    // Each request's body is made when it is launched: a page's worth of JSON at once is one long
+    // stretch of the event loop that requests to the edge in the same process would wait behind.
+    const made: NewDelivery[] = new Array(groups.length)
     // The cursor after the i-th group: its last event, or for the last group where the page ends.
     const cursorAfter = (i: number) => (i === groups.length - 1 ? cursor : groups[i]![groups[i]!.length - 1]!.seq)
-    if (made.length === 0) return (await this.commit(ep, [], [], cursor)) && cursor > from
+    if (groups.length === 0) return (await this.commit(ep, [], [], cursor)) && cursor > from
 
     const url = parseTargetUrl(ep.url)
     const secrets = signingSecrets(ep, at.getTime())
@@ -532,6 +571,8 @@ class EndpointWorker {
     let inFlight = 0
     let storing = false
     let halted = false
+    let resting = false
+    const chunk = concurrency / 2
     await new Promise<void>((resolve) => {
       const pump = () => {
         if (!storing && !halted) {
@@ -539,7 +580,7 @@ class EndpointWorker {
           while (end < launched && results[end]) end++
           // Stored in chunks of at least half the window (or all that is done once nothing is in
           // flight): a transaction per response would cost more than the response.
-          if (end > stored && (end - stored >= concurrency / 2 || inFlight === 0 || end === made.length)) {
+          if (end > stored && (end - stored >= chunk || inFlight === 0 || end === made.length)) {
             storing = true
             const upToI = end
             this.commit(ep, made.slice(stored, upToI), results.slice(stored, upToI) as PostResult[], cursorAfter(upToI - 1))
@@ -555,20 +596,33 @@ class EndpointWorker {
               )
               .finally(() => {
                 storing = false
+                // A stored chunk ends a slice: with the edge busy on this loop, new requests wait a while.
+                const ms = resting || halted || this.stopped ? 0 : (this.pacer?.restAfter(this.sliceStart) ?? 0)
+                if (ms > 0) {
+                  resting = true
+                  setTimeout(() => {
+                    resting = false
+                    this.sliceStart = performance.now()
+                    pump()
+                  }, ms)
+                }
                 pump()
               })
           }
         }
-        while (!halted && !this.stopped && launched < made.length && launched - stored < concurrency) {
+        // While the pacer holds the loop busy, one chunk at a time: sent, stored, then the rest.
+        const window = this.pacer?.busy ? chunk : concurrency
+        while (!halted && !resting && !this.stopped && launched < made.length && launched - stored < window) {
           const i = launched++
           inFlight++
+          made[i] = newDelivery(groups[i]!.map((e) => e.envelope), ep.batchMax !== null, at)
           void this.post(url, made[i]!.msgId, made[i]!.body, secrets).then((r) => {
             results[i] = r
             inFlight--
             pump()
           })
         }
-        if (!storing && inFlight === 0 && (halted || stored === launched)) resolve()
+        if (!storing && !resting && inFlight === 0 && (halted || stored === launched)) resolve()
       }
       pump()
     })

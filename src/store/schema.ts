@@ -376,7 +376,12 @@ export const webhookDeliveries = pgTable(
     createdAt: timestamp('created_at', { withTimezone: true, mode: 'date' }).notNull().defaultNow(),
     updatedAt: timestamp('updated_at', { withTimezone: true, mode: 'date' }).notNull().defaultNow(),
   },
-  (t) => [index('webhook_deliveries_due').on(t.endpointId, t.status, t.nextAttemptAt), index('webhook_deliveries_created').on(t.endpointId, t.createdAt)],
+  (t) => [
+    index('webhook_deliveries_due').on(t.endpointId, t.status, t.nextAttemptAt),
+    index('webhook_deliveries_created').on(t.endpointId, t.createdAt),
+    // The log's retention: succeeded deliveries older than 7 days, without reading the whole table.
+    index('webhook_deliveries_pruned').on(t.status, t.updatedAt),
+  ],
 )
 
 /** An audience evaluated periodically; a recipient entering it emits audience.entered once. */
