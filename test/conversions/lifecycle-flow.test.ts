@@ -105,6 +105,14 @@ describe('GET /v1/lifecycle/transitions', () => {
     expect((await s.api('GET', '/v1/lifecycle/transitions?campaignId=nothing')).status).toBe(404)
   })
 
+  it('a long trend (stages of more than 17 instants, counted by two packed keys) places customers as a short one does', async () => {
+    const long = (await s.api('GET', '/v1/lifecycle/transitions?horizon=P30D&windows=20')).body.windows
+    const short = (await s.api('GET', '/v1/lifecycle/transitions?horizon=P30D&windows=2')).body.windows
+    expect(long).toHaveLength(20)
+    expect(long.slice(18)).toEqual(short)
+    expect(short[1].customers).toBeGreaterThan(0)
+  })
+
   it('refuses a bad horizon or thresholds', async () => {
     const bad = await s.api('GET', '/v1/lifecycle/transitions?horizon=90d')
     expect(bad.status).toBe(400)

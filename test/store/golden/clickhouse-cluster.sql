@@ -246,3 +246,11 @@ SELECT kind, recipient_id, groupArray(cityHash64(order_id)) AS order_keys, group
        groupArray(toString(currency)) AS currencies
 FROM sillage.purchases
 GROUP BY kind, recipient_id;
+
+-- 2200_customer_orders_kept.sql
+ALTER TABLE sillage.customer_orders ON CLUSTER 'events_cluster' ADD COLUMN IF NOT EXISTS kept SimpleAggregateFunction(maxMap, Tuple(Array(UInt64), Array(UInt64)))
+    DEFAULT arrayReduce('maxMap', [order_keys], [vers])
+    COMMENT 'Per distinct order key (sorted) the largest ver of its rows: the kept row''s order time, each order once';
+
+-- 2200_customer_orders_kept.sql
+ALTER TABLE sillage.customer_orders MATERIALIZE COLUMN kept SETTINGS mutations_sync = 2;
