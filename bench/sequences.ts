@@ -21,6 +21,7 @@
 import { randomUUID } from 'node:crypto'
 import { mkdirSync, writeFileSync } from 'node:fs'
 import { sql } from 'drizzle-orm'
+import { applyStoredConversions } from '../src/services/sequences.js'
 import { chDateTime } from '../src/store/clickhouse.js'
 import { BENCH_KEY, startBenchServer } from './lib/bench-server.js'
 
@@ -220,6 +221,24 @@ await timed('funnel (cohort=week)', RUNS, async () => {
 })
 await timed('funnel (cohort=day)', RUNS, async () => ({ bytes: (await api('GET', `/v1/sequences/${SEQ}/funnel?cohort=day`)).bytes }))
 await timed('funnel (traffic=all, cohort=month)', RUNS, async () => ({ bytes: (await api('GET', `/v1/sequences/${SEQ}/funnel?traffic=all&cohort=month`)).bytes }))
+// As after an upgrade: every stored conversion applied again from the start (idempotent), in pages.
+await timed('goal pass from scratch', Number(process.env.BENCH_GOAL_RUNS ?? 1), async () => {
+  await deps.meta.db.execute(sql`UPDATE sequence_goal_cursor SET seq = -1, event_id = NULL`)
+  // Each page is one transaction: the longest is how long the pass holds the cursor's lock at once.
+  const db = deps.meta.db
+  const transaction = db.transaction.bind(db)
+  const spans: number[] = []
+  db.transaction = (async (f: Parameters<typeof transaction>[0]) => {
+    const t0 = performance.now()
+    try {
+      return await transaction(f)
+    } finally {
+      spans.push(performance.now() - t0)
+    }
+  }) as typeof db.transaction
+  await applyStoredConversions(deps).finally(() => (db.transaction = transaction))
+  return { bytes: 0, note: `${spans.length} transactions, the longest ${Math.max(...spans).toFixed(0)} ms` }
+})
 // The first call finds and marks the exits (suppressed, converted); the next ones read the same page without them.
 await timed('due, limit=10000', RUNS, async () => {
   const r = await api('GET', `/v1/sequences/${SEQ}/due?limit=10000`)

@@ -223,24 +223,52 @@ interface StoredConversion {
 }
 
 /**
- * Conversions stored with seq in (from, to] (valid tokens, a recipient named), of these
- * recipients only when `ids` is given. Rows stored before seq existed have seq 0: a pass from -1
- * takes them.
+ * A position in the events' insert order: every conversion with seq below `seq`, and those at
+ * `seq` up to `eventId` (all of them when it is null). Rows stored before seq existed all have seq
+ * 0, so the event id orders them within it: a page of a pass can end inside that one value.
  */
-async function storedConversions(deps: Pick<AppDeps, 'events'>, from: number, to: number, ids?: string[]): Promise<StoredConversion[]> {
+interface GoalCursor {
+  seq: number
+  eventId: string | null
+}
+const NOTHING_APPLIED: GoalCursor = { seq: -1, eventId: null }
+
+/** The conversions a pass applies at most per transaction: memory and the lock's time stay bounded. */
+export const GOAL_PAGE = 5000
+
+/**
+ * Conversions stored after `from` and at or before `to` (valid tokens, a recipient named), in
+ * insert order; of these recipients only when `ids` is given; the first `limit` only when given.
+ */
+async function storedConversions(
+  deps: Pick<AppDeps, 'events'>,
+  from: GoalCursor,
+  to: GoalCursor,
+  opts: { ids?: string[]; limit?: number } = {},
+): Promise<Array<StoredConversion & { seq: number; eventId: string }>> {
+  const { ids, limit } = opts
   const rs = await deps.events.client.query({
-    query: `SELECT recipient_id AS id, toUnixTimestamp64Milli(ts) AS at, JSONExtractString(extra, 'kind') AS kind
+    query: `SELECT recipient_id AS id, toUnixTimestamp64Milli(ts) AS at, JSONExtractString(extra, 'kind') AS kind, seq, event_id AS eventId
             FROM ${deps.events.db}.events
-            WHERE type = 'conversion' AND token_valid AND recipient_id != '' AND seq > {from:Int64} AND seq <= {to:Int64}
+            WHERE type = 'conversion' AND token_valid AND recipient_id != ''
+              AND ${from.eventId === null ? 'seq > {fs:Int64}' : '(seq > {fs:Int64} OR (seq = {fs:Int64} AND event_id > {fk:String}))'}
+              AND ${to.eventId === null ? 'seq <= {ts:Int64}' : '(seq < {ts:Int64} OR (seq = {ts:Int64} AND event_id <= {tk:String}))'}
               ${ids ? 'AND recipient_id IN {ids:Array(String)}' : ''}
+            ${limit === undefined ? '' : 'ORDER BY seq, event_id LIMIT {limit:UInt64} WITH TIES'}
             SETTINGS use_skip_indexes = ${ids ? 0 : 1}`,
     // The recipient bloom filter checked against 10,000 ids cost more than it saved (sixth session);
     // without ids the seq minmax index skips the parts a pass has applied already.
-    query_params: { from, to, ...(ids ? { ids } : {}) },
+    query_params: { fs: from.seq, fk: from.eventId ?? '', ts: to.seq, tk: to.eventId ?? '', ...(ids ? { ids } : {}), ...(limit === undefined ? {} : { limit }) },
     format: 'JSONEachRow',
     clickhouse_settings: { output_format_json_quote_64bit_integers: 0 },
   })
-  return (await rs.json<{ id: string; at: number | string; kind: string }>()).map((r) => ({ id: r.id, at: Number(r.at), kind: r.kind || 'purchase' }))
+  return (await rs.json<{ id: string; at: number | string; kind: string; seq: number | string; eventId: string }>()).map((r) => ({
+    id: r.id,
+    at: Number(r.at),
+    kind: r.kind || 'purchase',
+    seq: Number(r.seq),
+    eventId: r.eventId,
+  }))
 }
 
 /**
@@ -263,39 +291,59 @@ async function applyConversions(tx: Pick<MetaDb, 'execute'>, seq: { id: string; 
 }
 
 /** The cursor of applied conversions, locked until the caller's transaction ends. */
-async function lockGoalCursor(tx: Pick<MetaDb, 'execute'>, mode: 'update' | 'share'): Promise<number> {
-  const res: unknown = await tx.execute(sql`SELECT seq FROM sequence_goal_cursor WHERE id = 1 FOR ${mode === 'update' ? sql`UPDATE` : sql`SHARE`}`)
-  return Number((res as { rows: Array<{ seq: number | string }> }).rows[0]?.seq ?? -1)
+async function lockGoalCursor(tx: Pick<MetaDb, 'execute'>, mode: 'update' | 'share'): Promise<GoalCursor> {
+  const res: unknown = await tx.execute(sql`SELECT seq, event_id FROM sequence_goal_cursor WHERE id = 1 FOR ${mode === 'update' ? sql`UPDATE` : sql`SHARE`}`)
+  const row = (res as { rows: Array<{ seq: number | string; event_id: string | null }> }).rows[0]
+  return row ? { seq: Number(row.seq), eventId: row.event_id } : NOTHING_APPLIED
 }
+
+/** Whether every conversion up to seq `to` is applied. */
+const caughtUp = (c: GoalCursor, to: number) => c.seq > to || (c.seq === to && c.eventId === null)
 
 /**
  * Applies the conversions stored since the last pass to the entries of every sequence that exits
- * on its goal, then moves the cursor to what the event store has committed (the events writer's
- * sequence: nothing at or below it is still to be inserted). Without new events it reads nothing
- * from ClickHouse. `due` runs it first, after flushing the journal.
+ * on its goal, up to what the event store has committed (the events writer's sequence: nothing at
+ * or below it is still to be inserted). Without new events it reads nothing from ClickHouse. In
+ * pages of `pageSize` conversions, one transaction each (the cursor moves with the page's
+ * updates), until caught up: the caller (`due`) then sees every conversion, however many an
+ * upgrade left to apply, without holding them all in memory or the store for the whole catch-up.
  */
-export async function applyStoredConversions(deps: GoalDeps & Pick<AppDeps, 'sequence'>): Promise<void> {
+export async function applyStoredConversions(deps: GoalDeps & Pick<AppDeps, 'sequence'>, pageSize = GOAL_PAGE): Promise<void> {
   const to = deps.sequence.committed
-  const [cur] = await deps.meta.db.select({ seq: sequenceGoalCursor.seq }).from(sequenceGoalCursor).where(eq(sequenceGoalCursor.id, 1))
-  if (cur && cur.seq >= to) return
-  await deps.meta.db.transaction(async (tx) => {
-    const from = await lockGoalCursor(tx, 'update')
-    if (from >= to) return
-    const withGoal = (await tx.select({ id: sequences.id, goal: sequences.goal, exitOn: sequences.exitOn }).from(sequences)).filter(exitsOnGoal)
-    const conversions = await storedConversions(deps, from, to)
-    for (const s of withGoal) await applyConversions(tx, s, conversions)
-    if (conversions.length > 0) {
-      await tx.execute(sql`INSERT INTO sequence_goal_recipients (recipient_id) SELECT DISTINCT id FROM unnest(${sql.param(conversions.map((c) => c.id))}::text[]) AS x(id) ON CONFLICT DO NOTHING`)
-    }
-    await tx.update(sequenceGoalCursor).set({ seq: to }).where(eq(sequenceGoalCursor.id, 1))
-  })
+  for (;;) {
+    const [cur] = await deps.meta.db.select({ seq: sequenceGoalCursor.seq, eventId: sequenceGoalCursor.eventId }).from(sequenceGoalCursor).where(eq(sequenceGoalCursor.id, 1))
+    if (cur && caughtUp(cur, to)) return
+    const done = await deps.meta.db.transaction(async (tx) => {
+      const from = await lockGoalCursor(tx, 'update')
+      if (caughtUp(from, to)) return true
+      const withGoal = (await tx.select({ id: sequences.id, goal: sequences.goal, exitOn: sequences.exitOn }).from(sequences)).filter(exitsOnGoal)
+      const conversions = await storedConversions(deps, from, { seq: to, eventId: null }, { limit: pageSize })
+      for (const s of withGoal) await applyConversions(tx, s, conversions)
+      if (conversions.length > 0) {
+        await tx.execute(sql`INSERT INTO sequence_goal_recipients (recipient_id) SELECT DISTINCT id FROM unnest(${sql.param(conversions.map((c) => c.id))}::text[]) AS x(id) ON CONFLICT DO NOTHING`)
+      }
+      const last = conversions.at(-1)
+      const full = last !== undefined && conversions.length >= pageSize
+      await tx.update(sequenceGoalCursor).set(full ? { seq: last.seq, eventId: last.eventId } : { seq: to, eventId: null }).where(eq(sequenceGoalCursor.id, 1))
+      return !full
+    })
+    if (done) return
+  }
 }
 
 /** After a change of goal or exits: goal_at of the sequence's entries found again from every conversion applied so far. */
 async function recomputeGoal(deps: Pick<AppDeps, 'events'>, tx: Pick<MetaDb, 'execute'>, seq: { id: string; goal: SequenceGoal | null; exitOn: SequenceExitOn[] }): Promise<void> {
   const upTo = await lockGoalCursor(tx, 'share')
   await tx.execute(sql`UPDATE sequence_enrollments SET goal_at = NULL WHERE sequence_id = ${seq.id} AND goal_at IS NOT NULL`)
-  if (exitsOnGoal(seq)) await applyConversions(tx, seq, await storedConversions(deps, -1, upTo))
+  if (!exitsOnGoal(seq)) return
+  // Page by page, in this transaction: the entries must not be seen half recomputed.
+  for (let from = NOTHING_APPLIED; ; ) {
+    const page = await storedConversions(deps, from, upTo, { limit: GOAL_PAGE })
+    await applyConversions(tx, seq, page)
+    const last = page.at(-1)
+    if (!last || page.length < GOAL_PAGE) return
+    from = { seq: last.seq, eventId: last.eventId }
+  }
 }
 
 interface MirrorRow {
@@ -440,14 +488,14 @@ export async function enroll(deps: Deps, sequenceId: string, recipients: EnrollI
       }
     }
     if (rows.length === 0) return
-    if (seq.goal && goalCursor !== null && goalCursor >= 0) {
+    if (seq.goal && goalCursor !== null && goalCursor.seq >= 0) {
       const goal = seq.goal
       const firstIn = new Map<string, number>()
       const entered = new Map(rows.map((r) => [r.recipientId, Date.parse(r.enteredAt)]))
       // Only the recipients known to have converted are looked up in ClickHouse (most have not).
       const ids = rows.map((r) => r.recipientId)
       const buyers = (await tx.select({ id: sequenceGoalRecipients.recipientId }).from(sequenceGoalRecipients).where(anyOf(sequenceGoalRecipients.recipientId, ids))).map((r) => r.id)
-      for (const c of buyers.length ? await storedConversions(deps, -1, goalCursor, buyers) : []) {
+      for (const c of buyers.length ? await storedConversions(deps, NOTHING_APPLIED, goalCursor, { ids: buyers }) : []) {
         const e = entered.get(c.id)!
         if (c.kind !== goal.type || c.at < e || c.at > e + goal.withinMs) continue
         firstIn.set(c.id, Math.min(c.at, firstIn.get(c.id) ?? Infinity))

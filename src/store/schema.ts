@@ -419,6 +419,8 @@ export const triggerMembers = pgTable(
 export const sequenceGoalCursor = pgTable('sequence_goal_cursor', {
   id: integer('id').primaryKey(),
   seq: bigint('seq', { mode: 'number' }).notNull(),
+  /** Within `seq`, the last event applied (null: all of them); a pass's page may end inside seq 0 (events stored before seq existed). */
+  eventId: text('event_id'),
 })
 
 /**

@@ -1,4 +1,6 @@
+import { sql } from 'drizzle-orm'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { applyStoredConversions } from '../../src/services/sequences.js'
 import { queryRows } from '../../src/store/clickhouse.js'
 import { signIn } from '../dashboard/seed.js'
 import { ADMIN_KEY, readerFetch, startTestServer, type TestServer } from '../support/server.js'
@@ -358,5 +360,41 @@ describe('goal conversions stored before an entry or a change of goal', () => {
     const after = await lateDue()
     expect(after.due.map((d: { recipientId: string }) => d.recipientId)).toEqual(['afterwards'])
     expect(after.skipped).toEqual({ converted: 1, unsubscribed: 0, suppressed: 0, erased: 0 })
+  })
+})
+
+describe('the goal pass in pages', () => {
+  it('applies more conversions than a page, stored before seq existed (seq 0) and after, and due leaves out every buyer', async () => {
+    const t = now
+    const steps = [{ id: 'p1', campaignId: 'w1', offset: 'P0D' }]
+    expect((await s.api('POST', '/v1/sequences', { id: 'paged', name: 'Paged', steps, goal: { type: 'purchase', within: 'P7D' } })).status).toBe(201)
+    const legacy = ['old0', 'old1', 'old2', 'old3', 'old4']
+    const buyers = ['new0', 'new1', 'new2']
+    const stay = ['nobuy', 'signed', 'toolate']
+    const entered = iso(t - 9 * DAY)
+    const r = await s.api('POST', '/v1/sequences/paged/enrollments', { recipients: [...legacy, ...buyers, ...stay].map((id) => ({ id, enteredAt: entered })) })
+    expect(r.body.enrolled).toBe(11)
+    // Conversions stored before the outbox numbered events all have seq 0: written here as an upgrade finds them.
+    const db = s.deps.events.db
+    await s.deps.events.client.command({
+      query: `INSERT INTO ${db}.events (event_id, type, ts, campaign_id, recipient_id, token_valid, method, class, extra)
+              SELECT concat('legacy-', id), 'conversion', fromUnixTimestamp64Milli({at:Int64}), '', id, true, 'POST', 'human', '{"kind":"purchase"}'
+              FROM (SELECT arrayJoin({ids:Array(String)}) AS id)`,
+      query_params: { at: t - 8 * DAY, ids: legacy },
+    })
+    for (const id of buyers) expect((await s.api('POST', '/v1/conversions', { orderId: `o-${id}`, recipientId: id, amount: '5.00', currency: 'EUR', at: iso(t - 8 * DAY) })).status).toBe(201)
+    // Not the goal's type, and a purchase eight days after entry (outside P7D): both stay due.
+    expect((await s.api('POST', '/v1/conversions', { orderId: 's-signed', recipientId: 'signed', type: 'signup', at: iso(t - 8 * DAY) })).status).toBe(201)
+    expect((await s.api('POST', '/v1/conversions', { orderId: 'o-toolate', recipientId: 'toolate', amount: '5.00', currency: 'EUR', at: iso(t - DAY) })).status).toBe(201)
+    await s.flush()
+    // As after the upgrade: nothing applied yet. Pages of 2 take 7 transactions for these 11 (and those stored by the tests above).
+    await s.deps.meta.db.execute(sql`UPDATE sequence_goal_cursor SET seq = -1, event_id = NULL`)
+    await applyStoredConversions(s.deps, 2)
+    const cursor = (await s.deps.meta.db.execute(sql`SELECT seq, event_id FROM sequence_goal_cursor`)) as unknown as { rows: Array<{ seq: string | number; event_id: string | null }> }
+    expect(cursor.rows.map((c) => ({ seq: Number(c.seq), eventId: c.event_id }))).toEqual([{ seq: s.deps.sequence.committed, eventId: null }])
+    const page = (await s.api('GET', `/v1/sequences/paged/due?until=${encodeURIComponent(iso(t))}`)).body
+    expect(page.due.map((d: { recipientId: string }) => d.recipientId).sort()).toEqual(stay)
+    expect(page.skipped).toEqual({ converted: 8, unsubscribed: 0, suppressed: 0, erased: 0 })
+    expect((await s.api('GET', '/v1/sequences/paged/enrollments/old3')).body.exit).toEqual({ reason: 'converted', stepId: 'p1', at: iso(t - 8 * DAY) })
   })
 })

@@ -1,0 +1,60 @@
+/**
+ * Where the sequence funnel's time goes: the parts of its two ClickHouse queries
+ * (src/metrics/sequence-funnel.ts), each alone, on the data bench/sequences.ts built (DATA_DIR).
+ * Prints wall and CPU ms (this process: chDB runs in it) per part and run; BENCH_RUNS runs (3).
+ *   DATA_DIR=/work/benchdata/sequences npx tsx bench/sequences-funnel-parts.ts
+ */
+import { queryRows } from '../src/store/clickhouse.js'
+import { RECIPIENT_KEY as K } from '../src/metrics/sql.js'
+import { startBenchServer } from './lib/bench-server.js'
+
+if (!process.env.DATA_DIR) throw new Error('DATA_DIR: the directory bench/sequences.ts built')
+const RUNS = Number(process.env.BENCH_RUNS ?? 3)
+const bench = await startBenchServer('sequences')
+const db = bench.deps.events.db
+const params = { c: ['s1', 's2', 's3', 's4'].map((s) => `bench-seq-${s}`) }
+const cohort = `toString(toDate(toMonday(entered_at)))`
+const sends = (final: string) =>
+  `SELECT ${cohort} AS cohort, step_id, recipient_id, ${K} AS h, toUnixTimestamp64Milli(sent_at) AS sent_ms FROM ${db}.sequence_sends ${final} WHERE sequence_id = 'bench-seq'`
+const clickers = `SELECT ${K} AS h, min(ts) AS first_click, 1 AS clicker FROM ${db}.events
+  WHERE campaign_id IN {c:Array(String)} AND type = 'click' AND class = 'human' AND recipient_id != '' GROUP BY h`
+const conversions = `SELECT recipient_id, arraySort(groupArray(toUnixTimestamp64Milli(ts))) AS convs FROM ${db}.events
+  WHERE type = 'conversion' AND token_valid AND recipient_id != '' AND JSONExtractString(extra, 'kind') IN ('purchase', '') GROUP BY recipient_id`
+const openers = `SELECT ${K} FROM ${db}.events WHERE campaign_id IN {c:Array(String)} AND type = 'open' AND class = 'human' AND recipient_id != ''`
+const withClickers = (join: string) => `SELECT cohort, step_id, count(), countIf(clicker = 1), quantileExactIf(0.5)(toUnixTimestamp64Milli(first_click) - sent_ms, clicker = 1)
+  FROM (SELECT s.cohort AS cohort, s.step_id AS step_id, s.sent_ms AS sent_ms, f.first_click AS first_click, f.clicker AS clicker
+        FROM (${sends('FINAL')}) AS s ${join} (${clickers}) AS f ON f.h = s.h) GROUP BY cohort, step_id`
+const withConversions = (join: string) =>
+  `SELECT cohort, step_id, count(), countIf(length(c.convs) > 0) FROM (${sends('FINAL')}) AS s ${join} (${conversions}) AS c ON c.recipient_id = s.recipient_id GROUP BY cohort, step_id`
+
+const parts: Array<[string, string]> = [
+  ['sends FINAL, count per step', `SELECT step_id, count() FROM ${db}.sequence_sends FINAL WHERE sequence_id = 'bench-seq' GROUP BY step_id`],
+  ['sends FINAL, count per cohort (Date) and step', `SELECT toString(cohort), step_id, count() FROM (SELECT toDate(toMonday(entered_at)) AS cohort, step_id FROM ${db}.sequence_sends FINAL WHERE sequence_id = 'bench-seq') GROUP BY cohort, step_id`],
+  ['sends FINAL, count per cohort (String) and step', `SELECT cohort, step_id, count() FROM (${sends('FINAL')}) GROUP BY cohort, step_id`],
+  ['sends without FINAL, same', `SELECT cohort, step_id, count() FROM (${sends('')}) GROUP BY cohort, step_id`],
+  ['human openers of the four campaigns (set)', `SELECT count() FROM (SELECT DISTINCT h FROM (${openers.replace(K, `${K} AS h`)}))`],
+  ['clickers with their first click', `SELECT count() FROM (${clickers})`],
+  ['conversions per recipient', `SELECT count() FROM (${conversions})`],
+  ['sends FINAL + opened (IN the set)', `SELECT cohort, step_id, count(), countIf(h IN (${openers})) FROM (${sends('FINAL')}) GROUP BY cohort, step_id`],
+  ['sends FINAL + clickers (LEFT JOIN)', withClickers('LEFT JOIN')],
+  ['sends FINAL + clickers (LEFT ANY JOIN)', withClickers('LEFT ANY JOIN')],
+  ['sends FINAL + conversions (LEFT JOIN)', withConversions('LEFT JOIN')],
+  ['sends FINAL + conversions (LEFT ANY JOIN)', withConversions('LEFT ANY JOIN')],
+  // The steps query split: the counts by set membership in one pass, the medians from the sends of clickers and buyers only.
+  ['split: sends FINAL + opened, clicked, unsubscribed (IN sets)', `SELECT cohort, step_id, count(), countIf(h IN (${openers})), countIf(h IN (SELECT h FROM (${clickers}))), countIf(h IN (${openers.replace("'open'", "'unsubscribe'")})) FROM (${sends('FINAL')}) GROUP BY cohort, step_id`],
+  ['split: the clickers\' sends joined to their first click', `SELECT cohort, step_id, quantileExact(0.5)(toUnixTimestamp64Milli(f.first_click) - s.sent_ms) FROM (${sends('FINAL')} AND h IN (SELECT h FROM (${clickers}))) AS s JOIN (${clickers}) AS f ON f.h = s.h GROUP BY cohort, step_id`],
+  ['split: the buyers\' sends joined to their conversions', `SELECT cohort, step_id, count() FROM (${sends('FINAL')} AND recipient_id IN (SELECT recipient_id FROM (${conversions}))) AS s JOIN (${conversions}) AS c ON c.recipient_id = s.recipient_id GROUP BY cohort, step_id`],
+  ['entries FINAL per cohort and state', `SELECT ${cohort} AS cohort, status, exit_reason, exit_step_id, count() FROM ${db}.sequence_enrollments FINAL WHERE sequence_id = 'bench-seq' GROUP BY cohort, status, exit_reason, exit_step_id`],
+]
+console.log(`${'part'.padEnd(50)} ${'run'.padStart(3)} ${'wall ms'.padStart(8)} ${'cpu ms'.padStart(8)}`)
+for (let run = 0; run < RUNS; run++) {
+  for (const [name, query] of parts) {
+    const c0 = process.cpuUsage()
+    const t0 = performance.now()
+    await queryRows(bench.deps.events, query, params)
+    const c = process.cpuUsage(c0)
+    console.log(`${name.padEnd(50)} ${String(run).padStart(3)} ${(performance.now() - t0).toFixed(0).padStart(8)} ${((c.user + c.system) / 1000).toFixed(0).padStart(8)}`)
+  }
+}
+await bench.stop()
+process.exit(0)
