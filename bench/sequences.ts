@@ -10,11 +10,16 @@
  *   BENCH_ENROLLMENTS=100000 npx tsx bench/sequences.ts
  *
  * With DATA_DIR set, a second run on that directory reuses the data the first one generated.
+ * BENCH_ONLY=<regexp> times only the calls whose name matches (e.g. 'enrol|due'). BENCH_DUMP=<dir>
+ * writes the answers of the funnel (three variants) and of the first page of `due` (a fixed
+ * `until`, BENCH_DUMP_UNTIL, default 2026-12-01) as JSON there and times nothing:
+ * dump before and after a change and compare.
  *
  * The data is written straight into the stores (the metadata store in 50,000-row statements,
  * ClickHouse by INSERT … SELECT), in the layout the API writes; the timed calls go through HTTP.
  */
 import { randomUUID } from 'node:crypto'
+import { mkdirSync, writeFileSync } from 'node:fs'
 import { sql } from 'drizzle-orm'
 import { chDateTime } from '../src/store/clickhouse.js'
 import { BENCH_KEY, startBenchServer } from './lib/bench-server.js'
@@ -174,7 +179,9 @@ const quantile = (xs: number[], q: number) => {
   const s = [...xs].sort((a, b) => a - b)
   return s[Math.min(s.length - 1, Math.floor(q * s.length))]!
 }
+const only = process.env.BENCH_ONLY ? new RegExp(process.env.BENCH_ONLY) : null
 async function timed(name: string, runs: number, call: (i: number) => Promise<{ bytes: number; note?: string }>) {
+  if (only && !only.test(name)) return
   const times: number[] = []
   const cpu: number[] = []
   let last: { bytes: number; note?: string } = { bytes: 0 }
@@ -187,6 +194,23 @@ async function timed(name: string, runs: number, call: (i: number) => Promise<{ 
     cpu.push((c.user + c.system) / 1000)
   }
   console.log(`${name.padEnd(40)} ${quantile(times, 0.5).toFixed(1).padStart(9)} ${quantile(times, 0.9).toFixed(1).padStart(8)} ${times[0]!.toFixed(1).padStart(8)} ${quantile(cpu, 0.5).toFixed(1).padStart(8)} ${String(last.bytes).padStart(9)}  ${last.note ?? ''}`)
+}
+
+if (process.env.BENCH_DUMP) {
+  const dir = process.env.BENCH_DUMP
+  mkdirSync(dir, { recursive: true })
+  const until = process.env.BENCH_DUMP_UNTIL ?? '2026-12-01T00:00:00Z'
+  for (const [name, path] of [
+    ['funnel-week', `/v1/sequences/${SEQ}/funnel`],
+    ['funnel-day', `/v1/sequences/${SEQ}/funnel?cohort=day`],
+    ['funnel-all-month', `/v1/sequences/${SEQ}/funnel?traffic=all&cohort=month`],
+    ['due', `/v1/sequences/${SEQ}/due?limit=10000&until=${until}`],
+  ] as const) {
+    writeFileSync(`${dir}/${name}.json`, JSON.stringify((await api('GET', path)).body, null, 1))
+  }
+  console.log(`answers written to ${dir}`)
+  await bench.stop()
+  process.exit(0)
 }
 
 console.log(`\n${'call'.padEnd(40)} ${'median ms'.padStart(9)} ${'p90 ms'.padStart(8)} ${'first'.padStart(8)} ${'cpu ms'.padStart(8)} ${'bytes'.padStart(9)}`)

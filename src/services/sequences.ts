@@ -2,13 +2,15 @@ import { randomUUID } from 'node:crypto'
 import { and, asc, desc, eq, inArray, sql } from 'drizzle-orm'
 import { nanoid } from 'nanoid'
 import type { AppDeps } from '../deps.js'
-import { chDateTime } from '../store/clickhouse.js'
+import { chDateTime, insertRows } from '../store/clickhouse.js'
 import { anyOf, type MetaDb } from '../store/meta.js'
 import {
   campaigns,
   recipientErasures,
   SEQUENCE_EXIT_ON,
   sequenceEnrollments,
+  sequenceGoalCursor,
+  sequenceGoalRecipients,
   sequences,
   suppressions,
   type EnrollmentStatus,
@@ -46,6 +48,7 @@ export interface SequenceInput {
 
 type MetaDeps = Pick<AppDeps, 'meta'>
 type Deps = Pick<AppDeps, 'meta' | 'events' | 'clock'>
+type GoalDeps = Pick<AppDeps, 'meta' | 'events'>
 
 const isUniqueViolation = (err: unknown) => {
   const e = err as { code?: string; cause?: { code?: string } }
@@ -192,6 +195,7 @@ export async function updateSequence(
         .returning({ recipientId: e.recipientId, enteredAt: e.enteredAt })
       completedRows.push(...done)
     }
+    if (change.goal !== undefined || change.exitOn !== undefined) await recomputeGoal(deps, tx, updated)
     return updated
   })
   await mirrorEnrollments(deps, id, completedRows.map((r) => ({ recipientId: r.recipientId, enteredAt: r.enteredAt, status: 'completed' as const })))
@@ -206,6 +210,92 @@ export async function deleteSequence(deps: Pick<AppDeps, 'meta' | 'events'>, id:
   for (const table of ['sequence_enrollments', 'sequence_sends']) {
     await deps.events.client.command({ query: `ALTER TABLE ${db}.${table} DELETE WHERE sequence_id = {s:String} SETTINGS mutations_sync = 2`, query_params: { s: id } })
   }
+}
+
+/** Whether entries leave on converting: goal_at is kept for these sequences only. */
+const exitsOnGoal = <T extends { goal: SequenceGoal | null; exitOn: SequenceExitOn[] }>(s: T): s is T & { goal: SequenceGoal } => s.goal !== null && s.exitOn.includes('converted')
+
+interface StoredConversion {
+  id: string
+  at: number
+  /** The conversion type; a conversion without one is a purchase. */
+  kind: string
+}
+
+/**
+ * Conversions stored with seq in (from, to] (valid tokens, a recipient named), of these
+ * recipients only when `ids` is given. Rows stored before seq existed have seq 0: a pass from -1
+ * takes them.
+ */
+async function storedConversions(deps: Pick<AppDeps, 'events'>, from: number, to: number, ids?: string[]): Promise<StoredConversion[]> {
+  const rs = await deps.events.client.query({
+    query: `SELECT recipient_id AS id, toUnixTimestamp64Milli(ts) AS at, JSONExtractString(extra, 'kind') AS kind
+            FROM ${deps.events.db}.events
+            WHERE type = 'conversion' AND token_valid AND recipient_id != '' AND seq > {from:Int64} AND seq <= {to:Int64}
+              ${ids ? 'AND recipient_id IN {ids:Array(String)}' : ''}
+            SETTINGS use_skip_indexes = ${ids ? 0 : 1}`,
+    // The recipient bloom filter checked against 10,000 ids cost more than it saved (sixth session);
+    // without ids the seq minmax index skips the parts a pass has applied already.
+    query_params: { from, to, ...(ids ? { ids } : {}) },
+    format: 'JSONEachRow',
+    clickhouse_settings: { output_format_json_quote_64bit_integers: 0 },
+  })
+  return (await rs.json<{ id: string; at: number | string; kind: string }>()).map((r) => ({ id: r.id, at: Number(r.at), kind: r.kind || 'purchase' }))
+}
+
+/**
+ * Sets goal_at of a sequence's active entries to the earliest of these conversions that falls
+ * in the goal's window after their entry (keeping an earlier one found before). One statement.
+ */
+async function applyConversions(tx: Pick<MetaDb, 'execute'>, seq: { id: string; goal: SequenceGoal }, conversions: StoredConversion[]): Promise<void> {
+  const mine = conversions.filter((c) => c.kind === seq.goal.type)
+  if (mine.length === 0) return
+  await tx.execute(sql`
+    UPDATE sequence_enrollments AS e SET goal_at = LEAST(e.goal_at, m.at)
+    FROM (
+      SELECT e2.recipient_id, min(x.at) AS at
+      FROM unnest(${sql.param(mine.map((c) => c.id))}::text[], ${sql.param(mine.map((c) => new Date(c.at).toISOString()))}::timestamptz[]) AS x(id, at)
+      JOIN sequence_enrollments AS e2 ON e2.sequence_id = ${seq.id} AND e2.recipient_id = x.id AND e2.status = 'active'
+        AND x.at >= e2.entered_at AND x.at <= e2.entered_at + ${seq.goal.withinMs} * interval '1 millisecond'
+      GROUP BY e2.recipient_id
+    ) AS m
+    WHERE e.sequence_id = ${seq.id} AND e.recipient_id = m.recipient_id`)
+}
+
+/** The cursor of applied conversions, locked until the caller's transaction ends. */
+async function lockGoalCursor(tx: Pick<MetaDb, 'execute'>, mode: 'update' | 'share'): Promise<number> {
+  const res: unknown = await tx.execute(sql`SELECT seq FROM sequence_goal_cursor WHERE id = 1 FOR ${mode === 'update' ? sql`UPDATE` : sql`SHARE`}`)
+  return Number((res as { rows: Array<{ seq: number | string }> }).rows[0]?.seq ?? -1)
+}
+
+/**
+ * Applies the conversions stored since the last pass to the entries of every sequence that exits
+ * on its goal, then moves the cursor to what the event store has committed (the events writer's
+ * sequence: nothing at or below it is still to be inserted). Without new events it reads nothing
+ * from ClickHouse. `due` runs it first, after flushing the journal.
+ */
+export async function applyStoredConversions(deps: GoalDeps & Pick<AppDeps, 'sequence'>): Promise<void> {
+  const to = deps.sequence.committed
+  const [cur] = await deps.meta.db.select({ seq: sequenceGoalCursor.seq }).from(sequenceGoalCursor).where(eq(sequenceGoalCursor.id, 1))
+  if (cur && cur.seq >= to) return
+  await deps.meta.db.transaction(async (tx) => {
+    const from = await lockGoalCursor(tx, 'update')
+    if (from >= to) return
+    const withGoal = (await tx.select({ id: sequences.id, goal: sequences.goal, exitOn: sequences.exitOn }).from(sequences)).filter(exitsOnGoal)
+    const conversions = await storedConversions(deps, from, to)
+    for (const s of withGoal) await applyConversions(tx, s, conversions)
+    if (conversions.length > 0) {
+      await tx.execute(sql`INSERT INTO sequence_goal_recipients (recipient_id) SELECT DISTINCT id FROM unnest(${sql.param(conversions.map((c) => c.id))}::text[]) AS x(id) ON CONFLICT DO NOTHING`)
+    }
+    await tx.update(sequenceGoalCursor).set({ seq: to }).where(eq(sequenceGoalCursor.id, 1))
+  })
+}
+
+/** After a change of goal or exits: goal_at of the sequence's entries found again from every conversion applied so far. */
+async function recomputeGoal(deps: Pick<AppDeps, 'events'>, tx: Pick<MetaDb, 'execute'>, seq: { id: string; goal: SequenceGoal | null; exitOn: SequenceExitOn[] }): Promise<void> {
+  const upTo = await lockGoalCursor(tx, 'share')
+  await tx.execute(sql`UPDATE sequence_enrollments SET goal_at = NULL WHERE sequence_id = ${seq.id} AND goal_at IS NOT NULL`)
+  if (exitsOnGoal(seq)) await applyConversions(tx, seq, await storedConversions(deps, -1, upTo))
 }
 
 interface MirrorRow {
@@ -225,21 +315,13 @@ interface MirrorRow {
 async function mirrorEnrollments(deps: Pick<AppDeps, 'events' | 'clock'>, sequenceId: string, rows: MirrorRow[]): Promise<void> {
   if (rows.length === 0) return
   const version = deps.clock()
-  await deps.events.client.insert({
-    table: `${deps.events.db}.sequence_enrollments`,
-    values: rows.map((r) => ({
-      sequence_id: sequenceId,
-      recipient_id: r.recipientId,
-      entered_at: chDateTime(r.enteredAt.getTime()),
-      status: r.status,
-      exit_reason: r.exitReason ?? '',
-      exit_step_id: r.exitStepId ?? '',
-      exited_at: chDateTime(r.exitedAt?.getTime() ?? 0),
-      version,
-    })),
-    format: 'JSONEachRow',
-    clickhouse_settings: { insert_deduplication_token: `seq-enr:${randomUUID()}`, async_insert: 0 },
-  })
+  await insertRows(
+    deps.events,
+    'sequence_enrollments',
+    ['sequence_id', 'recipient_id', 'entered_at', 'status', 'exit_reason', 'exit_step_id', 'exited_at', 'version'],
+    rows.map((r) => [sequenceId, r.recipientId, chDateTime(r.enteredAt.getTime()), r.status, r.exitReason ?? '', r.exitStepId ?? '', chDateTime(r.exitedAt?.getTime() ?? 0), version]),
+    { insert_deduplication_token: `seq-enr:${randomUUID()}`, async_insert: 0 },
+  )
 }
 
 interface EntryState {
@@ -315,6 +397,9 @@ export async function enroll(deps: Deps, sequenceId: string, recipients: EnrollI
   let enrolled = 0
   let reentered = 0
   await deps.meta.db.transaction(async (tx) => {
+    // Conversions up to the cursor are looked up here for the entries written; later ones reach
+    // them through the next pass (the lock keeps a pass from running between the two).
+    const goalCursor = exitsOnGoal(seq) ? await lockGoalCursor(tx, 'share') : null
     const [erased, suppressed, existing] = await Promise.all([
       tx.select({ id: recipientErasures.recipientId }).from(recipientErasures).where(anyOf(recipientErasures.recipientId, ids)),
       tx
@@ -326,7 +411,7 @@ export async function enroll(deps: Deps, sequenceId: string, recipients: EnrollI
     const erasedSet = new Set(erased.map((r) => r.id))
     const suppressedBy = new Map(suppressed.map((r) => [r.id, r.reason]))
     const existingBy = new Map(existing.map((r) => [r.recipientId, r]))
-    const rows: Array<{ recipientId: string; enteredAt: string; variant: string | null; segments: string | null; attributes: string | null }> = []
+    const rows: Array<{ recipientId: string; enteredAt: string; variant: string | null; segments: string | null; attributes: string | null; goalAt: string | null }> = []
     for (const r of recipients) {
       if (erasedSet.has(r.id)) skipped.push({ id: r.id, reason: 'erased' })
       else if (suppressedBy.has(r.id)) skipped.push({ id: r.id, reason: suppressionReason(suppressedBy.get(r.id)!) })
@@ -349,23 +434,43 @@ export async function enroll(deps: Deps, sequenceId: string, recipients: EnrollI
           variant: r.variant ?? null,
           segments: r.segments ? JSON.stringify(r.segments) : null,
           attributes: r.attributes ? JSON.stringify(r.attributes) : null,
+          goalAt: null,
         })
         mirror.push({ recipientId: r.id, enteredAt, status: 'active' })
       }
     }
     if (rows.length === 0) return
+    if (seq.goal && goalCursor !== null && goalCursor >= 0) {
+      const goal = seq.goal
+      const firstIn = new Map<string, number>()
+      const entered = new Map(rows.map((r) => [r.recipientId, Date.parse(r.enteredAt)]))
+      // Only the recipients known to have converted are looked up in ClickHouse (most have not).
+      const ids = rows.map((r) => r.recipientId)
+      const buyers = (await tx.select({ id: sequenceGoalRecipients.recipientId }).from(sequenceGoalRecipients).where(anyOf(sequenceGoalRecipients.recipientId, ids))).map((r) => r.id)
+      for (const c of buyers.length ? await storedConversions(deps, -1, goalCursor, buyers) : []) {
+        const e = entered.get(c.id)!
+        if (c.kind !== goal.type || c.at < e || c.at > e + goal.withinMs) continue
+        firstIn.set(c.id, Math.min(c.at, firstIn.get(c.id) ?? Infinity))
+      }
+      for (const r of rows) {
+        const at = firstIn.get(r.recipientId)
+        if (at !== undefined) r.goalAt = new Date(at).toISOString()
+      }
+    }
     const col = <K extends keyof (typeof rows)[number]>(k: K) => sql.param(rows.map((r) => r[k] ?? null))
     // One statement whatever the count: arrays as parameters (unnest), not a parameter per value.
     await tx.execute(sql`
-      INSERT INTO sequence_enrollments (sequence_id, recipient_id, entered_at, status, reached_ms, next_step_id, due_at, sent, variant, segments, attributes)
+      INSERT INTO sequence_enrollments (sequence_id, recipient_id, entered_at, status, reached_ms, next_step_id, due_at, sent, variant, segments, attributes, goal_at)
       SELECT ${sequenceId}, u.id, u.entered, 'active', -1, ${first.id}, u.entered + ${first.offsetMs} * interval '1 millisecond', '{}'::jsonb,
-             u.variant, CASE WHEN u.segments IS NULL THEN NULL ELSE ARRAY(SELECT jsonb_array_elements_text(u.segments::jsonb)) END, u.attributes::jsonb
-      FROM unnest(${col('recipientId')}::text[], ${col('enteredAt')}::timestamptz[], ${col('variant')}::text[], ${col('segments')}::text[], ${col('attributes')}::text[])
-        AS u(id, entered, variant, segments, attributes)
+             u.variant, CASE WHEN u.segments IS NULL THEN NULL ELSE ARRAY(SELECT jsonb_array_elements_text(u.segments::jsonb)) END, u.attributes::jsonb, u.goal
+      FROM unnest(${col('recipientId')}::text[], ${col('enteredAt')}::timestamptz[], ${col('variant')}::text[], ${col('segments')}::text[], ${col('attributes')}::text[],
+                  ${col('goalAt')}::timestamptz[])
+        AS u(id, entered, variant, segments, attributes, goal)
       ON CONFLICT (sequence_id, recipient_id) DO ${
         opts.reenter
           ? sql`UPDATE SET entered_at = excluded.entered_at, status = 'active', reached_ms = -1, next_step_id = excluded.next_step_id, due_at = excluded.due_at,
-                exit_reason = NULL, exit_step_id = NULL, exited_at = NULL, sent = '{}'::jsonb, variant = excluded.variant, segments = excluded.segments, attributes = excluded.attributes`
+                exit_reason = NULL, exit_step_id = NULL, exited_at = NULL, sent = '{}'::jsonb, variant = excluded.variant, segments = excluded.segments, attributes = excluded.attributes,
+                goal_at = excluded.goal_at`
           : sql`NOTHING`
       }`)
   })
@@ -502,6 +607,7 @@ interface DueCandidate {
   variant: string | null
   segments: string[] | null
   attributes: Record<string, string> | null
+  goalAt: number | null
 }
 
 /**
@@ -512,7 +618,7 @@ interface DueCandidate {
 async function dueCandidates(deps: MetaDeps, sequenceId: string, until: Date, after: { at: number; id: string } | null, n: number): Promise<DueCandidate[]> {
   const res: unknown = await deps.meta.db.execute(sql`
     SELECT coalesce(json_agg(json_build_array(recipient_id, (extract(epoch FROM entered_at) * 1000)::bigint, (extract(epoch FROM due_at) * 1000)::bigint,
-                                              next_step_id, variant, segments, attributes) ORDER BY due_at, recipient_id), '[]')::text AS page
+                                              next_step_id, variant, segments, attributes, (extract(epoch FROM goal_at) * 1000)::bigint) ORDER BY due_at, recipient_id), '[]')::text AS page
     FROM (
       SELECT * FROM sequence_enrollments
       WHERE sequence_id = ${sequenceId} AND status = 'active' AND due_at <= ${until.toISOString()}::timestamptz
@@ -521,7 +627,7 @@ async function dueCandidates(deps: MetaDeps, sequenceId: string, until: Date, af
       LIMIT ${n}
     ) AS page`)
   const text = String((res as { rows: Array<{ page: string }> }).rows[0]?.page ?? '[]')
-  return (JSON.parse(text) as Array<[string, number, number, string | null, string | null, string[] | null, Record<string, string> | null]>).map((r) => ({
+  return (JSON.parse(text) as Array<[string, number, number, string | null, string | null, string[] | null, Record<string, string> | null, number | null]>).map((r) => ({
     recipientId: r[0],
     enteredAt: new Date(Number(r[1])),
     dueAt: new Date(Number(r[2])),
@@ -529,6 +635,7 @@ async function dueCandidates(deps: MetaDeps, sequenceId: string, until: Date, af
     variant: r[4],
     segments: r[5],
     attributes: r[6],
+    goalAt: r[7] === null ? null : Number(r[7]),
   }))
 }
 
@@ -545,14 +652,17 @@ interface ExitFound {
  * they were due for and the time of the fact) in the same call and counted under `skipped`, so no
  * later call returns them. The journal is flushed first: a purchase received a moment ago counts.
  */
-export async function dueRecipients(deps: Deps & Pick<AppDeps, 'writer'>, sequenceId: string, q: { until: Date; limit: number; cursor?: string | undefined }): Promise<DuePage> {
+export async function dueRecipients(deps: Deps & Pick<AppDeps, 'writer' | 'sequence'>, sequenceId: string, q: { until: Date; limit: number; cursor?: string | undefined }): Promise<DuePage> {
   const seq = await getSequence(deps, sequenceId)
   const cursor = q.cursor ? decodeDueCursor(q.cursor) : null
   const byStep = new Map(seq.steps.map((s) => [s.id, s]))
   const skipped: Record<DueSkipReason, number> = { converted: 0, unsubscribed: 0, suppressed: 0, erased: 0 }
   const due: DueItem[] = []
   const goal = seq.exitOn.includes('converted') ? seq.goal : null
-  if (goal) await deps.writer.flush()
+  if (goal) {
+    await deps.writer.flush()
+    await applyStoredConversions(deps)
+  }
   const now = deps.clock()
   let after = cursor
   let last: { at: number; id: string } | null = null
@@ -588,8 +698,8 @@ export async function dueRecipients(deps: Deps & Pick<AppDeps, 'writer'>, sequen
       if (s && reason && seq.exitOn.includes(reason)) exits.set(c.recipientId, { reason, at: new Date(s.at) })
     }
     if (goal) {
-      const converted = await goalConversions(deps, goal, page.filter((c) => !exits.has(c.recipientId)), now)
-      for (const [id, at] of converted) exits.set(id, { reason: 'converted', at })
+      // goal_at is the first conversion in the window; one after now does not count yet.
+      for (const c of page) if (!exits.has(c.recipientId) && c.goalAt !== null && c.goalAt <= now) exits.set(c.recipientId, { reason: 'converted', at: new Date(c.goalAt) })
     }
     if (exits.size) await markExits(deps, sequenceId, page.filter((c) => exits.has(c.recipientId)), exits)
     for (const c of page) {
@@ -621,37 +731,6 @@ export async function dueRecipients(deps: Deps & Pick<AppDeps, 'writer'>, sequen
     skipped,
     next: !exhausted && last ? encodeDueCursor(last.at, last.id) : null,
   }
-}
-
-/**
- * The first conversion of the goal's type of each candidate within the goal's window after their
- * entry and not after now, from the events (valid tokens only). One query for the whole page.
- */
-async function goalConversions(deps: Pick<AppDeps, 'events'>, goal: SequenceGoal, candidates: Array<{ recipientId: string; enteredAt: Date }>, now: number): Promise<Map<string, Date>> {
-  const out = new Map<string, Date>()
-  if (candidates.length === 0) return out
-  const minEntered = Math.min(...candidates.map((c) => c.enteredAt.getTime()))
-  const rows = await deps.events.client.query({
-    query: `SELECT recipient_id, arraySort(groupArray(toUnixTimestamp64Milli(ts))) AS at
-            FROM ${deps.events.db}.events
-            WHERE type = 'conversion' AND token_valid AND recipient_id IN {ids:Array(String)}
-              AND ts >= fromUnixTimestamp64Milli({from:Int64}, 'UTC') AND ts <= fromUnixTimestamp64Milli({now:Int64}, 'UTC')
-              AND (JSONExtractString(extra, 'kind') = {kind:String} OR (JSONExtractString(extra, 'kind') = '' AND {kind:String} = 'purchase'))
-            GROUP BY recipient_id
-            SETTINGS use_skip_indexes = 0`,
-    // The recipient bloom filter checked against 10,000 ids cost more than it saved: 58-106 → 17-19 ms
-    // CPU on the bench's 1.5 M events (conversions are already narrowed by type, in the primary key).
-    query_params: { ids: candidates.map((c) => c.recipientId), from: minEntered, now, kind: goal.type },
-    format: 'JSONEachRow',
-    clickhouse_settings: { output_format_json_quote_64bit_integers: 0 },
-  })
-  const byId = new Map((await rows.json<{ recipient_id: string; at: number[] }>()).map((r) => [r.recipient_id, r.at.map(Number)]))
-  for (const c of candidates) {
-    const entered = c.enteredAt.getTime()
-    const hit = byId.get(c.recipientId)?.find((t) => t >= entered && t <= entered + goal.withinMs)
-    if (hit !== undefined) out.set(c.recipientId, new Date(hit))
-  }
-  return out
 }
 
 async function markExits(deps: Deps, sequenceId: string, rows: Array<{ recipientId: string; enteredAt: Date; nextStepId: string | null }>, exits: Map<string, ExitFound>): Promise<void> {
@@ -744,19 +823,13 @@ export async function markStepSent(deps: Deps, checked: { sequence: Sequence; st
     } else report.notActive.push(id)
   }
   if (sends.length) {
-    await deps.events.client.insert({
-      table: `${deps.events.db}.sequence_sends`,
-      values: sends.map((s) => ({
-        sequence_id: sequence.id,
-        step_id: step.id,
-        campaign_id: step.campaignId,
-        recipient_id: s.recipientId,
-        entered_at: chDateTime(s.enteredAt.getTime()),
-        sent_at: chDateTime(Date.parse(s.sentAt)),
-      })),
-      format: 'JSONEachRow',
-      clickhouse_settings: { insert_deduplication_token: `seq-send:${randomUUID()}`, async_insert: 0 },
-    })
+    await insertRows(
+      deps.events,
+      'sequence_sends',
+      ['sequence_id', 'step_id', 'campaign_id', 'recipient_id', 'entered_at', 'sent_at'],
+      sends.map((x) => [sequence.id, step.id, step.campaignId, x.recipientId, chDateTime(x.enteredAt.getTime()), chDateTime(Date.parse(x.sentAt))]),
+      { insert_deduplication_token: `seq-send:${randomUUID()}`, async_insert: 0 },
+    )
   }
   const completed = marked.filter((m) => m.status === 'completed')
   await mirrorEnrollments(deps, sequence.id, completed.map((m) => ({ recipientId: m.recipientId, enteredAt: m.enteredAt, status: 'completed' as const })))
@@ -770,6 +843,7 @@ export async function markStepSent(deps: Deps, checked: { sequence: Sequence; st
 export async function eraseFromSequences(deps: Pick<AppDeps, 'meta' | 'events' | 'clock'>, recipientId: string): Promise<number> {
   const removed = await deps.meta.db.transaction(async (tx) => {
     await tx.insert(recipientErasures).values({ recipientId, at: new Date(deps.clock()) }).onConflictDoNothing()
+    await tx.delete(sequenceGoalRecipients).where(eq(sequenceGoalRecipients.recipientId, recipientId))
     return tx.delete(sequenceEnrollments).where(eq(sequenceEnrollments.recipientId, recipientId)).returning({ s: sequenceEnrollments.sequenceId })
   })
   const { db } = deps.events

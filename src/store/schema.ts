@@ -232,6 +232,12 @@ export const sequenceEnrollments = pgTable(
     variant: text('variant'),
     segments: text('segments').array(),
     attributes: jsonb('attributes').$type<Record<string, string>>(),
+    /**
+     * The first conversion of the sequence's goal within its window after entry, among the
+     * conversions applied so far (sequence_goal_cursor): `due` reads it with the page instead of
+     * asking ClickHouse, and exits the entry once it is not after now. Null: none found.
+     */
+    goalAt: timestamp('goal_at', { withTimezone: true, mode: 'date' }),
   },
   (t) => [
     primaryKey({ columns: [t.sequenceId, t.recipientId] }),
@@ -399,3 +405,21 @@ export const triggerMembers = pgTable(
   },
   (t) => [primaryKey({ columns: [t.triggerId, t.recipientId] })],
 )
+
+/**
+ * How far the events' conversions have been applied to the enrolments' goal_at: every
+ * conversion with seq at or below `seq` (one row, id 1; -1 before the first pass). Locked by the
+ * pass (FOR UPDATE) and by enrolment (FOR SHARE), so an entry is never between the two.
+ */
+export const sequenceGoalCursor = pgTable('sequence_goal_cursor', {
+  id: integer('id').primaryKey(),
+  seq: bigint('seq', { mode: 'number' }).notNull(),
+})
+
+/**
+ * Recipients with a conversion among those sequence_goal_cursor covers (the id only): enrolment
+ * asks ClickHouse for the conversions of these alone. Deleted with the recipient on erasure.
+ */
+export const sequenceGoalRecipients = pgTable('sequence_goal_recipients', {
+  recipientId: text('recipient_id').primaryKey(),
+})

@@ -63,4 +63,23 @@ describe.skipIf(!PG_URL)('sequences on PostgreSQL', () => {
     expect(f).toMatchObject({ entered: 3, active: 1, exited: 2 })
     expect(f.steps[1].skipped).toEqual({ removed: 1, suppressed: 1 })
   })
+
+  it('applies the goal: a purchase stored before a backdated entry, one after, and a change of goal', async () => {
+    const steps = [{ id: 'g1', campaignId: 'p1', offset: 'PT0S' }, { id: 'g2', campaignId: 'p2', offset: 'P1D' }]
+    expect((await s.api('POST', '/v1/sequences', { id: 'goal', name: 'Goal', steps, goal: { type: 'purchase', within: 'P7D' } })).status).toBe(201)
+    const due = async () => (await s.api('GET', `/v1/sequences/goal/due?until=${new Date(now).toISOString()}`)).body
+    expect((await s.api('POST', '/v1/conversions', { orderId: 'g-early', recipientId: 'early', amount: '1.00', currency: 'EUR', at: new Date(now - DAY).toISOString() })).status).toBe(201)
+    expect((await s.api('POST', '/v1/conversions', { orderId: 'g-sign', recipientId: 'later', type: 'signup', at: new Date(now - DAY).toISOString() })).status).toBe(201)
+    await s.flush()
+    expect((await due()).due).toEqual([])
+    const back = new Date(now - 2 * DAY).toISOString()
+    await s.api('POST', '/v1/sequences/goal/enrollments', { recipients: [{ id: 'early', enteredAt: back }, { id: 'later', enteredAt: back }, { id: 'plain', enteredAt: back }] })
+    expect((await s.api('POST', '/v1/conversions', { orderId: 'g-plain', recipientId: 'plain', amount: '1.00', currency: 'EUR', at: new Date(now - 3600_000).toISOString() })).status).toBe(201)
+    await s.flush()
+    const page = await due()
+    expect(page.due.map((d: { recipientId: string }) => d.recipientId)).toEqual(['later'])
+    expect(page.skipped).toMatchObject({ converted: 2 })
+    expect((await s.api('PATCH', '/v1/sequences/goal', { goal: { type: 'signup', within: 'P7D' } })).status).toBe(200)
+    expect(await due()).toMatchObject({ due: [], skipped: { converted: 1 } })
+  })
 })

@@ -317,3 +317,46 @@ describe('changes, timeline, erasure', () => {
     expect(Number(row!.n)).toBe(0)
   })
 })
+
+describe('ids with the text format escapes', () => {
+  it('records an id holding a tab, a line break and a backslash as sent, in both stores', async () => {
+    const odd = 'x\ty\nz\\w'
+    await s.api('POST', '/v1/sequences', { id: 'odd', name: 'Odd', steps: [{ id: 'o1', campaignId: 'other', offset: 'P0D' }] })
+    expect((await s.api('POST', '/v1/sequences/odd/enrollments', { recipients: [{ id: odd }] })).body.enrolled).toBe(1)
+    const sent = await s.api('POST', '/v1/campaigns/other/sends', { recipients: [{ id: odd }], sequence: { id: 'odd', stepId: 'o1' } })
+    expect(sent.body.sequence.marked).toBe(1)
+    const db = s.deps.events.db
+    const [enr] = await queryRows<{ recipient_id: string; status: string }>(s.deps.events, `SELECT recipient_id, status FROM ${db}.sequence_enrollments FINAL WHERE sequence_id = 'odd'`)
+    expect(enr).toEqual({ recipient_id: odd, status: 'completed' })
+    const sends = await queryRows<{ recipient_id: string }>(s.deps.events, `SELECT recipient_id FROM ${db}.sequence_sends WHERE sequence_id = 'odd'`)
+    expect(sends).toEqual([{ recipient_id: odd }])
+  })
+})
+
+describe('goal conversions stored before an entry or a change of goal', () => {
+  it('a purchase stored before a backdated entry exits it when due; a new goal finds the conversions already stored', async () => {
+    const t = now
+    const lateDue = async () => (await s.api('GET', `/v1/sequences/late/due?until=${encodeURIComponent(iso(t))}`)).body
+    const steps = [{ id: 'l1', campaignId: 'w1', offset: 'P0D' }, { id: 'l2', campaignId: 'w2', offset: 'P1D' }]
+    expect((await s.api('POST', '/v1/sequences', { id: 'late', name: 'Late', steps, goal: { type: 'purchase', within: 'P7D' } })).status).toBe(201)
+    expect((await s.api('POST', '/v1/conversions', { orderId: 'o-late', recipientId: 'buyer', amount: '5.00', currency: 'EUR', at: iso(t - DAY) })).status).toBe(201)
+    expect((await s.api('POST', '/v1/conversions', { orderId: 's-late', recipientId: 'fresh', type: 'signup', at: iso(t - DAY) })).status).toBe(201)
+    await s.flush()
+    // The conversions are applied (this call's pass) before anyone is in the sequence.
+    expect((await lateDue()).due).toEqual([])
+    const enrolled = await s.api('POST', '/v1/sequences/late/enrollments', {
+      recipients: [{ id: 'buyer', enteredAt: iso(t - 2 * DAY) }, { id: 'fresh', enteredAt: iso(t - 2 * DAY) }, { id: 'afterwards' }],
+    })
+    expect(enrolled.body.enrolled).toBe(3)
+    // buyer bought a day after entering, within the goal's window; afterwards entered after that purchase of another's.
+    const page = await lateDue()
+    expect(page.due.map((d: { recipientId: string; stepId: string }) => `${d.recipientId}:${d.stepId}`)).toEqual(['fresh:l1', 'afterwards:l1'])
+    expect(page.skipped).toEqual({ converted: 1, unsubscribed: 0, suppressed: 0, erased: 0 })
+    expect((await s.api('GET', '/v1/sequences/late/enrollments/buyer')).body.exit).toEqual({ reason: 'converted', stepId: 'l1', at: iso(t - DAY) })
+    // The goal becomes a signup: fresh's signup, stored and passed over while the goal was a purchase, now counts.
+    expect((await s.api('PATCH', '/v1/sequences/late', { goal: { type: 'signup', within: 'P7D' } })).status).toBe(200)
+    const after = await lateDue()
+    expect(after.due.map((d: { recipientId: string }) => d.recipientId)).toEqual(['afterwards'])
+    expect(after.skipped).toEqual({ converted: 1, unsubscribed: 0, suppressed: 0, erased: 0 })
+  })
+})
