@@ -255,6 +255,14 @@ ALTER TABLE sillage.customer_orders ADD COLUMN IF NOT EXISTS kept SimpleAggregat
 -- 2200_customer_orders_kept.sql
 ALTER TABLE sillage.customer_orders MATERIALIZE COLUMN kept SETTINGS mutations_sync = 2;
 
+-- 2210_customer_orders_kept_money.sql
+ALTER TABLE sillage.customer_orders ADD COLUMN IF NOT EXISTS kept_money SimpleAggregateFunction(maxMap, Tuple(Array(UInt64), Array(Tuple(UInt64, Decimal(18, 4), String))))
+    DEFAULT arrayReduce('maxMap', [order_keys], [arrayZip(vers, amounts, currencies)])
+    COMMENT 'Per distinct order key (sorted) the largest (ver, amount, currency) of its rows: the kept row''s order time (from ver), amount and currency, each order once';
+
+-- 2210_customer_orders_kept_money.sql
+ALTER TABLE sillage.customer_orders MATERIALIZE COLUMN kept_money SETTINGS mutations_sync = 2;
+
 -- 2300_recipient_sends.sql
 CREATE TABLE IF NOT EXISTS sillage.recipient_sends
 (
