@@ -7,6 +7,7 @@
  *   PHASES=batched,single npx tsx bench/webhooks.ts      (any of batched, single, down, settle)
  *   CLASSIFY_PASS_INTERVAL_MS=10000 PHASES=settle npx tsx bench/webhooks.ts   (the pass's settings pass through)
  *   CPU_PROF=/tmp/prof PHASES=single EDGE_DURING_DRAIN=0 npx tsx bench/webhooks.ts   (server profile, written when it stops)
+ *   WORKERS=2 EDGE_RATE=3000 PHASES=batched,single npx tsx bench/webhooks.ts   (npm start's layout on 2 cores; clicks at 3,000/s during the drain)
  *
  * sillage runs as a child process (bench/lib/runner.ts); the receiver and autocannon run here.
  * Rates: a backlog is built while the endpoint is disabled (that round is the edge's rate without a
@@ -40,6 +41,8 @@ function cpuSeconds(pid: number): number {
 
 /** EDGE_DURING_DRAIN=0: drain without clicks at the same time, so the CPU per event is the delivery's alone. */
 const EDGE_DURING_DRAIN = process.env.EDGE_DURING_DRAIN !== '0'
+/** EDGE_RATE=3000: the clicks during the drain at that many per second (a campaign's busy hour), not as many as the machine answers. */
+const EDGE_RATE = process.env.EDGE_RATE ? Number(process.env.EDGE_RATE) : undefined
 /** WORKERS=2 (or CLUSTER=1): the layout `npm start` takes on a multi-core machine, the edge in worker processes; the runner's default is one process. */
 const layout = { ...(process.env.WORKERS ? { WORKERS: process.env.WORKERS } : {}), ...(process.env.CLUSTER ? { CLUSTER: process.env.CLUSTER } : {}) }
 
@@ -108,7 +111,7 @@ async function drainRate(s: Sillage, paths: string[], campaign: string, batch: {
   const cpuStart = cpuSeconds(pid)
   const thStart = threadTicks(pid)
   const receivedAtStart = rx.firstSeen.size
-  const edge = EDGE_DURING_DRAIN ? await round({ name: 'edge', url: s.url, paths, pid }, opts.durationS, opts.connections) : null
+  const edge = EDGE_DURING_DRAIN ? await round({ name: 'edge', url: s.url, paths, pid }, opts.durationS, opts.connections, EDGE_RATE) : null
   const edgeEnd = performance.now()
   const edgeSeconds = (edgeEnd - edgeStart) / 1000
   const cpuEdge = cpuSeconds(pid) - cpuStart

@@ -205,12 +205,14 @@ export const BROWSER_HEADERS: Record<string, string> = {
 }
 const requestHeaders = process.env.HEADERS === 'none' ? undefined : BROWSER_HEADERS
 
-export async function round(t: Target, durationS: number, connections: number): Promise<RoundResult> {
+/** `rate`: requests per second over all connections (autocannon's overallRate); none: as fast as the server answers. */
+export async function round(t: Target, durationS: number, connections: number, rate?: number): Promise<RoundResult> {
   const cpu0 = t.pid ? processCpuTicks(t.pid) : { own: NaN, total: NaN }
   const result = await autocannon({
     url: t.url,
     connections,
     duration: durationS,
+    ...(rate ? { overallRate: rate } : {}),
     requests: t.paths.slice(0, MAX_PATHS).map((path) => ({ method: 'GET', path, headers: requestHeaders })),
   })
   const cpu1 = t.pid ? processCpuTicks(t.pid) : { own: NaN, total: NaN }
