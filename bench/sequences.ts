@@ -11,7 +11,7 @@
  *
  * With DATA_DIR set, a second run on that directory reuses the data the first one generated.
  * BENCH_ONLY=<regexp> times only the calls whose name matches (e.g. 'enrol|due'). BENCH_DUMP=<dir>
- * writes the answers of the funnel (three variants) and of the first page of `due` (a fixed
+ * writes the answers of the funnel (three variants) and of the first eight pages of `due` (a fixed
  * `until`, BENCH_DUMP_UNTIL, default 2026-12-01) as JSON there and times nothing:
  * dump before and after a change and compare.
  *
@@ -208,6 +208,16 @@ if (process.env.BENCH_DUMP) {
     ['due', `/v1/sequences/${SEQ}/due?limit=10000&until=${until}`],
   ] as const) {
     writeFileSync(`${dir}/${name}.json`, JSON.stringify((await api('GET', path)).body, null, 1))
+  }
+  // The first page again (its exits now marked) and the one after it: the cursor's path.
+  const first = (await api('GET', `/v1/sequences/${SEQ}/due?limit=10000&until=${until}`)).body
+  writeFileSync(`${dir}/due-again.json`, JSON.stringify(first, null, 1))
+  // The pages after it (the bench's data has exits to mark from the third on).
+  let next = first.next
+  for (let page = 2; page <= 8 && next; page++) {
+    const body = (await api('GET', `/v1/sequences/${SEQ}/due?limit=10000&until=${until}&cursor=${next}`)).body
+    writeFileSync(`${dir}/due-${page}.json`, JSON.stringify(body, null, 1))
+    next = body.next
   }
   console.log(`answers written to ${dir}`)
   await bench.stop()

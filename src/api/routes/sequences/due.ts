@@ -1,9 +1,29 @@
 import { createRoute, z, type OpenAPIHono } from '@hono/zod-openapi'
 import { dueRecipients } from '../../../services/sequences.js'
+import type { TypedResponse } from 'hono'
 import type { AppEnv } from '../../context.js'
 import { errorResponses } from '../../errors.js'
 import { security } from '../../schemas.js'
 import { SequenceIdParam } from './schemas.js'
+
+const DueAnswer = z.object({
+  sequenceId: z.string(),
+  until: z.string(),
+  due: z.array(
+    z.object({
+      recipientId: z.string(),
+      stepId: z.string(),
+      campaignId: z.string(),
+      dueAt: z.string(),
+      enteredAt: z.string(),
+      variant: z.string().nullable(),
+      segments: z.array(z.string()),
+      attributes: z.record(z.string(), z.string()),
+    }),
+  ),
+  skipped: z.object({ converted: z.number().int(), unsubscribed: z.number().int(), suppressed: z.number().int(), erased: z.number().int() }),
+  next: z.string().nullable(),
+})
 
 const route = createRoute({
   method: 'get',
@@ -30,24 +50,7 @@ const route = createRoute({
       description: 'A page of due recipients',
       content: {
         'application/json': {
-          schema: z.object({
-            sequenceId: z.string(),
-            until: z.string(),
-            due: z.array(
-              z.object({
-                recipientId: z.string(),
-                stepId: z.string(),
-                campaignId: z.string(),
-                dueAt: z.string(),
-                enteredAt: z.string(),
-                variant: z.string().nullable(),
-                segments: z.array(z.string()),
-                attributes: z.record(z.string(), z.string()),
-              }),
-            ),
-            skipped: z.object({ converted: z.number().int(), unsubscribed: z.number().int(), suppressed: z.number().int(), erased: z.number().int() }),
-            next: z.string().nullable(),
-          }),
+          schema: DueAnswer,
         },
       },
     },
@@ -60,6 +63,9 @@ export function registerDue(app: OpenAPIHono<AppEnv>) {
     const deps = c.get('deps')
     const q = c.req.valid('query')
     const until = q.until ? new Date(q.until) : new Date(deps.clock())
-    return c.json(await dueRecipients(deps, c.req.valid('param').id, { until, limit: q.limit, cursor: q.cursor }), 200)
+    const p = await dueRecipients(deps, c.req.valid('param').id, { until, limit: q.limit, cursor: q.cursor })
+    // The items come as JSON text from the database: spliced in, not parsed and serialized again (10,000 of them).
+    const body = `{"sequenceId":${JSON.stringify(p.sequenceId)},"until":${JSON.stringify(p.until)},"due":${p.dueJson},"skipped":${JSON.stringify(p.skipped)},"next":${JSON.stringify(p.next)}}`
+    return c.body(body, 200, { 'content-type': 'application/json' }) as unknown as TypedResponse<z.infer<typeof DueAnswer>, 200, 'json'>
   })
 }
