@@ -69,7 +69,8 @@ function customerOrdersSql(db: string, groups: string, population: string, money
  * lapsing or lapsed by those bits. The stages at every instant, 3 bits each, packed into integers of 17
  * instants (exact in JavaScript), are what customers are counted by: a few thousand rows that JavaScript
  * turns into the matrices. With `revenue`, each customer's revenue per window and currency (summed per
- * customer first: the interval needs its square), keyed by window × 8 + stage code at the window's start.
+ * customer first: the interval needs its square), summed per stages and currency; JavaScript keys it by the
+ * stage at the window's start.
  * `instants` ascending, one horizon apart when more than two; window i (1-based) runs from instants[i-1]
  * (excluded) to instants[i] (included).
  */
@@ -104,6 +105,13 @@ async function flowCells(
     return `if(${windowOf(m)} > ${hi}, toUInt64(0), toUInt64(bitShiftLeft(toUInt64(1), ${hi} + 1) - bitShiftLeft(toUInt64(1), ${windowOf(m)})))`
   }
   const bits = `arrayReduce('groupBitOr', arrayMap(m -> ${run('m', '{activeMs:Int64}')} + bitShiftLeft(${run('m', '{lapsedMs:Int64}')}, 32), ms))`
+  // With revenue (value: three instants), each bit tested on its own: arrayExists per instant is cheaper than the runs' arithmetic and arrayReduce per customer.
+  const bitsFew = instants
+    .flatMap((_, k) => [
+      `bitShiftLeft(toUInt64(arrayExists(m -> m <= ${at(k)} AND ${at(k)} - m < {activeMs:Int64}, ms)), ${k})`,
+      `bitShiftLeft(toUInt64(arrayExists(m -> m <= ${at(k)} AND ${at(k)} - m < {lapsedMs:Int64}, ms)), ${k + 32})`,
+    ])
+    .reduce((a, b) => `bitOr(${a}, ${b})`)
   // Arithmetic rather than multiIf: the short-circuit evaluation of multiIf re-evaluated the bit sets per branch.
   const code = (k: number) =>
     `toUInt64(first <= ${at(k)}) * (1 + (${at(k)} - first >= {newMs:Int64}) * (1 + (1 - bitTest(bits, ${k})) * (1 + (1 - bitTest(bits, ${k + 32})))))`
@@ -112,30 +120,31 @@ async function flowCells(
     `${instants.slice(j * PER_KEY, (j + 1) * PER_KEY).map((_, i) => `${code(j * PER_KEY + i)} * ${8 ** i}`).join(' + ')} AS key${j}`,
   )
   const keyNames = keys.map((_, j) => `key${j}`)
-  // With revenue, per customer one entry per (window, currency) of its orders inside a window: key window × 8 + stage code at the window's start
-  // (customers with a stage then), the currency, the customer's sum (the interval needs its square). The distinct pairs are found among the
-  // orders inside a window only (one or two per customer), so summing them per pair reads short arrays.
+  // With revenue, per customer its orders inside a window (window, currency, amount) and their distinct currencies (none: ''), one row each
+  // after the ARRAY JOIN (the first counts the customer); the customer's sum per window in that currency is then a plain arraySum, and the
+  // rows are summed per (group, stages, currency): no nested lambda per customer and no row per money entry.
   const perCustomer = revenue
-    ? `, [${instants.map((_, k) => code(k)).join(', ')}] AS codes,
-         arrayFilter(x -> x.1 > {first:Int64} AND x.1 <= {last:Int64} AND x.2 != '', arrayZip(ms, currencies, amounts)) AS inside,
+    ? `, arrayFilter(x -> x.1 > {first:Int64} AND x.1 <= {last:Int64} AND x.2 != '', arrayZip(ms, currencies, amounts)) AS inside,
          arrayMap(x -> ${windowOf('x.1')}, inside) AS iw, tupleElement(inside, 2) AS ic, tupleElement(inside, 3) AS ia,
-         arrayFilter(e -> e.1 % 8 != 0, arrayMap(p -> (toUInt32(p.1 * 8 + codes[p.1]), p.2, toDecimal128(arraySum((w, c, a) -> if(w = p.1 AND c = p.2, a, 0), iw, ic, ia), 4)),
-                                                 arrayDistinct(arrayZip(iw, ic)))) AS entries`
+         if(empty(ic), [''], arrayDistinct(ic)) AS cs`
     : ''
-  // Customers are counted per (group, stages) on one row each (money key 0); each money entry is a row of its own, summed per (key, currency).
+  const sumOf = (w: number) => `toDecimal128(arraySum((x, c, a) -> if(x = ${w} AND c = cur, a, 0), iw, ic, ia), 4)`
+  const money = instants.slice(1).map((_, j) =>
+    `sum(${sumOf(j + 1)}) AS sum${j + 1}, sum(toFloat64(${sumOf(j + 1)}) * toFloat64(${sumOf(j + 1)})) AS sq${j + 1},
+     countIf(arrayExists((x, c) -> x = ${j + 1} AND c = cur, iw, ic)) AS orders${j + 1}`).join(', ')
+  // Customers are counted per (group, stages) (with revenue, per currency too, counted on their first currency's row).
   const sql = revenue
-    ? `SELECT grp, ${keyNames.map((k) => `if(e.1 = 0, ${k}, 0) AS ${k}`).join(', ')}, e.1 AS mkey, e.2 AS currency, count() AS n, sum(e.3) AS sum,
-              sum(toFloat64(e.3) * toFloat64(e.3)) AS sq
+    ? `SELECT grp, ${keyNames.join(', ')}, cur, countIf(ci = 1) AS n, ${money}
        FROM (
          SELECT grp, ${keys.join(', ')} ${perCustomer}
          FROM (
-           SELECT grp, ms, amounts, currencies, first, ${bits} AS bits
+           SELECT grp, ms, amounts, currencies, first, ${bitsFew} AS bits
            FROM (SELECT grp, amounts, currencies, ms, arrayMin(ms) AS first FROM (${customerOrdersSql(db, groups, population, true)}))
            WHERE first <= {last:Int64}
          )
        )
-       ARRAY JOIN arrayPushFront(entries, (toUInt32(0), '', toDecimal128(0, 4))) AS e
-       GROUP BY grp, ${keyNames.join(', ')}, mkey, currency`
+       ARRAY JOIN cs AS cur, arrayEnumerate(cs) AS ci
+       GROUP BY grp, ${keyNames.join(', ')}, cur`
     : `SELECT grp, ${keyNames.join(', ')}, count() AS n
        FROM (
          SELECT grp, ${keys.join(', ')}
@@ -157,20 +166,21 @@ async function flowCells(
     ...(cohort.campaignId ? { campaign: cohort.campaignId } : {}),
     ...(cohort.segment !== undefined ? { segment: cohort.segment } : {}),
   }
-  const rows = await queryRows<Record<string, number> & { grp: Group; n: number; mkey?: number; currency?: string; sum?: string; sq?: number }>(store, sql, params)
+  const rows = await queryRows<Record<string, number | string> & { grp: Group; n: number; cur?: string }>(store, sql, params)
   const stageOf = (code: number): Stage | '' => (code === 0 ? '' : STAGES[code - 1]!)
   const counts = new Map<string, CellRow>()
   const moneyRows: MoneyRow[] = []
   for (const r of rows) {
-    if (r.mkey) {
-      const k = Number(r.mkey)
-      moneyRows.push({ i: Math.floor(k / 8), from_stage: stageOf(k % 8) as Stage, currency: r.currency!, sum: String(r.sum), sq: Number(r.sq) })
-      continue
-    }
     const c = instants.map((_, k) => Math.floor(Number(r[`key${Math.floor(k / PER_KEY)}`]) / 8 ** (k % PER_KEY)) % 8)
+    // Window i's revenue in the row's currency, of the customers with a stage at its start and an order in that currency inside it.
+    if (revenue) {
+      for (let i = 1; i <= windows; i++) {
+        if (c[i - 1] !== 0 && Number(r[`orders${i}`]) > 0) moneyRows.push({ i, from_stage: stageOf(c[i - 1]!) as Stage, currency: r.cur!, sum: String(r[`sum${i}`]), sq: Number(r[`sq${i}`]) })
+      }
+    }
     // Window i: from the stage at its start to the stage at its end; none when not yet a customer at its end.
     for (let i = 1; i <= windows; i++) {
-      if (c[i] === 0) continue
+      if (c[i] === 0 || r.n === 0) continue
       const key = `${r.grp}|${i}|${c[i - 1]}|${c[i]}`
       const cell = counts.get(key)
       if (cell) cell.n += Number(r.n)
