@@ -120,21 +120,30 @@ async function flowCells(
     `${instants.slice(j * PER_KEY, (j + 1) * PER_KEY).map((_, i) => `${code(j * PER_KEY + i)} * ${8 ** i}`).join(' + ')} AS key${j}`,
   )
   const keyNames = keys.map((_, j) => `key${j}`)
-  // With revenue, per customer its orders inside a window (window, currency, amount) and their distinct currencies (none: ''), one row each
-  // after the ARRAY JOIN (the first counts the customer); the customer's sum per window in that currency is then a plain arraySum, and the
-  // rows are summed per (group, stages, currency): no nested lambda per customer and no row per money entry.
+  // With revenue, per customer its orders inside a window (window, currency, amount) and their distinct currencies (none: ''). The customer's
+  // sum per window in its first currency is a plain arraySum on the customer's row, summed per (group, stages, currency); the other currencies
+  // (rarely any) go to a sumMap skipped for the customers without one: no nested lambda over every customer's orders and no ARRAY JOIN
+  // (≈ 150 ms and ≈ 200 ms of CPU on 5 M orders).
   const perCustomer = revenue
     ? `, arrayFilter(x -> x.1 > {first:Int64} AND x.1 <= {last:Int64} AND x.2 != '', arrayZip(ms, currencies, amounts)) AS inside,
          arrayMap(x -> ${windowOf('x.1')}, inside) AS iw, tupleElement(inside, 2) AS ic, tupleElement(inside, 3) AS ia,
-         if(empty(ic), [''], arrayDistinct(ic)) AS cs`
+         if(empty(ic), [''], arrayDistinct(ic)) AS cs, cs[1] AS cur, arraySlice(cs, 2) AS xc`
     : ''
-  const sumOf = (w: number) => `toDecimal128(arraySum((x, c, a) -> if(x = ${w} AND c = cur, a, 0), iw, ic, ia), 4)`
-  const money = instants.slice(1).map((_, j) =>
-    `sum(${sumOf(j + 1)}) AS sum${j + 1}, sum(toFloat64(${sumOf(j + 1)}) * toFloat64(${sumOf(j + 1)})) AS sq${j + 1},
-     countIf(arrayExists((x, c) -> x = ${j + 1} AND c = cur, iw, ic)) AS orders${j + 1}`).join(', ')
-  // Customers are counted per (group, stages) (with revenue, per currency too, counted on their first currency's row).
+  const wins = instants.slice(1).map((_, j) => j + 1)
+  const sumOf = (w: number, c: string) => `toDecimal128(arraySum((x, y, a) -> if(x = ${w} AND y = ${c}, a, 0), iw, ic, ia), 4)`
+  const square = (w: number, c: string) => `toFloat64(${sumOf(w, c)}) * toFloat64(${sumOf(w, c)})`
+  const ordered = (w: number, c: string) => `arrayExists((x, y) -> x = ${w} AND y = ${c}, iw, ic)`
+  const money = [
+    ...wins.map((w) => `sum(${sumOf(w, 'cur')}) AS sum${w}, sum(${square(w, 'cur')}) AS sq${w}, countIf(${ordered(w, 'cur')}) AS orders${w}`),
+    `sumMapIf(xc, ${[
+      ...wins.map((w) => `arrayMap(c -> ${sumOf(w, 'c')}, xc)`),
+      ...wins.map((w) => `arrayMap(c -> ${square(w, 'c')}, xc)`),
+      ...wins.map((w) => `arrayMap(c -> toUInt64(${ordered(w, 'c')}), xc)`),
+    ].join(', ')}, notEmpty(xc)) AS extra`,
+  ].join(',\n')
+  // Customers are counted per (group, stages) (with revenue, per first currency too).
   const sql = revenue
-    ? `SELECT grp, ${keyNames.join(', ')}, cur, countIf(ci = 1) AS n, ${money}
+    ? `SELECT grp, ${keyNames.join(', ')}, cur, count() AS n, ${money}
        FROM (
          SELECT grp, ${keys.join(', ')} ${perCustomer}
          FROM (
@@ -143,7 +152,6 @@ async function flowCells(
            WHERE first <= {last:Int64}
          )
        )
-       ARRAY JOIN cs AS cur, arrayEnumerate(cs) AS ci
        GROUP BY grp, ${keyNames.join(', ')}, cur`
     : `SELECT grp, ${keyNames.join(', ')}, count() AS n
        FROM (
@@ -166,21 +174,28 @@ async function flowCells(
     ...(cohort.campaignId ? { campaign: cohort.campaignId } : {}),
     ...(cohort.segment !== undefined ? { segment: cohort.segment } : {}),
   }
-  const rows = await queryRows<Record<string, number | string> & { grp: Group; n: number; cur?: string }>(store, sql, params)
+  const rows = await queryRows<Record<string, number | string> & { grp: Group; n: number; cur?: string; extra?: [string[], ...Array<Array<string | number>>] }>(store, sql, params)
   const stageOf = (code: number): Stage | '' => (code === 0 ? '' : STAGES[code - 1]!)
   const counts = new Map<string, CellRow>()
   const moneyRows: MoneyRow[] = []
   for (const r of rows) {
     const c = instants.map((_, k) => Math.floor(Number(r[`key${Math.floor(k / PER_KEY)}`]) / 8 ** (k % PER_KEY)) % 8)
-    // Window i's revenue in the row's currency, of the customers with a stage at its start and an order in that currency inside it.
+    // Window i's revenue per currency, of the customers with a stage at its start and an order in that currency inside it:
+    // the row's first currency, then the others (the sumMap's values: sums, squares, customers with an order, per window).
     if (revenue) {
+      const [others, ...values] = r.extra!
       for (let i = 1; i <= windows; i++) {
-        if (c[i - 1] !== 0 && Number(r[`orders${i}`]) > 0) moneyRows.push({ i, from_stage: stageOf(c[i - 1]!) as Stage, currency: r.cur!, sum: String(r[`sum${i}`]), sq: Number(r[`sq${i}`]) })
+        if (c[i - 1] === 0) continue
+        const from = stageOf(c[i - 1]!) as Stage
+        if (Number(r[`orders${i}`]) > 0) moneyRows.push({ i, from_stage: from, currency: r.cur!, sum: String(r[`sum${i}`]), sq: Number(r[`sq${i}`]) })
+        others.forEach((currency, j) => {
+          if (Number(values[2 * windows + i - 1]![j]) > 0) moneyRows.push({ i, from_stage: from, currency, sum: String(values[i - 1]![j]), sq: Number(values[windows + i - 1]![j]) })
+        })
       }
     }
     // Window i: from the stage at its start to the stage at its end; none when not yet a customer at its end.
     for (let i = 1; i <= windows; i++) {
-      if (c[i] === 0 || r.n === 0) continue
+      if (c[i] === 0) continue
       const key = `${r.grp}|${i}|${c[i - 1]}|${c[i]}`
       const cell = counts.get(key)
       if (cell) cell.n += Number(r.n)
