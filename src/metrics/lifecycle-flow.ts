@@ -42,6 +42,12 @@ interface MoneyRow {
 interface Cohort {
   campaignId?: string | undefined
   segment?: string | undefined
+  /**
+   * Only the campaign's recipients (its sends and holdouts, in the segment when one is given): grp is then
+   * 'sent' or 'holdout', never 'other'. For a campaign with a holdout, whose comparison is the holdout: the
+   * customers neither sent nor held out (nine in ten) are not read.
+   */
+  recipientsOnly?: boolean
 }
 
 /**
@@ -84,15 +90,21 @@ async function flowCells(
 ): Promise<{ cells: CellRow[]; money: MoneyRow[] }> {
   const db = store.db
   const seg = cohort.segment !== undefined ? ' AND has(segments, {segment:String})' : ''
-  const groups = cohort.campaignId
-    ? `multiIf(recipient_id IN (SELECT recipient_id FROM ${db}.sends WHERE campaign_id = {campaign:String}${seg}), 'sent',
-               recipient_id IN (SELECT recipient_id FROM ${db}.holdouts WHERE campaign_id = {campaign:String}${seg}), 'holdout', 'other')`
-    : `'all'`
-  // With a segment, the customers the sender ever placed in it (in any campaign's sends or holdouts).
-  const population = cohort.segment !== undefined
-    ? `AND recipient_id IN (SELECT recipient_id FROM ${db}.sends WHERE has(segments, {segment:String})
-                            UNION ALL SELECT recipient_id FROM ${db}.holdouts WHERE has(segments, {segment:String}))`
-    : ''
+  const sent = `recipient_id IN (SELECT recipient_id FROM ${db}.sends WHERE campaign_id = {campaign:String}${seg})`
+  // Read by the primary key (campaign_id first in both tables). Among the campaign's recipients, those not sent it were held out.
+  const groups = cohort.campaignId === undefined
+    ? `'all'`
+    : cohort.recipientsOnly
+      ? `if(${sent}, 'sent', 'holdout')`
+      : `multiIf(${sent}, 'sent', recipient_id IN (SELECT recipient_id FROM ${db}.holdouts WHERE campaign_id = {campaign:String}${seg}), 'holdout', 'other')`
+  // With a segment, the customers the sender ever placed in it (in any campaign's sends or holdouts); the campaign's recipients in it are among them.
+  const population = cohort.campaignId !== undefined && cohort.recipientsOnly
+    ? `AND recipient_id IN (SELECT recipient_id FROM ${db}.sends WHERE campaign_id = {campaign:String}${seg}
+                            UNION ALL SELECT recipient_id FROM ${db}.holdouts WHERE campaign_id = {campaign:String}${seg})`
+    : cohort.segment !== undefined
+      ? `AND recipient_id IN (SELECT recipient_id FROM ${db}.sends WHERE has(segments, {segment:String})
+                              UNION ALL SELECT recipient_id FROM ${db}.holdouts WHERE has(segments, {segment:String}))`
+      : ''
   const windows = instants.length - 1
   const last = instants[windows]!
   const at = (k: number) => `{instants:Array(Int64)}[${k + 1}]`
@@ -336,9 +348,10 @@ async function campaignLift(store: EventStore, o: TransitionsOptions, t: StageTh
   if (!first || Number(first.n) === 0) throw notFound(`campaign ${campaignId}: no sends recorded`)
   const start = Number(first.start)
   const end = Math.min(start + o.horizonDays * DAY, o.at)
-  const { cells } = await flowCells(store, [start, end], t, o.kind, { campaignId, segment: o.segment }, false)
-  const sent = matrix(cells.filter((c) => c.grp === 'sent'))
   const holdout = Number(first.held) > 0
+  // Without a holdout the comparison is every other customer: all are read.
+  const { cells } = await flowCells(store, [start, end], t, o.kind, { campaignId, segment: o.segment, recipientsOnly: holdout }, false)
+  const sent = matrix(cells.filter((c) => c.grp === 'sent'))
   const comparison = matrix(cells.filter((c) => c.grp === (holdout ? 'holdout' : 'other')))
   const lift = sent.flatMap((row, r) =>
     row.to.map((cell, k) => {

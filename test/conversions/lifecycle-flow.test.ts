@@ -105,6 +105,21 @@ describe('GET /v1/lifecycle/transitions', () => {
     expect((await s.api('GET', '/v1/lifecycle/transitions?campaignId=nothing')).status).toBe(404)
   })
 
+  it('a campaign with a holdout counts only its recipients: one both sent and held out is sent, a segment keeps its members', async () => {
+    const sentAt = new Date(NOW - 60 * DAY).toISOString()
+    expect((await s.api('POST', '/v1/campaigns', { name: 'Mixed', id: 'mixed' })).status).toBe(201)
+    const sends = [
+      [{ id: 'A', segments: ['vip'] }, { id: 'C' }, { id: 'B', segments: ['vip'], holdout: true }, { id: 'D', holdout: true }],
+      [{ id: 'A', segments: ['vip'], holdout: true }],
+    ]
+    for (const recipients of sends) expect((await s.api('POST', '/v1/campaigns/mixed/sends', { sentAt, recipients })).status).toBe(201)
+    await s.flush()
+    const all = (await s.api('GET', '/v1/lifecycle/transitions?horizon=P30D&campaignId=mixed')).body.campaign
+    expect(all).toMatchObject({ measuredLift: true, sent: { customers: 2 }, comparison: { group: 'holdout', customers: 2 } })
+    const vip = (await s.api('GET', '/v1/lifecycle/transitions?horizon=P30D&campaignId=mixed&segment=vip')).body.campaign
+    expect(vip).toMatchObject({ sent: { customers: 1 }, comparison: { group: 'holdout', customers: 1 } })
+  })
+
   it('a long trend (stages of more than 17 instants, counted by two packed keys) places customers as a short one does', async () => {
     const long = (await s.api('GET', '/v1/lifecycle/transitions?horizon=P30D&windows=20')).body.windows
     const short = (await s.api('GET', '/v1/lifecycle/transitions?horizon=P30D&windows=2')).body.windows
