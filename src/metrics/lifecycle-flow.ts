@@ -137,7 +137,7 @@ async function flowCells(
   // With revenue, per customer its orders inside a window (window, currency, amount) and their distinct currencies (none: ''). The customer's
   // sum per window in its first currency is a plain arraySum on the customer's row, summed per (group, stages, currency); the other currencies
   // (rarely any) go to a sumMap skipped for the customers without one: no nested lambda over every customer's orders and no ARRAY JOIN
-  // (≈ 150 ms and ≈ 200 ms of CPU on 5 M orders).
+  // (bench/README.md, seventh session). sumMap drops a key whose values all sum to 0: never here, its count of customers with an order is ≥ 1.
   const perCustomer = revenue
     ? `, arrayFilter(x -> x.1 > {first:Int64} AND x.1 <= {last:Int64} AND x.2 != '', arrayZip(ms, currencies, amounts)) AS inside,
          arrayMap(x -> ${windowOf('x.1')}, inside) AS iw, tupleElement(inside, 2) AS ic, tupleElement(inside, 3) AS ia,
