@@ -42,6 +42,12 @@ interface MoneyRow {
 interface Cohort {
   campaignId?: string | undefined
   segment?: string | undefined
+  /**
+   * Only the campaign's recipients (its sends and holdouts, in the segment when one is given): grp is then
+   * 'sent' or 'holdout', never 'other'. For a campaign with a holdout, whose comparison is the holdout: the
+   * customers neither sent nor held out (nine in ten) are not read.
+   */
+  recipientsOnly?: boolean
 }
 
 /**
@@ -69,7 +75,8 @@ function customerOrdersSql(db: string, groups: string, population: string, money
  * lapsing or lapsed by those bits. The stages at every instant, 3 bits each, packed into integers of 17
  * instants (exact in JavaScript), are what customers are counted by: a few thousand rows that JavaScript
  * turns into the matrices. With `revenue`, each customer's revenue per window and currency (summed per
- * customer first: the interval needs its square), keyed by window × 8 + stage code at the window's start.
+ * customer first: the interval needs its square), summed per stages and currency; JavaScript keys it by the
+ * stage at the window's start.
  * `instants` ascending, one horizon apart when more than two; window i (1-based) runs from instants[i-1]
  * (excluded) to instants[i] (included).
  */
@@ -83,15 +90,21 @@ async function flowCells(
 ): Promise<{ cells: CellRow[]; money: MoneyRow[] }> {
   const db = store.db
   const seg = cohort.segment !== undefined ? ' AND has(segments, {segment:String})' : ''
-  const groups = cohort.campaignId
-    ? `multiIf(recipient_id IN (SELECT recipient_id FROM ${db}.sends WHERE campaign_id = {campaign:String}${seg}), 'sent',
-               recipient_id IN (SELECT recipient_id FROM ${db}.holdouts WHERE campaign_id = {campaign:String}${seg}), 'holdout', 'other')`
-    : `'all'`
-  // With a segment, the customers the sender ever placed in it (in any campaign's sends or holdouts).
-  const population = cohort.segment !== undefined
-    ? `AND recipient_id IN (SELECT recipient_id FROM ${db}.sends WHERE has(segments, {segment:String})
-                            UNION ALL SELECT recipient_id FROM ${db}.holdouts WHERE has(segments, {segment:String}))`
-    : ''
+  const sent = `recipient_id IN (SELECT recipient_id FROM ${db}.sends WHERE campaign_id = {campaign:String}${seg})`
+  // Read by the primary key (campaign_id first in both tables). Among the campaign's recipients, those not sent it were held out.
+  const groups = cohort.campaignId === undefined
+    ? `'all'`
+    : cohort.recipientsOnly
+      ? `if(${sent}, 'sent', 'holdout')`
+      : `multiIf(${sent}, 'sent', recipient_id IN (SELECT recipient_id FROM ${db}.holdouts WHERE campaign_id = {campaign:String}${seg}), 'holdout', 'other')`
+  // With a segment, the customers the sender ever placed in it (in any campaign's sends or holdouts); the campaign's recipients in it are among them.
+  const population = cohort.campaignId !== undefined && cohort.recipientsOnly
+    ? `AND recipient_id IN (SELECT recipient_id FROM ${db}.sends WHERE campaign_id = {campaign:String}${seg}
+                            UNION ALL SELECT recipient_id FROM ${db}.holdouts WHERE campaign_id = {campaign:String}${seg})`
+    : cohort.segment !== undefined
+      ? `AND recipient_id IN (SELECT recipient_id FROM ${db}.sends WHERE has(segments, {segment:String})
+                              UNION ALL SELECT recipient_id FROM ${db}.holdouts WHERE has(segments, {segment:String}))`
+      : ''
   const windows = instants.length - 1
   const last = instants[windows]!
   const at = (k: number) => `{instants:Array(Int64)}[${k + 1}]`
@@ -104,6 +117,15 @@ async function flowCells(
     return `if(${windowOf(m)} > ${hi}, toUInt64(0), toUInt64(bitShiftLeft(toUInt64(1), ${hi} + 1) - bitShiftLeft(toUInt64(1), ${windowOf(m)})))`
   }
   const bits = `arrayReduce('groupBitOr', arrayMap(m -> ${run('m', '{activeMs:Int64}')} + bitShiftLeft(${run('m', '{lapsedMs:Int64}')}, 32), ms))`
+  // With revenue (value: three instants), each instant's bits from the customer's last order at or before it (0, so neither bit, when none):
+  // one arrayMax per instant is cheaper than the runs' arithmetic and arrayReduce per customer.
+  const lastAt = (k: number) => `arrayMax(m -> if(m <= ${at(k)}, m, 0), ms)`
+  const bitsFew = instants
+    .flatMap((_, k) => [
+      `bitShiftLeft(toUInt64(${at(k)} - ${lastAt(k)} < {activeMs:Int64}), ${k})`,
+      `bitShiftLeft(toUInt64(${at(k)} - ${lastAt(k)} < {lapsedMs:Int64}), ${k + 32})`,
+    ])
+    .reduce((a, b) => `bitOr(${a}, ${b})`)
   // Arithmetic rather than multiIf: the short-circuit evaluation of multiIf re-evaluated the bit sets per branch.
   const code = (k: number) =>
     `toUInt64(first <= ${at(k)}) * (1 + (${at(k)} - first >= {newMs:Int64}) * (1 + (1 - bitTest(bits, ${k})) * (1 + (1 - bitTest(bits, ${k + 32})))))`
@@ -112,30 +134,39 @@ async function flowCells(
     `${instants.slice(j * PER_KEY, (j + 1) * PER_KEY).map((_, i) => `${code(j * PER_KEY + i)} * ${8 ** i}`).join(' + ')} AS key${j}`,
   )
   const keyNames = keys.map((_, j) => `key${j}`)
-  // With revenue, per customer one entry per (window, currency) of its orders inside a window: key window × 8 + stage code at the window's start
-  // (customers with a stage then), the currency, the customer's sum (the interval needs its square). The distinct pairs are found among the
-  // orders inside a window only (one or two per customer), so summing them per pair reads short arrays.
+  // With revenue, per customer its orders inside a window (window, currency, amount) and their distinct currencies (none: ''). The customer's
+  // sum per window in its first currency is a plain arraySum on the customer's row, summed per (group, stages, currency); the other currencies
+  // (rarely any) go to a sumMap skipped for the customers without one: no nested lambda over every customer's orders and no ARRAY JOIN
+  // (bench/README.md, seventh session). sumMap drops a key whose values all sum to 0: never here, its count of customers with an order is ≥ 1.
   const perCustomer = revenue
-    ? `, [${instants.map((_, k) => code(k)).join(', ')}] AS codes,
-         arrayFilter(x -> x.1 > {first:Int64} AND x.1 <= {last:Int64} AND x.2 != '', arrayZip(ms, currencies, amounts)) AS inside,
+    ? `, arrayFilter(x -> x.1 > {first:Int64} AND x.1 <= {last:Int64} AND x.2 != '', arrayZip(ms, currencies, amounts)) AS inside,
          arrayMap(x -> ${windowOf('x.1')}, inside) AS iw, tupleElement(inside, 2) AS ic, tupleElement(inside, 3) AS ia,
-         arrayFilter(e -> e.1 % 8 != 0, arrayMap(p -> (toUInt32(p.1 * 8 + codes[p.1]), p.2, toDecimal128(arraySum((w, c, a) -> if(w = p.1 AND c = p.2, a, 0), iw, ic, ia), 4)),
-                                                 arrayDistinct(arrayZip(iw, ic)))) AS entries`
+         if(empty(ic), [''], arrayDistinct(ic)) AS cs, cs[1] AS cur, arraySlice(cs, 2) AS xc`
     : ''
-  // Customers are counted per (group, stages) on one row each (money key 0); each money entry is a row of its own, summed per (key, currency).
+  const wins = instants.slice(1).map((_, j) => j + 1)
+  const sumOf = (w: number, c: string) => `toDecimal128(arraySum((x, y, a) -> if(x = ${w} AND y = ${c}, a, 0), iw, ic, ia), 4)`
+  const square = (w: number, c: string) => `toFloat64(${sumOf(w, c)}) * toFloat64(${sumOf(w, c)})`
+  const ordered = (w: number, c: string) => `arrayExists((x, y) -> x = ${w} AND y = ${c}, iw, ic)`
+  const money = [
+    ...wins.map((w) => `sum(${sumOf(w, 'cur')}) AS sum${w}, sum(${square(w, 'cur')}) AS sq${w}, countIf(${ordered(w, 'cur')}) AS orders${w}`),
+    `sumMapIf(xc, ${[
+      ...wins.map((w) => `arrayMap(c -> ${sumOf(w, 'c')}, xc)`),
+      ...wins.map((w) => `arrayMap(c -> ${square(w, 'c')}, xc)`),
+      ...wins.map((w) => `arrayMap(c -> toUInt64(${ordered(w, 'c')}), xc)`),
+    ].join(', ')}, notEmpty(xc)) AS extra`,
+  ].join(',\n')
+  // Customers are counted per (group, stages) (with revenue, per first currency too).
   const sql = revenue
-    ? `SELECT grp, ${keyNames.map((k) => `if(e.1 = 0, ${k}, 0) AS ${k}`).join(', ')}, e.1 AS mkey, e.2 AS currency, count() AS n, sum(e.3) AS sum,
-              sum(toFloat64(e.3) * toFloat64(e.3)) AS sq
+    ? `SELECT grp, ${keyNames.join(', ')}, cur, count() AS n, ${money}
        FROM (
          SELECT grp, ${keys.join(', ')} ${perCustomer}
          FROM (
-           SELECT grp, ms, amounts, currencies, first, ${bits} AS bits
+           SELECT grp, ms, amounts, currencies, first, ${bitsFew} AS bits
            FROM (SELECT grp, amounts, currencies, ms, arrayMin(ms) AS first FROM (${customerOrdersSql(db, groups, population, true)}))
            WHERE first <= {last:Int64}
          )
        )
-       ARRAY JOIN arrayPushFront(entries, (toUInt32(0), '', toDecimal128(0, 4))) AS e
-       GROUP BY grp, ${keyNames.join(', ')}, mkey, currency`
+       GROUP BY grp, ${keyNames.join(', ')}, cur`
     : `SELECT grp, ${keyNames.join(', ')}, count() AS n
        FROM (
          SELECT grp, ${keys.join(', ')}
@@ -157,17 +188,25 @@ async function flowCells(
     ...(cohort.campaignId ? { campaign: cohort.campaignId } : {}),
     ...(cohort.segment !== undefined ? { segment: cohort.segment } : {}),
   }
-  const rows = await queryRows<Record<string, number> & { grp: Group; n: number; mkey?: number; currency?: string; sum?: string; sq?: number }>(store, sql, params)
+  const rows = await queryRows<Record<string, number | string> & { grp: Group; n: number; cur?: string; extra?: [string[], ...Array<Array<string | number>>] }>(store, sql, params)
   const stageOf = (code: number): Stage | '' => (code === 0 ? '' : STAGES[code - 1]!)
   const counts = new Map<string, CellRow>()
   const moneyRows: MoneyRow[] = []
   for (const r of rows) {
-    if (r.mkey) {
-      const k = Number(r.mkey)
-      moneyRows.push({ i: Math.floor(k / 8), from_stage: stageOf(k % 8) as Stage, currency: r.currency!, sum: String(r.sum), sq: Number(r.sq) })
-      continue
-    }
     const c = instants.map((_, k) => Math.floor(Number(r[`key${Math.floor(k / PER_KEY)}`]) / 8 ** (k % PER_KEY)) % 8)
+    // Window i's revenue per currency, of the customers with a stage at its start and an order in that currency inside it:
+    // the row's first currency, then the others (the sumMap's values: sums, squares, customers with an order, per window).
+    if (revenue) {
+      const [others, ...values] = r.extra!
+      for (let i = 1; i <= windows; i++) {
+        if (c[i - 1] === 0) continue
+        const from = stageOf(c[i - 1]!) as Stage
+        if (Number(r[`orders${i}`]) > 0) moneyRows.push({ i, from_stage: from, currency: r.cur!, sum: String(r[`sum${i}`]), sq: Number(r[`sq${i}`]) })
+        others.forEach((currency, j) => {
+          if (Number(values[2 * windows + i - 1]![j]) > 0) moneyRows.push({ i, from_stage: from, currency, sum: String(values[i - 1]![j]), sq: Number(values[windows + i - 1]![j]) })
+        })
+      }
+    }
     // Window i: from the stage at its start to the stage at its end; none when not yet a customer at its end.
     for (let i = 1; i <= windows; i++) {
       if (c[i] === 0) continue
@@ -311,9 +350,10 @@ async function campaignLift(store: EventStore, o: TransitionsOptions, t: StageTh
   if (!first || Number(first.n) === 0) throw notFound(`campaign ${campaignId}: no sends recorded`)
   const start = Number(first.start)
   const end = Math.min(start + o.horizonDays * DAY, o.at)
-  const { cells } = await flowCells(store, [start, end], t, o.kind, { campaignId, segment: o.segment }, false)
-  const sent = matrix(cells.filter((c) => c.grp === 'sent'))
   const holdout = Number(first.held) > 0
+  // Without a holdout the comparison is every other customer: all are read.
+  const { cells } = await flowCells(store, [start, end], t, o.kind, { campaignId, segment: o.segment, recipientsOnly: holdout }, false)
+  const sent = matrix(cells.filter((c) => c.grp === 'sent'))
   const comparison = matrix(cells.filter((c) => c.grp === (holdout ? 'holdout' : 'other')))
   const lift = sent.flatMap((row, r) =>
     row.to.map((cell, k) => {

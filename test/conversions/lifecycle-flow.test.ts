@@ -105,6 +105,21 @@ describe('GET /v1/lifecycle/transitions', () => {
     expect((await s.api('GET', '/v1/lifecycle/transitions?campaignId=nothing')).status).toBe(404)
   })
 
+  it('a campaign with a holdout counts only its recipients: one both sent and held out is sent, a segment keeps its members', async () => {
+    const sentAt = new Date(NOW - 60 * DAY).toISOString()
+    expect((await s.api('POST', '/v1/campaigns', { name: 'Mixed', id: 'mixed' })).status).toBe(201)
+    const sends = [
+      [{ id: 'A', segments: ['vip'] }, { id: 'C' }, { id: 'B', segments: ['vip'], holdout: true }, { id: 'D', holdout: true }],
+      [{ id: 'A', segments: ['vip'], holdout: true }],
+    ]
+    for (const recipients of sends) expect((await s.api('POST', '/v1/campaigns/mixed/sends', { sentAt, recipients })).status).toBe(201)
+    await s.flush()
+    const all = (await s.api('GET', '/v1/lifecycle/transitions?horizon=P30D&campaignId=mixed')).body.campaign
+    expect(all).toMatchObject({ measuredLift: true, sent: { customers: 2 }, comparison: { group: 'holdout', customers: 2 } })
+    const vip = (await s.api('GET', '/v1/lifecycle/transitions?horizon=P30D&campaignId=mixed&segment=vip')).body.campaign
+    expect(vip).toMatchObject({ sent: { customers: 1 }, comparison: { group: 'holdout', customers: 1 } })
+  })
+
   it('a long trend (stages of more than 17 instants, counted by two packed keys) places customers as a short one does', async () => {
     const long = (await s.api('GET', '/v1/lifecycle/transitions?horizon=P30D&windows=20')).body.windows
     const short = (await s.api('GET', '/v1/lifecycle/transitions?horizon=P30D&windows=2')).body.windows
@@ -171,6 +186,27 @@ describe('erasure', () => {
 })
 
 describe('the per-customer summary (customer_orders)', () => {
+  it('a customer buying in two currencies in one window counts in both, with its own sum per currency', async () => {
+    // M: 100 days ago, then 10 EUR (50), 20 USD (40), 30 USD (20), 5 EUR (10); N: 100 days ago, then 30 EUR (15). Both active at s0 and s1.
+    const at = (d: number) => new Date(NOW - d * DAY).toISOString()
+    const orders: Array<[string, number, string, string]> = [['M', 100, '1', 'EUR'], ['M', 50, '10', 'EUR'], ['M', 40, '20', 'USD'], ['M', 20, '30', 'USD'], ['M', 10, '5', 'EUR'], ['N', 100, '1', 'EUR'], ['N', 15, '30', 'EUR']]
+    const conversions = orders.map(([who, d, amount, currency], i) => ({ recipientId: who, orderId: `bundle-${i}`, amount, currency, type: 'bundle', at: at(d) }))
+    expect((await s.api('POST', '/v1/conversions', { conversions })).status).toBe(201)
+    await s.flush()
+    const active = (await s.api('GET', '/v1/lifecycle/value?type=bundle&horizon=P30D')).body.stages.find((x: { stage: string }) => x.stage === 'active')
+    // Since s1: EUR 5 (M) and 30 (N); USD 30 (M) and 0 (N). Intervals from the per-customer sums (not per order).
+    const high = (a: number, b: number) => ((a + b) / 2 + (1.959964 * Math.sqrt(a * a + b * b - 2 * ((a + b) / 2) ** 2)) / Math.sqrt(2)).toFixed(2)
+    expect(active).toMatchObject({ customers: 2, value: [
+      { currency: 'EUR', revenue: '35.00', mean: '17.50', low: '0.00', high: high(5, 30) },
+      { currency: 'USD', revenue: '30.00', mean: '15.00', low: '0.00', high: high(30, 0) },
+    ] })
+    // One horizon earlier: M 10 EUR and 20 USD, N nothing.
+    expect(active.backtest).toMatchObject([
+      { currency: 'EUR', predicted: '5.00', actual: '17.50', customers: 2 },
+      { currency: 'USD', predicted: '10.00', actual: '15.00', customers: 2 },
+    ])
+  })
+
   it('counts the API row of an order the pixel also recorded, and forgets an erased customer', async () => {
     // K bought gift K-1 40 days ago (API, 70 EUR); the public pixel recorded the same order id now, for 999 EUR.
     expect((await s.api('POST', '/v1/campaigns', { name: 'Pixel', id: 'pix', tracking: { clickIdParam: 'sl_cid', utm: false } })).status).toBe(201)
