@@ -448,14 +448,14 @@ export async function enroll(deps: Deps, sequenceId: string, recipients: EnrollI
     // Conversions up to the cursor are looked up here for the entries written; later ones reach
     // them through the next pass (the lock keeps a pass from running between the two).
     const goalCursor = exitsOnGoal(seq) ? await lockGoalCursor(tx, 'share') : null
-    const [erased, suppressed, existing] = await Promise.all([
-      tx.select({ id: recipientErasures.recipientId }).from(recipientErasures).where(anyOf(recipientErasures.recipientId, ids)),
-      tx
-        .select({ id: suppressions.recipientId, reason: suppressions.reason })
-        .from(suppressions)
-        .where(and(anyOf(suppressions.recipientId, ids), eq(suppressions.scope, GLOBAL_SCOPE))),
-      existingEntries(tx, sequenceId, ids),
-    ])
+    // One after the other: a transaction is one connection, and node-postgres deprecates queries
+    // issued while another runs on it (they only queued anyway).
+    const erased = await tx.select({ id: recipientErasures.recipientId }).from(recipientErasures).where(anyOf(recipientErasures.recipientId, ids))
+    const suppressed = await tx
+      .select({ id: suppressions.recipientId, reason: suppressions.reason })
+      .from(suppressions)
+      .where(and(anyOf(suppressions.recipientId, ids), eq(suppressions.scope, GLOBAL_SCOPE)))
+    const existing = await existingEntries(tx, sequenceId, ids)
     const erasedSet = new Set(erased.map((r) => r.id))
     const suppressedBy = new Map(suppressed.map((r) => [r.id, r.reason]))
     const existingBy = new Map(existing.map((r) => [r.recipientId, r]))
