@@ -83,7 +83,8 @@ export function clipHeader(s: string): string {
 
 const NEEDS_ESCAPE = /[\t\n\r\\]/
 
-function esc(s: string): string {
+/** A string as one TabSeparated field (backslash, tab and line breaks escaped): the journal's fields, and any TabSeparated insert. */
+export function esc(s: string): string {
   // Most values contain no tab, newline or backslash, and many are short or empty: a loop for
   // those, the regex engine's scan for long ones (user agents, referers) where it is ~2× faster.
   if (s.length < 16) {

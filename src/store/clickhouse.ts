@@ -4,6 +4,7 @@ import { ClickHouseLogLevel, createClient, type ClickHouseClient } from '@clickh
 import { Session } from 'chdb'
 import { createChdbConnection } from 'chdb/connection'
 import type { DdlTarget } from './clickhouse-ddl.js'
+import { esc } from '../events/event.js'
 
 export interface ClickHouseOptions {
   /** http(s) URL of a ClickHouse server; unset → the embedded engine (chDB) on `path`. */
@@ -100,10 +101,9 @@ export function chDateTime(ms: number): string {
   return new Date(ms).toISOString().slice(0, 23).replace('T', ' ')
 }
 
-/** A value as one TabSeparated field: the format's escapes for backslash, tab and line breaks. */
+/** A value as one TabSeparated field, escaped as the journal's are. */
 function tsvField(v: string | number): string {
-  if (typeof v === 'number') return String(v)
-  return /[\\\t\n\r]/.test(v) ? v.replace(/[\\\t\n\r]/g, (c) => (c === '\\' ? '\\\\' : c === '\t' ? '\\t' : c === '\n' ? '\\n' : '\\r')) : v
+  return typeof v === 'number' ? String(v) : esc(v)
 }
 
 /**
