@@ -104,7 +104,7 @@ export function engagementStatusSql(db: string, s: StatusScope): { sql: string; 
               last_engaged = 0, 'never_engaged', 'dormant') AS status
     FROM (
       SELECT s.recipient_id AS recipient_id, s.sends AS sends, s.recent_sends AS recent_sends, s.last_sent AS last_sent,
-             e.last_open AS last_open, e.last_click AS last_click, greatest(e.last_open, e.last_click) AS last_engaged
+             e.last_open AS last_open, e.last_click AS last_click, e.last_engaged AS last_engaged
       FROM (
         -- Each campaign's latest send per recipient (recipient_sends, migration 2300: what sends
         -- FINAL keeps), those sent at or before the instant asked.
@@ -126,17 +126,27 @@ export function engagementStatusSql(db: string, s: StatusScope): { sql: string; 
         -- engagement the row does not keep: those (recipient, campaign) pairs are read from events.
         -- The last engagement at or before \`at\` is in some row between its first and latest, so one of
         -- the two cases finds it.
-        SELECT recipient_id, max(open) AS last_open, max(click) AS last_click
+        SELECT recipient_id, max(open) AS last_open, max(click) AS last_click, max(engaged) AS last_engaged
         FROM (
           SELECT recipient_id,
                  arrayMax(arrayPushBack(${s.campaigns ? `arrayFilter((t, c) -> t <= {at:Int64}${inScope}, opens.2, opens.1)` : 'arrayFilter(t -> t <= {at:Int64}, opens.2)'}, 0)) AS open,
-                 arrayMax(arrayPushBack(${s.campaigns ? `arrayFilter((t, c) -> t <= {at:Int64}${inScope}, clicks.2, clicks.1)` : 'arrayFilter(t -> t <= {at:Int64}, clicks.2)'}, 0)) AS click
+                 arrayMax(arrayPushBack(${s.campaigns ? `arrayFilter((t, c) -> t <= {at:Int64}${inScope}, clicks.2, clicks.1)` : 'arrayFilter(t -> t <= {at:Int64}, clicks.2)'}, 0)) AS click,
+                 ${s.campaigns ? 'greatest(open, click)' : 'last_engaged'} AS engaged
           FROM ${db}.recipient_engagement
-          WHERE 1${recipientScope}
+          -- Over every campaign, a row engaged last at or before \`at\` holds its answer in last_engaged:
+          -- the counts (which need no last open and click apart) read that column alone.
+          WHERE ${s.campaigns ? '1' : 'last_engaged <= {at:Int64}'}${recipientScope}
+          UNION ALL
+          SELECT recipient_id,
+                 arrayMax(arrayPushBack(${s.campaigns ? `arrayFilter((t, c) -> t <= {at:Int64}${inScope}, opens.2, opens.1)` : 'arrayFilter(t -> t <= {at:Int64}, opens.2)'}, 0)) AS open,
+                 arrayMax(arrayPushBack(${s.campaigns ? `arrayFilter((t, c) -> t <= {at:Int64}${inScope}, clicks.2, clicks.1)` : 'arrayFilter(t -> t <= {at:Int64}, clicks.2)'}, 0)) AS click,
+                 greatest(open, click) AS engaged
+          FROM ${db}.recipient_engagement
+          WHERE ${s.campaigns ? '0' : 'last_engaged > {at:Int64}'}${recipientScope}
           UNION ALL
           -- The exact last ones at or before \`at\` of the pairs the rows leave open, found by the events'
           -- key (campaign first) and the date bound.
-          SELECT recipient_id, toUnixTimestamp64Milli(maxIf(ts, type = 'open')) AS open, toUnixTimestamp64Milli(maxIf(ts, type = 'click')) AS click
+          SELECT recipient_id, toUnixTimestamp64Milli(maxIf(ts, type = 'open')) AS open, toUnixTimestamp64Milli(maxIf(ts, type = 'click')) AS click, greatest(open, click) AS engaged
           FROM ${db}.events
           WHERE type IN ('open', 'click') AND class = 'human' AND recipient_id != ''
             AND ts <= fromUnixTimestamp64Milli({at:Int64}, 'UTC')
