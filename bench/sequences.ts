@@ -185,16 +185,20 @@ async function timed(name: string, runs: number, call: (i: number) => Promise<{ 
   if (only && !only.test(name)) return
   const times: number[] = []
   const cpu: number[] = []
+  const notes: string[] = []
   let last: { bytes: number; note?: string } = { bytes: 0 }
   for (let i = 0; i < runs; i++) {
     const c0 = process.cpuUsage()
     const t0 = performance.now()
     last = await call(i)
     times.push(performance.now() - t0)
+    notes.push(last.note ?? '')
     const c = process.cpuUsage(c0)
     cpu.push((c.user + c.system) / 1000)
   }
   console.log(`${name.padEnd(40)} ${quantile(times, 0.5).toFixed(1).padStart(9)} ${quantile(times, 0.9).toFixed(1).padStart(8)} ${times[0]!.toFixed(1).padStart(8)} ${quantile(cpu, 0.5).toFixed(1).padStart(8)} ${String(last.bytes).padStart(9)}  ${last.note ?? ''}`)
+  // BENCH_EACH=1: every run's wall / cpu ms and note, in order (e.g. which of the following pages had exits to mark).
+  if (process.env.BENCH_EACH) times.forEach((t, i) => console.log(`  run ${i + 1}: ${t.toFixed(1)} / ${cpu[i]!.toFixed(1)}  ${notes[i] ?? ''}`))
 }
 
 if (process.env.BENCH_DUMP) {

@@ -711,6 +711,18 @@ async function dueCandidates(deps: MetaDeps, seq: Sequence, until: Date, after: 
   return { items: String(row.items), ...(JSON.parse(String(row.meta)) as Omit<DuePageRows, 'items'>) }
 }
 
+/**
+ * The items of dueCandidates' text, each one's JSON text. Items are joined by `,` and each starts
+ * with `{"recipientId":`, so `},{"recipientId":` only occurs between two items: inside a string
+ * the quote would be escaped, and attributes are written by jsonb with a space after each comma.
+ */
+function splitItems(text: string): string[] {
+  const SEP = '},{"recipientId":'
+  const parts = text.split(SEP)
+  const last = parts.length - 1
+  return parts.map((p, k) => (k > 0 ? '{"recipientId":' : '') + p + (k < last ? '}' : ''))
+}
+
 interface ExitFound {
   reason: DueSkipReason
   at: Date
@@ -749,11 +761,14 @@ export async function dueRecipients(deps: Deps & Pick<AppDeps, 'writer' | 'seque
     for (const [i, scope, reason, at] of rows.suppressed) suppressionsOf.set(i, [...(suppressionsOf.get(i) ?? []), { scope, reason, at }])
     const exits = new Map<number, ExitFound>()
     for (const i of rows.erased) exits.set(i, { reason: 'erased', at: new Date(now) })
-    // Parsed only when someone leaves (their suppression's scope is matched against their step's campaign).
-    const page = suppressionsOf.size || exits.size || rows.goals.length ? (JSON.parse(`[${rows.items}]`) as DueItem[]) : []
+    // Cut into items only when someone may leave, and only those items parsed (their suppression's
+    // scope is matched against their step's campaign); the others are kept as the database wrote them.
+    const texts = suppressionsOf.size || exits.size || rows.goals.length ? splitItems(rows.items) : []
+    const parsed = new Map<number, DueItem>()
+    const item = (i: number) => parsed.get(i) ?? parsed.set(i, JSON.parse(texts[i]!) as DueItem).get(i)!
     for (const [i, list] of suppressionsOf) {
       if (exits.has(i)) continue
-      const campaignId = page[i]!.campaignId
+      const campaignId = item(i).campaignId
       const s = list.find((x) => x.scope === GLOBAL_SCOPE || x.scope === campaignId)
       const reason = s ? suppressionReason(s.reason) : null
       if (s && reason && seq.exitOn.includes(reason)) exits.set(i, { reason, at: new Date(s.at) })
@@ -763,12 +778,12 @@ export async function dueRecipients(deps: Deps & Pick<AppDeps, 'writer' | 'seque
       for (const [i, at] of rows.goals) if (!exits.has(i) && at <= now) exits.set(i, { reason: 'converted', at: new Date(at) })
     }
     if (exits.size) {
-      const byId = new Map([...exits].map(([i, x]) => [page[i]!.recipientId, x]))
-      const exiting = [...exits.keys()].sort((x, y) => x - y).map((i) => ({ recipientId: page[i]!.recipientId, enteredAt: new Date(page[i]!.enteredAt), nextStepId: page[i]!.stepId }))
+      const byId = new Map([...exits].map(([i, x]) => [item(i).recipientId, x]))
+      const exiting = [...exits.keys()].sort((x, y) => x - y).map((i) => ({ recipientId: item(i).recipientId, enteredAt: new Date(item(i).enteredAt), nextStepId: item(i).stepId }))
       await markExits(deps, sequenceId, exiting, byId)
       for (const x of exits.values()) skipped[x.reason]++
-      const kept = page.filter((_, i) => !exits.has(i))
-      if (kept.length) chunks.push(JSON.stringify(kept).slice(1, -1))
+      const kept = texts.filter((_, i) => !exits.has(i))
+      if (kept.length) chunks.push(kept.join(','))
       dueCount += kept.length
     } else {
       chunks.push(rows.items)
