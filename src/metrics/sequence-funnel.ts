@@ -146,9 +146,9 @@ export async function sequenceFunnel(
   // (campaign, type)), each clicker's first click and each buyer's conversions (joined on integer
   // keys, unique on the right, hence ANY: a tenth of the sends find a row). Measured alone
   // (bench/README.md, eighth session), this beats one join of every send to a row of its
-  // recipient's opens, clicks and unsubscribes together (+15–25 % CPU: a join materialises the
-  // right side's columns for every send, a set only answers yes or no), and reading those rows
-  // from p_recipient_traffic cost 2–3 times as much as from the events here (about one
+  // recipient's opens, clicks and unsubscribes together (about 15 % more CPU: a join materialises
+  // the right side's columns for every send, a set only answers yes or no), and reading those
+  // rows from p_recipient_traffic cost 2–6 times as much as from the events here (about one
   // projection row per event, fifteen aggregates merged per row).
   const actors = (type: 'open' | 'unsubscribe') =>
     `SELECT ${RECIPIENT_KEY} FROM ${db}.events WHERE campaign_id IN {campaigns:Array(String)} AND type = '${type}' AND ${classCondition(t)} AND recipient_id != ''`
