@@ -98,7 +98,7 @@ export function bucketLabels(lows: readonly number[]): Array<{ label: string; lo
 export const DEFAULT_FATIGUE_BUCKETS = [0, 2, 4, 7]
 
 /**
- * The fatigue curve: every send of `campaigns` made in [from, to) is put in the bucket of the
+ * The fatigue curve: every send of `campaigns` (null: every campaign) made in [from, to) is put in the bucket of the
  * number of sends (of the same campaigns) its recipient had in the `windowDays` before it (that send
  * excluded); per bucket, the share of those sends whose recipient opened (human), clicked (human),
  * unsubscribed from that campaign, or converted (attributed to it, click attribution, 7-day window),
@@ -114,7 +114,7 @@ export const DEFAULT_FATIGUE_BUCKETS = [0, 2, 4, 7]
  */
 export async function fatigueCurve(
   store: EventStore,
-  o: { from: number; to: number; windowDays: number; campaigns: readonly string[]; buckets?: readonly number[] | undefined },
+  o: { from: number; to: number; windowDays: number; campaigns: readonly string[] | null; buckets?: readonly number[] | undefined },
 ): Promise<FatigueCurve> {
   if (o.from >= o.to) throw invalid('query.from: must be before query.to')
   const buckets = bucketLabels(o.buckets ?? DEFAULT_FATIGUE_BUCKETS)
@@ -127,7 +127,10 @@ export async function fatigueCurve(
   const lows = buckets.slice(1).map((b, i) => [`l${i + 1}`, b.low] as const)
   const none = 'toInt64(-9223372036854775807)'
   const atLeast = lows.map(([name]) => `(y${name} >= x - {windowS:Int64})`).join(' + ')
-  const rows = o.campaigns.length
+  // Every campaign (null): no test per send; sends are recorded only for existing campaigns, never
+  // deleted. Otherwise a hashed set (IN), where has() compared each send with the whole list.
+  const inCampaigns = o.campaigns ? ' AND c IN {campaigns:Array(String)}' : ''
+  const rows = o.campaigns === null || o.campaigns.length
     ? await queryRows<{ code: number; n: number }>(
         store,
         `WITH ${conv.sql},
@@ -135,7 +138,7 @@ export async function fatigueCurve(
          SELECT code, count() AS n FROM (
            SELECT
              -- The recipient's sends of these campaigns in [since, at], in campaign order.
-             arrayMap((t, c) -> t >= {since:Int64} AND t <= {at:Int64} AND has({campaigns:Array(String)}, c), s.sends.2, s.sends.1) AS keep,
+             arrayMap((t, c) -> t >= {since:Int64} AND t <= {at:Int64}${inCampaigns}, s.sends.2, s.sends.1) AS keep,
              arrayFilter((t, k) -> k, s.sends.2, keep) AS ts0,
              arrayFilter((c, k) -> k, s.sends.1, keep) AS cs0,
              -- Outcome bits of each send: its campaign in the recipient's opens (1), clicks (2),
@@ -177,7 +180,7 @@ export async function fatigueCurve(
         {
           ...conv.params,
           ...Object.fromEntries(lows),
-          campaigns: o.campaigns,
+          campaigns: o.campaigns ?? [],
           windowS: windowMs / 1000,
           at: o.to - 1,
           since: o.from - windowMs,
