@@ -5,11 +5,12 @@
  *   DATA_DIR=/work/benchdata/sequences npx tsx bench/sequences-funnel-parts.ts
  */
 import { queryRows } from '../src/store/clickhouse.js'
-import { RECIPIENT_KEY as K } from '../src/metrics/sql.js'
+import { RECIPIENT_KEY as K, trafficAggregate } from '../src/metrics/sql.js'
 import { startBenchServer } from './lib/bench-server.js'
 
 if (!process.env.DATA_DIR) throw new Error('DATA_DIR: the directory bench/sequences.ts built')
 const RUNS = Number(process.env.BENCH_RUNS ?? 3)
+const only = process.env.BENCH_ONLY ? new RegExp(process.env.BENCH_ONLY) : null
 const bench = await startBenchServer('sequences')
 const db = bench.deps.events.db
 const params = { c: ['s1', 's2', 's3', 's4'].map((s) => `bench-seq-${s}`) }
@@ -26,6 +27,25 @@ const withClickers = (join: string) => `SELECT cohort, step_id, count(), countIf
         FROM (${sends('FINAL')}) AS s ${join} (${clickers}) AS f ON f.h = s.h) GROUP BY cohort, step_id`
 const withConversions = (join: string) =>
   `SELECT cohort, step_id, count(), countIf(length(c.convs) > 0) FROM (${sends('FINAL')}) AS s ${join} (${conversions}) AS c ON c.recipient_id = s.recipient_id GROUP BY cohort, step_id`
+
+const factsProjection = `SELECT ${K} AS h, ${trafficAggregate('count', 'human', 'open')} AS o, ${trafficAggregate('count', 'human', 'click')} AS k,
+    ${trafficAggregate('count', 'human', 'unsubscribe')} AS u, ${trafficAggregate('min', 'human', 'click')} AS fc
+  FROM ${db}.events WHERE campaign_id IN {c:Array(String)} AND recipient_id != '' GROUP BY h HAVING o > 0 OR k > 0 OR u > 0`
+const factsEvents = `SELECT ${K} AS h, countIf(type = 'open') AS o, countIf(type = 'click') AS k, countIf(type = 'unsubscribe') AS u, minIf(ts, type = 'click') AS fc
+  FROM ${db}.events WHERE campaign_id IN {c:Array(String)} AND type IN ('open', 'click', 'unsubscribe') AND class = 'human' AND recipient_id != '' GROUP BY h`
+const conversionsByHash = conversions.replace('SELECT recipient_id,', 'SELECT cityHash64(recipient_id) AS rh,')
+const convAt = `arrayFirst(x -> x >= greatest(sent_ms, entered_ms) AND x <= entered_ms + 2592000000, c.convs)`
+const sendsFull = `SELECT ${cohort} AS cohort, step_id, recipient_id, ${K} AS h, cityHash64(recipient_id) AS rh, toUnixTimestamp64Milli(sent_at) AS sent_ms, toUnixTimestamp64Milli(entered_at) AS entered_ms FROM ${db}.sequence_sends FINAL WHERE sequence_id = 'bench-seq'`
+const stepsSeventh = `SELECT cohort, step_id, count(), countIf(h IN (${openers})), countIf(clicker = 1), countIf(h IN (${openers.replace("'open'", "'unsubscribe'")})), countIf(conv_at > 0),
+    quantileExactIf(0.5)(toUnixTimestamp64Milli(first_click) - sent_ms, clicker = 1), quantileExactIf(0.5)(conv_at - entered_ms, conv_at > 0)
+  FROM (SELECT s.cohort AS cohort, s.step_id AS step_id, s.h AS h, s.sent_ms AS sent_ms, s.entered_ms AS entered_ms, f.first_click AS first_click, f.clicker AS clicker, ${convAt} AS conv_at
+        FROM (${sendsFull}) AS s LEFT JOIN (${clickers}) AS f ON f.h = s.h LEFT JOIN (${conversions}) AS c ON c.recipient_id = s.recipient_id)
+  GROUP BY GROUPING SETS ((cohort, step_id), (step_id))`
+const stepsOneJoin = (facts: string) => `SELECT cohort, step_id, count(), countIf(o > 0), countIf(k > 0), countIf(u > 0), countIf(conv_at > 0),
+    quantileExactIf(0.5)(toUnixTimestamp64Milli(fc) - sent_ms, k > 0), quantileExactIf(0.5)(conv_at - entered_ms, conv_at > 0)
+  FROM (SELECT s.cohort AS cohort, s.step_id AS step_id, s.sent_ms AS sent_ms, s.entered_ms AS entered_ms, f.o AS o, f.k AS k, f.u AS u, f.fc AS fc, ${convAt} AS conv_at
+        FROM (${sendsFull}) AS s LEFT ANY JOIN (${facts}) AS f ON f.h = s.h LEFT ANY JOIN (${conversionsByHash}) AS c ON c.rh = s.rh)
+  GROUP BY GROUPING SETS ((cohort, step_id), (step_id))`
 
 const parts: Array<[string, string]> = [
   ['sends FINAL, count per step', `SELECT step_id, count() FROM ${db}.sequence_sends FINAL WHERE sequence_id = 'bench-seq' GROUP BY step_id`],
@@ -44,11 +64,21 @@ const parts: Array<[string, string]> = [
   ['split: sends FINAL + opened, clicked, unsubscribed (IN sets)', `SELECT cohort, step_id, count(), countIf(h IN (${openers})), countIf(h IN (SELECT h FROM (${clickers}))), countIf(h IN (${openers.replace("'open'", "'unsubscribe'")})) FROM (${sends('FINAL')}) GROUP BY cohort, step_id`],
   ['split: the clickers\' sends joined to their first click', `SELECT cohort, step_id, quantileExact(0.5)(toUnixTimestamp64Milli(f.first_click) - s.sent_ms) FROM (${sends('FINAL')} AND h IN (SELECT h FROM (${clickers}))) AS s JOIN (${clickers}) AS f ON f.h = s.h GROUP BY cohort, step_id`],
   ['split: the buyers\' sends joined to their conversions', `SELECT cohort, step_id, count() FROM (${sends('FINAL')} AND recipient_id IN (SELECT recipient_id FROM (${conversions}))) AS s JOIN (${conversions}) AS c ON c.recipient_id = s.recipient_id GROUP BY cohort, step_id`],
+  // Eighth session: the facts of each (campaign, recipient) in one row (open, click, unsubscribe together), from the
+  // projection p_recipient_traffic (its aggregates spelled as trafficAggregate spells them) or from the events narrowed
+  // by (campaign, type) and class; the steps query as the seventh session left it and with one join to those facts.
+  ['facts per (campaign, recipient) from p_recipient_traffic', `SELECT count() FROM (${factsProjection})`],
+  ['facts per (campaign, recipient) from events (type, class)', `SELECT count() FROM (${factsEvents})`],
+  ['steps query: three probes (seventh session)', stepsSeventh],
+  ['steps query: three probes, conversions by hash', stepsSeventh.replace(`LEFT JOIN (${conversions}) AS c ON c.recipient_id = s.recipient_id`, `LEFT ANY JOIN (${conversionsByHash}) AS c ON c.rh = s.rh`)],
+  ['steps query: one join to the facts (events)', stepsOneJoin(factsEvents)],
+  ['steps query: one join to the facts (projection)', stepsOneJoin(factsProjection)],
   ['entries FINAL per cohort and state', `SELECT ${cohort} AS cohort, status, exit_reason, exit_step_id, count() FROM ${db}.sequence_enrollments FINAL WHERE sequence_id = 'bench-seq' GROUP BY cohort, status, exit_reason, exit_step_id`],
 ]
 console.log(`${'part'.padEnd(50)} ${'run'.padStart(3)} ${'wall ms'.padStart(8)} ${'cpu ms'.padStart(8)}`)
 for (let run = 0; run < RUNS; run++) {
   for (const [name, query] of parts) {
+    if (only && !only.test(name)) continue
     const c0 = process.cpuUsage()
     const t0 = performance.now()
     await queryRows(bench.deps.events, query, params)

@@ -269,7 +269,10 @@ export async function capsReached(
            GROUP BY recipient_id
          )
        )
-     ) WHERE notEmpty(caps)`,
+     ) WHERE notEmpty(caps)
+     -- The whole column is read (the 10,000 recipients fall in every granule) and stored uncompressed
+     -- (migration 2400): mapped rather than copied through a read buffer, ~20 % less CPU.
+     SETTINGS min_bytes_to_use_mmap_io = 1, local_filesystem_read_method = 'mmap'`,
     {
       wins: o.caps.map((c) => c.windowDays * DAY_MS),
       maxes: o.caps.map((c) => c.max),

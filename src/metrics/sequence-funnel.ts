@@ -75,11 +75,16 @@ const COHORT_FN: Record<Cohort, string> = {
 
 const rate = (n: number, d: number): Rate => ({ value: d > 0 ? n / d : 0, numerator: n, denominator: d, interval: wilson(n, d) })
 
-/** The goal's conversions per recipient (sorted times in ms), valid tokens only; kind "" is a purchase. */
-function conversionsSql(db: string): string {
-  return `SELECT recipient_id, arraySort(groupArray(toUnixTimestamp64Milli(ts))) AS convs
+/**
+ * The goal's conversions per recipient (sorted times in ms), valid tokens only; kind "" is a
+ * purchase. Keyed by `rh`, cityHash64(recipient_id): joined on one integer instead of the string
+ * (a collision among a million recipients has a probability around 10^-7, as RECIPIENT_KEY's).
+ * `window` narrows them to the times a conversion of the entries asked about can have.
+ */
+function conversionsSql(db: string, window: string): string {
+  return `SELECT cityHash64(recipient_id) AS rh, arraySort(groupArray(toUnixTimestamp64Milli(ts))) AS convs
           FROM ${db}.events
-          WHERE type = 'conversion' AND token_valid AND recipient_id != ''
+          WHERE type = 'conversion' AND token_valid AND recipient_id != ''${window}
             AND (JSONExtractString(extra, 'kind') = {kind:String} OR (JSONExtractString(extra, 'kind') = '' AND {kind:String} = 'purchase'))
           GROUP BY recipient_id`
 }
@@ -114,7 +119,10 @@ export async function sequenceFunnel(
 
   const convs = (entered: string, after: string) =>
     hasGoal ? `arrayFirst(x -> x >= ${after} AND x <= ${entered} + {within:Int64}, c.convs)` : '0'
-  const convJoin = (side: string) => (hasGoal ? `LEFT JOIN (${conversionsSql(db)}) AS c ON c.recipient_id = ${side}.recipient_id` : '')
+  // A conversion counts from the entry up to the goal's window after it: with from/to, nothing
+  // before from or from to + within on can count, so the buyers' side leaves it out.
+  const convWindow = `${q.from !== undefined ? ` AND ts >= fromUnixTimestamp64Milli({from:Int64}, 'UTC')` : ''}${q.to !== undefined ? ` AND ts <= fromUnixTimestamp64Milli({to:Int64} + {within:Int64}, 'UTC')` : ''}`
+  const convJoin = (side: string) => (hasGoal ? `LEFT ANY JOIN (${conversionsSql(db, convWindow)}) AS c ON c.rh = ${side}.rh` : '')
   // The entries by cohort and state, and the goal's conversions within the window after entry
   // (rows where g = 1: per cohort, g = 3: all; grouping() sets a bit per column rolled up): one
   // pass over the entries, joined to the buyers' conversions.
@@ -126,7 +134,7 @@ export async function sequenceFunnel(
      FROM (
        SELECT e.cohort AS cohort, e.status AS status, e.exit_reason AS exit_reason, e.exit_step_id AS exit_step_id, e.entered_ms AS entered_ms,
               ${convs('entered_ms', 'entered_ms')} AS conv_at
-       FROM (SELECT ${cohortExpr} AS cohort, recipient_id, status, exit_reason, exit_step_id, toUnixTimestamp64Milli(entered_at) AS entered_ms
+       FROM (SELECT ${cohortExpr} AS cohort, cityHash64(recipient_id) AS rh, status, exit_reason, exit_step_id, toUnixTimestamp64Milli(entered_at) AS entered_ms
              FROM ${db}.sequence_enrollments FINAL WHERE sequence_id = {s:String}${entryWindow}) AS e
        ${convJoin('e')}
      )
@@ -135,9 +143,13 @@ export async function sequenceFunnel(
   )
   // Per step and cohort, in one pass over the step sends: who opened, clicked, unsubscribed (sets
   // of (campaign, recipient) hashes keyed as RECIPIENT_KEY, read from the events' primary key
-  // (campaign, type)), each clicker's first click and each buyer's conversions (joined: a tenth of
-  // the sends find a row). Joining every send to a per-recipient aggregate of all four campaigns
-  // cost twice as much (see bench/README.md, Sixth session).
+  // (campaign, type)), each clicker's first click and each buyer's conversions (joined on integer
+  // keys, unique on the right, hence ANY: a tenth of the sends find a row). Measured alone
+  // (bench/README.md, eighth session), this beats one join of every send to a row of its
+  // recipient's opens, clicks and unsubscribes together (about 15 % more CPU: a join materialises
+  // the right side's columns for every send, a set only answers yes or no), and reading those
+  // rows from p_recipient_traffic cost 2–6 times as much as from the events here (about one
+  // projection row per event, fifteen aggregates merged per row).
   const actors = (type: 'open' | 'unsubscribe') =>
     `SELECT ${RECIPIENT_KEY} FROM ${db}.events WHERE campaign_id IN {campaigns:Array(String)} AND type = '${type}' AND ${classCondition(t)} AND recipient_id != ''`
   const steps = queryRows<{ cohort: string; step_id: string; sent: number; opened: number; clicked: number; unsubscribed: number; converted: number; click_ms: number; conv_ms: number }>(
@@ -149,9 +161,10 @@ export async function sequenceFunnel(
      FROM (
        SELECT s.cohort AS cohort, s.step_id AS step_id, s.h AS h, s.sent_ms AS sent_ms, s.entered_ms AS entered_ms, f.first_click AS first_click, f.clicker AS clicker,
               ${convs('entered_ms', 'greatest(sent_ms, entered_ms)')} AS conv_at
-       FROM (SELECT ${cohortExpr} AS cohort, step_id, recipient_id, ${RECIPIENT_KEY} AS h, toUnixTimestamp64Milli(sent_at) AS sent_ms, toUnixTimestamp64Milli(entered_at) AS entered_ms
+       FROM (SELECT ${cohortExpr} AS cohort, step_id, ${RECIPIENT_KEY} AS h, cityHash64(recipient_id) AS rh,
+                    toUnixTimestamp64Milli(sent_at) AS sent_ms, toUnixTimestamp64Milli(entered_at) AS entered_ms
              FROM ${db}.sequence_sends FINAL WHERE sequence_id = {s:String}${entryWindow}) AS s
-       LEFT JOIN (
+       LEFT ANY JOIN (
          SELECT ${RECIPIENT_KEY} AS h, min(ts) AS first_click, 1 AS clicker
          FROM ${db}.events
          WHERE campaign_id IN {campaigns:Array(String)} AND type = 'click' AND ${classCondition(t)} AND recipient_id != ''

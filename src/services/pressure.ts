@@ -1,7 +1,7 @@
 import { and, asc, count, countDistinct, eq, inArray, isNotNull, sql } from 'drizzle-orm'
 import { nanoid } from 'nanoid'
 import type { AppDeps } from '../deps.js'
-import { capsReached, type CapSpec } from '../metrics/pressure.js'
+import { capsReached, type CapReached, type CapSpec } from '../metrics/pressure.js'
 import { recipientSends } from '../metrics/recipient-activity.js'
 import { campaigns, preferenceChanges, pressureRules, recipientPreferences, suppressions, TRANSACTIONAL } from '../store/schema.js'
 import { conflict, notFound } from '../util/errors.js'
@@ -230,12 +230,18 @@ export async function applyPressure<R extends { id: string }>(
   if (opts.mode === 'ignore' || category === TRANSACTIONAL || recipients.length === 0) return { kept: recipients, report }
 
   const rules = (await listRules(deps)).filter((r) => r.category === null || r.category === category)
-  const prefs = await preferencesAmong(deps, recipients.map((r) => r.id))
+  const ids = recipients.map((r) => r.id)
+  let categoriesOnce: Promise<Map<string, string>> | undefined
+  const reached = async (ids: readonly string[], caps: CapSpec[]) => {
+    const categories = await (categoriesOnce ??= campaignCategories(deps))
+    return capsReached(deps.events, ids, { at: opts.at, caps, categories, excludeCampaign: campaignId })
+  }
+  // The rules' check runs in ClickHouse (its own threads) while the preferences are read from the
+  // metadata store (PGlite runs on this thread): the read of 10,000 preferences is hidden in the check.
+  const [ruleCaps, prefs] = await Promise.all([rules.length ? reached(ids, rules) : new Map<string, CapReached[]>(), preferencesAmong(deps, ids)])
   const withFrequency = [...prefs.values()].filter((p) => p.maxPerWindow !== null)
   if (rules.length === 0 && prefs.size === 0) return { kept: recipients, report }
 
-  const categories = rules.length || withFrequency.length ? await campaignCategories(deps) : new Map<string, string>()
-  const reached = (ids: readonly string[], caps: CapSpec[]) => capsReached(deps.events, ids, { at: opts.at, caps, categories, excludeCampaign: campaignId })
   /** Per recipient, the cap that frees them last. */
   const binding = new Map<string, PressureSkip & { until: number }>()
   const hold = (id: string, skip: PressureSkip, until: number) => {
@@ -243,7 +249,7 @@ export async function applyPressure<R extends { id: string }>(
     if (!had || until > had.until) binding.set(id, { ...skip, until })
   }
   if (rules.length) {
-    for (const [id, caps] of await reached(recipients.map((r) => r.id), rules)) {
+    for (const [id, caps] of ruleCaps) {
       for (const c of caps) {
         const r = rules[c.cap]!
         hold(id, { id, reason: 'rule', rule: { id: r.id, max: r.max, window: windowName(r.windowDays), category: r.category }, sends: c.sends, eligibleAt: new Date(c.eligibleAt).toISOString() }, c.eligibleAt)

@@ -212,6 +212,10 @@ describe('funnel', () => {
     // The scanner's click alone, with its own first-click time (the send to b at T0, the click an hour later).
     const machine = (await s.api('GET', '/v1/sequences/welcome/funnel?traffic=machine')).body
     expect(machine.steps[0]).toMatchObject({ sent: 5, opened: 0, clicked: 1, unsubscribed: 0, converted: 1, medianSendToFirstClickMs: 3600_000 })
+    // An entry window around everyone's entry: the purchase a day after `to` still counts (the buyers' side reaches to + the goal's window).
+    const around = (await s.api('GET', `/v1/sequences/welcome/funnel?from=${encodeURIComponent(iso(T0))}&to=${encodeURIComponent(iso(T0 + 1))}`)).body
+    expect(around).toMatchObject({ entered: 5, converted: 1, medianEntryToConversionMs: DAY })
+    expect(around.steps[0]).toMatchObject({ sent: 5, opened: 1, clicked: 1, converted: 1 })
     // An entry window after everyone's entry: nothing.
     const later = (await s.api('GET', `/v1/sequences/welcome/funnel?from=${encodeURIComponent(iso(T0 + 1))}`)).body
     expect(later).toMatchObject({ entered: 0, converted: 0, cohorts: [] })

@@ -285,6 +285,13 @@ SELECT recipient_id, maxMap(([campaign_id], [toUnixTimestamp64Milli(sent_at)])) 
 FROM sillage.sends
 GROUP BY recipient_id;
 
+-- 2400_recipient_sends_uncompressed.sql
+ALTER TABLE sillage.recipient_sends ON CLUSTER 'events_cluster' MODIFY COLUMN sends SimpleAggregateFunction(maxMap, Tuple(Array(String), Array(Int64)))
+    COMMENT 'Campaign ids sent to this recipient (sorted) and the latest send time of each, epoch ms' CODEC(NONE);
+
+-- 2400_recipient_sends_uncompressed.sql
+ALTER TABLE sillage.recipient_sends UPDATE sends = sends WHERE true SETTINGS mutations_sync = 2;
+
 -- 2500_recipient_engagement.sql
 CREATE TABLE IF NOT EXISTS sillage.recipient_engagement ON CLUSTER 'events_cluster'
 (
