@@ -1,5 +1,6 @@
 import type { TrafficClass } from '../events/event.js'
 import type { EventStore } from '../store/clickhouse.js'
+import { recipientsOfEvents, refreshRecipientEngagement } from './engagement-refresh.js'
 
 /** A new class/reasons (and optionally proxy and rules version) for one stored event, and what it was read as. */
 export interface StoredUpdate {
@@ -78,6 +79,10 @@ export async function applyStoredUpdates(store: EventStore, updates: readonly St
       clickhouse_settings: { mutations_sync: '2' },
     })
   }
+  // An event that became human or stopped being human changes its recipient's engagement: the
+  // per-recipient summary (migration 2500) is rebuilt from the events just updated.
+  const engagement = updates.filter((u) => (u.was.class === 'human') !== (u.class === 'human')).map((u) => u.eventId)
+  if (engagement.length > 0) await refreshRecipientEngagement(store, await recipientsOfEvents(store, engagement, tsRange))
   for (const l of appliedListeners.get(store) ?? []) await l(updates, tsRange, origin)
 }
 

@@ -14,7 +14,15 @@ const DAY_MS = 86_400_000
  * its day by up to a month). When conversions are kept for another time than opens and clicks, a
  * part holds rows of both, so rows are deleted one by one by TTL merges instead.
  */
-export function retentionClauses(r: RetentionDays): { events: string; eventsDropParts: boolean; sends: string; recipientSends: string; purchases: string; customerOrders: string } {
+export function retentionClauses(r: RetentionDays): {
+  events: string
+  eventsDropParts: boolean
+  sends: string
+  recipientSends: string
+  recipientEngagement: string
+  purchases: string
+  customerOrders: string
+} {
   const at = (days: number) => `toDateTime(ts) + toIntervalDay(${Math.trunc(days)})`
   let events = ''
   const e = r.eventDays
@@ -26,17 +34,21 @@ export function retentionClauses(r: RetentionDays): { events: string; eventsDrop
   // The per-recipient summary of sends (migration 2300): a row (the sends merged into it so far) goes once its latest
   // send is past the retention, so every send it holds is; a send past it in a row with a later one stays until that one goes.
   const recipientSends = r.sendDays === null ? '' : `toDateTime(intDiv(arrayMax(sends.2), 1000)) + toIntervalDay(${Math.trunc(r.sendDays)})`
+  // The per-recipient summary of human engagement (migration 2500) holds opens, clicks and unsubscribes (never conversions):
+  // a row goes once its latest engagement is past the events' retention, as recipient_sends does with sends.
+  const recipientEngagement =
+    e === null ? '' : `toDateTime(intDiv(greatest(last_engaged, arrayMax(arrayPushBack(unsubscribes.2, 0))), 1000)) + toIntervalDay(${Math.trunc(e)})`
   // The purchases (migration 1210) are conversions: kept as long, row by row.
   const purchases = c === null ? '' : at(c)
   // The per-customer summary (migration 1700) has no time column: its row (a customer's orders merged so far) goes
   // once the latest order in it is past the retention; the order time is read back from ver as its comment says.
   const customerOrders =
     c === null ? '' : `toDateTime(intDiv(arrayMax(arrayMap(v -> if(v >= 10000000000000, 20000000000000, 10000000000000) - v, vers)), 1000)) + toIntervalDay(${Math.trunc(c)})`
-  return { events, eventsDropParts: e !== null && e === c, sends, recipientSends, purchases, customerOrders }
+  return { events, eventsDropParts: e !== null && e === c, sends, recipientSends, recipientEngagement, purchases, customerOrders }
 }
 
 /**
- * Applies the retention TTLs to `events`, `sends` (and its per-recipient summary `recipient_sends`), and for conversions `purchases` and `customer_orders`, at start. Idempotent: the clause last
+ * Applies the retention TTLs to `events`, `sends` (and the per-recipient summaries `recipient_sends` and `recipient_engagement`), and for conversions `purchases` and `customer_orders`, at start. Idempotent: the clause last
  * applied is kept in `applied_settings`, and a table is altered only when its clause changed (a
  * MODIFY TTL recomputes the TTL of every existing part in the background: worth doing once, not
  * at every start). Returns what was altered.
@@ -58,6 +70,7 @@ export async function applyRetention(store: EventStore, r: RetentionDays): Promi
     { name: 'events_ttl', table: 'events', clause: want.events, value: `${want.events}|drop_parts=${want.eventsDropParts ? 1 : 0}` },
     { name: 'sends_ttl', table: 'sends', clause: want.sends, value: want.sends },
     { name: 'recipient_sends_ttl', table: 'recipient_sends', clause: want.recipientSends, value: want.recipientSends },
+    { name: 'recipient_engagement_ttl', table: 'recipient_engagement', clause: want.recipientEngagement, value: want.recipientEngagement },
     { name: 'purchases_ttl', table: 'purchases', clause: want.purchases, value: want.purchases },
     { name: 'customer_orders_ttl', table: 'customer_orders', clause: want.customerOrders, value: want.customerOrders },
   ]

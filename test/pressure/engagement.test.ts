@@ -156,6 +156,65 @@ describe('status and send history follow reclassification and erasure', () => {
   })
 })
 
+describe('the per-recipient engagement summary (recipient_engagement) stays exact', () => {
+  const D = 400 // clear of the histories above
+  const rows = async (r: string) =>
+    (await s.deps.events.client.query({ query: `SELECT count() AS n FROM ${s.deps.events.db}.recipient_engagement WHERE recipient_id = {r:String}`, query_params: { r }, format: 'JSONEachRow' }).then((x) => x.json<{ n: number }>()))[0]!.n
+
+  it('a human click later reclassified as a scanner no longer makes its recipient active, and counts again once reclassified human', async () => {
+    await s.api('POST', '/v1/campaigns', { id: 'sc', name: 'sc', settings: { category: 'newsletter' } })
+    await s.api('POST', '/v1/campaigns/sc/links', { url: 'https://shop.example/sc' })
+    const urls = await send('sc', ['sc1'], D)
+    now = at(D + 1)
+    await readerClick(urls.get('sc1')!.links[0]!.url)
+    await s.flush()
+    const q = `at=${iso(at(D + 2))}`
+    expect((await s.api('GET', `/v1/recipients/sc1?${q}`)).body).toMatchObject({ status: 'active', lastClickAt: iso(at(D + 1)) })
+    const before = (await s.api('GET', `/v1/engagement?${q}&category=newsletter`)).body.counts
+
+    const [click] = await s.deps.events.client
+      .query({ query: `SELECT event_id FROM ${s.deps.events.db}.events WHERE recipient_id = 'sc1' AND type = 'click'`, format: 'JSONEachRow' })
+      .then((x) => x.json<{ event_id: string }>())
+    const range = { from: at(D), to: at(D + 2) }
+    await applyStoredUpdates(s.deps.events, [{ eventId: click!.event_id, was: { class: 'human', reasons: [] }, class: 'scanner_click', reasons: ['too_soon_after_send'] }], range)
+    expect((await s.api('GET', `/v1/recipients/sc1?${q}`)).body).toMatchObject({ status: 'never_engaged', lastClickAt: null })
+    expect((await s.api('GET', `/v1/engagement?${q}&category=newsletter`)).body.counts).toEqual({ ...before, active: before.active - 1, never_engaged: before.never_engaged + 1 })
+    expect((await ndjson(`/v1/audience?status=active&${q}`)).map((r) => r.recipientId)).not.toContain('sc1')
+
+    // An administrator's reclassify back to human: the summary is rebuilt from events again.
+    await applyStoredUpdates(s.deps.events, [{ eventId: click!.event_id, was: { class: 'scanner_click', reasons: ['too_soon_after_send'] }, class: 'human', reasons: [] }], range, 'reclassify')
+    expect((await s.api('GET', `/v1/recipients/sc1?${q}`)).body).toMatchObject({ status: 'active', lastClickAt: iso(at(D + 1)) })
+    expect((await s.api('GET', `/v1/engagement?${q}&category=newsletter`)).body.counts).toEqual(before)
+  })
+
+  it('at an instant between two opens of one campaign, the earlier one counts (the summary keeps only the latest)', async () => {
+    await s.api('POST', '/v1/campaigns', { id: 'tw', name: 'tw', settings: { category: 'newsletter' } })
+    const urls = await send('tw', ['tw1', 'tw2'], D + 10)
+    await open(urls.get('tw1')!.pixelUrl, D + 11, BROWSER_UA)
+    await open(urls.get('tw1')!.pixelUrl, D + 15, BROWSER_UA)
+    await open(urls.get('tw2')!.pixelUrl, D + 15, BROWSER_UA)
+    await s.flush()
+    const between = `at=${iso(at(D + 13))}`
+    // Merged into one row (first open D + 11, latest D + 15): the instant between is answered from events.
+    await s.deps.events.client.command({ query: `OPTIMIZE TABLE ${s.deps.events.db}.recipient_engagement FINAL` })
+    expect((await s.api('GET', `/v1/recipients/tw1?${between}`)).body).toMatchObject({ status: 'active', lastOpenAt: iso(at(D + 11)) })
+    expect((await s.api('GET', `/v1/recipients/tw2?${between}`)).body).toMatchObject({ status: 'never_engaged', lastOpenAt: null })
+    expect((await s.api('GET', `/v1/recipients/tw1?at=${iso(at(D + 16))}`)).body).toMatchObject({ lastOpenAt: iso(at(D + 15)) })
+    const csv = await s.api('GET', `/v1/audience?status=active&category=newsletter&${between}`, undefined, { accept: 'text/csv' })
+    expect(csv.body).toContain(`tw1,active,${iso(at(D + 11))},`)
+    expect(csv.body).not.toContain('tw2')
+    // The weekly series reads the same: tw1 active at D + 13 and D + 16, tw2 only at D + 16.
+    const w = await s.api('GET', `/v1/engagement?at=${iso(at(D + 16))}&from=${iso(at(D + 2))}&category=newsletter`)
+    const point = (ms: number) => w.body.weekly.find((x: { at: string }) => x.at === iso(ms)).counts
+    expect(point(at(D + 16)).active - point(at(D + 9)).active).toBe(2)
+
+    // Erasure takes their summary row with the rest.
+    expect(Number(await rows('tw1'))).toBeGreaterThan(0)
+    expect((await s.api('DELETE', '/v1/recipients/tw1')).status).toBe(200)
+    expect(Number(await rows('tw1'))).toBe(0)
+  })
+})
+
 describe('fatigue', () => {
   it('buckets each send by the sends before it in the window, rates computed by hand', async () => {
     const B = 200 // days after T0, clear of the engagement history
