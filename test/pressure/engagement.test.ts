@@ -262,10 +262,20 @@ describe('fatigue', () => {
     expect(p.body.percentiles.max).toBe(2)
     const all = await s.api('GET', `/v1/pressure?window=P30D&at=${iso(at(B + 16))}`)
     expect(all.body.histogram.at(-1)).toEqual({ sends: 4, recipients: 1 })
+
+    // r2's open of f4 found to be a machine's (an ALTER TABLE … UPDATE, then recipient_engagement
+    // rebuilt): 0-1 keeps one opener. r2 erased: their two sends leave the curve.
+    const curve = `/v1/pressure/fatigue?window=P30D&category=digest&from=${iso(at(B - 1))}&to=${iso(at(B + 16))}`
+    const rs = await s.deps.events.client.query({ query: `SELECT event_id FROM ${s.deps.events.db}.events WHERE recipient_id = 'r2' AND campaign_id = 'f4' AND type = 'open'`, format: 'JSONEachRow' })
+    const [row] = await rs.json<{ event_id: string }>()
+    await applyStoredUpdates(s.deps.events, [{ eventId: row!.event_id, was: { class: 'human', reasons: [] }, class: 'machine_open', reasons: ['burst'] }], { from: at(B + 15), to: at(B + 16) }, 'reclassify')
+    expect((await s.api('GET', curve)).body.buckets[0]).toMatchObject({ sends: 4, opened: 1, clicked: 1, converted: 1 })
+    expect((await s.api('DELETE', '/v1/recipients/r2')).status).toBe(200)
+    expect((await s.api('GET', curve)).body.buckets.map((b: { sends: number; opened: number }) => [b.sends, b.opened])).toEqual([[2, 1], [2, 0], [0, 0], [0, 0]])
   })
 
   it('counts sends of the same second as not before each other, and the window start as inside it', async () => {
-    const B = 300
+    const B = 500 // clear of the histories above
     for (const id of ['t1', 't2', 't3', 't4']) await s.api('POST', '/v1/campaigns', { id, name: id, settings: { category: 'ties' } })
     // r3: t1 and t2 in the same second (0 earlier each), t3 a day later (2), t4 exactly 30 days after
     // t3 (t3 is at the window's first instant: 1; t1 and t2 are out of it).
