@@ -11,8 +11,8 @@
  *
  * With DATA_DIR set, a second run on that directory reuses the data the first one generated.
  * BENCH_ONLY=<regexp> times only the calls whose name matches (e.g. 'enrol|due'). BENCH_DUMP=<dir>
- * writes the answers of the funnel (three variants) and of the first eight pages of `due` (a fixed
- * `until`, BENCH_DUMP_UNTIL, default 2026-12-01) as JSON there and times nothing:
+ * writes the answers of the funnel (three variants) and of the first BENCH_DUMP_PAGES (default 8)
+ * pages of `due` (a fixed `until`, BENCH_DUMP_UNTIL, default 2026-12-01) as JSON there and times nothing:
  * dump before and after a change and compare.
  *
  * The data is written straight into the stores (the metadata store in 50,000-row statements,
@@ -185,16 +185,20 @@ async function timed(name: string, runs: number, call: (i: number) => Promise<{ 
   if (only && !only.test(name)) return
   const times: number[] = []
   const cpu: number[] = []
+  const notes: string[] = []
   let last: { bytes: number; note?: string } = { bytes: 0 }
   for (let i = 0; i < runs; i++) {
     const c0 = process.cpuUsage()
     const t0 = performance.now()
     last = await call(i)
     times.push(performance.now() - t0)
+    notes.push(last.note ?? '')
     const c = process.cpuUsage(c0)
     cpu.push((c.user + c.system) / 1000)
   }
   console.log(`${name.padEnd(40)} ${quantile(times, 0.5).toFixed(1).padStart(9)} ${quantile(times, 0.9).toFixed(1).padStart(8)} ${times[0]!.toFixed(1).padStart(8)} ${quantile(cpu, 0.5).toFixed(1).padStart(8)} ${String(last.bytes).padStart(9)}  ${last.note ?? ''}`)
+  // BENCH_EACH=1: every run's wall / cpu ms and note, in order (e.g. which of the following pages had exits to mark).
+  if (process.env.BENCH_EACH) times.forEach((t, i) => console.log(`  run ${i + 1}: ${t.toFixed(1)} / ${cpu[i]!.toFixed(1)}  ${notes[i] ?? ''}`))
 }
 
 if (process.env.BENCH_DUMP) {
@@ -212,9 +216,9 @@ if (process.env.BENCH_DUMP) {
   // The first page again (its exits now marked) and the one after it: the cursor's path.
   const first = (await api('GET', `/v1/sequences/${SEQ}/due?limit=10000&until=${until}`)).body
   writeFileSync(`${dir}/due-again.json`, JSON.stringify(first, null, 1))
-  // The pages after it (the bench's data has exits to mark from the third on).
+  // The pages after it (the bench's data has exits to mark from the third on), BENCH_DUMP_PAGES in all.
   let next = first.next
-  for (let page = 2; page <= 8 && next; page++) {
+  for (let page = 2; page <= Number(process.env.BENCH_DUMP_PAGES ?? 8) && next; page++) {
     const body = (await api('GET', `/v1/sequences/${SEQ}/due?limit=10000&until=${until}&cursor=${next}`)).body
     writeFileSync(`${dir}/due-${page}.json`, JSON.stringify(body, null, 1))
     next = body.next
@@ -249,17 +253,23 @@ await timed('goal pass from scratch', Number(process.env.BENCH_GOAL_RUNS ?? 1), 
   await applyStoredConversions(deps).finally(() => (db.transaction = transaction))
   return { bytes: 0, note: `${spans.length} transactions, the longest ${Math.max(...spans).toFixed(0)} ms` }
 })
-// The first call finds and marks the exits (suppressed, converted); the next ones read the same page without them.
-await timed('due, limit=10000', RUNS, async () => {
+// The first page, the same page every run: the first call finds and marks its exits (suppressed,
+// converted) and reads its rows from disk; the next ones read the same page from the cache.
+await timed('due, first page, limit=10000', RUNS, async () => {
   const r = await api('GET', `/v1/sequences/${SEQ}/due?limit=10000`)
   return { bytes: r.bytes, note: `${r.body.due.length} due, skipped ${JSON.stringify(r.body.skipped)}` }
 })
-let cursor = ''
-await timed('due, limit=10000, following pages', RUNS, async () => {
-  const r = await api('GET', `/v1/sequences/${SEQ}/due?limit=10000${cursor ? `&cursor=${cursor}` : ''}`)
-  cursor = r.body.next ?? ''
-  return { bytes: r.bytes, note: `${r.body.due.length} due, skipped ${JSON.stringify(r.body.skipped)}` }
-})
+// The pages after it by their cursors, a new page every run (pages 2 to RUNS + 1): each one's rows
+// read for the first time in this process, as a sender walking the list reads them.
+if (!only || only.test('due, following pages, limit=10000')) {
+  let cursor = (await api('GET', `/v1/sequences/${SEQ}/due?limit=10000`)).body.next as string | null
+  await timed('due, following pages, limit=10000', RUNS, async () => {
+    if (!cursor) throw new Error('due: fewer pages than runs')
+    const r = await api('GET', `/v1/sequences/${SEQ}/due?limit=10000&cursor=${cursor}`)
+    cursor = r.body.next
+    return { bytes: r.bytes, note: `${r.body.due.length} due, skipped ${JSON.stringify(r.body.skipped)}` }
+  })
+}
 await timed('enrol 10000 new recipients', RUNS, async (i) => {
   const r = await api('POST', `/v1/sequences/${SEQ}/enrollments`, { recipients: Array.from({ length: 10_000 }, (_, j) => ({ id: `new-${tag}-${i}-${j}`, segments: ['bench'] })) })
   return { bytes: r.bytes, note: `enrolled ${r.body.enrolled}` }

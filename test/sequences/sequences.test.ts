@@ -84,7 +84,12 @@ describe('enrolment, due, sends, exits', () => {
     expect(twice.status).toBe(400)
     expect(twice.body.error.message).toMatch(/recipients\.2\.id: x is listed twice/)
     const r = await s.api('POST', '/v1/sequences/welcome/enrollments', {
-      recipients: ['a', 'b', 'c', 'd', 'e', 'bounced', 'gone'].map((id) => ({ id, ...(id === 'a' ? { variant: 'A', segments: ['vip'] } : {}) })),
+      recipients: ['a', 'b', 'c', 'd', 'e', 'bounced', 'gone'].map((id) => ({
+        id,
+        ...(id === 'a' ? { variant: 'A', segments: ['vip'] } : {}),
+        // An attribute that looks like the boundary between two items of the page's text.
+        ...(id === 'b' ? { attributes: { note: '},{"recipientId":"z", "k": 1}' } } : {}),
+      })),
     })
     expect(r.status).toBe(200)
     expect(r.body).toEqual({
@@ -154,6 +159,9 @@ describe('enrolment, due, sends, exits', () => {
     const again = await due(now + 30 * DAY)
     expect(again.due.map((d: { recipientId: string }) => d.recipientId)).toEqual(['a', 'b', 'e'])
     expect(again.skipped).toEqual({ converted: 0, unsubscribed: 0, suppressed: 0, erased: 0 })
+    // The items kept on a page with exits are those of a page without: cut apart, not rewritten.
+    expect(page.due).toEqual(again.due)
+    expect(page.due[1]).toMatchObject({ recipientId: 'b', attributes: { note: '},{"recipientId":"z", "k": 1}' } })
     expect((await s.api('GET', '/v1/sequences/welcome/enrollments/c')).body).toMatchObject({
       status: 'exited',
       exit: { reason: 'converted', stepId: 's2', at: iso(T0 + DAY) },
