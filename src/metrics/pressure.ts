@@ -2,7 +2,6 @@ import { queryRows, type EventStore } from '../store/clickhouse.js'
 import { invalid } from '../util/errors.js'
 import { DAY_MS } from '../util/window.js'
 import { attributedConversionsManySql } from './attribution.js'
-import { trafficAggregate } from './sql.js'
 import { wilson, type Interval } from './statistics.js'
 
 export interface PressureDistribution {
@@ -99,80 +98,120 @@ export function bucketLabels(lows: readonly number[]): Array<{ label: string; lo
 export const DEFAULT_FATIGUE_BUCKETS = [0, 2, 4, 7]
 
 /**
- * The fatigue curve: every send of `campaigns` made in [from, to) is put in the bucket of the
+ * The fatigue curve: every send of `campaigns` (null: every campaign) made in [from, to) is put in the bucket of the
  * number of sends (of the same campaigns) its recipient had in the `windowDays` before it (that send
  * excluded); per bucket, the share of those sends whose recipient opened (human), clicked (human),
  * unsubscribed from that campaign, or converted (attributed to it, click attribution, 7-day window),
- * each with its 95% Wilson interval. Prior sends are counted within each recipient's row of
- * recipient_sends (a few sends each): one pass, no self-join, no sort of every send.
+ * each with its 95% Wilson interval.
+ *
+ * One pass over the recipients, never a row per (campaign, recipient) joined to another: each
+ * recipient's row of recipient_sends (each campaign's latest send, what sends FINAL keeps) is joined
+ * on recipient_id to their row of recipient_engagement (migration 2500: the campaigns they opened,
+ * clicked, unsubscribed from, people only) and to the campaigns credited with their orders; within
+ * the row, each send gets its outcome bits and its bucket, and only (bucket, bits) codes leave it.
+ * Joining the 10 M sends to the 24 M (campaign, recipient) outcome rows of the bench took ~28 s CPU
+ * (bench/README.md, "Eighth session: fatigue").
  */
 export async function fatigueCurve(
   store: EventStore,
-  o: { from: number; to: number; windowDays: number; campaigns: readonly string[]; buckets?: readonly number[] | undefined },
+  o: { from: number; to: number; windowDays: number; campaigns: readonly string[] | null; buckets?: readonly number[] | undefined },
 ): Promise<FatigueCurve> {
   if (o.from >= o.to) throw invalid('query.from: must be before query.to')
   const buckets = bucketLabels(o.buckets ?? DEFAULT_FATIGUE_BUCKETS)
   const db = store.db
   const windowMs = o.windowDays * DAY_MS
   const conv = attributedConversionsManySql(db, {})
-  const empty = { sends: 0, opened: 0, clicked: 0, unsubscribed: 0, converted: 0 }
-  const rows = o.campaigns.length
-    ? await queryRows<{ b: number; sends: number; opened: number; clicked: number; unsubscribed: number; converted: number }>(
+  const counts = buckets.map(() => ({ sends: 0, opened: 0, clicked: 0, unsubscribed: 0, converted: 0 }))
+  // A bucket's lower bound l > 0: params l1, l2, …; a send has at least l earlier sends in its window
+  // when, in the time-sorted sends, the l-th before the first of its second is within the window.
+  const lows = buckets.slice(1).map((b, i) => [`l${i + 1}`, b.low] as const)
+  const none = 'toInt64(-9223372036854775807)'
+  const atLeast = lows.map(([name]) => `(y${name} >= x - {windowS:Int64})`).join(' + ')
+  // Every campaign (null): no test per send; sends are recorded only for existing campaigns, never
+  // deleted. Otherwise a hashed set (IN), where has() compared each send with the whole list.
+  const inCampaigns = o.campaigns ? ' AND c IN {campaigns:Array(String)}' : ''
+  const rows = o.campaigns === null || o.campaigns.length
+    ? await queryRows<{ code: number; n: number }>(
         store,
         `WITH ${conv.sql},
-         converted AS (SELECT DISTINCT cityHash64(for_campaign, recipient_id) AS h FROM attributed WHERE recipient_id != '')
-         SELECT arrayCount(l -> prior >= l, {lows:Array(UInt32)}) - 1 AS b, count() AS sends,
-                countIf(f.opens > 0) AS opened, countIf(f.clicks > 0) AS clicked, countIf(f.unsubscribes > 0) AS unsubscribed,
-                countIf(s.h IN (SELECT h FROM converted)) AS converted
-         FROM (
-           -- Per recipient (recipient_sends: each campaign's latest send, what sends FINAL keeps),
-           -- the sends of these campaigns in [since, at]; each one's prior is the number of them in
-           -- the window before its second, [sec − window, sec): those in its very second (itself
-           -- included) are not "before" it. Over the arrays rather than a window function over
-           -- 10 M sends read with FINAL: that side 8-9 s -> 1.7-2.1 s CPU (bench/pressure.ts).
-           SELECT cityHash64(c, recipient_id) AS h, sent, prior FROM (
-             SELECT recipient_id, ts, cs, arrayMap(t -> intDiv(t, 1000), ts) AS secs,
-                    arrayMap(x -> arrayCount(y -> y >= x - {windowS:UInt32} AND y < x, secs), secs) AS priors
-             FROM (
-               SELECT recipient_id,
-                      arrayFilter((t, c) -> t >= {since:Int64} AND t <= {at:Int64} AND has({campaigns:Array(String)}, c), sends.2, sends.1) AS ts,
-                      arrayFilter((c, t) -> t >= {since:Int64} AND t <= {at:Int64} AND has({campaigns:Array(String)}, c), sends.1, sends.2) AS cs
-               FROM ${db}.recipient_sends FINAL
-             )
-             WHERE notEmpty(ts)
-           ) ARRAY JOIN ts AS sent, cs AS c, priors AS prior
-         ) AS s
-         LEFT JOIN (
-           SELECT cityHash64(campaign_id, recipient_id) AS h,
-                  ${trafficAggregate('count', 'human', 'open')} AS opens,
-                  ${trafficAggregate('count', 'human', 'click')} AS clicks,
-                  ${trafficAggregate('count', 'human', 'unsubscribe')} AS unsubscribes
-           FROM ${db}.events
-           WHERE campaign_id IN {campaigns:Array(String)} AND recipient_id != ''
-           GROUP BY h
-         ) AS f ON f.h = s.h
-         WHERE s.sent >= {from:Int64} AND s.sent < {to:Int64}
-         GROUP BY b ORDER BY b`,
-        { ...conv.params, campaigns: o.campaigns, lows: buckets.map((b) => b.low), windowS: windowMs / 1000, at: o.to - 1, since: o.from - windowMs, from: o.from, to: o.to },
+         converted AS (SELECT recipient_id, groupUniqArray(for_campaign) AS campaigns FROM attributed WHERE recipient_id != '' GROUP BY recipient_id)
+         SELECT code, count() AS n FROM (
+           SELECT
+             -- The recipient's sends of these campaigns in [since, at], in campaign order.
+             arrayMap((t, c) -> t >= {since:Int64} AND t <= {at:Int64}${inCampaigns}, s.sends.2, s.sends.1) AS keep,
+             arrayFilter((t, k) -> k, s.sends.2, keep) AS ts0,
+             arrayFilter((c, k) -> k, s.sends.1, keep) AS cs0,
+             -- Outcome bits of each send: its campaign in the recipient's opens (1), clicks (2),
+             -- unsubscribes (4), orders credited (8). A campaign id occurs once per array, so it is
+             -- in the other array when arrayEnumerateUniq counts it a second time (a hash per row,
+             -- where has() in a lambda would copy the other array for every send).
+             arrayMap((a, b, c, d) -> (a > 1) + 2 * (b > 1) + 4 * (c > 1) + 8 * (d > 1),
+                      arraySlice(arrayEnumerateUniq(arrayConcat(e.o, cs0)), length(e.o) + 1),
+                      arraySlice(arrayEnumerateUniq(arrayConcat(e.k, cs0)), length(e.k) + 1),
+                      arraySlice(arrayEnumerateUniq(arrayConcat(e.u, cs0)), length(e.u) + 1),
+                      arraySlice(arrayEnumerateUniq(arrayConcat(v.campaigns, cs0)), length(v.campaigns) + 1)) AS bits0,
+             -- In time order; a send's earlier sends are those of earlier seconds, [sec − window, sec).
+             arraySort(ts0) AS ts,
+             arraySort((b, t) -> t, bits0, ts0) AS bits,
+             arrayMap(t -> intDiv(t, 1000), ts) AS secs,
+             -- Per send, how many bounds its earlier-send count reaches, found at the first send of
+             -- each second (the l-th send before it: arrayShiftRight) and copied to the others of
+             -- that second (arrayFill); no send compared with every other.
+             arrayMap((x, y) -> x != y, secs, arrayShiftRight(secs, 1, ${none})) AS firsts,
+             arrayFill((g, f) -> f, ${lows.length ? `arrayMap((x, ${lows.map(([name]) => `y${name}`).join(', ')}) -> ${atLeast}, secs, ${lows.map(([name]) => `arrayShiftRight(secs, {${name}:UInt32}, ${none})`).join(', ')})` : 'arrayMap(x -> 0, secs)'}, firsts) AS reached,
+             arrayMap((t, r, b) -> if(t >= {from:Int64} AND t < {to:Int64}, (r + 1) * 16 + b, 0), ts, reached, bits) AS codes
+           FROM (SELECT recipient_id, sends FROM ${db}.recipient_sends FINAL) AS s
+           LEFT JOIN (
+             -- Only the campaign ids of the maps. Not FINAL: merging the maps of 600 k rows costs
+             -- ~5.5 s CPU when the parts overlap (every part spans all recipients); a recipient whose
+             -- row is split over parts gets their ids concatenated (an id twice changes no bit above).
+             SELECT recipient_id, opens.1 AS o, clicks.1 AS k, unsubscribes.1 AS u FROM ${db}.recipient_engagement
+             WHERE recipient_id NOT IN (SELECT recipient_id FROM ${db}.recipient_engagement GROUP BY recipient_id HAVING count() > 1)
+             UNION ALL
+             SELECT recipient_id, groupArrayArray(opens.1), groupArrayArray(clicks.1), groupArrayArray(unsubscribes.1) FROM ${db}.recipient_engagement
+             WHERE recipient_id IN (SELECT recipient_id FROM ${db}.recipient_engagement GROUP BY recipient_id HAVING count() > 1)
+             GROUP BY recipient_id
+           ) AS e ON e.recipient_id = s.recipient_id
+           LEFT JOIN converted AS v ON v.recipient_id = s.recipient_id
+         )
+         ARRAY JOIN codes AS code
+         WHERE code > 0
+         GROUP BY code`,
+        {
+          ...conv.params,
+          ...Object.fromEntries(lows),
+          campaigns: o.campaigns ?? [],
+          windowS: windowMs / 1000,
+          at: o.to - 1,
+          since: o.from - windowMs,
+          from: o.from,
+          to: o.to,
+        },
       )
     : []
-  const byBucket = new Map(rows.map((r) => [Number(r.b), r]))
+  for (const r of rows) {
+    const code = Number(r.code)
+    const n = Number(r.n)
+    const c = counts[Math.floor(code / 16) - 1]!
+    c.sends += n
+    if (code & 1) c.opened += n
+    if (code & 2) c.clicked += n
+    if (code & 4) c.unsubscribed += n
+    if (code & 8) c.converted += n
+  }
   return {
     windowDays: o.windowDays,
     from: new Date(o.from).toISOString(),
     to: new Date(o.to).toISOString(),
     buckets: buckets.map((b, i) => {
-      const r = byBucket.get(i) ?? empty
-      const n = Number(r.sends)
-      const c = { opened: Number(r.opened), clicked: Number(r.clicked), unsubscribed: Number(r.unsubscribed), converted: Number(r.converted) }
+      const c = counts[i]!
       return {
         ...b,
-        sends: n,
         ...c,
-        openRate: wilson(c.opened, n),
-        clickRate: wilson(c.clicked, n),
-        unsubscribeRate: wilson(c.unsubscribed, n),
-        conversionRate: wilson(c.converted, n),
+        openRate: wilson(c.opened, c.sends),
+        clickRate: wilson(c.clicked, c.sends),
+        unsubscribeRate: wilson(c.unsubscribed, c.sends),
+        conversionRate: wilson(c.converted, c.sends),
       }
     }),
   }

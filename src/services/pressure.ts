@@ -346,8 +346,3 @@ export async function recipientPressure(deps: Pick<AppDeps, 'meta' | 'events'>, 
     ],
   }
 }
-
-/** Every campaign id (the fatigue curve over all campaigns). */
-export async function listAllCampaignIds(deps: MetaDeps): Promise<string[]> {
-  return (await deps.meta.db.select({ id: campaigns.id }).from(campaigns)).map((r) => r.id)
-}

@@ -262,5 +262,38 @@ describe('fatigue', () => {
     expect(p.body.percentiles.max).toBe(2)
     const all = await s.api('GET', `/v1/pressure?window=P30D&at=${iso(at(B + 16))}`)
     expect(all.body.histogram.at(-1)).toEqual({ sends: 4, recipients: 1 })
+
+    // r2's open of f4 found to be a machine's (an ALTER TABLE … UPDATE, then recipient_engagement
+    // rebuilt): 0-1 keeps one opener. r2 erased: their two sends leave the curve.
+    const curve = `/v1/pressure/fatigue?window=P30D&category=digest&from=${iso(at(B - 1))}&to=${iso(at(B + 16))}`
+    const rs = await s.deps.events.client.query({ query: `SELECT event_id FROM ${s.deps.events.db}.events WHERE recipient_id = 'r2' AND campaign_id = 'f4' AND type = 'open'`, format: 'JSONEachRow' })
+    const [row] = await rs.json<{ event_id: string }>()
+    await applyStoredUpdates(s.deps.events, [{ eventId: row!.event_id, was: { class: 'human', reasons: [] }, class: 'machine_open', reasons: ['burst'] }], { from: at(B + 15), to: at(B + 16) }, 'reclassify')
+    expect((await s.api('GET', curve)).body.buckets[0]).toMatchObject({ sends: 4, opened: 1, clicked: 1, converted: 1 })
+    expect((await s.api('DELETE', '/v1/recipients/r2')).status).toBe(200)
+    expect((await s.api('GET', curve)).body.buckets.map((b: { sends: number; opened: number }) => [b.sends, b.opened])).toEqual([[2, 1], [2, 0], [0, 0], [0, 0]])
+  })
+
+  it('counts sends of the same second as not before each other, and the window start as inside it', async () => {
+    const B = 500 // clear of the histories above
+    for (const id of ['t1', 't2', 't3', 't4']) await s.api('POST', '/v1/campaigns', { id, name: id, settings: { category: 'ties' } })
+    // r3: t1 and t2 in the same second (0 earlier each), t3 a day later (2), t4 exactly 30 days after
+    // t3 (t3 is at the window's first instant: 1; t1 and t2 are out of it).
+    await send('t1', ['r3'], B)
+    await send('t2', ['r3'], B)
+    const t3 = await send('t3', ['r3'], B + 1)
+    await send('t4', ['r3'], B + 31)
+    await open(t3.get('r3')!.pixelUrl, B + 2, BROWSER_UA)
+    await s.flush()
+    const r = await s.api('GET', `/v1/pressure/fatigue?window=P30D&category=ties&buckets=0,1,2,3&from=${iso(at(B - 1))}&to=${iso(at(B + 32))}`)
+    expect(r.body.buckets.map((b: { label: string; sends: number; opened: number }) => [b.label, b.sends, b.opened])).toEqual([
+      ['0', 2, 0],
+      ['1', 1, 0],
+      ['2', 1, 1],
+      ['3+', 0, 0],
+    ])
+    // t4 at `to`: neither measured nor counted; the others as before.
+    const early = await s.api('GET', `/v1/pressure/fatigue?window=P30D&category=ties&buckets=0,1,2&from=${iso(at(B))}&to=${iso(at(B + 31))}`)
+    expect(early.body.buckets.map((b: { sends: number }) => b.sends)).toEqual([2, 0, 1])
   })
 })

@@ -1,0 +1,101 @@
+/**
+ * Where the fatigue curve's time goes: the parts of its query (src/metrics/pressure.ts, fatigueCurve),
+ * each alone, on the data bench/pressure.ts built (DATA_DIR), over every campaign (no category).
+ * Prints wall and CPU ms (this process: chDB runs in it) per part and run; BENCH_RUNS runs (3),
+ * BENCH_PARTS a regular expression choosing parts.
+ *   DATA_DIR=/work/benchdata/pressure npx tsx bench/fatigue-parts.ts
+ */
+import { attributedConversionsManySql } from '../src/metrics/attribution.js'
+import { trafficAggregate } from '../src/metrics/sql.js'
+import { queryRows } from '../src/store/clickhouse.js'
+import { listCampaigns } from '../src/services/campaigns.js'
+import { startBenchServer } from './lib/bench-server.js'
+
+if (!process.env.DATA_DIR) throw new Error('DATA_DIR: the directory bench/pressure.ts built')
+const RUNS = Number(process.env.BENCH_RUNS ?? 3)
+const only = process.env.BENCH_PARTS ? new RegExp(process.env.BENCH_PARTS) : null
+const bench = await startBenchServer('pressure')
+const db = bench.deps.events.db
+const DAY = 86_400_000
+const to = Date.parse('2026-11-30T00:00:00Z')
+const from = to - 90 * DAY
+const windowMs = 30 * DAY
+const campaigns = (await listCampaigns(bench.deps, { limit: 1000, offset: 0 })).map((c) => c.id)
+const conv = attributedConversionsManySql(db, {})
+const params = { ...conv.params, campaigns, ones: campaigns.map(() => 1), lows: [0, 2, 4, 7], windowS: windowMs / 1000, at: to - 1, since: from - windowMs, from, to }
+
+const sendsSide = (filter: string) => `
+  SELECT cityHash64(c, recipient_id) AS h, sent, prior FROM (
+    SELECT recipient_id, ts, cs, arrayMap(t -> intDiv(t, 1000), ts) AS secs,
+           arrayMap(x -> arrayCount(y -> y >= x - {windowS:UInt32} AND y < x, secs), secs) AS priors
+    FROM (
+      SELECT recipient_id,
+             arrayFilter((t, c) -> t >= {since:Int64} AND t <= {at:Int64}${filter}, sends.2, sends.1) AS ts,
+             arrayFilter((c, t) -> t >= {since:Int64} AND t <= {at:Int64}${filter}, sends.1, sends.2) AS cs
+      FROM ${db}.recipient_sends FINAL
+    )
+    WHERE notEmpty(ts)
+  ) ARRAY JOIN ts AS sent, cs AS c, priors AS prior`
+const has = ' AND has({campaigns:Array(String)}, c)'
+const outcomes = `SELECT cityHash64(campaign_id, recipient_id) AS h,
+    ${trafficAggregate('count', 'human', 'open')} AS opens,
+    ${trafficAggregate('count', 'human', 'click')} AS clicks,
+    ${trafficAggregate('count', 'human', 'unsubscribe')} AS unsubscribes
+  FROM ${db}.events WHERE campaign_id IN {campaigns:Array(String)} AND recipient_id != '' GROUP BY h`
+const bucketOf = `arrayCount(l -> prior >= l, {lows:Array(UInt32)}) - 1`
+
+// The new query's sends side: per recipient, the sends in time order, each one's bucket by shifting
+// (src/metrics/pressure.ts), codes counted after an ARRAY JOIN of one small integer per send.
+const none = 'toInt64(-9223372036854775807)'
+// recipient_engagement's campaign ids as the query reads them: without FINAL, split recipients concatenated.
+const split = `SELECT recipient_id FROM ${db}.recipient_engagement GROUP BY recipient_id HAVING count() > 1`
+const engagementKeys = `SELECT recipient_id, opens.1 AS o, clicks.1 AS k, unsubscribes.1 AS u FROM ${db}.recipient_engagement WHERE recipient_id NOT IN (${split})
+  UNION ALL SELECT recipient_id, groupArrayArray(opens.1), groupArrayArray(clicks.1), groupArrayArray(unsubscribes.1) FROM ${db}.recipient_engagement
+  WHERE recipient_id IN (${split}) GROUP BY recipient_id`
+const shifted = (filter: string, bits: string) => `
+  SELECT code, count() FROM (
+    SELECT arrayMap((t, c) -> t >= {since:Int64} AND t <= {at:Int64}${filter}, s.sends.2, s.sends.1) AS keep,
+           arrayFilter((t, k) -> k, s.sends.2, keep) AS ts0, arrayFilter((c, k) -> k, s.sends.1, keep) AS cs0,
+           ${bits} AS bits0,
+           arraySort(ts0) AS ts, arraySort((b, t) -> t, bits0, ts0) AS bits, arrayMap(t -> intDiv(t, 1000), ts) AS secs,
+           arrayMap((x, y) -> x != y, secs, arrayShiftRight(secs, 1, ${none})) AS firsts,
+           arrayFill((g, f) -> f, arrayMap((x, y1, y2, y3) -> (y1 >= x - {windowS:Int64}) + (y2 >= x - {windowS:Int64}) + (y3 >= x - {windowS:Int64}),
+             secs, arrayShiftRight(secs, 2, ${none}), arrayShiftRight(secs, 4, ${none}), arrayShiftRight(secs, 7, ${none})), firsts) AS reached,
+           arrayMap((t, r, b) -> if(t >= {from:Int64} AND t < {to:Int64}, (r + 1) * 16 + b, 0), ts, reached, bits) AS codes
+    FROM (SELECT recipient_id, sends FROM ${db}.recipient_sends FINAL) AS s
+    ${bits.includes('e.') ? `LEFT JOIN (${engagementKeys}) AS e ON e.recipient_id = s.recipient_id` : ''}
+  ) ARRAY JOIN codes AS code WHERE code > 0 GROUP BY code ORDER BY code`
+const uniq = (a: string) => `arraySlice(arrayEnumerateUniq(arrayConcat(${a}, cs0)), length(${a}) + 1)`
+const outcomeBits = `arrayMap((a, b, c) -> (a > 1) + 2 * (b > 1) + 4 * (c > 1), ${uniq('e.o')}, ${uniq('e.k')}, ${uniq('e.u')})`
+const parts: Array<[string, string]> = [
+  // The query before (commit 385ddbb), part by part.
+  ['recipient_sends FINAL, count', `SELECT count() FROM ${db}.recipient_sends FINAL`],
+  ['sends side, has() over every id', `SELECT ${bucketOf} AS b, count() FROM (${sendsSide(has)}) WHERE sent >= {from:Int64} AND sent < {to:Int64} GROUP BY b`],
+  ['sends side, no campaign filter', `SELECT ${bucketOf} AS b, count() FROM (${sendsSide('')}) WHERE sent >= {from:Int64} AND sent < {to:Int64} GROUP BY b`],
+  ['sends side, transform() lookup', `SELECT ${bucketOf} AS b, count() FROM (${sendsSide(' AND transform(c, {campaigns:Array(String)}, {ones:Array(UInt8)}, 0) = 1')}) WHERE sent >= {from:Int64} AND sent < {to:Int64} GROUP BY b`],
+  ['outcomes per (campaign, recipient), count', `SELECT count() FROM (${outcomes})`],
+  ['sends (has) LEFT JOIN outcomes', `SELECT ${bucketOf} AS b, count(), countIf(f.opens > 0), countIf(f.clicks > 0), countIf(f.unsubscribes > 0)
+     FROM (${sendsSide(has)}) AS s LEFT JOIN (${outcomes}) AS f ON f.h = s.h WHERE s.sent >= {from:Int64} AND s.sent < {to:Int64} GROUP BY b`],
+  ['conversions attributed, count', `WITH ${conv.sql} SELECT count() FROM attributed`],
+  // The query after, part by part.
+  ['after: sends side alone (IN)', shifted(' AND c IN {campaigns:Array(String)}', 'arrayMap(c -> 0, cs0)')],
+  ['after: sends side alone (no filter)', shifted('', 'arrayMap(c -> 0, cs0)')],
+  ['after: recipient_engagement ids read with FINAL', `SELECT sum(length(o)), sum(length(k)), sum(length(u)) FROM (SELECT opens.1 AS o, clicks.1 AS k, unsubscribes.1 AS u FROM ${db}.recipient_engagement FINAL)`],
+  ['after: recipient_engagement ids read as the query', `SELECT sum(length(o)), sum(length(k)), sum(length(u)) FROM (${engagementKeys})`],
+  ['after: sends joined to engagement ids, count', `SELECT count(), sum(length(e.o)) FROM ${db}.recipient_sends AS s FINAL LEFT JOIN (${engagementKeys}) AS e ON e.recipient_id = s.recipient_id`],
+  ['after: sends joined to engagement, outcome bits', shifted('', outcomeBits)],
+]
+console.log(`campaigns: ${campaigns.length}`)
+console.log(`${'part'.padEnd(50)} ${'run'.padStart(3)} ${'wall ms'.padStart(8)} ${'cpu ms'.padStart(8)}`)
+for (let run = 0; run < RUNS; run++) {
+  for (const [name, query] of parts) {
+    if (only && !only.test(name)) continue
+    const c0 = process.cpuUsage()
+    const t0 = performance.now()
+    const rows = await queryRows(bench.deps.events, query, params)
+    const c = process.cpuUsage(c0)
+    console.log(`${name.padEnd(50)} ${String(run).padStart(3)} ${(performance.now() - t0).toFixed(0).padStart(8)} ${((c.user + c.system) / 1000).toFixed(0).padStart(8)}${run === 0 ? '  ' + JSON.stringify(rows).slice(0, 160) : ''}`)
+  }
+}
+await bench.stop()
+process.exit(0)
