@@ -292,6 +292,9 @@ ALTER TABLE sillage.recipient_sends ON CLUSTER 'events_cluster' MODIFY COLUMN se
 -- 2400_recipient_sends_uncompressed.sql
 ALTER TABLE sillage.recipient_sends UPDATE sends = sends WHERE true SETTINGS mutations_sync = 2;
 
+-- 2410_recipient_sends_force_merge.sql
+ALTER TABLE sillage.recipient_sends ON CLUSTER 'events_cluster' MODIFY SETTING min_age_to_force_merge_seconds = 60;
+
 -- 2500_recipient_engagement.sql
 CREATE TABLE IF NOT EXISTS sillage.recipient_engagement ON CLUSTER 'events_cluster'
 (
