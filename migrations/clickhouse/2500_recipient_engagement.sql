@@ -1,4 +1,4 @@
--- Per recipient, each campaign's latest and first human open, click and unsubscribe, kept up to date by
+-- Per recipient, each campaign's latest human open, click and unsubscribe and its first human open and click, kept up to date by
 -- a materialized view on events: the engagement status (GET /v1/engagement, the wake-up audience, the
 -- recipient page, cross-campaign triggers) reads 1 M short maps instead of grouping ~22 M human opens and
 -- clicks by recipient (bench/pressure.ts; figures in bench/README.md).
@@ -24,7 +24,6 @@ CREATE TABLE IF NOT EXISTS {db}.recipient_engagement
     unsubscribes SimpleAggregateFunction(maxMap, Tuple(Array(String), Array(Int64))) COMMENT 'Campaign ids (sorted) and the latest human unsubscribe of each, epoch ms',
     first_opens SimpleAggregateFunction(minMap, Tuple(Array(String), Array(Int64))) COMMENT 'The same campaigns as opens and the first human open of each, epoch ms',
     first_clicks SimpleAggregateFunction(minMap, Tuple(Array(String), Array(Int64))) COMMENT 'The same campaigns as clicks and the first human click of each, epoch ms',
-    first_unsubscribes SimpleAggregateFunction(minMap, Tuple(Array(String), Array(Int64))) COMMENT 'The same campaigns as unsubscribes and the first human unsubscribe of each, epoch ms',
     last_engaged SimpleAggregateFunction(max, Int64) COMMENT 'Latest human open or click of any campaign, epoch ms (0: none): a row whose latest is at or before an instant is answered from the maps alone'
 )
 ENGINE = AggregatingMergeTree
@@ -37,7 +36,6 @@ SELECT recipient_id,
        maxMapIf(([campaign_id], [toUnixTimestamp64Milli(ts)]), type = 'unsubscribe') AS unsubscribes,
        minMapIf(([campaign_id], [toUnixTimestamp64Milli(ts)]), type = 'open') AS first_opens,
        minMapIf(([campaign_id], [toUnixTimestamp64Milli(ts)]), type = 'click') AS first_clicks,
-       minMapIf(([campaign_id], [toUnixTimestamp64Milli(ts)]), type = 'unsubscribe') AS first_unsubscribes,
        toInt64(maxIf(toUnixTimestamp64Milli(ts), type IN ('open', 'click'))) AS last_engaged
 FROM {db}.events
 WHERE type IN ('open', 'click', 'unsubscribe') AND class = 'human' AND recipient_id != ''
@@ -51,7 +49,6 @@ SELECT recipient_id,
        maxMapIf(([campaign_id], [toUnixTimestamp64Milli(ts)]), type = 'unsubscribe') AS unsubscribes,
        minMapIf(([campaign_id], [toUnixTimestamp64Milli(ts)]), type = 'open') AS first_opens,
        minMapIf(([campaign_id], [toUnixTimestamp64Milli(ts)]), type = 'click') AS first_clicks,
-       minMapIf(([campaign_id], [toUnixTimestamp64Milli(ts)]), type = 'unsubscribe') AS first_unsubscribes,
        toInt64(maxIf(toUnixTimestamp64Milli(ts), type IN ('open', 'click'))) AS last_engaged
 FROM {db}.events
 WHERE type IN ('open', 'click', 'unsubscribe') AND class = 'human' AND recipient_id != ''

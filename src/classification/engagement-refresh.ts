@@ -12,7 +12,6 @@ const ENGAGEMENT_ROW = `
          maxMapIf(([campaign_id], [toUnixTimestamp64Milli(ts)]), type = 'unsubscribe') AS unsubscribes,
          minMapIf(([campaign_id], [toUnixTimestamp64Milli(ts)]), type = 'open') AS first_opens,
          minMapIf(([campaign_id], [toUnixTimestamp64Milli(ts)]), type = 'click') AS first_clicks,
-         minMapIf(([campaign_id], [toUnixTimestamp64Milli(ts)]), type = 'unsubscribe') AS first_unsubscribes,
          toInt64(maxIf(toUnixTimestamp64Milli(ts), type IN ('open', 'click'))) AS last_engaged`
 
 /** Recipients per statement: their ids travel as a query parameter. */

@@ -304,7 +304,6 @@ CREATE TABLE IF NOT EXISTS sillage.recipient_engagement ON CLUSTER 'events_clust
     unsubscribes SimpleAggregateFunction(maxMap, Tuple(Array(String), Array(Int64))) COMMENT 'Campaign ids (sorted) and the latest human unsubscribe of each, epoch ms',
     first_opens SimpleAggregateFunction(minMap, Tuple(Array(String), Array(Int64))) COMMENT 'The same campaigns as opens and the first human open of each, epoch ms',
     first_clicks SimpleAggregateFunction(minMap, Tuple(Array(String), Array(Int64))) COMMENT 'The same campaigns as clicks and the first human click of each, epoch ms',
-    first_unsubscribes SimpleAggregateFunction(minMap, Tuple(Array(String), Array(Int64))) COMMENT 'The same campaigns as unsubscribes and the first human unsubscribe of each, epoch ms',
     last_engaged SimpleAggregateFunction(max, Int64) COMMENT 'Latest human open or click of any campaign, epoch ms (0: none): a row whose latest is at or before an instant is answered from the maps alone'
 )
 ENGINE = ReplicatedAggregatingMergeTree('/clickhouse/tables/{shard}/sillage/recipient_engagement', '{replica}')
@@ -318,7 +317,6 @@ SELECT recipient_id,
        maxMapIf(([campaign_id], [toUnixTimestamp64Milli(ts)]), type = 'unsubscribe') AS unsubscribes,
        minMapIf(([campaign_id], [toUnixTimestamp64Milli(ts)]), type = 'open') AS first_opens,
        minMapIf(([campaign_id], [toUnixTimestamp64Milli(ts)]), type = 'click') AS first_clicks,
-       minMapIf(([campaign_id], [toUnixTimestamp64Milli(ts)]), type = 'unsubscribe') AS first_unsubscribes,
        toInt64(maxIf(toUnixTimestamp64Milli(ts), type IN ('open', 'click'))) AS last_engaged
 FROM sillage.events
 WHERE type IN ('open', 'click', 'unsubscribe') AND class = 'human' AND recipient_id != ''
@@ -332,7 +330,6 @@ SELECT recipient_id,
        maxMapIf(([campaign_id], [toUnixTimestamp64Milli(ts)]), type = 'unsubscribe') AS unsubscribes,
        minMapIf(([campaign_id], [toUnixTimestamp64Milli(ts)]), type = 'open') AS first_opens,
        minMapIf(([campaign_id], [toUnixTimestamp64Milli(ts)]), type = 'click') AS first_clicks,
-       minMapIf(([campaign_id], [toUnixTimestamp64Milli(ts)]), type = 'unsubscribe') AS first_unsubscribes,
        toInt64(maxIf(toUnixTimestamp64Milli(ts), type IN ('open', 'click'))) AS last_engaged
 FROM sillage.events
 WHERE type IN ('open', 'click', 'unsubscribe') AND class = 'human' AND recipient_id != ''
