@@ -96,6 +96,20 @@ export function engagementStatusSql(db: string, s: StatusScope): { sql: string; 
   const t = s.thresholds
   const recipientScope = `${s.recipientIds ? ' AND recipient_id IN {ids:Array(String)}' : ''}${s.after !== undefined ? ' AND recipient_id > {after:String}' : ''}`
   const inScope = s.campaigns ? ' AND has({campaigns:Array(String)}, c)' : ''
+  // A row's last open and click at or before `at` (0: none), in the campaigns asked.
+  const lastOf = (m: 'opens' | 'clicks') =>
+    `arrayMax(arrayPushBack(${s.campaigns ? `arrayFilter((t, c) -> t <= {at:Int64}${inScope}, ${m}.2, ${m}.1)` : `arrayFilter(t -> t <= {at:Int64}, ${m}.2)`}, 0))`
+  const fromRows = (engaged: string, where: string) =>
+    `SELECT recipient_id, ${lastOf('opens')} AS open, ${lastOf('clicks')} AS click, ${engaged} AS engaged
+          FROM ${db}.recipient_engagement WHERE ${where}${recipientScope}`
+  // Over every campaign, a row engaged last at or before `at` holds its answer in last_engaged: the
+  // counts (which need no last open and click apart) read that column alone, and the maps only of
+  // the rows engaged after `at`. In some campaigns, every row's maps are read.
+  const rowsAnswering = s.campaigns
+    ? fromRows('greatest(open, click)', '1')
+    : `${fromRows('last_engaged', 'last_engaged <= {at:Int64}')}
+          UNION ALL
+          ${fromRows('greatest(open, click)', 'last_engaged > {at:Int64}')}`
   const sql = `
     SELECT recipient_id, sends, recent_sends, last_sent, last_open, last_click,
       multiIf(last_engaged > {activeFrom:Int64}, 'active',
@@ -110,7 +124,7 @@ export function engagementStatusSql(db: string, s: StatusScope): { sql: string; 
         -- FINAL keeps), those sent at or before the instant asked.
         SELECT recipient_id, length(ts) AS sends, arrayCount(t -> t > {inactiveFrom:Int64}, ts) AS recent_sends, arrayMax(ts) AS last_sent
         FROM (
-          SELECT recipient_id, arrayFilter((t, c) -> t <= {at:Int64}${s.campaigns ? ' AND has({campaigns:Array(String)}, c)' : ''}, sends.2, sends.1) AS ts
+          SELECT recipient_id, arrayFilter((t, c) -> t <= {at:Int64}${inScope}, sends.2, sends.1) AS ts
           FROM ${db}.recipient_sends FINAL
           WHERE 1${recipientScope}
         )
@@ -128,21 +142,7 @@ export function engagementStatusSql(db: string, s: StatusScope): { sql: string; 
         -- the two cases finds it.
         SELECT recipient_id, max(open) AS last_open, max(click) AS last_click, max(engaged) AS last_engaged
         FROM (
-          SELECT recipient_id,
-                 arrayMax(arrayPushBack(${s.campaigns ? `arrayFilter((t, c) -> t <= {at:Int64}${inScope}, opens.2, opens.1)` : 'arrayFilter(t -> t <= {at:Int64}, opens.2)'}, 0)) AS open,
-                 arrayMax(arrayPushBack(${s.campaigns ? `arrayFilter((t, c) -> t <= {at:Int64}${inScope}, clicks.2, clicks.1)` : 'arrayFilter(t -> t <= {at:Int64}, clicks.2)'}, 0)) AS click,
-                 ${s.campaigns ? 'greatest(open, click)' : 'last_engaged'} AS engaged
-          FROM ${db}.recipient_engagement
-          -- Over every campaign, a row engaged last at or before \`at\` holds its answer in last_engaged:
-          -- the counts (which need no last open and click apart) read that column alone.
-          WHERE ${s.campaigns ? '1' : 'last_engaged <= {at:Int64}'}${recipientScope}
-          UNION ALL
-          SELECT recipient_id,
-                 arrayMax(arrayPushBack(${s.campaigns ? `arrayFilter((t, c) -> t <= {at:Int64}${inScope}, opens.2, opens.1)` : 'arrayFilter(t -> t <= {at:Int64}, opens.2)'}, 0)) AS open,
-                 arrayMax(arrayPushBack(${s.campaigns ? `arrayFilter((t, c) -> t <= {at:Int64}${inScope}, clicks.2, clicks.1)` : 'arrayFilter(t -> t <= {at:Int64}, clicks.2)'}, 0)) AS click,
-                 greatest(open, click) AS engaged
-          FROM ${db}.recipient_engagement
-          WHERE ${s.campaigns ? '0' : 'last_engaged > {at:Int64}'}${recipientScope}
+          ${rowsAnswering}
           UNION ALL
           -- The exact last ones at or before \`at\` of the pairs the rows leave open, found by the events'
           -- key (campaign first) and the date bound.
