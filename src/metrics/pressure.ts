@@ -114,7 +114,15 @@ export const DEFAULT_FATIGUE_BUCKETS = [0, 2, 4, 7]
  */
 export async function fatigueCurve(
   store: EventStore,
-  o: { from: number; to: number; windowDays: number; campaigns: readonly string[] | null; buckets?: readonly number[] | undefined },
+  o: {
+    from: number
+    to: number
+    windowDays: number
+    campaigns: readonly string[] | null
+    /** With campaigns null: every campaign's id, those the orders are credited to (the rule takes a list). */
+    everyCampaign?: readonly string[] | undefined
+    buckets?: readonly number[] | undefined
+  },
 ): Promise<FatigueCurve> {
   if (o.from >= o.to) throw invalid('query.from: must be before query.to')
   const buckets = bucketLabels(o.buckets ?? DEFAULT_FATIGUE_BUCKETS)
@@ -187,7 +195,7 @@ export async function fatigueCurve(
         {
           ...conv.params,
           ...Object.fromEntries(lows),
-          campaigns: o.campaigns ?? [],
+          campaigns: o.campaigns ?? o.everyCampaign ?? [],
           windowS: windowMs / 1000,
           at: o.to - 1,
           since: o.from - windowMs,

@@ -136,6 +136,13 @@ export async function campaignsOfCategory(deps: MetaDeps, category: string): Pro
   return rows.map((r) => r.id)
 }
 
+/** The scope of a fatigue curve: a category's campaigns, or (no category) null with every campaign's id for the orders credited. */
+export async function fatigueScope(deps: MetaDeps, category: string | undefined): Promise<{ campaigns: string[] | null; everyCampaign?: string[] }> {
+  if (category) return { campaigns: await campaignsOfCategory(deps, category) }
+  const rows = await deps.meta.db.select({ id: campaigns.id }).from(campaigns)
+  return { campaigns: null, everyCampaign: rows.map((r) => r.id) }
+}
+
 /** Category of each named campaign ('' when it has none). */
 export async function categoriesOf(deps: MetaDeps, campaignIds: readonly string[]): Promise<Map<string, string>> {
   const ids = [...new Set(campaignIds)]

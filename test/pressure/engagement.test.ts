@@ -249,6 +249,10 @@ describe('fatigue', () => {
     expect(b23).toMatchObject({ sends: 2, opened: 0, clicked: 0, unsubscribed: 1, converted: 0 })
     expect(b23.unsubscribeRate.value).toBe(0.5)
     expect(b46.sends + b7.sends).toBe(0)
+    // Every campaign (no category): the only sends of that span are the digest's, so the same curve,
+    // the order credited to f2 included.
+    const every = await s.api('GET', `/v1/pressure/fatigue?window=P30D&from=${iso(at(B - 1))}&to=${iso(at(B + 16))}`)
+    expect(every.body.buckets.slice(0, 2)).toEqual([b01, b23])
 
     // Chosen buckets: one per count.
     const fine = await s.api('GET', `/v1/pressure/fatigue?window=P30D&category=digest&buckets=0,1,2,3&from=${iso(at(B - 1))}&to=${iso(at(B + 16))}`)

@@ -3,7 +3,7 @@ import { engagementCounts, engagementWeekly, type EngagementCounts } from '../..
 import { fatigueCurve, pressureDistribution, type FatigueBucket, type FatigueCurve, type PressureDistribution } from '../../metrics/pressure.js'
 import { ENGAGEMENT_STATUSES, statusDefinitions, type EngagementThresholds } from '../../metrics/recipient-activity.js'
 import type { Interval } from '../../metrics/statistics.js'
-import { campaignCategories, campaignsOfCategory } from '../../services/pressure.js'
+import { campaignCategories, fatigueScope } from '../../services/pressure.js'
 import { DAY_MS, MAX_WINDOW_DAYS, parseWindowDays, windowName } from '../../util/window.js'
 import { fmtDate, fmtInt, fmtPct, fmtTime, Layout, type PageContext } from '../layout.js'
 
@@ -41,10 +41,11 @@ export async function loadPressure(deps: Pick<AppDeps, 'meta' | 'events' | 'cloc
   if (error !== null || windowDays === null) return { q, categories, error, data: null }
 
   const to = deps.clock()
-  const campaigns = q.category ? await campaignsOfCategory(deps, q.category) : undefined
+  const fatigueIn = await fatigueScope(deps, q.category || undefined)
+  const campaigns = fatigueIn.campaigns ?? undefined
   const scope = { thresholds: THRESHOLDS, campaigns }
   // chDB answers one query at a time: these run one after the other anyway.
-  const fatigue = await fatigueCurve(deps.events, { from: to - FATIGUE_SPAN_DAYS * DAY_MS, to, windowDays, campaigns: campaigns ?? null })
+  const fatigue = await fatigueCurve(deps.events, { from: to - FATIGUE_SPAN_DAYS * DAY_MS, to, windowDays, ...fatigueIn })
   const distribution = await pressureDistribution(deps.events, { at: to, windowDays, campaigns })
   const weekly = q.weekly ? await engagementWeekly(deps.events, to - (WEEKLY_POINTS - 1) * 7 * DAY_MS, to, scope) : null
   const engagement = weekly?.at(-1) ?? (await engagementCounts(deps.events, to, scope))

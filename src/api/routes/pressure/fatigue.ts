@@ -1,6 +1,6 @@
 import { createRoute, z, type OpenAPIHono } from '@hono/zod-openapi'
 import { DEFAULT_FATIGUE_BUCKETS, fatigueCurve } from '../../../metrics/pressure.js'
-import { campaignsOfCategory } from '../../../services/pressure.js'
+import { fatigueScope } from '../../../services/pressure.js'
 import { DAY_MS } from '../../../util/window.js'
 import type { AppEnv } from '../../context.js'
 import { errorResponses } from '../../errors.js'
@@ -74,8 +74,8 @@ export function registerFatigue(app: OpenAPIHono<AppEnv>) {
     const q = c.req.valid('query')
     const to = q.to ? Date.parse(q.to) : deps.clock()
     const from = q.from ? Date.parse(q.from) : to - 90 * DAY_MS
-    const campaigns = q.category ? await campaignsOfCategory(deps, q.category) : null
-    const curve = await fatigueCurve(deps.events, { from, to, windowDays: q.window, campaigns, buckets: q.buckets?.split(',').map(Number) })
+    const scope = await fatigueScope(deps, q.category)
+    const curve = await fatigueCurve(deps.events, { from, to, windowDays: q.window, ...scope, buckets: q.buckets?.split(',').map(Number) })
     const { windowDays, ...rest } = curve
     return c.json(
       {
