@@ -110,7 +110,8 @@ export const DEFAULT_FATIGUE_BUCKETS = [0, 2, 4, 7]
  * clicked, unsubscribed from, people only) and to the campaigns credited with their orders; within
  * the row, each send gets its outcome bits and its bucket, and only (bucket, bits) codes leave it.
  * Joining the 10 M sends to the 24 M (campaign, recipient) outcome rows of the bench took ~28 s CPU
- * (bench/README.md, "Eighth session: fatigue").
+ * (bench/README.md, "Eighth session: fatigue"); keys and campaign ids hashed to integers took a
+ * further quarter or so ("Ninth session: fatigue"), full_sorting_merge made the whole query dearer.
  */
 export async function fatigueCurve(
   store: EventStore,
