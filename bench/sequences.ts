@@ -223,6 +223,8 @@ if (process.env.BENCH_DUMP) {
     writeFileSync(`${dir}/due-${page}.json`, JSON.stringify(body, null, 1))
     next = body.next
   }
+  // The funnel again, now counting the exits those pages marked.
+  writeFileSync(`${dir}/funnel-week-after-pages.json`, JSON.stringify((await api('GET', `/v1/sequences/${SEQ}/funnel`)).body, null, 1))
   console.log(`answers written to ${dir}`)
   await bench.stop()
   process.exit(0)
