@@ -659,12 +659,11 @@ interface DuePageRows {
   more: boolean
   /** The page's last row: due time (epoch ms) and recipient, for the cursor. */
   last: [number, string] | null
-  /** [position, goal_at ms, ctid] of the entries with a goal conversion. */
-  goals: Array<[number, number, string]>
-  /** [position, ctid] of the erased. */
-  erased: Array<[number, string]>
-  /** [position, scope, reason, at ms (truncated, as a Date read from the driver), ctid] of the page's suppressions in the global or a step's scope. */
-  suppressed: Array<[number, string, string, number, string]>
+  /** [position, goal_at ms] of the entries with a goal conversion. */
+  goals: Array<[number, number]>
+  erased: number[]
+  /** [position, scope, reason, at ms (truncated, as a Date read from the driver)] of the page's suppressions in the global or a step's scope. */
+  suppressed: Array<[number, string, string, number]>
 }
 
 /**
@@ -685,9 +684,9 @@ async function dueCandidates(deps: MetaDeps, seq: Sequence, until: Date, after: 
   const scopes = [GLOBAL_SCOPE, ...seq.steps.map((s) => s.campaignId)]
   const res: unknown = await deps.meta.db.execute(sql`
     WITH page AS MATERIALIZED (
-      SELECT recipient_id, entered_at, due_at, next_step_id, variant, segments, attributes, goal_at, tid, (row_number() OVER (ORDER BY due_at, recipient_id) - 1)::int AS i
+      SELECT recipient_id, entered_at, due_at, next_step_id, variant, segments, attributes, goal_at, (row_number() OVER (ORDER BY due_at, recipient_id) - 1)::int AS i
       FROM (
-        SELECT recipient_id, entered_at, due_at, next_step_id, variant, segments, attributes, goal_at, ctid AS tid FROM sequence_enrollments
+        SELECT recipient_id, entered_at, due_at, next_step_id, variant, segments, attributes, goal_at FROM sequence_enrollments
         WHERE sequence_id = ${seq.id} AND status = 'active' AND due_at <= ${until.toISOString()}::timestamptz
           ${after ? sql`AND (due_at, recipient_id) > (${new Date(after.at).toISOString()}::timestamptz, ${after.id})` : sql``}
         ORDER BY due_at, recipient_id
@@ -704,9 +703,9 @@ async function dueCandidates(deps: MetaDeps, seq: Sequence, until: Date, after: 
         'count', (SELECT count(*) FILTER (WHERE i < ${want}) FROM page),
         'more', (SELECT count(*) > ${want} FROM page),
         'last', (SELECT json_build_array(${ms('due_at')}, recipient_id) FROM page WHERE i < ${want} ORDER BY i DESC LIMIT 1),
-        'goals', (SELECT coalesce(json_agg(json_build_array(i, ${ms('goal_at')}, tid::text)), '[]') FROM page WHERE i < ${want} AND goal_at IS NOT NULL),
-        'erased', (SELECT coalesce(json_agg(json_build_array(page.i, page.tid::text)), '[]') FROM page JOIN recipient_erasures x ON x.recipient_id = page.recipient_id WHERE page.i < ${want}),
-        'suppressed', (SELECT coalesce(json_agg(json_build_array(page.i, s.scope, s.reason, floor(extract(epoch FROM s.at) * 1000)::bigint, page.tid::text)), '[]')
+        'goals', (SELECT coalesce(json_agg(json_build_array(i, ${ms('goal_at')})), '[]') FROM page WHERE i < ${want} AND goal_at IS NOT NULL),
+        'erased', (SELECT coalesce(json_agg(page.i), '[]') FROM page JOIN recipient_erasures x ON x.recipient_id = page.recipient_id WHERE page.i < ${want}),
+        'suppressed', (SELECT coalesce(json_agg(json_build_array(page.i, s.scope, s.reason, floor(extract(epoch FROM s.at) * 1000)::bigint)), '[]')
                        FROM page JOIN suppressions s ON s.recipient_id = page.recipient_id WHERE page.i < ${want} AND s.scope = ANY(${sql.param(scopes)}::text[]))
       )::text AS meta`)
   const row = (res as { rows: Array<{ items: string; meta: string }> }).rows[0]!
@@ -760,18 +759,9 @@ export async function dueRecipients(deps: Deps & Pick<AppDeps, 'writer' | 'seque
     if (!rows.more) exhausted = true
     if (rows.count === 0) break
     const suppressionsOf = new Map<number, Array<{ scope: string; reason: string; at: number }>>()
-    // Where each candidate's row version is, to mark it without looking it up by key again.
-    const tidOf = new Map<number, string>()
-    for (const [i, scope, reason, at, tid] of rows.suppressed) {
-      suppressionsOf.set(i, [...(suppressionsOf.get(i) ?? []), { scope, reason, at }])
-      tidOf.set(i, tid)
-    }
-    for (const [i, , tid] of rows.goals) tidOf.set(i, tid)
+    for (const [i, scope, reason, at] of rows.suppressed) suppressionsOf.set(i, [...(suppressionsOf.get(i) ?? []), { scope, reason, at }])
     const exits = new Map<number, ExitFound>()
-    for (const [i, tid] of rows.erased) {
-      exits.set(i, { reason: 'erased', at: new Date(now) })
-      tidOf.set(i, tid)
-    }
+    for (const i of rows.erased) exits.set(i, { reason: 'erased', at: new Date(now) })
     // Cut into items only when someone may leave, and only those items parsed (their suppression's
     // scope is matched against their step's campaign); the others are kept as the database wrote them.
     const texts = suppressionsOf.size || exits.size || rows.goals.length ? splitItems(rows.items) : []
@@ -790,7 +780,7 @@ export async function dueRecipients(deps: Deps & Pick<AppDeps, 'writer' | 'seque
     }
     if (exits.size) {
       const byId = new Map([...exits].map(([i, x]) => [item(i).recipientId, x]))
-      const exiting = [...exits.keys()].sort((x, y) => x - y).map((i) => ({ recipientId: item(i).recipientId, tid: tidOf.get(i)! }))
+      const exiting = [...exits.keys()].sort((x, y) => x - y).map((i) => ({ recipientId: item(i).recipientId, enteredAt: new Date(item(i).enteredAt), nextStepId: item(i).stepId }))
       await markExits(deps, sequenceId, exiting, byId)
       for (const x of exits.values()) skipped[x.reason]++
       const kept = texts.filter((_, i) => !exits.has(i))
@@ -814,35 +804,25 @@ export async function dueRecipients(deps: Deps & Pick<AppDeps, 'writer' | 'seque
 }
 
 /**
- * Marks the page's exits, and queues their ClickHouse mirror rows in sequence_mirror_pending in
- * the same statement (written after the answer by catchUpSequenceMirror: the ClickHouse insert cost
- * 24–160 ms of a page with exits). Each row is found by the version the page read (its ctid), not
- * by key: the lookups in the recipient index read ~1 table or index page per exit. A row changed
- * since that read (a concurrent send or removal, or another `due`) has a newer version elsewhere:
- * those are marked by key, and only if still active (a concurrent send or removal wins).
+ * Marks the page's exits in one statement, which also queues their ClickHouse mirror rows in
+ * sequence_mirror_pending (written after the answer by catchUpSequenceMirror: the ClickHouse insert
+ * cost 24–160 ms of a page with exits). Only rows still active change (a concurrent send or removal
+ * wins). Found by key: marking them by the row version the page read (ctid) measured the same
+ * (bench/sequences-exits.ts), the index inserts of the new versions being most of the cost.
  */
-async function markExits(deps: Deps, sequenceId: string, rows: Array<{ recipientId: string; tid: string }>, exits: Map<string, ExitFound>): Promise<void> {
-  const version = deps.clock()
-  const mark = async (list: typeof rows, byTid: boolean): Promise<Set<string>> => {
-    const ids = list.map((r) => r.recipientId)
-    const reasons = list.map((r) => exits.get(r.recipientId)!.reason)
-    const ats = list.map((r) => exits.get(r.recipientId)!.at.toISOString())
-    const res: unknown = await deps.meta.db.execute(sql`
-      WITH exited AS (
-        UPDATE sequence_enrollments e SET status = 'exited', exit_reason = x.reason, exit_step_id = e.next_step_id, exited_at = x.at, due_at = NULL
-        FROM unnest(${sql.param(ids)}::text[], ${sql.param(reasons)}::text[], ${sql.param(ats)}::timestamptz[], ${sql.param(list.map((r) => r.tid))}::tid[]) AS x(id, reason, at, tid)
-        WHERE ${byTid ? sql`e.ctid = x.tid AND ` : sql``}e.sequence_id = ${sequenceId} AND e.recipient_id = x.id AND e.status = 'active'
-        RETURNING e.sequence_id, e.recipient_id, e.entered_at, e.exit_reason, e.exit_step_id, e.exited_at
-      )
-      INSERT INTO sequence_mirror_pending (sequence_id, recipient_id, entered_at, status, exit_reason, exit_step_id, exited_at, version)
-      SELECT sequence_id, recipient_id, entered_at, 'exited', exit_reason, exit_step_id, exited_at, ${version}::bigint FROM exited
-      RETURNING recipient_id`)
-    // node-postgres and PGlite both answer { rows }.
-    return new Set((res as { rows: Array<{ recipient_id: string }> }).rows.map((r) => r.recipient_id))
-  }
-  const marked = await mark(rows, true)
-  const moved = rows.filter((r) => !marked.has(r.recipientId))
-  if (moved.length) await mark(moved, false)
+async function markExits(deps: Deps, sequenceId: string, rows: Array<{ recipientId: string; enteredAt: Date; nextStepId: string | null }>, exits: Map<string, ExitFound>): Promise<void> {
+  const ids = rows.map((r) => r.recipientId)
+  const reasons = rows.map((r) => exits.get(r.recipientId)!.reason)
+  const ats = rows.map((r) => exits.get(r.recipientId)!.at.toISOString())
+  await deps.meta.db.execute(sql`
+    WITH exited AS (
+      UPDATE sequence_enrollments e SET status = 'exited', exit_reason = x.reason, exit_step_id = e.next_step_id, exited_at = x.at, due_at = NULL
+      FROM unnest(${sql.param(ids)}::text[], ${sql.param(reasons)}::text[], ${sql.param(ats)}::timestamptz[]) AS x(id, reason, at)
+      WHERE e.sequence_id = ${sequenceId} AND e.recipient_id = x.id AND e.status = 'active'
+      RETURNING e.sequence_id, e.recipient_id, e.entered_at, e.exit_reason, e.exit_step_id, e.exited_at
+    )
+    INSERT INTO sequence_mirror_pending (sequence_id, recipient_id, entered_at, status, exit_reason, exit_step_id, exited_at, version)
+    SELECT sequence_id, recipient_id, entered_at, 'exited', exit_reason, exit_step_id, exited_at, ${deps.clock()}::bigint FROM exited`)
   scheduleMirrorCatchUp(deps)
 }
 
