@@ -149,9 +149,8 @@ export async function fatigueCurve(
         store,
         `WITH ${conv.sql},
          converted AS (SELECT cityHash64(recipient_id) AS rk, groupUniqArray(cityHash64(for_campaign)) AS campaigns FROM attributed WHERE recipient_id != '' GROUP BY recipient_id),
-         -- Recipients whose row is split over parts (merges not caught up), in either table.
-         sends_split AS (SELECT cityHash64(recipient_id) AS rk FROM ${db}.recipient_sends GROUP BY rk HAVING count() > 1),
-         split AS (SELECT cityHash64(recipient_id) AS rk FROM ${db}.recipient_engagement GROUP BY rk HAVING count() > 1)
+         -- Recipients whose recipient_engagement row is split over parts (merges not caught up).
+         split AS (SELECT recipient_id FROM ${db}.recipient_engagement GROUP BY recipient_id HAVING count() > 1)
          SELECT code, count() AS n FROM (
            SELECT
              -- The recipient's sends of these campaigns in [since, at], in campaign order.
@@ -177,22 +176,16 @@ export async function fatigueCurve(
              arrayMap((x, y) -> x != y, secs, arrayShiftRight(secs, 1, ${none})) AS firsts,
              arrayFill((g, f) -> f, ${lows.length ? `arrayMap((x, ${lows.map(([name]) => `y${name}`).join(', ')}) -> ${atLeast}, secs, ${lows.map(([name]) => `arrayShiftRight(secs, {${name}:UInt32}, ${none})`).join(', ')})` : 'arrayMap(x -> 0, secs)'}, firsts) AS reached,
              arrayMap((t, r, b) -> if(t >= {from:Int64} AND t < {to:Int64}, (r + 1) * 16 + b, 0), ts, reached, bits) AS codes
-           FROM (
-             -- What FINAL would give (each campaign's latest send), merged only for split recipients:
-             -- FINAL reads in one stream, and the whole query after it then ran on one thread.
-             SELECT cityHash64(recipient_id) AS rk, sends FROM ${db}.recipient_sends WHERE rk NOT IN sends_split
-             UNION ALL
-             SELECT cityHash64(recipient_id), maxMap(sends) FROM ${db}.recipient_sends WHERE cityHash64(recipient_id) IN sends_split GROUP BY recipient_id
-           ) AS s
+           FROM (SELECT cityHash64(recipient_id) AS rk, sends FROM ${db}.recipient_sends FINAL) AS s
            LEFT JOIN (
              -- Only the campaign ids of the maps. Not FINAL: merging the maps of 600 k rows costs
              -- ~5.5 s CPU when the parts overlap (every part spans all recipients); a recipient whose
              -- row is split over parts gets their ids concatenated (an id twice changes no bit above).
              SELECT cityHash64(recipient_id) AS rk, ${hashed('opens.1')} AS o, ${hashed('clicks.1')} AS k, ${hashed('unsubscribes.1')} AS u
-             FROM ${db}.recipient_engagement WHERE rk NOT IN split
+             FROM ${db}.recipient_engagement WHERE recipient_id NOT IN split
              UNION ALL
              SELECT cityHash64(recipient_id), ${hashed('groupArrayArray(opens.1)')}, ${hashed('groupArrayArray(clicks.1)')}, ${hashed('groupArrayArray(unsubscribes.1)')}
-             FROM ${db}.recipient_engagement WHERE cityHash64(recipient_id) IN split
+             FROM ${db}.recipient_engagement WHERE recipient_id IN split
              GROUP BY recipient_id
            ) AS e ON e.rk = s.rk
            LEFT JOIN converted AS v ON v.rk = s.rk
