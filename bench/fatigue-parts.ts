@@ -69,15 +69,17 @@ const uniq = (a: string) => `arraySlice(arrayEnumerateUniq(arrayConcat(${a}, cs0
 const outcomeBits = `arrayMap((a, b, c) -> (a > 1) + 2 * (b > 1) + 4 * (c > 1), ${uniq('e.o')}, ${uniq('e.k')}, ${uniq('e.u')})`
 // The ninth session's query (keys and campaign ids hashed to UInt64), with parts taken out: what is
 // left when the engagement side, the conversions side or the outcome lookups are gone.
-const hashed = (ids: string) => `arrayMap(c -> cityHash64(c), ${ids})`
-const ninth = (o: { eng?: boolean; conv?: boolean; bits?: boolean }) => {
-  const empty = '[]::Array(UInt64)'
+// hash false: the eighth session's query (c4ac9dc), strings throughout.
+const ninth = (o: { eng?: boolean; conv?: boolean; bits?: boolean; hash?: boolean }) => {
+  const hashed = (ids: string) => (o.hash === false ? ids : `arrayMap(c -> cityHash64(c), ${ids})`)
+  const key = o.hash === false ? 'recipient_id' : 'cityHash64(recipient_id)'
+  const empty = o.hash === false ? '[]::Array(String)' : '[]::Array(UInt64)'
   const [eo, ek, eu] = o.eng === false ? [empty, empty, empty] : ['e.o', 'e.k', 'e.u']
   const vc = o.conv === false ? empty : 'v.campaigns'
   const uq = (a: string) => `arraySlice(arrayEnumerateUniq(arrayConcat(${a}, cs0)), length(${a}) + 1)`
   const bits = o.bits === false ? 'arrayMap(c -> 0, cs0)' : `arrayMap((a, b, c, d) -> (a > 1) + 2 * (b > 1) + 4 * (c > 1) + 8 * (d > 1), ${uq(eo)}, ${uq(ek)}, ${uq(eu)}, ${uq(vc)})`
   return `WITH ${conv.sql},
-    converted AS (SELECT cityHash64(recipient_id) AS rk, groupUniqArray(cityHash64(for_campaign)) AS campaigns FROM attributed WHERE recipient_id != '' GROUP BY recipient_id),
+    converted AS (SELECT ${key} AS rk, groupUniqArray(${hashed('[for_campaign]')}[1]) AS campaigns FROM attributed WHERE recipient_id != '' GROUP BY recipient_id),
     split AS (SELECT recipient_id FROM ${db}.recipient_engagement GROUP BY recipient_id HAVING count() > 1)
     SELECT code, count() FROM (
       SELECT arrayMap((t, c) -> t >= {since:Int64} AND t <= {at:Int64}, s.sends.2, s.sends.1) AS keep,
@@ -88,12 +90,12 @@ const ninth = (o: { eng?: boolean; conv?: boolean; bits?: boolean }) => {
              arrayFill((g, f) -> f, arrayMap((x, y1, y2, y3) -> (y1 >= x - {windowS:Int64}) + (y2 >= x - {windowS:Int64}) + (y3 >= x - {windowS:Int64}),
                secs, arrayShiftRight(secs, 2, ${none}), arrayShiftRight(secs, 4, ${none}), arrayShiftRight(secs, 7, ${none})), firsts) AS reached,
              arrayMap((t, r, b) -> if(t >= {from:Int64} AND t < {to:Int64}, (r + 1) * 16 + b, 0), ts, reached, bits) AS codes
-      FROM (SELECT cityHash64(recipient_id) AS rk, sends FROM ${db}.recipient_sends FINAL) AS s
+      FROM (SELECT ${key} AS rk, sends FROM ${db}.recipient_sends FINAL) AS s
       ${o.eng === false ? '' : `LEFT JOIN (
-        SELECT cityHash64(recipient_id) AS rk, ${hashed('opens.1')} AS o, ${hashed('clicks.1')} AS k, ${hashed('unsubscribes.1')} AS u
+        SELECT ${key} AS rk, ${hashed('opens.1')} AS o, ${hashed('clicks.1')} AS k, ${hashed('unsubscribes.1')} AS u
         FROM ${db}.recipient_engagement WHERE recipient_id NOT IN split
         UNION ALL
-        SELECT cityHash64(recipient_id), ${hashed('groupArrayArray(opens.1)')}, ${hashed('groupArrayArray(clicks.1)')}, ${hashed('groupArrayArray(unsubscribes.1)')}
+        SELECT ${key}, ${hashed('groupArrayArray(opens.1)')}, ${hashed('groupArrayArray(clicks.1)')}, ${hashed('groupArrayArray(unsubscribes.1)')}
         FROM ${db}.recipient_engagement WHERE recipient_id IN split GROUP BY recipient_id) AS e ON e.rk = s.rk`}
       ${o.conv === false ? '' : 'LEFT JOIN converted AS v ON v.rk = s.rk'}
     ) ARRAY JOIN codes AS code WHERE code > 0 GROUP BY code ORDER BY code`
@@ -117,6 +119,7 @@ const parts: Array<[string, string]> = [
   ['after: sends joined to engagement ids, count', `SELECT count(), sum(length(e.o)) FROM ${db}.recipient_sends AS s FINAL LEFT JOIN (${engagementKeys}) AS e ON e.recipient_id = s.recipient_id`],
   ['after: sends joined to engagement, outcome bits', shifted('', outcomeBits)],
   // The ninth session.
+  ['eighth: the query (every campaign, c4ac9dc)', ninth({ hash: false })],
   ['ninth: the query (every campaign)', ninth({})],
   ['ninth: without the outcome lookups', ninth({ bits: false })],
   ['ninth: without the engagement side', ninth({ eng: false })],
