@@ -61,6 +61,56 @@ parts.push(
     `SELECT count(), max(b) FROM (SELECT greatest(${bound('opens', 'first_opens')}, ${bound('clicks', 'first_clicks')}) AS b FROM ${db}.recipient_engagement WHERE last_engaged > {at:Int64})`,
   ],
   [
+    'status-only: bound, four arrayFilter',
+    `SELECT count(), max(b) FROM (SELECT greatest(${[' opens', 'clicks', 'first_opens', 'first_clicks'].map((m) => `arrayMax(arrayFilter(x -> x <= {at:Int64}, ${m.trim()}.2))`).join(', ')}) AS b FROM ${db}.recipient_engagement WHERE last_engaged > {at:Int64})`,
+  ],
+  [
+    'status-only: bound, firsts only when needed',
+    `SELECT count(), max(b) FROM (SELECT greatest(arrayMax(arrayFilter(x -> x <= {at:Int64}, opens.2)), arrayMax(arrayFilter(x -> x <= {at:Int64}, clicks.2))) AS l,
+       if(l > {activeFrom:Int64}, l, greatest(l, arrayMax(arrayFilter(x -> x <= {at:Int64}, first_opens.2)), arrayMax(arrayFilter(x -> x <= {at:Int64}, first_clicks.2)))) AS b
+       FROM ${db}.recipient_engagement WHERE last_engaged > {at:Int64})`,
+  ],
+  [
+    'status-only: latest maps only (no firsts)',
+    `SELECT count(), max(l) FROM (SELECT greatest(arrayMax(arrayFilter(x -> x <= {at:Int64}, opens.2)), arrayMax(arrayFilter(x -> x <= {at:Int64}, clicks.2))) AS l
+       FROM ${db}.recipient_engagement WHERE last_engaged > {at:Int64})`,
+  ],
+  [
+    'aggregation only: sends rows + every engagement row by recipient',
+    `SELECT count(), sum(e) FROM (SELECT recipient_id, max(sent) AS s, max(recent) AS r, max(engaged) AS e FROM (
+       SELECT recipient_id, 1 AS sent, arrayCount(t -> t > {inactiveFrom:Int64} AND t <= {at:Int64}, sends.2) AS recent, toInt64(0) AS engaged FROM ${db}.recipient_sends FINAL WHERE arrayExists(t -> t <= {at:Int64}, sends.2)
+       UNION ALL SELECT recipient_id, 0, 0, last_engaged FROM ${db}.recipient_engagement) GROUP BY recipient_id HAVING s = 1)`,
+  ],
+  [
+    'aggregation only, by sipHash128',
+    `SELECT count(), sum(e) FROM (SELECT sipHash128(recipient_id) AS k, max(sent) AS s, max(recent) AS r, max(engaged) AS e FROM (
+       SELECT recipient_id, 1 AS sent, arrayCount(t -> t > {inactiveFrom:Int64} AND t <= {at:Int64}, sends.2) AS recent, toInt64(0) AS engaged FROM ${db}.recipient_sends FINAL WHERE arrayExists(t -> t <= {at:Int64}, sends.2)
+       UNION ALL SELECT recipient_id, 0, 0, last_engaged FROM ${db}.recipient_engagement) GROUP BY k HAVING s = 1)`,
+  ],
+  [
+    'aggregation only, by two 64-bit hashes',
+    `SELECT count(), sum(e) FROM (SELECT (cityHash64(recipient_id), xxHash64(recipient_id)) AS k, max(sent) AS s, max(recent) AS r, max(engaged) AS e FROM (
+       SELECT recipient_id, 1 AS sent, arrayCount(t -> t > {inactiveFrom:Int64} AND t <= {at:Int64}, sends.2) AS recent, toInt64(0) AS engaged FROM ${db}.recipient_sends FINAL WHERE arrayExists(t -> t <= {at:Int64}, sends.2)
+       UNION ALL SELECT recipient_id, 0, 0, last_engaged FROM ${db}.recipient_engagement) GROUP BY k HAVING s = 1)`,
+  ],
+  [
+    'aggregation only, by cityHash64 (not exact: to compare)',
+    `SELECT count(), sum(e) FROM (SELECT cityHash64(recipient_id) AS k, max(sent) AS s, max(recent) AS r, max(engaged) AS e FROM (
+       SELECT recipient_id, 1 AS sent, arrayCount(t -> t > {inactiveFrom:Int64} AND t <= {at:Int64}, sends.2) AS recent, toInt64(0) AS engaged FROM ${db}.recipient_sends FINAL WHERE arrayExists(t -> t <= {at:Int64}, sends.2)
+       UNION ALL SELECT recipient_id, 0, 0, last_engaged FROM ${db}.recipient_engagement) GROUP BY k HAVING s = 1)`,
+  ],
+  [
+    'aggregation only, join instead',
+    `SELECT count(), sum(e) FROM (SELECT recipient_id, arrayCount(t -> t > {inactiveFrom:Int64} AND t <= {at:Int64}, sends.2) AS recent FROM ${db}.recipient_sends FINAL WHERE arrayExists(t -> t <= {at:Int64}, sends.2)) AS s
+       LEFT JOIN (SELECT recipient_id, max(last_engaged) AS e FROM ${db}.recipient_engagement GROUP BY recipient_id) AS x USING (recipient_id)`,
+  ],
+  [
+    'aggregation only, join, engagement side not grouped (any)',
+    `SELECT count(), sum(e) FROM (SELECT recipient_id, arrayCount(t -> t > {inactiveFrom:Int64} AND t <= {at:Int64}, sends.2) AS recent FROM ${db}.recipient_sends FINAL WHERE arrayExists(t -> t <= {at:Int64}, sends.2)) AS s
+       LEFT JOIN (SELECT recipient_id, last_engaged AS e FROM ${db}.recipient_engagement) AS x USING (recipient_id) SETTINGS join_any_take_last_row = 0`,
+  ],
+  ['status-only: read the four arrays only', `SELECT count(), sum(length(opens.2) + length(clicks.2) + length(first_opens.2) + length(first_clicks.2)) FROM ${db}.recipient_engagement WHERE last_engaged > {at:Int64}`],
+  [
     'status-only: pairs to read from events',
     `SELECT count() FROM (SELECT recipient_id, arrayJoin(arrayConcat(
        arrayFilter((c, t, f) -> f <= {at:Int64} AND t > {at:Int64}, opens.1, opens.2, first_opens.2),
