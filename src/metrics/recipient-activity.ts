@@ -108,6 +108,8 @@ export function engagementStatusSql(db: string, s: StatusScope, opts: { statusOn
   const t = s.thresholds
   const recipientScope = `${s.recipientIds ? ' AND recipient_id IN {ids:Array(String)}' : ''}${s.after !== undefined ? ' AND recipient_id > {after:String}' : ''}`
   const inScope = s.campaigns ? ' AND has({campaigns:Array(String)}, c)' : ''
+  // A lambda over each send's time (t), in the campaigns asked.
+  const timesOf = (cond: string) => (s.campaigns ? `(t, c) -> ${cond}${inScope}, sends.2, sends.1` : `t -> ${cond}, sends.2`)
   const sql = opts.statusOnly
     ? `
     SELECT recipient_id, ${STATUS_OF} AS status
@@ -116,10 +118,11 @@ export function engagementStatusSql(db: string, s: StatusScope, opts: { statusOn
       -- joining them to the sends (two hash tables of the recipients' ids).
       SELECT recipient_id, max(sent) AS sent, max(recent) AS recent_sends, max(engaged) AS last_engaged
       FROM (
-        -- Sent at or before \`at\`, and the sends within inactiveDays: no list of times is built.
-        SELECT recipient_id, 1 AS sent, arrayCount((t, c) -> t > {inactiveFrom:Int64} AND t <= {at:Int64}${inScope}, sends.2, sends.1) AS recent, toInt64(0) AS engaged
+        -- Sent at or before \`at\`, and the sends within inactiveDays: no list of times is built, and
+        -- over every campaign the campaign ids are not read.
+        SELECT recipient_id, 1 AS sent, arrayCount(${timesOf('t > {inactiveFrom:Int64} AND t <= {at:Int64}')}) AS recent, toInt64(0) AS engaged
         FROM ${db}.recipient_sends FINAL
-        WHERE arrayExists((t, c) -> t <= {at:Int64}${inScope}, sends.2, sends.1)${recipientScope}
+        WHERE arrayExists(${timesOf('t <= {at:Int64}')})${recipientScope}
         UNION ALL
         ${statusEngagementRows(db, s, recipientScope, inScope)}
       )
