@@ -31,14 +31,15 @@ ORDER BY (sequence_id, step_id, recipient_id, entered_at)
 SETTINGS min_age_to_force_merge_seconds = 60;
 
 -- How far the stored events were applied to sequence_send_facts: every open, click and unsubscribe with
--- seq at or below the largest `seq` here (one row per move; concurrent movers compute the same rows).
+-- seq at or below the largest `seq` here (one row per move, merged into the largest; concurrent movers
+-- compute the same rows).
 CREATE TABLE IF NOT EXISTS {db}.sequence_send_facts_cursor
 (
     seq UInt64 COMMENT 'Events with seq at or below this are applied to sequence_send_facts',
     at DateTime64(3, 'UTC') COMMENT 'When the cursor moved'
 )
-ENGINE = MergeTree
-ORDER BY seq;
+ENGINE = ReplacingMergeTree(seq)
+ORDER BY tuple();
 
 -- The sends and events stored before the table existed (guarded by the cursor: done once; a repeat after
 -- a crash between the two statements computes the same rows, version 0, under any later computation).

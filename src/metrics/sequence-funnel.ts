@@ -93,8 +93,9 @@ function conversionsSql(db: string, window: string): string {
 /**
  * The funnel of a sequence, per step and per cohort of entry date, in two ClickHouse queries:
  * the entries (sequence_enrollments: status, exits by step and reason, how many reached each
- * step's time) joined to the goal's conversions, and the step sends with the opens, clicks and
- * unsubscribes of the steps' campaigns (keyed as recipientFacts keys them) and the conversions.
+ * step's time) joined to the goal's conversions, and the step sends with their recipients' opens,
+ * clicks and unsubscribes of the step's campaign (sequence_send_facts, brought up to date with the
+ * events stored since the last read first) and the conversions.
  * Machine opens and clicks count only with traffic=machine|all.
  */
 export async function sequenceFunnel(
