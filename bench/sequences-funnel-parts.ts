@@ -87,6 +87,11 @@ const parts: Array<[string, string]> = [
   ['facts FINAL, count per cohort and step', `SELECT cohort, step_id, count() FROM (${factsRows}) GROUP BY cohort, step_id`],
   ['facts FINAL, opened, clicked, unsubscribed, click median', `SELECT cohort, step_id, count(), countIf(o), countIf(fc > 0), countIf(u), quantileExactIf(0.5)(fc - sent_ms, fc > 0) FROM (${factsRows}) GROUP BY cohort, step_id`],
   ['steps query: facts + conversions (ninth session)', stepsFacts],
+  ['steps query: facts + conversions, the buyers\' sends alone joined', stepsFacts.replace(`FROM (${factsRows}) AS s LEFT ANY JOIN (${conversionsByHash}) AS c ON c.rh = s.rh`,
+    `FROM (${factsRows} AND rh NOT IN (SELECT rh FROM (${conversionsByHash}))) AS s LEFT ANY JOIN (SELECT 0 AS rh, [] :: Array(Int64) AS convs) AS c ON c.rh = s.rh
+     UNION ALL SELECT s.cohort AS cohort, s.step_id AS step_id, s.sent_ms AS sent_ms, s.entered_ms AS entered_ms, s.o AS o, s.u AS u, s.fc AS fc, ${convAt} AS conv_at
+     FROM (${factsRows} AND rh IN (SELECT rh FROM (${conversionsByHash}))) AS s ANY JOIN (${conversionsByHash}) AS c ON c.rh = s.rh`)],
+  ['steps query: facts, no conversions', stepsFacts.replace(`LEFT ANY JOIN (${conversionsByHash}) AS c ON c.rh = s.rh`, '').replace(convAt, '0')],
   ['entries FINAL per cohort and state', `SELECT ${cohort} AS cohort, status, exit_reason, exit_step_id, count() FROM ${db}.sequence_enrollments FINAL WHERE sequence_id = 'bench-seq' GROUP BY cohort, status, exit_reason, exit_step_id`],
 ]
 console.log(`${'part'.padEnd(50)} ${'run'.padStart(3)} ${'wall ms'.padStart(8)} ${'cpu ms'.padStart(8)}`)

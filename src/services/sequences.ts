@@ -907,7 +907,7 @@ export async function markStepSent(deps: Deps, checked: { sequence: Sequence; st
     // Their rows of the funnel's facts (migration 3300), from the events stored so far: an open or
     // click stored before this send was recorded is counted; one stored after it is applied by the
     // funnel's catch-up, which reads the sends after this insert.
-    await recomputeSendFacts(deps.events, { campaigns: [step.campaignId], recipients: sends.map((x) => x.recipientId), sequenceId: sequence.id })
+    await recomputeSendFacts(deps.events, { campaigns: [step.campaignId], recipients: sends.map((x) => x.recipientId), sequenceId: sequence.id, stepId: step.id })
   }
   const completed = marked.filter((m) => m.status === 'completed')
   await mirrorEnrollments(deps, sequence.id, completed.map((m) => ({ recipientId: m.recipientId, enteredAt: m.enteredAt, status: 'completed' as const })))
