@@ -91,6 +91,7 @@ const parts: Array<[string, string]> = [
     `FROM (${factsRows} AND rh NOT IN (SELECT rh FROM (${conversionsByHash}))) AS s LEFT ANY JOIN (SELECT 0 AS rh, [] :: Array(Int64) AS convs) AS c ON c.rh = s.rh
      UNION ALL SELECT s.cohort AS cohort, s.step_id AS step_id, s.sent_ms AS sent_ms, s.entered_ms AS entered_ms, s.o AS o, s.u AS u, s.fc AS fc, ${convAt} AS conv_at
      FROM (${factsRows} AND rh IN (SELECT rh FROM (${conversionsByHash}))) AS s ANY JOIN (${conversionsByHash}) AS c ON c.rh = s.rh`)],
+  ['steps query: facts + conversions, cohort a Date through the join', stepsFacts.replace('SELECT cohort, step_id, count()', 'SELECT toString(cohort), step_id, count()').replace(`SELECT ${cohort} AS cohort, step_id, cityHash64`, 'SELECT toDate(toMonday(entered_at)) AS cohort, step_id, cityHash64')],
   ['steps query: facts, no conversions', stepsFacts.replace(`LEFT ANY JOIN (${conversionsByHash}) AS c ON c.rh = s.rh`, '').replace(convAt, '0')],
   ['entries FINAL per cohort and state', `SELECT ${cohort} AS cohort, status, exit_reason, exit_step_id, count() FROM ${db}.sequence_enrollments FINAL WHERE sequence_id = 'bench-seq' GROUP BY cohort, status, exit_reason, exit_step_id`],
 ]

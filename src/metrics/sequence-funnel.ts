@@ -105,7 +105,9 @@ export async function sequenceFunnel(
 ): Promise<Funnel> {
   const db = deps.events.db
   const now = deps.clock()
-  const cohortExpr = `toString(toDate(${COHORT_FN[q.cohort]}))`
+  // A Date through the joins and the grouping, a string only in the result: the joins copy every
+  // left column per row (a few per cent of the steps query with a string here, bench/README.md).
+  const cohortExpr = `toDate(${COHORT_FN[q.cohort]})`
   const entryWindow = `${q.from !== undefined ? ` AND entered_at >= fromUnixTimestamp64Milli({from:Int64}, 'UTC')` : ''}${q.to !== undefined ? ` AND entered_at < fromUnixTimestamp64Milli({to:Int64}, 'UTC')` : ''}`
   const params: Record<string, unknown> = {
     s: seq.id,
@@ -132,9 +134,9 @@ export async function sequenceFunnel(
   // The entries by cohort and state, and the goal's conversions within the window after entry
   // (rows where g = 1: per cohort, g = 3: all; grouping() sets a bit per column rolled up): one
   // pass over the entries, joined to the buyers' conversions.
-  const entries = queryRows<{ g: number; cohort: string; status: string; exit_reason: string; exit_step_id: string; n: number; reached: number[]; converted: number; conv_ms: number }>(
+  const entries = queryRows<{ g: number; cohort_text: string; status: string; exit_reason: string; exit_step_id: string; n: number; reached: number[]; converted: number; conv_ms: number }>(
     deps.events,
-    `SELECT grouping(cohort, status) AS g, cohort, status, exit_reason, exit_step_id, count() AS n,
+    `SELECT grouping(cohort, status) AS g, toString(cohort) AS cohort_text, status, exit_reason, exit_step_id, count() AS n,
             sumForEach(arrayMap(x -> toUInt64(entered_ms <= x), {thresholds:Array(Int64)})) AS reached,
             countIf(conv_at > 0) AS converted, quantileExactIf(0.5)(conv_at - entered_ms, conv_at > 0) AS conv_ms
      FROM (
@@ -158,9 +160,9 @@ export async function sequenceFunnel(
   const opened = { human: 'human_open = 1', machine: 'machine_open = 1', all: '(human_open = 1 OR machine_open = 1)' }[t]
   const unsubscribed = { human: 'human_unsubscribe = 1', machine: 'machine_unsubscribe = 1', all: '(human_unsubscribe = 1 OR machine_unsubscribe = 1)' }[t]
   const firstClick = { human: 'human_click', machine: 'machine_click', all: 'if(human_click = 0, machine_click, if(machine_click = 0, human_click, least(human_click, machine_click)))' }[t]
-  const steps = queryRows<{ cohort: string; step_id: string; sent: number; opened: number; clicked: number; unsubscribed: number; converted: number; click_ms: number; conv_ms: number }>(
+  const steps = queryRows<{ cohort_text: string; step_id: string; sent: number; opened: number; clicked: number; unsubscribed: number; converted: number; click_ms: number; conv_ms: number }>(
     deps.events,
-    `SELECT cohort, step_id, count() AS sent, countIf(o) AS opened, countIf(first_click > 0) AS clicked,
+    `SELECT if(grouping(cohort) = 1, '', toString(cohort)) AS cohort_text, step_id, count() AS sent, countIf(o) AS opened, countIf(first_click > 0) AS clicked,
             countIf(u) AS unsubscribed, countIf(conv_at > 0) AS converted,
             quantileExactIf(0.5)(first_click - sent_ms, first_click > 0) AS click_ms,
             quantileExactIf(0.5)(conv_at - entered_ms, conv_at > 0) AS conv_ms
@@ -177,7 +179,7 @@ export async function sequenceFunnel(
     params,
   )
   // chDB answers one query at a time: these run one after the other whatever the order here.
-  const [allEntryRows, stepRows] = [await entries, await steps]
+  const [allEntryRows, stepRows] = [(await entries).map((r) => ({ ...r, cohort: r.cohort_text })), (await steps).map((r) => ({ ...r, cohort: r.cohort_text }))]
   const entryRows = allEntryRows.filter((r) => num(r.g) === 0)
   const convRows = allEntryRows.filter((r) => num(r.g) !== 0).map((r) => ({ ...r, cohort: num(r.g) === 3 ? '' : r.cohort }))
 
