@@ -250,21 +250,29 @@ export async function capsReached(
   const longest = Math.max(...o.caps.map((c) => c.windowDays)) * DAY_MS
   // The window test and the category test of cap i, on a send time t and category k.
   const counted = `(t, k) -> t > {at:Int64} - wins[i] AND if(capcats[i] = '', k != 'transactional', k = capcats[i])`
-  const rows = await queryRows<{ r: string; caps: Array<[number, number, number]> }>(
+  // One row (arrays side by side) rather than a row per recipient at a cap: when every one of the
+  // 10,000 is held, 10,000 JSON lines and their objects cost more than the query's filtering.
+  const [res] = await queryRows<{ rs: string[]; held: Array<Array<[number, number, number]>> }>(
     store,
     `WITH {wins:Array(Int64)} AS wins, {maxes:Array(UInt32)} AS maxes, {capcats:Array(String)} AS capcats
-     SELECT r, arrayFilter(x -> x.2 >= maxes[x.1], caps) AS caps FROM (
-       SELECT r, arrayMap(i -> (i, length(arrayFilter(${counted}, ts, ks)) AS n,
-                                if(n >= maxes[i], arraySort(arrayFilter(${counted}, ts, ks))[n - maxes[i] + 1] + wins[i], 0)),
-                          arrayEnumerate(wins)) AS caps
+     SELECT groupArray(r) AS rs, groupArray(caps) AS held FROM (
+       SELECT r, arrayFilter(x -> x.2 >= maxes[x.1],
+                             -- ts is latest first: the sends counted keep that order, and the cap's
+                             -- max-th latest one leaves the window when the recipient is under it again.
+                             arrayMap(i -> (i, length(arrayFilter(${counted}, ts, ks)) AS n,
+                                            if(n >= maxes[i], arrayFilter(${counted}, ts, ks)[maxes[i]] + wins[i], 0)),
+                                      arrayEnumerate(wins))) AS caps
        FROM (
-         -- Each campaign's latest send (maxMap), kept when in (since, at] and not of the campaign being sent.
-         SELECT r, arrayFilter((t, c) -> t > {since:Int64} AND t <= {at:Int64} AND c != {exclude:String}, m.2, m.1) AS ts,
+         -- Each campaign's latest send (the first of it, latest first), kept when in (since, at] and
+         -- not of the campaign being sent.
+         SELECT r, arrayReverseSort(ts0) AS td, arrayReverseSort((c, t) -> t, cs0, ts0) AS cd, arrayEnumerateUniq(cd) AS u,
+                arrayFilter((t, c, n) -> n = 1 AND t > {since:Int64} AND t <= {at:Int64} AND c != {exclude:String}, td, cd, u) AS ts,
                 arrayMap(c -> transform(c, {cids:Array(String)}, {cats:Array(String)}, ''),
-                         arrayFilter((c, t) -> t > {since:Int64} AND t <= {at:Int64} AND c != {exclude:String}, m.1, m.2)) AS ks
+                         arrayFilter((c, t, n) -> n = 1 AND t > {since:Int64} AND t <= {at:Int64} AND c != {exclude:String}, cd, td, u)) AS ks
          FROM (
-           -- maxMap again rather than FINAL: only these recipients' rows are merged (rows not merged yet).
-           SELECT recipient_id AS r, maxMap(sends) AS m FROM ${store.db}.recipient_sends
+           -- These recipients' rows (several while merges have not caught up): their maps concatenated,
+           -- the latest of a campaign picked above. maxMap did the same per key, ~30 % dearer here.
+           SELECT recipient_id AS r, groupArrayArray(sends.1) AS cs0, groupArrayArray(sends.2) AS ts0 FROM ${store.db}.recipient_sends
            WHERE recipient_id IN {ids:Array(String)}
            GROUP BY recipient_id
          )
@@ -285,6 +293,15 @@ export async function capsReached(
       exclude: o.excludeCampaign,
     },
   )
-  for (const r of rows) out.set(r.r, r.caps.map(([i, n, e]) => ({ cap: Number(i) - 1, sends: Number(n), eligibleAt: Number(e) })))
+  const rs = res?.rs ?? []
+  for (let j = 0; j < rs.length; j++) {
+    const caps = res!.held[j]!
+    const list: CapReached[] = new Array(caps.length)
+    for (let k = 0; k < caps.length; k++) {
+      const [i, n, e] = caps[k]!
+      list[k] = { cap: Number(i) - 1, sends: Number(n), eligibleAt: Number(e) }
+    }
+    out.set(rs[j]!, list)
+  }
   return out
 }

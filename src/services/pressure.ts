@@ -242,17 +242,22 @@ export async function applyPressure<R extends { id: string }>(
   const withFrequency = [...prefs.values()].filter((p) => p.maxPerWindow !== null)
   if (rules.length === 0 && prefs.size === 0) return { kept: recipients, report }
 
-  /** Per recipient, the cap that frees them last. */
-  const binding = new Map<string, PressureSkip & { until: number }>()
-  const hold = (id: string, skip: PressureSkip, until: number) => {
+  /** Per recipient, the cap that frees them last (its report built once it wins: 10,000 held recipients cost). */
+  const binding = new Map<string, { until: number; skip: PressureSkip }>()
+  const hold = (id: string, until: number, skip: () => PressureSkip) => {
     const had = binding.get(id)
-    if (!had || until > had.until) binding.set(id, { ...skip, until })
+    if (!had) binding.set(id, { until, skip: skip() })
+    else if (until > had.until) {
+      had.until = until
+      had.skip = skip()
+    }
   }
   if (rules.length) {
+    // One description per rule, shared by the recipients it holds.
+    const described = rules.map((r) => ({ id: r.id, max: r.max, window: windowName(r.windowDays), category: r.category }))
     for (const [id, caps] of ruleCaps) {
       for (const c of caps) {
-        const r = rules[c.cap]!
-        hold(id, { id, reason: 'rule', rule: { id: r.id, max: r.max, window: windowName(r.windowDays), category: r.category }, sends: c.sends, eligibleAt: new Date(c.eligibleAt).toISOString() }, c.eligibleAt)
+        hold(id, c.eligibleAt, () => ({ id, reason: 'rule', rule: described[c.cap]!, sends: c.sends, eligibleAt: new Date(c.eligibleAt).toISOString() }))
       }
     }
   }
@@ -265,7 +270,7 @@ export async function applyPressure<R extends { id: string }>(
   for (const group of byFrequency.values()) {
     const f = group[0]!.maxPerWindow!
     for (const [id, [c]] of await reached(group.map((p) => p.recipientId), [{ ...f, category: null }])) {
-      hold(id, { id, reason: 'preference', preference: { kind: 'frequency', max: f.max, window: windowName(f.windowDays) }, sends: c!.sends, eligibleAt: new Date(c!.eligibleAt).toISOString() }, c!.eligibleAt)
+      hold(id, c!.eligibleAt, () => ({ id, reason: 'preference', preference: { kind: 'frequency', max: f.max, window: windowName(f.windowDays) }, sends: c!.sends, eligibleAt: new Date(c!.eligibleAt).toISOString() }))
     }
   }
 
@@ -275,11 +280,9 @@ export async function applyPressure<R extends { id: string }>(
     const skip: PressureSkip | undefined =
       category && prefs.get(r.id)?.categories[category] === false
         ? { id: r.id, reason: 'preference', preference: { kind: 'category', category }, sends: 0, eligibleAt: null }
-        : binding.get(r.id)
-    if (skip) {
-      const { until: _until, ...reported } = skip as PressureSkip & { until?: number }
-      report.recipients.push(reported)
-    } else kept.push(r)
+        : binding.get(r.id)?.skip
+    if (skip) report.recipients.push(skip)
+    else kept.push(r)
   }
   report.count = report.recipients.length
   if (opts.mode === 'reject' && report.count > 0) {

@@ -12,6 +12,7 @@ import {
   sequenceEnrollments,
   sequenceGoalCursor,
   sequenceGoalRecipients,
+  sequenceMirrorPending,
   sequences,
   suppressions,
   type EnrollmentStatus,
@@ -807,31 +808,106 @@ export async function dueRecipients(deps: Deps & Pick<AppDeps, 'writer' | 'seque
   }
 }
 
+/**
+ * Marks the page's exits in one statement, which also queues their ClickHouse mirror rows in
+ * sequence_mirror_pending (written after the answer by catchUpSequenceMirror: the ClickHouse insert
+ * cost 24–160 ms of a page with exits). Only rows still active change (a concurrent send or removal
+ * wins). Found by key: marking them by the row version the page read (ctid) measured the same
+ * (bench/sequences-exits.ts), the index inserts of the new versions being most of the cost.
+ */
 async function markExits(deps: Deps, sequenceId: string, rows: Array<{ recipientId: string; enteredAt: Date; nextStepId: string | null }>, exits: Map<string, ExitFound>): Promise<void> {
-  const e = sequenceEnrollments
   const ids = rows.map((r) => r.recipientId)
   const reasons = rows.map((r) => exits.get(r.recipientId)!.reason)
   const ats = rows.map((r) => exits.get(r.recipientId)!.at.toISOString())
-  // One statement for the page; only rows still active change (a concurrent send or removal wins).
-  const changed: unknown = await deps.meta.db.execute(sql`
-    UPDATE ${e} SET status = 'exited', exit_reason = x.reason, exit_step_id = ${e.nextStepId}, exited_at = x.at, due_at = NULL
-    FROM unnest(${sql.param(ids)}::text[], ${sql.param(reasons)}::text[], ${sql.param(ats)}::timestamptz[]) AS x(id, reason, at)
-    WHERE ${e.sequenceId} = ${sequenceId} AND ${e.recipientId} = x.id AND ${e.status} = 'active'
-    RETURNING ${e.recipientId} AS recipient_id, ${e.enteredAt} AS entered_at, ${e.exitStepId} AS exit_step_id, ${e.exitReason} AS exit_reason, ${e.exitedAt} AS exited_at`)
-  // node-postgres and PGlite both answer { rows }.
-  const list = (changed as { rows: Array<Record<string, unknown>> }).rows
-  await mirrorEnrollments(
-    deps,
-    sequenceId,
-    list.map((r) => ({
-      recipientId: String(r.recipient_id),
-      enteredAt: new Date(r.entered_at as string),
-      status: 'exited' as const,
-      exitReason: String(r.exit_reason),
-      exitStepId: (r.exit_step_id as string | null) ?? '',
-      exitedAt: new Date(r.exited_at as string),
-    })),
+  await deps.meta.db.execute(sql`
+    WITH exited AS (
+      UPDATE sequence_enrollments e SET status = 'exited', exit_reason = x.reason, exit_step_id = e.next_step_id, exited_at = x.at, due_at = NULL
+      FROM unnest(${sql.param(ids)}::text[], ${sql.param(reasons)}::text[], ${sql.param(ats)}::timestamptz[]) AS x(id, reason, at)
+      WHERE e.sequence_id = ${sequenceId} AND e.recipient_id = x.id AND e.status = 'active'
+      RETURNING e.sequence_id, e.recipient_id, e.entered_at, e.exit_reason, e.exit_step_id, e.exited_at
+    )
+    INSERT INTO sequence_mirror_pending (sequence_id, recipient_id, entered_at, status, exit_reason, exit_step_id, exited_at, version)
+    SELECT sequence_id, recipient_id, entered_at, 'exited', exit_reason, exit_step_id, exited_at, ${deps.clock()}::bigint FROM exited`)
+  scheduleMirrorCatchUp(deps)
+}
+
+/** Pending mirror rows written per ClickHouse insert. */
+const MIRROR_PAGE = 10_000
+
+/** The catch-up running (or last run) per metadata store in this process: calls queue behind it. */
+const mirrorRuns = new WeakMap<object, Promise<void>>()
+
+/**
+ * Writes the exits queued in sequence_mirror_pending to ClickHouse's sequence_enrollments, oldest
+ * first, and deletes them once written. Everything that reads the mirror (funnel, timeline) awaits
+ * this first, so it never reads a state older than the metadata store's. Calls in this process run
+ * one after the other, and each one after the call began reads every row committed before it. A
+ * failure leaves the rows pending (the next call writes them; a row written twice is the same row
+ * of the same version). Another process draining the same rows at once writes them twice, with the
+ * same deduplication token and version: the same row.
+ */
+export function catchUpSequenceMirror(deps: Pick<AppDeps, 'meta' | 'events'>): Promise<void> {
+  const run = (mirrorRuns.get(deps.meta) ?? Promise.resolve()).catch(() => undefined).then(() => drainMirror(deps))
+  mirrorRuns.set(deps.meta, run)
+  return run
+}
+
+/** Quiet time after the last exits queued before the catch-up runs, and the longest a queued row waits. */
+const MIRROR_QUIET_MS = 1_000
+const MIRROR_MAX_WAIT_MS = 5_000
+const mirrorTimers = new WeakMap<object, { timer: NodeJS.Timeout; first: number }>()
+
+/**
+ * The catch-up after the answer, once `due` has been quiet for a moment: a sender walking the
+ * pages back to back pays for no ClickHouse insert during the walk, and one insert writes the
+ * exits of several pages (ClickHouse prefers fewer, larger inserts). Errors are left to the next
+ * catch-up (the rows stay pending), which reports them to its caller (the funnel, the timeline).
+ */
+function scheduleMirrorCatchUp(deps: Pick<AppDeps, 'meta' | 'events'>): void {
+  const now = Date.now()
+  const pending = mirrorTimers.get(deps.meta)
+  if (pending) clearTimeout(pending.timer)
+  const first = pending?.first ?? now
+  const timer = setTimeout(
+    () => {
+      mirrorTimers.delete(deps.meta)
+      void catchUpSequenceMirror(deps).catch(() => undefined)
+    },
+    Math.max(0, Math.min(MIRROR_QUIET_MS, first + MIRROR_MAX_WAIT_MS - now)),
   )
+  timer.unref()
+  mirrorTimers.set(deps.meta, { timer, first })
+}
+
+async function drainMirror(deps: Pick<AppDeps, 'meta' | 'events'>): Promise<void> {
+  const p = sequenceMirrorPending
+  for (;;) {
+    const rows = await deps.meta.db.select().from(p).orderBy(asc(p.id)).limit(MIRROR_PAGE)
+    if (rows.length === 0) return
+    await insertRows(
+      deps.events,
+      'sequence_enrollments',
+      ['sequence_id', 'recipient_id', 'entered_at', 'status', 'exit_reason', 'exit_step_id', 'exited_at', 'version'],
+      rows.map((r) => [r.sequenceId, r.recipientId, chDateTime(r.enteredAt.getTime()), r.status, r.exitReason ?? '', r.exitStepId ?? '', chDateTime(r.exitedAt?.getTime() ?? 0), r.version]),
+      { insert_deduplication_token: `seq-mirror:${rows[0]!.id}-${rows.at(-1)!.id}-${rows.length}`, async_insert: 0 },
+    )
+    // An erasure or a sequence's deletion that ran its ClickHouse delete between this read and
+    // this insert would see its rows written again: delete them again (one committed after this
+    // check deletes after the insert itself).
+    const recipients = [...new Set(rows.map((r) => r.recipientId))]
+    const seqIds = [...new Set(rows.map((r) => r.sequenceId))]
+    const erased = await deps.meta.db.select({ id: recipientErasures.recipientId }).from(recipientErasures).where(anyOf(recipientErasures.recipientId, recipients))
+    const alive = new Set((await deps.meta.db.select({ id: sequences.id }).from(sequences).where(anyOf(sequences.id, seqIds))).map((r) => r.id))
+    const { db } = deps.events
+    for (const r of erased) {
+      await deps.events.client.command({ query: `ALTER TABLE ${db}.sequence_enrollments DELETE WHERE recipient_id = {r:String} SETTINGS mutations_sync = 2`, query_params: { r: r.id } })
+    }
+    for (const id of seqIds.filter((x) => !alive.has(x))) {
+      await deps.events.client.command({ query: `ALTER TABLE ${db}.sequence_enrollments DELETE WHERE sequence_id = {s:String} SETTINGS mutations_sync = 2`, query_params: { s: id } })
+    }
+    await deps.meta.db.delete(p).where(sql`${p.id} = ANY(${sql.param(rows.map((r) => r.id))}::bigint[])`)
+    if (rows.length < MIRROR_PAGE) return
+  }
 }
 
 export interface StepSendReport {
@@ -922,6 +998,7 @@ export async function eraseFromSequences(deps: Pick<AppDeps, 'meta' | 'events' |
   const removed = await deps.meta.db.transaction(async (tx) => {
     await tx.insert(recipientErasures).values({ recipientId, at: new Date(deps.clock()) }).onConflictDoNothing()
     await tx.delete(sequenceGoalRecipients).where(eq(sequenceGoalRecipients.recipientId, recipientId))
+    await tx.delete(sequenceMirrorPending).where(eq(sequenceMirrorPending.recipientId, recipientId))
     return tx.delete(sequenceEnrollments).where(eq(sequenceEnrollments.recipientId, recipientId)).returning({ s: sequenceEnrollments.sequenceId })
   })
   const { db } = deps.events

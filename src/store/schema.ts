@@ -430,3 +430,23 @@ export const sequenceGoalCursor = pgTable('sequence_goal_cursor', {
 export const sequenceGoalRecipients = pgTable('sequence_goal_recipients', {
   recipientId: text('recipient_id').primaryKey(),
 })
+
+/**
+ * Exits marked by `due` not yet written to ClickHouse's sequence_enrollments: inserted by the
+ * statement that marks them, written to ClickHouse after the answer (and before anything reads the
+ * mirror) in id order, then deleted. Rows left by a crash are written by the next catch-up.
+ */
+export const sequenceMirrorPending = pgTable('sequence_mirror_pending', {
+  id: bigint('id', { mode: 'number' }).primaryKey().generatedAlwaysAsIdentity(),
+  sequenceId: text('sequence_id')
+    .notNull()
+    .references(() => sequences.id, { onDelete: 'cascade' }),
+  recipientId: text('recipient_id').notNull(),
+  enteredAt: timestamp('entered_at', { withTimezone: true, mode: 'date' }).notNull(),
+  status: text('status', { enum: ENROLLMENT_STATUSES }).notNull(),
+  exitReason: text('exit_reason'),
+  exitStepId: text('exit_step_id'),
+  exitedAt: timestamp('exited_at', { withTimezone: true, mode: 'date' }),
+  /** The mirror row's version (ms when the state was written here): a later write of the same entry wins in ClickHouse. */
+  version: bigint('version', { mode: 'number' }).notNull(),
+})

@@ -1,7 +1,7 @@
 import type { AppDeps } from '../../deps.js'
 import { sequenceFunnel, type Cohort, type Funnel, type FunnelStep, type Rate } from '../../metrics/sequence-funnel.js'
 import type { Traffic } from '../../metrics/sql.js'
-import { enrollmentCounts, getSequence, listSequences, type Sequence } from '../../services/sequences.js'
+import { catchUpSequenceMirror, enrollmentCounts, getSequence, listSequences, type Sequence } from '../../services/sequences.js'
 import { fmtInt, fmtPct, fmtSeconds, IntervalBar, Layout, TrafficToggle, type PageContext } from '../layout.js'
 
 export interface SequenceRow {
@@ -62,6 +62,7 @@ export interface SequenceView {
 
 export async function loadSequence(deps: Pick<AppDeps, 'meta' | 'events' | 'sequence' | 'clock'>, id: string, traffic: Traffic, cohort: Cohort): Promise<SequenceView> {
   const sequence = await getSequence(deps, id)
+  await catchUpSequenceMirror(deps)
   return { sequence, funnel: await sequenceFunnel(deps, sequence, { traffic, cohort }), traffic, cohort }
 }
 

@@ -1,6 +1,6 @@
 import { createRoute, z, type OpenAPIHono } from '@hono/zod-openapi'
 import { sequenceFunnel } from '../../../metrics/sequence-funnel.js'
-import { getSequence } from '../../../services/sequences.js'
+import { catchUpSequenceMirror, getSequence } from '../../../services/sequences.js'
 import type { AppEnv } from '../../context.js'
 import { errorResponses } from '../../errors.js'
 import { security } from '../../schemas.js'
@@ -82,6 +82,8 @@ export function registerFunnel(app: OpenAPIHono<AppEnv>) {
     const q = c.req.valid('query')
     const w = toWindow(q)
     const seq = await getSequence(deps, c.req.valid('param').id)
+    // The exits `due` marked reach ClickHouse after its answer: written before reading.
+    await catchUpSequenceMirror(deps)
     return c.json(await sequenceFunnel(deps, seq, { traffic: w.traffic, cohort: q.cohort, from: w.from, to: w.to }), 200)
   })
 }
