@@ -3,6 +3,8 @@
  * OUT_DIR, one file per request, to compare before and after a change (md5sum OUT_DIR/*).
  *
  *   DATA_DIR=/work/benchdata/pressure-engage OUT_DIR=/tmp/engage-before npx tsx bench/engagement-dump.ts
+ * DUMP_ONLY, a regular expression, chooses requests by name (e.g. 'counts|weekly'). Prints each request's wall and
+ * CPU ms (this process's: the server and chDB run in it).
  */
 import { mkdirSync, writeFileSync } from 'node:fs'
 import { BENCH_KEY, startBenchServer } from './lib/bench-server.js'
@@ -23,12 +25,16 @@ const requests: Array<[string, string, string?]> = [
   ['audience-promo-now', `/v1/audience?status=active,never_engaged&category=promotion&at=2026-12-08T00:00:00.000Z`],
   ...['r4242', 'r1', 'r599999', 'r777777', 'r123456'].map((r): [string, string] => [`recipient-${r}`, `/v1/recipients/${r}?at=2026-11-28T12:00:00.000Z`]),
 ]
+const only = process.env.DUMP_ONLY ? new RegExp(process.env.DUMP_ONLY) : null
 for (const [name, path, accept] of requests) {
+  if (only && !only.test(name)) continue
   const t = performance.now()
+  const used = process.cpuUsage()
   const res = await fetch(bench.base + path, { headers: { authorization: `Bearer ${BENCH_KEY}`, accept: accept ?? 'application/json' } })
   const body = Buffer.from(await res.arrayBuffer())
   if (res.status !== 200) throw new Error(`${path}: ${res.status} ${body.toString().slice(0, 300)}`)
   writeFileSync(`${out}/${name}`, body)
-  console.log(`${name.padEnd(32)} ${body.length} bytes ${(performance.now() - t).toFixed(0)} ms`)
+  const cpu = process.cpuUsage(used)
+  console.log(`${name.padEnd(32)} ${body.length} bytes ${(performance.now() - t).toFixed(0)} ms ${((cpu.user + cpu.system) / 1000).toFixed(0)} ms CPU`)
 }
 await bench.stop()

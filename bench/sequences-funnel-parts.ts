@@ -47,6 +47,15 @@ const stepsOneJoin = (facts: string) => `SELECT cohort, step_id, count(), countI
         FROM (${sendsFull}) AS s LEFT ANY JOIN (${facts}) AS f ON f.h = s.h LEFT ANY JOIN (${conversionsByHash}) AS c ON c.rh = s.rh)
   GROUP BY GROUPING SETS ((cohort, step_id), (step_id))`
 
+const factsRows = `SELECT ${cohort} AS cohort, step_id, cityHash64(recipient_id) AS rh, toUnixTimestamp64Milli(sent_at) AS sent_ms, toUnixTimestamp64Milli(entered_at) AS entered_ms,
+    has({c:Array(String)}, campaign_id) AND human_open = 1 AS o, has({c:Array(String)}, campaign_id) AND human_unsubscribe = 1 AS u, if(has({c:Array(String)}, campaign_id), human_click, 0) AS fc
+  FROM ${db}.sequence_send_facts FINAL WHERE sequence_id = 'bench-seq'`
+const stepsFacts = `SELECT cohort, step_id, count(), countIf(o), countIf(fc > 0), countIf(u), countIf(conv_at > 0),
+    quantileExactIf(0.5)(fc - sent_ms, fc > 0), quantileExactIf(0.5)(conv_at - entered_ms, conv_at > 0)
+  FROM (SELECT s.cohort AS cohort, s.step_id AS step_id, s.sent_ms AS sent_ms, s.entered_ms AS entered_ms, s.o AS o, s.u AS u, s.fc AS fc, ${convAt} AS conv_at
+        FROM (${factsRows}) AS s LEFT ANY JOIN (${conversionsByHash}) AS c ON c.rh = s.rh)
+  GROUP BY GROUPING SETS ((cohort, step_id), (step_id))`
+
 const parts: Array<[string, string]> = [
   ['sends FINAL, count per step', `SELECT step_id, count() FROM ${db}.sequence_sends FINAL WHERE sequence_id = 'bench-seq' GROUP BY step_id`],
   ['sends FINAL, count per cohort (Date) and step', `SELECT toString(cohort), step_id, count() FROM (SELECT toDate(toMonday(entered_at)) AS cohort, step_id FROM ${db}.sequence_sends FINAL WHERE sequence_id = 'bench-seq') GROUP BY cohort, step_id`],
@@ -73,6 +82,17 @@ const parts: Array<[string, string]> = [
   ['steps query: three probes, conversions by hash', stepsSeventh.replace(`LEFT JOIN (${conversions}) AS c ON c.recipient_id = s.recipient_id`, `LEFT ANY JOIN (${conversionsByHash}) AS c ON c.rh = s.rh`)],
   ['steps query: one join to the facts (events)', stepsOneJoin(factsEvents)],
   ['steps query: one join to the facts (projection)', stepsOneJoin(factsProjection)],
+  // Ninth session: the sends' rows of sequence_send_facts (migration 3300), each with its recipient's opens, clicks
+  // and unsubscribes of its campaign: the steps query without probes or joins to the engagers, and its parts.
+  ['facts FINAL, count per cohort and step', `SELECT cohort, step_id, count() FROM (${factsRows}) GROUP BY cohort, step_id`],
+  ['facts FINAL, opened, clicked, unsubscribed, click median', `SELECT cohort, step_id, count(), countIf(o), countIf(fc > 0), countIf(u), quantileExactIf(0.5)(fc - sent_ms, fc > 0) FROM (${factsRows}) GROUP BY cohort, step_id`],
+  ['steps query: facts + conversions (ninth session)', stepsFacts],
+  ['steps query: facts + conversions, the buyers\' sends alone joined', stepsFacts.replace(`FROM (${factsRows}) AS s LEFT ANY JOIN (${conversionsByHash}) AS c ON c.rh = s.rh`,
+    `FROM (${factsRows} AND rh NOT IN (SELECT rh FROM (${conversionsByHash}))) AS s LEFT ANY JOIN (SELECT 0 AS rh, [] :: Array(Int64) AS convs) AS c ON c.rh = s.rh
+     UNION ALL SELECT s.cohort AS cohort, s.step_id AS step_id, s.sent_ms AS sent_ms, s.entered_ms AS entered_ms, s.o AS o, s.u AS u, s.fc AS fc, ${convAt} AS conv_at
+     FROM (${factsRows} AND rh IN (SELECT rh FROM (${conversionsByHash}))) AS s ANY JOIN (${conversionsByHash}) AS c ON c.rh = s.rh`)],
+  ['steps query: facts + conversions, cohort a Date through the join', stepsFacts.replace('SELECT cohort, step_id, count()', 'SELECT toString(cohort), step_id, count()').replace(`SELECT ${cohort} AS cohort, step_id, cityHash64`, 'SELECT toDate(toMonday(entered_at)) AS cohort, step_id, cityHash64')],
+  ['steps query: facts, no conversions', stepsFacts.replace(`LEFT ANY JOIN (${conversionsByHash}) AS c ON c.rh = s.rh`, '').replace(convAt, '0')],
   ['entries FINAL per cohort and state', `SELECT ${cohort} AS cohort, status, exit_reason, exit_step_id, count() FROM ${db}.sequence_enrollments FINAL WHERE sequence_id = 'bench-seq' GROUP BY cohort, status, exit_reason, exit_step_id`],
 ]
 console.log(`${'part'.padEnd(50)} ${'run'.padStart(3)} ${'wall ms'.padStart(8)} ${'cpu ms'.padStart(8)}`)

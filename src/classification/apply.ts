@@ -1,5 +1,6 @@
 import type { TrafficClass } from '../events/event.js'
 import type { EventStore } from '../store/clickhouse.js'
+import { engagementOfEvents, recomputeSendFacts } from '../store/sequence-facts.js'
 import { recipientsOfEvents, refreshRecipientEngagement } from './engagement-refresh.js'
 
 /** A new class/reasons (and optionally proxy and rules version) for one stored event, and what it was read as. */
@@ -83,6 +84,10 @@ export async function applyStoredUpdates(store: EventStore, updates: readonly St
   // per-recipient summary (migration 2500) is rebuilt from the events just updated.
   const engagement = updates.filter((u) => (u.was.class === 'human') !== (u.class === 'human')).map((u) => u.eventId)
   if (engagement.length > 0) await refreshRecipientEngagement(store, await recipientsOfEvents(store, engagement, tsRange))
+  // The same events' sequence step sends (migration 3300) hold who opened, clicked and left as human
+  // or machine: their rows are computed again (one statement for every campaign; sends of campaigns
+  // that are no step are none).
+  if (engagement.length > 0) await recomputeSendFacts(store, await engagementOfEvents(store, engagement, tsRange))
   for (const l of appliedListeners.get(store) ?? []) await l(updates, tsRange, origin)
 }
 

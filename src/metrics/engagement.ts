@@ -27,7 +27,7 @@ export interface EngagementCounts {
 
 /** Recipients per status at `at`, one query. */
 export async function engagementCounts(store: EventStore, at: number, scope: EngagementScope): Promise<EngagementCounts> {
-  const q = engagementStatusSql(store.db, { at, ...scope })
+  const q = engagementStatusSql(store.db, { at, ...scope }, { statusOnly: true })
   const rows = await queryRows<{ status: EngagementStatus; n: number }>(store, `SELECT status, count() AS n FROM (${q.sql}) GROUP BY status`, q.params)
   const counts = Object.fromEntries(ENGAGEMENT_STATUSES.map((s) => [s, 0])) as Record<EngagementStatus, number>
   for (const r of rows) counts[r.status] = Number(r.n)

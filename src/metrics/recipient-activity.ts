@@ -87,35 +87,50 @@ export interface StatusScope {
 }
 
 /**
+ * The status from a recipient's `last_engaged` (epoch ms, 0: none) and `recent_sends`: the one
+ * multiIf both variants of engagementStatusSql end with.
+ */
+const STATUS_OF = `multiIf(last_engaged > {activeFrom:Int64}, 'active',
+              last_engaged > {inactiveFrom:Int64}, 'lapsing',
+              recent_sends >= {minSends:UInt32}, 'inactive',
+              last_engaged = 0, 'never_engaged', 'dormant')`
+
+/**
  * SQL of one row per recipient sent to at or before `at`: `recipient_id`, `sends` (ever),
  * `recent_sends` (within inactiveDays), `last_sent`, `last_open`, `last_click` (epoch ms, 0: none)
  * and `status`. The one definition of the status: counts, audience and the recipient page all
  * select from it. Every value is bound.
+ *
+ * `statusOnly`: rows of `recipient_id` and `status` alone (the counts and the weekly series), the
+ * same status by the same multiIf, computed with less: see statusEngagementRows.
  */
-export function engagementStatusSql(db: string, s: StatusScope): { sql: string; params: Record<string, unknown> } {
+export function engagementStatusSql(db: string, s: StatusScope, opts: { statusOnly?: boolean } = {}): { sql: string; params: Record<string, unknown> } {
   const t = s.thresholds
   const recipientScope = `${s.recipientIds ? ' AND recipient_id IN {ids:Array(String)}' : ''}${s.after !== undefined ? ' AND recipient_id > {after:String}' : ''}`
   const inScope = s.campaigns ? ' AND has({campaigns:Array(String)}, c)' : ''
-  // A row's last open and click at or before `at` (0: none), in the campaigns asked.
-  const lastOf = (m: 'opens' | 'clicks') =>
-    `arrayMax(arrayPushBack(${s.campaigns ? `arrayFilter((t, c) -> t <= {at:Int64}${inScope}, ${m}.2, ${m}.1)` : `arrayFilter(t -> t <= {at:Int64}, ${m}.2)`}, 0))`
-  const fromRows = (engaged: string, where: string) =>
-    `SELECT recipient_id, ${lastOf('opens')} AS open, ${lastOf('clicks')} AS click, ${engaged} AS engaged
-          FROM ${db}.recipient_engagement WHERE ${where}${recipientScope}`
-  // Over every campaign, a row engaged last at or before `at` holds its answer in last_engaged: the
-  // counts (which need no last open and click apart) read that column alone, and the maps only of
-  // the rows engaged after `at`. In some campaigns, every row's maps are read.
-  const rowsAnswering = s.campaigns
-    ? fromRows('greatest(open, click)', '1')
-    : `${fromRows('last_engaged', 'last_engaged <= {at:Int64}')}
-          UNION ALL
-          ${fromRows('greatest(open, click)', 'last_engaged > {at:Int64}')}`
-  const sql = `
-    SELECT recipient_id, sends, recent_sends, last_sent, last_open, last_click,
-      multiIf(last_engaged > {activeFrom:Int64}, 'active',
-              last_engaged > {inactiveFrom:Int64}, 'lapsing',
-              recent_sends >= {minSends:UInt32}, 'inactive',
-              last_engaged = 0, 'never_engaged', 'dormant') AS status
+  // A lambda over each send's time (t), in the campaigns asked.
+  const timesOf = (cond: string) => (s.campaigns ? `(t, c) -> ${cond}${inScope}, sends.2, sends.1` : `t -> ${cond}, sends.2`)
+  const sql = opts.statusOnly
+    ? `
+    SELECT recipient_id, ${STATUS_OF} AS status
+    FROM (
+      -- One aggregation by recipient of both sides' rows, instead of grouping the engagement rows and
+      -- joining them to the sends (two hash tables of the recipients' ids).
+      SELECT recipient_id, max(sent) AS sent, max(recent) AS recent_sends, max(engaged) AS last_engaged
+      FROM (
+        -- Sent at or before \`at\`, and the sends within inactiveDays: no list of times is built, and
+        -- over every campaign the campaign ids are not read.
+        SELECT recipient_id, 1 AS sent, arrayCount(${timesOf('t > {inactiveFrom:Int64} AND t <= {at:Int64}')}) AS recent, toInt64(0) AS engaged
+        FROM ${db}.recipient_sends FINAL
+        WHERE arrayExists(${timesOf('t <= {at:Int64}')})${recipientScope}
+        UNION ALL
+        ${statusEngagementRows(db, s, recipientScope, inScope)}
+      )
+      GROUP BY recipient_id
+      HAVING sent = 1
+    )`
+    : `
+    SELECT recipient_id, sends, recent_sends, last_sent, last_open, last_click, ${STATUS_OF} AS status
     FROM (
       SELECT s.recipient_id AS recipient_id, s.sends AS sends, s.recent_sends AS recent_sends, s.last_sent AS last_sent,
              e.last_open AS last_open, e.last_click AS last_click, e.last_engaged AS last_engaged
@@ -130,39 +145,7 @@ export function engagementStatusSql(db: string, s: StatusScope): { sql: string; 
         )
         WHERE notEmpty(ts)
       ) AS s
-      LEFT JOIN (
-        -- Each recipient's last human open and click at or before \`at\` from recipient_engagement
-        -- (migration 2500: per campaign the first and latest of each, kept by a view on events). Row by
-        -- row, without FINAL (merging the maps of rows the merges have not combined yet cost ~6 s of CPU
-        -- on 1 M recipients), then the largest per recipient: a row's campaign whose latest is at or
-        -- before \`at\` gives its latest; one whose first is after \`at\` gives nothing; one with its first
-        -- at or before \`at\` and its latest after (only for an \`at\` in the past) may hold an earlier
-        -- engagement the row does not keep: those (recipient, campaign) pairs are read from events.
-        -- The last engagement at or before \`at\` is in some row between its first and latest, so one of
-        -- the two cases finds it.
-        SELECT recipient_id, max(open) AS last_open, max(click) AS last_click, max(engaged) AS last_engaged
-        FROM (
-          ${rowsAnswering}
-          UNION ALL
-          -- The exact last ones at or before \`at\` of the pairs the rows leave open, found by the events'
-          -- key (campaign first) and the date bound.
-          SELECT recipient_id, toUnixTimestamp64Milli(maxIf(ts, type = 'open')) AS open, toUnixTimestamp64Milli(maxIf(ts, type = 'click')) AS click, greatest(open, click) AS engaged
-          FROM ${db}.events
-          WHERE type IN ('open', 'click') AND class = 'human' AND recipient_id != ''
-            AND ts <= fromUnixTimestamp64Milli({at:Int64}, 'UTC')
-            AND (recipient_id, campaign_id) IN (
-              -- (arrayFilter returns its first array's elements: the campaign ids.)
-              SELECT recipient_id, arrayJoin(arrayConcat(
-                       arrayFilter((c, t, f) -> f <= {at:Int64} AND t > {at:Int64}${inScope}, opens.1, opens.2, first_opens.2),
-                       arrayFilter((c, t, f) -> f <= {at:Int64} AND t > {at:Int64}${inScope}, clicks.1, clicks.2, first_clicks.2)))
-              FROM ${db}.recipient_engagement
-              -- Only a row with an engagement after \`at\` can have such a pair: a cheap column rules out the rest.
-              WHERE last_engaged > {at:Int64}${recipientScope}
-            )
-          GROUP BY recipient_id
-        )
-        GROUP BY recipient_id
-      ) AS e USING (recipient_id)
+      LEFT JOIN (${fullEngagementSide(db, s, recipientScope, inScope)}) AS e USING (recipient_id)
     )`
   return {
     sql,
@@ -176,6 +159,90 @@ export function engagementStatusSql(db: string, s: StatusScope): { sql: string; 
       after: s.after ?? '',
     },
   }
+}
+
+/** A row's (recipient, campaign) pairs with a first engagement at or before `at` and the latest after it, in the campaigns asked. */
+const ambiguousCampaigns = (inScope: string) => `arrayConcat(
+                       arrayFilter((c, t, f) -> f <= {at:Int64} AND t > {at:Int64}${inScope}, opens.1, opens.2, first_opens.2),
+                       arrayFilter((c, t, f) -> f <= {at:Int64} AND t > {at:Int64}${inScope}, clicks.1, clicks.2, first_clicks.2))`
+
+/**
+ * Each recipient's last human open, click and either at or before `at` from recipient_engagement
+ * (migration 2500: per campaign the first and latest of each, kept by a view on events). Row by row,
+ * without FINAL (merging the maps of rows the merges have not combined yet cost ~6 s of CPU on 1 M
+ * recipients), then the largest per recipient: a row's campaign whose latest is at or before `at`
+ * gives its latest; one whose first is after `at` gives nothing; one with its first at or before `at`
+ * and its latest after (only for an `at` in the past) may hold an earlier engagement the row does not
+ * keep: those (recipient, campaign) pairs are read from events. The last engagement at or before `at`
+ * is in some row between its first and latest, so one of the two cases finds it.
+ */
+function fullEngagementSide(db: string, s: StatusScope, recipientScope: string, inScope: string): string {
+  // A row's last open and click at or before `at` (0: none), in the campaigns asked.
+  const lastOf = (m: 'opens' | 'clicks') =>
+    `arrayMax(arrayPushBack(${s.campaigns ? `arrayFilter((t, c) -> t <= {at:Int64}${inScope}, ${m}.2, ${m}.1)` : `arrayFilter(t -> t <= {at:Int64}, ${m}.2)`}, 0))`
+  const fromRows = (engaged: string, where: string) =>
+    `SELECT recipient_id, ${lastOf('opens')} AS open, ${lastOf('clicks')} AS click, ${engaged} AS engaged
+          FROM ${db}.recipient_engagement WHERE ${where}${recipientScope}`
+  // Over every campaign, a row engaged last at or before `at` holds its answer in last_engaged: the
+  // counts (which need no last open and click apart) read that column alone, and the maps only of
+  // the rows engaged after `at`. In some campaigns, every row's maps are read.
+  const rowsAnswering = s.campaigns
+    ? fromRows('greatest(open, click)', '1')
+    : `${fromRows('last_engaged', 'last_engaged <= {at:Int64}')}
+          UNION ALL
+          ${fromRows('greatest(open, click)', 'last_engaged > {at:Int64}')}`
+  return `
+        SELECT recipient_id, max(open) AS last_open, max(click) AS last_click, max(engaged) AS last_engaged
+        FROM (
+          ${rowsAnswering}
+          UNION ALL
+          -- The exact last ones at or before \`at\` of the pairs the rows leave open, found by the events'
+          -- key (campaign first) and the date bound.
+          SELECT recipient_id, toUnixTimestamp64Milli(maxIf(ts, type = 'open')) AS open, toUnixTimestamp64Milli(maxIf(ts, type = 'click')) AS click, greatest(open, click) AS engaged
+          FROM ${db}.events
+          WHERE type IN ('open', 'click') AND class = 'human' AND recipient_id != ''
+            AND ts <= fromUnixTimestamp64Milli({at:Int64}, 'UTC')
+            AND (recipient_id, campaign_id) IN (
+              -- (arrayFilter returns its first array's elements: the campaign ids.)
+              SELECT recipient_id, arrayJoin(${ambiguousCampaigns(inScope)})
+              FROM ${db}.recipient_engagement
+              -- Only a row with an engagement after \`at\` can have such a pair: a cheap column rules out the rest.
+              WHERE last_engaged > {at:Int64}${recipientScope}
+            )
+          GROUP BY recipient_id
+        )
+        GROUP BY recipient_id`
+}
+
+/**
+ * For the status alone, `last_engaged` need not be the last engagement at or before `at`, only one
+ * in the same band of the multiIf: after activeFrom, after inactiveFrom, earlier, or none. A row's
+ * campaign gives its latest if at or before `at`, else its first if at or before `at` (a real
+ * engagement, maybe not the last): the largest of these is a lower bound, exact without ambiguous
+ * campaigns. When it is after activeFrom the recipient is active whatever the events hold; else the
+ * ambiguous pairs are read from events, only within (inactiveFrom, at]: an engagement there moves
+ * the band, an earlier one cannot (the first, at or before `at`, already proves one, so never_engaged
+ * and dormant are told apart without it). At the end of the history the ambiguous campaigns are the
+ * last week's, whose first engagement is recent: no event is read.
+ */
+function statusEngagementRows(db: string, s: StatusScope, recipientScope: string, inScope: string): string {
+  const boundOf = (m: 'opens' | 'clicks', first: string) =>
+    `arrayMax(arrayPushBack(arrayMap((t, f${s.campaigns ? ', c' : ''}) -> ${s.campaigns ? `if(has({campaigns:Array(String)}, c), multiIf(t <= {at:Int64}, t, f <= {at:Int64}, f, 0), 0)` : 'multiIf(t <= {at:Int64}, t, f <= {at:Int64}, f, 0)'}, ${m}.2, ${first}.2${s.campaigns ? `, ${m}.1` : ''}), 0))`
+  const bound = `greatest(${boundOf('opens', 'first_opens')}, ${boundOf('clicks', 'first_clicks')})`
+  return `${s.campaigns ? '' : `SELECT recipient_id, 0, 0, last_engaged FROM ${db}.recipient_engagement WHERE last_engaged <= {at:Int64}${recipientScope}
+        UNION ALL
+        `}SELECT recipient_id, 0, 0, ${bound}
+        FROM ${db}.recipient_engagement WHERE ${s.campaigns ? '1' : 'last_engaged > {at:Int64}'}${recipientScope}
+        UNION ALL
+        SELECT recipient_id, 0, 0, toUnixTimestamp64Milli(ts)
+        FROM ${db}.events
+        WHERE type IN ('open', 'click') AND class = 'human' AND recipient_id != ''
+          AND ts > fromUnixTimestamp64Milli({inactiveFrom:Int64}, 'UTC') AND ts <= fromUnixTimestamp64Milli({at:Int64}, 'UTC')
+          AND (recipient_id, campaign_id) IN (
+            SELECT recipient_id, arrayJoin(${ambiguousCampaigns(inScope)})
+            FROM ${db}.recipient_engagement
+            WHERE last_engaged > {at:Int64} AND ${bound} <= {activeFrom:Int64}${recipientScope}
+          )`
 }
 
 export interface RecipientEngagement {

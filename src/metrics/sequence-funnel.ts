@@ -1,8 +1,9 @@
 import type { AppDeps } from '../deps.js'
 import { queryRows } from '../store/clickhouse.js'
-import type { SequenceGoal, SequenceStep } from '../store/schema.js'
+import { sequences, type SequenceGoal, type SequenceStep } from '../store/schema.js'
+import { applyStoredEngagement } from '../store/sequence-facts.js'
 import { wilson, type Interval } from './statistics.js'
-import { classCondition, num, RECIPIENT_KEY, type Traffic } from './sql.js'
+import { num, type Traffic } from './sql.js'
 
 export type Cohort = 'day' | 'week' | 'month'
 
@@ -92,18 +93,21 @@ function conversionsSql(db: string, window: string): string {
 /**
  * The funnel of a sequence, per step and per cohort of entry date, in two ClickHouse queries:
  * the entries (sequence_enrollments: status, exits by step and reason, how many reached each
- * step's time) joined to the goal's conversions, and the step sends with the opens, clicks and
- * unsubscribes of the steps' campaigns (keyed as recipientFacts keys them) and the conversions.
+ * step's time) joined to the goal's conversions, and the step sends with their recipients' opens,
+ * clicks and unsubscribes of the step's campaign (sequence_send_facts, brought up to date with the
+ * events stored since the last read first) and the conversions.
  * Machine opens and clicks count only with traffic=machine|all.
  */
 export async function sequenceFunnel(
-  deps: Pick<AppDeps, 'events' | 'clock'>,
+  deps: Pick<AppDeps, 'events' | 'meta' | 'sequence' | 'clock'>,
   seq: { id: string; steps: SequenceStep[]; goal: SequenceGoal | null },
   q: FunnelQuery,
 ): Promise<Funnel> {
   const db = deps.events.db
   const now = deps.clock()
-  const cohortExpr = `toString(toDate(${COHORT_FN[q.cohort]}))`
+  // A Date through the joins and the grouping, a string only in the result: the joins copy every
+  // left column per row (a few per cent of the steps query with a string here, bench/README.md).
+  const cohortExpr = `toDate(${COHORT_FN[q.cohort]})`
   const entryWindow = `${q.from !== undefined ? ` AND entered_at >= fromUnixTimestamp64Milli({from:Int64}, 'UTC')` : ''}${q.to !== undefined ? ` AND entered_at < fromUnixTimestamp64Milli({to:Int64}, 'UTC')` : ''}`
   const params: Record<string, unknown> = {
     s: seq.id,
@@ -116,6 +120,10 @@ export async function sequenceFunnel(
   }
   const t = q.traffic
   const hasGoal = seq.goal !== null
+  // The opens, clicks and unsubscribes stored since the last read, onto the step sends' rows: every
+  // sequence's step campaigns (the cursor is one for all sequences).
+  const all = await deps.meta.db.select({ steps: sequences.steps }).from(sequences)
+  await applyStoredEngagement(deps.events, deps.sequence.committed, all.flatMap((x) => x.steps.map((s) => s.campaignId)))
 
   const convs = (entered: string, after: string) =>
     hasGoal ? `arrayFirst(x -> x >= ${after} AND x <= ${entered} + {within:Int64}, c.convs)` : '0'
@@ -126,9 +134,9 @@ export async function sequenceFunnel(
   // The entries by cohort and state, and the goal's conversions within the window after entry
   // (rows where g = 1: per cohort, g = 3: all; grouping() sets a bit per column rolled up): one
   // pass over the entries, joined to the buyers' conversions.
-  const entries = queryRows<{ g: number; cohort: string; status: string; exit_reason: string; exit_step_id: string; n: number; reached: number[]; converted: number; conv_ms: number }>(
+  const entries = queryRows<{ g: number; cohort_text: string; status: string; exit_reason: string; exit_step_id: string; n: number; reached: number[]; converted: number; conv_ms: number }>(
     deps.events,
-    `SELECT grouping(cohort, status) AS g, cohort, status, exit_reason, exit_step_id, count() AS n,
+    `SELECT grouping(cohort, status) AS g, toString(cohort) AS cohort_text, status, exit_reason, exit_step_id, count() AS n,
             sumForEach(arrayMap(x -> toUInt64(entered_ms <= x), {thresholds:Array(Int64)})) AS reached,
             countIf(conv_at > 0) AS converted, quantileExactIf(0.5)(conv_at - entered_ms, conv_at > 0) AS conv_ms
      FROM (
@@ -141,42 +149,37 @@ export async function sequenceFunnel(
      GROUP BY GROUPING SETS ((cohort, status, exit_reason, exit_step_id), (cohort), ())`,
     params,
   )
-  // Per step and cohort, in one pass over the step sends: who opened, clicked, unsubscribed (sets
-  // of (campaign, recipient) hashes keyed as RECIPIENT_KEY, read from the events' primary key
-  // (campaign, type)), each clicker's first click and each buyer's conversions (joined on integer
-  // keys, unique on the right, hence ANY: a tenth of the sends find a row). Measured alone
-  // (bench/README.md, eighth session), this beats one join of every send to a row of its
-  // recipient's opens, clicks and unsubscribes together (about 15 % more CPU: a join materialises
-  // the right side's columns for every send, a set only answers yes or no), and reading those
-  // rows from p_recipient_traffic cost 2–6 times as much as from the events here (about one
-  // projection row per event, fifteen aggregates merged per row).
-  const actors = (type: 'open' | 'unsubscribe') =>
-    `SELECT ${RECIPIENT_KEY} FROM ${db}.events WHERE campaign_id IN {campaigns:Array(String)} AND type = '${type}' AND ${classCondition(t)} AND recipient_id != ''`
-  const steps = queryRows<{ cohort: string; step_id: string; sent: number; opened: number; clicked: number; unsubscribed: number; converted: number; click_ms: number; conv_ms: number }>(
+  // Per step and cohort, in one pass over the step sends' rows of sequence_send_facts (migration
+  // 3300: each send with its recipient's opens, clicks and unsubscribes of its campaign, human and
+  // machine, kept up to date; the events stored since the last read are applied first, above), and
+  // each buyer's conversions (joined on an integer key, unique on the right, hence ANY). A send of
+  // a campaign that is no longer one of the steps' counts no engagement, as when these were read
+  // from the steps' campaigns' events. Measured against the probes into sets of openers and the
+  // join to the clickers it replaces: bench/README.md, ninth session.
+  const inStep = 'has({campaigns:Array(String)}, campaign_id)'
+  const opened = { human: 'human_open = 1', machine: 'machine_open = 1', all: '(human_open = 1 OR machine_open = 1)' }[t]
+  const unsubscribed = { human: 'human_unsubscribe = 1', machine: 'machine_unsubscribe = 1', all: '(human_unsubscribe = 1 OR machine_unsubscribe = 1)' }[t]
+  const firstClick = { human: 'human_click', machine: 'machine_click', all: 'if(human_click = 0, machine_click, if(machine_click = 0, human_click, least(human_click, machine_click)))' }[t]
+  const steps = queryRows<{ cohort_text: string; step_id: string; sent: number; opened: number; clicked: number; unsubscribed: number; converted: number; click_ms: number; conv_ms: number }>(
     deps.events,
-    `SELECT cohort, step_id, count() AS sent, countIf(h IN (${actors('open')})) AS opened, countIf(clicker = 1) AS clicked,
-            countIf(h IN (${actors('unsubscribe')})) AS unsubscribed, countIf(conv_at > 0) AS converted,
-            quantileExactIf(0.5)(toUnixTimestamp64Milli(first_click) - sent_ms, clicker = 1) AS click_ms,
+    `SELECT if(grouping(cohort) = 1, '', toString(cohort)) AS cohort_text, step_id, count() AS sent, countIf(o) AS opened, countIf(first_click > 0) AS clicked,
+            countIf(u) AS unsubscribed, countIf(conv_at > 0) AS converted,
+            quantileExactIf(0.5)(first_click - sent_ms, first_click > 0) AS click_ms,
             quantileExactIf(0.5)(conv_at - entered_ms, conv_at > 0) AS conv_ms
      FROM (
-       SELECT s.cohort AS cohort, s.step_id AS step_id, s.h AS h, s.sent_ms AS sent_ms, s.entered_ms AS entered_ms, f.first_click AS first_click, f.clicker AS clicker,
+       SELECT s.cohort AS cohort, s.step_id AS step_id, s.sent_ms AS sent_ms, s.entered_ms AS entered_ms, s.o AS o, s.u AS u, s.first_click AS first_click,
               ${convs('entered_ms', 'greatest(sent_ms, entered_ms)')} AS conv_at
-       FROM (SELECT ${cohortExpr} AS cohort, step_id, ${RECIPIENT_KEY} AS h, cityHash64(recipient_id) AS rh,
-                    toUnixTimestamp64Milli(sent_at) AS sent_ms, toUnixTimestamp64Milli(entered_at) AS entered_ms
-             FROM ${db}.sequence_sends FINAL WHERE sequence_id = {s:String}${entryWindow}) AS s
-       LEFT ANY JOIN (
-         SELECT ${RECIPIENT_KEY} AS h, min(ts) AS first_click, 1 AS clicker
-         FROM ${db}.events
-         WHERE campaign_id IN {campaigns:Array(String)} AND type = 'click' AND ${classCondition(t)} AND recipient_id != ''
-         GROUP BY h
-       ) AS f ON f.h = s.h
+       FROM (SELECT ${cohortExpr} AS cohort, step_id, cityHash64(recipient_id) AS rh,
+                    toUnixTimestamp64Milli(sent_at) AS sent_ms, toUnixTimestamp64Milli(entered_at) AS entered_ms,
+                    ${inStep} AND ${opened} AS o, ${inStep} AND ${unsubscribed} AS u, if(${inStep}, ${firstClick}, 0) AS first_click
+             FROM ${db}.sequence_send_facts FINAL WHERE sequence_id = {s:String}${entryWindow}) AS s
        ${convJoin('s')}
      )
      GROUP BY GROUPING SETS ((cohort, step_id), (step_id))`,
     params,
   )
   // chDB answers one query at a time: these run one after the other whatever the order here.
-  const [allEntryRows, stepRows] = [await entries, await steps]
+  const [allEntryRows, stepRows] = [(await entries).map((r) => ({ ...r, cohort: r.cohort_text })), (await steps).map((r) => ({ ...r, cohort: r.cohort_text }))]
   const entryRows = allEntryRows.filter((r) => num(r.g) === 0)
   const convRows = allEntryRows.filter((r) => num(r.g) !== 0).map((r) => ({ ...r, cohort: num(r.g) === 3 ? '' : r.cohort }))
 

@@ -4,6 +4,7 @@ import { nanoid } from 'nanoid'
 import type { AppDeps } from '../deps.js'
 import { chDateTime, insertRows } from '../store/clickhouse.js'
 import { anyOf, type MetaDb } from '../store/meta.js'
+import { recomputeSendFacts } from '../store/sequence-facts.js'
 import {
   campaigns,
   recipientErasures,
@@ -200,6 +201,10 @@ export async function updateSequence(
     return updated
   })
   await mirrorEnrollments(deps, id, completedRows.map((r) => ({ recipientId: r.recipientId, enteredAt: r.enteredAt, status: 'completed' as const })))
+  // The funnel's catch-up applies the events of step campaigns only: a campaign that was no step of
+  // any sequence for a while may have had events passed over, so its earlier sends here are computed again.
+  const added = steps.map((s) => s.campaignId).filter((c) => !current.steps.some((s) => s.campaignId === c))
+  if (added.length > 0) await recomputeSendFacts(deps.events, { campaigns: added, sequenceId: id })
   return { ...row, rescheduled: rescheduled - completedRows.length, completed: completedRows.length }
 }
 
@@ -208,7 +213,7 @@ export async function deleteSequence(deps: Pick<AppDeps, 'meta' | 'events'>, id:
   const deleted = await deps.meta.db.delete(sequences).where(eq(sequences.id, id)).returning({ id: sequences.id })
   if (deleted.length === 0) throw notFound(`sequence ${id} not found`)
   const { db } = deps.events
-  for (const table of ['sequence_enrollments', 'sequence_sends']) {
+  for (const table of ['sequence_enrollments', 'sequence_sends', 'sequence_send_facts']) {
     await deps.events.client.command({ query: `ALTER TABLE ${db}.${table} DELETE WHERE sequence_id = {s:String} SETTINGS mutations_sync = 2`, query_params: { s: id } })
   }
 }
@@ -975,6 +980,10 @@ export async function markStepSent(deps: Deps, checked: { sequence: Sequence; st
       sends.map((x) => [sequence.id, step.id, step.campaignId, x.recipientId, chDateTime(x.enteredAt.getTime()), chDateTime(Date.parse(x.sentAt))]),
       { insert_deduplication_token: `seq-send:${randomUUID()}`, async_insert: 0 },
     )
+    // Their rows of the funnel's facts (migration 3300), from the events stored so far: an open or
+    // click stored before this send was recorded is counted; one stored after it is applied by the
+    // funnel's catch-up, which reads the sends after this insert.
+    await recomputeSendFacts(deps.events, { campaigns: [step.campaignId], recipients: sends.map((x) => x.recipientId), sequenceId: sequence.id, stepId: step.id })
   }
   const completed = marked.filter((m) => m.status === 'completed')
   await mirrorEnrollments(deps, sequence.id, completed.map((m) => ({ recipientId: m.recipientId, enteredAt: m.enteredAt, status: 'completed' as const })))
@@ -993,7 +1002,7 @@ export async function eraseFromSequences(deps: Pick<AppDeps, 'meta' | 'events' |
     return tx.delete(sequenceEnrollments).where(eq(sequenceEnrollments.recipientId, recipientId)).returning({ s: sequenceEnrollments.sequenceId })
   })
   const { db } = deps.events
-  for (const table of ['sequence_enrollments', 'sequence_sends']) {
+  for (const table of ['sequence_enrollments', 'sequence_sends', 'sequence_send_facts']) {
     await deps.events.client.command({ query: `ALTER TABLE ${db}.${table} DELETE WHERE recipient_id = {r:String} SETTINGS mutations_sync = 2`, query_params: { r: recipientId } })
   }
   return removed.length

@@ -213,6 +213,39 @@ describe('the per-recipient engagement summary (recipient_engagement) stays exac
     expect((await s.api('DELETE', '/v1/recipients/tw1')).status).toBe(200)
     expect(Number(await rows('tw1'))).toBe(0)
   })
+
+  it('the counts (status alone, a lower bound from the summary and events only near the thresholds) match the wake-up list at the thresholds\' edges', async () => {
+    const E = 500
+    await s.api('POST', '/v1/campaigns', { id: 'ed', name: 'ed', settings: { category: 'edges' } })
+    const ids = ['x1', 'x2', 'x3', 'x4', 'x5', 'x6']
+    const urls = await send('ed', ids, E)
+    // Each reader's human opens (days after E); every one opens again at E + 60, so at E + 30 and E + 50
+    // the merged row's latest is later and its first (E + 1) earlier than the thresholds.
+    const opens: Record<string, number[]> = { x1: [1, 25], x2: [1, 15], x3: [1], x4: [1, 20], x5: [1, 30], x6: [1, 10] }
+    for (const day of [1, 10, 15, 20, 25, 30, 60])
+      for (const id of ids) if (day === 60 || opens[id]!.includes(day)) await open(urls.get(id)!.pixelUrl, E + day, BROWSER_UA)
+    await s.flush()
+    await s.deps.events.client.command({ query: `OPTIMIZE TABLE ${s.deps.events.db}.recipient_engagement FINAL` })
+    const thresholds = 'activeDays=10&inactiveDays=40&minSends=1'
+    const counts = async (day: number, category = '') => (await s.api('GET', `/v1/engagement?at=${iso(at(E + day))}&${thresholds}${category}`)).body.counts
+    // At E + 30 (active after E + 20): x1 by its open at E + 25 and x5 by the one at `at` itself, read
+    // from events; x4's open exactly at E + 20 is not within the 10 days.
+    expect(await counts(30, '&category=edges')).toEqual({ active: 2, lapsing: 4, inactive: 0, never_engaged: 0, dormant: 0 })
+    // At E + 50 (lapsing after E + 10): x3's only earlier open and x6's exactly at E + 10 make them dormant
+    // (engaged once, the send not recent), not never engaged; the others lapsing by an open read from events.
+    expect(await counts(50, '&category=edges')).toEqual({ active: 0, lapsing: 4, inactive: 0, never_engaged: 0, dormant: 2 })
+    // Over every campaign, the counts are the wake-up list's statuses (the full query) tallied.
+    for (const day of [30, 50]) {
+      const list = await ndjson(`/v1/audience?status=active,lapsing,inactive,never_engaged,dormant&at=${iso(at(E + day))}&${thresholds}`)
+      const tally = Object.fromEntries(['active', 'lapsing', 'inactive', 'never_engaged', 'dormant'].map((st) => [st, list.filter((r) => r.status === st).length]))
+      expect(await counts(day), `day ${day}`).toEqual(tally)
+      expect(list.filter((r) => r.recipientId.startsWith('x')).map((r) => [r.recipientId, r.status])).toEqual(
+        day === 30
+          ? [['x1', 'active'], ['x2', 'lapsing'], ['x3', 'lapsing'], ['x4', 'lapsing'], ['x5', 'active'], ['x6', 'lapsing']]
+          : [['x1', 'lapsing'], ['x2', 'lapsing'], ['x3', 'dormant'], ['x4', 'lapsing'], ['x5', 'lapsing'], ['x6', 'dormant']],
+      )
+    }
+  })
 })
 
 describe('fatigue', () => {

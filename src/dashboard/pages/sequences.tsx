@@ -60,7 +60,7 @@ export interface SequenceView {
   cohort: Cohort
 }
 
-export async function loadSequence(deps: Pick<AppDeps, 'meta' | 'events' | 'clock'>, id: string, traffic: Traffic, cohort: Cohort): Promise<SequenceView> {
+export async function loadSequence(deps: Pick<AppDeps, 'meta' | 'events' | 'sequence' | 'clock'>, id: string, traffic: Traffic, cohort: Cohort): Promise<SequenceView> {
   const sequence = await getSequence(deps, id)
   await catchUpSequenceMirror(deps)
   return { sequence, funnel: await sequenceFunnel(deps, sequence, { traffic, cohort }), traffic, cohort }

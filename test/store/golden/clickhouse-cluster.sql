@@ -334,3 +334,60 @@ SELECT recipient_id,
 FROM sillage.events
 WHERE type IN ('open', 'click', 'unsubscribe') AND class = 'human' AND recipient_id != ''
 GROUP BY recipient_id;
+
+-- 3300_sequence_send_facts.sql
+CREATE TABLE IF NOT EXISTS sillage.sequence_send_facts ON CLUSTER 'events_cluster'
+(
+    sequence_id String COMMENT 'Sequence id',
+    step_id String COMMENT 'Step id within the sequence',
+    recipient_id String COMMENT 'Sender''s opaque recipient id',
+    entered_at DateTime64(3, 'UTC') COMMENT 'The entry this send belongs to (its cohort)',
+    campaign_id String COMMENT 'The step''s campaign when it was sent (the facts are of its events)',
+    sent_at DateTime64(3, 'UTC') COMMENT 'When the step was sent',
+    human_open UInt8 COMMENT '1 if the recipient has a human open of the campaign',
+    machine_open UInt8 COMMENT '1 if the recipient has a machine (class != human) open of the campaign',
+    human_click Int64 COMMENT 'First human click of the campaign by the recipient, epoch ms; 0: none',
+    machine_click Int64 COMMENT 'First machine click of the campaign by the recipient, epoch ms; 0: none',
+    human_unsubscribe UInt8 COMMENT '1 if the recipient has a human unsubscribe of the campaign',
+    machine_unsubscribe UInt8 COMMENT '1 if the recipient has a machine unsubscribe of the campaign',
+    version UInt64 COMMENT 'When the computation of this row started, µs: ReplacingMergeTree keeps the largest'
+)
+ENGINE = ReplicatedReplacingMergeTree('/clickhouse/tables/{shard}/sillage/sequence_send_facts', '{replica}', version)
+ORDER BY (sequence_id, step_id, recipient_id, entered_at)
+SETTINGS min_age_to_force_merge_seconds = 60;
+
+-- 3300_sequence_send_facts.sql
+CREATE TABLE IF NOT EXISTS sillage.sequence_send_facts_cursor ON CLUSTER 'events_cluster'
+(
+    seq UInt64 COMMENT 'Events with seq at or below this are applied to sequence_send_facts',
+    at DateTime64(3, 'UTC') COMMENT 'When the cursor moved'
+)
+ENGINE = ReplicatedReplacingMergeTree('/clickhouse/tables/{shard}/sillage/sequence_send_facts_cursor', '{replica}', seq)
+ORDER BY tuple();
+
+-- 3300_sequence_send_facts.sql
+INSERT INTO sillage.sequence_send_facts
+SELECT s.sequence_id, s.step_id, s.recipient_id, s.entered_at, s.campaign_id, s.sent_at,
+       f.human_open, f.machine_open, f.human_click, f.machine_click, f.human_unsubscribe, f.machine_unsubscribe, 0
+FROM (SELECT sequence_id, step_id, recipient_id, entered_at, campaign_id, sent_at FROM sillage.sequence_sends FINAL) AS s
+LEFT ANY JOIN (
+    SELECT campaign_id, recipient_id,
+           max(type = 'open' AND class = 'human') AS human_open,
+           max(type = 'open' AND class != 'human') AS machine_open,
+           minIf(toUnixTimestamp64Milli(ts), type = 'click' AND class = 'human') AS human_click,
+           minIf(toUnixTimestamp64Milli(ts), type = 'click' AND class != 'human') AS machine_click,
+           max(type = 'unsubscribe' AND class = 'human') AS human_unsubscribe,
+           max(type = 'unsubscribe' AND class != 'human') AS machine_unsubscribe
+    FROM sillage.events
+    WHERE campaign_id IN (SELECT DISTINCT campaign_id FROM sillage.sequence_sends) AND type IN ('open', 'click', 'unsubscribe') AND recipient_id != ''
+    GROUP BY campaign_id, recipient_id
+) AS f ON f.campaign_id = s.campaign_id AND f.recipient_id = s.recipient_id
+WHERE (SELECT count() FROM sillage.sequence_send_facts_cursor) = 0;
+
+-- 3300_sequence_send_facts.sql
+INSERT INTO sillage.sequence_send_facts_cursor
+SELECT (SELECT max(seq) FROM sillage.events), now64(3)
+WHERE (SELECT count() FROM sillage.sequence_send_facts_cursor) = 0;
+
+-- 3300_sequence_send_facts.sql
+ALTER TABLE sillage.sequence_enrollments ON CLUSTER 'events_cluster' MODIFY SETTING min_age_to_force_merge_seconds = 60;
