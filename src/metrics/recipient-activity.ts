@@ -115,20 +115,19 @@ export function engagementStatusSql(db: string, s: StatusScope, opts: { statusOn
     SELECT recipient_id, ${STATUS_OF} AS status
     FROM (
       -- One aggregation by recipient of both sides' rows, instead of grouping the engagement rows and
-      -- joining them to the sends (two hash tables of the recipients' ids). A sends row carries 1 + its
-      -- recent sends, an engagement row 0: two aggregates per row instead of three.
-      SELECT recipient_id, max(sent) AS sent, toInt64(sent) - 1 AS recent_sends, max(engaged) AS last_engaged
+      -- joining them to the sends (two hash tables of the recipients' ids).
+      SELECT recipient_id, max(sent) AS sent, max(recent) AS recent_sends, max(engaged) AS last_engaged
       FROM (
         -- Sent at or before \`at\`, and the sends within inactiveDays: no list of times is built, and
         -- over every campaign the campaign ids are not read.
-        SELECT recipient_id, 1 + arrayCount(${timesOf('t > {inactiveFrom:Int64} AND t <= {at:Int64}')}) AS sent, toInt64(0) AS engaged
+        SELECT recipient_id, 1 AS sent, arrayCount(${timesOf('t > {inactiveFrom:Int64} AND t <= {at:Int64}')}) AS recent, toInt64(0) AS engaged
         FROM ${db}.recipient_sends FINAL
         WHERE arrayExists(${timesOf('t <= {at:Int64}')})${recipientScope}
         UNION ALL
         ${statusEngagementRows(db, s, recipientScope, inScope)}
       )
       GROUP BY recipient_id
-      HAVING sent > 0
+      HAVING sent = 1
     )`
     : `
     SELECT recipient_id, sends, recent_sends, last_sent, last_open, last_click, ${STATUS_OF} AS status
@@ -229,20 +228,13 @@ function fullEngagementSide(db: string, s: StatusScope, recipientScope: string, 
 function statusEngagementRows(db: string, s: StatusScope, recipientScope: string, inScope: string): string {
   const boundOf = (m: 'opens' | 'clicks', first: string) =>
     `arrayMax(arrayPushBack(arrayMap((t, f${s.campaigns ? ', c' : ''}) -> ${s.campaigns ? `if(has({campaigns:Array(String)}, c), multiIf(t <= {at:Int64}, t, f <= {at:Int64}, f, 0), 0)` : 'multiIf(t <= {at:Int64}, t, f <= {at:Int64}, f, 0)'}, ${m}.2, ${first}.2${s.campaigns ? `, ${m}.1` : ''}), 0))`
-  // Over every campaign, the same bound in two steps: a campaign's first is never after its latest,
-  // so the bound is the largest latest or first time at or before `at`. When the latest times alone
-  // already prove active (most rows engaged after `at`), the firsts are not scanned: `if` evaluates
-  // its else branch only for the other rows.
-  const upTo = (m: string) => `arrayMax(arrayFilter(x -> x <= {at:Int64}, ${m}.2))`
-  const bound = s.campaigns
-    ? `greatest(${boundOf('opens', 'first_opens')}, ${boundOf('clicks', 'first_clicks')})`
-    : `if(greatest(${upTo('opens')}, ${upTo('clicks')}) AS latest > {activeFrom:Int64}, latest, greatest(latest, ${upTo('first_opens')}, ${upTo('first_clicks')}))`
-  return `${s.campaigns ? '' : `SELECT recipient_id, 0, last_engaged FROM ${db}.recipient_engagement WHERE last_engaged <= {at:Int64}${recipientScope}
+  const bound = `greatest(${boundOf('opens', 'first_opens')}, ${boundOf('clicks', 'first_clicks')})`
+  return `${s.campaigns ? '' : `SELECT recipient_id, 0, 0, last_engaged FROM ${db}.recipient_engagement WHERE last_engaged <= {at:Int64}${recipientScope}
         UNION ALL
-        `}SELECT recipient_id, 0, ${bound}
+        `}SELECT recipient_id, 0, 0, ${bound}
         FROM ${db}.recipient_engagement WHERE ${s.campaigns ? '1' : 'last_engaged > {at:Int64}'}${recipientScope}
         UNION ALL
-        SELECT recipient_id, 0, toUnixTimestamp64Milli(ts)
+        SELECT recipient_id, 0, 0, toUnixTimestamp64Milli(ts)
         FROM ${db}.events
         WHERE type IN ('open', 'click') AND class = 'human' AND recipient_id != ''
           AND ts > fromUnixTimestamp64Milli({inactiveFrom:Int64}, 'UTC') AND ts <= fromUnixTimestamp64Milli({at:Int64}, 'UTC')
