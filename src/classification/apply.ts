@@ -1,7 +1,7 @@
 import type { TrafficClass } from '../events/event.js'
 import type { EventStore } from '../store/clickhouse.js'
-import { engagementOfEvents, recomputeSendFacts } from '../store/sequence-facts.js'
-import { recipientsOfEvents, refreshRecipientEngagement } from './engagement-refresh.js'
+import { recomputeSendFacts } from '../store/sequence-facts.js'
+import { engagementOfEvents, refreshRecipientEngagement } from './engagement-refresh.js'
 
 /** A new class/reasons (and optionally proxy and rules version) for one stored event, and what it was read as. */
 export interface StoredUpdate {
@@ -81,13 +81,15 @@ export async function applyStoredUpdates(store: EventStore, updates: readonly St
     })
   }
   // An event that became human or stopped being human changes its recipient's engagement: the
-  // per-recipient summary (migration 2500) is rebuilt from the events just updated.
+  // per-recipient summary (migration 2500) is rebuilt from the events just updated, and the same
+  // events' sequence step sends (migration 3300), which hold who opened, clicked and left as human or
+  // machine, are computed again (sends of campaigns that are no step are none).
   const engagement = updates.filter((u) => (u.was.class === 'human') !== (u.class === 'human')).map((u) => u.eventId)
-  if (engagement.length > 0) await refreshRecipientEngagement(store, await recipientsOfEvents(store, engagement, tsRange))
-  // The same events' sequence step sends (migration 3300) hold who opened, clicked and left as human
-  // or machine: their rows are computed again (one statement for every campaign; sends of campaigns
-  // that are no step are none).
-  if (engagement.length > 0) await recomputeSendFacts(store, await engagementOfEvents(store, engagement, tsRange))
+  if (engagement.length > 0) {
+    const touched = await engagementOfEvents(store, engagement, tsRange)
+    await refreshRecipientEngagement(store, touched.recipients)
+    await recomputeSendFacts(store, touched)
+  }
   for (const l of appliedListeners.get(store) ?? []) await l(updates, tsRange, origin)
 }
 

@@ -18,22 +18,27 @@ const ENGAGEMENT_ROW = `
 const CHUNK = 2_000
 
 /**
- * The recipients whose stored events (these ids, within the ts bounds) are engagement events: the
- * ones whose recipient_engagement row a change of those events' class alters.
+ * The campaigns and recipients of these stored events (ids, within the ts bounds) that are opens,
+ * clicks or unsubscribes: the recipient_engagement rows (migration 2500) and sequence step sends'
+ * facts (migration 3300) a change of those events' class alters are theirs.
  */
-export async function recipientsOfEvents(store: EventStore, eventIds: readonly string[], tsRange: { from: number; to: number }): Promise<string[]> {
-  const out = new Set<string>()
+export async function engagementOfEvents(store: EventStore, eventIds: readonly string[], tsRange: { from: number; to: number }): Promise<{ campaigns: string[]; recipients: string[] }> {
+  const campaigns = new Set<string>()
+  const recipients = new Set<string>()
   for (let i = 0; i < eventIds.length; i += 5_000) {
-    const rows = await queryRows<{ r: string }>(
+    const rows = await queryRows<{ c: string; r: string }>(
       store,
-      `SELECT DISTINCT recipient_id AS r FROM ${store.db}.events
+      `SELECT DISTINCT campaign_id AS c, recipient_id AS r FROM ${store.db}.events
        WHERE ts >= fromUnixTimestamp64Milli({fromMs:Int64}, 'UTC') AND ts <= fromUnixTimestamp64Milli({toMs:Int64}, 'UTC')
          AND event_id IN {ids:Array(String)} AND recipient_id != '' AND type IN ('open', 'click', 'unsubscribe')`,
       { fromMs: tsRange.from, toMs: tsRange.to, ids: eventIds.slice(i, i + 5_000) },
     )
-    for (const x of rows) out.add(x.r)
+    for (const x of rows) {
+      campaigns.add(x.c)
+      recipients.add(x.r)
+    }
   }
-  return [...out]
+  return { campaigns: [...campaigns], recipients: [...recipients] }
 }
 
 /**

@@ -1,7 +1,7 @@
 import { and, asc, count, countDistinct, eq, inArray, isNotNull, sql } from 'drizzle-orm'
 import { nanoid } from 'nanoid'
 import type { AppDeps } from '../deps.js'
-import { capsReached, type CapReached, type CapSpec } from '../metrics/pressure.js'
+import { capsReached, type CapsGroup, type CapSpec } from '../metrics/pressure.js'
 import { recipientSends } from '../metrics/recipient-activity.js'
 import { campaigns, preferenceChanges, pressureRules, recipientPreferences, suppressions, TRANSACTIONAL } from '../store/schema.js'
 import { conflict, notFound } from '../util/errors.js'
@@ -245,27 +245,22 @@ export async function applyPressure<R extends { id: string }>(
   }
   // The rules' check runs in ClickHouse (its own threads) while the preferences are read from the
   // metadata store (PGlite runs on this thread): the read of 10,000 preferences is hidden in the check.
-  const [ruleCaps, prefs] = await Promise.all([rules.length ? reached(ids, rules) : new Map<string, CapReached[]>(), preferencesAmong(deps, ids)])
+  const [ruleCaps, prefs] = await Promise.all([rules.length ? reached(ids, rules) : ([] as CapsGroup[]), preferencesAmong(deps, ids)])
   const withFrequency = [...prefs.values()].filter((p) => p.maxPerWindow !== null)
   if (rules.length === 0 && prefs.size === 0) return { kept: recipients, report }
 
-  /** Per recipient, the cap that frees them last (its report built once it wins: 10,000 held recipients cost). */
+  /** Per recipient, the cap that frees them last (the first of those when several free them at once). */
   const binding = new Map<string, { until: number; skip: PressureSkip }>()
-  const hold = (id: string, until: number, skip: () => PressureSkip) => {
-    const had = binding.get(id)
-    if (!had) binding.set(id, { until, skip: skip() })
-    else if (until > had.until) {
-      had.until = until
-      had.skip = skip()
-    }
-  }
   if (rules.length) {
-    // One description per rule, shared by the recipients it holds.
+    // One description per rule, shared by the recipients it holds; per group of recipients who stand
+    // alike, the binding cap and its date found once.
     const described = rules.map((r) => ({ id: r.id, max: r.max, window: windowName(r.windowDays), category: r.category }))
-    for (const [id, caps] of ruleCaps) {
-      for (const c of caps) {
-        hold(id, c.eligibleAt, () => ({ id, reason: 'rule', rule: described[c.cap]!, sends: c.sends, eligibleAt: new Date(c.eligibleAt).toISOString() }))
-      }
+    for (const g of ruleCaps) {
+      let c = g.caps[0]!
+      for (const d of g.caps) if (d.eligibleAt > c.eligibleAt) c = d
+      const rule = described[c.cap]!
+      const eligibleAt = new Date(c.eligibleAt).toISOString()
+      for (const id of g.ids) binding.set(id, { until: c.eligibleAt, skip: { id, reason: 'rule', rule, sends: c.sends, eligibleAt } })
     }
   }
   // Readers' own frequencies: one query per distinct frequency among them (the page offers two).
@@ -276,8 +271,15 @@ export async function applyPressure<R extends { id: string }>(
   }
   for (const group of byFrequency.values()) {
     const f = group[0]!.maxPerWindow!
-    for (const [id, [c]] of await reached(group.map((p) => p.recipientId), [{ ...f, category: null }])) {
-      hold(id, c!.eligibleAt, () => ({ id, reason: 'preference', preference: { kind: 'frequency', max: f.max, window: windowName(f.windowDays) }, sends: c!.sends, eligibleAt: new Date(c!.eligibleAt).toISOString() }))
+    const preference = { kind: 'frequency' as const, max: f.max, window: windowName(f.windowDays) }
+    for (const g of await reached(group.map((p) => p.recipientId), [{ ...f, category: null }])) {
+      const c = g.caps[0]!
+      const eligibleAt = new Date(c.eligibleAt).toISOString()
+      for (const id of g.ids) {
+        const had = binding.get(id)
+        if (had && c.eligibleAt <= had.until) continue
+        binding.set(id, { until: c.eligibleAt, skip: { id, reason: 'preference', preference, sends: c.sends, eligibleAt } })
+      }
     }
   }
 

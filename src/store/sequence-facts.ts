@@ -104,26 +104,3 @@ export async function applyStoredEngagement(store: EventStore, committed: number
   })
   return { recipients }
 }
-
-/**
- * The campaigns and recipients of these stored events that are opens, clicks or unsubscribes: the
- * rows whose facts a change of those events' class alters are among their sends.
- */
-export async function engagementOfEvents(store: EventStore, eventIds: readonly string[], tsRange: { from: number; to: number }): Promise<{ campaigns: string[]; recipients: string[] }> {
-  const campaigns = new Set<string>()
-  const recipients = new Set<string>()
-  for (let i = 0; i < eventIds.length; i += 5_000) {
-    const rows = await queryRows<{ c: string; r: string }>(
-      store,
-      `SELECT DISTINCT campaign_id AS c, recipient_id AS r FROM ${store.db}.events
-       WHERE ts >= fromUnixTimestamp64Milli({fromMs:Int64}, 'UTC') AND ts <= fromUnixTimestamp64Milli({toMs:Int64}, 'UTC')
-         AND event_id IN {ids:Array(String)} AND recipient_id != '' AND type IN ('open', 'click', 'unsubscribe')`,
-      { fromMs: tsRange.from, toMs: tsRange.to, ids: eventIds.slice(i, i + 5_000) },
-    )
-    for (const x of rows) {
-      campaigns.add(x.c)
-      recipients.add(x.r)
-    }
-  }
-  return { campaigns: [...campaigns], recipients: [...recipients] }
-}
