@@ -75,30 +75,20 @@ parts.push(
     `SELECT count(), max(l) FROM (SELECT greatest(arrayMax(arrayFilter(x -> x <= {at:Int64}, opens.2)), arrayMax(arrayFilter(x -> x <= {at:Int64}, clicks.2))) AS l
        FROM ${db}.recipient_engagement WHERE last_engaged > {at:Int64})`,
   ],
-  [
-    'aggregation only: sends rows + every engagement row by recipient',
-    `SELECT count(), sum(e) FROM (SELECT recipient_id, max(sent) AS s, max(recent) AS r, max(engaged) AS e FROM (
-       SELECT recipient_id, 1 AS sent, arrayCount(t -> t > {inactiveFrom:Int64} AND t <= {at:Int64}, sends.2) AS recent, toInt64(0) AS engaged FROM ${db}.recipient_sends FINAL WHERE arrayExists(t -> t <= {at:Int64}, sends.2)
-       UNION ALL SELECT recipient_id, 0, 0, last_engaged FROM ${db}.recipient_engagement) GROUP BY recipient_id HAVING s = 1)`,
-  ],
-  [
-    'aggregation only, by sipHash128',
-    `SELECT count(), sum(e) FROM (SELECT sipHash128(recipient_id) AS k, max(sent) AS s, max(recent) AS r, max(engaged) AS e FROM (
-       SELECT recipient_id, 1 AS sent, arrayCount(t -> t > {inactiveFrom:Int64} AND t <= {at:Int64}, sends.2) AS recent, toInt64(0) AS engaged FROM ${db}.recipient_sends FINAL WHERE arrayExists(t -> t <= {at:Int64}, sends.2)
-       UNION ALL SELECT recipient_id, 0, 0, last_engaged FROM ${db}.recipient_engagement) GROUP BY k HAVING s = 1)`,
-  ],
-  [
-    'aggregation only, by two 64-bit hashes',
-    `SELECT count(), sum(e) FROM (SELECT (cityHash64(recipient_id), xxHash64(recipient_id)) AS k, max(sent) AS s, max(recent) AS r, max(engaged) AS e FROM (
+  // The same aggregation grouped by the id itself and by hashes of it (to compare the key's cost).
+  ...(
+    [
+      ['aggregation only: sends rows + every engagement row by recipient', 'recipient_id'],
+      ['aggregation only, by sipHash128', 'sipHash128(recipient_id)'],
+      ['aggregation only, by two 64-bit hashes', '(cityHash64(recipient_id), xxHash64(recipient_id))'],
+      ['aggregation only, by cityHash64 (not exact: to compare)', 'cityHash64(recipient_id)'],
+    ] as const
+  ).map(([name, key]): [string, string] => [
+    name,
+    `SELECT count(), sum(e) FROM (SELECT ${key} AS k, max(sent) AS s, max(recent) AS r, max(engaged) AS e FROM (
        SELECT recipient_id, 1 AS sent, arrayCount(t -> t > {inactiveFrom:Int64} AND t <= {at:Int64}, sends.2) AS recent, toInt64(0) AS engaged FROM ${db}.recipient_sends FINAL WHERE arrayExists(t -> t <= {at:Int64}, sends.2)
        UNION ALL SELECT recipient_id, 0, 0, last_engaged FROM ${db}.recipient_engagement) GROUP BY k HAVING s = 1)`,
-  ],
-  [
-    'aggregation only, by cityHash64 (not exact: to compare)',
-    `SELECT count(), sum(e) FROM (SELECT cityHash64(recipient_id) AS k, max(sent) AS s, max(recent) AS r, max(engaged) AS e FROM (
-       SELECT recipient_id, 1 AS sent, arrayCount(t -> t > {inactiveFrom:Int64} AND t <= {at:Int64}, sends.2) AS recent, toInt64(0) AS engaged FROM ${db}.recipient_sends FINAL WHERE arrayExists(t -> t <= {at:Int64}, sends.2)
-       UNION ALL SELECT recipient_id, 0, 0, last_engaged FROM ${db}.recipient_engagement) GROUP BY k HAVING s = 1)`,
-  ],
+  ]),
   [
     'aggregation only, join instead',
     `SELECT count(), sum(e) FROM (SELECT recipient_id, arrayCount(t -> t > {inactiveFrom:Int64} AND t <= {at:Int64}, sends.2) AS recent FROM ${db}.recipient_sends FINAL WHERE arrayExists(t -> t <= {at:Int64}, sends.2)) AS s
@@ -123,6 +113,23 @@ parts.push(
 )
 
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!
+/** Median wall and CPU ms of RUNS runs after one warm-up, and the last run's rows. */
+async function measure(sql: string, params: Record<string, unknown>): Promise<{ wall: number; cpu: number; rows: unknown[] }> {
+  const wall: number[] = []
+  const cpu: number[] = []
+  let rows: unknown[] = []
+  for (let i = 0; i <= RUNS; i++) {
+    const t = performance.now()
+    const u = process.cpuUsage()
+    rows = await queryRows(bench.deps.events, sql, params)
+    const c = process.cpuUsage(u)
+    if (i > 0) {
+      wall.push(performance.now() - t)
+      cpu.push((c.user + c.system) / 1000)
+    }
+  }
+  return { wall: median(wall), cpu: median(cpu), rows }
+}
 for (const [label, at] of [
   ['END', END],
   ['now', END + 8 * DAY],
@@ -137,21 +144,9 @@ for (const [label, at] of [
         : name.startsWith('status-only: join only')
           ? `SELECT count() FROM (${full(at, true).sql})`
           : sql0
-    const wall: number[] = []
-    const cpu: number[] = []
-    let result = ''
-    for (let i = 0; i <= RUNS; i++) {
-      const t = performance.now()
-      const u = process.cpuUsage()
-      const rows = await queryRows(bench.deps.events, sql, params)
-      const c = process.cpuUsage(u)
-      if (i > 0) {
-        wall.push(performance.now() - t)
-        cpu.push((c.user + c.system) / 1000)
-      }
-      result = JSON.stringify(rows).slice(0, 200)
-    }
-    console.log(`${label.padEnd(4)} ${name.padEnd(48)} ${median(wall).toFixed(0).padStart(6)} ms ${median(cpu).toFixed(0).padStart(6)} cpu  ${result}`)
+    const m = await measure(sql, params)
+    const result = JSON.stringify(m.rows).slice(0, 200)
+    console.log(`${label.padEnd(4)} ${name.padEnd(48)} ${m.wall.toFixed(0).padStart(6)} ms ${m.cpu.toFixed(0).padStart(6)} cpu  ${result}`)
   }
 }
 // The counts query, full variant against status-only, on the instants and scopes bench/engagement-dump.ts asks.
@@ -169,21 +164,9 @@ for (const [label, scope] of scopes) {
     const name = `counts ${label} ${statusOnly ? 'status-only' : 'full'}`
     if (only && !only.test(name)) continue
     const q = engagementStatusSql(db, scope, { statusOnly })
-    const wall: number[] = []
-    const cpu: number[] = []
-    let result = ''
-    for (let i = 0; i <= RUNS; i++) {
-      const t = performance.now()
-      const u = process.cpuUsage()
-      const rows = await queryRows(bench.deps.events, `SELECT status, count() AS n FROM (${q.sql}) GROUP BY status ORDER BY status`, q.params)
-      const c = process.cpuUsage(u)
-      if (i > 0) {
-        wall.push(performance.now() - t)
-        cpu.push((c.user + c.system) / 1000)
-      }
-      result = JSON.stringify(rows.map((r: any) => Number(r.n)))
-    }
-    console.log(`${name.padEnd(53)} ${median(wall).toFixed(0).padStart(6)} ms ${median(cpu).toFixed(0).padStart(6)} cpu  ${result}`)
+    const m = await measure(`SELECT status, count() AS n FROM (${q.sql}) GROUP BY status ORDER BY status`, q.params)
+    const result = JSON.stringify((m.rows as Array<{ n: unknown }>).map((r) => Number(r.n)))
+    console.log(`${name.padEnd(53)} ${m.wall.toFixed(0).padStart(6)} ms ${m.cpu.toFixed(0).padStart(6)} cpu  ${result}`)
   }
 }
 await bench.stop()
