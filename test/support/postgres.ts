@@ -28,7 +28,18 @@ export async function scratchDatabase(baseUrl: string, prefix: string): Promise<
     url: url.href,
     query: (sql, params) => admin.query(sql, params),
     async drop() {
-      await admin.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`)
+      // FORCE ends the test's leftover connections, but PostgreSQL refuses (42501) while an autovacuum
+      // worker is busy in the database and the role may not signal it (.ci/run grants
+      // pg_signal_backend): the worker is gone a moment later.
+      for (let attempt = 0; ; attempt++) {
+        try {
+          await admin.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`)
+          break
+        } catch (e) {
+          if ((e as { code?: string }).code !== '42501' || attempt >= 40) throw e
+          await new Promise((r) => setTimeout(r, 250))
+        }
+      }
       await admin.end()
     },
   }
