@@ -6,14 +6,9 @@
  *   DATA_DIR=/work/benchdata/pressure BENCH_RUNS=3 npx tsx bench/engagement-parts.ts
  */
 import { DEFAULT_THRESHOLDS, engagementStatusSql } from '../src/metrics/recipient-activity.js'
-import { queryRows } from '../src/store/clickhouse.js'
-import { startBenchServer } from './lib/bench-server.js'
+import { startParts, timeQuery } from './lib/parts.js'
 
-if (!process.env.DATA_DIR) throw new Error('DATA_DIR: the directory bench/pressure.ts built')
-const RUNS = Number(process.env.BENCH_RUNS ?? 3)
-const only = process.env.BENCH_PARTS ? new RegExp(process.env.BENCH_PARTS) : null
-const bench = await startBenchServer('pressure')
-const db = bench.deps.events.db
+const { bench, db, runs: RUNS, only } = await startParts('pressure', 'BENCH_PARTS')
 const DAY = 86_400_000
 const END = Date.parse('2026-11-30T00:00:00Z')
 
@@ -119,13 +114,11 @@ async function measure(sql: string, params: Record<string, unknown>): Promise<{ 
   const cpu: number[] = []
   let rows: unknown[] = []
   for (let i = 0; i <= RUNS; i++) {
-    const t = performance.now()
-    const u = process.cpuUsage()
-    rows = await queryRows(bench.deps.events, sql, params)
-    const c = process.cpuUsage(u)
+    const m = await timeQuery<unknown>(bench, sql, params)
+    rows = m.rows
     if (i > 0) {
-      wall.push(performance.now() - t)
-      cpu.push((c.user + c.system) / 1000)
+      wall.push(m.wall)
+      cpu.push(m.cpu)
     }
   }
   return { wall: median(wall), cpu: median(cpu), rows }

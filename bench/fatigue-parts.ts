@@ -7,15 +7,10 @@
  */
 import { attributedConversionsManySql } from '../src/metrics/attribution.js'
 import { trafficAggregate } from '../src/metrics/sql.js'
-import { queryRows } from '../src/store/clickhouse.js'
 import { listCampaigns } from '../src/services/campaigns.js'
-import { startBenchServer } from './lib/bench-server.js'
+import { startParts, timeQuery } from './lib/parts.js'
 
-if (!process.env.DATA_DIR) throw new Error('DATA_DIR: the directory bench/pressure.ts built')
-const RUNS = Number(process.env.BENCH_RUNS ?? 3)
-const only = process.env.BENCH_PARTS ? new RegExp(process.env.BENCH_PARTS) : null
-const bench = await startBenchServer('pressure')
-const db = bench.deps.events.db
+const { bench, db, runs: RUNS, only } = await startParts('pressure', 'BENCH_PARTS')
 const DAY = 86_400_000
 const to = Date.parse('2026-11-30T00:00:00Z')
 const from = to - 90 * DAY
@@ -132,11 +127,8 @@ console.log(`${'part'.padEnd(50)} ${'run'.padStart(3)} ${'wall ms'.padStart(8)} 
 for (let run = 0; run < RUNS; run++) {
   for (const [name, query] of parts) {
     if (only && !only.test(name)) continue
-    const c0 = process.cpuUsage()
-    const t0 = performance.now()
-    const rows = await queryRows(bench.deps.events, query, params)
-    const c = process.cpuUsage(c0)
-    console.log(`${name.padEnd(50)} ${String(run).padStart(3)} ${(performance.now() - t0).toFixed(0).padStart(8)} ${((c.user + c.system) / 1000).toFixed(0).padStart(8)}${run === 0 ? '  ' + JSON.stringify(rows).slice(0, 160) : ''}`)
+    const m = await timeQuery<unknown>(bench, query, params)
+    console.log(`${name.padEnd(50)} ${String(run).padStart(3)} ${m.wall.toFixed(0).padStart(8)} ${m.cpu.toFixed(0).padStart(8)}${run === 0 ? '  ' + JSON.stringify(m.rows).slice(0, 160) : ''}`)
   }
 }
 await bench.stop()

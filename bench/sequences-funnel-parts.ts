@@ -4,15 +4,10 @@
  * Prints wall and CPU ms (this process: chDB runs in it) per part and run; BENCH_RUNS runs (3).
  *   DATA_DIR=/work/benchdata/sequences npx tsx bench/sequences-funnel-parts.ts
  */
-import { queryRows } from '../src/store/clickhouse.js'
 import { RECIPIENT_KEY as K, trafficAggregate } from '../src/metrics/sql.js'
-import { startBenchServer } from './lib/bench-server.js'
+import { startParts, timeQuery } from './lib/parts.js'
 
-if (!process.env.DATA_DIR) throw new Error('DATA_DIR: the directory bench/sequences.ts built')
-const RUNS = Number(process.env.BENCH_RUNS ?? 3)
-const only = process.env.BENCH_ONLY ? new RegExp(process.env.BENCH_ONLY) : null
-const bench = await startBenchServer('sequences')
-const db = bench.deps.events.db
+const { bench, db, runs: RUNS, only } = await startParts('sequences', 'BENCH_ONLY')
 const params = { c: ['s1', 's2', 's3', 's4'].map((s) => `bench-seq-${s}`) }
 const cohort = `toString(toDate(toMonday(entered_at)))`
 const sends = (final: string) =>
@@ -99,11 +94,8 @@ console.log(`${'part'.padEnd(50)} ${'run'.padStart(3)} ${'wall ms'.padStart(8)} 
 for (let run = 0; run < RUNS; run++) {
   for (const [name, query] of parts) {
     if (only && !only.test(name)) continue
-    const c0 = process.cpuUsage()
-    const t0 = performance.now()
-    await queryRows(bench.deps.events, query, params)
-    const c = process.cpuUsage(c0)
-    console.log(`${name.padEnd(50)} ${String(run).padStart(3)} ${(performance.now() - t0).toFixed(0).padStart(8)} ${((c.user + c.system) / 1000).toFixed(0).padStart(8)}`)
+    const m = await timeQuery(bench, query, params)
+    console.log(`${name.padEnd(50)} ${String(run).padStart(3)} ${m.wall.toFixed(0).padStart(8)} ${m.cpu.toFixed(0).padStart(8)}`)
   }
 }
 await bench.stop()
