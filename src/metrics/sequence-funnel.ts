@@ -163,7 +163,8 @@ export async function sequenceFunnel(
     params,
   )
   // Per step: the sends of converted entries only (their recipients' rows of sequence_send_facts),
-  // each with the entry's first conversion at or after the send (within the window).
+  // each with the entry's first conversion at or after the send (within the window). An ALL join
+  // (one row per entry on the right after FINAL): ANY INNER keeps one row per key on the left too.
   const stepConversions = hasGoal
     ? queryRows<{ cohort_text: string; step_id: string; converted: number; conv_ms: number }>(
         deps.events,
@@ -174,7 +175,7 @@ export async function sequenceFunnel(
                   arrayFirst(x -> x >= greatest(toUnixTimestamp64Milli(f.sent_at), entered_ms), c.convs) AS conv_at
            FROM (SELECT step_id, recipient_id, entered_at, sent_at FROM ${db}.sequence_send_facts FINAL
                  WHERE sequence_id = {s:String}${entryWindow} AND recipient_id IN (SELECT recipient_id FROM (${convRowsSql}))) AS f
-           ANY INNER JOIN (${convRowsSql}) AS c ON c.recipient_id = f.recipient_id AND c.entered_at = f.entered_at
+           INNER JOIN (${convRowsSql}) AS c ON c.recipient_id = f.recipient_id AND c.entered_at = f.entered_at
          )
          GROUP BY GROUPING SETS ((cohort, step_id), (step_id))`,
         params,
