@@ -1,11 +1,12 @@
 -- Per entry of a sequence, the goal's conversions that fall in the goal's window after the entry, kept with
 -- the entry: the funnel (src/metrics/sequence-funnel.ts) reads these rows (a few per cent of the entries)
--- instead of joining every entry and every step send to the goal's conversions read from the events per call.
+-- instead of joining every entry and every step send to the goal's conversions read from the events per call;
+-- a converted entry's row carries its step sends, so the conversions per step read these rows only.
 -- The goal (kind, window) lives in the metadata store, so rows are computed by the server, not here
 -- (src/store/sequence-conversions.ts), whole and never patched: for a sequence whose goal has no complete
 -- rows yet (sequence_conversion_goals below: the first funnel read after this migration or after a change
 -- of goal), for the recipients of conversions stored since the cursor below (before each funnel read), for
--- entries written by an enrolment, and deleted with the recipient on erasure and with the sequence.
+-- entries written by an enrolment, for a converted entry sent a step, and deleted with the recipient on erasure and with the sequence.
 -- The latest computation wins (version: the time the computing query started, in µs).
 CREATE TABLE IF NOT EXISTS {db}.sequence_conversions
 (
@@ -14,6 +15,8 @@ CREATE TABLE IF NOT EXISTS {db}.sequence_conversions
     entered_at DateTime64(3, 'UTC') COMMENT 'The entry (its cohort and the start of the goal''s window)',
     goal String COMMENT 'The goal the row was computed for, kind/window ms (purchase/1209600000): rows of another goal are not read',
     convs Array(Int64) COMMENT 'The goal''s conversions of the recipient from the entry to the end of the window, epoch ms, ascending; empty: none (any more)',
+    steps Array(String) COMMENT 'The steps sent to this entry (of sequence_sends), when convs is not empty',
+    sent Array(Int64) COMMENT 'When each of steps was sent, epoch ms (same order)',
     version UInt64 COMMENT 'When the computation of this row started, µs: ReplacingMergeTree keeps the largest'
 )
 ENGINE = ReplacingMergeTree(version)

@@ -81,8 +81,8 @@ const rate = (n: number, d: number): Rate => ({ value: d > 0 ? n / d : 0, numera
  * The funnel of a sequence, per step and per cohort of entry date, from ClickHouse: the entries
  * (sequence_enrollments: status, exits by step and reason, how many reached each step's time), the
  * step sends with their recipients' opens, clicks and unsubscribes of the step's campaign
- * (sequence_send_facts), and the converted entries with their goal conversions (sequence_conversions)
- * joined to their sends; the two derived tables are brought up to date with the events stored since
+ * (sequence_send_facts), and the converted entries with their goal conversions and step sends
+ * (sequence_conversions); the two derived tables are brought up to date with the events stored since
  * the last read first.
  * Machine opens and clicks count only with traffic=machine|all.
  */
@@ -132,7 +132,7 @@ export async function sequenceFunnel(
   // The converted entries (migration 3800: per entry, the goal's conversions in its window, kept up
   // to date above; a few per cent of the entries), per cohort (g = 0) and all (g = 1). The filter on
   // the goal and on a conversion applies after FINAL (neither is in the sorting key).
-  const convRowsSql = `SELECT recipient_id, entered_at, convs FROM ${db}.sequence_conversions FINAL
+  const convRowsSql = `SELECT recipient_id, entered_at, convs, steps, sent FROM ${db}.sequence_conversions FINAL
                        WHERE sequence_id = {s:String}${entryWindow} AND goal = {g:String} AND notEmpty(convs)`
   const conversions = hasGoal
     ? queryRows<{ g: number; cohort_text: string; converted: number; conv_ms: number }>(
@@ -162,20 +162,17 @@ export async function sequenceFunnel(
      GROUP BY GROUPING SETS ((cohort, step_id), (step_id))`,
     params,
   )
-  // Per step: the sends of converted entries only (their recipients' rows of sequence_send_facts),
-  // each with the entry's first conversion at or after the send (within the window). An ALL join
-  // (one row per entry on the right after FINAL): ANY INNER keeps one row per key on the left too.
+  // Per step: the sends of converted entries (carried by their rows), each with the entry's first
+  // conversion at or after the send (within the window).
   const stepConversions = hasGoal
     ? queryRows<{ cohort_text: string; step_id: string; converted: number; conv_ms: number }>(
         deps.events,
         `SELECT if(grouping(cohort) = 1, '', toString(cohort)) AS cohort_text, step_id, countIf(conv_at > 0) AS converted,
                 quantileExactIf(0.5)(conv_at - entered_ms, conv_at > 0) AS conv_ms
          FROM (
-           SELECT ${cohortExpr.replace('entered_at', 'f.entered_at')} AS cohort, f.step_id AS step_id, toUnixTimestamp64Milli(f.entered_at) AS entered_ms,
-                  arrayFirst(x -> x >= greatest(toUnixTimestamp64Milli(f.sent_at), entered_ms), c.convs) AS conv_at
-           FROM (SELECT step_id, recipient_id, entered_at, sent_at FROM ${db}.sequence_send_facts FINAL
-                 WHERE sequence_id = {s:String}${entryWindow} AND recipient_id IN (SELECT recipient_id FROM (${convRowsSql}))) AS f
-           INNER JOIN (${convRowsSql}) AS c ON c.recipient_id = f.recipient_id AND c.entered_at = f.entered_at
+           SELECT ${cohortExpr} AS cohort, step_id, toUnixTimestamp64Milli(entered_at) AS entered_ms,
+                  arrayFirst(x -> x >= greatest(sent_ms, entered_ms), convs) AS conv_at
+           FROM (${convRowsSql}) ARRAY JOIN steps AS step_id, sent AS sent_ms
          )
          GROUP BY GROUPING SETS ((cohort, step_id), (step_id))`,
         params,

@@ -4,7 +4,7 @@ import { nanoid } from 'nanoid'
 import type { AppDeps } from '../deps.js'
 import { chDateTime, insertRows } from '../store/clickhouse.js'
 import { anyOf, type MetaDb } from '../store/meta.js'
-import { enrolledConversions, forgetGoal, goalKey } from '../store/sequence-conversions.js'
+import { enrolledConversions, forgetGoal, goalKey, sentConversions, type ConversionGoal } from '../store/sequence-conversions.js'
 import { recomputeSendFacts } from '../store/sequence-facts.js'
 import {
   campaigns,
@@ -220,6 +220,12 @@ export async function deleteSequence(deps: Pick<AppDeps, 'meta' | 'events'>, id:
   for (const table of ['sequence_enrollments', 'sequence_sends', 'sequence_send_facts', 'sequence_conversions', 'sequence_conversion_goals']) {
     await deps.events.client.command({ query: `ALTER TABLE ${db}.${table} DELETE WHERE sequence_id = {s:String} SETTINGS mutations_sync = 2`, query_params: { s: id } })
   }
+}
+
+/** A sequence's goal as the metadata store has it now (null: none, or no such sequence). */
+async function currentGoal(deps: MetaDeps, sequenceId: string): Promise<ConversionGoal | null> {
+  const g = (await deps.meta.db.select({ goal: sequences.goal }).from(sequences).where(eq(sequences.id, sequenceId)))[0]?.goal
+  return g ? { sequenceId, type: g.type, withinMs: g.withinMs } : null
 }
 
 /** Whether entries leave on converting: goal_at is kept for these sequences only. */
@@ -538,11 +544,8 @@ export async function enroll(deps: Deps, sequenceId: string, recipients: EnrollI
   // The funnel's conversions of the entries written (one dated in the past may have some already),
   // under the goal as it is once they are in ClickHouse.
   if (seq.goal && entriesWritten.length > 0) {
-    const goal = async () => {
-      const g = (await deps.meta.db.select({ goal: sequences.goal }).from(sequences).where(eq(sequences.id, sequenceId)))[0]?.goal
-      return g ? { sequenceId, type: g.type, withinMs: g.withinMs } : null
-    }
-    await enrolledConversions(deps.events, goal, entriesWritten.map((r) => r.recipientId), Math.min(...entriesWritten.map((r) => r.at)))
+    const since = entriesWritten.reduce((a, r) => Math.min(a, r.at), Infinity)
+    await enrolledConversions(deps.events, () => currentGoal(deps, sequenceId), entriesWritten.map((r) => r.recipientId), since)
   }
   return { enrolled, reentered, unchanged, skipped: { count: skipped.length, recipients: skipped } }
 }
@@ -999,6 +1002,8 @@ export async function markStepSent(deps: Deps, checked: { sequence: Sequence; st
     // click stored before this send was recorded is counted; one stored after it is applied by the
     // funnel's catch-up, which reads the sends after this insert.
     await recomputeSendFacts(deps.events, { campaigns: [step.campaignId], recipients: sends.map((x) => x.recipientId), sequenceId: sequence.id, stepId: step.id })
+    // Converted entries carry their sends in the funnel's conversions (migration 3800).
+    if (sequence.goal) await sentConversions(deps.events, () => currentGoal(deps, sequence.id), sends.map((x) => x.recipientId))
   }
   const completed = marked.filter((m) => m.status === 'completed')
   await mirrorEnrollments(deps, sequence.id, completed.map((m) => ({ recipientId: m.recipientId, enteredAt: m.enteredAt, status: 'completed' as const })))

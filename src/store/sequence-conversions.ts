@@ -54,10 +54,17 @@ export async function recomputeEntryConversions(store: EventStore, goal: Convers
     await store.client.command({
       query: `INSERT INTO ${store.db}.sequence_conversions
               SELECT e.sequence_id, e.recipient_id, e.entered_at, {g:String},
-                     arrayFilter(x -> x >= e.ms AND x <= e.ms + {within:Int64}, c.convs) AS kept, toUInt64(toUnixTimestamp64Micro(now64(6)))
+                     arrayFilter(x -> x >= e.ms AND x <= e.ms + {within:Int64}, c.convs) AS kept,
+                     if(notEmpty(kept), d.steps, []), if(notEmpty(kept), d.sent, []), toUInt64(toUnixTimestamp64Micro(now64(6)))
               FROM (SELECT sequence_id, recipient_id, entered_at, toUnixTimestamp64Milli(entered_at) AS ms FROM ${store.db}.sequence_enrollments FINAL
                     WHERE sequence_id = {s:String}${byRecipient}) AS e
               LEFT ANY JOIN (${conversionsSql(store.db, byRecipient)}) AS c ON c.recipient_id = e.recipient_id
+              LEFT ANY JOIN (
+                SELECT recipient_id, entered_at, groupArray(step_id) AS steps, groupArray(toUnixTimestamp64Milli(sent_at)) AS sent
+                FROM ${store.db}.sequence_sends FINAL
+                WHERE sequence_id = {s:String}${byRecipient} AND recipient_id IN (SELECT recipient_id FROM (${conversionsSql(store.db, byRecipient)}))
+                GROUP BY recipient_id, entered_at
+              ) AS d ON d.recipient_id = e.recipient_id AND d.entered_at = e.entered_at
               WHERE notEmpty(kept)
                  OR (e.recipient_id, e.entered_at) IN (SELECT recipient_id, entered_at FROM ${store.db}.sequence_conversions WHERE sequence_id = {s:String}${byRecipient})`,
       query_params: { s: goal.sequenceId, g: goalKey(goal), kind: goal.type, within: goal.withinMs, ...(all ? {} : { r: ids.slice(i, i + CHUNK) }) },
@@ -137,6 +144,30 @@ export async function catchUpConversions(
     await recomputeEntryConversions(store, goal)
     await mark(store, sequenceId, goalKey(goal))
     return { recipients, computed: true }
+  })
+}
+
+/**
+ * After steps were sent to these recipients (sequence_sends written): the rows of those who have one
+ * (a converted entry carries its sends), under the sequence's goal as `goal()` reads it once every
+ * earlier computation ended. The others get their sends with their first conversion (the catch-up).
+ */
+export async function sentConversions(store: EventStore, goal: () => Promise<ConversionGoal | null>, recipients: readonly string[]): Promise<void> {
+  if (recipients.length === 0) return
+  await serially(async () => {
+    const g = await goal()
+    if (!g) return
+    const ids = [...new Set(recipients)]
+    const withRow: string[] = []
+    for (let i = 0; i < ids.length; i += CHUNK) {
+      const rows = await queryRows<{ r: string }>(
+        store,
+        `SELECT DISTINCT recipient_id AS r FROM ${store.db}.sequence_conversions WHERE sequence_id = {s:String} AND recipient_id IN {r:Array(String)}`,
+        { s: g.sequenceId, r: ids.slice(i, i + CHUNK) },
+      )
+      withRow.push(...rows.map((x) => x.r))
+    }
+    if (withRow.length > 0) await recomputeEntryConversions(store, g, withRow)
   })
 }
 

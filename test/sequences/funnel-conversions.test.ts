@@ -70,4 +70,12 @@ describe('funnel conversions kept per entry', () => {
     const rows = await queryRows<{ n: number }>(s.deps.events, `SELECT count() AS n FROM ${s.deps.events.db}.sequence_conversions WHERE recipient_id = 'a'`)
     expect(Number(rows[0]!.n)).toBe(0)
   })
+
+  it('a converted entry sent a step later, dated before its conversion, counts it at that step', async () => {
+    // early (converted, its row computed) is sent step 2, recorded now but dated between entry and purchase.
+    const sent = await s.api('POST', '/v1/campaigns/k2/sends', { recipients: [{ id: 'early' }], sentAt: iso(T0 - 1.5 * DAY), sequence: { id: 'conv', stepId: 's2' } })
+    expect(sent.status).toBe(201)
+    expect(sent.body.sequence.marked).toBe(1)
+    expect(await funnel()).toEqual({ converted: 2, median: DAY, s1: [1, 1, 4 * HOUR], s2: [2, 2] })
+  })
 })

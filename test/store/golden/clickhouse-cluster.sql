@@ -400,6 +400,8 @@ CREATE TABLE IF NOT EXISTS sillage.sequence_conversions ON CLUSTER 'events_clust
     entered_at DateTime64(3, 'UTC') COMMENT 'The entry (its cohort and the start of the goal''s window)',
     goal String COMMENT 'The goal the row was computed for, kind/window ms (purchase/1209600000): rows of another goal are not read',
     convs Array(Int64) COMMENT 'The goal''s conversions of the recipient from the entry to the end of the window, epoch ms, ascending; empty: none (any more)',
+    steps Array(String) COMMENT 'The steps sent to this entry (of sequence_sends), when convs is not empty',
+    sent Array(Int64) COMMENT 'When each of steps was sent, epoch ms (same order)',
     version UInt64 COMMENT 'When the computation of this row started, µs: ReplacingMergeTree keeps the largest'
 )
 ENGINE = ReplicatedReplacingMergeTree('/clickhouse/tables/{shard}/sillage/sequence_conversions', '{replica}', version)
