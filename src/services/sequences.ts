@@ -4,7 +4,7 @@ import { nanoid } from 'nanoid'
 import type { AppDeps } from '../deps.js'
 import { chDateTime, insertRows } from '../store/clickhouse.js'
 import { anyOf, type MetaDb } from '../store/meta.js'
-import { enrolledConversions, forgetGoal, goalKey, sentConversions, type ConversionGoal } from '../store/sequence-conversions.js'
+import { enrolledConversions, forgetGoal, goalKey, sentConversions, serially, type ConversionGoal } from '../store/sequence-conversions.js'
 import { recomputeSendFacts } from '../store/sequence-facts.js'
 import {
   campaigns,
@@ -218,7 +218,9 @@ export async function deleteSequence(deps: Pick<AppDeps, 'meta' | 'events'>, id:
   if (deleted.length === 0) throw notFound(`sequence ${id} not found`)
   const { db } = deps.events
   for (const table of ['sequence_enrollments', 'sequence_sends', 'sequence_send_facts', 'sequence_conversions', 'sequence_conversion_goals']) {
-    await deps.events.client.command({ query: `ALTER TABLE ${db}.${table} DELETE WHERE sequence_id = {s:String} SETTINGS mutations_sync = 2`, query_params: { s: id } })
+    const del = () => deps.events.client.command({ query: `ALTER TABLE ${db}.${table} DELETE WHERE sequence_id = {s:String} SETTINGS mutations_sync = 2`, query_params: { s: id } })
+    // The conversions once every computation running has ended: later ones no longer find the sequence or its entries.
+    await (table.startsWith('sequence_conversion') ? serially(del) : del())
   }
 }
 
@@ -1023,7 +1025,9 @@ export async function eraseFromSequences(deps: Pick<AppDeps, 'meta' | 'events' |
   })
   const { db } = deps.events
   for (const table of ['sequence_enrollments', 'sequence_sends', 'sequence_send_facts', 'sequence_conversions']) {
-    await deps.events.client.command({ query: `ALTER TABLE ${db}.${table} DELETE WHERE recipient_id = {r:String} SETTINGS mutations_sync = 2`, query_params: { r: recipientId } })
+    const del = () => deps.events.client.command({ query: `ALTER TABLE ${db}.${table} DELETE WHERE recipient_id = {r:String} SETTINGS mutations_sync = 2`, query_params: { r: recipientId } })
+    // The conversions once every computation running has ended: later ones read the entries deleted above.
+    await (table === 'sequence_conversions' ? serially(del) : del())
   }
   return removed.length
 }
