@@ -43,8 +43,9 @@ const conversionsSql = (db: string, byRecipient: string) => `
 
 /**
  * Recomputes the rows of a sequence's entries (of these recipients, or all) under its goal: a row
- * for each entry with a conversion in its window, and an empty one for an entry that had a row and
- * has none any more. Its version is the time the statement started (µs).
+ * for each entry with a conversion in its window (with its step sends, read from the sends' rows of
+ * sequence_send_facts: kept in one part, and written before sentConversions runs), and an empty one
+ * for an entry that had a row and has none any more. Its version is the time the statement started (µs).
  */
 export async function recomputeEntryConversions(store: EventStore, goal: ConversionGoal, recipients?: readonly string[]): Promise<void> {
   const all = recipients === undefined
@@ -61,15 +62,17 @@ export async function recomputeEntryConversions(store: EventStore, goal: Convers
               LEFT ANY JOIN (${conversionsSql(store.db, byRecipient)}) AS c ON c.recipient_id = e.recipient_id
               LEFT ANY JOIN (
                 SELECT recipient_id, entered_at, groupArray(step_id) AS steps, groupArray(toUnixTimestamp64Milli(sent_at)) AS sent
-                FROM ${store.db}.sequence_sends FINAL
+                FROM ${store.db}.sequence_send_facts FINAL
                 WHERE sequence_id = {s:String}${byRecipient} AND recipient_id IN (SELECT recipient_id FROM (${conversionsSql(store.db, byRecipient)}))
                 GROUP BY recipient_id, entered_at
               ) AS d ON d.recipient_id = e.recipient_id AND d.entered_at = e.entered_at
               WHERE notEmpty(kept)
                  OR (e.recipient_id, e.entered_at) IN (SELECT recipient_id, entered_at FROM ${store.db}.sequence_conversions WHERE sequence_id = {s:String}${byRecipient})`,
       query_params: { s: goal.sequenceId, g: goalKey(goal), kind: goal.type, within: goal.withinMs, ...(all ? {} : { r: ids.slice(i, i + CHUNK) }) },
-      // A fresh token: a replicated table would drop a block identical to an earlier one.
-      clickhouse_settings: { insert_deduplication_token: `seq-conv:${randomUUID()}` },
+      // A fresh token: a replicated table would drop a block identical to an earlier one. The
+      // filters under FINAL are on sorting-key columns (every version of a row has the same), so
+      // applying them before the merge (PREWHERE) gives the same rows and reads the recipients' only.
+      clickhouse_settings: { insert_deduplication_token: `seq-conv:${randomUUID()}`, optimize_move_to_prewhere_if_final: 1 },
     })
   }
 }
