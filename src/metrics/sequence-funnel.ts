@@ -1,6 +1,7 @@
 import type { AppDeps } from '../deps.js'
 import { queryRows } from '../store/clickhouse.js'
 import { sequences, type SequenceGoal, type SequenceStep } from '../store/schema.js'
+import { catchUpConversions, goalKey } from '../store/sequence-conversions.js'
 import { applyStoredEngagement } from '../store/sequence-facts.js'
 import { wilson, type Interval } from './statistics.js'
 import { num, type Traffic } from './sql.js'
@@ -77,25 +78,12 @@ const COHORT_FN: Record<Cohort, string> = {
 const rate = (n: number, d: number): Rate => ({ value: d > 0 ? n / d : 0, numerator: n, denominator: d, interval: wilson(n, d) })
 
 /**
- * The goal's conversions per recipient (sorted times in ms), valid tokens only; kind "" is a
- * purchase. Keyed by `rh`, cityHash64(recipient_id): joined on one integer instead of the string
- * (a collision among a million recipients has a probability around 10^-7, as RECIPIENT_KEY's).
- * `window` narrows them to the times a conversion of the entries asked about can have.
- */
-function conversionsSql(db: string, window: string): string {
-  return `SELECT cityHash64(recipient_id) AS rh, arraySort(groupArray(toUnixTimestamp64Milli(ts))) AS convs
-          FROM ${db}.events
-          WHERE type = 'conversion' AND token_valid AND recipient_id != ''${window}
-            AND (JSONExtractString(extra, 'kind') = {kind:String} OR (JSONExtractString(extra, 'kind') = '' AND {kind:String} = 'purchase'))
-          GROUP BY recipient_id`
-}
-
-/**
- * The funnel of a sequence, per step and per cohort of entry date, in two ClickHouse queries:
- * the entries (sequence_enrollments: status, exits by step and reason, how many reached each
- * step's time) joined to the goal's conversions, and the step sends with their recipients' opens,
- * clicks and unsubscribes of the step's campaign (sequence_send_facts, brought up to date with the
- * events stored since the last read first) and the conversions.
+ * The funnel of a sequence, per step and per cohort of entry date, from ClickHouse: the entries
+ * (sequence_enrollments: status, exits by step and reason, how many reached each step's time), the
+ * step sends with their recipients' opens, clicks and unsubscribes of the step's campaign
+ * (sequence_send_facts), and the converted entries with their goal conversions and step sends
+ * (sequence_conversions); the two derived tables are brought up to date with the events stored since
+ * the last read first.
  * Machine opens and clicks count only with traffic=machine|all.
  */
 export async function sequenceFunnel(
@@ -113,8 +101,7 @@ export async function sequenceFunnel(
     s: seq.id,
     thresholds: seq.steps.map((s) => now - s.offsetMs),
     campaigns: seq.steps.map((s) => s.campaignId),
-    kind: seq.goal?.type ?? '',
-    within: seq.goal?.withinMs ?? 0,
+    g: seq.goal ? goalKey(seq.goal) : '',
     ...(q.from !== undefined ? { from: q.from } : {}),
     ...(q.to !== undefined ? { to: q.to } : {}),
   }
@@ -122,66 +109,83 @@ export async function sequenceFunnel(
   const hasGoal = seq.goal !== null
   // The opens, clicks and unsubscribes stored since the last read, onto the step sends' rows: every
   // sequence's step campaigns (the cursor is one for all sequences).
+  const committed = deps.sequence.committed
   const all = await deps.meta.db.select({ steps: sequences.steps }).from(sequences)
-  await applyStoredEngagement(deps.events, deps.sequence.committed, all.flatMap((x) => x.steps.map((s) => s.campaignId)))
+  await applyStoredEngagement(deps.events, committed, all.flatMap((x) => x.steps.map((s) => s.campaignId)))
+  // The conversions stored since the last read, onto the entries' rows of every sequence with a goal
+  // (and this sequence's rows computed whole if its goal has none yet), read after any computation
+  // running in this process ended.
+  const goals = async () =>
+    (await deps.meta.db.select({ id: sequences.id, goal: sequences.goal }).from(sequences)).flatMap((x) => (x.goal ? [{ sequenceId: x.id, type: x.goal.type, withinMs: x.goal.withinMs }] : []))
+  if (hasGoal) await catchUpConversions(deps.events, committed, goals, seq.id)
 
-  const convs = (entered: string, after: string) =>
-    hasGoal ? `arrayFirst(x -> x >= ${after} AND x <= ${entered} + {within:Int64}, c.convs)` : '0'
-  // A conversion counts from the entry up to the goal's window after it: with from/to, nothing
-  // before from or from to + within on can count, so the buyers' side leaves it out.
-  const convWindow = `${q.from !== undefined ? ` AND ts >= fromUnixTimestamp64Milli({from:Int64}, 'UTC')` : ''}${q.to !== undefined ? ` AND ts <= fromUnixTimestamp64Milli({to:Int64} + {within:Int64}, 'UTC')` : ''}`
-  const convJoin = (side: string) => (hasGoal ? `LEFT ANY JOIN (${conversionsSql(db, convWindow)}) AS c ON c.rh = ${side}.rh` : '')
-  // The entries by cohort and state, and the goal's conversions within the window after entry
-  // (rows where g = 1: per cohort, g = 3: all; grouping() sets a bit per column rolled up): one
-  // pass over the entries, joined to the buyers' conversions.
-  const entries = queryRows<{ g: number; cohort_text: string; status: string; exit_reason: string; exit_step_id: string; n: number; reached: number[]; converted: number; conv_ms: number }>(
+  // The entries by cohort and state: one pass over the entries.
+  const entries = queryRows<{ cohort_text: string; status: string; exit_reason: string; exit_step_id: string; n: number; reached: number[] }>(
     deps.events,
-    `SELECT grouping(cohort, status) AS g, toString(cohort) AS cohort_text, status, exit_reason, exit_step_id, count() AS n,
-            sumForEach(arrayMap(x -> toUInt64(entered_ms <= x), {thresholds:Array(Int64)})) AS reached,
-            countIf(conv_at > 0) AS converted, quantileExactIf(0.5)(conv_at - entered_ms, conv_at > 0) AS conv_ms
-     FROM (
-       SELECT e.cohort AS cohort, e.status AS status, e.exit_reason AS exit_reason, e.exit_step_id AS exit_step_id, e.entered_ms AS entered_ms,
-              ${convs('entered_ms', 'entered_ms')} AS conv_at
-       FROM (SELECT ${cohortExpr} AS cohort, cityHash64(recipient_id) AS rh, status, exit_reason, exit_step_id, toUnixTimestamp64Milli(entered_at) AS entered_ms
-             FROM ${db}.sequence_enrollments FINAL WHERE sequence_id = {s:String}${entryWindow}) AS e
-       ${convJoin('e')}
-     )
-     GROUP BY GROUPING SETS ((cohort, status, exit_reason, exit_step_id), (cohort), ())`,
+    `SELECT toString(cohort) AS cohort_text, status, exit_reason, exit_step_id, count() AS n,
+            sumForEach(arrayMap(x -> toUInt64(entered_ms <= x), {thresholds:Array(Int64)})) AS reached
+     FROM (SELECT ${cohortExpr} AS cohort, status, exit_reason, exit_step_id, toUnixTimestamp64Milli(entered_at) AS entered_ms
+           FROM ${db}.sequence_enrollments FINAL WHERE sequence_id = {s:String}${entryWindow})
+     GROUP BY cohort, status, exit_reason, exit_step_id`,
     params,
   )
+  // The converted entries (migration 3800: per entry, the goal's conversions in its window, kept up
+  // to date above; a few per cent of the entries), per cohort (g = 0) and all (g = 1). The filter on
+  // the goal and on a conversion applies after FINAL (neither is in the sorting key).
+  const convRowsSql = `SELECT recipient_id, entered_at, convs, steps, sent FROM ${db}.sequence_conversions FINAL
+                       WHERE sequence_id = {s:String}${entryWindow} AND goal = {g:String} AND notEmpty(convs)`
+  const conversions = hasGoal
+    ? queryRows<{ g: number; cohort_text: string; converted: number; conv_ms: number }>(
+        deps.events,
+        `SELECT grouping(cohort) AS g, toString(cohort) AS cohort_text, count() AS converted, quantileExact(0.5)(convs[1] - toUnixTimestamp64Milli(entered_at)) AS conv_ms
+         FROM (SELECT ${cohortExpr} AS cohort, entered_at, convs FROM (${convRowsSql}))
+         GROUP BY GROUPING SETS ((cohort), ())`,
+        params,
+      )
+    : Promise.resolve([])
   // Per step and cohort, in one pass over the step sends' rows of sequence_send_facts (migration
   // 3300: each send with its recipient's opens, clicks and unsubscribes of its campaign, human and
-  // machine, kept up to date; the events stored since the last read are applied first, above), and
-  // each buyer's conversions (joined on an integer key, unique on the right, hence ANY). A send of
-  // a campaign that is no longer one of the steps' counts no engagement, as when these were read
-  // from the steps' campaigns' events. Measured against the probes into sets of openers and the
-  // join to the clickers it replaces: bench/README.md, ninth session.
+  // machine, kept up to date; the events stored since the last read are applied first, above). A
+  // send of a campaign that is no longer one of the steps' counts no engagement, as when these were
+  // read from the steps' campaigns' events.
   const inStep = 'has({campaigns:Array(String)}, campaign_id)'
   const opened = { human: 'human_open = 1', machine: 'machine_open = 1', all: '(human_open = 1 OR machine_open = 1)' }[t]
   const unsubscribed = { human: 'human_unsubscribe = 1', machine: 'machine_unsubscribe = 1', all: '(human_unsubscribe = 1 OR machine_unsubscribe = 1)' }[t]
   const firstClick = { human: 'human_click', machine: 'machine_click', all: 'if(human_click = 0, machine_click, if(machine_click = 0, human_click, least(human_click, machine_click)))' }[t]
-  const steps = queryRows<{ cohort_text: string; step_id: string; sent: number; opened: number; clicked: number; unsubscribed: number; converted: number; click_ms: number; conv_ms: number }>(
+  const steps = queryRows<{ cohort_text: string; step_id: string; sent: number; opened: number; clicked: number; unsubscribed: number; click_ms: number }>(
     deps.events,
     `SELECT if(grouping(cohort) = 1, '', toString(cohort)) AS cohort_text, step_id, count() AS sent, countIf(o) AS opened, countIf(first_click > 0) AS clicked,
-            countIf(u) AS unsubscribed, countIf(conv_at > 0) AS converted,
-            quantileExactIf(0.5)(first_click - sent_ms, first_click > 0) AS click_ms,
-            quantileExactIf(0.5)(conv_at - entered_ms, conv_at > 0) AS conv_ms
-     FROM (
-       SELECT s.cohort AS cohort, s.step_id AS step_id, s.sent_ms AS sent_ms, s.entered_ms AS entered_ms, s.o AS o, s.u AS u, s.first_click AS first_click,
-              ${convs('entered_ms', 'greatest(sent_ms, entered_ms)')} AS conv_at
-       FROM (SELECT ${cohortExpr} AS cohort, step_id, cityHash64(recipient_id) AS rh,
-                    toUnixTimestamp64Milli(sent_at) AS sent_ms, toUnixTimestamp64Milli(entered_at) AS entered_ms,
-                    ${inStep} AND ${opened} AS o, ${inStep} AND ${unsubscribed} AS u, if(${inStep}, ${firstClick}, 0) AS first_click
-             FROM ${db}.sequence_send_facts FINAL WHERE sequence_id = {s:String}${entryWindow}) AS s
-       ${convJoin('s')}
-     )
+            countIf(u) AS unsubscribed, quantileExactIf(0.5)(first_click - sent_ms, first_click > 0) AS click_ms
+     FROM (SELECT ${cohortExpr} AS cohort, step_id, toUnixTimestamp64Milli(sent_at) AS sent_ms,
+                  ${inStep} AND ${opened} AS o, ${inStep} AND ${unsubscribed} AS u, if(${inStep}, ${firstClick}, 0) AS first_click
+           FROM ${db}.sequence_send_facts FINAL WHERE sequence_id = {s:String}${entryWindow})
      GROUP BY GROUPING SETS ((cohort, step_id), (step_id))`,
     params,
   )
+  // Per step: the sends of converted entries (carried by their rows), each with the entry's first
+  // conversion at or after the send (within the window).
+  const stepConversions = hasGoal
+    ? queryRows<{ cohort_text: string; step_id: string; converted: number; conv_ms: number }>(
+        deps.events,
+        `SELECT if(grouping(cohort) = 1, '', toString(cohort)) AS cohort_text, step_id, countIf(conv_at > 0) AS converted,
+                quantileExactIf(0.5)(conv_at - entered_ms, conv_at > 0) AS conv_ms
+         FROM (
+           SELECT ${cohortExpr} AS cohort, step_id, toUnixTimestamp64Milli(entered_at) AS entered_ms,
+                  arrayFirst(x -> x >= greatest(sent_ms, entered_ms), convs) AS conv_at
+           FROM (${convRowsSql}) ARRAY JOIN steps AS step_id, sent AS sent_ms
+         )
+         GROUP BY GROUPING SETS ((cohort, step_id), (step_id))`,
+        params,
+      )
+    : Promise.resolve([])
   // chDB answers one query at a time: these run one after the other whatever the order here.
-  const [allEntryRows, stepRows] = [(await entries).map((r) => ({ ...r, cohort: r.cohort_text })), (await steps).map((r) => ({ ...r, cohort: r.cohort_text }))]
-  const entryRows = allEntryRows.filter((r) => num(r.g) === 0)
-  const convRows = allEntryRows.filter((r) => num(r.g) !== 0).map((r) => ({ ...r, cohort: num(r.g) === 3 ? '' : r.cohort }))
+  const entryRows = (await entries).map((r) => ({ ...r, cohort: r.cohort_text }))
+  const convByCohort = new Map((await conversions).map((r) => [num(r.g) === 1 ? '' : r.cohort_text, r]))
+  const stepConv = new Map((await stepConversions).map((r) => [`${r.cohort_text}\u0000${r.step_id}`, r]))
+  const stepRows = (await steps).map((r) => {
+    const c = stepConv.get(`${r.cohort_text}\u0000${r.step_id}`)
+    return { ...r, cohort: r.cohort_text, converted: num(c?.converted), conv_ms: num(c?.conv_ms) }
+  })
 
   const stepIndex = new Map(seq.steps.map((s, i) => [s.id, i]))
   const cohortNames = [...new Set(entryRows.map((r) => r.cohort))].sort()
@@ -191,7 +195,7 @@ export async function sequenceFunnel(
     const entered = rows.reduce((a, r) => a + num(r.n), 0)
     const byStatus = (s: string) => rows.filter((r) => r.status === s).reduce((a, r) => a + num(r.n), 0)
     const stepStats = (id: string) => stepRows.find((r) => r.step_id === id && (cohort === null ? r.cohort === '' : r.cohort === cohort))
-    const conv = convRows.find((r) => (cohort === null ? r.cohort === '' : r.cohort === cohort))
+    const conv = convByCohort.get(cohort ?? '')
     const converted = num(conv?.converted)
     const sentOf = seq.steps.map((s) => num(stepStats(s.id)?.sent))
     const steps = seq.steps.map((s, k): FunnelStep => {

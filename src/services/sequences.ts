@@ -4,6 +4,7 @@ import { nanoid } from 'nanoid'
 import type { AppDeps } from '../deps.js'
 import { chDateTime, insertRows } from '../store/clickhouse.js'
 import { anyOf, type MetaDb } from '../store/meta.js'
+import { enrolledConversions, forgetGoal, goalKey, sentConversions, serially, type ConversionGoal } from '../store/sequence-conversions.js'
 import { recomputeSendFacts } from '../store/sequence-facts.js'
 import {
   campaigns,
@@ -174,6 +175,9 @@ export async function updateSequence(
   const exitOn = change.exitOn !== undefined || change.goal !== undefined ? checkExitOn(change.exitOn ?? (change.goal === null ? undefined : current.exitOn), goal) : current.exitOn
   const completedRows: Array<{ recipientId: string; enteredAt: Date }> = []
   let rescheduled = 0
+  // Before the change is committed: a funnel read from then on computes the entries' conversions again
+  // (under whichever goal it reads), so none computed for the old goal is taken for the new one.
+  if ((goal ? goalKey(goal) : '') !== (current.goal ? goalKey(current.goal) : '')) await forgetGoal(deps.events, id)
   const row = await deps.meta.db.transaction(async (tx) => {
     const [updated] = await tx
       .update(sequences)
@@ -213,9 +217,17 @@ export async function deleteSequence(deps: Pick<AppDeps, 'meta' | 'events'>, id:
   const deleted = await deps.meta.db.delete(sequences).where(eq(sequences.id, id)).returning({ id: sequences.id })
   if (deleted.length === 0) throw notFound(`sequence ${id} not found`)
   const { db } = deps.events
-  for (const table of ['sequence_enrollments', 'sequence_sends', 'sequence_send_facts']) {
-    await deps.events.client.command({ query: `ALTER TABLE ${db}.${table} DELETE WHERE sequence_id = {s:String} SETTINGS mutations_sync = 2`, query_params: { s: id } })
+  for (const table of ['sequence_enrollments', 'sequence_sends', 'sequence_send_facts', 'sequence_conversions', 'sequence_conversion_goals']) {
+    const del = () => deps.events.client.command({ query: `ALTER TABLE ${db}.${table} DELETE WHERE sequence_id = {s:String} SETTINGS mutations_sync = 2`, query_params: { s: id } })
+    // The conversions once every computation running has ended: later ones no longer find the sequence or its entries.
+    await (table.startsWith('sequence_conversion') ? serially(del) : del())
   }
+}
+
+/** A sequence's goal as the metadata store has it now (null: none, or no such sequence). */
+async function currentGoal(deps: MetaDeps, sequenceId: string): Promise<ConversionGoal | null> {
+  const g = (await deps.meta.db.select({ goal: sequences.goal }).from(sequences).where(eq(sequences.id, sequenceId)))[0]?.goal
+  return g ? { sequenceId, type: g.type, withinMs: g.withinMs } : null
 }
 
 /** Whether entries leave on converting: goal_at is kept for these sequences only. */
@@ -448,6 +460,7 @@ export async function enroll(deps: Deps, sequenceId: string, recipients: EnrollI
   const skipped: EnrollResult['skipped']['recipients'] = []
   const unchanged: string[] = []
   const mirror: MirrorRow[] = []
+  const entriesWritten: Array<{ recipientId: string; at: number }> = []
   let enrolled = 0
   let reentered = 0
   await deps.meta.db.transaction(async (tx) => {
@@ -494,6 +507,7 @@ export async function enroll(deps: Deps, sequenceId: string, recipients: EnrollI
       }
     }
     if (rows.length === 0) return
+    entriesWritten.push(...rows.map((r) => ({ recipientId: r.recipientId, at: Date.parse(r.enteredAt) })))
     if (seq.goal && goalCursor !== null && goalCursor.seq >= 0) {
       const goal = seq.goal
       const firstIn = new Map<string, number>()
@@ -529,6 +543,12 @@ export async function enroll(deps: Deps, sequenceId: string, recipients: EnrollI
       }`)
   })
   await mirrorEnrollments(deps, sequenceId, mirror)
+  // The funnel's conversions of the entries written (one dated in the past may have some already),
+  // under the goal as it is once they are in ClickHouse.
+  if (seq.goal && entriesWritten.length > 0) {
+    const since = entriesWritten.reduce((a, r) => Math.min(a, r.at), Infinity)
+    await enrolledConversions(deps.events, () => currentGoal(deps, sequenceId), entriesWritten.map((r) => r.recipientId), since)
+  }
   return { enrolled, reentered, unchanged, skipped: { count: skipped.length, recipients: skipped } }
 }
 
@@ -979,6 +999,8 @@ export async function markStepSent(deps: Deps, checked: { sequence: Sequence; st
     // click stored before this send was recorded is counted; one stored after it is applied by the
     // funnel's catch-up, which reads the sends after this insert.
     await recomputeSendFacts(deps.events, { campaigns: [step.campaignId], recipients: sends.map((x) => x.recipientId), sequenceId: sequence.id, stepId: step.id })
+    // Converted entries carry their sends in the funnel's conversions (migration 3800).
+    if (sequence.goal) await sentConversions(deps.events, () => currentGoal(deps, sequence.id), sends.map((x) => x.recipientId))
   }
   const completed = marked.filter((m) => m.status === 'completed')
   await mirrorEnrollments(deps, sequence.id, completed.map((m) => ({ recipientId: m.recipientId, enteredAt: m.enteredAt, status: 'completed' as const })))
@@ -997,8 +1019,10 @@ export async function eraseFromSequences(deps: Pick<AppDeps, 'meta' | 'events' |
     return tx.delete(sequenceEnrollments).where(eq(sequenceEnrollments.recipientId, recipientId)).returning({ s: sequenceEnrollments.sequenceId })
   })
   const { db } = deps.events
-  for (const table of ['sequence_enrollments', 'sequence_sends', 'sequence_send_facts']) {
-    await deps.events.client.command({ query: `ALTER TABLE ${db}.${table} DELETE WHERE recipient_id = {r:String} SETTINGS mutations_sync = 2`, query_params: { r: recipientId } })
+  for (const table of ['sequence_enrollments', 'sequence_sends', 'sequence_send_facts', 'sequence_conversions']) {
+    const del = () => deps.events.client.command({ query: `ALTER TABLE ${db}.${table} DELETE WHERE recipient_id = {r:String} SETTINGS mutations_sync = 2`, query_params: { r: recipientId } })
+    // The conversions once every computation running has ended: later ones read the entries deleted above.
+    await (table === 'sequence_conversions' ? serially(del) : del())
   }
   return removed.length
 }

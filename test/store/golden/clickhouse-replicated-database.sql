@@ -446,3 +446,42 @@ SELECT recipient_id,
 FROM sillage.events
 WHERE type IN ('open', 'click', 'unsubscribe') AND class = 'human' AND recipient_id != ''
 GROUP BY recipient_id;
+
+-- 3800_sequence_conversions.sql
+CREATE TABLE IF NOT EXISTS sillage.sequence_conversions
+(
+    sequence_id String COMMENT 'Sequence id',
+    recipient_id String COMMENT 'Sender''s opaque recipient id',
+    entered_at DateTime64(3, 'UTC') COMMENT 'The entry (its cohort and the start of the goal''s window)',
+    goal String COMMENT 'The goal the row was computed for, kind/window ms (purchase/1209600000): rows of another goal are not read',
+    convs Array(Int64) COMMENT 'The goal''s conversions of the recipient from the entry to the end of the window, epoch ms, ascending; empty: none (any more)',
+    steps Array(String) COMMENT 'The steps sent to this entry (of sequence_sends), when convs is not empty',
+    sent Array(Int64) COMMENT 'When each of steps was sent, epoch ms (same order)',
+    version UInt64 COMMENT 'When the computation of this row started, µs: ReplacingMergeTree keeps the largest'
+)
+ENGINE = ReplicatedReplacingMergeTree(version)
+ORDER BY (sequence_id, recipient_id, entered_at);
+
+-- 3800_sequence_conversions.sql
+CREATE TABLE IF NOT EXISTS sillage.sequence_conversion_goals
+(
+    sequence_id String COMMENT 'Sequence id',
+    goal String COMMENT 'kind/window ms whose rows are complete; empty: none',
+    version UInt64 COMMENT 'When written, µs: the latest wins'
+)
+ENGINE = ReplicatedReplacingMergeTree(version)
+ORDER BY sequence_id;
+
+-- 3800_sequence_conversions.sql
+CREATE TABLE IF NOT EXISTS sillage.sequence_conversions_cursor
+(
+    seq UInt64 COMMENT 'Conversions with seq at or below this are applied to sequence_conversions',
+    at DateTime64(3, 'UTC') COMMENT 'When the cursor moved'
+)
+ENGINE = ReplicatedReplacingMergeTree(seq)
+ORDER BY tuple();
+
+-- 3800_sequence_conversions.sql
+INSERT INTO sillage.sequence_conversions_cursor
+SELECT (SELECT max(seq) FROM sillage.events), now64(3)
+WHERE (SELECT count() FROM sillage.sequence_conversions_cursor) = 0;
