@@ -19,6 +19,7 @@ export function retentionClauses(r: RetentionDays): {
   eventsDropParts: boolean
   sends: string
   recipientSends: string
+  recipientSendOutcomes: string
   recipientEngagement: string
   purchases: string
   customerOrders: string
@@ -34,6 +35,9 @@ export function retentionClauses(r: RetentionDays): {
   // The per-recipient summary of sends (migration 2300): a row (the sends merged into it so far) goes once its latest
   // send is past the retention, so every send it holds is; a send past it in a row with a later one stays until that one goes.
   const recipientSends = r.sendDays === null ? '' : `toDateTime(intDiv(arrayMax(sends.2), 1000)) + toIntervalDay(${Math.trunc(r.sendDays)})`
+  // The sends with their outcome bits (migration 3600) hold the same sends as recipient_sends: the same rule, on their latest
+  // (sent is ascending, never empty).
+  const recipientSendOutcomes = r.sendDays === null ? '' : `toDateTime(intDiv(arrayMax(sent), 1000)) + toIntervalDay(${Math.trunc(r.sendDays)})`
   // The per-recipient summary of human engagement (migration 2500) holds opens, clicks and unsubscribes (never conversions):
   // a row goes once its latest engagement is past the events' retention, as recipient_sends does with sends.
   const recipientEngagement =
@@ -44,11 +48,11 @@ export function retentionClauses(r: RetentionDays): {
   // once the latest order in it is past the retention; the order time is read back from ver as its comment says.
   const customerOrders =
     c === null ? '' : `toDateTime(intDiv(arrayMax(arrayMap(v -> if(v >= 10000000000000, 20000000000000, 10000000000000) - v, vers)), 1000)) + toIntervalDay(${Math.trunc(c)})`
-  return { events, eventsDropParts: e !== null && e === c, sends, recipientSends, recipientEngagement, purchases, customerOrders }
+  return { events, eventsDropParts: e !== null && e === c, sends, recipientSends, recipientSendOutcomes, recipientEngagement, purchases, customerOrders }
 }
 
 /**
- * Applies the retention TTLs to `events`, `sends` (and the per-recipient summaries `recipient_sends` and `recipient_engagement`), and for conversions `purchases` and `customer_orders`, at start. Idempotent: the clause last
+ * Applies the retention TTLs to `events`, `sends` (and the per-recipient summaries `recipient_sends`, `recipient_send_outcomes` and `recipient_engagement`), and for conversions `purchases` and `customer_orders`, at start. Idempotent: the clause last
  * applied is kept in `applied_settings`, and a table is altered only when its clause changed (a
  * MODIFY TTL recomputes the TTL of every existing part in the background: worth doing once, not
  * at every start). Returns what was altered.
@@ -70,6 +74,7 @@ export async function applyRetention(store: EventStore, r: RetentionDays): Promi
     { name: 'events_ttl', table: 'events', clause: want.events, value: `${want.events}|drop_parts=${want.eventsDropParts ? 1 : 0}` },
     { name: 'sends_ttl', table: 'sends', clause: want.sends, value: want.sends },
     { name: 'recipient_sends_ttl', table: 'recipient_sends', clause: want.recipientSends, value: want.recipientSends },
+    { name: 'recipient_send_outcomes_ttl', table: 'recipient_send_outcomes', clause: want.recipientSendOutcomes, value: want.recipientSendOutcomes },
     { name: 'recipient_engagement_ttl', table: 'recipient_engagement', clause: want.recipientEngagement, value: want.recipientEngagement },
     { name: 'purchases_ttl', table: 'purchases', clause: want.purchases, value: want.purchases },
     { name: 'customer_orders_ttl', table: 'customer_orders', clause: want.customerOrders, value: want.customerOrders },
