@@ -141,14 +141,30 @@ export async function fatigueCurve(
   // Every campaign (null): no test per send; sends are recorded only for existing campaigns, never
   // deleted. Otherwise the campaigns' hashes (as the rows keep them) as a set (IN).
   const inCampaigns = o.campaigns ? ' AND c IN {hashes:Array(UInt64)}' : ''
+  const params = {
+    ...conv.params,
+    ...Object.fromEntries(lows),
+    // The orders' rule takes the campaign ids (every campaign's with no category).
+    campaigns: o.campaigns ?? o.everyCampaign ?? [],
+    windowS: windowMs / 1000,
+    at: o.to - 1,
+    since: o.from - windowMs,
+    from: o.from,
+    to: o.to,
+  }
   const rows = o.campaigns === null || o.campaigns.length
     ? await (async () => {
         await applyStoredOutcomes(store, deps.sequence.committed)
         const hashes = o.campaigns ? await campaignHashes(store, o.campaigns) : []
+        // The orders credited are joined only when there are some: the join and the per-send lookup
+        // cost about as much as the rest of the query even with nothing to find (bench/README.md,
+        // "Tenth session: fatigue"), and most curves are asked of lists without orders.
+        const [credited] = await queryRows<{ n: number }>(store, `WITH ${conv.sql} SELECT count() AS n FROM attributed WHERE recipient_id != ''`, params)
+        const orders = Number(credited?.n ?? 0) > 0
         return queryRows<{ code: number; n: number }>(
           store,
-          `WITH ${conv.sql},
-           converted AS (SELECT cityHash64(recipient_id) AS rk, groupUniqArray(cityHash64(for_campaign)) AS campaigns FROM attributed WHERE recipient_id != '' GROUP BY recipient_id)
+          `${orders ? `WITH ${conv.sql},
+           converted AS (SELECT cityHash64(recipient_id) AS rk, groupUniqArray(cityHash64(for_campaign)) AS campaigns FROM attributed WHERE recipient_id != '' GROUP BY recipient_id)` : ''}
            SELECT code, count() AS n FROM (
              SELECT
                -- The recipient's sends of these campaigns in [since, at], in time order (as stored).
@@ -158,9 +174,9 @@ export async function fatigueCurve(
                -- campaign among those credited with the recipient's orders (8), found when it
                -- occurs a second time in the concatenation (a hash per row; most rows have none).
                arrayFilter((b, k) -> k, f.bits, keep) AS bits0,
-               if(empty(v.campaigns), bits0,
+               ${orders ? `if(empty(v.campaigns), bits0,
                   arrayMap((b, d) -> b + 8 * (d > 1), bits0,
-                           arraySlice(arrayEnumerateUniq(arrayConcat(v.campaigns, arrayFilter((c, k) -> k, f.campaigns, keep))), length(v.campaigns) + 1))) AS bits,
+                           arraySlice(arrayEnumerateUniq(arrayConcat(v.campaigns, arrayFilter((c, k) -> k, f.campaigns, keep))), length(v.campaigns) + 1)))` : 'bits0'} AS bits,
                arrayMap(t -> intDiv(t, 1000), ts) AS secs,
                -- A send's earlier sends are those of earlier seconds, [sec − window, sec). Per send,
                -- how many bounds its earlier-send count reaches, found at the first send of each
@@ -170,23 +186,12 @@ export async function fatigueCurve(
                arrayFill((g, f) -> f, ${lows.length ? `arrayMap((x, ${lows.map(([name]) => `y${name}`).join(', ')}) -> ${atLeast}, secs, ${lows.map(([name]) => `arrayShiftRight(secs, {${name}:UInt32}, ${none})`).join(', ')})` : 'arrayMap(x -> 0, secs)'}, firsts) AS reached,
                arrayMap((t, r, b) -> if(t >= {from:Int64} AND t < {to:Int64}, (r + 1) * 16 + b, 0), ts, reached, bits) AS codes
              FROM (SELECT rk, sent, campaigns, bits FROM ${db}.recipient_send_outcomes FINAL) AS f
-             LEFT JOIN converted AS v ON v.rk = f.rk
+             ${orders ? 'LEFT JOIN converted AS v ON v.rk = f.rk' : ''}
            )
            ARRAY JOIN codes AS code
            WHERE code > 0
            GROUP BY code`,
-          {
-            ...conv.params,
-            ...Object.fromEntries(lows),
-            // The orders' rule takes the campaign ids (every campaign's with no category).
-            campaigns: o.campaigns ?? o.everyCampaign ?? [],
-            hashes,
-            windowS: windowMs / 1000,
-            at: o.to - 1,
-            since: o.from - windowMs,
-            from: o.from,
-            to: o.to,
-          },
+          { ...params, hashes },
         )
       })()
     : []
