@@ -156,11 +156,11 @@ export async function fatigueCurve(
     ? await (async () => {
         await applyStoredOutcomes(store, deps.sequence.committed)
         const hashes = o.campaigns ? await campaignHashes(store, o.campaigns) : []
-        // The orders credited are joined only when there are some: the join and the per-send lookup
-        // cost about as much as the rest of the query even with nothing to find (bench/README.md,
-        // "Tenth session: fatigue"), and most curves are asked of lists without orders.
-        const [credited] = await queryRows<{ n: number }>(store, `WITH ${conv.sql} SELECT count() AS n FROM attributed WHERE recipient_id != ''`, params)
-        const orders = Number(credited?.n ?? 0) > 0
+        // The orders credited are joined only when some conversion is stored at all: the rule, the
+        // join and the per-send lookup cost about as much as the rest of the query even with nothing
+        // to find (bench/README.md, "Tenth session: fatigue"), and many lists report no orders.
+        const [stored] = await queryRows<{ n: number }>(store, `SELECT count() AS n FROM (SELECT 1 FROM ${db}.events WHERE type = 'conversion' LIMIT 1)`)
+        const orders = Number(stored?.n ?? 0) > 0
         return queryRows<{ code: number; n: number }>(
           store,
           `${orders ? `WITH ${conv.sql},
