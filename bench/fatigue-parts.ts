@@ -140,8 +140,9 @@ const parts: Array<[string, string]> = [
   ['ninth: join on strings, full_sorting_merge, count', `SELECT count(), sum(length(e.o)) FROM ${db}.recipient_sends AS s FINAL LEFT JOIN (${plainEngagement}) AS e ON e.recipient_id = s.recipient_id SETTINGS join_algorithm = 'full_sorting_merge'`],
   // The tenth session.
   ['tenth: outcomes parts', `SELECT count() AS parts, sum(rows) AS rows FROM system.parts WHERE database = {dbName:String} AND table = 'recipient_send_outcomes' AND active`],
-  ['tenth: outcomes FINAL, arrays read', `SELECT sum(length(sent)), sum(length(campaigns)), sum(length(bits)) FROM ${db}.recipient_send_outcomes FINAL`],
-  ['tenth: outcomes, arrays read without FINAL', `SELECT sum(length(sent)), sum(length(campaigns)), sum(length(bits)) FROM ${db}.recipient_send_outcomes`],
+  ['tenth: outcomes FINAL, arrays read', `SELECT sum(arraySum(sent) % 1000), sum(arraySum(campaigns) % 1000), sum(arraySum(bits)) FROM ${db}.recipient_send_outcomes FINAL`],
+  ['tenth: outcomes FINAL per partition, arrays read', `SELECT sum(arraySum(sent) % 1000), sum(arraySum(campaigns) % 1000), sum(arraySum(bits)) FROM ${db}.recipient_send_outcomes FINAL SETTINGS do_not_merge_across_partitions_select_final = 1`],
+  ['tenth: outcomes, arrays read without FINAL', `SELECT sum(arraySum(sent) % 1000), sum(arraySum(campaigns) % 1000), sum(arraySum(bits)) FROM ${db}.recipient_send_outcomes`],
   ['tenth: the query (every campaign)', tenth({})],
   ['tenth: without the conversions', tenth({ conv: false })],
   ['tenth: without FINAL', tenth({ final: false })],

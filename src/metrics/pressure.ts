@@ -168,7 +168,7 @@ export async function fatigueCurve(
            SELECT code, count() AS n FROM (
              SELECT
                -- The recipient's sends of these campaigns in [since, at], in time order (as stored).
-               arrayMap((t, c) -> t >= {since:Int64} AND t <= {at:Int64}${inCampaigns}, f.sent, f.campaigns) AS keep,
+               ${o.campaigns ? `arrayMap((t, c) -> t >= {since:Int64} AND t <= {at:Int64}${inCampaigns}, f.sent, f.campaigns)` : 'arrayMap(t -> t >= {since:Int64} AND t <= {at:Int64}, f.sent)'} AS keep,
                arrayFilter((t, k) -> k, f.sent, keep) AS ts,
                -- Outcome bits of each send: open (1), click (2), unsubscribe (4) as stored, and its
                -- campaign among those credited with the recipient's orders (8), found when it
@@ -185,7 +185,9 @@ export async function fatigueCurve(
                arrayMap((x, y) -> x != y, secs, arrayShiftRight(secs, 1, ${none})) AS firsts,
                arrayFill((g, f) -> f, ${lows.length ? `arrayMap((x, ${lows.map(([name]) => `y${name}`).join(', ')}) -> ${atLeast}, secs, ${lows.map(([name]) => `arrayShiftRight(secs, {${name}:UInt32}, ${none})`).join(', ')})` : 'arrayMap(x -> 0, secs)'}, firsts) AS reached,
                arrayMap((t, r, b) -> if(t >= {from:Int64} AND t < {to:Int64}, (r + 1) * 16 + b, 0), ts, reached, bits) AS codes
-             FROM (SELECT rk, sent, campaigns, bits FROM ${db}.recipient_send_outcomes FINAL) AS f
+             -- The campaigns' hashes are read only when a category or the orders need them (~80 MB of
+             -- incompressible integers at 10 M sends).
+             FROM (SELECT rk, sent, ${o.campaigns || orders ? 'campaigns, ' : ''}bits FROM ${db}.recipient_send_outcomes FINAL) AS f
              ${orders ? 'LEFT JOIN converted AS v ON v.rk = f.rk' : ''}
            )
            ARRAY JOIN codes AS code
