@@ -13,6 +13,7 @@ import { createEventStore, type EventStore } from './store/clickhouse.js'
 import { migrateClickHouse } from './store/clickhouse-migrate.js'
 import { checkClickHouse } from './store/clickhouse-check.js'
 import { exclusive } from './store/exclusive.js'
+import { startRecentSendsPrune } from './store/recent-sends.js'
 import { applyRetention } from './store/retention.js'
 import { createMetaStore, type MetaStore } from './store/meta.js'
 import { edgeFromConfig } from './tracking/edge-from-config.js'
@@ -72,6 +73,8 @@ export async function startRuntime(opts: RuntimeOptions): Promise<AppDeps & { st
   // The second classification pass runs beside the writer: one per ClickHouse, never in cluster workers.
   const secondPass = config.classifyPass.intervalMs > 0 ? startSecondPass({ events, meta, clock, log }, { ...config.classifyPass, onSettled: (to) => outbox.settle.passCompleted(to) }) : null
   await outbox.start((fn) => onStoredUpdates(events, fn))
+  // The cap check's table of recent sends (migration 3400) kept to its horizon (a mutation every few hours).
+  const stopPrune = startRecentSendsPrune(events, (err) => log.warn('recent_sends_prune_failed', { message: err.message }))
   const deps: AppDeps = { config, events, meta, links, tokens, journal, writer, sequence, outbox, edge, log, clock }
   const triggers = new TriggerRunner(deps)
   triggers.start()
@@ -90,6 +93,7 @@ export async function startRuntime(opts: RuntimeOptions): Promise<AppDeps & { st
     clock,
     async stop() {
       await triggers.stop()
+      stopPrune()
       await outbox.stop()
       links.close()
       journal.close()

@@ -40,6 +40,8 @@ export async function eraseRecipient(deps: Pick<AppDeps, 'events' | 'meta' | 'wr
   await deps.events.client.command({ query: `ALTER TABLE ${db}.sends DELETE WHERE recipient_id = {r:String} SETTINGS mutations_sync = 2`, query_params: params })
   // The per-recipient summary of sends (migration 2300) lists the campaigns they were sent and when.
   await deps.events.client.command({ query: `ALTER TABLE ${db}.recipient_sends DELETE WHERE recipient_id = {r:String} SETTINGS mutations_sync = 2`, query_params: params })
+  // The cap check's recent sends (migration 3400): the same, hashed campaign ids of the last 40 days.
+  await deps.events.client.command({ query: `ALTER TABLE ${db}.recipient_recent_sends DELETE WHERE recipient_id = {r:String} SETTINGS mutations_sync = 2`, query_params: params })
   // The per-recipient summary of human engagement (migration 2500) lists the campaigns they opened, clicked or left, and when.
   await deps.events.client.command({ query: `ALTER TABLE ${db}.recipient_engagement DELETE WHERE recipient_id = {r:String} SETTINGS mutations_sync = 2`, query_params: params })
   // Their sends with outcome bits (migration 3600), after the two summaries it is computed from: a

@@ -1,6 +1,7 @@
 import { chDateTime, queryRows, type EventStore } from './clickhouse.js'
 import { renderStatement } from './clickhouse-ddl.js'
 import type { RetentionDays } from '../config.js'
+import { RECENT_SENDS_DAYS } from './recent-sends.js'
 
 
 const DAY_MS = 86_400_000
@@ -19,6 +20,7 @@ export function retentionClauses(r: RetentionDays): {
   eventsDropParts: boolean
   sends: string
   recipientSends: string
+  recipientRecentSends: string
   recipientSendOutcomes: string
   recipientEngagement: string
   purchases: string
@@ -35,6 +37,10 @@ export function retentionClauses(r: RetentionDays): {
   // The per-recipient summary of sends (migration 2300): a row (the sends merged into it so far) goes once its latest
   // send is past the retention, so every send it holds is; a send past it in a row with a later one stays until that one goes.
   const recipientSends = r.sendDays === null ? '' : `toDateTime(intDiv(arrayMax(sends.2), 1000)) + toIntervalDay(${Math.trunc(r.sendDays)})`
+  // The cap check's recent sends (migration 3400): always a TTL, its horizon (RECENT_SENDS_DAYS), shorter when sends are kept
+  // fewer days; the row goes with its latest send as in recipient_sends, so both hold the same sends inside the horizon.
+  const recentDays = Math.min(RECENT_SENDS_DAYS, r.sendDays ?? RECENT_SENDS_DAYS)
+  const recipientRecentSends = `toDateTime(intDiv(arrayMax(sends.2), 1000)) + toIntervalDay(${Math.trunc(recentDays)})`
   // The sends with their outcome bits (migration 3600) hold the same sends as recipient_sends: the same rule, on their latest
   // (sent is ascending, never empty).
   const recipientSendOutcomes = r.sendDays === null ? '' : `toDateTime(intDiv(arrayMax(sent), 1000)) + toIntervalDay(${Math.trunc(r.sendDays)})`
@@ -48,7 +54,7 @@ export function retentionClauses(r: RetentionDays): {
   // once the latest order in it is past the retention; the order time is read back from ver as its comment says.
   const customerOrders =
     c === null ? '' : `toDateTime(intDiv(arrayMax(arrayMap(v -> if(v >= 10000000000000, 20000000000000, 10000000000000) - v, vers)), 1000)) + toIntervalDay(${Math.trunc(c)})`
-  return { events, eventsDropParts: e !== null && e === c, sends, recipientSends, recipientSendOutcomes, recipientEngagement, purchases, customerOrders }
+  return { events, eventsDropParts: e !== null && e === c, sends, recipientSends, recipientRecentSends, recipientSendOutcomes, recipientEngagement, purchases, customerOrders }
 }
 
 /**
@@ -74,13 +80,15 @@ export async function applyRetention(store: EventStore, r: RetentionDays): Promi
     { name: 'events_ttl', table: 'events', clause: want.events, value: `${want.events}|drop_parts=${want.eventsDropParts ? 1 : 0}` },
     { name: 'sends_ttl', table: 'sends', clause: want.sends, value: want.sends },
     { name: 'recipient_sends_ttl', table: 'recipient_sends', clause: want.recipientSends, value: want.recipientSends },
+    // Created with its horizon's TTL (migration 3400): nothing to alter while that is the clause wanted.
+    { name: 'recipient_recent_sends_ttl', table: 'recipient_recent_sends', clause: want.recipientRecentSends, value: want.recipientRecentSends, initial: retentionClauses({ eventDays: null, sendDays: null, conversionDays: null }).recipientRecentSends },
     { name: 'recipient_send_outcomes_ttl', table: 'recipient_send_outcomes', clause: want.recipientSendOutcomes, value: want.recipientSendOutcomes },
     { name: 'recipient_engagement_ttl', table: 'recipient_engagement', clause: want.recipientEngagement, value: want.recipientEngagement },
     { name: 'purchases_ttl', table: 'purchases', clause: want.purchases, value: want.purchases },
     { name: 'customer_orders_ttl', table: 'customer_orders', clause: want.customerOrders, value: want.customerOrders },
   ]
   for (const t of targets) {
-    const before = current.get(t.name) ?? ''
+    const before = current.get(t.name) ?? ('initial' in t ? t.initial : '')
     if (before === (t.clause ? t.value : '')) continue
     if (t.clause) {
       if (t.table === 'events') await alter(`ALTER TABLE ${db}.events MODIFY SETTING ttl_only_drop_parts = ${want.eventsDropParts ? 1 : 0}`)

@@ -1,4 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { pruneRecentSends } from '../../src/store/recent-sends.js'
+import { queryRows } from '../../src/store/clickhouse.js'
 import { BROWSER_UA, startTestServer, type TestServer } from '../support/server.js'
 
 const DAY = 86_400_000
@@ -198,5 +200,45 @@ describe("the reader's preference page", () => {
     // Nobody else was sent anything in the 3 days before: gus alone, with 2 sends.
     const dist = await s.api('GET', `/v1/pressure?window=P3D&at=${at}`)
     expect(dist.body.histogram.filter((h: { sends: number }) => h.sends > 0)).toEqual([{ sends: 2, recipients: 1 }])
+  })
+})
+
+describe("the cap check's table of recent sends (migration 3400)", () => {
+  // Its horizon is counted back from the real time (the TTL deletes by it), so these sends are dated from it.
+  const R = Date.now()
+  const heldIds = (r: { body: { pressure: { recipients: Array<{ id: string }> } } }) => r.body.pressure.recipients.map((x) => x.id)
+
+  it('holds back from recent sends (latest wins), forgets an erased recipient, and a window past the horizon still counts older sends once pruned', async () => {
+    for (const id of ['near1', 'near2', 'near3', 'far1']) expect((await s.api('POST', '/v1/campaigns', { id, name: id, settings: { category: 'promotion' } })).status).toBe(201)
+    const week = await s.api('POST', '/v1/pressure/rules', { max: 2, window: 'P7D', category: 'promotion' })
+    await send('near1', ['hal', 'ivy', 'jon'], R - 3 * DAY)
+    await send('near2', ['hal', 'ivy'], R - 2 * DAY)
+    // Recorded again later with an earlier time: the later send stays (as in sends), so ivy is free at R + 4 days, not R + 0.5.
+    await send('near1', ['ivy'], R - 6.5 * DAY)
+    const third = await send('near3', ['hal', 'ivy', 'jon'], R - DAY, { pressure: 'reject' })
+    expect(third.status).toBe(409)
+    expect(third.body.error.details.pressure.recipients).toEqual(
+      ['hal', 'ivy'].map((id) => ({ id, reason: 'rule', rule: { id: week.body.id, max: 2, window: 'P7D', category: 'promotion' }, sends: 2, eligibleAt: iso(R + 4 * DAY) })),
+    )
+    // Erased: hal's recent sends go with the rest, so nothing holds hal back any more.
+    expect((await s.api('DELETE', '/v1/recipients/hal')).status).toBe(200)
+    const db = s.deps.events.db
+    // Sends held in the table for a recipient (over their rows, merged or not).
+    const kept = async (id: string) => Number((await queryRows<{ n: number }>(s.deps.events, `SELECT sum(length(sends.2)) AS n FROM ${db}.recipient_recent_sends WHERE recipient_id = {id:String}`, { id }))[0]!.n)
+    expect(await kept('hal')).toBe(0)
+    expect(heldIds(await send('near3', ['hal', 'ivy'], R - DAY))).toEqual(['ivy'])
+    expect((await s.api('DELETE', `/v1/pressure/rules/${week.body.id}`)).status).toBe(200)
+
+    // 60 days reach past the 40-day horizon: the check reads the whole history (recipient_sends). jon's send of 50 days
+    // ago is pruned from the recent table (its row keeps near1), and still counts.
+    await send('far1', ['jon'], R - 50 * DAY)
+    await pruneRecentSends(s.deps.events, { wait: true })
+    expect(await kept('jon')).toBe(1)
+    const sixty = await s.api('POST', '/v1/pressure/rules', { max: 1, window: 'P60D', category: 'promotion' })
+    const held = await send('near2', ['jon'], R - DAY, { pressure: 'reject' })
+    expect(held.body.error.details.pressure.recipients).toEqual([
+      { id: 'jon', reason: 'rule', rule: { id: sixty.body.id, max: 1, window: 'P60D', category: 'promotion' }, sends: 2, eligibleAt: iso(R - 3 * DAY + 60 * DAY) },
+    ])
+    expect((await s.api('DELETE', `/v1/pressure/rules/${sixty.body.id}`)).status).toBe(200)
   })
 })

@@ -71,12 +71,15 @@ describe('retention', () => {
     await s.deps.events.client.command({ query: `OPTIMIZE TABLE ${s.deps.events.db}.sends FINAL` })
     await s.deps.events.client.command({ query: `OPTIMIZE TABLE ${s.deps.events.db}.recipient_sends FINAL` })
     await s.deps.events.client.command({ query: `OPTIMIZE TABLE ${s.deps.events.db}.recipient_engagement FINAL` })
+    await s.deps.events.client.command({ query: `OPTIMIZE TABLE ${s.deps.events.db}.recipient_recent_sends FINAL` })
     await s.deps.events.client.command({ query: `OPTIMIZE TABLE ${s.deps.events.db}.recipient_send_outcomes FINAL` })
     const left = async (table: string) => (await queryRows<{ r: string }>(s.deps.events, `SELECT recipient_id AS r FROM ${s.deps.events.db}.${table} ORDER BY r`)).map((x) => x.r)
     expect(await left('events')).toEqual(['new', 'new'])
     expect(await left('sends')).toEqual(['new'])
     // The per-recipient summary of sends (migration 2300) loses the recipient whose only send is past it.
     expect(await left('recipient_sends')).toEqual(['new'])
+    // So does the cap check's table of recent sends (migration 3400), here at the retention's 30 days, not its 40.
+    expect(await left('recipient_recent_sends')).toEqual(['new'])
     // And the summary of human engagement (migration 2500) the recipient whose only click is.
     expect(await left('recipient_engagement')).toEqual(['new'])
     // The sends with their outcome bits (migration 3600), as recipient_sends.

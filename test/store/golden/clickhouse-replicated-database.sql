@@ -392,6 +392,30 @@ WHERE (SELECT count() FROM sillage.sequence_send_facts_cursor) = 0;
 -- 3300_sequence_send_facts.sql
 ALTER TABLE sillage.sequence_enrollments MODIFY SETTING min_age_to_force_merge_seconds = 60;
 
+-- 3400_recipient_recent_sends.sql
+CREATE TABLE IF NOT EXISTS sillage.recipient_recent_sends
+(
+    recipient_id String COMMENT 'Sender''s opaque recipient id',
+    sends SimpleAggregateFunction(maxMap, Tuple(Array(UInt64), Array(Int64))) COMMENT 'cityHash64 of each campaign id sent to this recipient in the last 40 days (sorted) and the latest send time of each, epoch ms' CODEC(NONE)
+)
+ENGINE = ReplicatedAggregatingMergeTree()
+ORDER BY recipient_id
+TTL toDateTime(intDiv(arrayMax(sends.2), 1000)) + toIntervalDay(40)
+SETTINGS replicated_deduplication_window = 10000, replicated_deduplication_window_seconds = 604800;
+
+-- 3400_recipient_recent_sends.sql
+CREATE MATERIALIZED VIEW IF NOT EXISTS sillage.recipient_recent_sends_mv TO sillage.recipient_recent_sends AS
+SELECT recipient_id, maxMap(([cityHash64(campaign_id)], [toUnixTimestamp64Milli(sent_at)])) AS sends
+FROM sillage.sends
+GROUP BY recipient_id;
+
+-- 3400_recipient_recent_sends.sql
+INSERT INTO sillage.recipient_recent_sends
+WITH toUnixTimestamp64Milli(now64(3)) - 40 * 86400000 AS since
+SELECT recipient_id, (arrayMap(c -> cityHash64(c), arrayFilter((c, t) -> t > since, sends.1, sends.2)), arrayFilter(t -> t > since, sends.2)) AS recent
+FROM sillage.recipient_sends
+WHERE arrayExists(t -> t > since, sends.2);
+
 -- 3600_recipient_send_outcomes.sql
 CREATE TABLE IF NOT EXISTS sillage.recipient_send_outcomes
 (
