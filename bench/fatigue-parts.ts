@@ -97,8 +97,9 @@ const ninth = (o: { eng?: boolean; conv?: boolean; bits?: boolean; hash?: boolea
 }
 // The tenth session's query (src/metrics/pressure.ts): recipient_send_outcomes (migration 3600) holds
 // each recipient's sends in time order with their outcome bits; only the conversions are joined.
-const tenth = (o: { conv?: boolean; final?: boolean }) => `WITH ${conv.sql},
-    converted AS (SELECT cityHash64(recipient_id) AS rk, groupUniqArray(cityHash64(for_campaign)) AS campaigns FROM attributed WHERE recipient_id != '' GROUP BY recipient_id)
+const tenth = (o: { conv?: boolean; final?: boolean; dedup?: boolean }) => `WITH ${conv.sql},
+    converted AS (SELECT cityHash64(recipient_id) AS rk, groupUniqArray(cityHash64(for_campaign)) AS campaigns FROM attributed WHERE recipient_id != '' GROUP BY recipient_id),
+    dup AS (SELECT rk, max(version) AS v FROM ${db}.recipient_send_outcomes GROUP BY rk HAVING count() > 1)
     SELECT code, count() FROM (
       SELECT arrayMap(t -> t >= {since:Int64} AND t <= {at:Int64}, f.sent) AS keep,
              arrayFilter((t, k) -> k, f.sent, keep) AS ts, arrayFilter((b, k) -> k, f.bits, keep) AS bits0,
@@ -109,7 +110,7 @@ const tenth = (o: { conv?: boolean; final?: boolean }) => `WITH ${conv.sql},
              arrayFill((g, f) -> f, arrayMap((x, y1, y2, y3) -> (y1 >= x - {windowS:Int64}) + (y2 >= x - {windowS:Int64}) + (y3 >= x - {windowS:Int64}),
                secs, arrayShiftRight(secs, 2, ${none}), arrayShiftRight(secs, 4, ${none}), arrayShiftRight(secs, 7, ${none})), firsts) AS reached,
              arrayMap((t, r, b) -> if(t >= {from:Int64} AND t < {to:Int64}, (r + 1) * 16 + b, 0), ts, reached, bits) AS codes
-      FROM (SELECT rk, sent, campaigns, bits FROM ${db}.recipient_send_outcomes${o.final === false ? '' : ' FINAL'}) AS f
+      FROM (SELECT rk, sent, campaigns, bits FROM ${db}.recipient_send_outcomes${o.dedup ? ` WHERE rk NOT IN (SELECT rk FROM dup) OR (rk, version) IN (SELECT rk, v FROM dup)` : o.final === false ? '' : ' FINAL'}) AS f
       ${o.conv === false ? '' : 'LEFT JOIN converted AS v ON v.rk = f.rk'}
     ) ARRAY JOIN codes AS code WHERE code > 0 GROUP BY code ORDER BY code`
 const plainEngagement = `SELECT recipient_id, opens.1 AS o, clicks.1 AS k, unsubscribes.1 AS u FROM ${db}.recipient_engagement`
@@ -147,6 +148,7 @@ const parts: Array<[string, string]> = [
   ['tenth: without the conversions', tenth({ conv: false })],
   ['tenth: without FINAL', tenth({ final: false })],
   ['tenth: without FINAL and conversions', tenth({ conv: false, final: false })],
+  ['tenth: without conversions, duplicates dropped by GROUP BY', tenth({ conv: false, dedup: true })],
   ['tenth: without conversions, FINAL per partition', `${tenth({ conv: false })} SETTINGS do_not_merge_across_partitions_select_final = 1`],
   ['tenth: converted recipients, count', `WITH ${conv.sql} SELECT count() FROM (SELECT DISTINCT recipient_id FROM attributed WHERE recipient_id != '')`],
 ]
