@@ -129,6 +129,7 @@ export async function fatigueCurve(
 ): Promise<FatigueCurve> {
   if (o.from >= o.to) throw invalid('query.from: must be before query.to')
   const buckets = bucketLabels(o.buckets ?? DEFAULT_FATIGUE_BUCKETS)
+  if (buckets.length > 20) throw invalid('query.buckets: at most 20 lower bounds')
   const store = deps.events
   const db = store.db
   const windowMs = o.windowDays * DAY_MS
@@ -185,7 +186,9 @@ export async function fatigueCurve(
                -- second (arrayFill); no send compared with every other.
                arrayMap((x, y) -> x != y, secs, arrayShiftRight(secs, 1, ${none})) AS firsts,
                arrayFill((g, f) -> f, ${lows.length ? `arrayMap((x, ${lows.map(([name]) => `y${name}`).join(', ')}) -> ${atLeast}, secs, ${lows.map(([name]) => `arrayShiftRight(secs, {${name}:UInt32}, ${none})`).join(', ')})` : 'arrayMap(x -> 0, secs)'}, firsts) AS reached,
-               arrayMap((t, r, b) -> if(t >= {from:Int64} AND t < {to:Int64}, (r + 1) * 16 + b, 0), ts, reached, bits) AS codes
+               -- As UInt16 (at most 21 × 16 codes: the route takes 20 bounds): the count groups on a
+               -- 16-bit key (a direct table) instead of hashing 64-bit ones, one row per send.
+               arrayMap((t, r, b) -> toUInt16(if(t >= {from:Int64} AND t < {to:Int64}, (r + 1) * 16 + b, 0)), ts, reached, bits) AS codes
              -- The campaigns' hashes are read only when a category or the orders need them (~80 MB of
              -- incompressible integers at 10 M sends).
              FROM (SELECT rk, sent, ${o.campaigns || orders ? 'campaigns, ' : ''}bits FROM ${db}.recipient_send_outcomes FINAL) AS f
