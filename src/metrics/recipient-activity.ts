@@ -154,6 +154,9 @@ export function engagementStatusSql(db: string, s: StatusScope, opts: { statusOn
       activeFrom: s.at - t.activeDays * DAY_MS,
       inactiveFrom: s.at - t.inactiveDays * DAY_MS,
       minSends: t.minSends,
+      // The day of `at` and its ms within that day, for recipient_engagement_days (see dayBound).
+      atDay: Math.floor(s.at / DAY_MS),
+      atOffset: s.at - Math.floor(s.at / DAY_MS) * DAY_MS,
       campaigns: s.campaigns ?? [],
       ids: s.recipientIds ? [...new Set(s.recipientIds)] : [],
       after: s.after ?? '',
@@ -223,9 +226,11 @@ function fullEngagementSide(db: string, s: StatusScope, recipientScope: string, 
  * ambiguous pairs are read from events, only within (inactiveFrom, at]: an engagement there moves
  * the band, an earlier one cannot (the first, at or before `at`, already proves one, so never_engaged
  * and dormant are told apart without it). At the end of the history the ambiguous campaigns are the
- * last week's, whose first engagement is recent: no event is read.
+ * last week's, whose first engagement is recent: no event is read. Over every campaign (activeDays
+ * of a day or more) the per-day summary answers instead, exactly and without events: dayEngagementRows.
  */
 function statusEngagementRows(db: string, s: StatusScope, recipientScope: string, inScope: string): string {
+  if (!s.campaigns && s.thresholds.activeDays >= 1 && s.at >= 0) return dayEngagementRows(db, recipientScope)
   const boundOf = (m: 'opens' | 'clicks', first: string) =>
     `arrayMax(arrayPushBack(arrayMap((t, f${s.campaigns ? ', c' : ''}) -> ${s.campaigns ? `if(has({campaigns:Array(String)}, c), multiIf(t <= {at:Int64}, t, f <= {at:Int64}, f, 0), 0)` : 'multiIf(t <= {at:Int64}, t, f <= {at:Int64}, f, 0)'}, ${m}.2, ${first}.2${s.campaigns ? `, ${m}.1` : ''}), 0))`
   const bound = `greatest(${boundOf('opens', 'first_opens')}, ${boundOf('clicks', 'first_clicks')})`
@@ -243,6 +248,31 @@ function statusEngagementRows(db: string, s: StatusScope, recipientScope: string
             FROM ${db}.recipient_engagement
             WHERE last_engaged > {at:Int64} AND ${bound} <= {activeFrom:Int64}${recipientScope}
           )`
+}
+
+/**
+ * Over every campaign, with activeDays of at least a day: one row per recipient_engagement_days row
+ * (migration 3500: per day with a human open or click, its first and latest), without FINAL, and a
+ * value in the band of the recipient's last engagement at or before `at`, from that row's days alone.
+ * The last day at or before `at`'s day (keys sorted by maxMap) gives its latest when at or before
+ * `at` (a day before `at`'s lies wholly before it); else, if that day's first is at or before `at`, the
+ * last engagement lies between it and `at`, less than a day apart: active whatever its exact time (so
+ * the first stands in for it); else the day before it gives its latest. A recipient's rows not merged
+ * yet each give such a value for their events: the largest is in the band of all of them. No events
+ * are read.
+ */
+function dayEngagementRows(db: string, recipientScope: string): string {
+  const timeAt = (i: string) => `toInt64(days.1[${i}]) * ${DAY_MS} + days.2[${i}]`
+  // As in statusEngagementRows, a row engaged last at or before \`at\` answers from the column alone.
+  return `SELECT recipient_id, 0, 0, last_engaged FROM ${db}.recipient_engagement_days WHERE last_engaged > 0 AND last_engaged <= {at:Int64}${recipientScope}
+        UNION ALL
+        SELECT recipient_id, 0, 0,
+               multiIf(j = 0, 0,
+                       days.1[j] < {atDay:UInt16} OR days.2[j] <= {atOffset:UInt32}, ${timeAt('j')},
+                       -days.3[j] <= {atOffset:UInt32}, toInt64(days.1[j]) * ${DAY_MS} - days.3[j],
+                       j > 1, ${timeAt('j - 1')}, 0)
+        FROM (SELECT recipient_id, days, arrayLastIndex(d -> d <= {atDay:UInt16}, days.1) AS j
+              FROM ${db}.recipient_engagement_days WHERE last_engaged > {at:Int64}${recipientScope})`
 }
 
 export interface RecipientEngagement {

@@ -23,6 +23,7 @@ export function retentionClauses(r: RetentionDays): {
   recipientRecentSends: string
   recipientSendOutcomes: string
   recipientEngagement: string
+  recipientEngagementDays: string
   purchases: string
   customerOrders: string
 } {
@@ -48,17 +49,19 @@ export function retentionClauses(r: RetentionDays): {
   // a row goes once its latest engagement is past the events' retention, as recipient_sends does with sends.
   const recipientEngagement =
     e === null ? '' : `toDateTime(intDiv(greatest(last_engaged, arrayMax(arrayPushBack(unsubscribes.2, 0))), 1000)) + toIntervalDay(${Math.trunc(e)})`
+  // Its per-day summary (migration 3500): the same deadline, from the same two latest times.
+  const recipientEngagementDays = e === null ? '' : `toDateTime(intDiv(greatest(last_engaged, last_unsubscribe), 1000)) + toIntervalDay(${Math.trunc(e)})`
   // The purchases (migration 1210) are conversions: kept as long, row by row.
   const purchases = c === null ? '' : at(c)
   // The per-customer summary (migration 1700) has no time column: its row (a customer's orders merged so far) goes
   // once the latest order in it is past the retention; the order time is read back from ver as its comment says.
   const customerOrders =
     c === null ? '' : `toDateTime(intDiv(arrayMax(arrayMap(v -> if(v >= 10000000000000, 20000000000000, 10000000000000) - v, vers)), 1000)) + toIntervalDay(${Math.trunc(c)})`
-  return { events, eventsDropParts: e !== null && e === c, sends, recipientSends, recipientRecentSends, recipientSendOutcomes, recipientEngagement, purchases, customerOrders }
+  return { events, eventsDropParts: e !== null && e === c, sends, recipientSends, recipientRecentSends, recipientSendOutcomes, recipientEngagement, recipientEngagementDays, purchases, customerOrders }
 }
 
 /**
- * Applies the retention TTLs to `events`, `sends` (and the per-recipient summaries `recipient_sends`, `recipient_send_outcomes` and `recipient_engagement`), and for conversions `purchases` and `customer_orders`, at start. Idempotent: the clause last
+ * Applies the retention TTLs to `events`, `sends` (and the per-recipient summaries `recipient_sends`, `recipient_send_outcomes`, `recipient_engagement` and `recipient_engagement_days`), and for conversions `purchases` and `customer_orders`, at start. Idempotent: the clause last
  * applied is kept in `applied_settings`, and a table is altered only when its clause changed (a
  * MODIFY TTL recomputes the TTL of every existing part in the background: worth doing once, not
  * at every start). Returns what was altered.
@@ -84,6 +87,7 @@ export async function applyRetention(store: EventStore, r: RetentionDays): Promi
     { name: 'recipient_recent_sends_ttl', table: 'recipient_recent_sends', clause: want.recipientRecentSends, value: want.recipientRecentSends, initial: retentionClauses({ eventDays: null, sendDays: null, conversionDays: null }).recipientRecentSends },
     { name: 'recipient_send_outcomes_ttl', table: 'recipient_send_outcomes', clause: want.recipientSendOutcomes, value: want.recipientSendOutcomes },
     { name: 'recipient_engagement_ttl', table: 'recipient_engagement', clause: want.recipientEngagement, value: want.recipientEngagement },
+    { name: 'recipient_engagement_days_ttl', table: 'recipient_engagement_days', clause: want.recipientEngagementDays, value: want.recipientEngagementDays },
     { name: 'purchases_ttl', table: 'purchases', clause: want.purchases, value: want.purchases },
     { name: 'customer_orders_ttl', table: 'customer_orders', clause: want.customerOrders, value: want.customerOrders },
   ]

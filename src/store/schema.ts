@@ -238,6 +238,18 @@ export const sequenceEnrollments = pgTable(
      * asking ClickHouse, and exits the entry once it is not after now. Null: none found.
      */
     goalAt: timestamp('goal_at', { withTimezone: true, mode: 'date' }),
+    /**
+     * The entry's item of `due` as JSON text, split where the step's campaign goes (it belongs to
+     * the sequence's steps): `{"recipientId":…,"stepId":…` and `,"dueAt":…}`. Stored generated
+     * columns (migration 0370): written by the database on every write of the row, NULL unless
+     * active, so a page of `due` is its rows' texts joined rather than formatted per call.
+     */
+    dueItemHead: text('due_item_head').generatedAlwaysAs(
+      sql`CASE WHEN status = 'active' AND due_at IS NOT NULL THEN sequence_due_item_head(recipient_id, next_step_id) END`,
+    ),
+    dueItemTail: text('due_item_tail').generatedAlwaysAs(
+      sql`CASE WHEN status = 'active' AND due_at IS NOT NULL THEN sequence_due_item_tail(due_at, entered_at, variant, segments, attributes) END`,
+    ),
   },
   (t) => [
     primaryKey({ columns: [t.sequenceId, t.recipientId] }),

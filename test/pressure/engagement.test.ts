@@ -158,8 +158,8 @@ describe('status and send history follow reclassification and erasure', () => {
 
 describe('the per-recipient engagement summary (recipient_engagement) stays exact', () => {
   const D = 400 // clear of the histories above
-  const rows = async (r: string) =>
-    (await s.deps.events.client.query({ query: `SELECT count() AS n FROM ${s.deps.events.db}.recipient_engagement WHERE recipient_id = {r:String}`, query_params: { r }, format: 'JSONEachRow' }).then((x) => x.json<{ n: number }>()))[0]!.n
+  const rows = async (r: string, table = 'recipient_engagement') =>
+    (await s.deps.events.client.query({ query: `SELECT count() AS n FROM ${s.deps.events.db}.${table} WHERE recipient_id = {r:String}`, query_params: { r }, format: 'JSONEachRow' }).then((x) => x.json<{ n: number }>()))[0]!.n
 
   it('a human click later reclassified as a scanner no longer makes its recipient active, and counts again once reclassified human', async () => {
     await s.api('POST', '/v1/campaigns', { id: 'sc', name: 'sc', settings: { category: 'newsletter' } })
@@ -210,8 +210,10 @@ describe('the per-recipient engagement summary (recipient_engagement) stays exac
 
     // Erasure takes their summary row with the rest.
     expect(Number(await rows('tw1'))).toBeGreaterThan(0)
+    expect(Number(await rows('tw1', 'recipient_engagement_days'))).toBeGreaterThan(0)
     expect((await s.api('DELETE', '/v1/recipients/tw1')).status).toBe(200)
     expect(Number(await rows('tw1'))).toBe(0)
+    expect(Number(await rows('tw1', 'recipient_engagement_days'))).toBe(0)
   })
 
   it('the counts (status alone, a lower bound from the summary and events only near the thresholds) match the wake-up list at the thresholds\' edges', async () => {
@@ -245,6 +247,47 @@ describe('the per-recipient engagement summary (recipient_engagement) stays exac
           : [['x1', 'lapsing'], ['x2', 'lapsing'], ['x3', 'dormant'], ['x4', 'lapsing'], ['x5', 'lapsing'], ['x6', 'dormant']],
       )
     }
+  })
+})
+
+describe('the per-day summary (recipient_engagement_days) gives the counts over every campaign', () => {
+  it('within a day: opens on both sides of `at`, only after it, a threshold inside the day; a late event; merged or not', async () => {
+    const X = 600 // clear of the histories above; `at` is day X at 08:00
+    const H = 3_600_000
+    await s.api('POST', '/v1/campaigns', { id: 'dy', name: 'dy', settings: { category: 'days' } })
+    const urls = await send('dy', ['y1', 'y2', 'y3', 'y4', 'y5'], X - 10)
+    const openAt = async (id: string, ms: number) => {
+      now = ms
+      const r = await fetch(urls.get(id)!.pixelUrl, { headers: { 'user-agent': BROWSER_UA } })
+      await r.arrayBuffer()
+    }
+    // y1: 06:00 and 10:00 of day X; y2: day X - 3 and 10:00 of day X; y3: 10:00 of day X only;
+    // y4: 07:00 and 09:00 of day X - 1 (activeFrom, 08:00 of X - 1, falls between them); y5: 07:00 of X - 1 only.
+    await openAt('y1', at(X) - 2 * H)
+    await openAt('y1', at(X) + 2 * H)
+    await openAt('y2', at(X - 3))
+    await openAt('y2', at(X) + 2 * H)
+    await openAt('y3', at(X) + 2 * H)
+    await openAt('y4', at(X - 1) - H)
+    await openAt('y4', at(X - 1) + H)
+    await openAt('y5', at(X - 1) - H)
+    await s.flush()
+    const q = `at=${iso(at(X))}&activeDays=1&inactiveDays=5&minSends=2`
+    const check = async (want: Record<string, string>) => {
+      const list = await ndjson(`/v1/audience?status=active,lapsing,inactive,never_engaged,dormant&${q}`)
+      expect(Object.fromEntries(list.filter((r) => r.recipientId.startsWith('y')).map((r) => [r.recipientId, r.status]))).toEqual(want)
+      const tally = Object.fromEntries(['active', 'lapsing', 'inactive', 'never_engaged', 'dormant'].map((st) => [st, list.filter((r) => r.status === st).length]))
+      // Over every campaign the counts read the per-day summary; the list reads the per-campaign one and events.
+      expect((await s.api('GET', `/v1/engagement?${q}`)).body.counts).toEqual(tally)
+    }
+    const want = { y1: 'active', y2: 'lapsing', y3: 'never_engaged', y4: 'active', y5: 'lapsing' }
+    await check(want)
+    // A late event: y3's open of day X - 2 stored after the others (its own row until merged).
+    await openAt('y3', at(X - 2) + 4 * H)
+    await s.flush()
+    await check({ ...want, y3: 'lapsing' })
+    await s.deps.events.client.command({ query: `OPTIMIZE TABLE ${s.deps.events.db}.recipient_engagement_days FINAL` })
+    await check({ ...want, y3: 'lapsing' })
   })
 })
 

@@ -58,6 +58,9 @@ describe.skipIf(!PG_URL)('sequences on PostgreSQL', () => {
       reentered: 1,
       skipped: { count: 1, recipients: [{ id: 'r1', reason: 'erased' }] },
     })
+    // The re-entered r2's item, as stored with the entry by PostgreSQL (generated columns).
+    const at = new Date(now).toISOString()
+    expect((await due(now)).body.due).toEqual([{ recipientId: 'r2', stepId: 'a', campaignId: 'p1', dueAt: at, enteredAt: at, variant: null, segments: [], attributes: {} }])
     const f = (await s.api('GET', '/v1/sequences/pg/funnel')).body
     // r2 twice (the removed entry and the new one), r3 exited; r1's history was erased.
     expect(f).toMatchObject({ entered: 3, active: 1, exited: 2 })

@@ -410,3 +410,76 @@ describe('the goal pass in pages', () => {
     expect((await s.api('GET', '/v1/sequences/paged/enrollments/old3')).body.exit).toEqual({ reason: 'converted', stepId: 'p1', at: iso(t - 8 * DAY) })
   })
 })
+
+/**
+ * Every entry's stored item (due_item_head/tail, migration 0370) against the one written from its
+ * row's columns here: what `due` lists for an active entry, nothing for any other.
+ */
+async function expectStoredItemsOfRows(meta: TestServer['deps']['meta']) {
+  const res = (await meta.db.execute(sql`
+    SELECT recipient_id, status, next_step_id, (extract(epoch FROM due_at) * 1000)::bigint AS due_ms, (extract(epoch FROM entered_at) * 1000)::bigint AS entered_ms,
+           variant, segments, attributes, due_item_head, due_item_tail FROM sequence_enrollments`)) as unknown as {
+    rows: Array<{ recipient_id: string; status: string; next_step_id: string | null; due_ms: string | number | null; entered_ms: string | number; variant: string | null; segments: string[] | null; attributes: Record<string, string> | null; due_item_head: string | null; due_item_tail: string | null }>
+  }
+  expect(res.rows.length).toBeGreaterThanOrEqual(3)
+  for (const r of res.rows) {
+    if (r.status !== 'active') {
+      expect([r.recipient_id, r.due_item_head, r.due_item_tail]).toEqual([r.recipient_id, null, null])
+      continue
+    }
+    const item = JSON.parse(`${r.due_item_head},"campaignId":"c"${r.due_item_tail}`) as Record<string, unknown>
+    expect(item).toEqual({
+      recipientId: r.recipient_id,
+      stepId: r.next_step_id,
+      campaignId: 'c',
+      dueAt: iso(Number(r.due_ms)),
+      enteredAt: iso(Number(r.entered_ms)),
+      variant: r.variant,
+      segments: r.segments ?? [],
+      attributes: r.attributes ?? {},
+    })
+  }
+}
+
+describe('the items of due stored with each entry', () => {
+  it('follow a step sent, a change of steps and of a step campaign, a re-entry, an exit and an erasure', async () => {
+    const t = now
+    const odd = 'q"u\\o\tte\u00e9\u2028'
+    const itemsDue = async (until: number) => (await s.api('GET', `/v1/sequences/items/due?until=${encodeURIComponent(iso(until))}`)).body.due as Array<Record<string, unknown>>
+    const steps = [{ id: 'i1', campaignId: 'w1', offset: 'P0D' }, { id: 'i2', campaignId: 'w2', offset: 'P2D' }]
+    expect((await s.api('POST', '/v1/sequences', { id: 'items', name: 'Items', steps })).status).toBe(201)
+    const attributes = { 'k"ey': 'v\u00e4l\n', plain: 'x' }
+    const r = await s.api('POST', '/v1/sequences/items/enrollments', {
+      recipients: [{ id: odd, variant: 'B"', segments: ['s,1', 'é'], attributes }, { id: 'plain' }, { id: 'leaves' }, { id: 'erased-later' }],
+    })
+    expect(r.body.enrolled).toBe(4)
+    const first = { stepId: 'i1', campaignId: 'w1', dueAt: iso(t), enteredAt: iso(t) }
+    expect(await itemsDue(t)).toEqual([
+      { recipientId: 'erased-later', ...first, variant: null, segments: [], attributes: {} },
+      { recipientId: 'leaves', ...first, variant: null, segments: [], attributes: {} },
+      { recipientId: 'plain', ...first, variant: null, segments: [], attributes: {} },
+      { recipientId: odd, ...first, variant: 'B"', segments: ['s,1', 'é'], attributes },
+    ])
+    // Step i1 sent to odd: its item moves to i2 and its due time; the others stay at i1.
+    expect((await s.api('POST', '/v1/campaigns/w1/sends', { recipients: [{ id: odd }], sequence: { id: 'items', stepId: 'i1' } })).body.sequence.marked).toBe(1)
+    expect((await itemsDue(t + 2 * DAY)).map((d) => [d.recipientId, d.stepId, d.campaignId, d.dueAt])).toEqual([
+      ['erased-later', 'i1', 'w1', iso(t)],
+      ['leaves', 'i1', 'w1', iso(t)],
+      ['plain', 'i1', 'w1', iso(t)],
+      [odd, 'i2', 'w2', iso(t + 2 * DAY)],
+    ])
+    // Step i2 now later and another campaign's: the item follows both.
+    const patched = await s.api('PATCH', '/v1/sequences/items', { steps: [steps[0], { id: 'i2', campaignId: 'w3', offset: 'P3D' }] })
+    expect(patched.status).toBe(200)
+    expect((await itemsDue(t + 2 * DAY)).map((d) => d.recipientId)).toEqual(['erased-later', 'leaves', 'plain'])
+    expect((await itemsDue(t + 3 * DAY)).at(-1)).toMatchObject({ recipientId: odd, stepId: 'i2', campaignId: 'w3', dueAt: iso(t + 3 * DAY) })
+    // Removed: no item; re-entered later with other fields: the new ones; erased: gone.
+    expect((await s.api('DELETE', '/v1/sequences/items/enrollments/leaves')).status).toBe(200)
+    const again = await s.api('POST', '/v1/sequences/items/enrollments', { recipients: [{ id: 'plain', enteredAt: iso(t + DAY), variant: 'C', attributes: { a: '1' } }], reenter: true })
+    expect(again.body.reentered).toBe(1)
+    expect((await s.api('DELETE', '/v1/recipients/erased-later')).status).toBe(200)
+    expect(await itemsDue(t + DAY)).toEqual([{ recipientId: 'plain', stepId: 'i1', campaignId: 'w1', dueAt: iso(t + DAY), enteredAt: iso(t + DAY), variant: 'C', segments: [], attributes: { a: '1' } }])
+    // Every entry of every sequence these tests wrote: the stored item is its row's, and only while active.
+    await expectStoredItemsOfRows(s.deps.meta)
+  })
+})

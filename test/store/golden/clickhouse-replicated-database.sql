@@ -416,6 +416,37 @@ SELECT recipient_id, (arrayMap(c -> cityHash64(c), arrayFilter((c, t) -> t > sin
 FROM sillage.recipient_sends
 WHERE arrayExists(t -> t > since, sends.2);
 
+-- 3500_recipient_engagement_days.sql
+CREATE TABLE IF NOT EXISTS sillage.recipient_engagement_days
+(
+    recipient_id String COMMENT 'Sender''s opaque recipient id',
+    days SimpleAggregateFunction(maxMap, Tuple(Array(UInt16), Array(UInt32), Array(Int32))) COMMENT 'Days (since 1970-01-01 UTC, sorted) with a human open or click; per day the latest one''s ms within the day, and minus the first one''s ms within the day',
+    last_engaged SimpleAggregateFunction(max, Int64) COMMENT 'Latest human open or click, epoch ms (0: none): a row whose latest is at or before an instant needs no look at its days',
+    last_unsubscribe SimpleAggregateFunction(max, Int64) COMMENT 'Latest human unsubscribe, epoch ms (0: none): only for the retention TTL, as recipient_engagement''s'
+)
+ENGINE = ReplicatedAggregatingMergeTree()
+ORDER BY recipient_id;
+
+-- 3500_recipient_engagement_days.sql
+CREATE MATERIALIZED VIEW IF NOT EXISTS sillage.recipient_engagement_days_mv TO sillage.recipient_engagement_days AS
+SELECT recipient_id,
+       maxMapIf([toUInt16(intDiv(toUnixTimestamp64Milli(ts), 86400000))], [toUInt32(toUnixTimestamp64Milli(ts) % 86400000)], [toInt32(-(toUnixTimestamp64Milli(ts) % 86400000))], type IN ('open', 'click')) AS days,
+       toInt64(maxIf(toUnixTimestamp64Milli(ts), type IN ('open', 'click'))) AS last_engaged,
+       toInt64(maxIf(toUnixTimestamp64Milli(ts), type = 'unsubscribe')) AS last_unsubscribe
+FROM sillage.events
+WHERE type IN ('open', 'click', 'unsubscribe') AND class = 'human' AND recipient_id != ''
+GROUP BY recipient_id;
+
+-- 3500_recipient_engagement_days.sql
+INSERT INTO sillage.recipient_engagement_days
+SELECT recipient_id,
+       maxMapIf([toUInt16(intDiv(toUnixTimestamp64Milli(ts), 86400000))], [toUInt32(toUnixTimestamp64Milli(ts) % 86400000)], [toInt32(-(toUnixTimestamp64Milli(ts) % 86400000))], type IN ('open', 'click')) AS days,
+       toInt64(maxIf(toUnixTimestamp64Milli(ts), type IN ('open', 'click'))) AS last_engaged,
+       toInt64(maxIf(toUnixTimestamp64Milli(ts), type = 'unsubscribe')) AS last_unsubscribe
+FROM sillage.events
+WHERE type IN ('open', 'click', 'unsubscribe') AND class = 'human' AND recipient_id != ''
+GROUP BY recipient_id;
+
 -- 3600_recipient_send_outcomes.sql
 CREATE TABLE IF NOT EXISTS sillage.recipient_send_outcomes
 (
