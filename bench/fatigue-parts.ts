@@ -17,7 +17,7 @@ const from = to - 90 * DAY
 const windowMs = 30 * DAY
 const campaigns = (await listCampaigns(bench.deps, { limit: 1000, offset: 0 })).map((c) => c.id)
 const conv = attributedConversionsManySql(db, {})
-const params = { ...conv.params, campaigns, ones: campaigns.map(() => 1), lows: [0, 2, 4, 7], windowS: windowMs / 1000, at: to - 1, since: from - windowMs, from, to }
+const params = { ...conv.params, dbName: db, campaigns, ones: campaigns.map(() => 1), lows: [0, 2, 4, 7], windowS: windowMs / 1000, at: to - 1, since: from - windowMs, from, to }
 
 const sendsSide = (filter: string) => `
   SELECT cityHash64(c, recipient_id) AS h, sent, prior FROM (
@@ -95,6 +95,24 @@ const ninth = (o: { eng?: boolean; conv?: boolean; bits?: boolean; hash?: boolea
       ${o.conv === false ? '' : 'LEFT JOIN converted AS v ON v.rk = s.rk'}
     ) ARRAY JOIN codes AS code WHERE code > 0 GROUP BY code ORDER BY code`
 }
+// The tenth session's query (src/metrics/pressure.ts): recipient_send_outcomes (migration 3600) holds
+// each recipient's sends in time order with their outcome bits; only the conversions are joined.
+const tenth = (o: { conv?: boolean; final?: boolean; dedup?: boolean }) => `WITH ${conv.sql},
+    converted AS (SELECT cityHash64(recipient_id) AS rk, groupUniqArray(cityHash64(for_campaign)) AS campaigns FROM attributed WHERE recipient_id != '' GROUP BY recipient_id),
+    dup AS (SELECT rk, max(version) AS v FROM ${db}.recipient_send_outcomes GROUP BY rk HAVING count() > 1)
+    SELECT code, count() FROM (
+      SELECT arrayMap(t -> t >= {since:Int64} AND t <= {at:Int64}, f.sent) AS keep,
+             arrayFilter((t, k) -> k, f.sent, keep) AS ts, arrayFilter((b, k) -> k, f.bits, keep) AS bits0,
+             ${o.conv === false ? 'bits0' : `if(empty(v.campaigns), bits0, arrayMap((b, d) -> b + 8 * (d > 1), bits0,
+               arraySlice(arrayEnumerateUniq(arrayConcat(v.campaigns, arrayFilter((c, k) -> k, f.campaigns, keep))), length(v.campaigns) + 1)))`} AS bits,
+             arrayMap(t -> intDiv(t, 1000), ts) AS secs,
+             arrayMap((x, y) -> x != y, secs, arrayShiftRight(secs, 1, ${none})) AS firsts,
+             arrayFill((g, f) -> f, arrayMap((x, y1, y2, y3) -> (y1 >= x - {windowS:Int64}) + (y2 >= x - {windowS:Int64}) + (y3 >= x - {windowS:Int64}),
+               secs, arrayShiftRight(secs, 2, ${none}), arrayShiftRight(secs, 4, ${none}), arrayShiftRight(secs, 7, ${none})), firsts) AS reached,
+             arrayMap((t, r, b) -> if(t >= {from:Int64} AND t < {to:Int64}, (r + 1) * 16 + b, 0), ts, reached, bits) AS codes
+      FROM (SELECT rk, sent, campaigns, bits FROM ${db}.recipient_send_outcomes${o.dedup ? ` WHERE rk NOT IN (SELECT rk FROM dup) OR (rk, version) IN (SELECT rk, v FROM dup)` : o.final === false ? '' : ' FINAL'}) AS f
+      ${o.conv === false ? '' : 'LEFT JOIN converted AS v ON v.rk = f.rk'}
+    ) ARRAY JOIN codes AS code WHERE code > 0 GROUP BY code ORDER BY code`
 const plainEngagement = `SELECT recipient_id, opens.1 AS o, clicks.1 AS k, unsubscribes.1 AS u FROM ${db}.recipient_engagement`
 const parts: Array<[string, string]> = [
   // The query before (commit 385ddbb), part by part.
@@ -121,6 +139,18 @@ const parts: Array<[string, string]> = [
   ['ninth: without engagement and conversions', ninth({ eng: false, conv: false })],
   ['ninth: join on strings, hash, count', `SELECT count(), sum(length(e.o)) FROM ${db}.recipient_sends AS s FINAL LEFT JOIN (${plainEngagement}) AS e ON e.recipient_id = s.recipient_id`],
   ['ninth: join on strings, full_sorting_merge, count', `SELECT count(), sum(length(e.o)) FROM ${db}.recipient_sends AS s FINAL LEFT JOIN (${plainEngagement}) AS e ON e.recipient_id = s.recipient_id SETTINGS join_algorithm = 'full_sorting_merge'`],
+  // The tenth session.
+  ['tenth: outcomes parts', `SELECT count() AS parts, sum(rows) AS rows FROM system.parts WHERE database = {dbName:String} AND table = 'recipient_send_outcomes' AND active`],
+  ['tenth: outcomes FINAL, arrays read', `SELECT sum(arraySum(sent) % 1000), sum(arraySum(campaigns) % 1000), sum(arraySum(bits)) FROM ${db}.recipient_send_outcomes FINAL`],
+  ['tenth: outcomes FINAL per partition, arrays read', `SELECT sum(arraySum(sent) % 1000), sum(arraySum(campaigns) % 1000), sum(arraySum(bits)) FROM ${db}.recipient_send_outcomes FINAL SETTINGS do_not_merge_across_partitions_select_final = 1`],
+  ['tenth: outcomes, arrays read without FINAL', `SELECT sum(arraySum(sent) % 1000), sum(arraySum(campaigns) % 1000), sum(arraySum(bits)) FROM ${db}.recipient_send_outcomes`],
+  ['tenth: the query (every campaign)', tenth({})],
+  ['tenth: without the conversions', tenth({ conv: false })],
+  ['tenth: without FINAL', tenth({ final: false })],
+  ['tenth: without FINAL and conversions', tenth({ conv: false, final: false })],
+  ['tenth: without conversions, duplicates dropped by GROUP BY', tenth({ conv: false, dedup: true })],
+  ['tenth: without conversions, FINAL per partition', `${tenth({ conv: false })} SETTINGS do_not_merge_across_partitions_select_final = 1`],
+  ['tenth: converted recipients, count', `WITH ${conv.sql} SELECT count() FROM (SELECT DISTINCT recipient_id FROM attributed WHERE recipient_id != '')`],
 ]
 console.log(`campaigns: ${campaigns.length}`)
 console.log(`${'part'.padEnd(50)} ${'run'.padStart(3)} ${'wall ms'.padStart(8)} ${'cpu ms'.padStart(8)}`)

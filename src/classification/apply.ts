@@ -1,5 +1,6 @@
 import type { TrafficClass } from '../events/event.js'
 import type { EventStore } from '../store/clickhouse.js'
+import { recomputeSendOutcomes } from '../store/send-outcomes.js'
 import { recomputeSendFacts } from '../store/sequence-facts.js'
 import { engagementOfEvents, refreshRecipientEngagement } from './engagement-refresh.js'
 
@@ -89,6 +90,8 @@ export async function applyStoredUpdates(store: EventStore, updates: readonly St
     const touched = await engagementOfEvents(store, engagement, tsRange)
     await refreshRecipientEngagement(store, touched.recipients)
     await recomputeSendFacts(store, touched)
+    // Their sends' outcome bits (migration 3600), from the engagement just rebuilt.
+    await recomputeSendOutcomes(store, touched.recipients)
   }
   for (const l of appliedListeners.get(store) ?? []) await l(updates, tsRange, origin)
 }

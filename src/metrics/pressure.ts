@@ -1,5 +1,7 @@
+import type { AppDeps } from '../deps.js'
 import { queryRows, type EventStore } from '../store/clickhouse.js'
 import { recentSendsFrom } from '../store/recent-sends.js'
+import { applyStoredOutcomes } from '../store/send-outcomes.js'
 import { invalid } from '../util/errors.js'
 import { DAY_MS } from '../util/window.js'
 import { attributedConversionsManySql } from './attribution.js'
@@ -105,17 +107,16 @@ export const DEFAULT_FATIGUE_BUCKETS = [0, 2, 4, 7]
  * unsubscribed from that campaign, or converted (attributed to it, click attribution, 7-day window),
  * each with its 95% Wilson interval.
  *
- * One pass over the recipients, never a row per (campaign, recipient) joined to another: each
- * recipient's row of recipient_sends (each campaign's latest send, what sends FINAL keeps) is joined
- * on recipient_id to their row of recipient_engagement (migration 2500: the campaigns they opened,
- * clicked, unsubscribed from, people only) and to the campaigns credited with their orders; within
- * the row, each send gets its outcome bits and its bucket, and only (bucket, bits) codes leave it.
- * Joining the 10 M sends to the 24 M (campaign, recipient) outcome rows of the bench took ~28 s CPU
- * (bench/README.md, "Eighth session: fatigue"); keys and campaign ids hashed to integers took a
- * further quarter or so ("Ninth session: fatigue"), full_sorting_merge made the whole query dearer.
+ * One pass over recipient_send_outcomes (migration 3600): per recipient, each sent campaign's latest
+ * send time (what sends FINAL keeps), in time order, with its human open, click and unsubscribe bits
+ * kept next to it at write time; the human events stored since the last read are applied first
+ * (src/store/send-outcomes.ts). Only the orders credited are joined here, per recipient. Within a
+ * row each send gets its bucket, and only (bucket, bits) codes leave it. Joining each recipient's
+ * sends to their engagement maps on every request cost about three times the 300 ms target
+ * (bench/README.md, "Ninth session: fatigue"; "Tenth session: fatigue" for this form).
  */
 export async function fatigueCurve(
-  store: EventStore,
+  deps: Pick<AppDeps, 'events' | 'sequence'>,
   o: {
     from: number
     to: number
@@ -128,6 +129,8 @@ export async function fatigueCurve(
 ): Promise<FatigueCurve> {
   if (o.from >= o.to) throw invalid('query.from: must be before query.to')
   const buckets = bucketLabels(o.buckets ?? DEFAULT_FATIGUE_BUCKETS)
+  if (buckets.length > 20) throw invalid('query.buckets: at most 20 lower bounds')
+  const store = deps.events
   const db = store.db
   const windowMs = o.windowDays * DAY_MS
   const conv = attributedConversionsManySql(db, {})
@@ -138,73 +141,65 @@ export async function fatigueCurve(
   const none = 'toInt64(-9223372036854775807)'
   const atLeast = lows.map(([name]) => `(y${name} >= x - {windowS:Int64})`).join(' + ')
   // Every campaign (null): no test per send; sends are recorded only for existing campaigns, never
-  // deleted. Otherwise a hashed set (IN), where has() compared each send with the whole list.
-  const inCampaigns = o.campaigns ? ' AND c IN {campaigns:Array(String)}' : ''
-  // Keys and campaign ids as 64-bit hashes: the joins hash 1 M integers instead of strings, the
-  // per-send lookups below hash each send's campaign once instead of once per list, and the joined
-  // lists are integers, not strings, to copy. Two different ids hash alike with probability ~2⁻⁶⁴
-  // per pair (1 M recipients: ~3·10⁻⁸ that any two share a key), far below any rate shown.
-  const hashed = (ids: string) => `arrayMap(c -> cityHash64(c), ${ids})`
+  // deleted. Otherwise the campaigns' hashes (as the rows keep them) as a set (IN).
+  const inCampaigns = o.campaigns ? ' AND c IN {hashes:Array(UInt64)}' : ''
+  const params = {
+    ...conv.params,
+    ...Object.fromEntries(lows),
+    // The orders' rule takes the campaign ids (every campaign's with no category).
+    campaigns: o.campaigns ?? o.everyCampaign ?? [],
+    windowS: windowMs / 1000,
+    at: o.to - 1,
+    since: o.from - windowMs,
+    from: o.from,
+    to: o.to,
+  }
   const rows = o.campaigns === null || o.campaigns.length
-    ? await queryRows<{ code: number; n: number }>(
-        store,
-        `WITH ${conv.sql},
-         converted AS (SELECT cityHash64(recipient_id) AS rk, groupUniqArray(cityHash64(for_campaign)) AS campaigns FROM attributed WHERE recipient_id != '' GROUP BY recipient_id),
-         -- Recipients whose recipient_engagement row is split over parts (merges not caught up).
-         split AS (SELECT recipient_id FROM ${db}.recipient_engagement GROUP BY recipient_id HAVING count() > 1)
-         SELECT code, count() AS n FROM (
-           SELECT
-             -- The recipient's sends of these campaigns in [since, at], in campaign order.
-             arrayMap((t, c) -> t >= {since:Int64} AND t <= {at:Int64}${inCampaigns}, s.sends.2, s.sends.1) AS keep,
-             arrayFilter((t, k) -> k, s.sends.2, keep) AS ts0,
-             ${hashed('arrayFilter((c, k) -> k, s.sends.1, keep)')} AS cs0,
-             -- Outcome bits of each send: its campaign in the recipient's opens (1), clicks (2),
-             -- unsubscribes (4), orders credited (8). A campaign id occurs once per array, so it is
-             -- in the other array when arrayEnumerateUniq counts it a second time (a hash per row,
-             -- where has() in a lambda would copy the other array for every send).
-             arrayMap((a, b, c, d) -> (a > 1) + 2 * (b > 1) + 4 * (c > 1) + 8 * (d > 1),
-                      arraySlice(arrayEnumerateUniq(arrayConcat(e.o, cs0)), length(e.o) + 1),
-                      arraySlice(arrayEnumerateUniq(arrayConcat(e.k, cs0)), length(e.k) + 1),
-                      arraySlice(arrayEnumerateUniq(arrayConcat(e.u, cs0)), length(e.u) + 1),
-                      arraySlice(arrayEnumerateUniq(arrayConcat(v.campaigns, cs0)), length(v.campaigns) + 1)) AS bits0,
-             -- In time order; a send's earlier sends are those of earlier seconds, [sec − window, sec).
-             arraySort(ts0) AS ts,
-             arraySort((b, t) -> t, bits0, ts0) AS bits,
-             arrayMap(t -> intDiv(t, 1000), ts) AS secs,
-             -- Per send, how many bounds its earlier-send count reaches, found at the first send of
-             -- each second (the l-th send before it: arrayShiftRight) and copied to the others of
-             -- that second (arrayFill); no send compared with every other.
-             arrayMap((x, y) -> x != y, secs, arrayShiftRight(secs, 1, ${none})) AS firsts,
-             arrayFill((g, f) -> f, ${lows.length ? `arrayMap((x, ${lows.map(([name]) => `y${name}`).join(', ')}) -> ${atLeast}, secs, ${lows.map(([name]) => `arrayShiftRight(secs, {${name}:UInt32}, ${none})`).join(', ')})` : 'arrayMap(x -> 0, secs)'}, firsts) AS reached,
-             arrayMap((t, r, b) -> if(t >= {from:Int64} AND t < {to:Int64}, (r + 1) * 16 + b, 0), ts, reached, bits) AS codes
-           FROM (SELECT cityHash64(recipient_id) AS rk, sends FROM ${db}.recipient_sends FINAL) AS s
-           LEFT JOIN (
-             -- Only the campaign ids of the maps. Not FINAL: merging the maps of 600 k rows costs
-             -- ~5.5 s CPU when the parts overlap (every part spans all recipients); a recipient whose
-             -- row is split over parts gets their ids concatenated (an id twice changes no bit above).
-             SELECT cityHash64(recipient_id) AS rk, ${hashed('opens.1')} AS o, ${hashed('clicks.1')} AS k, ${hashed('unsubscribes.1')} AS u
-             FROM ${db}.recipient_engagement WHERE recipient_id NOT IN split
-             UNION ALL
-             SELECT cityHash64(recipient_id), ${hashed('groupArrayArray(opens.1)')}, ${hashed('groupArrayArray(clicks.1)')}, ${hashed('groupArrayArray(unsubscribes.1)')}
-             FROM ${db}.recipient_engagement WHERE recipient_id IN split
-             GROUP BY recipient_id
-           ) AS e ON e.rk = s.rk
-           LEFT JOIN converted AS v ON v.rk = s.rk
-         )
-         ARRAY JOIN codes AS code
-         WHERE code > 0
-         GROUP BY code`,
-        {
-          ...conv.params,
-          ...Object.fromEntries(lows),
-          campaigns: o.campaigns ?? o.everyCampaign ?? [],
-          windowS: windowMs / 1000,
-          at: o.to - 1,
-          since: o.from - windowMs,
-          from: o.from,
-          to: o.to,
-        },
-      )
+    ? await (async () => {
+        await applyStoredOutcomes(store, deps.sequence.committed)
+        const hashes = o.campaigns ? await campaignHashes(store, o.campaigns) : []
+        // The orders credited are joined only when some conversion is stored at all: the rule, the
+        // join and the per-send lookup cost about as much as the rest of the query even with nothing
+        // to find (bench/README.md, "Tenth session: fatigue"), and many lists report no orders.
+        const [stored] = await queryRows<{ n: number }>(store, `SELECT count() AS n FROM (SELECT 1 FROM ${db}.events WHERE type = 'conversion' LIMIT 1)`)
+        const orders = Number(stored?.n ?? 0) > 0
+        return queryRows<{ code: number; n: number }>(
+          store,
+          `${orders ? `WITH ${conv.sql},
+           converted AS (SELECT cityHash64(recipient_id) AS rk, groupUniqArray(cityHash64(for_campaign)) AS campaigns FROM attributed WHERE recipient_id != '' GROUP BY recipient_id)` : ''}
+           SELECT code, count() AS n FROM (
+             SELECT
+               -- The recipient's sends of these campaigns in [since, at], in time order (as stored).
+               ${o.campaigns ? `arrayMap((t, c) -> t >= {since:Int64} AND t <= {at:Int64}${inCampaigns}, f.sent, f.campaigns)` : 'arrayMap(t -> t >= {since:Int64} AND t <= {at:Int64}, f.sent)'} AS keep,
+               arrayFilter((t, k) -> k, f.sent, keep) AS ts,
+               -- Outcome bits of each send: open (1), click (2), unsubscribe (4) as stored, and its
+               -- campaign among those credited with the recipient's orders (8), found when it
+               -- occurs a second time in the concatenation (a hash per row; most rows have none).
+               arrayFilter((b, k) -> k, f.bits, keep) AS bits0,
+               ${orders ? `if(empty(v.campaigns), bits0,
+                  arrayMap((b, d) -> b + 8 * (d > 1), bits0,
+                           arraySlice(arrayEnumerateUniq(arrayConcat(v.campaigns, arrayFilter((c, k) -> k, f.campaigns, keep))), length(v.campaigns) + 1)))` : 'bits0'} AS bits,
+               arrayMap(t -> intDiv(t, 1000), ts) AS secs,
+               -- A send's earlier sends are those of earlier seconds, [sec − window, sec). Per send,
+               -- how many bounds its earlier-send count reaches, found at the first send of each
+               -- second (the l-th send before it: arrayShiftRight) and copied to the others of that
+               -- second (arrayFill); no send compared with every other.
+               arrayMap((x, y) -> x != y, secs, arrayShiftRight(secs, 1, ${none})) AS firsts,
+               arrayFill((g, f) -> f, ${lows.length ? `arrayMap((x, ${lows.map(([name]) => `y${name}`).join(', ')}) -> ${atLeast}, secs, ${lows.map(([name]) => `arrayShiftRight(secs, {${name}:UInt32}, ${none})`).join(', ')})` : 'arrayMap(x -> 0, secs)'}, firsts) AS reached,
+               -- As UInt16 (at most 21 × 16 codes: the route takes 20 bounds): the count groups on a
+               -- 16-bit key (a direct table) instead of hashing 64-bit ones, one row per send.
+               arrayMap((t, r, b) -> toUInt16(if(t >= {from:Int64} AND t < {to:Int64}, (r + 1) * 16 + b, 0)), ts, reached, bits) AS codes
+             -- The campaigns' hashes are read only when a category or the orders need them (~80 MB of
+             -- incompressible integers at 10 M sends).
+             FROM (SELECT rk, sent, ${o.campaigns || orders ? 'campaigns, ' : ''}bits FROM ${db}.recipient_send_outcomes FINAL) AS f
+             ${orders ? 'LEFT JOIN converted AS v ON v.rk = f.rk' : ''}
+           )
+           ARRAY JOIN codes AS code
+           WHERE code > 0
+           GROUP BY code`,
+          { ...params, hashes },
+        )
+      })()
     : []
   for (const r of rows) {
     const code = Number(r.code)
@@ -232,6 +227,12 @@ export async function fatigueCurve(
       }
     }),
   }
+}
+
+/** The 64-bit hashes recipient_send_outcomes keeps for these campaign ids (read as strings: beyond 2⁵³). */
+async function campaignHashes(store: EventStore, ids: readonly string[]): Promise<bigint[]> {
+  const [row] = await queryRows<{ h: string[] }>(store, `SELECT arrayMap(c -> toString(cityHash64(c)), {ids:Array(String)}) AS h`, { ids: [...ids] })
+  return (row?.h ?? []).map((h) => BigInt(h))
 }
 
 export interface CapSpec {

@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto'
 import type { AppDeps } from '../deps.js'
 import { DomainError } from '../util/errors.js'
 import { chDateTime } from '../store/clickhouse.js'
+import { recomputeSendOutcomes } from '../store/send-outcomes.js'
 import { clickUrl, pixelUrl } from '../tracking/urls.js'
 import type { Link } from './campaigns.js'
 import { checkSequenceStep, markStepSent } from './sequences.js'
@@ -55,6 +56,9 @@ export async function recordSends(deps: Deps, campaignId: string, recipients: Se
     // Every insert names its own token: chDB keeps a token set earlier on the connection.
     clickhouse_settings: { insert_deduplication_token: `${table}:${randomUUID()}`, async_insert: 0 },
   })
+  // Each recipient's sends with their outcome bits (migration 3600), for the fatigue curve: recomputed
+  // after the insert (recipient_sends, filled by its view, now holds this send).
+  if (table === 'sends') await recomputeSendOutcomes(deps.events, recipients.map((r) => r.id))
 }
 
 /**

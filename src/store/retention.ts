@@ -21,6 +21,7 @@ export function retentionClauses(r: RetentionDays): {
   sends: string
   recipientSends: string
   recipientRecentSends: string
+  recipientSendOutcomes: string
   recipientEngagement: string
   recipientEngagementDays: string
   purchases: string
@@ -41,6 +42,9 @@ export function retentionClauses(r: RetentionDays): {
   // fewer days; the row goes with its latest send as in recipient_sends, so both hold the same sends inside the horizon.
   const recentDays = Math.min(RECENT_SENDS_DAYS, r.sendDays ?? RECENT_SENDS_DAYS)
   const recipientRecentSends = `toDateTime(intDiv(arrayMax(sends.2), 1000)) + toIntervalDay(${Math.trunc(recentDays)})`
+  // The sends with their outcome bits (migration 3600) hold the same sends as recipient_sends: the same rule, on their latest
+  // (sent is ascending, never empty).
+  const recipientSendOutcomes = r.sendDays === null ? '' : `toDateTime(intDiv(arrayMax(sent), 1000)) + toIntervalDay(${Math.trunc(r.sendDays)})`
   // The per-recipient summary of human engagement (migration 2500) holds opens, clicks and unsubscribes (never conversions):
   // a row goes once its latest engagement is past the events' retention, as recipient_sends does with sends.
   const recipientEngagement =
@@ -53,11 +57,11 @@ export function retentionClauses(r: RetentionDays): {
   // once the latest order in it is past the retention; the order time is read back from ver as its comment says.
   const customerOrders =
     c === null ? '' : `toDateTime(intDiv(arrayMax(arrayMap(v -> if(v >= 10000000000000, 20000000000000, 10000000000000) - v, vers)), 1000)) + toIntervalDay(${Math.trunc(c)})`
-  return { events, eventsDropParts: e !== null && e === c, sends, recipientSends, recipientRecentSends, recipientEngagement, recipientEngagementDays, purchases, customerOrders }
+  return { events, eventsDropParts: e !== null && e === c, sends, recipientSends, recipientRecentSends, recipientSendOutcomes, recipientEngagement, recipientEngagementDays, purchases, customerOrders }
 }
 
 /**
- * Applies the retention TTLs to `events`, `sends` (and the per-recipient summaries `recipient_sends`, `recipient_engagement` and `recipient_engagement_days`), and for conversions `purchases` and `customer_orders`, at start. Idempotent: the clause last
+ * Applies the retention TTLs to `events`, `sends` (and the per-recipient summaries `recipient_sends`, `recipient_send_outcomes`, `recipient_engagement` and `recipient_engagement_days`), and for conversions `purchases` and `customer_orders`, at start. Idempotent: the clause last
  * applied is kept in `applied_settings`, and a table is altered only when its clause changed (a
  * MODIFY TTL recomputes the TTL of every existing part in the background: worth doing once, not
  * at every start). Returns what was altered.
@@ -81,6 +85,7 @@ export async function applyRetention(store: EventStore, r: RetentionDays): Promi
     { name: 'recipient_sends_ttl', table: 'recipient_sends', clause: want.recipientSends, value: want.recipientSends },
     // Created with its horizon's TTL (migration 3400): nothing to alter while that is the clause wanted.
     { name: 'recipient_recent_sends_ttl', table: 'recipient_recent_sends', clause: want.recipientRecentSends, value: want.recipientRecentSends, initial: retentionClauses({ eventDays: null, sendDays: null, conversionDays: null }).recipientRecentSends },
+    { name: 'recipient_send_outcomes_ttl', table: 'recipient_send_outcomes', clause: want.recipientSendOutcomes, value: want.recipientSendOutcomes },
     { name: 'recipient_engagement_ttl', table: 'recipient_engagement', clause: want.recipientEngagement, value: want.recipientEngagement },
     { name: 'recipient_engagement_days_ttl', table: 'recipient_engagement_days', clause: want.recipientEngagementDays, value: want.recipientEngagementDays },
     { name: 'purchases_ttl', table: 'purchases', clause: want.purchases, value: want.purchases },

@@ -61,6 +61,7 @@ describe('retention', () => {
     expect(await ddl('customer_orders')).toMatch(/TTL toDateTime\(intDiv\(arrayMax/)
     expect(await ddl('recipient_engagement')).toMatch(/TTL toDateTime\(intDiv\(greatest\(last_engaged, .*toIntervalDay\(30\)/)
     expect(await ddl('recipient_engagement_days')).toMatch(/TTL toDateTime\(intDiv\(greatest\(last_engaged, last_unsubscribe\), 1000\)\) \+ toIntervalDay\(30\)/)
+    expect(await ddl('recipient_send_outcomes')).toMatch(/TTL toDateTime\(intDiv\(arrayMax\(sent\), 1000\)\) \+ toIntervalDay\(30\)/)
   })
 
   it('deletes events and sends older than the retention', async () => {
@@ -73,6 +74,7 @@ describe('retention', () => {
     await s.deps.events.client.command({ query: `OPTIMIZE TABLE ${s.deps.events.db}.recipient_engagement FINAL` })
     await s.deps.events.client.command({ query: `OPTIMIZE TABLE ${s.deps.events.db}.recipient_engagement_days FINAL` })
     await s.deps.events.client.command({ query: `OPTIMIZE TABLE ${s.deps.events.db}.recipient_recent_sends FINAL` })
+    await s.deps.events.client.command({ query: `OPTIMIZE TABLE ${s.deps.events.db}.recipient_send_outcomes FINAL` })
     const left = async (table: string) => (await queryRows<{ r: string }>(s.deps.events, `SELECT recipient_id AS r FROM ${s.deps.events.db}.${table} ORDER BY r`)).map((x) => x.r)
     expect(await left('events')).toEqual(['new', 'new'])
     expect(await left('sends')).toEqual(['new'])
@@ -84,6 +86,8 @@ describe('retention', () => {
     expect(await left('recipient_engagement')).toEqual(['new'])
     // And its per-day summary (migration 3500) the same.
     expect(await left('recipient_engagement_days')).toEqual(['new'])
+    // The sends with their outcome bits (migration 3600), as recipient_sends.
+    expect(await left('recipient_send_outcomes')).toEqual(['new'])
     const after = await s.api('GET', '/v1/campaigns/ret/stats')
     expect(after.body.clicks.total).toBe(1)
     expect(after.body.sent).toBe(1)

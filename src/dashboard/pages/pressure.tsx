@@ -32,7 +32,7 @@ export interface PressureView {
  * /v1/engagement), human traffic only as they count it. A bad window or an unknown category is a
  * message, not a query.
  */
-export async function loadPressure(deps: Pick<AppDeps, 'meta' | 'events' | 'clock'>, q: PressureQuery): Promise<PressureView> {
+export async function loadPressure(deps: Pick<AppDeps, 'meta' | 'events' | 'clock' | 'sequence'>, q: PressureQuery): Promise<PressureView> {
   const categories = [...new Set((await campaignCategories(deps)).values())].filter(Boolean).sort()
   const windowDays = parseWindowDays(q.window)
   let error: string | null = null
@@ -45,7 +45,7 @@ export async function loadPressure(deps: Pick<AppDeps, 'meta' | 'events' | 'cloc
   const campaigns = fatigueIn.campaigns ?? undefined
   const scope = { thresholds: THRESHOLDS, campaigns }
   // chDB answers one query at a time: these run one after the other anyway.
-  const fatigue = await fatigueCurve(deps.events, { from: to - FATIGUE_SPAN_DAYS * DAY_MS, to, windowDays, ...fatigueIn })
+  const fatigue = await fatigueCurve(deps, { from: to - FATIGUE_SPAN_DAYS * DAY_MS, to, windowDays, ...fatigueIn })
   const distribution = await pressureDistribution(deps.events, { at: to, windowDays, campaigns })
   const weekly = q.weekly ? await engagementWeekly(deps.events, to - (WEEKLY_POINTS - 1) * 7 * DAY_MS, to, scope) : null
   const engagement = weekly?.at(-1) ?? (await engagementCounts(deps.events, to, scope))

@@ -447,6 +447,49 @@ FROM sillage.events
 WHERE type IN ('open', 'click', 'unsubscribe') AND class = 'human' AND recipient_id != ''
 GROUP BY recipient_id;
 
+-- 3600_recipient_send_outcomes.sql
+CREATE TABLE IF NOT EXISTS sillage.recipient_send_outcomes
+(
+    rk UInt64 COMMENT 'cityHash64(recipient_id): the key the conversions are joined on',
+    recipient_id String COMMENT 'Sender''s opaque recipient id',
+    sent Array(Int64) COMMENT 'Each sent campaign''s latest send time, epoch ms, ascending',
+    campaigns Array(UInt64) COMMENT 'cityHash64 of the campaign id of each send, in the order of sent',
+    bits Array(UInt8) COMMENT 'Per send: 1 a human open, 2 a human click, 4 a human unsubscribe of that campaign by this recipient',
+    version UInt64 COMMENT 'When the computation of this row started, µs: ReplacingMergeTree keeps the largest'
+)
+ENGINE = ReplicatedReplacingMergeTree(version)
+ORDER BY (rk, recipient_id)
+SETTINGS min_age_to_force_merge_seconds = 60;
+
+-- 3600_recipient_send_outcomes.sql
+CREATE TABLE IF NOT EXISTS sillage.recipient_send_outcomes_cursor
+(
+    seq UInt64 COMMENT 'Events with seq at or below this are applied to recipient_send_outcomes',
+    at DateTime64(3, 'UTC') COMMENT 'When the cursor moved'
+)
+ENGINE = ReplicatedReplacingMergeTree(seq)
+ORDER BY tuple();
+
+-- 3600_recipient_send_outcomes.sql
+INSERT INTO sillage.recipient_send_outcomes
+SELECT cityHash64(recipient_id), recipient_id,
+       arrayMap(x -> x.1, pairs), arrayMap(x -> x.2, pairs), arrayMap(x -> x.3, pairs), 0
+FROM (
+    SELECT s.recipient_id,
+           arraySort(arrayMap((c, t) -> (t, cityHash64(c), toUInt8(has(e.o, c) + 2 * has(e.k, c) + 4 * has(e.u, c))), s.sends.1, s.sends.2)) AS pairs
+    FROM (SELECT recipient_id, sends FROM sillage.recipient_sends FINAL) AS s
+    LEFT JOIN (
+        SELECT recipient_id, groupArrayArray(opens.1) AS o, groupArrayArray(clicks.1) AS k, groupArrayArray(unsubscribes.1) AS u
+        FROM sillage.recipient_engagement GROUP BY recipient_id
+    ) AS e ON e.recipient_id = s.recipient_id
+) AS p
+WHERE (SELECT count() FROM sillage.recipient_send_outcomes_cursor) = 0;
+
+-- 3600_recipient_send_outcomes.sql
+INSERT INTO sillage.recipient_send_outcomes_cursor
+SELECT (SELECT max(seq) FROM sillage.events), now64(3)
+WHERE (SELECT count() FROM sillage.recipient_send_outcomes_cursor) = 0;
+
 -- 3800_sequence_conversions.sql
 CREATE TABLE IF NOT EXISTS sillage.sequence_conversions
 (

@@ -75,7 +75,7 @@ export function registerFatigue(app: OpenAPIHono<AppEnv>) {
     const to = q.to ? Date.parse(q.to) : deps.clock()
     const from = q.from ? Date.parse(q.from) : to - 90 * DAY_MS
     const scope = await fatigueScope(deps, q.category)
-    const curve = await fatigueCurve(deps.events, { from, to, windowDays: q.window, ...scope, buckets: q.buckets?.split(',').map(Number) })
+    const curve = await fatigueCurve(deps, { from, to, windowDays: q.window, ...scope, buckets: q.buckets?.split(',').map(Number) })
     const { windowDays, ...rest } = curve
     return c.json(
       {
