@@ -1,7 +1,8 @@
 /**
  * The write side of the fatigue curve's outcome bits (recipient_send_outcomes, migration 3600), on the
  * data bench/pressure.ts built (DATA_DIR): the rows of a sends call's 10,000 recipients recomputed (what
- * POST /sends adds after its insert), and the catch-up before a read after 10,000 recipients opened
+ * POST /sends added after its insert until the tenth session's second pass), the queue insert a sends call
+ * now pays and the catch-up that does them after the answer, and the catch-up before a read after 10,000 recipients opened
  * (10,000 human opens stored as the writer stores them, with the next seq, then applied). The opens are
  * of a campaign this bench's POST case sent at the history's end (or of the recipients' latest send),
  * so the curves of bench/fatigue-dump.ts (all before the end) keep their answers. Wall and CPU ms (this
@@ -11,7 +12,7 @@
 import { randomUUID } from 'node:crypto'
 import { seqBase } from '../src/events/sequence.js'
 import { queryRows } from '../src/store/clickhouse.js'
-import { applyStoredOutcomes, recomputeSendOutcomes } from '../src/store/send-outcomes.js'
+import { applyStoredOutcomes, catchUpSendOutcomes, queueSendOutcomes, recomputeSendOutcomes } from '../src/store/send-outcomes.js'
 import { startParts } from './lib/parts.js'
 
 const { bench, db, runs } = await startParts('pressure', 'BENCH_PARTS')
@@ -34,6 +35,9 @@ const [post] = await queryRows<{ c: string }>(
 if (!post) throw new Error('no send at the history\'s end: run the POST case of bench/pressure.ts once first')
 for (let run = 0; run < runs; run++) {
   await measure('recompute 10,000 recipients (a sends call)', () => recomputeSendOutcomes(deps.events, ids))
+  // What a sends call pays since the second pass: the queue insert; the catch-up comes after the answer.
+  await measure('queue 10,000 recipients (a sends call)', () => queueSendOutcomes(deps, ids))
+  await measure('catch-up of the 10,000 queued', () => catchUpSendOutcomes(deps))
   const batch = deps.sequence.reserve()
   await deps.events.client.command({
     query: `INSERT INTO ${db}.events (event_id, type, ts, campaign_id, recipient_id, token_valid, method, class, seq)

@@ -1,7 +1,7 @@
 import type { AppDeps } from '../deps.js'
 import { queryRows, type EventStore } from '../store/clickhouse.js'
 import { recentSendsFrom } from '../store/recent-sends.js'
-import { applyStoredOutcomes } from '../store/send-outcomes.js'
+import { applyStoredOutcomes, catchUpSendOutcomes } from '../store/send-outcomes.js'
 import { invalid } from '../util/errors.js'
 import { DAY_MS } from '../util/window.js'
 import { attributedConversionsManySql } from './attribution.js'
@@ -109,14 +109,14 @@ export const DEFAULT_FATIGUE_BUCKETS = [0, 2, 4, 7]
  *
  * One pass over recipient_send_outcomes (migration 3600): per recipient, each sent campaign's latest
  * send time (what sends FINAL keeps), in time order, with its human open, click and unsubscribe bits
- * kept next to it at write time; the human events stored since the last read are applied first
- * (src/store/send-outcomes.ts). Only the orders credited are joined here, per recipient. Within a
+ * kept next to it at write time; the recipients of sends queued and the human events stored since
+ * the last read are recomputed first (src/store/send-outcomes.ts). Only the orders credited are joined here, per recipient. Within a
  * row each send gets its bucket, and only (bucket, bits) codes leave it. Joining each recipient's
  * sends to their engagement maps on every request cost about three times the 300 ms target
  * (bench/README.md, "Ninth session: fatigue"; "Tenth session: fatigue" for this form).
  */
 export async function fatigueCurve(
-  deps: Pick<AppDeps, 'events' | 'sequence'>,
+  deps: Pick<AppDeps, 'events' | 'meta' | 'sequence'>,
   o: {
     from: number
     to: number
@@ -156,6 +156,8 @@ export async function fatigueCurve(
   }
   const rows = o.campaigns === null || o.campaigns.length
     ? await (async () => {
+        // The sends queued since the last catch-up, then the events stored since the cursor.
+        await catchUpSendOutcomes(deps)
         await applyStoredOutcomes(store, deps.sequence.committed)
         const hashes = o.campaigns ? await campaignHashes(store, o.campaigns) : []
         // The orders credited are joined only when some conversion is stored at all: the rule, the

@@ -1,6 +1,7 @@
 import { eq } from 'drizzle-orm'
 import type { AppDeps } from '../deps.js'
 import { queryRows } from '../store/clickhouse.js'
+import { eraseSendOutcomes } from '../store/send-outcomes.js'
 import { preferenceChanges, recipientPreferences, suppressions } from '../store/schema.js'
 import { eraseFromSequences } from './sequences.js'
 
@@ -46,9 +47,10 @@ export async function eraseRecipient(deps: Pick<AppDeps, 'events' | 'meta' | 'wr
   await deps.events.client.command({ query: `ALTER TABLE ${db}.recipient_engagement DELETE WHERE recipient_id = {r:String} SETTINGS mutations_sync = 2`, query_params: params })
   // …and its per-day summary (migration 3500): the days they opened or clicked.
   await deps.events.client.command({ query: `ALTER TABLE ${db}.recipient_engagement_days DELETE WHERE recipient_id = {r:String} SETTINGS mutations_sync = 2`, query_params: params })
-  // Their sends with outcome bits (migration 3600), after the two summaries it is computed from: a
-  // recompute running meanwhile finds no sends of theirs, or wrote before this delete.
-  await deps.events.client.command({ query: `ALTER TABLE ${db}.recipient_send_outcomes DELETE WHERE rk = cityHash64({r:String}) AND recipient_id = {r:String} SETTINGS mutations_sync = 2`, query_params: params })
+  // Their sends with outcome bits (migration 3600) and their queued recomputes, after the two
+  // summaries it is computed from: a recompute starting later finds no sends of theirs, and the
+  // delete waits for the catch-up running in this process (src/store/send-outcomes.ts).
+  await eraseSendOutcomes(deps, recipientId)
   await deps.events.client.command({ query: `ALTER TABLE ${db}.purchases DELETE WHERE recipient_id = {r:String} SETTINGS mutations_sync = 2`, query_params: params })
   // The per-customer summary of purchases (migration 1700) holds their order times and amounts: gone with the rest.
   await deps.events.client.command({ query: `ALTER TABLE ${db}.customer_orders DELETE WHERE recipient_id = {r:String} SETTINGS mutations_sync = 2`, query_params: params })

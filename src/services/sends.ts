@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto'
 import type { AppDeps } from '../deps.js'
 import { DomainError } from '../util/errors.js'
 import { chDateTime } from '../store/clickhouse.js'
-import { recomputeSendOutcomes } from '../store/send-outcomes.js'
+import { queueSendOutcomes } from '../store/send-outcomes.js'
 import { clickUrl, pixelUrl } from '../tracking/urls.js'
 import type { Link } from './campaigns.js'
 import { checkSequenceStep, markStepSent } from './sequences.js'
@@ -25,7 +25,7 @@ export interface TrackedUrls {
   links: Array<{ id: string; url: string }>
 }
 
-type Deps = Pick<AppDeps, 'events' | 'tokens' | 'config' | 'clock'>
+type Deps = Pick<AppDeps, 'events' | 'meta' | 'tokens' | 'config' | 'clock'>
 
 /** Tracked URLs of one recipient: the token, the pixel, and each link's redirect, on `base` (the campaign's tracking domain: trackingBaseUrl). */
 export function trackedUrls(deps: Pick<Deps, 'tokens' | 'config'>, campaignId: string, recipientId: string, links: Link[], base = deps.config.publicBaseUrl): TrackedUrls {
@@ -56,9 +56,10 @@ export async function recordSends(deps: Deps, campaignId: string, recipients: Se
     // Every insert names its own token: chDB keeps a token set earlier on the connection.
     clickhouse_settings: { insert_deduplication_token: `${table}:${randomUUID()}`, async_insert: 0 },
   })
-  // Each recipient's sends with their outcome bits (migration 3600), for the fatigue curve: recomputed
-  // after the insert (recipient_sends, filled by its view, now holds this send).
-  if (table === 'sends') await recomputeSendOutcomes(deps.events, recipients.map((r) => r.id))
+  // Each recipient's sends with their outcome bits (migration 3600), for the fatigue curve: queued
+  // after the insert (recipient_sends, filled by its view, now holds this send) and recomputed after
+  // the answer, or by the next curve first (src/store/send-outcomes.ts).
+  if (table === 'sends') await queueSendOutcomes(deps, recipients.map((r) => r.id))
 }
 
 /**

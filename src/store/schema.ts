@@ -462,3 +462,15 @@ export const sequenceMirrorPending = pgTable('sequence_mirror_pending', {
   /** The mirror row's version (ms when the state was written here): a later write of the same entry wins in ClickHouse. */
   version: bigint('version', { mode: 'number' }).notNull(),
 })
+
+/**
+ * Recipients whose row of ClickHouse's recipient_send_outcomes (the fatigue curve's sends with their
+ * outcome bits) is to be recomputed: queued by a sends call (one row per recipient of it), done after
+ * the answer once sends are quiet, and before any read of that table, then deleted (only the rows
+ * the catch-up read). A recipient may be queued more than once. Rows left by a crash are done by the
+ * next catch-up; an erasure deletes the recipient's.
+ */
+export const sendOutcomesPending = pgTable('send_outcomes_pending', {
+  id: bigint('id', { mode: 'number' }).primaryKey().generatedAlwaysAsIdentity(),
+  recipientId: text('recipient_id').notNull(),
+})

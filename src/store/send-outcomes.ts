@@ -1,5 +1,8 @@
 import { randomUUID } from 'node:crypto'
+import { asc, sql } from 'drizzle-orm'
 import { queryRows, type EventStore } from './clickhouse.js'
+import { anyOf, type MetaStore } from './meta.js'
+import { recipientErasures, sendOutcomesPending } from './schema.js'
 
 /**
  * recipient_send_outcomes (migration 3600): per recipient, each sent campaign's latest send time and
@@ -38,12 +41,12 @@ const ROWS = (db: string) => `
  * with the snapshot it reads: a later computation read later data and wins. A recipient without
  * sends gets no row (erasure deletes theirs).
  */
-export async function recomputeSendOutcomes(store: EventStore, recipientIds: readonly string[]): Promise<void> {
+export async function recomputeSendOutcomes(store: EventStore, recipientIds: readonly string[], chunk = CHUNK): Promise<void> {
   const ids = [...new Set(recipientIds)].filter((r) => r !== '')
-  for (let i = 0; i < ids.length; i += CHUNK) {
+  for (let i = 0; i < ids.length; i += chunk) {
     await store.client.command({
       query: `INSERT INTO ${store.db}.recipient_send_outcomes ${ROWS(store.db)}`,
-      query_params: { ids: ids.slice(i, i + CHUNK) },
+      query_params: { ids: ids.slice(i, i + chunk) },
       // A fresh token: a replicated table would drop a block identical to an earlier one (a row
       // recomputed to the same values), and chDB keeps an earlier insert's token.
       clickhouse_settings: { insert_deduplication_token: `send-outcomes:${randomUUID()}` },
@@ -81,4 +84,107 @@ export async function applyStoredOutcomes(store: EventStore, committed: number):
     clickhouse_settings: { insert_deduplication_token: `send-outcomes-cursor:${randomUUID()}`, async_insert: 0 },
   })
   return { recipients: rows.length }
+}
+
+type Stores = { meta: MetaStore; events: EventStore }
+
+/**
+ * Queues these recipients' rows to be recomputed (a sends call: recipient_sends, filled by its view,
+ * already holds the send), in one metadata insert (a few ms for 10,000), and schedules the catch-up.
+ * Recomputing them in the call cost ~0.6–1 s CPU per 10,000 whatever their number (most of it reads
+ * the two summaries across the table), and one pass over several calls' recipients costs about the
+ * same as over one's (bench/README.md, "Tenth session, second pass: fatigue's write cost").
+ */
+export async function queueSendOutcomes(deps: Stores, recipientIds: readonly string[]): Promise<void> {
+  const ids = [...new Set(recipientIds)].filter((r) => r !== '')
+  if (ids.length === 0) return
+  await deps.meta.db.execute(sql`INSERT INTO send_outcomes_pending (recipient_id) SELECT unnest(${sql.param(ids)}::text[])`)
+  scheduleCatchUp(deps)
+}
+
+/** Recipients per recompute statement in a catch-up: most of its cost is reading the summaries whole, once per statement. */
+const CATCH_UP_CHUNK = 100_000
+/** Pending rows read per catch-up round (a round recomputes them, then deletes them). */
+const CATCH_UP_PAGE = 200_000
+
+/** The catch-up running (or last run) per event store in this process: calls, and erasures' deletes, queue behind it. */
+const runs = new WeakMap<object, Promise<unknown>>()
+
+/** Runs `f` after every catch-up queued in this process so far, and before any queued later. */
+function serially<T>(deps: Stores, f: () => Promise<T>): Promise<T> {
+  const run = (runs.get(deps.events) ?? Promise.resolve()).catch(() => undefined).then(f)
+  runs.set(deps.events, run)
+  return run
+}
+
+/**
+ * Recomputes the rows of every queued recipient, in one statement per 100,000, then deletes the
+ * queue rows it read (rows queued meanwhile stay for the next). Everything that reads
+ * recipient_send_outcomes awaits this first, so no queued send is missing from an answer. Calls in
+ * this process run one after the other; each one after the call began reads every row committed
+ * before it. A failure leaves the rows queued (the next call does them; a row computed twice is the
+ * same row, the later version). Another process doing the same rows at once computes the same rows.
+ */
+export function catchUpSendOutcomes(deps: Stores): Promise<void> {
+  return serially(deps, () => drain(deps))
+}
+
+async function drain(deps: Stores): Promise<void> {
+  const p = sendOutcomesPending
+  for (;;) {
+    const rows = await deps.meta.db.select().from(p).orderBy(asc(p.id)).limit(CATCH_UP_PAGE)
+    if (rows.length === 0) return
+    const recipients = [...new Set(rows.map((r) => r.recipientId))]
+    await recomputeSendOutcomes(deps.events, recipients, CATCH_UP_CHUNK)
+    // An erasure in another process that deleted its rows after this recompute read the summaries
+    // and before it wrote would see its row written again: delete it again (one in this process
+    // queues its delete behind this catch-up).
+    const erased = await deps.meta.db.select({ id: recipientErasures.recipientId }).from(recipientErasures).where(anyOf(recipientErasures.recipientId, recipients))
+    for (const r of erased) await deleteRow(deps.events, r.id)
+    await deps.meta.db.delete(p).where(sql`${p.id} = ANY(${sql.param(rows.map((r) => r.id))}::bigint[])`)
+    if (rows.length < CATCH_UP_PAGE) return
+  }
+}
+
+function deleteRow(store: EventStore, recipientId: string) {
+  return store.client.command({
+    query: `ALTER TABLE ${store.db}.recipient_send_outcomes DELETE WHERE rk = cityHash64({r:String}) AND recipient_id = {r:String} SETTINGS mutations_sync = 2`,
+    query_params: { r: recipientId },
+  })
+}
+
+/**
+ * Erasure: the recipient's queued rows go, then their row, after any catch-up already running in
+ * this process (which may have read them before they went). Run after the two summaries are deleted:
+ * a recompute starting later finds no sends of theirs.
+ */
+export async function eraseSendOutcomes(deps: Stores, recipientId: string): Promise<void> {
+  await deps.meta.db.delete(sendOutcomesPending).where(sql`${sendOutcomesPending.recipientId} = ${recipientId}`)
+  await serially(deps, () => deleteRow(deps.events, recipientId))
+}
+
+/** Quiet time after the last sends queued before the catch-up runs, and the longest a queued row waits. */
+const QUIET_MS = 1_000
+const MAX_WAIT_MS = 5_000
+const timers = new WeakMap<object, { timer: NodeJS.Timeout; first: number }>()
+
+/**
+ * The catch-up after the answer, once sends have been quiet for a moment: a sender posting batches
+ * back to back pays for no recompute during them, and one pass does several batches' recipients.
+ * Errors are left to the next catch-up (the rows stay queued), which reports them to its caller.
+ */
+function scheduleCatchUp(deps: Stores): void {
+  const now = Date.now()
+  const pending = timers.get(deps.events)
+  if (pending) clearTimeout(pending.timer)
+  const first = pending?.first ?? now
+  const timer = setTimeout(
+    () => {
+      timers.delete(deps.events)
+      void catchUpSendOutcomes(deps).catch(() => undefined)
+    },
+    Math.max(0, Math.min(QUIET_MS, first + MAX_WAIT_MS - now)),
+  )
+  timer.unref()
+  timers.set(deps.events, { timer, first })
 }

@@ -2,8 +2,10 @@ import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { queryRows, type EventStore } from '../../src/store/clickhouse.js'
+import { chDateTime, queryRows, type EventStore } from '../../src/store/clickhouse.js'
 import type { MetaStore } from '../../src/store/meta.js'
+import { recipientErasures, sendOutcomesPending } from '../../src/store/schema.js'
+import { catchUpSendOutcomes } from '../../src/store/send-outcomes.js'
 import { BROWSER_UA, startTestServer, type TestServer } from '../support/server.js'
 import { testEventStore, testMetaStore } from '../support/stores.js'
 
@@ -81,5 +83,53 @@ describe('the sends\' outcome bits kept with them', () => {
     s = await startTestServer({ dataDir, events, meta, clock: () => now, env: { CLASSIFY_PASS_INTERVAL_MS: '0' } })
     expect(await buckets()).toEqual([['0', 2, 1], ['1', 1, 0], ['2+', 1, 1]])
     expect(await storedBits('u2')).toEqual([1])
+  })
+})
+
+/**
+ * A sends call only queues its recipients (send_outcomes_pending, meta 0365); the catch-up after the
+ * answer, or the next curve first, recomputes them. Category h: apart from the curves above.
+ */
+describe('the sends\' rows recomputed after the answer', () => {
+  const hCurve = `/v1/pressure/fatigue?window=P30D&category=h&buckets=0,1&from=${iso(at(-1))}&to=${iso(at(10))}`
+  const hBuckets = async () => (await s.api('GET', hCurve)).body.buckets.map((b: { label: string; sends: number }) => [b.label, b.sends])
+  const pending = async () => (await meta.db.select().from(sendOutcomesPending)).map((r) => r.recipientId).sort()
+
+  it('a send is in the curve read right after POST /sends, and its queue row is gone', async () => {
+    for (const id of ['h1', 'h2']) await s.api('POST', '/v1/campaigns', { id, name: id, settings: { category: 'h' } })
+    await send('h1', ['v1', 'v2'], 6)
+    await send('h2', ['v1'], 7)
+    expect(await hBuckets()).toEqual([['0', 2], ['1+', 1]])
+    expect(await storedBits('v1')).toEqual([0, 0])
+    expect(await pending()).toEqual([])
+  })
+
+  it('rows left queued by a process that stopped are done by the next one\'s catch-up', async () => {
+    await s.stop()
+    // A send stored and queued, the process gone before its catch-up (the timer never ran).
+    await events.client.insert({ table: `${events.db}.sends`, format: 'JSONEachRow', values: [{ campaign_id: 'h2', recipient_id: 'v2', sent_at: chDateTime(at(8)) }] })
+    await meta.db.insert(sendOutcomesPending).values({ recipientId: 'v2' })
+    s = await startTestServer({ dataDir, events, meta, clock: () => now, env: { CLASSIFY_PASS_INTERVAL_MS: '0' } })
+    expect(await storedBits('v2')).toEqual([0])
+    await catchUpSendOutcomes(s.deps)
+    expect(await storedBits('v2')).toEqual([0, 0])
+    expect(await pending()).toEqual([])
+    expect(await hBuckets()).toEqual([['0', 2], ['1+', 2]])
+  })
+
+  it('an erased recipient\'s queued row is dropped, and a catch-up that raced the erasure writes nothing back', async () => {
+    await send('h1', ['v3', 'v4'], 8)
+    // The erasure drops v3's queue row and, here, waits for a catch-up already running.
+    const running = catchUpSendOutcomes(s.deps)
+    expect((await s.api('DELETE', '/v1/recipients/v3')).status).toBe(200)
+    await running
+    expect(await storedBits('v3')).toBeUndefined()
+    // Another process erased v4 (its id recorded) after this catch-up read the summaries: the row
+    // the catch-up writes is deleted again.
+    await meta.db.insert(sendOutcomesPending).values({ recipientId: 'v4' })
+    await meta.db.insert(recipientErasures).values({ recipientId: 'v4' })
+    await catchUpSendOutcomes(s.deps)
+    expect(await storedBits('v4')).toBeUndefined()
+    expect(await pending()).toEqual([])
   })
 })
