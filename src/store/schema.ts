@@ -464,13 +464,13 @@ export const sequenceMirrorPending = pgTable('sequence_mirror_pending', {
 })
 
 /**
- * Recipients whose row of ClickHouse's recipient_send_outcomes (the fatigue curve's sends with their
- * outcome bits) is to be recomputed: queued by a sends call (one row per recipient of it), done after
- * the answer once sends are quiet, and before any read of that table, then deleted (only the rows
- * the catch-up read). A recipient may be queued more than once. Rows left by a crash are done by the
- * next catch-up; an erasure deletes the recipient's.
+ * Recipients whose rows of ClickHouse's recipient_send_outcomes (the fatigue curve's sends with their
+ * outcome bits) are to be recomputed: one row per sends call, its recipients in one array (one tuple
+ * written, no index entry per recipient). Done after the answer once sends are quiet, and before any
+ * read of that table, then deleted (only the rows the catch-up read). Rows left by a crash are done
+ * by the next catch-up; an erasure removes the recipient from every row.
  */
 export const sendOutcomesPending = pgTable('send_outcomes_pending', {
   id: bigint('id', { mode: 'number' }).primaryKey().generatedAlwaysAsIdentity(),
-  recipientId: text('recipient_id').notNull(),
+  recipientIds: text('recipient_ids').array().notNull(),
 })

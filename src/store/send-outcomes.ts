@@ -41,12 +41,12 @@ const ROWS = (db: string) => `
  * with the snapshot it reads: a later computation read later data and wins. A recipient without
  * sends gets no row (erasure deletes theirs).
  */
-export async function recomputeSendOutcomes(store: EventStore, recipientIds: readonly string[], chunk = CHUNK): Promise<void> {
+export async function recomputeSendOutcomes(store: EventStore, recipientIds: readonly string[]): Promise<void> {
   const ids = [...new Set(recipientIds)].filter((r) => r !== '')
-  for (let i = 0; i < ids.length; i += chunk) {
+  for (let i = 0; i < ids.length; i += CHUNK) {
     await store.client.command({
       query: `INSERT INTO ${store.db}.recipient_send_outcomes ${ROWS(store.db)}`,
-      query_params: { ids: ids.slice(i, i + chunk) },
+      query_params: { ids: ids.slice(i, i + CHUNK) },
       // A fresh token: a replicated table would drop a block identical to an earlier one (a row
       // recomputed to the same values), and chDB keeps an earlier insert's token.
       clickhouse_settings: { insert_deduplication_token: `send-outcomes:${randomUUID()}` },
@@ -90,7 +90,7 @@ type Stores = { meta: MetaStore; events: EventStore }
 
 /**
  * Queues these recipients' rows to be recomputed (a sends call: recipient_sends, filled by its view,
- * already holds the send), in one metadata insert (a few ms for 10,000), and schedules the catch-up.
+ * already holds the send), in one metadata row, and schedules the catch-up.
  * Recomputing them in the call cost ~0.6–1 s CPU per 10,000 whatever their number (most of it reads
  * the two summaries across the table), and one pass over several calls' recipients costs about the
  * same as over one's (bench/README.md, "Tenth session, second pass: fatigue's write cost").
@@ -98,14 +98,12 @@ type Stores = { meta: MetaStore; events: EventStore }
 export async function queueSendOutcomes(deps: Stores, recipientIds: readonly string[]): Promise<void> {
   const ids = [...new Set(recipientIds)].filter((r) => r !== '')
   if (ids.length === 0) return
-  await deps.meta.db.execute(sql`INSERT INTO send_outcomes_pending (recipient_id) SELECT unnest(${sql.param(ids)}::text[])`)
+  await deps.meta.db.insert(sendOutcomesPending).values({ recipientIds: ids })
   scheduleCatchUp(deps)
 }
 
-/** Recipients per recompute statement in a catch-up: most of its cost is reading the summaries whole, once per statement. */
-const CATCH_UP_CHUNK = 100_000
-/** Pending rows read per catch-up round (a round recomputes them, then deletes them). */
-const CATCH_UP_PAGE = 200_000
+/** Queued calls read per catch-up round (a round recomputes their recipients, then deletes them). */
+const CATCH_UP_PAGE = 100
 
 /** The catch-up running (or last run) per event store in this process: calls, and erasures' deletes, queue behind it. */
 const runs = new WeakMap<object, Promise<unknown>>()
@@ -118,7 +116,7 @@ function serially<T>(deps: Stores, f: () => Promise<T>): Promise<T> {
 }
 
 /**
- * Recomputes the rows of every queued recipient, in one statement per 100,000, then deletes the
+ * Recomputes the rows of every queued recipient (once each), then deletes the
  * queue rows it read (rows queued meanwhile stay for the next). Everything that reads
  * recipient_send_outcomes awaits this first, so no queued send is missing from an answer. Calls in
  * this process run one after the other; each one after the call began reads every row committed
@@ -134,8 +132,10 @@ async function drain(deps: Stores): Promise<void> {
   for (;;) {
     const rows = await deps.meta.db.select().from(p).orderBy(asc(p.id)).limit(CATCH_UP_PAGE)
     if (rows.length === 0) return
-    const recipients = [...new Set(rows.map((r) => r.recipientId))]
-    await recomputeSendOutcomes(deps.events, recipients, CATCH_UP_CHUNK)
+    const recipients = [...new Set(rows.flatMap((r) => r.recipientIds))]
+    // 10,000 ids per statement (a query parameter: a server's URL limit), each statement reading the
+    // summaries once; a recipient queued by several calls is recomputed once.
+    await recomputeSendOutcomes(deps.events, recipients)
     // An erasure in another process that deleted its rows after this recompute read the summaries
     // and before it wrote would see its row written again: delete it again (one in this process
     // queues its delete behind this catch-up).
@@ -154,12 +154,13 @@ function deleteRow(store: EventStore, recipientId: string) {
 }
 
 /**
- * Erasure: the recipient's queued rows go, then their row, after any catch-up already running in
+ * Erasure: the recipient leaves the queue, then their row goes, after any catch-up already running in
  * this process (which may have read them before they went). Run after the two summaries are deleted:
  * a recompute starting later finds no sends of theirs.
  */
 export async function eraseSendOutcomes(deps: Stores, recipientId: string): Promise<void> {
-  await deps.meta.db.delete(sendOutcomesPending).where(sql`${sendOutcomesPending.recipientId} = ${recipientId}`)
+  const p = sendOutcomesPending
+  await deps.meta.db.update(p).set({ recipientIds: sql`array_remove(${p.recipientIds}, ${recipientId}::text)` }).where(sql`${recipientId}::text = ANY(${p.recipientIds})`)
   await serially(deps, () => deleteRow(deps.events, recipientId))
 }
 

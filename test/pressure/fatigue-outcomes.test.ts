@@ -87,13 +87,13 @@ describe('the sends\' outcome bits kept with them', () => {
 })
 
 /**
- * A sends call only queues its recipients (send_outcomes_pending, meta 0365); the catch-up after the
+ * A sends call only queues its recipients (one row of send_outcomes_pending, meta 0365); the catch-up after the
  * answer, or the next curve first, recomputes them. Category h: apart from the curves above.
  */
 describe('the sends\' rows recomputed after the answer', () => {
   const hCurve = `/v1/pressure/fatigue?window=P30D&category=h&buckets=0,1&from=${iso(at(-1))}&to=${iso(at(10))}`
   const hBuckets = async () => (await s.api('GET', hCurve)).body.buckets.map((b: { label: string; sends: number }) => [b.label, b.sends])
-  const pending = async () => (await meta.db.select().from(sendOutcomesPending)).map((r) => r.recipientId).sort()
+  const pending = async () => (await meta.db.select().from(sendOutcomesPending)).flatMap((r) => r.recipientIds).sort()
 
   it('a send is in the curve read right after POST /sends, and its queue row is gone', async () => {
     for (const id of ['h1', 'h2']) await s.api('POST', '/v1/campaigns', { id, name: id, settings: { category: 'h' } })
@@ -108,7 +108,7 @@ describe('the sends\' rows recomputed after the answer', () => {
     await s.stop()
     // A send stored and queued, the process gone before its catch-up (the timer never ran).
     await events.client.insert({ table: `${events.db}.sends`, format: 'JSONEachRow', values: [{ campaign_id: 'h2', recipient_id: 'v2', sent_at: chDateTime(at(8)) }] })
-    await meta.db.insert(sendOutcomesPending).values({ recipientId: 'v2' })
+    await meta.db.insert(sendOutcomesPending).values({ recipientIds: ['v2'] })
     s = await startTestServer({ dataDir, events, meta, clock: () => now, env: { CLASSIFY_PASS_INTERVAL_MS: '0' } })
     expect(await storedBits('v2')).toEqual([0])
     await catchUpSendOutcomes(s.deps)
@@ -126,7 +126,7 @@ describe('the sends\' rows recomputed after the answer', () => {
     expect(await storedBits('v3')).toBeUndefined()
     // Another process erased v4 (its id recorded) after this catch-up read the summaries: the row
     // the catch-up writes is deleted again.
-    await meta.db.insert(sendOutcomesPending).values({ recipientId: 'v4' })
+    await meta.db.insert(sendOutcomesPending).values({ recipientIds: ['v4'] })
     await meta.db.insert(recipientErasures).values({ recipientId: 'v4' })
     await catchUpSendOutcomes(s.deps)
     expect(await storedBits('v4')).toBeUndefined()
