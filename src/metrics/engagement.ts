@@ -5,6 +5,7 @@ import { csvField } from './audience.js'
 import {
   ENGAGEMENT_STATUSES,
   engagementStatusSql,
+  mergedRecipientSends,
   toRecipientEngagement,
   type EngagementStatus,
   type EngagementThresholds,
@@ -27,8 +28,9 @@ export interface EngagementCounts {
 
 /** Recipients per status at `at`, one query. */
 export async function engagementCounts(store: EventStore, at: number, scope: EngagementScope): Promise<EngagementCounts> {
-  const q = engagementStatusSql(store.db, { at, ...scope }, { statusOnly: true })
-  const rows = await queryRows<{ status: EngagementStatus; n: number }>(store, `SELECT status, count() AS n FROM (${q.sql}) GROUP BY status`, q.params)
+  const sends = await mergedRecipientSends(store)
+  const q = engagementStatusSql(store.db, { at, ...scope }, { statusOnly: true, sendsRows: sends.sql })
+  const rows = await queryRows<{ status: EngagementStatus; n: number }>(store, `SELECT status, count() AS n FROM (${q.sql}) GROUP BY status`, { ...q.params, ...sends.params })
   const counts = Object.fromEntries(ENGAGEMENT_STATUSES.map((s) => [s, 0])) as Record<EngagementStatus, number>
   for (const r of rows) counts[r.status] = Number(r.n)
   return { at: new Date(at).toISOString(), recipients: Object.values(counts).reduce((a, b) => a + b, 0), counts }

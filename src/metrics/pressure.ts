@@ -5,6 +5,7 @@ import { applyStoredOutcomes, catchUpSendOutcomes } from '../store/send-outcomes
 import { invalid } from '../util/errors.js'
 import { DAY_MS } from '../util/window.js'
 import { attributedConversionsManySql } from './attribution.js'
+import { mergedRecipientSends } from './recipient-activity.js'
 import { wilson, type Interval } from './statistics.js'
 
 export interface PressureDistribution {
@@ -27,14 +28,15 @@ export async function pressureDistribution(store: EventStore, o: { at: number; w
   const inCampaigns = o.campaigns ? ' AND has({campaigns:Array(String)}, c)' : ''
   // One row per recipient (recipient_sends, migration 2300): each campaign's latest send, the one
   // sends FINAL keeps; a recipient is in the population when one of them is at or before `at`.
+  const merged = await mergedRecipientSends(store)
   const rows = await queryRows<{ n: number; recipients: number }>(
     store,
     `SELECT n, count() AS recipients FROM (
        SELECT arrayCount((t, c) -> t > {since:Int64} AND t <= {at:Int64}${inCampaigns}, sends.2, sends.1) AS n
-       FROM ${store.db}.recipient_sends FINAL
+       FROM (${merged.sql})
        WHERE arrayExists(t -> t <= {at:Int64}, sends.2)
      ) GROUP BY n ORDER BY n`,
-    { at: o.at, since: o.at - o.windowDays * DAY_MS, campaigns: o.campaigns ?? [] },
+    { at: o.at, since: o.at - o.windowDays * DAY_MS, campaigns: o.campaigns ?? [], ...merged.params },
   )
   const histogram = rows.map((r) => ({ sends: Number(r.n), recipients: Number(r.recipients) }))
   const recipients = histogram.reduce((a, h) => a + h.recipients, 0)

@@ -96,15 +96,45 @@ const STATUS_OF = `multiIf(last_engaged > {activeFrom:Int64}, 'active',
               last_engaged = 0, 'never_engaged', 'dormant')`
 
 /**
+ * Every recipient's row of recipient_sends with its parts merged: `recipient_id, sends`. In one part
+ * FINAL costs nothing; but each sends call leaves a small part spread over the whole key range until
+ * the forced merge a minute later (migration 2410), and FINAL then merged all 1 M rows (P7D
+ * distribution 50–76 → 760–940 ms after a 10,000-recipient call, the engagement counts ≈ 250 → 1 050). So with several parts: the rows of
+ * the largest part as they are, except the recipients that also have a row in another part, whose rows
+ * are merged by maxMap (what FINAL does): the distribution 245–263 ms, the same answers (bench/README.md, tenth session).
+ * A merge or a new part between the parts' list and the read changes the cost, not the answer (a
+ * largest part merged away meanwhile leaves every row to the maxMap).
+ */
+export async function mergedRecipientSends(store: EventStore): Promise<{ sql: string; params: { sendsPart: string } }> {
+  const parts = await queryRows<{ name: string }>(
+    store,
+    `SELECT name FROM system.parts WHERE database = {db:String} AND table = 'recipient_sends' AND active ORDER BY rows DESC, name LIMIT 2`,
+    { db: store.db },
+  )
+  const t = `${store.db}.recipient_sends`
+  const sendsPart = parts[0]?.name ?? ''
+  if (parts.length <= 1) return { sql: `SELECT recipient_id, sends FROM ${t} FINAL`, params: { sendsPart } }
+  // Filtering on _part skips whole parts: the split ids read only the small parts.
+  const split = `(SELECT DISTINCT recipient_id FROM ${t} WHERE _part != {sendsPart:String})`
+  return {
+    sql: `SELECT recipient_id, sends FROM ${t} WHERE _part = {sendsPart:String} AND recipient_id NOT IN ${split}
+         UNION ALL
+         SELECT recipient_id, maxMap(sends) AS sends FROM ${t} WHERE recipient_id IN ${split} GROUP BY recipient_id`,
+    params: { sendsPart },
+  }
+}
+
+/**
  * SQL of one row per recipient sent to at or before `at`: `recipient_id`, `sends` (ever),
  * `recent_sends` (within inactiveDays), `last_sent`, `last_open`, `last_click` (epoch ms, 0: none)
  * and `status`. The one definition of the status: counts, audience and the recipient page all
  * select from it. Every value is bound.
  *
  * `statusOnly`: rows of `recipient_id` and `status` alone (the counts and the weekly series), the
- * same status by the same multiIf, computed with less: see statusEngagementRows.
+ * same status by the same multiIf, computed with less: see statusEngagementRows. `sendsRows`: the
+ * recipient_sends rows to read instead of FINAL (mergedRecipientSends), for the counts over everyone.
  */
-export function engagementStatusSql(db: string, s: StatusScope, opts: { statusOnly?: boolean } = {}): { sql: string; params: Record<string, unknown> } {
+export function engagementStatusSql(db: string, s: StatusScope, opts: { statusOnly?: boolean; sendsRows?: string } = {}): { sql: string; params: Record<string, unknown> } {
   const t = s.thresholds
   const recipientScope = `${s.recipientIds ? ' AND recipient_id IN {ids:Array(String)}' : ''}${s.after !== undefined ? ' AND recipient_id > {after:String}' : ''}`
   const inScope = s.campaigns ? ' AND has({campaigns:Array(String)}, c)' : ''
@@ -121,7 +151,7 @@ export function engagementStatusSql(db: string, s: StatusScope, opts: { statusOn
         -- Sent at or before \`at\`, and the sends within inactiveDays: no list of times is built, and
         -- over every campaign the campaign ids are not read.
         SELECT recipient_id, 1 AS sent, arrayCount(${timesOf('t > {inactiveFrom:Int64} AND t <= {at:Int64}')}) AS recent, toInt64(0) AS engaged
-        FROM ${db}.recipient_sends FINAL
+        FROM ${opts.sendsRows ? `(${opts.sendsRows})` : `${db}.recipient_sends FINAL`}
         WHERE arrayExists(${timesOf('t <= {at:Int64}')})${recipientScope}
         UNION ALL
         ${statusEngagementRows(db, s, recipientScope, inScope)}

@@ -186,6 +186,10 @@ describe("the reader's preference page", () => {
   it('a send recorded again counts once, at its latest time, in the cap, the engagement sends and the distribution', async () => {
     // The per-recipient summary (recipient_sends) keeps each campaign's latest send, as sends does.
     await s.api('PUT', '/v1/recipients/gus/preferences', { categories: {}, maxPerWindow: { max: 2, window: 'P7D' } })
+    // Merges held off: gus's rows stay in several parts, as between a sends call and the next merge,
+    // so the distribution reads them through its merge of split rows (mergedRecipientSends).
+    const ch = s.deps.events.client
+    await ch.command({ query: `SYSTEM STOP MERGES ${s.deps.events.db}.recipient_sends` })
     await send('news1', ['gus'], T0 + 41 * DAY)
     await send('news1', ['gus'], T0 + 40 * DAY) // recorded later with an earlier time: the later send stays
     await send('news1', ['gus'], T0 + 42 * DAY) // a re-send replaces it
@@ -198,8 +202,15 @@ describe("the reader's preference page", () => {
     const profile = await s.api('GET', `/v1/recipients/gus?at=${at}`)
     expect(profile.body).toMatchObject({ sends: 2, lastSentAt: iso(T0 + 43 * DAY) })
     // Nobody else was sent anything in the 3 days before: gus alone, with 2 sends.
+    const parts = await (await ch.query({ query: `SELECT count() AS n FROM system.parts WHERE database = {db:String} AND table = 'recipient_sends' AND active`, query_params: { db: s.deps.events.db }, format: 'JSONEachRow' })).json<{ n: number }>()
+    expect(Number(parts[0]!.n)).toBeGreaterThan(1)
     const dist = await s.api('GET', `/v1/pressure?window=P3D&at=${at}`)
+    const counts = await s.api('GET', `/v1/engagement?at=${at}&minSends=2`)
+    await ch.command({ query: `SYSTEM START MERGES ${s.deps.events.db}.recipient_sends` })
     expect(dist.body.histogram.filter((h: { sends: number }) => h.sends > 0)).toEqual([{ sends: 2, recipients: 1 }])
+    // The engagement counts read the same merge of split rows: what they say once merged.
+    await ch.command({ query: `OPTIMIZE TABLE ${s.deps.events.db}.recipient_sends FINAL` })
+    expect(counts.body).toEqual((await s.api('GET', `/v1/engagement?at=${at}&minSends=2`)).body)
   })
 })
 
