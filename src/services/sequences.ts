@@ -23,6 +23,7 @@ import {
 } from '../store/schema.js'
 import { parseDuration } from '../util/duration.js'
 import { conflict, DomainError, invalid, notFound } from '../util/errors.js'
+import { quietTimer } from '../util/quiet-timer.js'
 import { GLOBAL_SCOPE } from './suppressions.js'
 
 export const MAX_STEPS = 50
@@ -843,7 +844,7 @@ async function markExits(deps: Deps, sequenceId: string, rows: Array<{ recipient
     )
     INSERT INTO sequence_mirror_pending (sequence_id, recipient_id, entered_at, status, exit_reason, exit_step_id, exited_at, version)
     SELECT sequence_id, recipient_id, entered_at, 'exited', exit_reason, exit_step_id, exited_at, ${deps.clock()}::bigint FROM exited`)
-  scheduleMirrorCatchUp(deps)
+  scheduleMirrorCatchUp(deps.meta, deps)
 }
 
 /** Pending mirror rows written per ClickHouse insert. */
@@ -867,32 +868,12 @@ export function catchUpSequenceMirror(deps: Pick<AppDeps, 'meta' | 'events'>): P
   return run
 }
 
-/** Quiet time after the last exits queued before the catch-up runs, and the longest a queued row waits. */
-const MIRROR_QUIET_MS = 1_000
-const MIRROR_MAX_WAIT_MS = 5_000
-const mirrorTimers = new WeakMap<object, { timer: NodeJS.Timeout; first: number }>()
-
 /**
- * The catch-up after the answer, once `due` has been quiet for a moment: a sender walking the
- * pages back to back pays for no ClickHouse insert during the walk, and one insert writes the
- * exits of several pages (ClickHouse prefers fewer, larger inserts). Errors are left to the next
- * catch-up (the rows stay pending), which reports them to its caller (the funnel, the timeline).
+ * The catch-up after the answer, 1 s after `due` last queued exits (at most 5 s after the first): a
+ * sender walking the pages back to back pays for no ClickHouse insert during the walk, and one
+ * insert writes the exits of several pages (ClickHouse prefers fewer, larger inserts).
  */
-function scheduleMirrorCatchUp(deps: Pick<AppDeps, 'meta' | 'events'>): void {
-  const now = Date.now()
-  const pending = mirrorTimers.get(deps.meta)
-  if (pending) clearTimeout(pending.timer)
-  const first = pending?.first ?? now
-  const timer = setTimeout(
-    () => {
-      mirrorTimers.delete(deps.meta)
-      void catchUpSequenceMirror(deps).catch(() => undefined)
-    },
-    Math.max(0, Math.min(MIRROR_QUIET_MS, first + MIRROR_MAX_WAIT_MS - now)),
-  )
-  timer.unref()
-  mirrorTimers.set(deps.meta, { timer, first })
-}
+const scheduleMirrorCatchUp = quietTimer<object, Pick<AppDeps, 'meta' | 'events'>>((deps) => catchUpSequenceMirror(deps), 1_000, 5_000)
 
 async function drainMirror(deps: Pick<AppDeps, 'meta' | 'events'>): Promise<void> {
   const p = sequenceMirrorPending

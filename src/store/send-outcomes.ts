@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto'
 import { asc, sql } from 'drizzle-orm'
 import { queryRows, type EventStore } from './clickhouse.js'
 import { anyOf, type MetaStore } from './meta.js'
+import { quietTimer } from '../util/quiet-timer.js'
 import { recipientErasures, sendOutcomesPending } from './schema.js'
 
 /**
@@ -99,7 +100,7 @@ export async function queueSendOutcomes(deps: Stores, recipientIds: readonly str
   const ids = [...new Set(recipientIds)].filter((r) => r !== '')
   if (ids.length === 0) return
   await deps.meta.db.insert(sendOutcomesPending).values({ recipientIds: ids })
-  scheduleCatchUp(deps)
+  scheduleCatchUp(deps.events, deps)
 }
 
 /** Queued calls read per catch-up round (a round recomputes their recipients, then deletes them). */
@@ -164,28 +165,9 @@ export async function eraseSendOutcomes(deps: Stores, recipientId: string): Prom
   await serially(deps, () => deleteRow(deps.events, recipientId))
 }
 
-/** Quiet time after the last sends queued before the catch-up runs, and the longest a queued row waits. */
-const QUIET_MS = 1_000
-const MAX_WAIT_MS = 5_000
-const timers = new WeakMap<object, { timer: NodeJS.Timeout; first: number }>()
-
 /**
- * The catch-up after the answer, once sends have been quiet for a moment: a sender posting batches
- * back to back pays for no recompute during them, and one pass does several batches' recipients.
- * Errors are left to the next catch-up (the rows stay queued), which reports them to its caller.
+ * The catch-up after the answer, 1 s after the last sends queued (at most 5 s after the first): a
+ * sender posting batches back to back pays for no recompute during them, and one pass does several
+ * batches' recipients.
  */
-function scheduleCatchUp(deps: Stores): void {
-  const now = Date.now()
-  const pending = timers.get(deps.events)
-  if (pending) clearTimeout(pending.timer)
-  const first = pending?.first ?? now
-  const timer = setTimeout(
-    () => {
-      timers.delete(deps.events)
-      void catchUpSendOutcomes(deps).catch(() => undefined)
-    },
-    Math.max(0, Math.min(QUIET_MS, first + MAX_WAIT_MS - now)),
-  )
-  timer.unref()
-  timers.set(deps.events, { timer, first })
-}
+const scheduleCatchUp = quietTimer<object, Stores>((deps) => catchUpSendOutcomes(deps), 1_000, 5_000)
