@@ -14,6 +14,8 @@ import { migrateClickHouse } from './store/clickhouse-migrate.js'
 import { checkClickHouse } from './store/clickhouse-check.js'
 import { exclusive } from './store/exclusive.js'
 import { startRecentSendsPrune } from './store/recent-sends.js'
+import { stopSendOutcomes } from './store/send-outcomes.js'
+import { stopSequenceMirror } from './services/sequences.js'
 import { applyRetention } from './store/retention.js'
 import { createMetaStore, type MetaStore } from './store/meta.js'
 import { edgeFromConfig } from './tracking/edge-from-config.js'
@@ -99,6 +101,9 @@ export async function startRuntime(opts: RuntimeOptions): Promise<AppDeps & { st
       journal.close()
       stopNice()
       await secondPass?.stop()
+      // The catch-ups after answers (fatigue rows, the sequence mirror) end before the stores close.
+      await stopSendOutcomes(events)
+      await stopSequenceMirror(meta)
       await writer.stop()
       if (!opts.meta) await meta.close()
       if (!opts.events) await events.close()

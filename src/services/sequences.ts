@@ -875,6 +875,12 @@ export function catchUpSequenceMirror(deps: Pick<AppDeps, 'meta' | 'events'>): P
  */
 const scheduleMirrorCatchUp = quietTimer<object, Pick<AppDeps, 'meta' | 'events'>>((deps) => catchUpSequenceMirror(deps), 1_000, 5_000)
 
+/** A process stopping: no mirror catch-up starts any more, and the one running ends before the stores close. */
+export async function stopSequenceMirror(meta: object): Promise<void> {
+  scheduleMirrorCatchUp.cancel(meta)
+  await mirrorRuns.get(meta)?.catch(() => undefined)
+}
+
 async function drainMirror(deps: Pick<AppDeps, 'meta' | 'events'>): Promise<void> {
   const p = sequenceMirrorPending
   for (;;) {

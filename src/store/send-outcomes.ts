@@ -147,6 +147,15 @@ async function drain(deps: Stores): Promise<void> {
   }
 }
 
+/**
+ * A process stopping: no catch-up starts any more, and the one running ends before the stores close
+ * (what is still queued is done by the next process's first catch-up).
+ */
+export async function stopSendOutcomes(events: object): Promise<void> {
+  scheduleCatchUp.cancel(events)
+  await runs.get(events)?.catch(() => undefined)
+}
+
 function deleteRow(store: EventStore, recipientId: string) {
   return store.client.command({
     query: `ALTER TABLE ${store.db}.recipient_send_outcomes DELETE WHERE rk = cityHash64({r:String}) AND recipient_id = {r:String} SETTINGS mutations_sync = 2`,
