@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto'
 import { asc, sql } from 'drizzle-orm'
 import { queryRows, type EventStore } from './clickhouse.js'
+import { advanceEventCursor } from './event-cursor.js'
 import { anyOf, type MetaStore } from './meta.js'
 import { quietTimer } from '../util/quiet-timer.js'
 import { recipientErasures, sendOutcomesPending } from './schema.js'
@@ -64,27 +65,20 @@ export async function recomputeSendOutcomes(store: EventStore, recipientIds: rea
  * its recipient (src/classification/apply.ts).
  */
 export async function applyStoredOutcomes(store: EventStore, committed: number): Promise<{ recipients: number }> {
-  const db = store.db
-  const [cur] = await queryRows<{ seq: number }>(store, `SELECT max(seq) AS seq FROM ${db}.recipient_send_outcomes_cursor`)
-  const from = Number(cur?.seq ?? 0)
-  if (committed <= from) return { recipients: 0 }
-  const rows = await queryRows<{ r: string }>(
-    store,
-    `SELECT DISTINCT recipient_id AS r FROM ${db}.events
-     WHERE seq > {from:UInt64} AND seq <= {to:UInt64} AND type IN ('open', 'click', 'unsubscribe') AND class = 'human' AND recipient_id != ''`,
-    { from, to: committed },
-  )
-  await recomputeSendOutcomes(
-    store,
-    rows.map((x) => x.r),
-  )
-  await store.client.insert({
-    table: `${db}.recipient_send_outcomes_cursor`,
-    format: 'JSONEachRow',
-    values: [{ seq: committed, at: new Date().toISOString().slice(0, 23).replace('T', ' ') }],
-    clickhouse_settings: { insert_deduplication_token: `send-outcomes-cursor:${randomUUID()}`, async_insert: 0 },
+  const recipients = await advanceEventCursor(store, 'recipient_send_outcomes_cursor', committed, async (from, to) => {
+    const rows = await queryRows<{ r: string }>(
+      store,
+      `SELECT DISTINCT recipient_id AS r FROM ${store.db}.events
+       WHERE seq > {from:UInt64} AND seq <= {to:UInt64} AND type IN ('open', 'click', 'unsubscribe') AND class = 'human' AND recipient_id != ''`,
+      { from, to },
+    )
+    await recomputeSendOutcomes(
+      store,
+      rows.map((x) => x.r),
+    )
+    return rows.length
   })
-  return { recipients: rows.length }
+  return { recipients }
 }
 
 type Stores = { meta: MetaStore; events: EventStore }

@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto'
 import { queryRows, type EventStore } from './clickhouse.js'
+import { advanceEventCursor } from './event-cursor.js'
 
 /**
  * sequence_conversions (migration 3800): per entry, the goal's conversions in the goal's window after
@@ -120,28 +121,18 @@ export async function catchUpConversions(
     const db = store.db
     const current = await goals()
     const done = await markers(store, current.map((g) => g.sequenceId))
-    const [cur] = await queryRows<{ seq: number }>(store, `SELECT max(seq) AS seq FROM ${db}.sequence_conversions_cursor`)
-    const from = Number(cur?.seq ?? 0)
-    let recipients = 0
-    if (committed > from) {
+    const recipients = await advanceEventCursor(store, 'sequence_conversions_cursor', committed, async (from, to) => {
       const complete = current.filter((g) => done.get(g.sequenceId) === goalKey(g))
-      if (complete.length > 0) {
-        const rows = await queryRows<{ r: string }>(
-          store,
-          `SELECT DISTINCT recipient_id AS r FROM ${db}.events
-           WHERE seq > {from:UInt64} AND seq <= {to:UInt64} AND type = 'conversion' AND token_valid AND recipient_id != ''`,
-          { from, to: committed },
-        )
-        recipients = rows.length
-        if (rows.length > 0) for (const g of complete) await recomputeEntryConversions(store, g, rows.map((x) => x.r))
-      }
-      await store.client.insert({
-        table: `${db}.sequence_conversions_cursor`,
-        format: 'JSONEachRow',
-        values: [{ seq: committed, at: new Date().toISOString().slice(0, 23).replace('T', ' ') }],
-        clickhouse_settings: { insert_deduplication_token: `seq-conv-cursor:${randomUUID()}`, async_insert: 0 },
-      })
-    }
+      if (complete.length === 0) return 0
+      const rows = await queryRows<{ r: string }>(
+        store,
+        `SELECT DISTINCT recipient_id AS r FROM ${db}.events
+         WHERE seq > {from:UInt64} AND seq <= {to:UInt64} AND type = 'conversion' AND token_valid AND recipient_id != ''`,
+        { from, to },
+      )
+      if (rows.length > 0) for (const g of complete) await recomputeEntryConversions(store, g, rows.map((x) => x.r))
+      return rows.length
+    })
     const goal = current.find((g) => g.sequenceId === sequenceId)
     if (!goal || done.get(sequenceId) === goalKey(goal)) return { recipients, computed: false }
     await recomputeEntryConversions(store, goal)

@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto'
 import { queryRows, type EventStore } from './clickhouse.js'
+import { advanceEventCursor } from './event-cursor.js'
 
 /**
  * sequence_send_facts (migration 3300): per step send, the opens, clicks and unsubscribes of its
@@ -75,17 +76,13 @@ export async function recomputeSendFacts(store: EventStore, scope: FactsScope): 
  * rows are recomputed when a step takes such a campaign again (src/services/sequences.ts).
  */
 export async function applyStoredEngagement(store: EventStore, committed: number, campaigns: readonly string[]): Promise<{ recipients: number }> {
-  const db = store.db
-  const [cur] = await queryRows<{ seq: number }>(store, `SELECT max(seq) AS seq FROM ${db}.sequence_send_facts_cursor`)
-  const from = Number(cur?.seq ?? 0)
-  if (committed <= from) return { recipients: 0 }
-  let recipients = 0
-  if (campaigns.length > 0) {
+  const recipients = await advanceEventCursor(store, 'sequence_send_facts_cursor', committed, async (from, to) => {
+    if (campaigns.length === 0) return 0
     const rows = await queryRows<{ c: string; r: string }>(
       store,
-      `SELECT DISTINCT campaign_id AS c, recipient_id AS r FROM ${db}.events
+      `SELECT DISTINCT campaign_id AS c, recipient_id AS r FROM ${store.db}.events
        WHERE seq > {from:UInt64} AND seq <= {to:UInt64} AND campaign_id IN {c:Array(String)} AND type IN ('open', 'click', 'unsubscribe') AND recipient_id != ''`,
-      { from, to: committed, c: [...new Set(campaigns)] },
+      { from, to, c: [...new Set(campaigns)] },
     )
     const byCampaign = new Map<string, string[]>()
     for (const x of rows) {
@@ -94,13 +91,7 @@ export async function applyStoredEngagement(store: EventStore, committed: number
       else byCampaign.set(x.c, [x.r])
     }
     for (const [c, rs] of byCampaign) await recomputeSendFacts(store, { campaigns: [c], recipients: rs })
-    recipients = rows.length
-  }
-  await store.client.insert({
-    table: `${db}.sequence_send_facts_cursor`,
-    format: 'JSONEachRow',
-    values: [{ seq: committed, at: new Date().toISOString().slice(0, 23).replace('T', ' ') }],
-    clickhouse_settings: { insert_deduplication_token: `send-facts-cursor:${randomUUID()}`, async_insert: 0 },
+    return rows.length
   })
   return { recipients }
 }
