@@ -24,6 +24,7 @@ import {
 import { parseDuration } from '../util/duration.js'
 import { conflict, DomainError, invalid, notFound } from '../util/errors.js'
 import { quietTimer } from '../util/quiet-timer.js'
+import { serialQueue } from '../util/serial-queue.js'
 import { GLOBAL_SCOPE } from './suppressions.js'
 
 export const MAX_STEPS = 50
@@ -851,7 +852,7 @@ async function markExits(deps: Deps, sequenceId: string, rows: Array<{ recipient
 const MIRROR_PAGE = 10_000
 
 /** The catch-up running (or last run) per metadata store in this process: calls queue behind it. */
-const mirrorRuns = new WeakMap<object, Promise<void>>()
+const mirrorRuns = serialQueue<object>()
 
 /**
  * Writes the exits queued in sequence_mirror_pending to ClickHouse's sequence_enrollments, oldest
@@ -863,9 +864,7 @@ const mirrorRuns = new WeakMap<object, Promise<void>>()
  * same deduplication token and version: the same row.
  */
 export function catchUpSequenceMirror(deps: Pick<AppDeps, 'meta' | 'events'>): Promise<void> {
-  const run = (mirrorRuns.get(deps.meta) ?? Promise.resolve()).catch(() => undefined).then(() => drainMirror(deps))
-  mirrorRuns.set(deps.meta, run)
-  return run
+  return mirrorRuns.run(deps.meta, () => drainMirror(deps))
 }
 
 /**
@@ -878,7 +877,7 @@ const scheduleMirrorCatchUp = quietTimer<object, Pick<AppDeps, 'meta' | 'events'
 /** A process stopping: no mirror catch-up starts any more, and the one running ends before the stores close. */
 export async function stopSequenceMirror(meta: object): Promise<void> {
   scheduleMirrorCatchUp.cancel(meta)
-  await mirrorRuns.get(meta)?.catch(() => undefined)
+  await mirrorRuns.idle(meta)
 }
 
 async function drainMirror(deps: Pick<AppDeps, 'meta' | 'events'>): Promise<void> {

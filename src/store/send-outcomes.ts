@@ -5,6 +5,7 @@ import { advanceEventCursor } from './event-cursor.js'
 import { anyOf, type MetaStore } from './meta.js'
 import { quietTimer } from '../util/quiet-timer.js'
 import { recipientErasures, sendOutcomesPending } from './schema.js'
+import { serialQueue } from '../util/serial-queue.js'
 
 /**
  * recipient_send_outcomes (migration 3600): per recipient, each sent campaign's latest send time and
@@ -101,14 +102,10 @@ export async function queueSendOutcomes(deps: Stores, recipientIds: readonly str
 const CATCH_UP_PAGE = 100
 
 /** The catch-up running (or last run) per event store in this process: calls, and erasures' deletes, queue behind it. */
-const runs = new WeakMap<object, Promise<unknown>>()
+const runs = serialQueue<object>()
 
 /** Runs `f` after every catch-up queued in this process so far, and before any queued later. */
-function serially<T>(deps: Stores, f: () => Promise<T>): Promise<T> {
-  const run = (runs.get(deps.events) ?? Promise.resolve()).catch(() => undefined).then(f)
-  runs.set(deps.events, run)
-  return run
-}
+const serially = <T>(deps: Stores, f: () => Promise<T>): Promise<T> => runs.run(deps.events, f)
 
 /**
  * Recomputes the rows of every queued recipient (once each), then deletes the
@@ -147,7 +144,7 @@ async function drain(deps: Stores): Promise<void> {
  */
 export async function stopSendOutcomes(events: object): Promise<void> {
   scheduleCatchUp.cancel(events)
-  await runs.get(events)?.catch(() => undefined)
+  await runs.idle(events)
 }
 
 function deleteRow(store: EventStore, recipientId: string) {

@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto'
 import { queryRows, type EventStore } from './clickhouse.js'
 import { advanceEventCursor } from './event-cursor.js'
+import { serialQueue } from '../util/serial-queue.js'
 
 /**
  * sequence_conversions (migration 3800): per entry, the goal's conversions in the goal's window after
@@ -23,13 +24,11 @@ export const goalKey = (g: { type: string; withinMs: number }): string => `${g.t
 /** Recipients per statement: their ids travel as a query parameter. */
 const CHUNK = 10_000
 
-let chain: Promise<unknown> = Promise.resolve()
+/** One queue for the whole process: the computations of every store and sequence in turn. */
+const computations = serialQueue<object>()
+const PROCESS = {}
 /** Runs `fn` after every computation started before it in this process has ended. */
-export function serially<T>(fn: () => Promise<T>): Promise<T> {
-  const run = chain.then(fn, fn)
-  chain = run.catch(() => undefined)
-  return run
-}
+export const serially = <T>(fn: () => Promise<T>): Promise<T> => computations.run(PROCESS, fn)
 
 /**
  * The goal's conversions per recipient (ascending ms), valid tokens only; a conversion without a kind
