@@ -3,6 +3,7 @@ import { nanoid } from 'nanoid'
 import type { AppDeps } from '../deps.js'
 import { capsReached, type CapsGroup, type CapSpec } from '../metrics/pressure.js'
 import { recipientSends } from '../metrics/recipient-activity.js'
+import { mayHavePreferences } from '../store/preference-hint.js'
 import { campaigns, preferenceChanges, pressureRules, recipientPreferences, suppressions, TRANSACTIONAL } from '../store/schema.js'
 import { conflict, notFound } from '../util/errors.js'
 import { DAY_MS, windowName } from '../util/window.js'
@@ -65,7 +66,10 @@ export async function getPreferences(deps: MetaDeps, recipientId: string): Promi
 /** The stored preferences among these recipients (those who never chose are absent). */
 export async function preferencesAmong(deps: MetaDeps, recipientIds: readonly string[]): Promise<Map<string, Preferences>> {
   const out = new Map<string, Preferences>()
-  const unique = [...new Set(recipientIds)]
+  if (recipientIds.length === 0) return out
+  // Only the ids whose bit is set in this process's bitmap of readers with a row (usually none of a
+  // send's 10,000): looking 10,000 ids up cost ~14 ms of PGlite on the check's thread.
+  const unique = await mayHavePreferences(deps.meta, [...new Set(recipientIds)])
   if (unique.length === 0) return out
   // One array parameter rather than one per id: 10,000 ids bound one by one cost ~200-400 ms on PGlite.
   const rows = await deps.meta.db.select().from(recipientPreferences).where(sql`${recipientPreferences.recipientId} = ANY(${sql.param(unique)}::text[])`)

@@ -308,6 +308,22 @@ export const recipientPreferences = pgTable('recipient_preferences', {
   maxPerWindow: integer('max_per_window'),
   windowDays: integer('window_days'),
   updatedAt: timestamp('updated_at', { withTimezone: true, mode: 'date' }).notNull().defaultNow(),
+  /**
+   * preference_writes.n after this row's last write, set by the database (migration 0410's trigger):
+   * the rows written since a count already read are those above it (src/store/preference-hint.ts).
+   */
+  seq: bigint('seq', { mode: 'number' }).notNull().default(0),
+})
+
+/**
+ * One row (id 1): how many times recipient_preferences was written (insert or update), counted by the
+ * trigger of migration 0410. The trigger updates this row, so writers of preferences take its lock in
+ * turn until they commit: the counts are given out in commit order, and once `n` is read every row
+ * with seq <= n is committed.
+ */
+export const preferenceWrites = pgTable('preference_writes', {
+  id: integer('id').primaryKey(),
+  n: bigint('n', { mode: 'number' }).notNull(),
 })
 
 /**

@@ -35,6 +35,20 @@ describe.skipIf(!PG_URL)('pressure metadata on PostgreSQL', () => {
     expect(asksForFewer(found.get('ann')!, { categories: { promotion: true }, maxPerWindow: null })).toBe(false)
   })
 
+  it("sees preferences written through another store handle (another process) after its bitmap was filled", async () => {
+    const other = await createMetaStore({ url: db.url, path: '' })
+    try {
+      const ids = Array.from({ length: 3_000 }, (_, i) => `y${i}`)
+      expect((await preferencesAmong(deps(), ids)).size).toBe(0)
+      await setPreferences({ meta: other, clock: deps().clock }, 'y7', { categories: { promotion: false }, maxPerWindow: null }, { source: 'reader' })
+      expect((await preferencesAmong(deps(), ids)).get('y7')!.categories).toEqual({ promotion: false })
+      await setPreferences({ meta: other, clock: deps().clock }, 'y7', { categories: {}, maxPerWindow: { max: 2, windowDays: 7 } }, { source: 'api' })
+      expect((await preferencesAmong(deps(), ids)).get('y7')!.maxPerWindow).toEqual({ max: 2, windowDays: 7 })
+    } finally {
+      await other.close()
+    }
+  })
+
   it('keeps rules and refuses a non-positive cap in the database too', async () => {
     const r = await createRule(deps(), { max: 3, windowDays: 7, category: 'promotion' })
     expect((await listRules(deps())).map((x) => x.id)).toEqual([r.id])
