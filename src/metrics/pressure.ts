@@ -239,6 +239,9 @@ async function campaignHashes(store: EventStore, ids: readonly string[]): Promis
   return (row?.h ?? []).map((h) => BigInt(h))
 }
 
+/** Joins the ids of a cap check (ASCII record separator: not escaped in a string parameter). */
+const ID_SEPARATOR = '\x1e'
+
 export interface CapSpec {
   windowDays: number
   max: number
@@ -289,6 +292,10 @@ export async function capsReached(
   const cids = recent ? 'arrayMap(x -> cityHash64(x), {cids:Array(String)})' : '{cids:Array(String)}'
   // The window test and the category test of cap i, on a send time t and category k.
   const counted = `(t, k) -> t > {at:Int64} - wins[i] AND if(capcats[i] = '', k != 'transactional', k = capcats[i])`
+  // The ids as one string cut in ClickHouse rather than an array literal of 10,000 strings (parsed
+  // ~3 ms slower, and escaped one by one here), unless an id holds the separator (ids are opaque).
+  // Duplicates need no removing: the set keeps one, and rows come back per recipient of the table.
+  const joined = recipientIds.some((id) => id.includes(ID_SEPARATOR)) ? null : recipientIds.join(ID_SEPARATOR)
   // A group per way of standing at the caps rather than an entry per recipient: when all 10,000 are
   // held, their lists of caps, objects and dates cost ~60 ms of CPU. One row (the groups side by
   // side): recipients who stand apart (their own send times) would otherwise be a JSON line each.
@@ -313,7 +320,7 @@ export async function capsReached(
            -- These recipients' rows (several while merges have not caught up): their maps concatenated,
            -- the latest of a campaign picked above. maxMap did the same per key, ~30 % dearer here.
            SELECT recipient_id AS r, groupArrayArray(sends.1) AS cs0, groupArrayArray(sends.2) AS ts0 FROM ${store.db}.${recent ? 'recipient_recent_sends' : 'recipient_sends'}
-           WHERE recipient_id IN {ids:Array(String)}
+           WHERE recipient_id IN ${joined === null ? '{ids:Array(String)}' : `splitByChar('\\x1e', {ids:String})`}
            GROUP BY recipient_id
          )
        )
@@ -328,7 +335,7 @@ export async function capsReached(
       capcats: o.caps.map((c) => c.category ?? ''),
       cids: [...o.categories.keys()],
       cats: [...o.categories.values()],
-      ids: [...new Set(recipientIds)],
+      ids: joined ?? [...recipientIds],
       since: o.at - longest,
       at: o.at,
       exclude: o.excludeCampaign,

@@ -69,7 +69,7 @@ export async function preferencesAmong(deps: MetaDeps, recipientIds: readonly st
   if (recipientIds.length === 0) return out
   // Only the ids whose bit is set in this process's bitmap of readers with a row (usually none of a
   // send's 10,000): looking 10,000 ids up cost ~14 ms of PGlite on the check's thread.
-  const unique = await mayHavePreferences(deps.meta, [...new Set(recipientIds)])
+  const unique = [...new Set(await mayHavePreferences(deps.meta, recipientIds))]
   if (unique.length === 0) return out
   // One array parameter rather than one per id: 10,000 ids bound one by one cost ~200-400 ms on PGlite.
   const rows = await deps.meta.db.select().from(recipientPreferences).where(sql`${recipientPreferences.recipientId} = ANY(${sql.param(unique)}::text[])`)
