@@ -6,6 +6,7 @@ import { chDateTime, insertRows } from '../store/clickhouse.js'
 import { anyOf, type MetaDb } from '../store/meta.js'
 import { enrolledConversions, forgetGoal, goalKey, sentConversions, serially, type ConversionGoal } from '../store/sequence-conversions.js'
 import { recomputeSendFacts } from '../store/sequence-facts.js'
+import { entryDaysOf, markEntryDays } from '../store/sequence-funnel-days.js'
 import {
   campaigns,
   recipientErasures,
@@ -219,7 +220,9 @@ export async function deleteSequence(deps: Pick<AppDeps, 'meta' | 'events'>, id:
   const deleted = await deps.meta.db.delete(sequences).where(eq(sequences.id, id)).returning({ id: sequences.id })
   if (deleted.length === 0) throw notFound(`sequence ${id} not found`)
   const { db } = deps.events
-  for (const table of ['sequence_enrollments', 'sequence_sends', 'sequence_send_facts', 'sequence_conversions', 'sequence_conversion_goals']) {
+  // The funnel's days too (migration 3900); a computation racing this writes rows of the deleted
+  // sequence's spec (its creation time), which a sequence created later with this id never reads.
+  for (const table of ['sequence_enrollments', 'sequence_sends', 'sequence_send_facts', 'sequence_conversions', 'sequence_conversion_goals', 'sequence_funnel_days', 'sequence_funnel_marks']) {
     const del = () => deps.events.client.command({ query: `ALTER TABLE ${db}.${table} DELETE WHERE sequence_id = {s:String} SETTINGS mutations_sync = 2`, query_params: { s: id } })
     // The conversions once every computation running has ended: later ones no longer find the sequence or its entries.
     await (table.startsWith('sequence_conversion') ? serially(del) : del())
@@ -901,7 +904,10 @@ async function drainMirror(deps: Pick<AppDeps, 'meta' | 'events'>): Promise<void
     const alive = new Set((await deps.meta.db.select({ id: sequences.id }).from(sequences).where(anyOf(sequences.id, seqIds))).map((r) => r.id))
     const { db } = deps.events
     for (const r of erased) {
+      const days = await entryDaysOf(deps.events, r.id)
       await deps.events.client.command({ query: `ALTER TABLE ${db}.sequence_enrollments DELETE WHERE recipient_id = {r:String} SETTINGS mutations_sync = 2`, query_params: { r: r.id } })
+      // Their funnel days were marked by the insert above: a computation since may have read the rows.
+      await markEntryDays(deps.events, days)
     }
     for (const id of seqIds.filter((x) => !alive.has(x))) {
       await deps.events.client.command({ query: `ALTER TABLE ${db}.sequence_enrollments DELETE WHERE sequence_id = {s:String} SETTINGS mutations_sync = 2`, query_params: { s: id } })
@@ -1005,10 +1011,13 @@ export async function eraseFromSequences(deps: Pick<AppDeps, 'meta' | 'events' |
     return tx.delete(sequenceEnrollments).where(eq(sequenceEnrollments.recipientId, recipientId)).returning({ s: sequenceEnrollments.sequenceId })
   })
   const { db } = deps.events
+  // The funnel's days of their entries (migration 3900), marked once the rows are gone: no view sees a delete.
+  const days = await entryDaysOf(deps.events, recipientId)
   for (const table of ['sequence_enrollments', 'sequence_sends', 'sequence_send_facts', 'sequence_conversions']) {
     const del = () => deps.events.client.command({ query: `ALTER TABLE ${db}.${table} DELETE WHERE recipient_id = {r:String} SETTINGS mutations_sync = 2`, query_params: { r: recipientId } })
     // The conversions once every computation running has ended: later ones read the entries deleted above.
     await (table === 'sequence_conversions' ? serially(del) : del())
   }
+  await markEntryDays(deps.events, days)
   return removed.length
 }
