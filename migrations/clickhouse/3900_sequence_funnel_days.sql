@@ -16,7 +16,9 @@ CREATE TABLE IF NOT EXISTS {db}.sequence_funnel_days
     entry_reason Array(LowCardinality(String)) COMMENT 'Same groups: exit reason (empty unless exited)',
     entry_step Array(String) COMMENT 'Same groups: the step they were due for when they left (empty unless exited)',
     entry_n Array(UInt64) COMMENT 'Same groups: entries',
-    entry_times Array(Array(Int64)) COMMENT 'Same groups: entry times, epoch ms (read only for the day a step''s due time falls in)',
+    entry_first Array(Int64) COMMENT 'Same groups: the earliest entry time, epoch ms',
+    entry_last Array(Int64) COMMENT 'Same groups: the latest entry time, epoch ms',
+    entry_times Array(Array(Int64)) COMMENT 'Same groups: entry times, epoch ms (read only when a step''s due time falls between the first and the last)',
     step_id Array(String) COMMENT 'Step sends per (step, campaign when sent): step',
     step_campaign Array(String) COMMENT 'Same groups: the campaign (its events count only while it is a step''s)',
     step_sent Array(UInt64) COMMENT 'Same groups: sends',
@@ -35,8 +37,9 @@ CREATE TABLE IF NOT EXISTS {db}.sequence_funnel_days
 )
 ENGINE = ReplacingMergeTree(computed_at)
 ORDER BY (sequence_id, day)
--- A row per granule: the read of the few days a step's due time falls in reads those rows' entry times only.
-SETTINGS index_granularity = 1;
+-- A row per granule: the read of the few days a step's due time falls in reads those rows' entry times only. Kept
+-- in one part as the tables it is computed from (migration 3300): FINAL then merges nothing.
+SETTINGS index_granularity = 1, min_age_to_force_merge_seconds = 60;
 
 -- Days whose rows above may be out of date: a mark per (sequence, day of entry) written by the views below at every
 -- insert into the three tables the funnel reads (their every write is an INSERT: enrolments, exits, completions,
@@ -60,10 +63,11 @@ SELECT DISTINCT sequence_id, toDate(entered_at) AS day, now64(6, 'UTC') AS marke
 CREATE MATERIALIZED VIEW IF NOT EXISTS {db}.sequence_funnel_marks_conversions_mv TO {db}.sequence_funnel_marks AS
 SELECT DISTINCT sequence_id, toDate(entered_at) AS day, now64(6, 'UTC') AS marked_at FROM {db}.sequence_conversions;
 
--- Every day with rows stored before the views existed: each sequence's first funnel read computes them. Run again
--- (a migration cut short), it marks the same days again: nothing but one more computation.
+-- Every day with rows stored before the views existed: each sequence's first funnel read computes them (a day
+-- without a row is computed whatever its mark's time, so the mark is dated 1970: once computed, the day is clean,
+-- instead of dirty again for the margin after the migration). Run again (a migration cut short), the same marks.
 INSERT INTO {db}.sequence_funnel_marks
-SELECT sequence_id, day, now64(6, 'UTC') FROM (
+SELECT sequence_id, day, toDateTime64(0, 6, 'UTC') FROM (
     SELECT DISTINCT sequence_id, toDate(entered_at) AS day FROM {db}.sequence_enrollments
     UNION DISTINCT SELECT DISTINCT sequence_id, toDate(entered_at) AS day FROM {db}.sequence_send_facts
     UNION DISTINCT SELECT DISTINCT sequence_id, toDate(entered_at) AS day FROM {db}.sequence_conversions

@@ -139,33 +139,22 @@ export async function sequenceFunnel(
     ...(q.from !== undefined ? { from: q.from } : {}),
     ...(q.to !== undefined ? { to: q.to } : {}),
   }
-  const kept = `SELECT * FROM ${db}.sequence_funnel_days FINAL WHERE sequence_id = {s:String}${firstDay !== undefined ? ' AND day >= {d0:Date}' : ''}${endDay !== undefined ? ' AND day < {d1:Date}' : ''}`
+  const kept = (columns: string, where: string) =>
+    `SELECT ${columns} FROM ${db}.sequence_funnel_days FINAL WHERE sequence_id = {s:String}${firstDay !== undefined ? ' AND day >= {d0:Date}' : ''}${endDay !== undefined ? ' AND day < {d1:Date}' : ''}${where}`
   const live = edges.length > 0 ? dayRowsSql(db, { window: { from: q.from !== undefined, to: q.to !== undefined } }) : null
   // The days' rows with `columns`, narrowed by `where` (on the rows' columns); the spec filter after FINAL (not in the sorting key).
   const days = (columns: string, where = '') =>
-    `(SELECT ${columns} FROM (${kept}) WHERE spec = {spec:String}${where}${live ? ` UNION ALL SELECT ${columns} FROM (${live}) WHERE 1${where}` : ''})`
+    `(SELECT ${columns} FROM (${kept(`${columns}, spec`, where)}) WHERE spec = {spec:String}${live ? ` UNION ALL SELECT ${columns} FROM (${live}) WHERE 1${where}` : ''})`
   const cohortExpr = `toDate(${COHORT_OF_DAY[q.cohort]})`
-  const dayStart = 'toUnixTimestamp64Milli(toDateTime64(day, 3, \'UTC\'))'
 
-  // The entries by cohort and state. Who reached each step's time (entered ≤ now − offset): every
-  // entry of a day wholly before it, none of a day after it, and on the day it falls in (at most
-  // one per step) those whose entry time is at or before it, from that day's entry times.
-  const straddle = [...new Set(thresholds.map((x) => Math.floor(x / DAY_MS)))].map((d) => dayText(d * DAY_MS))
-  params.straddle = straddle
-  const entries = queryRows<{ cohort_text: string; status: string; exit_reason: string; exit_step_id: string; n: number; reached: number[] }>(
+  // The entries by cohort and state, per day. Who reached each step's time (entered ≤ now − offset):
+  // all of a group whose latest entry is at or before it, none of one whose earliest is after it,
+  // and for the others (on the day it falls in, at most one per step) counted from their entry times.
+  const entries = queryRows<{ cohort_text: string; day_text: string; status: string; exit_reason: string; exit_step_id: string; n: number; first: number; last: number }>(
     deps.events,
-    `SELECT toString(cohort) AS cohort_text, status, exit_reason, exit_step_id, sum(n) AS n, sumForEach(reached) AS reached
-     FROM (
-       SELECT ${cohortExpr} AS cohort, status, exit_reason, exit_step_id, n, arrayMap(x -> if(x >= start + ${DAY_MS - 1}, n, toUInt64(0)), {thresholds:Array(Int64)}) AS reached
-       FROM (SELECT day, ${dayStart} AS start, entry_status, entry_reason, entry_step, entry_n FROM ${days('day, entry_status, entry_reason, entry_step, entry_n')})
-       ARRAY JOIN entry_status AS status, entry_reason AS exit_reason, entry_step AS exit_step_id, entry_n AS n
-       UNION ALL
-       SELECT ${cohortExpr} AS cohort, status, exit_reason, exit_step_id, toUInt64(0) AS n,
-              arrayMap(x -> if(x >= start AND x < start + ${DAY_MS - 1}, toUInt64(arrayCount(y -> y <= x, times)), toUInt64(0)), {thresholds:Array(Int64)}) AS reached
-       FROM (SELECT day, ${dayStart} AS start, entry_status, entry_reason, entry_step, entry_times FROM ${days('day, entry_status, entry_reason, entry_step, entry_times', ' AND day IN {straddle:Array(Date)}')})
-       ARRAY JOIN entry_status AS status, entry_reason AS exit_reason, entry_step AS exit_step_id, entry_times AS times
-     )
-     GROUP BY cohort, status, exit_reason, exit_step_id`,
+    `SELECT toString(${cohortExpr}) AS cohort_text, toString(day) AS day_text, status, exit_reason, exit_step_id, n, first, last
+     FROM ${days('day, entry_status, entry_reason, entry_step, entry_n, entry_first, entry_last')}
+     ARRAY JOIN entry_status AS status, entry_reason AS exit_reason, entry_step AS exit_step_id, entry_n AS n, entry_first AS first, entry_last AS last`,
     params,
   )
   // The converted entries per cohort (g = 0) and all (g = 1), with the median time from entry to
@@ -205,7 +194,33 @@ export async function sequenceFunnel(
       )
     : Promise.resolve([])
   // chDB answers one query at a time: these run one after the other whatever the order here.
-  const entryRows = (await entries).map((r) => ({ ...r, cohort: r.cohort_text }))
+  const dayRows = (await entries).map((r) => {
+    const first = num(r.first)
+    const last = num(r.last)
+    return { ...r, first, last, reached: thresholds.map((x) => (x >= last ? num(r.n) : x < first ? 0 : null)) }
+  })
+  const straddle = [...new Set(dayRows.filter((r) => r.reached.includes(null)).map((r) => r.day_text))]
+  if (straddle.length > 0) {
+    const groupKey = (r: { day_text: string; status: string; exit_reason: string; exit_step_id: string }) => `${r.day_text}\u0000${r.status}\u0000${r.exit_reason}\u0000${r.exit_step_id}`
+    const counted = await queryRows<{ day_text: string; status: string; exit_reason: string; exit_step_id: string; reached: number[] }>(
+      deps.events,
+      `SELECT toString(day) AS day_text, status, exit_reason, exit_step_id, arrayMap(x -> arrayCount(y -> y <= x, times), {thresholds:Array(Int64)}) AS reached
+       FROM ${days('day, entry_status, entry_reason, entry_step, entry_times', ' AND day IN {straddle:Array(Date)}')}
+       ARRAY JOIN entry_status AS status, entry_reason AS exit_reason, entry_step AS exit_step_id, entry_times AS times`,
+      { ...params, straddle },
+    )
+    const byGroup = new Map(counted.map((r) => [groupKey(r), r.reached]))
+    for (const r of dayRows) if (r.reached.includes(null)) r.reached = r.reached.map((v, k) => v ?? num(byGroup.get(groupKey(r))?.[k]))
+  }
+  // Summed per cohort and state, as one pass over the entries gave them.
+  const byState = new Map<string, { cohort: string; status: string; exit_reason: string; exit_step_id: string; n: number; reached: number[] }>()
+  for (const r of dayRows) {
+    const key = `${r.cohort_text}\u0000${r.status}\u0000${r.exit_reason}\u0000${r.exit_step_id}`
+    const acc = byState.get(key) ?? byState.set(key, { cohort: r.cohort_text, status: r.status, exit_reason: r.exit_reason, exit_step_id: r.exit_step_id, n: 0, reached: thresholds.map(() => 0) }).get(key)!
+    acc.n += num(r.n)
+    r.reached.forEach((v, k) => (acc.reached[k]! += v ?? 0))
+  }
+  const entryRows = [...byState.values()]
   const convByCohort = new Map((await conversions).map((r) => [num(r.g) === 1 ? '' : r.cohort_text, r]))
   const stepConv = new Map((await stepConversions).map((r) => [`${r.cohort_text}\u0000${r.step_id}`, r]))
   const stepRows = (await steps).map((r) => {

@@ -38,15 +38,17 @@ export function dayRowsSql(db: string, opts: { window?: { from: boolean; to: boo
                     FROM (SELECT entered_at, goal, convs, steps, sent FROM ${db}.sequence_conversions FINAL WHERE ${range})
                     WHERE goal = {g:String} AND notEmpty(convs)`
   return `SELECT {s:String} AS sequence_id, d.day AS day, {spec:String} AS spec, now64(6, 'UTC') AS computed_at,
-         e.status AS entry_status, e.reason AS entry_reason, e.step AS entry_step, e.n AS entry_n, e.times AS entry_times,
+         e.status AS entry_status, e.reason AS entry_reason, e.step AS entry_step, e.n AS entry_n, e.first AS entry_first, e.last AS entry_last, e.times AS entry_times,
          f.step AS step_id, f.campaign AS step_campaign, f.sent AS step_sent, f.ho AS step_human_open, f.mo AS step_machine_open, f.ao AS step_any_open,
          f.hu AS step_human_unsubscribe, f.mu AS step_machine_unsubscribe, f.au AS step_any_unsubscribe,
          f.hc AS step_human_click, f.mc AS step_machine_click, f.ac AS step_any_click,
          c.ms AS conversion_ms, sc.step AS conversion_step, sc.ms AS conversion_step_ms
   FROM (SELECT arrayJoin({days:Array(Date)}) AS day) AS d
   LEFT JOIN (
-    SELECT day, groupArray(status) AS status, groupArray(exit_reason) AS reason, groupArray(exit_step_id) AS step, groupArray(n) AS n, groupArray(times) AS times
-    FROM (SELECT toDate(entered_at) AS day, status, exit_reason, exit_step_id, count() AS n, groupArray(toUnixTimestamp64Milli(entered_at)) AS times
+    SELECT day, groupArray(status) AS status, groupArray(exit_reason) AS reason, groupArray(exit_step_id) AS step, groupArray(n) AS n,
+           groupArray(first) AS first, groupArray(last) AS last, groupArray(times) AS times
+    FROM (SELECT toDate(entered_at) AS day, status, exit_reason, exit_step_id, count() AS n, min(toUnixTimestamp64Milli(entered_at)) AS first,
+                 max(toUnixTimestamp64Milli(entered_at)) AS last, groupArray(toUnixTimestamp64Milli(entered_at)) AS times
           FROM ${db}.sequence_enrollments FINAL WHERE ${range} GROUP BY day, status, exit_reason, exit_step_id)
     GROUP BY day
   ) AS e ON e.day = d.day
