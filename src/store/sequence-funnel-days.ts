@@ -13,9 +13,10 @@ import { serialQueue } from '../util/serial-queue.js'
  * days when its rows pass the view, and its rows may become visible a little later (a large
  * INSERT … SELECT commits block by block; on a cluster, replication and the servers' clocks), so a
  * computation that started in between may not have read them. Every read within this time after a
- * write to a day recomputes that day.
+ * write to a day recomputes that day. (Tests set it to 0: with one process, an insert's rows are
+ * visible when it returns, and a read right after a write then shows it only if the marks work.)
  */
-export const MARK_MARGIN_S = 10
+export const funnelDaysMargin = { seconds: 10 }
 
 /** What a sequence's rows are computed for: its creation (a deleted sequence's id reused) and its goal. */
 export const funnelSpec = (createdAt: Date, goal: string): string => `${createdAt.getTime()}/${goal}`
@@ -80,7 +81,7 @@ const refreshes = serialQueue<object>()
 const PROCESS = {}
 
 /**
- * Recomputes the sequence's dirty days: marked after their row's computation less MARK_MARGIN_S,
+ * Recomputes the sequence's dirty days: marked after their row's computation less the margin,
  * marked and without a row, or with a row of another spec. One statement for all of them. Run
  * before each funnel read, after the catch-ups that bring the tables it reads up to date (their
  * inserts mark their days). Returns how many days were computed.
@@ -93,10 +94,10 @@ export function refreshFunnelDays(store: EventStore, seq: { id: string; spec: st
       store,
       `SELECT toString(k.day) AS d FROM (SELECT day, max(marked_at) AS m FROM ${db}.sequence_funnel_marks WHERE sequence_id = {s:String} GROUP BY day) AS k
        LEFT JOIN (SELECT day, spec, computed_at FROM ${db}.sequence_funnel_days FINAL WHERE sequence_id = {s:String}) AS c ON c.day = k.day
-       WHERE c.spec != {spec:String} OR k.m > c.computed_at - toIntervalSecond(${MARK_MARGIN_S})
+       WHERE c.spec != {spec:String} OR k.m > c.computed_at - toIntervalSecond({margin:UInt32})
        UNION DISTINCT
        SELECT toString(day) AS d FROM ${db}.sequence_funnel_days FINAL WHERE sequence_id = {s:String} AND spec != {spec:String}`,
-      params,
+      { ...params, margin: funnelDaysMargin.seconds },
     )
     if (dirty.length === 0) return 0
     await store.client.command({

@@ -3,6 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { catchUpSequenceMirror } from '../../src/services/sequences.js'
 import { queryRows } from '../../src/store/clickhouse.js'
 import { startTestServer, type TestServer } from '../support/server.js'
+import { funnelDaysMargin } from '../../src/store/sequence-funnel-days.js'
 
 // The exits `due` marks reach ClickHouse's sequence_enrollments (what the funnel and the timeline
 // read) after its answer, from the rows queued in sequence_mirror_pending by the marking statement.
@@ -20,6 +21,8 @@ const mirrored = (recipientId: string) =>
   )
 
 beforeAll(async () => {
+  // Reads right after writes: the funnel's days show them only through their marks (no margin to hide a missing one).
+  funnelDaysMargin.seconds = 0
   s = await startTestServer({ clock: () => now, env: { CLASSIFY_PASS_INTERVAL_MS: '0' } })
   await s.api('POST', '/v1/campaigns', { id: 'm1', name: 'Step 1' })
   await s.api('POST', '/v1/campaigns', { id: 'm2', name: 'Step 2' })
