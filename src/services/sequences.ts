@@ -693,8 +693,8 @@ interface DuePageRows {
   more: boolean
   /** The page's last row read: due time (epoch ms) and recipient, for the cursor. */
   last: [number, string] | null
-  /** The rows leaving instead, in due order: [recipient, entered at ms, step due, reason, at ms]. */
-  exits: Array<[string, number, string | null, DueSkipReason, number]>
+  /** The rows leaving instead, in due order: [recipient, entered at ms, step due, reason, at ms, due at ms]. */
+  exits: Array<[string, number, string | null, DueSkipReason, number, number]>
 }
 
 /**
@@ -731,7 +731,7 @@ async function dueCandidates(deps: MetaDeps, seq: Sequence, until: Date, after: 
       ORDER BY page.i, s.at, s.scope
     ),
     ex AS MATERIALIZED (
-      SELECT page.i, page.recipient_id, ${ms('page.entered_at')} AS entered, page.next_step_id,
+      SELECT page.i, page.recipient_id, ${ms('page.entered_at')} AS entered, page.next_step_id, ${ms('page.due_at')} AS due,
         CASE WHEN x.recipient_id IS NOT NULL THEN 'erased' WHEN sup.i IS NOT NULL THEN sup.reason ELSE 'converted' END AS reason,
         CASE WHEN x.recipient_id IS NOT NULL THEN ${now}::bigint WHEN sup.i IS NOT NULL THEN sup.at ELSE ${ms('page.goal_at')} END AS at
       FROM page LEFT JOIN recipient_erasures x ON x.recipient_id = page.recipient_id LEFT JOIN sup ON sup.i = page.i
@@ -745,7 +745,7 @@ async function dueCandidates(deps: MetaDeps, seq: Sequence, until: Date, after: 
         'count', (SELECT count(*) FILTER (WHERE i < ${want}) FROM page),
         'more', (SELECT count(*) > ${want} FROM page),
         'last', (SELECT json_build_array(${ms('due_at')}, recipient_id) FROM page WHERE i < ${want} ORDER BY i DESC LIMIT 1),
-        'exits', (SELECT coalesce(json_agg(json_build_array(recipient_id, entered, next_step_id, reason, at) ORDER BY i), '[]') FROM ex)
+        'exits', (SELECT coalesce(json_agg(json_build_array(recipient_id, entered, next_step_id, reason, at, due) ORDER BY i), '[]') FROM ex)
       )::text AS meta`)
   const row = (res as { rows: Array<{ items: string; meta: string }> }).rows[0]!
   return { items: String(row.items), ...(JSON.parse(String(row.meta)) as Omit<DuePageRows, 'items'>) }
@@ -772,6 +772,9 @@ export async function dueRecipients(deps: Deps & Pick<AppDeps, 'writer' | 'seque
     await deps.writer.flush()
     await applyStoredConversions(deps)
   }
+  // Exits found earlier and not yet marked that this call would read again are marked first, so
+  // none is counted twice; a walk reading on after its cursor never waits for its earlier pages' marks.
+  if (queuedExits.get(deps.meta)?.some((b) => b.sequenceId === sequenceId && b.rows.some((r) => !cursor || r.dueAt >= cursor.at))) await markQueuedExits(deps)
   const now = deps.clock()
   let after = cursor
   let last: { at: number; id: string } | null = null
@@ -782,8 +785,8 @@ export async function dueRecipients(deps: Deps & Pick<AppDeps, 'writer' | 'seque
     const rows = await dueCandidates(deps, seq, q.until, after, want, now)
     if (!rows.more) exhausted = true
     if (rows.count === 0) break
-    for (const [recipientId, enteredAt, nextStepId, reason, at] of rows.exits) {
-      exiting.push({ recipientId, enteredAt: new Date(enteredAt), nextStepId, reason, at: new Date(at) })
+    for (const [recipientId, enteredAt, nextStepId, reason, at, dueAt] of rows.exits) {
+      exiting.push({ recipientId, enteredAt: new Date(enteredAt), nextStepId, reason, at: new Date(at), dueAt })
       skipped[reason]++
     }
     if (rows.items) chunks.push(rows.items)
@@ -809,6 +812,8 @@ interface ExitRow {
   nextStepId: string | null
   reason: DueSkipReason
   at: Date
+  /** Its due time (epoch ms) when found: where a page reads it. */
+  dueAt: number
 }
 
 /** Exits found by `due` and not yet marked, per metadata store, with their mirror rows' version. */
@@ -819,8 +824,8 @@ const exitMarks = serialQueue<object>()
 /**
  * `due` answers first and marks its exits after: the marks are a cache of what it decides from
  * the truth (erasures, suppressions, conversions), which every call reads again, so an entry found
- * leaving and not yet marked is never in an answer either way (a page read again before the mark
- * finds it again, and counts it again in that answer). Marked with the mirror's catch-up (1 s
+ * leaving and not yet marked is never in an answer either way; a call that would read it again
+ * marks first (see dueRecipients), so it is counted once. Marked with the mirror's catch-up (1 s
  * after `due` was last called, at most 5 s after the first queued): the ~30-40 ms of CPU per 10,000
  * (~350 exits) are paid once for the pages walked back to back, not by each page. Everything that
  * writes entries or reads their state (enrolment, sends, removal, a change or deletion of the
@@ -843,10 +848,12 @@ function queueExits(deps: Deps, sequenceId: string, rows: ExitRow[]): void {
  */
 export function markQueuedExits(deps: Pick<AppDeps, 'meta'>): Promise<void> {
   return exitMarks.run(deps.meta, async () => {
-    const batches = queuedExits.get(deps.meta)
-    if (!batches?.length) return
-    queuedExits.delete(deps.meta)
-    for (const b of batches) await markExits(deps, b.sequenceId, b.rows, b.version).catch(() => undefined)
+    const batches = [...(queuedExits.get(deps.meta) ?? [])]
+    // Each batch leaves the queue once marked: until then a `due` call that would read it waits here.
+    for (const b of batches) {
+      await markExits(deps, b.sequenceId, b.rows, b.version).catch(() => undefined)
+      queuedExits.set(deps.meta, (queuedExits.get(deps.meta) ?? []).filter((x) => x !== b))
+    }
   })
 }
 
