@@ -740,12 +740,12 @@ async function dueCandidates(deps: MetaDeps, seq: Sequence, until: Date, after: 
       FROM page LEFT JOIN recipient_erasures x ON x.recipient_id = page.recipient_id LEFT JOIN sup ON sup.i = page.i
       WHERE page.i < ${n} AND (x.recipient_id IS NOT NULL OR sup.i IS NOT NULL ${onGoal ? sql`OR ${ms('page.goal_at')} <= ${now}::bigint` : sql``})
     ),
-    -- The page's last row: the want-th staying, or the last read.
+    -- The page's last row: the want-th staying, or the last read (without exits: the want-th).
     cut AS MATERIALIZED (
-      SELECT coalesce(
+      SELECT CASE WHEN NOT EXISTS (SELECT 1 FROM found) THEN (SELECT max(i) FROM page WHERE i < ${want}) ELSE coalesce(
         (SELECT k.i FROM (SELECT page.i, count(*) FILTER (WHERE found.i IS NULL) OVER (ORDER BY page.i) AS kept FROM page LEFT JOIN found ON found.i = page.i WHERE page.i < ${n}) AS k
          WHERE k.kept = ${want} ORDER BY k.i LIMIT 1),
-        (SELECT max(i) FROM page WHERE i < ${n})) AS e
+        (SELECT max(i) FROM page WHERE i < ${n})) END AS e
     ),
     ex AS MATERIALIZED (SELECT * FROM found WHERE i <= (SELECT e FROM cut))
     SELECT
