@@ -5,7 +5,7 @@
 -- 10,000 recipients the P7D distribution went 131 → 409 ms, the fatigue curve 395 → 781 ms, for the whole
 -- minute (bench/pressure.ts "after a sends call", bench/README.md, eleventh session).
 -- A part is now forced into the merge once a second old; the engine's merge scheduling then does it in
--- 6–9 s after the call on 1 M recipients, in its background threads (no query waits for it: an OPTIMIZE
+-- 7–9 s after the call on 1 M recipients (12–26 s on a loaded machine), in its background threads (no query waits for it: an OPTIMIZE
 -- instead would hold chDB's one query slot for the whole merge, 2.7 s here). What it costs: the same
 -- merge per call as before, only earlier; but calls posted back to back for longer than a merge no longer
 -- share one merge at the end: each merge takes the parts old enough when it starts (≈ 1.9 s of CPU for
