@@ -4,7 +4,8 @@
  * generated inside ClickHouse (INSERT … SELECT FROM numbers()). Then it times, in this process (the
  * embedded engine runs in it): the cap check of a 10,000-recipient send (applyPressure, the sends
  * path's check, with two rules), the pressure distribution, the fatigue curve, the engagement counts,
- * and, for context, the recipient page and a whole POST /sends of 10,000 recipients.
+ * and, for context, the recipient page and a whole POST /sends of 10,000 recipients; then each read
+ * again right after a POST /sends of its own (BENCH_ONLY='after a sends' for that case alone).
  *
  *   npm run bench:pressure
  *   BENCH_SCALE=0.1 npm run bench:pressure                  (a tenth of every size)
