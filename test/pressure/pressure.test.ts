@@ -214,22 +214,6 @@ describe("the reader's preference page", () => {
   })
 })
 
-describe('the parts a sends call leaves (migration 4200)', () => {
-  it('recipient_sends and recipient_send_outcomes force a part a second old into the merge, not a minute', async () => {
-    // Until merged, the distribution and the engagement counts read the split plan and the fatigue curve
-    // FINAL (2–3× their cost at 1 M recipients); the merge's timing itself is the engine's (seconds).
-    const rows = await queryRows<{ name: string; q: string }>(
-      s.deps.events,
-      `SELECT name, create_table_query AS q FROM system.tables WHERE database = {db:String} AND name IN ('recipient_sends', 'recipient_send_outcomes') ORDER BY name`,
-      { db: s.deps.events.db },
-    )
-    expect(rows.map((r) => [r.name, /min_age_to_force_merge_seconds = (\d+)/.exec(r.q)?.[1]])).toEqual([
-      ['recipient_send_outcomes', '1'],
-      ['recipient_sends', '1'],
-    ])
-  })
-})
-
 describe("the cap check's table of recent sends (migration 3400)", () => {
   // Its horizon is counted back from the real time (the TTL deletes by it), so these sends are dated from it.
   const R = Date.now()

@@ -528,9 +528,3 @@ ORDER BY tuple();
 INSERT INTO sillage.sequence_conversions_cursor
 SELECT (SELECT max(seq) FROM sillage.events), now64(3)
 WHERE (SELECT count() FROM sillage.sequence_conversions_cursor) = 0;
-
--- 4200_force_merge_sooner.sql
-ALTER TABLE sillage.recipient_sends MODIFY SETTING min_age_to_force_merge_seconds = 1;
-
--- 4200_force_merge_sooner.sql
-ALTER TABLE sillage.recipient_send_outcomes MODIFY SETTING min_age_to_force_merge_seconds = 1;
