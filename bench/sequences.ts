@@ -22,7 +22,7 @@
 import { randomUUID } from 'node:crypto'
 import { mkdirSync, writeFileSync } from 'node:fs'
 import { sql } from 'drizzle-orm'
-import { applyStoredConversions } from '../src/services/sequences.js'
+import { applyStoredConversions, markQueuedExits } from '../src/services/sequences.js'
 import { chDateTime } from '../src/store/clickhouse.js'
 import { BENCH_KEY, startBenchServer } from './lib/bench-server.js'
 
@@ -278,13 +278,21 @@ await timed('due, first page, limit=10000', RUNS, async () => {
 // read for the first time in this process, as a sender walking the list reads them.
 if (!only || only.test('due, following pages, limit=10000')) {
   let cursor = (await api('GET', `/v1/sequences/${SEQ}/due?limit=10000`)).body.next as string | null
+  let walkExits = 0
   // BENCH_DUE_SKIP=n: start n pages further (untimed), e.g. where the pages have exits to mark.
   for (let k = 0; k < Number(process.env.BENCH_DUE_SKIP ?? 0) && cursor; k++) cursor = (await api('GET', `/v1/sequences/${SEQ}/due?limit=10000&cursor=${cursor}`)).body.next
   await timed('due, following pages, limit=10000', RUNS, async () => {
     if (!cursor) throw new Error('due: fewer pages than runs')
     const r = await api('GET', `/v1/sequences/${SEQ}/due?limit=10000&cursor=${cursor}`)
     cursor = r.body.next
+    walkExits += Object.values(r.body.skipped as Record<string, number>).reduce((x, y) => x + y, 0)
     return { bytes: r.bytes, note: `${r.body.due.length} due, skipped ${JSON.stringify(r.body.skipped)}` }
+  })
+  // The exits those pages found are marked after the answers (once due is quiet, or at most 5 s on):
+  // what that costs at once, if it has not run yet.
+  await timed('due, the walk\'s exits marked after', 1, async () => {
+    await markQueuedExits(deps)
+    return { bytes: 0, note: `${walkExits} exits found by the pages` }
   })
 }
 await timed('enrol 10000 new recipients', RUNS, async (i) => {
