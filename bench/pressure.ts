@@ -4,7 +4,8 @@
  * generated inside ClickHouse (INSERT … SELECT FROM numbers()). Then it times, in this process (the
  * embedded engine runs in it): the cap check of a 10,000-recipient send (applyPressure, the sends
  * path's check, with two rules), the pressure distribution, the fatigue curve, the engagement counts,
- * and, for context, the recipient page and a whole POST /sends of 10,000 recipients.
+ * and, for context, the recipient page and a whole POST /sends of 10,000 recipients. With
+ * BENCH_ONLY='after a sends', each read instead right after a POST /sends of its own.
  *
  *   npm run bench:pressure
  *   BENCH_SCALE=0.1 npm run bench:pressure                  (a tenth of every size)
@@ -171,5 +172,78 @@ if (!only || only.test('POST')) {
   })
   await catchUpSendOutcomes(deps)
   console.log(`  deferred catch-up between runs (wall / cpu): ${catchUps.join(', ')}`)
+}
+// Opt-in (BENCH_ONLY='after a sends'): each run waits for the forced merge, about a minute.
+if (only?.test('after a sends call')) {
+  // Each read once, right after its own POST /sends of 10,000 recipients (a new promotion at END, recorded
+  // whatever the caps), in this order, then a wait until recipient_sends and recipient_send_outcomes are back
+  // to one part (the forced merge of a part a minute old, migrations 2410 and 3600), before the next run. The call's small parts
+  // are what these reads pay for until then: "after a sends call" in bench/README.md.
+  const after: Array<[string, () => Promise<unknown>]> = [
+    ['GET /v1/pressure?window=P7D', () => get(`/v1/pressure?window=P7D&at=${iso}`)],
+    ['GET /v1/engagement', () => get(`/v1/engagement?at=${iso}`)],
+    ['GET /v1/pressure?window=P30D&category=promotion', () => get(`/v1/pressure?window=P30D&category=promotion&at=${iso}`)],
+    ['GET /v1/engagement at=now (after every event)', () => get(`/v1/engagement?at=${new Date(END + 8 * DAY).toISOString()}`)],
+    ['GET /v1/pressure/fatigue?window=P30D (90 days)', () => get(`/v1/pressure/fatigue?window=P30D&to=${iso}`)],
+    ['GET /v1/pressure/fatigue category=promotion', () => get(`/v1/pressure/fatigue?window=P30D&category=promotion&to=${iso}`)],
+    ['cap check, 10,000 recipients (applyPressure)', () => applyPressure(deps, 'p-new', tenThousand, { mode: 'skip', at: END })],
+    ['GET /v1/recipients/r4242', () => get(`/v1/recipients/r4242?at=${iso}`)],
+  ]
+  const parts = async () => {
+    const rs = await deps.events.client.query({
+      query: `SELECT table, count() AS n FROM system.parts WHERE database = {db:String} AND active AND table IN ('recipient_sends', 'recipient_send_outcomes') GROUP BY table`,
+      query_params: { db },
+      format: 'JSONEachRow',
+    })
+    return Object.fromEntries((await rs.json<{ table: string; n: number }>()).map((r) => [r.table, Number(r.n)]))
+  }
+  const results = after.map(() => ({ ms: [] as number[], cpu: [] as number[], since: [] as number[] }))
+  const posts: number[] = []
+  const settle: string[] = []
+  for (let run = 0; run < RUNS; run++) {
+    const id = `p-after-${randomUUID().slice(0, 8)}`
+    await createCampaign(deps, { id, name: id, settings: { category: 'promotion' } })
+    const t0 = performance.now()
+    const res = await fetch(`${base}/v1/campaigns/${id}/sends`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${BENCH_KEY}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ recipients: tenThousand, sentAt: iso, pressure: 'ignore' }),
+    })
+    if (res.status !== 201) throw new Error(`POST /sends: ${res.status}`)
+    await res.arrayBuffer()
+    const answered = performance.now()
+    posts.push(answered - t0)
+    const before = await parts()
+    let readsCpu = 0
+    for (const [i, [, read]] of after.entries()) {
+      const t = performance.now()
+      const used = process.cpuUsage()
+      await read()
+      const spent = process.cpuUsage(used)
+      results[i]!.ms.push(performance.now() - t)
+      results[i]!.cpu.push((spent.user + spent.system) / 1000)
+      results[i]!.since.push((t - answered) / 1000)
+      readsCpu += (spent.user + spent.system) / 1000
+    }
+    // Until both tables are one part again: the seconds since the answer, and this process's CPU in that
+    // time outside the timed reads (the catch-up and the merges, in the engine's background threads).
+    const used = process.cpuUsage()
+    for (;;) {
+      const p = await parts()
+      if ((p.recipient_sends ?? 0) <= 1 && (p.recipient_send_outcomes ?? 0) <= 1) break
+      if (performance.now() - answered > 180_000) throw new Error(`parts not merged after 180 s: ${JSON.stringify(p)}`)
+      await new Promise((r) => setTimeout(r, 250))
+    }
+    const spent = process.cpuUsage(used)
+    settle.push(`${((performance.now() - answered) / 1000).toFixed(1)} s / ${((spent.user + spent.system) / 1000).toFixed(0)} ms cpu (parts at the answer: ${JSON.stringify(before)})`)
+  }
+  console.log(`\nafter a POST /sends of 10,000 (each read once per run, in this order; median of ${RUNS} runs)`)
+  console.log(`${'case'.padEnd(44)} ${'median ms'.padStart(9)} ${'max ms'.padStart(8)} ${'cpu ms'.padStart(8)}  s after the answer`)
+  for (const [i, [name]] of after.entries()) {
+    const r = results[i]!
+    console.log(`${name.padEnd(44)} ${quantile(r.ms, 0.5).toFixed(1).padStart(9)} ${Math.max(...r.ms).toFixed(1).padStart(8)} ${quantile(r.cpu, 0.5).toFixed(1).padStart(8)}  ${r.since.map((x) => x.toFixed(1)).join(', ')}`)
+  }
+  console.log(`  POST /sends (ms): ${posts.map((x) => x.toFixed(0)).join(', ')}`)
+  console.log(`  until one part again (after the reads; cpu outside the reads): ${settle.join('; ')}`)
 }
 await bench.stop()

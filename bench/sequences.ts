@@ -22,7 +22,7 @@
 import { randomUUID } from 'node:crypto'
 import { mkdirSync, writeFileSync } from 'node:fs'
 import { sql } from 'drizzle-orm'
-import { applyStoredConversions } from '../src/services/sequences.js'
+import { applyStoredConversions, markQueuedExits } from '../src/services/sequences.js'
 import { chDateTime } from '../src/store/clickhouse.js'
 import { BENCH_KEY, startBenchServer } from './lib/bench-server.js'
 
@@ -182,13 +182,14 @@ const quantile = (xs: number[], q: number) => {
   return s[Math.min(s.length - 1, Math.floor(q * s.length))]!
 }
 const only = process.env.BENCH_ONLY ? new RegExp(process.env.BENCH_ONLY) : null
-async function timed(name: string, runs: number, call: (i: number) => Promise<{ bytes: number; note?: string }>) {
+async function timed(name: string, runs: number, call: (i: number) => Promise<{ bytes: number; note?: string }>, before?: (i: number) => Promise<void>) {
   if (only && !only.test(name)) return
   const times: number[] = []
   const cpu: number[] = []
   const notes: string[] = []
   let last: { bytes: number; note?: string } = { bytes: 0 }
   for (let i = 0; i < runs; i++) {
+    if (before) await before(i)
     const c0 = process.cpuUsage()
     const t0 = performance.now()
     last = await call(i)
@@ -238,6 +239,17 @@ await timed('funnel (cohort=week)', RUNS, async () => {
 })
 await timed('funnel (cohort=day)', RUNS, async () => ({ bytes: (await api('GET', `/v1/sequences/${SEQ}/funnel?cohort=day`)).bytes }))
 await timed('funnel (traffic=all, cohort=month)', RUNS, async () => ({ bytes: (await api('GET', `/v1/sequences/${SEQ}/funnel?traffic=all&cohort=month`)).bytes }))
+// The first read after a change (untimed before each run: 1,000 enrolled now): the day they marked
+// (today) is computed again by this read.
+await timed(
+  'funnel after a change (cohort=week)',
+  RUNS,
+  async () => ({ bytes: (await api('GET', `/v1/sequences/${SEQ}/funnel`)).bytes }),
+  async (i) => {
+    const recipients = Array.from({ length: 1_000 }, (_, j) => ({ id: `chg-${tag}-${i}-${j}` }))
+    await api('POST', `/v1/sequences/${SEQ}/enrollments`, { recipients })
+  },
+)
 // As after an upgrade: every stored conversion applied again from the start (idempotent), in pages.
 await timed('goal pass from scratch', Number(process.env.BENCH_GOAL_RUNS ?? 1), async () => {
   await deps.meta.db.execute(sql`UPDATE sequence_goal_cursor SET seq = -1, event_id = NULL`)
@@ -266,13 +278,21 @@ await timed('due, first page, limit=10000', RUNS, async () => {
 // read for the first time in this process, as a sender walking the list reads them.
 if (!only || only.test('due, following pages, limit=10000')) {
   let cursor = (await api('GET', `/v1/sequences/${SEQ}/due?limit=10000`)).body.next as string | null
+  let walkExits = 0
   // BENCH_DUE_SKIP=n: start n pages further (untimed), e.g. where the pages have exits to mark.
   for (let k = 0; k < Number(process.env.BENCH_DUE_SKIP ?? 0) && cursor; k++) cursor = (await api('GET', `/v1/sequences/${SEQ}/due?limit=10000&cursor=${cursor}`)).body.next
   await timed('due, following pages, limit=10000', RUNS, async () => {
     if (!cursor) throw new Error('due: fewer pages than runs')
     const r = await api('GET', `/v1/sequences/${SEQ}/due?limit=10000&cursor=${cursor}`)
     cursor = r.body.next
+    walkExits += Object.values(r.body.skipped as Record<string, number>).reduce((x, y) => x + y, 0)
     return { bytes: r.bytes, note: `${r.body.due.length} due, skipped ${JSON.stringify(r.body.skipped)}` }
+  })
+  // The exits those pages found are marked after the answers (once due is quiet, or at most 5 s on):
+  // what that costs at once, if it has not run yet.
+  await timed('due, the walk\'s exits marked after', 1, async () => {
+    await markQueuedExits(deps)
+    return { bytes: 0, note: `${walkExits} exits found by the pages` }
   })
 }
 await timed('enrol 10000 new recipients', RUNS, async (i) => {

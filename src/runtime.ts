@@ -16,6 +16,7 @@ import { exclusive } from './store/exclusive.js'
 import { startRecentSendsPrune } from './store/recent-sends.js'
 import { stopSendOutcomes } from './store/send-outcomes.js'
 import { stopSequenceMirror } from './services/sequences.js'
+import { funnelDaysIdle } from './store/sequence-funnel-days.js'
 import { applyRetention } from './store/retention.js'
 import { createMetaStore, type MetaStore } from './store/meta.js'
 import { edgeFromConfig } from './tracking/edge-from-config.js'
@@ -104,6 +105,8 @@ export async function startRuntime(opts: RuntimeOptions): Promise<AppDeps & { st
       // The catch-ups after answers (fatigue rows, the sequence mirror) end before the stores close.
       await stopSendOutcomes(events)
       await stopSequenceMirror(meta)
+      // A funnel read's computation of its days, if one is running.
+      await funnelDaysIdle()
       await writer.stop()
       if (!opts.meta) await meta.close()
       if (!opts.events) await events.close()

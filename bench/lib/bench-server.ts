@@ -37,7 +37,9 @@ export interface BenchServer {
 export async function startBenchServer(name: string): Promise<BenchServer> {
   const dataDir = process.env.DATA_DIR ?? mkdtempSync(join(tmpdir(), `sillage-bench-${name}-`))
   const config = parseConfig({ DATA_DIR: dataDir, TRACKER_ADMIN_KEY: BENCH_KEY, PORT: '0', CLASSIFY_PASS_INTERVAL_MS: '0', LOG_LEVEL: 'warn' })
-  const deps = await startRuntime({ config, log: createLogger('warn') })
+  // BENCH_NOW=<ISO time>: a fixed clock (answers that depend on now, e.g. the funnel's due, compared across runs).
+  const fixed = process.env.BENCH_NOW ? Date.parse(process.env.BENCH_NOW) : null
+  const deps = await startRuntime({ config, log: createLogger('warn'), ...(fixed !== null ? { clock: () => fixed } : {}) })
   const { server } = createServer(deps)
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
   const base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`

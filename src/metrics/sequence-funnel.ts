@@ -3,6 +3,7 @@ import { queryRows } from '../store/clickhouse.js'
 import { sequences, type SequenceGoal, type SequenceStep } from '../store/schema.js'
 import { catchUpConversions, goalKey } from '../store/sequence-conversions.js'
 import { applyStoredEngagement } from '../store/sequence-facts.js'
+import { dayRowsSql, dayText, funnelSpec, refreshFunnelDays } from '../store/sequence-funnel-days.js'
 import { wilson, type Interval } from './statistics.js'
 import { num, type Traffic } from './sql.js'
 
@@ -69,11 +70,14 @@ export interface Funnel extends FunnelSection {
   cohorts: Array<FunnelSection & { cohort: string }>
 }
 
-const COHORT_FN: Record<Cohort, string> = {
-  day: 'toStartOfDay(entered_at)',
-  week: 'toMonday(entered_at)',
-  month: 'toStartOfMonth(entered_at)',
+/** The cohort of a day of entry (UTC, as the days are). */
+const COHORT_OF_DAY: Record<Cohort, string> = {
+  day: 'day',
+  week: 'toMonday(day)',
+  month: 'toStartOfMonth(day)',
 }
+
+const DAY_MS = 86_400_000
 
 const rate = (n: number, d: number): Rate => ({ value: d > 0 ? n / d : 0, numerator: n, denominator: d, interval: wilson(n, d) })
 
@@ -82,29 +86,23 @@ const rate = (n: number, d: number): Rate => ({ value: d > 0 ? n / d : 0, numera
  * (sequence_enrollments: status, exits by step and reason, how many reached each step's time), the
  * step sends with their recipients' opens, clicks and unsubscribes of the step's campaign
  * (sequence_send_facts), and the converted entries with their goal conversions and step sends
- * (sequence_conversions); the two derived tables are brought up to date with the events stored since
- * the last read first.
- * Machine opens and clicks count only with traffic=machine|all.
+ * (sequence_conversions), each kept per UTC day of entry (sequence_funnel_days, migration 3900).
+ * The two derived tables are brought up to date with the events stored since the last read first,
+ * then the days written since their computation are computed again; the read merges a row per day.
+ * Exactly as from the entries themselves: the days partly inside from/to are computed from them for
+ * the part inside, and who reached a step's time on the day it falls in is counted from that day's
+ * entry times. Machine opens and clicks count only with traffic=machine|all.
  */
 export async function sequenceFunnel(
   deps: Pick<AppDeps, 'events' | 'meta' | 'sequence' | 'clock'>,
-  seq: { id: string; steps: SequenceStep[]; goal: SequenceGoal | null },
+  seq: { id: string; steps: SequenceStep[]; goal: SequenceGoal | null; createdAt: Date },
   q: FunnelQuery,
 ): Promise<Funnel> {
   const db = deps.events.db
   const now = deps.clock()
-  // A Date through the joins and the grouping, a string only in the result: the joins copy every
-  // left column per row (a few per cent of the steps query with a string here, bench/README.md).
-  const cohortExpr = `toDate(${COHORT_FN[q.cohort]})`
-  const entryWindow = `${q.from !== undefined ? ` AND entered_at >= fromUnixTimestamp64Milli({from:Int64}, 'UTC')` : ''}${q.to !== undefined ? ` AND entered_at < fromUnixTimestamp64Milli({to:Int64}, 'UTC')` : ''}`
-  const params: Record<string, unknown> = {
-    s: seq.id,
-    thresholds: seq.steps.map((s) => now - s.offsetMs),
-    campaigns: seq.steps.map((s) => s.campaignId),
-    g: seq.goal ? goalKey(seq.goal) : '',
-    ...(q.from !== undefined ? { from: q.from } : {}),
-    ...(q.to !== undefined ? { to: q.to } : {}),
-  }
+  const thresholds = seq.steps.map((s) => now - s.offsetMs)
+  const g = seq.goal ? goalKey(seq.goal) : ''
+  const spec = funnelSpec(seq.createdAt, g)
   const t = q.traffic
   const hasGoal = seq.goal !== null
   // The opens, clicks and unsubscribes stored since the last read, onto the step sends' rows: every
@@ -118,68 +116,111 @@ export async function sequenceFunnel(
   const goals = async () =>
     (await deps.meta.db.select({ id: sequences.id, goal: sequences.goal }).from(sequences)).flatMap((x) => (x.goal ? [{ sequenceId: x.id, type: x.goal.type, withinMs: x.goal.withinMs }] : []))
   if (hasGoal) await catchUpConversions(deps.events, committed, goals, seq.id)
+  // Then the days those catch-ups and every other write since the last read marked.
+  await refreshFunnelDays(deps.events, { id: seq.id, spec, goal: g })
 
-  // The entries by cohort and state: one pass over the entries.
-  const entries = queryRows<{ cohort_text: string; status: string; exit_reason: string; exit_step_id: string; n: number; reached: number[] }>(
+  // The whole days inside the window from the kept rows; the days partly inside (from or to not at
+  // 00:00 UTC) computed live from the entries inside.
+  const firstDay = q.from === undefined ? undefined : Math.ceil(q.from / DAY_MS)
+  const endDay = q.to === undefined ? undefined : Math.floor(q.to / DAY_MS)
+  const edges = [
+    ...(q.from !== undefined && q.from % DAY_MS !== 0 ? [Math.floor(q.from / DAY_MS)] : []),
+    ...(q.to !== undefined && q.to % DAY_MS !== 0 ? [Math.floor(q.to / DAY_MS)] : []),
+  ].filter((d, i, a) => a.indexOf(d) === i && (q.to === undefined || d * DAY_MS < q.to) && (q.from === undefined || (d + 1) * DAY_MS > q.from))
+  const params: Record<string, unknown> = {
+    s: seq.id,
+    spec,
+    g,
+    thresholds,
+    campaigns: seq.steps.map((s) => s.campaignId),
+    days: edges.map((d) => dayText(d * DAY_MS)),
+    ...(firstDay !== undefined ? { d0: dayText(firstDay * DAY_MS) } : {}),
+    ...(endDay !== undefined ? { d1: dayText(endDay * DAY_MS) } : {}),
+    ...(q.from !== undefined ? { from: q.from } : {}),
+    ...(q.to !== undefined ? { to: q.to } : {}),
+  }
+  const kept = (columns: string, where: string) =>
+    `SELECT ${columns} FROM ${db}.sequence_funnel_days FINAL WHERE sequence_id = {s:String}${firstDay !== undefined ? ' AND day >= {d0:Date}' : ''}${endDay !== undefined ? ' AND day < {d1:Date}' : ''}${where}`
+  const live = edges.length > 0 ? dayRowsSql(db, { window: { from: q.from !== undefined, to: q.to !== undefined } }) : null
+  // The days' rows with `columns`, narrowed by `where` (on the rows' columns); the spec filter after FINAL (not in the sorting key).
+  const days = (columns: string, where = '') =>
+    `(SELECT ${columns} FROM (${kept(`${columns}, spec`, where)}) WHERE spec = {spec:String}${live ? ` UNION ALL SELECT ${columns} FROM (${live}) WHERE 1${where}` : ''})`
+  const cohortExpr = `toDate(${COHORT_OF_DAY[q.cohort]})`
+
+  // The entries by cohort and state, per day. Who reached each step's time (entered ≤ now − offset):
+  // all of a group whose latest entry is at or before it, none of one whose earliest is after it,
+  // and for the others (on the day it falls in, at most one per step) counted from their entry times.
+  const entries = queryRows<{ cohort_text: string; day_text: string; status: string; exit_reason: string; exit_step_id: string; n: number; first: number; last: number }>(
     deps.events,
-    `SELECT toString(cohort) AS cohort_text, status, exit_reason, exit_step_id, count() AS n,
-            sumForEach(arrayMap(x -> toUInt64(entered_ms <= x), {thresholds:Array(Int64)})) AS reached
-     FROM (SELECT ${cohortExpr} AS cohort, status, exit_reason, exit_step_id, toUnixTimestamp64Milli(entered_at) AS entered_ms
-           FROM ${db}.sequence_enrollments FINAL WHERE sequence_id = {s:String}${entryWindow})
-     GROUP BY cohort, status, exit_reason, exit_step_id`,
+    `SELECT toString(${cohortExpr}) AS cohort_text, toString(day) AS day_text, status, exit_reason, exit_step_id, n, first, last
+     FROM ${days('day, entry_status, entry_reason, entry_step, entry_n, entry_first, entry_last')}
+     ARRAY JOIN entry_status AS status, entry_reason AS exit_reason, entry_step AS exit_step_id, entry_n AS n, entry_first AS first, entry_last AS last`,
     params,
   )
-  // The converted entries (migration 3800: per entry, the goal's conversions in its window, kept up
-  // to date above; a few per cent of the entries), per cohort (g = 0) and all (g = 1). The filter on
-  // the goal and on a conversion applies after FINAL (neither is in the sorting key).
-  const convRowsSql = `SELECT recipient_id, entered_at, convs, steps, sent FROM ${db}.sequence_conversions FINAL
-                       WHERE sequence_id = {s:String}${entryWindow} AND goal = {g:String} AND notEmpty(convs)`
+  // The converted entries per cohort (g = 0) and all (g = 1), with the median time from entry to
+  // the first conversion (exact: the days keep the values).
   const conversions = hasGoal
     ? queryRows<{ g: number; cohort_text: string; converted: number; conv_ms: number }>(
         deps.events,
-        `SELECT grouping(cohort) AS g, toString(cohort) AS cohort_text, count() AS converted, quantileExact(0.5)(convs[1] - toUnixTimestamp64Milli(entered_at)) AS conv_ms
-         FROM (SELECT ${cohortExpr} AS cohort, entered_at, convs FROM (${convRowsSql}))
+        `SELECT grouping(cohort) AS g, toString(cohort) AS cohort_text, sum(length(conversion_ms)) AS converted, quantileExactArray(0.5)(conversion_ms) AS conv_ms
+         FROM (SELECT ${cohortExpr} AS cohort, conversion_ms FROM ${days('day, conversion_ms')})
          GROUP BY GROUPING SETS ((cohort), ())`,
         params,
       )
     : Promise.resolve([])
-  // Per step and cohort, in one pass over the step sends' rows of sequence_send_facts (migration
-  // 3300: each send with its recipient's opens, clicks and unsubscribes of its campaign, human and
-  // machine, kept up to date; the events stored since the last read are applied first, above). A
-  // send of a campaign that is no longer one of the steps' counts no engagement, as when these were
-  // read from the steps' campaigns' events.
-  const inStep = 'has({campaigns:Array(String)}, campaign_id)'
-  const opened = { human: 'human_open = 1', machine: 'machine_open = 1', all: '(human_open = 1 OR machine_open = 1)' }[t]
-  const unsubscribed = { human: 'human_unsubscribe = 1', machine: 'machine_unsubscribe = 1', all: '(human_unsubscribe = 1 OR machine_unsubscribe = 1)' }[t]
-  const firstClick = { human: 'human_click', machine: 'machine_click', all: 'if(human_click = 0, machine_click, if(machine_click = 0, human_click, least(human_click, machine_click)))' }[t]
+  // Per step and cohort: the sends, and their opens, clicks and unsubscribes of the traffic asked
+  // for. A send of a campaign that is no longer one of the steps' counts no engagement, as when
+  // these were read from the steps' campaigns' events.
+  const inStep = 'has({campaigns:Array(String)}, campaign)'
+  const tr = { human: 'human', machine: 'machine', all: 'any' }[t]
   const steps = queryRows<{ cohort_text: string; step_id: string; sent: number; opened: number; clicked: number; unsubscribed: number; click_ms: number }>(
     deps.events,
-    `SELECT if(grouping(cohort) = 1, '', toString(cohort)) AS cohort_text, step_id, count() AS sent, countIf(o) AS opened, countIf(first_click > 0) AS clicked,
-            countIf(u) AS unsubscribed, quantileExactIf(0.5)(first_click - sent_ms, first_click > 0) AS click_ms
-     FROM (SELECT ${cohortExpr} AS cohort, step_id, toUnixTimestamp64Milli(sent_at) AS sent_ms,
-                  ${inStep} AND ${opened} AS o, ${inStep} AND ${unsubscribed} AS u, if(${inStep}, ${firstClick}, 0) AS first_click
-           FROM ${db}.sequence_send_facts FINAL WHERE sequence_id = {s:String}${entryWindow})
+    `SELECT if(grouping(cohort) = 1, '', toString(cohort)) AS cohort_text, step_id, sum(sent) AS sent, sum(o) AS opened, sum(length(clicks)) AS clicked,
+            sum(u) AS unsubscribed, quantileExactArray(0.5)(clicks) AS click_ms
+     FROM (SELECT ${cohortExpr} AS cohort, step_id, sent, if(${inStep}, o, 0) AS o, if(${inStep}, u, 0) AS u, if(${inStep}, c, []) AS clicks
+           FROM ${days(`day, step_id, step_campaign, step_sent, step_${tr}_open, step_${tr}_unsubscribe, step_${tr}_click`)}
+           ARRAY JOIN step_id, step_campaign AS campaign, step_sent AS sent, step_${tr}_open AS o, step_${tr}_unsubscribe AS u, step_${tr}_click AS c)
      GROUP BY GROUPING SETS ((cohort, step_id), (step_id))`,
     params,
   )
-  // Per step: the sends of converted entries (carried by their rows), each with the entry's first
-  // conversion at or after the send (within the window).
+  // Per step: the sends of converted entries followed by a conversion within the window.
   const stepConversions = hasGoal
     ? queryRows<{ cohort_text: string; step_id: string; converted: number; conv_ms: number }>(
         deps.events,
-        `SELECT if(grouping(cohort) = 1, '', toString(cohort)) AS cohort_text, step_id, countIf(conv_at > 0) AS converted,
-                quantileExactIf(0.5)(conv_at - entered_ms, conv_at > 0) AS conv_ms
-         FROM (
-           SELECT ${cohortExpr} AS cohort, step_id, toUnixTimestamp64Milli(entered_at) AS entered_ms,
-                  arrayFirst(x -> x >= greatest(sent_ms, entered_ms), convs) AS conv_at
-           FROM (${convRowsSql}) ARRAY JOIN steps AS step_id, sent AS sent_ms
-         )
+        `SELECT if(grouping(cohort) = 1, '', toString(cohort)) AS cohort_text, step_id, sum(length(ms)) AS converted, quantileExactArray(0.5)(ms) AS conv_ms
+         FROM (SELECT ${cohortExpr} AS cohort, step_id, ms FROM ${days('day, conversion_step, conversion_step_ms')} ARRAY JOIN conversion_step AS step_id, conversion_step_ms AS ms)
          GROUP BY GROUPING SETS ((cohort, step_id), (step_id))`,
         params,
       )
     : Promise.resolve([])
   // chDB answers one query at a time: these run one after the other whatever the order here.
-  const entryRows = (await entries).map((r) => ({ ...r, cohort: r.cohort_text }))
+  const dayRows = (await entries).map((r) => {
+    const first = num(r.first)
+    const last = num(r.last)
+    return { ...r, first, last, reached: thresholds.map((x) => (x >= last ? num(r.n) : x < first ? 0 : null)) }
+  })
+  const straddle = [...new Set(dayRows.filter((r) => r.reached.includes(null)).map((r) => r.day_text))]
+  if (straddle.length > 0) {
+    const groupKey = (r: { day_text: string; status: string; exit_reason: string; exit_step_id: string }) => `${r.day_text}\u0000${r.status}\u0000${r.exit_reason}\u0000${r.exit_step_id}`
+    const counted = await queryRows<{ day_text: string; status: string; exit_reason: string; exit_step_id: string; reached: number[] }>(
+      deps.events,
+      `SELECT toString(day) AS day_text, status, exit_reason, exit_step_id, arrayMap(x -> arrayCount(y -> y <= x, times), {thresholds:Array(Int64)}) AS reached
+       FROM ${days('day, entry_status, entry_reason, entry_step, entry_times', ' AND day IN {straddle:Array(Date)}')}
+       ARRAY JOIN entry_status AS status, entry_reason AS exit_reason, entry_step AS exit_step_id, entry_times AS times`,
+      { ...params, straddle },
+    )
+    const byGroup = new Map(counted.map((r) => [groupKey(r), r.reached]))
+    for (const r of dayRows) if (r.reached.includes(null)) r.reached = r.reached.map((v, k) => v ?? num(byGroup.get(groupKey(r))?.[k]))
+  }
+  // Summed per cohort and state, as one pass over the entries gave them.
+  const byState = new Map<string, { cohort: string; status: string; exit_reason: string; exit_step_id: string; n: number; reached: number[] }>()
+  for (const r of dayRows) {
+    const key = `${r.cohort_text}\u0000${r.status}\u0000${r.exit_reason}\u0000${r.exit_step_id}`
+    const acc = byState.get(key) ?? byState.set(key, { cohort: r.cohort_text, status: r.status, exit_reason: r.exit_reason, exit_step_id: r.exit_step_id, n: 0, reached: thresholds.map(() => 0) }).get(key)!
+    acc.n += num(r.n)
+    r.reached.forEach((v, k) => (acc.reached[k]! += v ?? 0))
+  }
+  const entryRows = [...byState.values()]
   const convByCohort = new Map((await conversions).map((r) => [num(r.g) === 1 ? '' : r.cohort_text, r]))
   const stepConv = new Map((await stepConversions).map((r) => [`${r.cohort_text}\u0000${r.step_id}`, r]))
   const stepRows = (await steps).map((r) => {

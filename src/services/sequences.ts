@@ -6,6 +6,7 @@ import { chDateTime, insertRows } from '../store/clickhouse.js'
 import { anyOf, type MetaDb } from '../store/meta.js'
 import { enrolledConversions, forgetGoal, goalKey, sentConversions, serially, type ConversionGoal } from '../store/sequence-conversions.js'
 import { recomputeSendFacts } from '../store/sequence-facts.js'
+import { entryDaysOf, markEntryDays } from '../store/sequence-funnel-days.js'
 import {
   campaigns,
   recipientErasures,
@@ -131,6 +132,7 @@ export async function listSequences(deps: MetaDeps, q: { limit: number; offset: 
 
 /** Per status, the enrolments of a sequence (the metadata store's current state). */
 export async function enrollmentCounts(deps: MetaDeps, id: string): Promise<Record<EnrollmentStatus, number>> {
+  await markQueuedExits(deps)
   const rows = await deps.meta.db
     .select({ status: sequenceEnrollments.status, n: sql<number>`count(*)::int` })
     .from(sequenceEnrollments)
@@ -172,6 +174,7 @@ export async function updateSequence(
   change: { name?: string | undefined; steps?: SequenceInput['steps'] | undefined; exitOn?: SequenceExitOn[] | undefined; goal?: SequenceInput['goal'] },
 ): Promise<Sequence & { rescheduled: number; completed: number }> {
   const current = await getSequence(deps, id)
+  await markQueuedExits(deps)
   const steps = change.steps ? await checkSteps(deps, change.steps) : current.steps
   const goal = change.goal !== undefined ? checkGoal(change.goal) : current.goal
   const exitOn = change.exitOn !== undefined || change.goal !== undefined ? checkExitOn(change.exitOn ?? (change.goal === null ? undefined : current.exitOn), goal) : current.exitOn
@@ -216,10 +219,13 @@ export async function updateSequence(
 
 /** Deletes the definition, its enrolments and its rows in ClickHouse (the funnel's history). */
 export async function deleteSequence(deps: Pick<AppDeps, 'meta' | 'events'>, id: string): Promise<void> {
+  await markQueuedExits(deps)
   const deleted = await deps.meta.db.delete(sequences).where(eq(sequences.id, id)).returning({ id: sequences.id })
   if (deleted.length === 0) throw notFound(`sequence ${id} not found`)
   const { db } = deps.events
-  for (const table of ['sequence_enrollments', 'sequence_sends', 'sequence_send_facts', 'sequence_conversions', 'sequence_conversion_goals']) {
+  // The funnel's days too (migration 3900); a computation racing this writes rows of the deleted
+  // sequence's spec (its creation time), which a sequence created later with this id never reads.
+  for (const table of ['sequence_enrollments', 'sequence_sends', 'sequence_send_facts', 'sequence_conversions', 'sequence_conversion_goals', 'sequence_funnel_days', 'sequence_funnel_marks']) {
     const del = () => deps.events.client.command({ query: `ALTER TABLE ${db}.${table} DELETE WHERE sequence_id = {s:String} SETTINGS mutations_sync = 2`, query_params: { s: id } })
     // The conversions once every computation running has ended: later ones no longer find the sequence or its entries.
     await (table.startsWith('sequence_conversion') ? serially(del) : del())
@@ -458,6 +464,7 @@ export async function enroll(deps: Deps, sequenceId: string, recipients: EnrollI
   }
   const seq = await getSequence(deps, sequenceId)
   const first = seq.steps[0]!
+  await markQueuedExits(deps)
   const ids = [...seen]
   const skipped: EnrollResult['skipped']['recipients'] = []
   const unchanged: string[] = []
@@ -591,6 +598,7 @@ export interface RecipientSequence {
 
 /** The sequences a recipient is in, by entry time (most recent first). One index lookup. */
 export async function recipientSequences(deps: MetaDeps, recipientId: string): Promise<RecipientSequence[]> {
+  await markQueuedExits(deps)
   const rows = await deps.meta.db
     .select({ e: sequenceEnrollments, name: sequences.name })
     .from(sequenceEnrollments)
@@ -615,6 +623,7 @@ export async function recipientSequences(deps: MetaDeps, recipientId: string): P
 
 export async function getEnrollment(deps: MetaDeps, sequenceId: string, recipientId: string): Promise<EnrollmentView> {
   await getSequence(deps, sequenceId)
+  await markQueuedExits(deps)
   const [row] = await deps.meta.db
     .select()
     .from(sequenceEnrollments)
@@ -626,6 +635,7 @@ export async function getEnrollment(deps: MetaDeps, sequenceId: string, recipien
 /** Takes a recipient out: they exit with reason `removed` and are never due again (unless re-entered). */
 export async function removeEnrollment(deps: Deps, sequenceId: string, recipientId: string): Promise<EnrollmentView> {
   await getSequence(deps, sequenceId)
+  await markQueuedExits(deps)
   const e = sequenceEnrollments
   const where = and(eq(e.sequenceId, sequenceId), eq(e.recipientId, recipientId))
   const [changed] = await deps.meta.db
@@ -657,7 +667,7 @@ export interface DuePage {
   until: string
   /** The due items (DueItem) as a JSON array text: written by the database, passed through as is. */
   dueJson: string
-  /** Recipients found due but leaving instead, by reason: they are marked exited and never due again. */
+  /** Recipients found due but leaving instead, by reason: they are marked exited (after the answer) and never due again. */
   skipped: Record<DueSkipReason, number>
   next: string | null
 }
@@ -676,21 +686,18 @@ function decodeDueCursor(cursor: string): { at: number; id: string } {
   throw invalid('query.cursor: not a cursor returned by this endpoint')
 }
 
-/** A page of `due` and what its exits are decided from, by position (0-based) in the page. */
+/** A page of `due`: the rows read, the items of those staying and the exits found among them. */
 interface DuePageRows {
-  /** The page's items as JSON text, comma-separated, without the array's brackets. */
+  /** The items of the rows that stay as JSON text, comma-separated, without the array's brackets. */
   items: string
-  /** Rows in the page (at most the `want` asked for). */
+  /** Rows in the page, exits included: up to the want-th staying. */
   count: number
   /** Whether more rows follow the page. */
   more: boolean
-  /** The page's last row: due time (epoch ms) and recipient, for the cursor. */
+  /** The page's last row read: due time (epoch ms) and recipient, for the cursor. */
   last: [number, string] | null
-  /** [position, goal_at ms] of the entries with a goal conversion. */
-  goals: Array<[number, number]>
-  erased: number[]
-  /** [position, scope, reason, at ms (truncated, as a Date read from the driver)] of the page's suppressions in the global or a step's scope. */
-  suppressed: Array<[number, string, string, number]>
+  /** The rows leaving instead, in due order: [recipient, entered at ms, step due, reason, at ms, due at ms]. */
+  exits: Array<[string, number, string | null, DueSkipReason, number, number]>
 }
 
 /**
@@ -700,64 +707,73 @@ interface DuePageRows {
  * migration 0370: formatting two times and four JSON strings per row per call cost ~50 ms of CPU
  * per 10,000 rows in PGlite), joined here with its step's campaign spliced in (the steps may have
  * changed since the row was written); the process neither parses nor re-serializes 10,000
- * objects. Beside them the little the exits are decided from: the page's goal conversions,
- * erasures and suppressions (joined here rather than looked up with the page's 10,000 ids as
- * parameters).
+ * objects. The exits are decided in the same statement, from what is true now (the page's
+ * erasures, suppressions in the global or its step's scope whose reason the sequence exits on,
+ * goal conversions up to `now`), and their items left out of the text: the process never cuts it.
+ * An entry with several suppressions leaves on the earliest whose reason is an exit.
  */
-async function dueCandidates(deps: MetaDeps, seq: Sequence, until: Date, after: { at: number; id: string } | null, want: number): Promise<DuePageRows> {
+async function dueCandidates(deps: MetaDeps, seq: Sequence, until: Date, after: { at: number; id: string } | null, want: number, now: number): Promise<DuePageRows> {
   const ms = (col: string) => sql.raw(`(extract(epoch FROM ${col}) * 1000)::bigint`)
   const campaignOf = JSON.stringify(Object.fromEntries(seq.steps.map((s) => [s.id, s.campaignId])))
-  const scopes = [GLOBAL_SCOPE, ...seq.steps.map((s) => s.campaignId)]
   const range = sql`sequence_id = ${seq.id} AND status = 'active' AND due_at <= ${until.toISOString()}::timestamptz
     ${after ? sql`AND (due_at, recipient_id) > (${new Date(after.at).toISOString()}::timestamptz, ${after.id})` : sql``}`
+  const onGoal = seq.goal !== null && seq.exitOn.includes('converted')
+  const reasonOf = sql.raw(`CASE WHEN s.reason = 'unsubscribe' THEN 'unsubscribed' ELSE 'suppressed' END`)
   // The items straight from the index range, aggregated in its order (no sort, and the texts not
-  // copied through the CTE: ~12 ms less per 10,000 rows); the CTE, narrow, gives the rest. One
-  // statement, one snapshot: both read the same rows.
+  // copied through the CTE: ~12 ms less per 10,000 rows), the exits' left out by a hashed set; the
+  // CTEs, narrow, give the rest. One statement, one snapshot: both read the same rows.
+  // Up to `n` rows read, a few more than `want`: the page ends at the want-th row staying (most
+  // pages then need one statement, not one more per round of exits found).
+  const n = want + Math.ceil(want / 16)
   const res: unknown = await deps.meta.db.execute(sql`
     WITH page AS MATERIALIZED (
-      SELECT recipient_id, due_at, next_step_id, goal_at, (row_number() OVER (ORDER BY due_at, recipient_id) - 1)::int AS i
-      FROM (SELECT recipient_id, due_at, next_step_id, goal_at FROM sequence_enrollments WHERE ${range} ORDER BY due_at, recipient_id LIMIT ${want + 1}) AS p
-    )
+      SELECT recipient_id, due_at, next_step_id, entered_at, goal_at, (row_number() OVER (ORDER BY due_at, recipient_id) - 1)::int AS i
+      FROM (SELECT recipient_id, due_at, next_step_id, entered_at, goal_at FROM sequence_enrollments WHERE ${range} ORDER BY due_at, recipient_id LIMIT ${n + 1}) AS p
+    ),
+    sup AS (
+      SELECT DISTINCT ON (page.i) page.i, ${reasonOf} AS reason, floor(extract(epoch FROM s.at) * 1000)::bigint AS at
+      FROM page JOIN suppressions s ON s.recipient_id = page.recipient_id
+      WHERE page.i < ${n} AND (s.scope = ${GLOBAL_SCOPE} OR s.scope = ${campaignOf}::jsonb ->> page.next_step_id) AND ${reasonOf} = ANY(${sql.param(seq.exitOn)}::text[])
+      ORDER BY page.i, s.at, s.scope
+    ),
+    found AS MATERIALIZED (
+      SELECT page.i, page.recipient_id, ${ms('page.entered_at')} AS entered, page.next_step_id, ${ms('page.due_at')} AS due,
+        CASE WHEN x.recipient_id IS NOT NULL THEN 'erased' WHEN sup.i IS NOT NULL THEN sup.reason ELSE 'converted' END AS reason,
+        CASE WHEN x.recipient_id IS NOT NULL THEN ${now}::bigint WHEN sup.i IS NOT NULL THEN sup.at ELSE ${ms('page.goal_at')} END AS at
+      FROM page LEFT JOIN recipient_erasures x ON x.recipient_id = page.recipient_id LEFT JOIN sup ON sup.i = page.i
+      WHERE page.i < ${n} AND (x.recipient_id IS NOT NULL OR sup.i IS NOT NULL ${onGoal ? sql`OR ${ms('page.goal_at')} <= ${now}::bigint` : sql``})
+    ),
+    -- The page's last row: the want-th staying, or the last read (without exits: the want-th).
+    cut AS MATERIALIZED (
+      SELECT CASE WHEN NOT EXISTS (SELECT 1 FROM found) THEN (SELECT max(i) FROM page WHERE i < ${want}) ELSE coalesce(
+        (SELECT k.i FROM (SELECT page.i, count(*) FILTER (WHERE found.i IS NULL) OVER (ORDER BY page.i) AS kept FROM page LEFT JOIN found ON found.i = page.i WHERE page.i < ${n}) AS k
+         WHERE k.kept = ${want} ORDER BY k.i LIMIT 1),
+        (SELECT max(i) FROM page WHERE i < ${n})) END AS e
+    ),
+    ex AS MATERIALIZED (SELECT * FROM found WHERE i <= (SELECT e FROM cut))
     SELECT
-      (SELECT coalesce(string_agg(concat(due_item_head, ',"campaignId":', coalesce(to_json(${campaignOf}::jsonb ->> next_step_id)::text, 'null'), due_item_tail), ',' ORDER BY due_at, recipient_id), '')
-       FROM (SELECT due_at, recipient_id, next_step_id, due_item_head, due_item_tail FROM sequence_enrollments WHERE ${range} ORDER BY due_at, recipient_id LIMIT ${want}) AS q) AS items,
+      (SELECT coalesce(string_agg(concat(due_item_head, ',"campaignId":', coalesce(to_json(${campaignOf}::jsonb ->> next_step_id)::text, 'null'), due_item_tail), ',' ORDER BY due_at, recipient_id)
+                         FILTER (WHERE recipient_id NOT IN (SELECT recipient_id FROM ex)), '')
+       FROM (SELECT due_at, recipient_id, next_step_id, due_item_head, due_item_tail FROM sequence_enrollments WHERE ${range} ORDER BY due_at, recipient_id
+             LIMIT (SELECT coalesce(e + 1, 0) FROM cut)) AS q) AS items,
       json_build_object(
-        'count', (SELECT count(*) FILTER (WHERE i < ${want}) FROM page),
-        'more', (SELECT count(*) > ${want} FROM page),
-        'last', (SELECT json_build_array(${ms('due_at')}, recipient_id) FROM page WHERE i < ${want} ORDER BY i DESC LIMIT 1),
-        'goals', (SELECT coalesce(json_agg(json_build_array(i, ${ms('goal_at')})), '[]') FROM page WHERE i < ${want} AND goal_at IS NOT NULL),
-        'erased', (SELECT coalesce(json_agg(page.i), '[]') FROM page JOIN recipient_erasures x ON x.recipient_id = page.recipient_id WHERE page.i < ${want}),
-        'suppressed', (SELECT coalesce(json_agg(json_build_array(page.i, s.scope, s.reason, floor(extract(epoch FROM s.at) * 1000)::bigint)), '[]')
-                       FROM page JOIN suppressions s ON s.recipient_id = page.recipient_id WHERE page.i < ${want} AND s.scope = ANY(${sql.param(scopes)}::text[]))
+        'count', (SELECT coalesce(e + 1, 0) FROM cut),
+        'more', (SELECT count(*) > (SELECT coalesce(e + 1, 0) FROM cut) FROM page),
+        'last', (SELECT json_build_array(${ms('due_at')}, recipient_id) FROM page WHERE i = (SELECT e FROM cut)),
+        'exits', (SELECT coalesce(json_agg(json_build_array(recipient_id, entered, next_step_id, reason, at, due) ORDER BY i), '[]') FROM ex)
       )::text AS meta`)
   const row = (res as { rows: Array<{ items: string; meta: string }> }).rows[0]!
   return { items: String(row.items), ...(JSON.parse(String(row.meta)) as Omit<DuePageRows, 'items'>) }
 }
 
 /**
- * The items of dueCandidates' text, each one's JSON text. Items are joined by `,` and each starts
- * with `{"recipientId":`, so `},{"recipientId":` only occurs between two items: inside a string
- * the quote would be escaped, and attributes are written by jsonb with a space after each comma.
- */
-function splitItems(text: string): string[] {
-  const SEP = '},{"recipientId":'
-  const parts = text.split(SEP)
-  const last = parts.length - 1
-  return parts.map((p, k) => (k > 0 ? '{"recipientId":' : '') + p + (k < last ? '}' : ''))
-}
-
-interface ExitFound {
-  reason: DueSkipReason
-  at: Date
-}
-
-/**
  * Who is due for which step by `until`, in due order (due time, then recipient id), `limit` a
  * page. Before anyone is returned, each candidate is checked against the sequence's exits: a
  * global or step-campaign suppression (unsubscribed, suppressed), an erasure, a conversion of the
- * goal's type within the goal's window after entry. Those found are marked exited (with the step
- * they were due for and the time of the fact) in the same call and counted under `skipped`, so no
- * later call returns them. The journal is flushed first: a purchase received a moment ago counts.
+ * goal's type within the goal's window after entry. Those found are counted under `skipped` and
+ * marked exited (with the step they were due for and the time of the fact) after the answer (see
+ * queueExits); no call returns them, marked or not. The journal is flushed first: a purchase
+ * received a moment ago counts.
  */
 export async function dueRecipients(deps: Deps & Pick<AppDeps, 'writer' | 'sequence'>, sequenceId: string, q: { until: Date; limit: number; cursor?: string | undefined }): Promise<DuePage> {
   const seq = await getSequence(deps, sequenceId)
@@ -771,51 +787,30 @@ export async function dueRecipients(deps: Deps & Pick<AppDeps, 'writer' | 'seque
     await deps.writer.flush()
     await applyStoredConversions(deps)
   }
+  // Exits found earlier and not yet marked that this call would read again are marked first, so
+  // none is counted twice; a walk reading on after its cursor never waits for its earlier pages' marks.
+  if (queuedExits.get(deps.meta)?.some((b) => b.sequenceId === sequenceId && b.rows.some((r) => !cursor || r.dueAt >= cursor.at))) await markQueuedExits(deps)
   const now = deps.clock()
   let after = cursor
   let last: { at: number; id: string } | null = null
   let exhausted = false
+  const exiting: ExitRow[] = []
   while (dueCount < q.limit) {
     const want = q.limit - dueCount
-    const rows = await dueCandidates(deps, seq, q.until, after, want)
+    const rows = await dueCandidates(deps, seq, q.until, after, want, now)
     if (!rows.more) exhausted = true
     if (rows.count === 0) break
-    const suppressionsOf = new Map<number, Array<{ scope: string; reason: string; at: number }>>()
-    for (const [i, scope, reason, at] of rows.suppressed) suppressionsOf.set(i, [...(suppressionsOf.get(i) ?? []), { scope, reason, at }])
-    const exits = new Map<number, ExitFound>()
-    for (const i of rows.erased) exits.set(i, { reason: 'erased', at: new Date(now) })
-    // Cut into items only when someone may leave, and only those items parsed (their suppression's
-    // scope is matched against their step's campaign); the others are kept as the database wrote them.
-    const texts = suppressionsOf.size || exits.size || rows.goals.length ? splitItems(rows.items) : []
-    const parsed = new Map<number, DueItem>()
-    const item = (i: number) => parsed.get(i) ?? parsed.set(i, JSON.parse(texts[i]!) as DueItem).get(i)!
-    for (const [i, list] of suppressionsOf) {
-      if (exits.has(i)) continue
-      const campaignId = item(i).campaignId
-      const s = list.find((x) => x.scope === GLOBAL_SCOPE || x.scope === campaignId)
-      const reason = s ? suppressionReason(s.reason) : null
-      if (s && reason && seq.exitOn.includes(reason)) exits.set(i, { reason, at: new Date(s.at) })
+    for (const [recipientId, enteredAt, nextStepId, reason, at, dueAt] of rows.exits) {
+      exiting.push({ recipientId, enteredAt: new Date(enteredAt), nextStepId, reason, at: new Date(at), dueAt })
+      skipped[reason]++
     }
-    if (goal) {
-      // goal_at is the first conversion in the window; one after now does not count yet.
-      for (const [i, at] of rows.goals) if (!exits.has(i) && at <= now) exits.set(i, { reason: 'converted', at: new Date(at) })
-    }
-    if (exits.size) {
-      const byId = new Map([...exits].map(([i, x]) => [item(i).recipientId, x]))
-      const exiting = [...exits.keys()].sort((x, y) => x - y).map((i) => ({ recipientId: item(i).recipientId, enteredAt: new Date(item(i).enteredAt), nextStepId: item(i).stepId }))
-      await markExits(deps, sequenceId, exiting, byId)
-      for (const x of exits.values()) skipped[x.reason]++
-      const kept = texts.filter((_, i) => !exits.has(i))
-      if (kept.length) chunks.push(kept.join(','))
-      dueCount += kept.length
-    } else {
-      chunks.push(rows.items)
-      dueCount += rows.count
-    }
+    if (rows.items) chunks.push(rows.items)
+    dueCount += rows.count - rows.exits.length
     last = { at: rows.last![0], id: rows.last![1] }
     after = last
     if (exhausted) break
   }
+  if (exiting.length) queueExits(deps, sequenceId, exiting)
   return {
     sequenceId,
     until: q.until.toISOString(),
@@ -825,27 +820,75 @@ export async function dueRecipients(deps: Deps & Pick<AppDeps, 'writer' | 'seque
   }
 }
 
+interface ExitRow {
+  recipientId: string
+  /** The entry's start when it was found leaving: a re-entry since then is another entry, left as is. */
+  enteredAt: Date
+  nextStepId: string | null
+  reason: DueSkipReason
+  at: Date
+  /** Its due time (epoch ms) when found: where a page reads it. */
+  dueAt: number
+}
+
+/** Exits found by `due` and not yet marked, per metadata store, with their mirror rows' version. */
+const queuedExits = new WeakMap<object, Array<{ sequenceId: string; rows: ExitRow[]; version: number }>>()
+/** The marking running (or last run) per metadata store in this process: writers of entries wait for it. */
+const exitMarks = serialQueue<object>()
+
 /**
- * Marks the page's exits in one statement, which also queues their ClickHouse mirror rows in
- * sequence_mirror_pending (written after the answer by catchUpSequenceMirror: the ClickHouse insert
- * cost 24–160 ms of a page with exits). Only rows still active change (a concurrent send or removal
- * wins). Found by key: marking them by the row version the page read (ctid) measured the same
- * (bench/sequences-exits.ts), the index inserts of the new versions being most of the cost.
+ * `due` answers first and marks its exits after: the marks are a cache of what it decides from
+ * the truth (erasures, suppressions, conversions), which every call reads again, so an entry found
+ * leaving and not yet marked is never in an answer either way; a call that would read it again
+ * marks first (see dueRecipients), so it is counted once. Marked with the mirror's catch-up (1 s
+ * after `due` was last called, at most 5 s after the first queued): the ~30-40 ms of CPU per 10,000
+ * (~350 exits) are paid once for the pages walked back to back, not by each page. Everything that
+ * writes entries or reads their state (enrolment, sends, removal, a change or deletion of the
+ * sequence, the funnel, the timeline, the dashboard, a process stopping) marks what is queued
+ * first, so it sees the exits as if marked in the call. A crash loses only the marks: the next walk
+ * finds those entries again.
  */
-async function markExits(deps: Deps, sequenceId: string, rows: Array<{ recipientId: string; enteredAt: Date; nextStepId: string | null }>, exits: Map<string, ExitFound>): Promise<void> {
-  const ids = rows.map((r) => r.recipientId)
-  const reasons = rows.map((r) => exits.get(r.recipientId)!.reason)
-  const ats = rows.map((r) => exits.get(r.recipientId)!.at.toISOString())
+function queueExits(deps: Deps, sequenceId: string, rows: ExitRow[]): void {
+  const list = queuedExits.get(deps.meta) ?? []
+  list.push({ sequenceId, rows, version: deps.clock() })
+  queuedExits.set(deps.meta, list)
+  scheduleMirrorCatchUp(deps.meta, deps)
+}
+
+/**
+ * Marks the exits `due` queued in this process (see queueExits), one statement per page found,
+ * which also queues their ClickHouse mirror rows in sequence_mirror_pending. Only an entry still
+ * active and the same entry (its start unchanged) changes: a send, removal or re-entry since wins.
+ * A failure drops the marks (the next walk finds those exits again) rather than fail the caller.
+ */
+export function markQueuedExits(deps: Pick<AppDeps, 'meta'>): Promise<void> {
+  return exitMarks.run(deps.meta, async () => {
+    const batches = [...(queuedExits.get(deps.meta) ?? [])]
+    // Each batch leaves the queue once marked: until then a `due` call that would read it waits here.
+    for (const b of batches) {
+      await markExits(deps, b.sequenceId, b.rows, b.version).catch(() => undefined)
+      queuedExits.set(deps.meta, (queuedExits.get(deps.meta) ?? []).filter((x) => x !== b))
+    }
+  })
+}
+
+/**
+ * Marks exits in one statement. Found by key: marking them by the row version the page read (ctid)
+ * measured the same (bench/sequences-exits.ts), the index inserts of the new versions being most of
+ * the cost.
+ */
+async function markExits(deps: Pick<AppDeps, 'meta'>, sequenceId: string, rows: ExitRow[], version: number): Promise<void> {
   await deps.meta.db.execute(sql`
     WITH exited AS (
       UPDATE sequence_enrollments e SET status = 'exited', exit_reason = x.reason, exit_step_id = e.next_step_id, exited_at = x.at, due_at = NULL
-      FROM unnest(${sql.param(ids)}::text[], ${sql.param(reasons)}::text[], ${sql.param(ats)}::timestamptz[]) AS x(id, reason, at)
+      FROM unnest(${sql.param(rows.map((r) => r.recipientId))}::text[], ${sql.param(rows.map((r) => r.enteredAt.toISOString()))}::timestamptz[],
+                  ${sql.param(rows.map((r) => r.reason))}::text[], ${sql.param(rows.map((r) => r.at.toISOString()))}::timestamptz[]) AS x(id, entered, reason, at)
       WHERE e.sequence_id = ${sequenceId} AND e.recipient_id = x.id AND e.status = 'active'
+        AND (extract(epoch FROM e.entered_at) * 1000)::bigint = (extract(epoch FROM x.entered) * 1000)::bigint
       RETURNING e.sequence_id, e.recipient_id, e.entered_at, e.exit_reason, e.exit_step_id, e.exited_at
     )
     INSERT INTO sequence_mirror_pending (sequence_id, recipient_id, entered_at, status, exit_reason, exit_step_id, exited_at, version)
-    SELECT sequence_id, recipient_id, entered_at, 'exited', exit_reason, exit_step_id, exited_at, ${deps.clock()}::bigint FROM exited`)
-  scheduleMirrorCatchUp(deps.meta, deps)
+    SELECT sequence_id, recipient_id, entered_at, 'exited', exit_reason, exit_step_id, exited_at, ${version}::bigint FROM exited`)
 }
 
 /** Pending mirror rows written per ClickHouse insert. */
@@ -863,7 +906,8 @@ const mirrorRuns = serialQueue<object>()
  * of the same version). Another process draining the same rows at once writes them twice, with the
  * same deduplication token and version: the same row.
  */
-export function catchUpSequenceMirror(deps: Pick<AppDeps, 'meta' | 'events'>): Promise<void> {
+export async function catchUpSequenceMirror(deps: Pick<AppDeps, 'meta' | 'events'>): Promise<void> {
+  await markQueuedExits(deps)
   return mirrorRuns.run(deps.meta, () => drainMirror(deps))
 }
 
@@ -874,9 +918,13 @@ export function catchUpSequenceMirror(deps: Pick<AppDeps, 'meta' | 'events'>): P
  */
 const scheduleMirrorCatchUp = quietTimer<object, Pick<AppDeps, 'meta' | 'events'>>((deps) => catchUpSequenceMirror(deps), 1_000, 5_000)
 
-/** A process stopping: no mirror catch-up starts any more, and the one running ends before the stores close. */
-export async function stopSequenceMirror(meta: object): Promise<void> {
+/**
+ * A process stopping: the exits `due` queued are marked (metadata only: their mirror rows stay
+ * queued in the store), no mirror catch-up starts any more, and the one running ends before the stores close.
+ */
+export async function stopSequenceMirror(meta: AppDeps['meta']): Promise<void> {
   scheduleMirrorCatchUp.cancel(meta)
+  await markQueuedExits({ meta })
   await mirrorRuns.idle(meta)
 }
 
@@ -901,7 +949,10 @@ async function drainMirror(deps: Pick<AppDeps, 'meta' | 'events'>): Promise<void
     const alive = new Set((await deps.meta.db.select({ id: sequences.id }).from(sequences).where(anyOf(sequences.id, seqIds))).map((r) => r.id))
     const { db } = deps.events
     for (const r of erased) {
+      const days = await entryDaysOf(deps.events, r.id)
       await deps.events.client.command({ query: `ALTER TABLE ${db}.sequence_enrollments DELETE WHERE recipient_id = {r:String} SETTINGS mutations_sync = 2`, query_params: { r: r.id } })
+      // Their funnel days were marked by the insert above: a computation since may have read the rows.
+      await markEntryDays(deps.events, days)
     }
     for (const id of seqIds.filter((x) => !alive.has(x))) {
       await deps.events.client.command({ query: `ALTER TABLE ${db}.sequence_enrollments DELETE WHERE sequence_id = {s:String} SETTINGS mutations_sync = 2`, query_params: { s: id } })
@@ -947,6 +998,7 @@ export async function markStepSent(deps: Deps, checked: { sequence: Sequence; st
   const e = sequenceEnrollments
   const report: StepSendReport = { id: sequence.id, stepId: step.id, marked: 0, alreadySent: [], notEnrolled: [], notActive: [] }
   if (recipientIds.length === 0) return report
+  await markQueuedExits(deps)
   const next = nextStep(sequence.steps, step.offsetMs)
   const marked = await deps.meta.db
     .update(e)
@@ -1005,10 +1057,13 @@ export async function eraseFromSequences(deps: Pick<AppDeps, 'meta' | 'events' |
     return tx.delete(sequenceEnrollments).where(eq(sequenceEnrollments.recipientId, recipientId)).returning({ s: sequenceEnrollments.sequenceId })
   })
   const { db } = deps.events
+  // The funnel's days of their entries (migration 3900), marked once the rows are gone: no view sees a delete.
+  const days = await entryDaysOf(deps.events, recipientId)
   for (const table of ['sequence_enrollments', 'sequence_sends', 'sequence_send_facts', 'sequence_conversions']) {
     const del = () => deps.events.client.command({ query: `ALTER TABLE ${db}.${table} DELETE WHERE recipient_id = {r:String} SETTINGS mutations_sync = 2`, query_params: { r: recipientId } })
     // The conversions once every computation running has ended: later ones read the entries deleted above.
     await (table === 'sequence_conversions' ? serially(del) : del())
   }
+  await markEntryDays(deps.events, days)
   return removed.length
 }

@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { queryRows } from '../../src/store/clickhouse.js'
 import { startTestServer, type TestServer } from '../support/server.js'
+import { funnelDaysMargin } from '../../src/store/sequence-funnel-days.js'
 
 // The funnel's conversions kept per entry (migration 3800) kept right: a conversion stored before a
 // backdated entry, one stored after the funnel was read, a change of goal and back, an erasure.
@@ -24,6 +25,8 @@ const buy = async (order: string, recipientId: string, at: number, type?: string
 }
 
 beforeAll(async () => {
+  // Reads right after writes: the funnel's days show them only through their marks (no margin to hide a missing one).
+  funnelDaysMargin.seconds = 0
   s = await startTestServer({ clock: () => now, env: { CLASSIFY_PASS_INTERVAL_MS: '0' } })
   for (const c of ['k1', 'k2']) expect((await s.api('POST', '/v1/campaigns', { id: c, name: c })).status).toBe(201)
   const steps = [{ id: 's1', campaignId: 'k1', offset: 'P0D' }, { id: 's2', campaignId: 'k2', offset: 'PT1H' }]

@@ -2,6 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { applyStoredUpdates } from '../../src/classification/apply.js'
 import { queryRows } from '../../src/store/clickhouse.js'
 import { readerFetch, startTestServer, type TestServer } from '../support/server.js'
+import { funnelDaysMargin } from '../../src/store/sequence-funnel-days.js'
 
 // The funnel's per-send facts (migration 3300) kept right: events stored after the send and before
 // it, a reclassified click, an erased recipient, a step whose campaign comes back.
@@ -27,6 +28,8 @@ const clickOf = async (recipient: string) => {
 }
 
 beforeAll(async () => {
+  // Reads right after writes: the funnel's days show them only through their marks (no margin to hide a missing one).
+  funnelDaysMargin.seconds = 0
   s = await startTestServer({ clock: () => now, env: { CLASSIFY_PASS_INTERVAL_MS: '0' } })
   for (const c of ['f1', 'f2']) expect((await s.api('POST', '/v1/campaigns', { id: c, name: c })).status).toBe(201)
   link = (await s.api('POST', '/v1/campaigns/f1/links', { url: 'https://shop.example/f1' })).body.id

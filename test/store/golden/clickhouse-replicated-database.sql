@@ -528,3 +528,67 @@ ORDER BY tuple();
 INSERT INTO sillage.sequence_conversions_cursor
 SELECT (SELECT max(seq) FROM sillage.events), now64(3)
 WHERE (SELECT count() FROM sillage.sequence_conversions_cursor) = 0;
+
+-- 3900_sequence_funnel_days.sql
+CREATE TABLE IF NOT EXISTS sillage.sequence_funnel_days
+(
+    sequence_id String COMMENT 'Sequence id',
+    day Date COMMENT 'UTC day of entry (the entries'' entered_at)',
+    spec String COMMENT 'What the row was computed for: the sequence''s creation (epoch ms) and its goal (kind/window ms, empty: none); another is not read',
+    computed_at DateTime64(6, 'UTC') COMMENT 'When the computing statement started: ReplacingMergeTree keeps the latest',
+    entry_status Array(LowCardinality(String)) COMMENT 'Entries per (status, exit reason, exit step): status',
+    entry_reason Array(LowCardinality(String)) COMMENT 'Same groups: exit reason (empty unless exited)',
+    entry_step Array(String) COMMENT 'Same groups: the step they were due for when they left (empty unless exited)',
+    entry_n Array(UInt64) COMMENT 'Same groups: entries',
+    entry_first Array(Int64) COMMENT 'Same groups: the earliest entry time, epoch ms',
+    entry_last Array(Int64) COMMENT 'Same groups: the latest entry time, epoch ms',
+    entry_times Array(Array(Int64)) COMMENT 'Same groups: entry times, epoch ms (read only when a step''s due time falls between the first and the last)',
+    step_id Array(String) COMMENT 'Step sends per (step, campaign when sent): step',
+    step_campaign Array(String) COMMENT 'Same groups: the campaign (its events count only while it is a step''s)',
+    step_sent Array(UInt64) COMMENT 'Same groups: sends',
+    step_human_open Array(UInt64) COMMENT 'Same groups: sends with a human open',
+    step_machine_open Array(UInt64) COMMENT 'Same groups: sends with a machine open',
+    step_any_open Array(UInt64) COMMENT 'Same groups: sends with either',
+    step_human_unsubscribe Array(UInt64) COMMENT 'Same groups: sends with a human unsubscribe',
+    step_machine_unsubscribe Array(UInt64) COMMENT 'Same groups: sends with a machine unsubscribe',
+    step_any_unsubscribe Array(UInt64) COMMENT 'Same groups: sends with either',
+    step_human_click Array(Array(Int64)) COMMENT 'Same groups: per send with a human click, first such click − send, ms',
+    step_machine_click Array(Array(Int64)) COMMENT 'Same groups: per send with a machine click, first such click − send, ms',
+    step_any_click Array(Array(Int64)) COMMENT 'Same groups: per send with any click, first click − send, ms',
+    conversion_ms Array(Int64) COMMENT 'Per entry converted by the goal (spec): first conversion in the window − entry, ms',
+    conversion_step Array(String) COMMENT 'Per step sent to converted entries: step',
+    conversion_step_ms Array(Array(Int64)) COMMENT 'Same steps: per send followed by a conversion in the window, that conversion − entry, ms'
+)
+ENGINE = ReplicatedReplacingMergeTree(computed_at)
+ORDER BY (sequence_id, day)
+SETTINGS index_granularity = 1, min_age_to_force_merge_seconds = 60;
+
+-- 3900_sequence_funnel_days.sql
+CREATE TABLE IF NOT EXISTS sillage.sequence_funnel_marks
+(
+    sequence_id String COMMENT 'Sequence id',
+    day Date COMMENT 'UTC day of entry of the rows written',
+    marked_at DateTime64(6, 'UTC') COMMENT 'When the write was seen: ReplacingMergeTree keeps the latest'
+)
+ENGINE = ReplicatedReplacingMergeTree(marked_at)
+ORDER BY (sequence_id, day);
+
+-- 3900_sequence_funnel_days.sql
+CREATE MATERIALIZED VIEW IF NOT EXISTS sillage.sequence_funnel_marks_enrollments_mv TO sillage.sequence_funnel_marks AS
+SELECT DISTINCT sequence_id, toDate(entered_at) AS day, now64(6, 'UTC') AS marked_at FROM sillage.sequence_enrollments;
+
+-- 3900_sequence_funnel_days.sql
+CREATE MATERIALIZED VIEW IF NOT EXISTS sillage.sequence_funnel_marks_send_facts_mv TO sillage.sequence_funnel_marks AS
+SELECT DISTINCT sequence_id, toDate(entered_at) AS day, now64(6, 'UTC') AS marked_at FROM sillage.sequence_send_facts;
+
+-- 3900_sequence_funnel_days.sql
+CREATE MATERIALIZED VIEW IF NOT EXISTS sillage.sequence_funnel_marks_conversions_mv TO sillage.sequence_funnel_marks AS
+SELECT DISTINCT sequence_id, toDate(entered_at) AS day, now64(6, 'UTC') AS marked_at FROM sillage.sequence_conversions;
+
+-- 3900_sequence_funnel_days.sql
+INSERT INTO sillage.sequence_funnel_marks
+SELECT sequence_id, day, toDateTime64(0, 6, 'UTC') FROM (
+    SELECT DISTINCT sequence_id, toDate(entered_at) AS day FROM sillage.sequence_enrollments
+    UNION DISTINCT SELECT DISTINCT sequence_id, toDate(entered_at) AS day FROM sillage.sequence_send_facts
+    UNION DISTINCT SELECT DISTINCT sequence_id, toDate(entered_at) AS day FROM sillage.sequence_conversions
+);
