@@ -592,3 +592,6 @@ SELECT sequence_id, day, toDateTime64(0, 6, 'UTC') FROM (
     UNION DISTINCT SELECT DISTINCT sequence_id, toDate(entered_at) AS day FROM sillage.sequence_send_facts
     UNION DISTINCT SELECT DISTINCT sequence_id, toDate(entered_at) AS day FROM sillage.sequence_conversions
 );
+
+-- 4100_recipient_recent_sends_force_merge.sql
+ALTER TABLE sillage.recipient_recent_sends ON CLUSTER 'events_cluster' MODIFY SETTING min_age_to_force_merge_seconds = 60;
