@@ -50,10 +50,11 @@ if (profileRuns) {
   ]
   for (const [name, caps, at, ex] of specs) {
     const m = await capsReached(deps.events, tenThousand.map((r) => r.id), { at, caps, categories, excludeCampaign: ex })
-    // Per recipient, as the map it returned before the groups (the same dump then and now).
-    const each = m.flatMap((g) => g.ids.map((id) => [id, g.caps] as const))
+    // Per recipient, sorted: the binding cap, its count and the date free again (since 2026-12-06; a dump
+    // of an earlier tree listed every cap reached, so compare those three sets with such a dump by hand).
+    const each = m.ids.map((id, j) => [id, m.cap[j], m.sends[j], m.eligibleAt[j]] as const)
     out[name] = each.sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
-    console.log(name, each.length, 'at a cap in', m.length, 'groups')
+    console.log(name, each.length, 'at a cap')
   }
   if (process.env.OUT) writeFileSync(process.env.OUT, JSON.stringify(out))
 }

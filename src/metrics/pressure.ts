@@ -249,30 +249,27 @@ export interface CapSpec {
   category: string | null
 }
 
-export interface CapReached {
-  /** Index of the cap in the list given. */
-  cap: number
-  /** Sends counted in its window. */
-  sends: number
-  /** When the recipient is under the cap again (epoch ms). */
-  eligibleAt: number
-}
-
-/** Recipients who stand alike at the caps: the same caps reached, with the same counts and dates. */
-export interface CapsGroup {
-  /** The caps reached, in the order given. */
-  caps: CapReached[]
+/**
+ * The recipients at one of the caps, as parallel columns (in no particular order): for each, the cap
+ * that frees them last (its index in the list given; the first of those when several free them at the
+ * same instant), the sends counted in that cap's window, and when they are under every cap again
+ * (epoch ms). The other caps they reached are not returned: they free them no later.
+ */
+export interface CapsHeld {
   ids: string[]
+  cap: number[]
+  sends: number[]
+  eligibleAt: number[]
 }
 
 /**
  * Which of these recipients reached which caps at `at`, counting their sends already recorded in
  * each cap's window (at − window, at] (other campaigns than `excludeCampaign`; transactional ones
- * never). Computed in ClickHouse so only the recipients at a cap come back: a 10,000-recipient send
- * returns tens of rows rather than every earlier send (31 k rows cost ~400 ms of JSON through chDB).
- * They come back grouped by how they stand (the same caps, counts and dates: a send records one
- * instant for all its recipients, so those it put at a cap usually share them), so a send where all
- * 10,000 are held reads a few groups of ids, not 10,000 lists of caps.
+ * never). Computed in ClickHouse so only the recipients at a cap come back, and for each only the cap
+ * that binds: a 10,000-recipient send returns at most 10,000 short entries, never every earlier send.
+ * They come back as four arrays in one row: when all 10,000 are held, each at a date of their own
+ * (their own earlier sends decide when they are free), rows or objects per recipient cost several
+ * times more to build, send and parse (bench/README.md, twelfth session).
  * `categories` maps campaign ids to their category (campaigns not named have none).
  *
  * Read from recipient_recent_sends (migration 3400: the last 40 days, campaign ids hashed) when every
@@ -283,8 +280,9 @@ export async function capsReached(
   store: EventStore,
   recipientIds: readonly string[],
   o: { at: number; caps: readonly CapSpec[]; categories: ReadonlyMap<string, string>; excludeCampaign: string },
-): Promise<CapsGroup[]> {
-  if (recipientIds.length === 0 || o.caps.length === 0) return []
+): Promise<CapsHeld> {
+  const none: CapsHeld = { ids: [], cap: [], sends: [], eligibleAt: [] }
+  if (recipientIds.length === 0 || o.caps.length === 0) return none
   const longest = Math.max(...o.caps.map((c) => c.windowDays)) * DAY_MS
   const recent = o.at - longest >= recentSendsFrom()
   // In the recent table a campaign is its id's cityHash64: the excluded one and the categories' ids are hashed alike.
@@ -296,19 +294,20 @@ export async function capsReached(
   // ~3 ms slower, and escaped one by one here), unless an id holds the separator (ids are opaque).
   // Duplicates need no removing: the set keeps one, and rows come back per recipient of the table.
   const joined = recipientIds.some((id) => id.includes(ID_SEPARATOR)) ? null : recipientIds.join(ID_SEPARATOR)
-  // A group per way of standing at the caps rather than an entry per recipient: when all 10,000 are
-  // held, their lists of caps, objects and dates cost ~60 ms of CPU. One row (the groups side by
-  // side): recipients who stand apart (their own send times) would otherwise be a JSON line each.
-  const [res] = await queryRows<{ caps: Array<Array<[number, number, number]>>; rs: string[][] }>(
+  // Per held recipient, its caps reached as (index, count, date free again), the latest date first (the
+  // first cap of those at the same date): the first is the binding one. The numbers as Float64 and
+  // UInt32 so the JSON carries them unquoted.
+  const [res] = await queryRows<{ ids: string[]; cap: number[]; sends: number[]; at: number[] }>(
     store,
     `WITH {wins:Array(Int64)} AS wins, {maxes:Array(UInt32)} AS maxes, {capcats:Array(String)} AS capcats, ${cids} AS cids, ${campaign('{exclude:String}')} AS exclude
-     SELECT groupArray(caps) AS caps, groupArray(rs) AS rs FROM (SELECT caps, groupArray(r) AS rs FROM (
-       SELECT r, arrayFilter(x -> x.2 >= maxes[x.1],
-                             -- ts is latest first: the sends counted keep that order, and the cap's
-                             -- max-th latest one leaves the window when the recipient is under it again.
-                             arrayMap(i -> (i, length(arrayFilter(${counted}, ts, ks)) AS n,
-                                            if(n >= maxes[i], arrayFilter(${counted}, ts, ks)[maxes[i]] + wins[i], 0)),
-                                      arrayEnumerate(wins))) AS caps
+     SELECT groupArray(r) AS ids, groupArray(toUInt32(b.1 - 1)) AS cap, groupArray(toUInt32(b.2)) AS sends, groupArray(toFloat64(b.3)) AS at FROM (
+       SELECT r, arraySort(x -> (-x.3, x.1),
+                           arrayFilter(x -> x.2 >= maxes[x.1],
+                                       -- ts is latest first: the sends counted keep that order, and the cap's
+                                       -- max-th latest one leaves the window when the recipient is under it again.
+                                       arrayMap(i -> (i, length(arrayFilter(${counted}, ts, ks)) AS n,
+                                                      if(n >= maxes[i], arrayFilter(${counted}, ts, ks)[maxes[i]] + wins[i], 0)),
+                                                arrayEnumerate(wins))))[1] AS b
        FROM (
          -- Each campaign's latest send (the first of it, latest first), kept when in (since, at] and
          -- not of the campaign being sent.
@@ -324,8 +323,7 @@ export async function capsReached(
            GROUP BY recipient_id
          )
        )
-     ) WHERE notEmpty(caps)
-     GROUP BY caps)
+     ) WHERE b.2 > 0
      -- The whole column is read (the 10,000 recipients fall in every granule) and stored uncompressed
      -- (migrations 2400, 3400): mapped rather than copied through a read buffer, ~20 % less CPU.
      SETTINGS min_bytes_to_use_mmap_io = 1, local_filesystem_read_method = 'mmap'`,
@@ -341,6 +339,5 @@ export async function capsReached(
       exclude: o.excludeCampaign,
     },
   )
-  if (!res) return []
-  return res.caps.map((caps, j) => ({ caps: caps.map(([i, n, e]) => ({ cap: Number(i) - 1, sends: Number(n), eligibleAt: Number(e) })), ids: res.rs[j]! }))
+  return res ? { ids: res.ids, cap: res.cap, sends: res.sends, eligibleAt: res.at } : none
 }

@@ -1,7 +1,7 @@
 import { and, asc, count, countDistinct, eq, inArray, isNotNull, sql } from 'drizzle-orm'
 import { nanoid } from 'nanoid'
 import type { AppDeps } from '../deps.js'
-import { capsReached, type CapsGroup, type CapSpec } from '../metrics/pressure.js'
+import { capsReached, type CapsHeld, type CapSpec } from '../metrics/pressure.js'
 import { recipientSends } from '../metrics/recipient-activity.js'
 import { mayHavePreferences } from '../store/preference-hint.js'
 import { campaigns, preferenceChanges, pressureRules, recipientPreferences, suppressions, TRANSACTIONAL } from '../store/schema.js'
@@ -249,23 +249,27 @@ export async function applyPressure<R extends { id: string }>(
   }
   // The rules' check runs in ClickHouse (its own threads) while the preferences are read from the
   // metadata store (PGlite runs on this thread): the read of 10,000 preferences is hidden in the check.
-  const [ruleCaps, prefs] = await Promise.all([rules.length ? reached(ids, rules) : ([] as CapsGroup[]), preferencesAmong(deps, ids)])
+  const noneHeld: CapsHeld = { ids: [], cap: [], sends: [], eligibleAt: [] }
+  const [ruleCaps, prefs] = await Promise.all([rules.length ? reached(ids, rules) : noneHeld, preferencesAmong(deps, ids)])
   const withFrequency = [...prefs.values()].filter((p) => p.maxPerWindow !== null)
   if (rules.length === 0 && prefs.size === 0) return { kept: recipients, report }
 
+  // Recipients held at once share their date (a send records one instant for all its recipients), and
+  // each recipient held by their own earlier sends has one of their own: the ISO text once per date.
+  const isoOf = new Map<number, string>()
+  const iso = (ms: number) => {
+    let s = isoOf.get(ms)
+    if (s === undefined) isoOf.set(ms, (s = new Date(ms).toISOString()))
+    return s
+  }
   /** Per recipient, the cap that frees them last (the first of those when several free them at once). */
   const binding = new Map<string, { until: number; skip: PressureSkip }>()
-  if (rules.length) {
-    // One description per rule, shared by the recipients it holds; per group of recipients who stand
-    // alike, the binding cap and its date found once.
-    const described = rules.map((r) => ({ id: r.id, max: r.max, window: windowName(r.windowDays), category: r.category }))
-    for (const g of ruleCaps) {
-      let c = g.caps[0]!
-      for (const d of g.caps) if (d.eligibleAt > c.eligibleAt) c = d
-      const rule = described[c.cap]!
-      const eligibleAt = new Date(c.eligibleAt).toISOString()
-      for (const id of g.ids) binding.set(id, { until: c.eligibleAt, skip: { id, reason: 'rule', rule, sends: c.sends, eligibleAt } })
-    }
+  // One description per rule, shared by the recipients it holds.
+  const described = rules.map((r) => ({ id: r.id, max: r.max, window: windowName(r.windowDays), category: r.category }))
+  for (let j = 0; j < ruleCaps.ids.length; j++) {
+    const id = ruleCaps.ids[j]!
+    const until = ruleCaps.eligibleAt[j]!
+    binding.set(id, { until, skip: { id, reason: 'rule', rule: described[ruleCaps.cap[j]!]!, sends: ruleCaps.sends[j]!, eligibleAt: iso(until) } })
   }
   // Readers' own frequencies: one query per distinct frequency among them (the page offers two).
   const byFrequency = new Map<string, Preferences[]>()
@@ -276,14 +280,16 @@ export async function applyPressure<R extends { id: string }>(
   for (const group of byFrequency.values()) {
     const f = group[0]!.maxPerWindow!
     const preference = { kind: 'frequency' as const, max: f.max, window: windowName(f.windowDays) }
-    for (const g of await reached(group.map((p) => p.recipientId), [{ ...f, category: null }])) {
-      const c = g.caps[0]!
-      const eligibleAt = new Date(c.eligibleAt).toISOString()
-      for (const id of g.ids) {
-        const had = binding.get(id)
-        if (had && c.eligibleAt <= had.until) continue
-        binding.set(id, { until: c.eligibleAt, skip: { id, reason: 'preference', preference, sends: c.sends, eligibleAt } })
-      }
+    const held = await reached(
+      group.map((p) => p.recipientId),
+      [{ ...f, category: null }],
+    )
+    for (let j = 0; j < held.ids.length; j++) {
+      const id = held.ids[j]!
+      const until = held.eligibleAt[j]!
+      const had = binding.get(id)
+      if (had && until <= had.until) continue
+      binding.set(id, { until, skip: { id, reason: 'preference', preference, sends: held.sends[j]!, eligibleAt: iso(until) } })
     }
   }
 

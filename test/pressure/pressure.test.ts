@@ -272,4 +272,22 @@ describe("the cap check's table of recent sends (migration 3400)", () => {
     ])
     expect((await s.api('DELETE', `/v1/pressure/rules/${sixty.body.id}`)).status).toBe(200)
   })
+
+  it('reports, of the caps a recipient reached, the one that frees them last, the first created of those at the same date', async () => {
+    for (const id of ['bind1', 'bind2', 'bind3']) expect((await s.api('POST', '/v1/campaigns', { id, name: id, settings: { category: 'promotion' } })).status).toBe(201)
+    const rule = async (max: number, window: string, category?: string) => (await s.api('POST', '/v1/pressure/rules', { max, window, ...(category ? { category } : {}) })).body
+    // lea: bind1 20 days ago, bind2 2 days ago. One promotion in 7 days frees her 5 days from now; two mails in
+    // 30 days and two promotions in 30 days free her at the same later date (bind1 + 30 days).
+    const week = await rule(1, 'P7D', 'promotion')
+    const month = await rule(2, 'P30D')
+    const monthPromo = await rule(2, 'P30D', 'promotion')
+    await send('bind1', ['lea', 'max'], R - 20 * DAY)
+    await send('bind2', ['lea'], R - 2 * DAY)
+    const held = await send('bind3', ['lea', 'max'], R - DAY)
+    expect(held.status).toBe(201)
+    expect(held.body.pressure.recipients).toEqual([
+      { id: 'lea', reason: 'rule', rule: { id: month.id, max: 2, window: 'P30D', category: null }, sends: 2, eligibleAt: iso(R - 20 * DAY + 30 * DAY) },
+    ])
+    for (const r of [week, month, monthPromo]) expect((await s.api('DELETE', `/v1/pressure/rules/${r.id}`)).status).toBe(200)
+  })
 })
