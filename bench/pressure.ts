@@ -120,9 +120,10 @@ if (END - 30 * DAY < recentSendsFrom()) {
 /**
  * Waits until the engine is idle before anything is timed: no merge or mutation running, and the tables kept
  * in one part (recipient_sends, recipient_recent_sends, recipient_send_outcomes: migrations 2410, 4100, 3600
- * force the merge of a part a minute old) back to one part, for 5 s in a row (at most 5 minutes). A reused
- * data directory gets those merges as soon as it is opened (the last run's parts are older than a minute),
- * and a read timed meanwhile shares the two cores with the rewrite of a million-row table.
+ * force the merge of a part a minute old; recipient_engagement_days, migration 4300, ten minutes old) back to
+ * one part, for 5 s in a row (at most 12 minutes: right after a generation, the engagement days' merge). A
+ * reused data directory gets those merges as soon as it is opened (its parts are old enough), and a read
+ * timed meanwhile shares the two cores with the rewrite of a million-row table.
  */
 async function settle(): Promise<void> {
   const t = performance.now()
@@ -132,14 +133,14 @@ async function settle(): Promise<void> {
       query: `SELECT (SELECT count() FROM system.merges WHERE database = {db:String})
                    + (SELECT count() FROM system.mutations WHERE database = {db:String} AND NOT is_done)
                    + (SELECT count() FROM system.parts WHERE database = {db:String} AND active
-                        AND table IN ('recipient_sends', 'recipient_recent_sends', 'recipient_send_outcomes'))
-                   - 3 AS busy`,
+                        AND table IN ('recipient_sends', 'recipient_recent_sends', 'recipient_send_outcomes', 'recipient_engagement_days'))
+                   - 4 AS busy`,
       query_params: { db },
       format: 'JSONEachRow',
     })
     const [row] = await rs.json<{ busy: number }>()
     if (Number(row?.busy ?? 0) > 0) idleSince = performance.now()
-    if (performance.now() - idleSince >= 5_000 || performance.now() - t > 300_000) break
+    if (performance.now() - idleSince >= 5_000 || performance.now() - t > 720_000) break
     await new Promise((r) => setTimeout(r, 500))
   }
   console.log(`engine idle after ${((performance.now() - t) / 1000).toFixed(1)} s`)

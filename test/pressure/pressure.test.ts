@@ -230,6 +230,13 @@ describe('the per-recipient tables a sends call adds a part to', () => {
       ['recipient_sends', '60'],
     ])
   })
+
+  it('and the engagement days, which every batch of events adds a part to, ten minutes after (migration 4300)', async () => {
+    // The engagement counts aggregate its rows by recipient with the sends': rows split over parts cost that
+    // aggregation ~15 % at the history's end (bench/README.md, twelfth session).
+    const [row] = await queryRows<{ q: string }>(s.deps.events, `SELECT create_table_query AS q FROM system.tables WHERE database = {db:String} AND name = 'recipient_engagement_days'`, { db: s.deps.events.db })
+    expect(/min_age_to_force_merge_seconds = (\d+)/.exec(row!.q)?.[1]).toBe('600')
+  })
 })
 
 describe("the cap check's table of recent sends (migration 3400)", () => {

@@ -595,3 +595,6 @@ SELECT sequence_id, day, toDateTime64(0, 6, 'UTC') FROM (
 
 -- 4100_recipient_recent_sends_force_merge.sql
 ALTER TABLE sillage.recipient_recent_sends MODIFY SETTING min_age_to_force_merge_seconds = 60;
+
+-- 4300_recipient_engagement_days_force_merge.sql
+ALTER TABLE sillage.recipient_engagement_days MODIFY SETTING min_age_to_force_merge_seconds = 600;
