@@ -149,6 +149,25 @@ await settle()
 
 const quantile = (xs: number[], q: number) => [...xs].sort((a, b) => a - b)[Math.min(xs.length - 1, Math.floor(q * xs.length))]!
 
+/**
+ * The machine's speed now, for reading the figures: a fixed computation in the engine (no table read, the
+ * same CPU work every time), median ms of 5. On a shared virtual machine a single thread's speed was seen to
+ * vary by a third within a minute, which moves every figure below with it: the ratio column divides each
+ * case's median by this (taken before the cases and again after them).
+ */
+async function baseline(): Promise<number> {
+  const ms: number[] = []
+  for (let i = 0; i < 6; i++) {
+    const t = performance.now()
+    const rs = await deps.events.client.query({ query: 'SELECT sum(cityHash64(number)) AS s FROM numbers(100000000) SETTINGS max_threads = 2', format: 'JSONEachRow' })
+    await rs.json()
+    if (i > 0) ms.push(performance.now() - t)
+  }
+  return quantile(ms, 0.5)
+}
+const base0 = await baseline()
+console.log(`baseline (a fixed computation in the engine): ${base0.toFixed(1)} ms`)
+
 async function time(name: string, run: () => Promise<unknown>, before?: () => Promise<unknown>): Promise<void> {
   const ms: number[] = []
   const cpu: number[] = []
@@ -164,7 +183,7 @@ async function time(name: string, run: () => Promise<unknown>, before?: () => Pr
       cpu.push((spent.user + spent.system) / 1000)
     }
   }
-  console.log(`${name.padEnd(44)} ${quantile(ms, 0.5).toFixed(1).padStart(9)} ${quantile(ms, 0.9).toFixed(1).padStart(8)} ${quantile(cpu, 0.5).toFixed(1).padStart(8)}`)
+  console.log(`${name.padEnd(44)} ${quantile(ms, 0.5).toFixed(1).padStart(9)} ${quantile(ms, 0.9).toFixed(1).padStart(8)} ${quantile(cpu, 0.5).toFixed(1).padStart(8)} ${(quantile(ms, 0.5) / base0).toFixed(2).padStart(8)}×`)
 }
 
 const get = async (path: string, accept = 'application/json') => {
@@ -192,7 +211,7 @@ const cases: Array<[string, () => Promise<unknown>]> = [
   ['GET /v1/recipients/r4242', () => get(`/v1/recipients/r4242?at=${iso}`)],
   ['GET /v1/recipients/r4242/pressure', () => get(`/v1/recipients/r4242/pressure?at=${iso}`)],
 ]
-console.log(`\n${'case'.padEnd(44)} ${'median ms'.padStart(9)} ${'p90 ms'.padStart(8)} ${'cpu ms'.padStart(8)}`)
+console.log(`\n${'case'.padEnd(44)} ${'median ms'.padStart(9)} ${'p90 ms'.padStart(8)} ${'cpu ms'.padStart(8)} ${'/ baseline'.padStart(9)}`)
 for (const [name, run] of cases) if (!only || only.test(name)) await time(name, run)
 if (!only || only.test('audience')) {
   const t = performance.now()
@@ -304,4 +323,5 @@ if (only?.test('after a sends call')) {
   console.log(`  POST /sends (ms): ${posts.map((x) => x.toFixed(0)).join(', ')}`)
   console.log(`  until one part again (after the reads; cpu outside the reads): ${settle.join('; ')}`)
 }
+console.log(`baseline after the cases: ${(await baseline()).toFixed(1)} ms`)
 await bench.stop()
