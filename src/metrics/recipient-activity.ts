@@ -96,15 +96,14 @@ const STATUS_OF = `multiIf(last_engaged > {activeFrom:Int64}, 'active',
               last_engaged = 0, 'never_engaged', 'dormant')`
 
 /**
- * Every recipient's row of recipient_sends with its parts merged: `recipient_id, sends`. Each sends call leaves a small part spread over the whole key range until
+ * Every recipient's row of recipient_sends with its parts merged: `recipient_id, sends`. In one part
+ * FINAL costs nothing; but each sends call leaves a small part spread over the whole key range until
  * the forced merge a minute later (migration 2410), and FINAL then merged all 1 M rows (P7D
  * distribution 50–76 → 760–940 ms after a 10,000-recipient call, the engagement counts ≈ 250 → 1 050). So with several parts: the rows of
  * the largest part as they are, except the recipients that also have a row in another part, whose rows
  * are merged by maxMap (what FINAL does): the distribution 245–263 ms, the same answers (bench/README.md, tenth session).
  * A merge or a new part between the parts' list and the read changes the cost, not the answer (a
- * largest part merged away meanwhile leaves every row to the maxMap). With one part the same read (no
- * id is split) rather than FINAL, which still merged the part's rows on the fly: the engagement counts
- * at the history's end 313 → 293 ms, at now 219 → 215 (bench/README.md, twelfth session).
+ * largest part merged away meanwhile leaves every row to the maxMap).
  */
 export async function mergedRecipientSends(store: EventStore): Promise<{ sql: string; params: { sendsPart: string } }> {
   const parts = await queryRows<{ name: string }>(
@@ -114,7 +113,7 @@ export async function mergedRecipientSends(store: EventStore): Promise<{ sql: st
   )
   const t = `${store.db}.recipient_sends`
   const sendsPart = parts[0]?.name ?? ''
-  if (parts.length === 0) return { sql: `SELECT recipient_id, sends FROM ${t}`, params: { sendsPart } }
+  if (parts.length <= 1) return { sql: `SELECT recipient_id, sends FROM ${t} FINAL`, params: { sendsPart } }
   // Filtering on _part skips whole parts: the split ids read only the small parts.
   const split = `(SELECT DISTINCT recipient_id FROM ${t} WHERE _part != {sendsPart:String})`
   return {
