@@ -15,7 +15,7 @@ import { randomUUID } from 'node:crypto'
 import { createCampaign } from '../src/services/campaigns.js'
 import { applyPressure, createRule } from '../src/services/pressure.js'
 import { recentSendsFrom } from '../src/store/recent-sends.js'
-import { catchUpSendOutcomes } from '../src/store/send-outcomes.js'
+import { catchUpSendOutcomes, recomputeSendOutcomes } from '../src/store/send-outcomes.js'
 import { BENCH_KEY, startBenchServer } from './lib/bench-server.js'
 
 const SCALE = Number(process.env.BENCH_SCALE ?? 1)
@@ -109,6 +109,25 @@ if (reuse) {
     })
     if (res.status !== 201) throw new Error(`POST /sends (held ${k}): ${res.status}`)
     await res.arrayBuffer()
+  }
+}
+// recipient_send_outcomes (the fatigue curve's rows) is recomputed by the app for the recipients of each sends
+// call, and filled by its migration from the sends stored before it: the history above is inserted straight
+// into ClickHouse after the migrations ran, so its rows are computed here, for every recipient, by the same
+// code (a history generated before 2026-12-06 had rows only for the 10,000 POSTed: its fatigue figures
+// measured 1 % of the curve; reusing such a directory mends it here too).
+{
+  const count = async (table: string) => {
+    const rs = await deps.events.client.query({ query: `SELECT uniqExact(recipient_id) AS n FROM ${db}.${table}`, format: 'JSONEachRow' })
+    return Number((await rs.json<{ n: number }>())[0]?.n ?? 0)
+  }
+  const [sent, outcomes] = [await count('recipient_sends'), await count('recipient_send_outcomes')]
+  if (outcomes < sent) {
+    const t = performance.now()
+    const rs = await deps.events.client.query({ query: `SELECT DISTINCT recipient_id AS r FROM ${db}.recipient_sends`, format: 'JSONEachRow' })
+    const ids = (await rs.json<{ r: string }>()).map((x) => x.r)
+    await recomputeSendOutcomes(deps.events, ids)
+    console.log(`fatigue rows of ${ids.length} recipients computed (${outcomes} had one) in ${((performance.now() - t) / 1000).toFixed(1)} s`)
   }
 }
 if (END - 30 * DAY < recentSendsFrom()) {
