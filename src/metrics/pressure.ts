@@ -262,6 +262,9 @@ export interface CapsHeld {
   eligibleAt: number[]
 }
 
+/** Nobody at a cap (never modified: a fresh result is built for anyone held). */
+export const NONE_HELD: Readonly<CapsHeld> = Object.freeze({ ids: [], cap: [], sends: [], eligibleAt: [] })
+
 /**
  * Which of these recipients reached which caps at `at`, counting their sends already recorded in
  * each cap's window (at − window, at] (other campaigns than `excludeCampaign`; transactional ones
@@ -280,9 +283,8 @@ export async function capsReached(
   store: EventStore,
   recipientIds: readonly string[],
   o: { at: number; caps: readonly CapSpec[]; categories: ReadonlyMap<string, string>; excludeCampaign: string },
-): Promise<CapsHeld> {
-  const none: CapsHeld = { ids: [], cap: [], sends: [], eligibleAt: [] }
-  if (recipientIds.length === 0 || o.caps.length === 0) return none
+): Promise<Readonly<CapsHeld>> {
+  if (recipientIds.length === 0 || o.caps.length === 0) return NONE_HELD
   const longest = Math.max(...o.caps.map((c) => c.windowDays)) * DAY_MS
   const recent = o.at - longest >= recentSendsFrom()
   // In the recent table a campaign is its id's cityHash64: the excluded one and the categories' ids are hashed alike.
@@ -339,5 +341,5 @@ export async function capsReached(
       exclude: o.excludeCampaign,
     },
   )
-  return res ? { ids: res.ids, cap: res.cap, sends: res.sends, eligibleAt: res.at } : none
+  return res ? { ids: res.ids, cap: res.cap, sends: res.sends, eligibleAt: res.at } : NONE_HELD
 }

@@ -1,7 +1,7 @@
 import { and, asc, count, countDistinct, eq, inArray, isNotNull, sql } from 'drizzle-orm'
 import { nanoid } from 'nanoid'
 import type { AppDeps } from '../deps.js'
-import { capsReached, type CapsHeld, type CapSpec } from '../metrics/pressure.js'
+import { capsReached, NONE_HELD, type CapSpec } from '../metrics/pressure.js'
 import { recipientSends } from '../metrics/recipient-activity.js'
 import { mayHavePreferences } from '../store/preference-hint.js'
 import { campaigns, preferenceChanges, pressureRules, recipientPreferences, suppressions, TRANSACTIONAL } from '../store/schema.js'
@@ -249,8 +249,7 @@ export async function applyPressure<R extends { id: string }>(
   }
   // The rules' check runs in ClickHouse (its own threads) while the preferences are read from the
   // metadata store (PGlite runs on this thread): the read of 10,000 preferences is hidden in the check.
-  const noneHeld: CapsHeld = { ids: [], cap: [], sends: [], eligibleAt: [] }
-  const [ruleCaps, prefs] = await Promise.all([rules.length ? reached(ids, rules) : noneHeld, preferencesAmong(deps, ids)])
+  const [ruleCaps, prefs] = await Promise.all([rules.length ? reached(ids, rules) : NONE_HELD, preferencesAmong(deps, ids)])
   const withFrequency = [...prefs.values()].filter((p) => p.maxPerWindow !== null)
   if (rules.length === 0 && prefs.size === 0) return { kept: recipients, report }
 
