@@ -15,6 +15,7 @@ import { randomUUID } from 'node:crypto'
 import { createCampaign } from '../src/services/campaigns.js'
 import { applyPressure, createRule } from '../src/services/pressure.js'
 import { recentSendsFrom } from '../src/store/recent-sends.js'
+import { queryRows } from '../src/store/clickhouse.js'
 import { catchUpSendOutcomes, recomputeSendOutcomes } from '../src/store/send-outcomes.js'
 import { BENCH_KEY, startBenchServer } from './lib/bench-server.js'
 
@@ -38,6 +39,20 @@ const { deps, base } = bench
 const db = deps.events.db
 /** The recipients of every cap check and POST below (held at END by the three promotions of p-held-1..3). */
 const tenThousand = Array.from({ length: 10_000 }, (_, i) => ({ id: `r${(i * 97) % RECIPIENTS}` }))
+/**
+ * POSTs a send of promotion `id` (created on first use: the same ids in every invocation) to the 10,000 at
+ * `sentAt`; `pressure` as the call's (undefined: the default). Resolves once answered (201, else throws).
+ */
+async function sendPromotion(id: string, sentAt: string, pressure?: string): Promise<void> {
+  if (!(await deps.meta.db.query.campaigns.findFirst({ where: (t, { eq }) => eq(t.id, id) }))) await createCampaign(deps, { id, name: id, settings: { category: 'promotion' } })
+  const res = await fetch(`${base}/v1/campaigns/${id}/sends`, {
+    method: 'POST',
+    headers: { authorization: `Bearer ${BENCH_KEY}`, 'content-type': 'application/json' },
+    body: JSON.stringify({ recipients: tenThousand, sentAt, ...(pressure ? { pressure } : {}) }),
+  })
+  if (res.status !== 201) throw new Error(`POST /v1/campaigns/${id}/sends: ${res.status}`)
+  await res.arrayBuffer()
+}
 const campaigns = Array.from({ length: CAMPAIGNS }, (_, c) => `p-${c}`)
 const category = (c: number) => (c < 60 ? 'promotion' : c < 90 ? 'newsletter' : 'transactional')
 
@@ -89,27 +104,10 @@ if (reuse) {
     clickhouse_settings: settings(),
   })
   console.log(`${EVENTS} events in ${((performance.now() - t) / 1000).toFixed(1)} s`)
-  t = performance.now()
-  for (;;) {
-    const rs = await deps.events.client.query({ query: `SELECT count() AS n FROM system.merges WHERE database = {db:String}`, query_params: { db }, format: 'JSONEachRow' })
-    const [row] = await rs.json<{ n: number }>()
-    if (Number(row?.n ?? 0) === 0 || performance.now() - t > 300_000) break
-    await new Promise((r) => setTimeout(r, 1000))
-  }
-  console.log(`merges settled in ${((performance.now() - t) / 1000).toFixed(1)} s`)
   // The state the first cap check measures, by construction: three promotions to the 10,000 recipients in
   // the hours before END (through the API, as a sender records them), so the 3-in-7-days rule holds all
   // of them at END and none a day earlier.
-  for (let k = 1; k <= 3; k++) {
-    await createCampaign(deps, { id: `p-held-${k}`, name: `Held ${k}`, settings: { category: 'promotion' } })
-    const res = await fetch(`${base}/v1/campaigns/p-held-${k}/sends`, {
-      method: 'POST',
-      headers: { authorization: `Bearer ${BENCH_KEY}`, 'content-type': 'application/json' },
-      body: JSON.stringify({ recipients: tenThousand, sentAt: new Date(END - k * 3_600_000).toISOString(), pressure: 'ignore' }),
-    })
-    if (res.status !== 201) throw new Error(`POST /sends (held ${k}): ${res.status}`)
-    await res.arrayBuffer()
-  }
+  for (let k = 1; k <= 3; k++) await sendPromotion(`p-held-${k}`, new Date(END - k * 3_600_000).toISOString(), 'ignore')
 }
 // recipient_send_outcomes (the fatigue curve's rows) is recomputed by the app for the recipients of each sends
 // call, and filled by its migration from the sends stored before it: the history above is inserted straight
@@ -117,15 +115,11 @@ if (reuse) {
 // code (a history generated before 2026-12-06 had rows only for the 10,000 POSTed: its fatigue figures
 // measured 1 % of the curve; reusing such a directory mends it here too).
 {
-  const count = async (table: string) => {
-    const rs = await deps.events.client.query({ query: `SELECT uniqExact(recipient_id) AS n FROM ${db}.${table}`, format: 'JSONEachRow' })
-    return Number((await rs.json<{ n: number }>())[0]?.n ?? 0)
-  }
+  const count = async (table: string) => Number((await queryRows<{ n: number }>(deps.events, `SELECT uniqExact(recipient_id) AS n FROM ${db}.${table}`, {}))[0]?.n ?? 0)
   const [sent, outcomes] = [await count('recipient_sends'), await count('recipient_send_outcomes')]
   if (outcomes < sent) {
     const t = performance.now()
-    const rs = await deps.events.client.query({ query: `SELECT DISTINCT recipient_id AS r FROM ${db}.recipient_sends`, format: 'JSONEachRow' })
-    const ids = (await rs.json<{ r: string }>()).map((x) => x.r)
+    const ids = (await queryRows<{ r: string }>(deps.events, `SELECT DISTINCT recipient_id AS r FROM ${db}.recipient_sends`, {})).map((x) => x.r)
     await recomputeSendOutcomes(deps.events, ids)
     console.log(`fatigue rows of ${ids.length} recipients computed (${outcomes} had one) in ${((performance.now() - t) / 1000).toFixed(1)} s`)
   }
@@ -148,16 +142,15 @@ async function settle(): Promise<void> {
   const t = performance.now()
   let idleSince = performance.now()
   for (;;) {
-    const rs = await deps.events.client.query({
-      query: `SELECT (SELECT count() FROM system.merges WHERE database = {db:String})
-                   + (SELECT count() FROM system.mutations WHERE database = {db:String} AND NOT is_done)
-                   + (SELECT count() FROM system.parts WHERE database = {db:String} AND active
-                        AND table IN ('recipient_sends', 'recipient_recent_sends', 'recipient_send_outcomes', 'recipient_engagement_days'))
-                   - 4 AS busy`,
-      query_params: { db },
-      format: 'JSONEachRow',
-    })
-    const [row] = await rs.json<{ busy: number }>()
+    const [row] = await queryRows<{ busy: number }>(
+      deps.events,
+      `SELECT (SELECT count() FROM system.merges WHERE database = {db:String})
+            + (SELECT count() FROM system.mutations WHERE database = {db:String} AND NOT is_done)
+            + (SELECT count() FROM system.parts WHERE database = {db:String} AND active
+                 AND table IN ('recipient_sends', 'recipient_recent_sends', 'recipient_send_outcomes', 'recipient_engagement_days'))
+            - 4 AS busy`,
+      { db },
+    )
     if (Number(row?.busy ?? 0) > 0) idleSince = performance.now()
     if (performance.now() - idleSince >= 5_000 || performance.now() - t > 720_000) break
     await new Promise((r) => setTimeout(r, 500))
@@ -178,8 +171,7 @@ async function baseline(): Promise<number> {
   const ms: number[] = []
   for (let i = 0; i < 6; i++) {
     const t = performance.now()
-    const rs = await deps.events.client.query({ query: 'SELECT sum(cityHash64(number)) AS s FROM numbers(100000000) SETTINGS max_threads = 2', format: 'JSONEachRow' })
-    await rs.json()
+    await queryRows(deps.events, 'SELECT sum(cityHash64(number)) AS s FROM numbers(100000000) SETTINGS max_threads = 2', {})
     if (i > 0) ms.push(performance.now() - t)
   }
   return quantile(ms, 0.5)
@@ -245,17 +237,9 @@ if (!only || only.test('POST')) {
   let n = 0
   const catchUps: string[] = []
   await time('POST /sends, 10,000 recipients (check + insert)', async () => {
-    const id = `p-post-${n++}`
-    if (!(await deps.meta.db.query.campaigns.findFirst({ where: (t, { eq }) => eq(t.id, id) }))) await createCampaign(deps, { id, name: id, settings: { category: 'promotion' } })
-    const res = await fetch(`${base}/v1/campaigns/${id}/sends`, {
-      method: 'POST',
-      headers: { authorization: `Bearer ${BENCH_KEY}`, 'content-type': 'application/json' },
-      // BENCH_POST_PRESSURE=ignore: every run records its 10,000 sends (with the default, once the
-      // recipients reach the caps at END, a run records none and measures no write).
-      body: JSON.stringify({ recipients: tenThousand, sentAt: iso, ...(process.env.BENCH_POST_PRESSURE ? { pressure: process.env.BENCH_POST_PRESSURE } : {}) }),
-    })
-    if (res.status !== 201) throw new Error(`POST /sends: ${res.status}`)
-    await res.arrayBuffer()
+    // BENCH_POST_PRESSURE=ignore: every run records its 10,000 sends (with the default, the recipients are
+    // at the caps at END and a run records none, so it measures no write).
+    await sendPromotion(`p-post-${n++}`, iso, process.env.BENCH_POST_PRESSURE)
   }, async () => {
     // The fatigue rows of the previous run's recipients, recomputed after its answer (a timer, once
     // sends are quiet for a second; src/store/send-outcomes.ts): run here, between the timed runs.
@@ -296,17 +280,9 @@ if (only?.test('after a sends call')) {
   const posts: number[] = []
   const settle: string[] = []
   for (let run = 0; run < RUNS; run++) {
-    // The same ids in every invocation, as the POST case's.
-    const id = `p-after-${run}`
-    if (!(await deps.meta.db.query.campaigns.findFirst({ where: (t, { eq }) => eq(t.id, id) }))) await createCampaign(deps, { id, name: id, settings: { category: 'promotion' } })
     const t0 = performance.now()
-    const res = await fetch(`${base}/v1/campaigns/${id}/sends`, {
-      method: 'POST',
-      headers: { authorization: `Bearer ${BENCH_KEY}`, 'content-type': 'application/json' },
-      body: JSON.stringify({ recipients: tenThousand, sentAt: iso, pressure: 'ignore' }),
-    })
-    if (res.status !== 201) throw new Error(`POST /sends: ${res.status}`)
-    await res.arrayBuffer()
+    // The same ids in every invocation, as the POST case's.
+    await sendPromotion(`p-after-${run}`, iso, 'ignore')
     const answered = performance.now()
     posts.push(answered - t0)
     const before = await parts()
